@@ -1,0 +1,162 @@
+use super::*;
+use crate::policy::Access;
+
+fn parse(src: &str) -> Result<Config, ConfigError> {
+    Config::from_toml_str(src, "policy.toml")
+}
+
+#[test]
+fn an_empty_file_is_the_partner_center_preset() {
+    let c = parse("").unwrap();
+    assert_eq!(c.policy().unwrap(), Policy::partner_center());
+}
+
+#[test]
+fn a_full_file_configures_every_setting() {
+    let jwks = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+    let src = format!(
+        r#"
+audiences = ["https://api.partnercenter.microsoft.com"]
+algorithms = ["ES256"]
+leeway = "30s"
+max_header_bytes = 8192
+
+[[issuers]]
+issuer = "https://sts.windows.net/{{tenantid}}/"
+jwks = '{jwks}'
+
+[challenge]
+style = "step-up"
+acr_values = "c1"
+realm = "partner"
+
+[mfa]
+amr = ["mfa", "ngcmfa"]
+max_age = "12h"
+
+[roles.AdminAgent]
+app_roles = ["AdminAgent"]
+groups = ["0e9f5d2c-1111-4444-8888-123456789abc"]
+
+[roles.Reader]
+scopes = ["Reports.Read"]
+
+[policy]
+preset = "partner-center"
+fallback = {{ access = "mfa", callers = "users-and-apps" }}
+
+[[policy.routes]]
+path = "/reports/*"
+methods = ["GET"]
+access = "mfa"
+callers = "users"
+roles = ["Reader"]
+name = "reports"
+"#
+    );
+    let c = parse(&src).unwrap();
+    let policy = c.policy().unwrap();
+    assert_eq!(policy.fallback_requirement().access(), Access::Mfa);
+    let reports = policy
+        .rules()
+        .iter()
+        .find(|r| r.pattern() == "/reports/*")
+        .unwrap();
+    assert_eq!(reports.rule_name(), Some("reports"));
+    assert_eq!(reports.method_list(), ["GET"]);
+    assert_eq!(policy.roles().matchers(&Role::AdminAgent).len(), 2);
+    assert_eq!(policy.mfa_policy().accepted_amr(), ["mfa", "ngcmfa"]);
+    assert_eq!(policy.mfa_policy().max_age_secs(), Some(12 * 3600));
+    c.builder().unwrap().build().unwrap();
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let err = parse(
+        "audiences = [\"a\"]\n\n[policy]\npreset = \"none\"\nfalback = { access = \"mfa\" }\n",
+    )
+    .unwrap_err();
+    assert_eq!(err.line(), Some(5));
+    assert_eq!(err.key(), Some("falback"));
+    assert!(err.message().contains("unknown field `falback`"), "{err}");
+    assert!(
+        err.to_string().starts_with("policy.toml:5: `falback`:"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_bad_value_is_named_with_its_line() {
+    let err = parse("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfaa\"\n").unwrap_err();
+    assert_eq!(err.line(), Some(3));
+    assert_eq!(err.key(), Some("access"));
+    assert!(err.message().contains("mfaa"), "{err}");
+}
+
+#[test]
+fn an_undefined_role_is_named_with_its_line() {
+    let err =
+        parse("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfa\"\nroles = [\"Auditor\"]\n")
+            .unwrap_err();
+    assert_eq!(err.line(), Some(4));
+    assert!(err.message().contains("Auditor"), "{err}");
+}
+
+#[test]
+fn a_bad_route_pattern_is_named_with_its_line() {
+    let err = parse("\n[[policy.routes]]\npath = \"x/*\"\naccess = \"mfa\"\n").unwrap_err();
+    assert_eq!(err.line(), Some(3));
+    assert_eq!(err.key(), Some("policy.routes.path"));
+}
+
+#[test]
+fn bad_style_algorithm_and_preset_are_named() {
+    let e = parse("[challenge]\nstyle = \"loud\"\n").unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(2), Some("challenge.style")));
+    let e = parse("algorithms = [\"RS256\", \"none\"]\n").unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(1), Some("algorithms")));
+    let e = parse("[policy]\npreset = \"strict\"\n").unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(2), Some("policy.preset")));
+}
+
+#[test]
+fn bad_durations_are_explained() {
+    let e = parse("leeway = \"soon\"\n").unwrap_err();
+    assert_eq!(e.line(), Some(1));
+    assert!(e.message().contains("duration"), "{e}");
+}
+
+#[test]
+fn not_toml_at_all_is_one_clear_error() {
+    let e = parse("this is = = not toml").unwrap_err();
+    assert_eq!(e.line(), Some(1));
+}
+
+#[test]
+fn an_issuer_needs_exactly_one_key_source() {
+    let e = parse("audiences=[\"a\"]\n[[issuers]]\nissuer = \"https://a/\"\n")
+        .unwrap()
+        .builder()
+        .unwrap_err();
+    assert!(e.message().contains("exactly one"), "{e}");
+}
+
+#[test]
+fn durations_read_in_words_or_seconds() {
+    assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+    assert_eq!(parse_duration("1h 30m").unwrap(), Duration::from_secs(5400));
+    assert_eq!(parse_duration("2d").unwrap(), Duration::from_secs(172_800));
+    assert!(parse_duration("5 parsecs").is_err());
+    assert!(parse_duration("").is_err());
+}
+
+#[test]
+fn oversized_files_are_refused() {
+    let dir = std::env::temp_dir().join(format!("mfa-guard-config-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("big.toml");
+    std::fs::write(&path, "#".repeat(MAX_CONFIG_BYTES as usize + 1)).unwrap();
+    let e = Config::from_file(&path).unwrap_err();
+    assert!(e.message().contains("larger than"), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+}

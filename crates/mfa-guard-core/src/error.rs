@@ -1,0 +1,52 @@
+//! Errors of building a guard or reading its configuration.
+
+use std::fmt;
+
+/// What part of the setup is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum BuildErrorKind {
+    /// An issuer is missing, malformed, or has no key source.
+    Issuer,
+    /// No audience, or a malformed one.
+    Audience,
+    /// The algorithm allow-list is empty or inconsistent with the keys.
+    Algorithms,
+    /// A key source could not be set up.
+    Keys,
+    /// A route rule or the role map is invalid.
+    Policy,
+    /// The challenge style lacks the settings it needs.
+    Challenge,
+    /// A configuration file is unreadable or invalid.
+    Config,
+}
+
+/// Why a guard could not be built. The message names what to fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError {
+    kind: BuildErrorKind,
+    message: String,
+}
+
+impl BuildError {
+    pub(crate) fn new(kind: BuildErrorKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// What part of the setup is wrong.
+    pub fn kind(&self) -> BuildErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for BuildError {}

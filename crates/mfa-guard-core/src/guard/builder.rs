@@ -1,0 +1,296 @@
+//! Building a [`Guard`]: every setting checked once, with an error that says what to fix.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use super::{Guard, Inner, Issuer};
+use crate::error::{BuildError, BuildErrorKind};
+use crate::keys::KeySource;
+use crate::policy::Policy;
+use crate::rejection::{ChallengeStyle, Challenges};
+use crate::time::{Clock, SystemClock};
+use crate::token::DEFAULT_MAX_HEADER_BYTES;
+use crate::verify::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, IssuerPattern, KeyFamily};
+
+/// Builds a [`Guard`]. Start with [`Guard::builder`].
+///
+/// Issuers are added with [`issuer`](Self::issuer) and get their keys from the
+/// next [`keys`](Self::keys) call; an issuer whose identity is declared by OIDC
+/// discovery can be added with keys alone ([`issuer_from_keys`](Self::issuer_from_keys)).
+#[derive(Debug)]
+#[must_use]
+pub struct GuardBuilder {
+    issuers: Vec<(Option<String>, Option<KeySource>)>,
+    audiences: Vec<String>,
+    algorithms: AlgorithmSet,
+    leeway: Duration,
+    policy: Policy,
+    style: ChallengeStyle,
+    realm: Option<String>,
+    acr_values: Option<String>,
+    authorization_uri: Option<String>,
+    auth_context: Option<String>,
+    clock: Arc<dyn Clock>,
+    max_header_bytes: usize,
+    errors: Vec<BuildError>,
+}
+
+impl Default for GuardBuilder {
+    fn default() -> Self {
+        Self {
+            issuers: Vec::new(),
+            audiences: Vec::new(),
+            algorithms: AlgorithmSet::default(),
+            leeway: Duration::from_secs(DEFAULT_LEEWAY_SECS),
+            policy: Policy::partner_center(),
+            style: ChallengeStyle::PartnerCenter,
+            realm: None,
+            acr_values: None,
+            authorization_uri: None,
+            auth_context: None,
+            clock: Arc::new(SystemClock),
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            errors: Vec::new(),
+        }
+    }
+}
+
+impl GuardBuilder {
+    /// Adds an expected issuer: exact, or with `{tenantid}` (the token's `tid`, a GUID,
+    /// is substituted and the result compared exactly). Its keys come from the next
+    /// call to [`keys`](Self::keys).
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuers.push((Some(issuer.into()), None));
+        self
+    }
+
+    /// Sets the key source of the issuer added last.
+    pub fn keys(mut self, keys: KeySource) -> Self {
+        match self.issuers.last_mut() {
+            Some((_, slot @ None)) => *slot = Some(keys),
+            Some((Some(iss), Some(_))) => {
+                let msg = format!("issuer {iss} was given keys twice");
+                self.errors.push(BuildError::new(BuildErrorKind::Keys, msg));
+            }
+            _ => self.issuers.push((None, Some(keys))),
+        }
+        self
+    }
+
+    /// Adds an issuer whose identity its key source declares (OIDC discovery's
+    /// `issuer`), e.g. when only a discovery URL is configured.
+    pub fn issuer_from_keys(mut self, keys: KeySource) -> Self {
+        self.issuers.push((None, Some(keys)));
+        self
+    }
+
+    /// Adds an accepted audience (`aud`).
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Adds accepted audiences.
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audiences.extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// Replaces the algorithm allow-list (default: RS/PS 256–512, ES256, ES384, EdDSA).
+    pub fn algorithms<I: IntoIterator<Item = Algorithm>>(mut self, algorithms: I) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Clock skew tolerated on `exp` and `nbf` (default 60 s, at most 5 minutes).
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// The route policy (default: [`Policy::partner_center`]).
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// How the MFA refusal is phrased (default: Partner Center's).
+    pub fn challenge_style(mut self, style: ChallengeStyle) -> Self {
+        self.style = style;
+        self
+    }
+
+    /// A `realm` for challenges (not added to the exact Partner Center MFA answer).
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// Step-up style: the `acr_values` to ask for.
+    pub fn step_up_acr_values(mut self, acr_values: impl Into<String>) -> Self {
+        self.acr_values = Some(acr_values.into());
+        self
+    }
+
+    /// Entra claims-challenge style: where clients re-authenticate, and the
+    /// authentication context id (e.g. `c1`) to ask for.
+    pub fn entra_claims(
+        mut self,
+        authorization_uri: impl Into<String>,
+        auth_context: impl Into<String>,
+    ) -> Self {
+        self.authorization_uri = Some(authorization_uri.into());
+        self.auth_context = Some(auth_context.into());
+        self
+    }
+
+    /// The clock (default: the system clock).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Cap on the `Authorization` header value (default 16 KiB).
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Checks every setting and builds the guard.
+    pub fn build(self) -> Result<Guard, BuildError> {
+        if let Some(e) = self.errors.into_iter().next() {
+            return Err(e);
+        }
+        if self.issuers.is_empty() {
+            return Err(BuildError::new(
+                BuildErrorKind::Issuer,
+                "no issuer is configured; add one with .issuer(..).keys(..)",
+            ));
+        }
+        let mut issuers = Vec::with_capacity(self.issuers.len());
+        for (issuer, keys) in self.issuers {
+            let configured = issuer
+                .as_deref()
+                .map(IssuerPattern::new)
+                .transpose()
+                .map_err(|e| BuildError::new(BuildErrorKind::Issuer, e))?;
+            let keys = keys.ok_or_else(|| {
+                BuildError::new(
+                    BuildErrorKind::Keys,
+                    format!(
+                        "issuer {} has no key source; call .keys(..) after .issuer(..)",
+                        issuer.unwrap_or_default()
+                    ),
+                )
+            })?;
+            issuers.push(Issuer {
+                configured,
+                declared: OnceLock::new(),
+                keys,
+            });
+        }
+        if self.audiences.is_empty() {
+            return Err(BuildError::new(
+                BuildErrorKind::Audience,
+                "no audience is configured; add one with .audience(..)",
+            ));
+        }
+        if let Some(a) = self.audiences.iter().find(|a| a.is_empty()) {
+            return Err(BuildError::new(
+                BuildErrorKind::Audience,
+                format!("audience {a:?} is empty"),
+            ));
+        }
+        if self.algorithms.is_empty() {
+            return Err(BuildError::new(
+                BuildErrorKind::Algorithms,
+                "the algorithm allow-list is empty",
+            ));
+        }
+        let hmac_allowed = self
+            .algorithms
+            .iter()
+            .any(|a| a.family() == KeyFamily::Hmac);
+        let hmac_keys = issuers.iter().any(|i| i.keys.has_hmac());
+        if hmac_keys && !hmac_allowed {
+            return Err(BuildError::new(
+                BuildErrorKind::Algorithms,
+                "an issuer has an HMAC secret but no HS algorithm is allowed; add HS256 to the allow-list",
+            ));
+        }
+        if hmac_allowed && !hmac_keys {
+            return Err(BuildError::new(
+                BuildErrorKind::Algorithms,
+                "an HS algorithm is allowed but no issuer has an HMAC secret; HMAC is only honoured with a configured secret",
+            ));
+        }
+        if self.leeway > Duration::from_secs(300) {
+            return Err(BuildError::new(
+                BuildErrorKind::Policy,
+                "leeway above 5 minutes would accept long-expired tokens",
+            ));
+        }
+        if self.max_header_bytes < 256 {
+            return Err(BuildError::new(
+                BuildErrorKind::Policy,
+                "max_header_bytes below 256 cannot hold any real token",
+            ));
+        }
+        let policy = self
+            .policy
+            .compile()
+            .map_err(|e| BuildError::new(BuildErrorKind::Policy, e))?;
+        let mut challenges = Challenges {
+            style: self.style,
+            realm: self.realm,
+            acr_values: self.acr_values,
+            max_age: policy.mfa.max_age_secs(),
+            authorization_uri: self.authorization_uri,
+            claims: None,
+        };
+        if let Some(r) = &challenges.realm
+            && !r.bytes().all(|b| (0x20..0x7f).contains(&b))
+        {
+            return Err(BuildError::new(
+                BuildErrorKind::Challenge,
+                "the realm must be visible ASCII",
+            ));
+        }
+        match self.style {
+            ChallengeStyle::StepUp if challenges.acr_values.is_none() => {
+                return Err(BuildError::new(
+                    BuildErrorKind::Challenge,
+                    "the step-up challenge style needs acr_values (.step_up_acr_values(..))",
+                ));
+            }
+            ChallengeStyle::EntraClaims => {
+                let (Some(_), Some(ctx)) = (&challenges.authorization_uri, &self.auth_context)
+                else {
+                    return Err(BuildError::new(
+                        BuildErrorKind::Challenge,
+                        "the entra-claims challenge style needs an authorization_uri and an auth context id (.entra_claims(..))",
+                    ));
+                };
+                challenges.claims = Some(Challenges::entra_claims_for(ctx));
+            }
+            _ => {}
+        }
+        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(300);
+        Ok(Guard {
+            inner: Arc::new(Inner {
+                issuers,
+                audiences: self.audiences,
+                algorithms: self.algorithms,
+                leeway,
+                policy,
+                challenges,
+                clock: self.clock,
+                max_header_bytes: self.max_header_bytes,
+            }),
+        })
+    }
+}

@@ -1,0 +1,433 @@
+//! The guard: one entry point from request parts to a principal or a rejection.
+//!
+//! [`Guard::check`] is the whole decision. Adapters that care about the cost of an
+//! `async` state machine per request use [`Guard::evaluate`] instead: it decides
+//! synchronously whenever no key has to be fetched (the overwhelmingly common case)
+//! and only hands back a [`PendingCheck`] to await when one does.
+
+mod builder;
+
+pub use builder::GuardBuilder;
+
+use std::sync::{Arc, OnceLock};
+
+use crate::claims::{CallerKind, KindRule};
+use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
+use crate::policy::{CompiledPolicy, Selection};
+use crate::principal::{Principal, VerifiedToken};
+use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
+use crate::request::RequestInfo;
+use crate::time::Clock;
+use crate::token::extract_bearer;
+use crate::verify::{self, AlgorithmSet, IssuerMatch, IssuerPattern, Parsed, invalid};
+
+/// What a check concluded.
+///
+/// `Ok(Some(principal))`: admitted as that caller. `Ok(None)`: a public route, and no
+/// valid token came with the request. `Err(rejection)`: refused; send the rejection.
+pub type CheckResult = Result<Option<Principal>, Rejection>;
+
+/// The engine. Build it once with [`Guard::builder`], clone it freely (it is an
+/// `Arc`), and share it between every adapter of a process.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use mfa_guard_core::{Guard, KeySource, Policy};
+///
+/// let jwks = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig",
+///   "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+///   "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+/// let guard = Guard::builder()
+///     .issuer("https://sts.windows.net/{tenantid}/")
+///     .keys(KeySource::jwks_json(jwks)?)
+///     .audience("https://api.partnercenter.microsoft.com")
+///     .policy(Policy::partner_center())
+///     .build()?;
+/// # let _ = guard;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Guard {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Issuer {
+    configured: Option<IssuerPattern>,
+    declared: OnceLock<IssuerPattern>,
+    keys: KeySource,
+}
+
+impl Issuer {
+    fn pattern(&self) -> Option<&IssuerPattern> {
+        if let Some(p) = &self.configured {
+            return Some(p);
+        }
+        if let Some(p) = self.declared.get() {
+            return Some(p);
+        }
+        let declared = self.keys.provider().declared_issuer()?;
+        match IssuerPattern::new(&declared) {
+            Ok(p) => Some(self.declared.get_or_init(|| p)),
+            Err(reason) => {
+                tracing::warn!(%reason, "the key source declares an unusable issuer");
+                None
+            }
+        }
+    }
+}
+
+struct Inner {
+    issuers: Vec<Issuer>,
+    audiences: Vec<String>,
+    algorithms: AlgorithmSet,
+    leeway: i64,
+    policy: CompiledPolicy,
+    challenges: Challenges,
+    clock: Arc<dyn Clock>,
+    max_header_bytes: usize,
+}
+
+/// The outcome of [`Guard::evaluate`].
+#[derive(Debug)]
+pub enum Evaluation {
+    /// Decided without waiting.
+    Ready(CheckResult),
+    /// A key (or the issuer's metadata) must be fetched first; await
+    /// [`PendingCheck::finish`].
+    Pending(PendingCheck),
+}
+
+/// A check waiting for keys. Owns what it needs, so its future is `'static`.
+pub struct PendingCheck {
+    guard: Guard,
+    method: String,
+    path: String,
+    token: String,
+    public: bool,
+    state: Waiting,
+}
+
+// Boxed: a parsed token is several hundred bytes and only the slow path waits.
+enum Waiting {
+    Issuer(Box<Parsed>),
+    Key {
+        parsed: Box<Parsed>,
+        issuer: usize,
+        kind: (CallerKind, KindRule),
+    },
+}
+
+impl std::fmt::Debug for PendingCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PendingCheck")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One step of verification.
+enum Step {
+    Verified(Arc<VerifiedToken>),
+    Refused(Refusal),
+    Wait(Waiting),
+}
+
+impl Guard {
+    /// Starts building a guard.
+    pub fn builder() -> GuardBuilder {
+        GuardBuilder::default()
+    }
+
+    /// Checks a request: token present → valid → caller kind allowed → MFA → roles.
+    pub async fn check(&self, req: &RequestInfo<'_>) -> CheckResult {
+        match self.evaluate(req) {
+            Evaluation::Ready(result) => result,
+            Evaluation::Pending(pending) => pending.finish().await,
+        }
+    }
+
+    /// Checks a request without waiting when no key has to be fetched.
+    pub fn evaluate(&self, req: &RequestInfo<'_>) -> Evaluation {
+        let inner = &*self.inner;
+        let selection = inner.policy.select(req.method, req.path);
+        let public = selection.is_public();
+        let token = match extract_bearer(req, inner.max_header_bytes) {
+            Ok(Some(token)) => token,
+            Ok(None) => {
+                let refusal = Refusal::new(
+                    RejectionCode::MissingToken,
+                    "this route requires a bearer access token",
+                );
+                return Evaluation::Ready(self.refuse(&selection, public, refusal));
+            }
+            Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal)),
+        };
+        let now = inner.clock.now_unix();
+        match self.verify(token.as_str(), now) {
+            Step::Verified(verified) => Evaluation::Ready(self.admit(&selection, verified, now)),
+            Step::Refused(refusal) => Evaluation::Ready(self.refuse(&selection, public, refusal)),
+            Step::Wait(state) => Evaluation::Pending(PendingCheck {
+                guard: self.clone(),
+                method: req.method.to_owned(),
+                path: req.path.to_owned(),
+                token: token.as_str().to_owned(),
+                public,
+                state,
+            }),
+        }
+    }
+
+    /// Dresses a refusal with this guard's challenge settings (for adapters that
+    /// refuse on their own, e.g. an extractor used on a route the layer let through).
+    pub fn reject(&self, refusal: Refusal) -> Rejection {
+        self.inner.challenges.reject(refusal, false)
+    }
+
+    /// The answer for a request that carries no token (what an extractor sends when
+    /// a handler needs a principal on a public route).
+    pub fn missing_token(&self) -> Rejection {
+        self.reject(Refusal::new(
+            RejectionCode::MissingToken,
+            "this route requires a bearer access token",
+        ))
+    }
+
+    /// The clock the guard reads.
+    pub fn clock(&self) -> &dyn Clock {
+        &*self.inner.clock
+    }
+
+    fn verify(&self, token: &str, now: i64) -> Step {
+        let parsed = match verify::parse(token, self.inner.algorithms) {
+            Ok(p) => p,
+            Err(refusal) => return Step::Refused(refusal),
+        };
+        match self.find_issuer(&parsed) {
+            Ok(Some(issuer)) => self.verify_for_issuer(token, parsed, issuer, now),
+            Ok(None) => Step::Wait(Waiting::Issuer(Box::new(parsed))),
+            Err(refusal) => Step::Refused(refusal),
+        }
+    }
+
+    /// The issuer the token claims, among those configured: `Ok(None)` when some
+    /// issuer's identity is not known yet (discovery not loaded) and none matched.
+    fn find_issuer(&self, parsed: &Parsed) -> Result<Option<usize>, Refusal> {
+        let claims = &parsed.claims;
+        let iss = claims
+            .iss()
+            .ok_or_else(|| invalid("the token has no iss claim"))?;
+        let mut unknown = false;
+        let mut bad_tenant = false;
+        for (i, issuer) in self.inner.issuers.iter().enumerate() {
+            match issuer.pattern() {
+                None => unknown = true,
+                Some(p) => match p.matches(iss, claims.tid()) {
+                    IssuerMatch::Yes => return Ok(Some(i)),
+                    IssuerMatch::BadTenant => bad_tenant = true,
+                    IssuerMatch::No => {}
+                },
+            }
+        }
+        if unknown {
+            return Ok(None);
+        }
+        Err(invalid(if bad_tenant {
+            "the token's tid claim is missing or not a GUID, so its issuer cannot be matched"
+        } else {
+            "the token's issuer is not accepted here"
+        }))
+    }
+
+    fn verify_for_issuer(&self, token: &str, parsed: Parsed, issuer: usize, now: i64) -> Step {
+        let inner = &*self.inner;
+        if let Err(refusal) =
+            verify::check_claims(&parsed.claims, now, inner.leeway, &inner.audiences)
+        {
+            return Step::Refused(refusal);
+        }
+        let kind = match parsed.claims.caller_kind() {
+            Ok(kind) => kind,
+            Err(reason) => return Step::Refused(invalid(reason)),
+        };
+        match inner.issuers[issuer]
+            .keys
+            .provider()
+            .lookup(parsed.kid.as_deref(), parsed.alg)
+        {
+            Lookup::Found(key) => self.verify_signature(token, parsed, kind, key),
+            Lookup::Missing | Lookup::NotLoaded => Step::Wait(Waiting::Key {
+                parsed: Box::new(parsed),
+                issuer,
+                kind,
+            }),
+        }
+    }
+
+    fn verify_signature(
+        &self,
+        token: &str,
+        parsed: Parsed,
+        kind: (CallerKind, KindRule),
+        key: Arc<VerifyingKey>,
+    ) -> Step {
+        if let Err(reason) = key.fits(parsed.alg) {
+            return Step::Refused(invalid(reason));
+        }
+        let message = &token.as_bytes()[..parsed.signing_input_len];
+        if !key.verify(parsed.alg, message, &parsed.signature) {
+            return Step::Refused(invalid(
+                "the token signature does not verify with the issuer's key",
+            ));
+        }
+        let policy = &self.inner.policy;
+        let claims = parsed.claims;
+        let verified = VerifiedToken {
+            roles: policy.roles.resolve(&claims),
+            role_map: Arc::clone(&policy.roles),
+            mfa: if kind.0 == CallerKind::User {
+                policy.mfa.evidence(&claims)
+            } else {
+                None
+            },
+            cp1: claims
+                .xms_cc()
+                .is_some_and(|c| c.iter().any(|v| v == "cp1")),
+            kind: kind.0,
+            kind_rule: kind.1,
+            key,
+            claims,
+        };
+        Step::Verified(Arc::new(verified))
+    }
+
+    fn admit(&self, selection: &Selection<'_>, token: Arc<VerifiedToken>, now: i64) -> CheckResult {
+        match self.inner.policy.authorize(selection, &token, now) {
+            Ok(()) => {
+                tracing::trace!(rule = &*selection.first.label, kind = %token.kind, "admitted");
+                Ok(Some(Principal::new(token)))
+            }
+            Err(refusal) => {
+                tracing::debug!(rule = &*selection.first.label, code = %refusal.code, "refused");
+                Err(self.inner.challenges.reject(refusal, token.cp1))
+            }
+        }
+    }
+
+    fn refuse(&self, selection: &Selection<'_>, public: bool, refusal: Refusal) -> CheckResult {
+        if public {
+            return Ok(None);
+        }
+        tracing::debug!(rule = &*selection.first.label, code = %refusal.code, reason = %refusal.detail, "refused");
+        Err(self.inner.challenges.reject(refusal, false))
+    }
+}
+
+impl PendingCheck {
+    /// Fetches what is missing and finishes the check.
+    pub async fn finish(self) -> CheckResult {
+        let PendingCheck {
+            guard,
+            method,
+            path,
+            token,
+            public,
+            state,
+        } = self;
+        let outcome = guard.wait_for_keys(&token, state).await;
+        let inner = &*guard.inner;
+        let selection = inner.policy.select(&method, &path);
+        match outcome {
+            Step::Verified(verified) => guard.admit(&selection, verified, inner.clock.now_unix()),
+            Step::Refused(refusal) => guard.refuse(&selection, public, refusal),
+            Step::Wait(_) => guard.refuse(
+                &selection,
+                public,
+                unavailable("the issuer's signing keys cannot be had right now"),
+            ),
+        }
+    }
+}
+
+impl Guard {
+    async fn wait_for_keys(&self, token: &str, state: Waiting) -> Step {
+        let (parsed, issuer, kind) = match state {
+            Waiting::Key {
+                parsed,
+                issuer,
+                kind,
+            } => (parsed, issuer, kind),
+            Waiting::Issuer(parsed) => {
+                for issuer in self.inner.issuers.iter().filter(|i| i.pattern().is_none()) {
+                    if let Err(e) = issuer.keys.provider().issuer().await {
+                        return Step::Refused(key_refusal(&e));
+                    }
+                }
+                let issuer = match self.find_issuer(&parsed) {
+                    Ok(Some(i)) => i,
+                    Ok(None) => {
+                        return Step::Refused(unavailable(
+                            "the issuer's metadata cannot be had right now",
+                        ));
+                    }
+                    Err(refusal) => return Step::Refused(refusal),
+                };
+                match self.verify_for_issuer(token, *parsed, issuer, self.inner.clock.now_unix()) {
+                    Step::Wait(Waiting::Key {
+                        parsed,
+                        issuer,
+                        kind,
+                    }) => (parsed, issuer, kind),
+                    Step::Wait(Waiting::Issuer(_)) => {
+                        return Step::Refused(unavailable(
+                            "the issuer's metadata cannot be had right now",
+                        ));
+                    }
+                    done => return done,
+                }
+            }
+        };
+        let provider = self.inner.issuers[issuer].keys.provider();
+        match provider.resolve(parsed.kid.as_deref(), parsed.alg).await {
+            Ok(key) => self.verify_signature(token, *parsed, kind, key),
+            Err(e) => Step::Refused(key_refusal(&e)),
+        }
+    }
+}
+
+fn unavailable(detail: &'static str) -> Refusal {
+    Refusal::new(RejectionCode::KeySourceUnavailable, detail).retry_after(30)
+}
+
+fn key_refusal(e: &crate::keys::KeyError) -> Refusal {
+    match e.kind() {
+        KeyErrorKind::UnknownKey => invalid(e.to_string()),
+        KeyErrorKind::Unavailable { retry_after } => Refusal::new(
+            RejectionCode::KeySourceUnavailable,
+            "the signing keys of the token's issuer cannot be fetched right now; retry later",
+        )
+        .retry_after(retry_after),
+    }
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = &*self.inner;
+        f.debug_struct("Guard")
+            .field(
+                "issuers",
+                &inner
+                    .issuers
+                    .iter()
+                    .map(|i| i.pattern().map(|p| p.to_string()))
+                    .collect::<Vec<_>>(),
+            )
+            .field("audiences", &inner.audiences)
+            .field("algorithms", &inner.algorithms)
+            .field("leeway", &inner.leeway)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,971 @@
+//! The guard end to end: real RS256 tokens from a development issuer, every row of
+//! DESIGN §4 on the routes of §3, asserting status, reason phrase, the exact
+//! `WWW-Authenticate` and the body code.
+
+use std::sync::OnceLock;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use proptest::prelude::*;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
+use crate::keys::{KeyError, KeyFuture, KeyProvider, KeySet};
+use crate::policy::{Policy, Requirement, wids};
+use crate::rejection::{ChallengeStyle, parse_challenge};
+use crate::verify::Algorithm;
+
+const TEMPLATE: &str = "https://sts.windows.net/{tenantid}/";
+
+fn issuer() -> &'static DevIssuer {
+    static ISSUER: OnceLock<DevIssuer> = OnceLock::new();
+    ISSUER.get_or_init(|| DevIssuer::generate(TEMPLATE).unwrap())
+}
+
+fn other_issuer() -> &'static DevIssuer {
+    static ISSUER: OnceLock<DevIssuer> = OnceLock::new();
+    ISSUER.get_or_init(|| DevIssuer::generate("https://other.example/").unwrap())
+}
+
+fn guard() -> Guard {
+    Guard::builder()
+        .issuer(TEMPLATE)
+        .keys(issuer().key_source().unwrap())
+        .audience(DEV_AUDIENCE)
+        .build()
+        .unwrap()
+}
+
+fn check_with(
+    guard: &Guard,
+    method: &str,
+    path: &str,
+    headers: &[&str],
+    query: Option<&str>,
+) -> CheckResult {
+    let req = RequestInfo::new(method, path)
+        .with_query(query)
+        .with_authorizations(headers.iter().map(|h| h.as_bytes()));
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(guard.check(&req))
+}
+
+fn check(path: &str, token: &str) -> CheckResult {
+    check_with(&guard(), "GET", path, &[&format!("Bearer {token}")], None)
+}
+
+/// Asserts the whole answer of a refusal.
+#[track_caller]
+fn assert_refused(
+    result: CheckResult,
+    status: u16,
+    reason: Option<&str>,
+    www: Option<&str>,
+    code: &str,
+) -> Rejection {
+    let r = match result {
+        Err(r) => r,
+        Ok(p) => panic!("expected {code}, got admitted: {p:?}"),
+    };
+    let body: Value = serde_json::from_slice(&r.body()).unwrap();
+    assert_eq!(
+        (
+            r.status(),
+            r.reason_phrase(),
+            r.www_authenticate(),
+            body["code"].as_str().unwrap()
+        ),
+        (status, reason, www, code),
+        "detail: {}",
+        r.detail()
+    );
+    assert_eq!(r.content_type(), "application/problem+json");
+    r
+}
+
+#[track_caller]
+fn assert_invalid_token(result: CheckResult, description_part: &str) {
+    let r = match result {
+        Err(r) => r,
+        Ok(p) => panic!("expected invalid_token, got admitted: {p:?}"),
+    };
+    let expected = format!(
+        r#"Bearer error="invalid_token", error_description="{}""#,
+        r.detail()
+    );
+    assert_refused(Err(r.clone()), 401, None, Some(&expected), "invalid_token");
+    assert!(
+        r.detail().contains(description_part),
+        "{:?} does not contain {description_part:?}",
+        r.detail()
+    );
+}
+
+const MFA_WWW: Option<&str> = Some(r#"Bearer error="invalid_token""#);
+const MFA_REASON: Option<&str> = Some("Unauthorized - MFA required");
+
+fn seed_claims(iss: &str) -> Value {
+    json!({
+      "aud": "https://api.partnercenter.microsoft.com",
+      "iss": iss,
+      "iat": 1549088552, "nbf": 1549088552, "exp": 4102444800u64,
+      "acr": "1", "amr": ["pwd", "mfa"],
+      "appid": "00001111-aaaa-2222-bbbb-3333cccc4444", "appidacr": "0",
+      "family_name": "Adminagent", "given_name": "CSP", "ipaddr": "127.0.0.1",
+      "name": "Adminagent CSP", "oid": "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb",
+      "scp": "user_impersonation", "tenant_region_scope": "NA",
+      "tid": "aaaabbbb-0000-cccc-1111-dddd2222eeee",
+      "unique_name": "Adminagent.csp@testtestpartner.onmicrosoft.com",
+      "upn": "Adminagent.csp@testtestpartner.onmicrosoft.com", "ver": "1.0"
+    })
+}
+
+mod seed {
+    use super::*;
+
+    /// The seed's sample token, as published, with its own (anonymised) issuer
+    /// configured exactly. Its `exp` is moved to 2100 so it is still valid.
+    #[test]
+    fn seed_sample_token_passes_on_an_mfa_route() {
+        let iss = "https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/";
+        let g = Guard::builder()
+            .issuer(iss)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .policy(Policy::partner_center().route("/api/*", Requirement::mfa()))
+            .build()
+            .unwrap();
+        let token = issuer().sign(&seed_claims(iss)).unwrap();
+        let p = check_with(
+            &g,
+            "GET",
+            "/api/customers",
+            &[&format!("Bearer {token}")],
+            None,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(p.kind(), CallerKind::User);
+        assert!(p.mfa());
+        assert_eq!(
+            p.upn(),
+            Some("Adminagent.csp@testtestpartner.onmicrosoft.com")
+        );
+    }
+
+    /// With the v1 template, the sample's tenant in `tid` must be the tenant in `iss`.
+    #[test]
+    fn seed_token_passes_the_v1_issuer_template() {
+        let token = issuer()
+            .sign(&seed_claims(&format!(
+                "https://sts.windows.net/{DEV_TENANT}/"
+            )))
+            .unwrap();
+        let p = check("/v1/catalog/prices", &token).unwrap().unwrap();
+        assert_eq!(p.tid(), Some(DEV_TENANT));
+    }
+
+    #[test]
+    fn seed_token_without_mfa_gets_the_exact_mfa_required_answer() {
+        let mut claims = seed_claims(&format!("https://sts.windows.net/{DEV_TENANT}/"));
+        claims["amr"] = json!(["pwd"]);
+        let token = issuer().sign(&claims).unwrap();
+        assert_refused(
+            check("/v1/catalog/prices", &token),
+            401,
+            MFA_REASON,
+            MFA_WWW,
+            "mfa_required",
+        );
+    }
+
+    /// The sample as published names one tenant in `iss` and another in `tid`: under
+    /// the template that is an issuer mismatch, and refused.
+    #[test]
+    fn seed_token_with_mismatched_tid_fails_the_template() {
+        let token = issuer()
+            .sign(&seed_claims(
+                "https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/",
+            ))
+            .unwrap();
+        assert_invalid_token(check("/overview", &token), "issuer is not accepted");
+    }
+}
+
+mod rows {
+    //! One test per row of DESIGN §4.
+    use super::*;
+
+    #[test]
+    fn no_token_on_a_protected_route_is_missing_token() {
+        assert_refused(
+            check_with(&guard(), "GET", "/commerce/x", &[], None),
+            401,
+            None,
+            Some("Bearer"),
+            "missing_token",
+        );
+        assert_refused(
+            check_with(&guard(), "GET", "/overview", &[], None),
+            401,
+            None,
+            Some("Bearer"),
+            "missing_token",
+        );
+    }
+
+    #[test]
+    fn a_non_bearer_scheme_is_missing_token() {
+        let r = check_with(&guard(), "GET", "/overview", &["Basic dXNlcjpwYXNz"], None);
+        assert_refused(r, 401, None, Some("Bearer"), "missing_token");
+    }
+
+    #[test]
+    fn missing_token_carries_a_configured_realm() {
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .realm("partner-center")
+            .build()
+            .unwrap();
+        let r = check_with(&g, "GET", "/overview", &[], None);
+        assert_refused(
+            r,
+            401,
+            None,
+            Some(r#"Bearer realm="partner-center""#),
+            "missing_token",
+        );
+    }
+
+    #[test]
+    fn malformed_token_is_invalid_token() {
+        assert_invalid_token(
+            check("/overview", "not-a-jwt"),
+            "three dot-separated segments",
+        );
+        assert_invalid_token(check("/overview", "a.b.c"), "base64url");
+    }
+
+    #[test]
+    fn bad_signature_is_invalid_token() {
+        let token = issuer().user().sign().unwrap();
+        let (rest, sig) = token.rsplit_once('.').unwrap();
+        let mut sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
+        sig[10] ^= 1;
+        assert_invalid_token(
+            check(
+                "/overview",
+                &format!("{rest}.{}", URL_SAFE_NO_PAD.encode(sig)),
+            ),
+            "signature",
+        );
+    }
+
+    #[test]
+    fn tampered_payload_is_invalid_token() {
+        let token = issuer().user().mfa(false).sign().unwrap();
+        let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+        let mut claims: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        claims["amr"] = json!(["pwd", "mfa"]);
+        parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
+        assert_invalid_token(check("/commerce/x", &parts.join(".")), "signature");
+    }
+
+    #[test]
+    fn signature_by_another_key_under_a_known_kid_is_invalid_token() {
+        let claims = issuer().user().claims();
+        let header = json!({"alg": "RS256", "kid": issuer().kid()});
+        let forged = other_issuer().sign_with_header(&header, &claims).unwrap();
+        assert_invalid_token(check("/overview", &forged), "signature");
+    }
+
+    #[test]
+    fn expired_token_is_invalid_token() {
+        let token = issuer()
+            .user()
+            .claim("exp", json!(1_000_000))
+            .sign()
+            .unwrap();
+        assert_invalid_token(check("/overview", &token), "expired");
+    }
+
+    #[test]
+    fn token_without_exp_is_invalid_token() {
+        let mut claims = issuer().user().claims();
+        claims.as_object_mut().unwrap().remove("exp");
+        assert_invalid_token(
+            check("/overview", &issuer().sign(&claims).unwrap()),
+            "no exp",
+        );
+    }
+
+    #[test]
+    fn not_yet_valid_token_is_invalid_token() {
+        let token = issuer()
+            .user()
+            .claim("nbf", json!(4_102_444_800u64))
+            .claim("exp", json!(4_102_448_400u64))
+            .sign()
+            .unwrap();
+        assert_invalid_token(check("/overview", &token), "not valid yet");
+    }
+
+    #[test]
+    fn wrong_issuer_is_invalid_token() {
+        let token = issuer()
+            .user()
+            .claim("iss", json!("https://evil.example/"))
+            .sign()
+            .unwrap();
+        assert_invalid_token(check("/overview", &token), "issuer is not accepted");
+    }
+
+    #[test]
+    fn wrong_audience_is_invalid_token() {
+        let token = issuer()
+            .user()
+            .audience("https://graph.microsoft.com")
+            .sign()
+            .unwrap();
+        assert_invalid_token(check("/overview", &token), "another audience");
+    }
+
+    #[test]
+    fn disallowed_algorithm_is_invalid_token() {
+        let claims = issuer().user().claims();
+        let hs = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(issuer().jwks_json().as_bytes()),
+        )
+        .unwrap();
+        assert_invalid_token(check("/overview", &hs), "HS256 is not allowed");
+    }
+
+    #[test]
+    fn unknown_key_is_invalid_token() {
+        let claims = issuer().user().claims();
+        let token = issuer()
+            .sign_with_header(&json!({"alg": "RS256", "kid": "no-such-kid"}), &claims)
+            .unwrap();
+        assert_invalid_token(
+            check("/overview", &token),
+            "no signing key with kid 'no-such-kid'",
+        );
+    }
+
+    #[test]
+    fn token_with_neither_scopes_nor_roles_is_invalid_token() {
+        let token = issuer()
+            .user()
+            .claim("scp", Value::Null)
+            .claim("roles", Value::Null)
+            .sign()
+            .unwrap();
+        assert_invalid_token(check("/overview", &token), "neither");
+    }
+
+    #[test]
+    fn user_token_without_mfa_on_an_mfa_route_is_mfa_required() {
+        let token = issuer().user().mfa(false).sign().unwrap();
+        for path in [
+            "/commerce/x",
+            "/dashboard/v2/support/customers/1",
+            "/billing/x",
+            "/security/x",
+            "/v1/catalog/x",
+            "/v1/customers/1",
+        ] {
+            assert_refused(
+                check(path, &token),
+                401,
+                MFA_REASON,
+                MFA_WWW,
+                "mfa_required",
+            );
+        }
+    }
+
+    #[test]
+    fn app_only_token_on_a_user_only_route_is_app_only_not_allowed() {
+        let token = issuer().app().roles(["AdminAgent"]).sign().unwrap();
+        for path in ["/commerce/x", "/v1/customers/1", "/billing/x"] {
+            let r = check(path, &token);
+            assert_refused(
+                r,
+                403,
+                None,
+                Some(r#"Bearer error="insufficient_scope""#),
+                "app_only_not_allowed",
+            );
+        }
+    }
+
+    #[test]
+    fn missing_role_is_insufficient_role() {
+        let token = issuer().user().roles(["SalesAgent"]).sign().unwrap();
+        let r = check("/security/alerts", &token);
+        let r = assert_refused(
+            r,
+            403,
+            None,
+            Some(r#"Bearer error="insufficient_scope""#),
+            "insufficient_role",
+        );
+        assert!(
+            r.detail().contains("AdminAgent, SecurityAdmin"),
+            "{}",
+            r.detail()
+        );
+    }
+
+    #[test]
+    fn two_authorization_headers_are_invalid_request() {
+        let token = issuer().user().sign().unwrap();
+        let h = format!("Bearer {token}");
+        let r = check_with(&guard(), "GET", "/commerce/x", &[&h, &h], None);
+        assert_refused(
+            r,
+            400,
+            None,
+            Some(r#"Bearer error="invalid_request""#),
+            "invalid_request",
+        );
+    }
+
+    #[test]
+    fn token_in_header_and_query_is_invalid_request() {
+        let token = issuer().user().sign().unwrap();
+        let q = format!("access_token={token}");
+        let r = check_with(
+            &guard(),
+            "GET",
+            "/commerce/x",
+            &[&format!("Bearer {token}")],
+            Some(&q),
+        );
+        assert_refused(
+            r,
+            400,
+            None,
+            Some(r#"Bearer error="invalid_request""#),
+            "invalid_request",
+        );
+    }
+
+    #[derive(Debug)]
+    struct Down;
+
+    impl KeyProvider for Down {
+        fn lookup(&self, _: Option<&str>, _: Algorithm) -> Lookup {
+            Lookup::NotLoaded
+        }
+        fn resolve<'a>(&'a self, _: Option<&'a str>, _: Algorithm) -> KeyFuture<'a> {
+            Box::pin(std::future::ready(Err(KeyError::unavailable(
+                "connection refused",
+                15,
+            ))))
+        }
+    }
+
+    #[test]
+    fn key_source_down_is_503_key_source_unavailable() {
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(KeySource::custom(Down))
+            .audience(DEV_AUDIENCE)
+            .build()
+            .unwrap();
+        let token = issuer().user().sign().unwrap();
+        let r = check_with(
+            &g,
+            "GET",
+            "/commerce/x",
+            &[&format!("Bearer {token}")],
+            None,
+        );
+        let r = assert_refused(r, 503, None, None, "key_source_unavailable");
+        assert_eq!(r.retry_after(), Some(15));
+    }
+
+    #[test]
+    fn valid_mfa_token_with_role_is_admitted_with_its_principal() {
+        let token = issuer().user().sign().unwrap();
+        let p = check("/commerce/customers", &token).unwrap().unwrap();
+        assert_eq!(p.kind(), CallerKind::User);
+        assert_eq!(p.oid(), Some("aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb"));
+        assert_eq!(
+            p.roles().map(|r| r.name()).collect::<Vec<_>>(),
+            ["AdminAgent"]
+        );
+        assert!(p.mfa());
+        assert_eq!(p.kid(), Some(issuer().kid()));
+    }
+
+    #[test]
+    fn security_admin_by_wids_reaches_the_security_workspace() {
+        let token = issuer().user().security_admin().sign().unwrap();
+        let p = check("/security/alerts", &token).unwrap().unwrap();
+        assert!(p.has_role(&crate::Role::SecurityAdmin));
+        assert!(!p.has_role(&crate::Role::AdminAgent));
+        let billing = issuer()
+            .user()
+            .roles(Vec::<String>::new())
+            .wids([wids::BILLING_ADMINISTRATOR])
+            .sign()
+            .unwrap();
+        assert!(check("/billing/x", &billing).unwrap().is_some());
+        assert_refused(
+            check("/security/x", &billing),
+            403,
+            None,
+            Some(r#"Bearer error="insufficient_scope""#),
+            "insufficient_role",
+        );
+    }
+
+    #[test]
+    fn app_only_token_passes_where_apps_are_admitted() {
+        let token = issuer().app().sign().unwrap();
+        let p = check("/v1/catalog/prices", &token).unwrap().unwrap();
+        assert_eq!(p.kind(), CallerKind::App);
+        assert!(!p.mfa());
+        assert!(check("/overview", &token).unwrap().is_some());
+    }
+}
+
+mod public_routes {
+    use super::*;
+
+    #[test]
+    fn public_route_without_token_passes_without_principal() {
+        assert!(
+            check_with(&guard(), "GET", "/health", &[], None)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn public_route_with_valid_token_yields_the_principal() {
+        let token = issuer().user().mfa(false).sign().unwrap();
+        assert!(check("/health", &token).unwrap().is_some());
+    }
+
+    #[test]
+    fn public_route_with_invalid_token_passes_without_principal() {
+        assert!(check("/health", "garbage").unwrap().is_none());
+        let h = format!("Bearer {}", issuer().user().sign().unwrap());
+        assert!(
+            check_with(&guard(), "GET", "/health", &[&h, &h], None)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn a_path_that_also_reads_as_protected_is_not_public() {
+        let r = check_with(&guard(), "GET", "/health/../commerce/x", &[], None);
+        assert_refused(r, 401, None, Some("Bearer"), "missing_token");
+    }
+}
+
+mod issuers {
+    use super::*;
+
+    #[test]
+    fn templated_issuer_requires_tid_to_be_a_guid() {
+        for tid in ["evil.example/x", "{tenantid}", "not-a-guid"] {
+            let token = issuer()
+                .user()
+                .claim("tid", json!(tid))
+                .claim("iss", json!(format!("https://sts.windows.net/{tid}/")))
+                .sign()
+                .unwrap();
+            assert_invalid_token(check("/overview", &token), "not a GUID");
+        }
+    }
+
+    #[test]
+    fn v2_templated_issuer_is_matched() {
+        let v2 = "https://login.microsoftonline.com/{tenantid}/v2.0";
+        let g = Guard::builder()
+            .issuer(v2)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .build()
+            .unwrap();
+        let token = issuer()
+            .user()
+            .claim(
+                "iss",
+                json!(format!(
+                    "https://login.microsoftonline.com/{DEV_TENANT}/v2.0"
+                )),
+            )
+            .sign()
+            .unwrap();
+        assert!(
+            check_with(&g, "GET", "/overview", &[&format!("Bearer {token}")], None)
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn two_issuers_are_kept_apart() {
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .issuer("https://other.example/")
+            .keys(other_issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .build()
+            .unwrap();
+        let check_g = |t: &str| check_with(&g, "GET", "/overview", &[&format!("Bearer {t}")], None);
+        // Each issuer's own tokens pass.
+        assert!(check_g(&issuer().user().sign().unwrap()).unwrap().is_some());
+        let b = other_issuer()
+            .user()
+            .claim("iss", json!("https://other.example/"))
+            .sign()
+            .unwrap();
+        assert!(check_g(&b).unwrap().is_some());
+        // A token claiming issuer A but signed by B's key (under B's kid) is refused.
+        let claims = issuer().user().claims();
+        let header = json!({"alg": "RS256", "kid": other_issuer().kid()});
+        let forged = other_issuer().sign_with_header(&header, &claims).unwrap();
+        assert_invalid_token(check_g(&forged), "no signing key with kid");
+    }
+}
+
+mod keys_and_headers {
+    use super::*;
+
+    #[test]
+    fn jwk_alg_must_agree_with_the_token() {
+        let mut jwks: Value = serde_json::from_str(issuer().jwks_json()).unwrap();
+        jwks["keys"][0]["alg"] = json!("RS384");
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(KeySource::jwks_json(jwks.to_string().as_bytes()).unwrap())
+            .audience(DEV_AUDIENCE)
+            .build()
+            .unwrap();
+        let token = issuer().user().sign().unwrap();
+        let r = check_with(&g, "GET", "/overview", &[&format!("Bearer {token}")], None);
+        assert_invalid_token(r, "differs from its key's (RS384)");
+    }
+
+    #[test]
+    fn an_algorithm_of_another_key_family_is_invalid_token() {
+        let claims = issuer().user().claims();
+        // Header says ES256 but the kid is the issuer's RSA key.
+        let header = json!({"alg": "ES256", "kid": issuer().kid()});
+        let token = issuer().sign_with_header(&header, &claims).unwrap();
+        assert_invalid_token(check("/overview", &token), "does not fit the issuer's key");
+    }
+
+    #[test]
+    fn jku_x5u_jwk_and_x5c_headers_are_ignored() {
+        let claims = issuer().user().claims();
+        let attacker_jwk: Value =
+            serde_json::from_str::<Value>(other_issuer().jwks_json()).unwrap()["keys"][0].clone();
+        let header = json!({
+            "alg": "RS256",
+            "jku": "https://evil.example/jwks.json",
+            "x5u": "https://evil.example/cert.pem",
+            "jwk": attacker_jwk,
+            "x5c": ["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"],
+        });
+        // Signed by the attacker's key: refused (the embedded jwk is not used) ...
+        let forged = other_issuer().sign_with_header(&header, &claims).unwrap();
+        assert_invalid_token(check("/overview", &forged), "signature");
+        // ... while the same header on a genuinely signed token changes nothing.
+        let genuine = issuer().sign_with_header(&header, &claims).unwrap();
+        assert!(check("/overview", &genuine).unwrap().is_some());
+    }
+
+    #[test]
+    fn crit_headers_are_refused_even_when_correctly_signed() {
+        let claims = issuer().user().claims();
+        let header = json!({"alg": "RS256", "kid": issuer().kid(), "crit": ["exp"], "exp": 1});
+        let token = issuer().sign_with_header(&header, &claims).unwrap();
+        assert_invalid_token(check("/overview", &token), "crit");
+    }
+
+    #[test]
+    fn a_public_jwks_holding_a_symmetric_key_never_yields_it() {
+        let jwks = br#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"s"}]}"#;
+        assert!(KeySet::from_json(jwks).is_err());
+    }
+
+    #[test]
+    fn hmac_only_with_a_configured_secret_and_allow_listed_algorithm() {
+        let g = Guard::builder()
+            .issuer("https://hmac.example/")
+            .keys(KeySource::hmac_secret(
+                b"a shared secret of decent length!!",
+            ))
+            .audience(DEV_AUDIENCE)
+            .algorithms([Algorithm::HS256])
+            .build()
+            .unwrap();
+        let claims = issuer()
+            .user()
+            .claim("iss", json!("https://hmac.example/"))
+            .claims();
+        let good = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(b"a shared secret of decent length!!"),
+        )
+        .unwrap();
+        assert!(
+            check_with(&g, "GET", "/overview", &[&format!("Bearer {good}")], None)
+                .unwrap()
+                .is_some()
+        );
+        let bad = jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(b"guessed"),
+        )
+        .unwrap();
+        assert_invalid_token(
+            check_with(&g, "GET", "/overview", &[&format!("Bearer {bad}")], None),
+            "signature",
+        );
+    }
+}
+
+mod challenge_styles {
+    use super::*;
+
+    #[test]
+    fn step_up_style_asks_for_acr_values_and_max_age() {
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .policy(
+                Policy::partner_center()
+                    .mfa(crate::MfaPolicy::new().max_age(std::time::Duration::from_secs(600))),
+            )
+            .challenge_style(ChallengeStyle::StepUp)
+            .step_up_acr_values("c1")
+            .build()
+            .unwrap();
+        let token = issuer().user().mfa(false).sign().unwrap();
+        let r = check_with(
+            &g,
+            "GET",
+            "/commerce/x",
+            &[&format!("Bearer {token}")],
+            None,
+        );
+        let detail = "this operation requires multi-factor authentication: the access token's amr claim does not contain mfa; sign in again with MFA";
+        let expected = format!(
+            r#"Bearer error="insufficient_user_authentication", error_description="{detail}", acr_values="c1", max_age="600""#
+        );
+        let r = assert_refused(r, 401, None, Some(&expected), "mfa_required")
+            .www_authenticate()
+            .unwrap()
+            .to_owned();
+        let parsed = parse_challenge(&r).unwrap();
+        let names: Vec<_> = parsed.params.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            ["error", "error_description", "acr_values", "max_age"]
+        );
+        assert_eq!(parsed.params[0].1, "insufficient_user_authentication");
+        assert_eq!(parsed.params[2].1, "c1");
+        assert_eq!(parsed.params[3].1, "600");
+    }
+
+    #[test]
+    fn entra_claims_style_uses_the_tokens_client_capabilities() {
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .challenge_style(ChallengeStyle::EntraClaims)
+            .entra_claims(
+                "https://login.microsoftonline.com/common/oauth2/authorize",
+                "c1",
+            )
+            .build()
+            .unwrap();
+        let capable = issuer()
+            .user()
+            .mfa(false)
+            .claim("xms_cc", json!(["cp1"]))
+            .sign()
+            .unwrap();
+        let r = check_with(
+            &g,
+            "GET",
+            "/commerce/x",
+            &[&format!("Bearer {capable}")],
+            None,
+        );
+        let claims =
+            URL_SAFE_NO_PAD.encode(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#);
+        let expected = format!(
+            r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="{claims}""#
+        );
+        assert_refused(r, 401, None, Some(&expected), "mfa_required");
+        let legacy = issuer().user().mfa(false).sign().unwrap();
+        let r = check_with(
+            &g,
+            "GET",
+            "/commerce/x",
+            &[&format!("Bearer {legacy}")],
+            None,
+        );
+        assert_refused(r, 401, MFA_REASON, MFA_WWW, "mfa_required");
+    }
+}
+
+mod building {
+    use super::*;
+    use crate::error::BuildErrorKind;
+
+    fn kind(b: GuardBuilder) -> BuildErrorKind {
+        b.build().unwrap_err().kind()
+    }
+
+    #[test]
+    fn a_guard_needs_an_issuer_with_keys_and_an_audience() {
+        assert_eq!(kind(Guard::builder().audience("a")), BuildErrorKind::Issuer);
+        assert_eq!(
+            kind(Guard::builder().issuer("https://a/").audience("a")),
+            BuildErrorKind::Keys
+        );
+        assert_eq!(
+            kind(
+                Guard::builder()
+                    .issuer("https://a/")
+                    .keys(issuer().key_source().unwrap())
+            ),
+            BuildErrorKind::Audience
+        );
+    }
+
+    #[test]
+    fn hmac_secrets_and_hs_algorithms_must_come_together() {
+        let b = Guard::builder()
+            .issuer("https://a/")
+            .keys(KeySource::hmac_secret(b"s"))
+            .audience("a");
+        assert_eq!(kind(b), BuildErrorKind::Algorithms);
+        let b = Guard::builder()
+            .issuer("https://a/")
+            .keys(issuer().key_source().unwrap())
+            .audience("a")
+            .algorithms([Algorithm::RS256, Algorithm::HS256]);
+        assert_eq!(kind(b), BuildErrorKind::Algorithms);
+    }
+
+    #[test]
+    fn challenge_styles_need_their_settings() {
+        let base = || {
+            Guard::builder()
+                .issuer("https://a/")
+                .keys(issuer().key_source().unwrap())
+                .audience("a")
+        };
+        assert_eq!(
+            kind(base().challenge_style(ChallengeStyle::StepUp)),
+            BuildErrorKind::Challenge
+        );
+        assert_eq!(
+            kind(base().challenge_style(ChallengeStyle::EntraClaims)),
+            BuildErrorKind::Challenge
+        );
+    }
+
+    #[test]
+    fn a_huge_leeway_is_refused() {
+        let b = Guard::builder()
+            .issuer("https://a/")
+            .keys(issuer().key_source().unwrap())
+            .audience("a")
+            .leeway(std::time::Duration::from_secs(3600));
+        assert_eq!(kind(b), BuildErrorKind::Policy);
+    }
+}
+
+mod properties {
+    use super::*;
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// No byte string as a token, nor as raw header values, panics the engine,
+        /// and every answer renders a challenge that parses back to its parameters.
+        #[test]
+        fn no_input_panics_and_every_challenge_parses_back(
+            token in proptest::collection::vec(any::<u8>(), 0..600),
+            extra in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..80), 0..3),
+            path in "(/[a-zA-Z0-9%.]{0,12}){0,4}",
+        ) {
+            let g = guard();
+            let mut header = b"Bearer ".to_vec();
+            header.extend_from_slice(&token);
+            let req = RequestInfo::new("GET", &path)
+                .with_authorization(&header)
+                .with_authorizations(extra.iter().map(Vec::as_slice));
+            let rt = rt();
+            for result in [rt.block_on(g.check(&req)), rt.block_on(g.check(&RequestInfo::new("GET", &path).with_authorization(&token)))] {
+                if let Err(r) = result {
+                    prop_assert!(r.status() >= 400 && r.status() < 500 || r.status() == 503);
+                    if let Some(www) = r.www_authenticate() {
+                        prop_assert!(www.bytes().all(|b| (0x20..0x7f).contains(&b)));
+                        let parsed = parse_challenge(www);
+                        prop_assert!(parsed.is_some(), "unparseable: {www}");
+                        let parsed = parsed.unwrap();
+                        prop_assert_eq!(parsed.scheme, "Bearer");
+                        if let Some((_, d)) = parsed.params.iter().find(|(k, _)| k == "error_description") {
+                            prop_assert_eq!(d, r.detail());
+                        }
+                    }
+                    let body: Value = serde_json::from_slice(&r.body()).unwrap();
+                    prop_assert_eq!(body["code"].as_str().unwrap(), r.code().as_str());
+                }
+            }
+        }
+
+        /// JSON-shaped garbage in a well-formed, correctly signed token never panics.
+        #[test]
+        fn arbitrary_signed_claims_never_panic(json in "\\{(\"[a-z_]{1,8}\":(null|true|-?[0-9]{1,20}(\\.[0-9]{1,3})?|\"[a-z]{0,5}\"|\\[\\]|\\{\\}),?){0,6}\\}") {
+            let h = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"RS256","kid":"{}"}}"#, issuer().kid()));
+            let p = URL_SAFE_NO_PAD.encode(&json);
+            let token = format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode([0u8; 256]));
+            let _ = rt().block_on(guard().check(&RequestInfo::new("GET", "/commerce/x").with_authorization(format!("Bearer {token}").as_bytes())));
+        }
+
+        /// Rendering quotes and escapes any visible-ASCII value so it parses back intact.
+        #[test]
+        fn rendered_challenges_round_trip(values in proptest::collection::vec("[ -~]{0,40}", 1..5)) {
+            let names = ["realm", "error", "error_description", "scope", "acr_values"];
+            let params: Vec<(&str, &str)> = values.iter().enumerate().map(|(i, v)| (names[i], v.as_str())).collect();
+            let rendered = crate::rejection::render_bearer(params.iter().copied());
+            let parsed = parse_challenge(&rendered).unwrap();
+            let back: Vec<(&str, &str)> = parsed.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            prop_assert_eq!(back, params);
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! One verification key, read from a JWK (RFC 7517) with hygiene rules:
+//!
+//! - `use`, when present, must be `sig`; `key_ops`, when present, must hold `verify`;
+//! - `kty` `RSA` (at least 2048 bits), `EC` on `P-256`/`P-384`, or `OKP` `Ed25519`;
+//!   symmetric (`oct`) keys are never taken from a key set — a public JWKS holding a
+//!   secret is either a mistake or an attack, and an HMAC "secret" that is public is
+//!   exactly the algorithm-confusion attack of RFC 8725 §2.1;
+//! - the JWK's own `alg`, when present, must be one this key type can verify, and the
+//!   token's `alg` must then equal it;
+//! - `x5c`/`x5t` are not used: the key is `n`/`e` or `x`/`y` as published.
+
+use std::fmt;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::DecodingKey;
+use serde::Deserialize;
+
+use crate::verify::{Algorithm, KeyFamily};
+
+/// Shortest RSA modulus accepted, in bits (NIST SP 800-131A; Entra uses 2048).
+pub const MIN_RSA_BITS: usize = 2048;
+/// Longest RSA modulus accepted, in bits (bounds the cost of one verification).
+pub const MAX_RSA_BITS: usize = 8192;
+
+/// A key that can verify token signatures.
+///
+/// It knows its `kid`, the family of algorithms it serves and its own `alg` if the
+/// JWK named one. Its `Debug` shows no key material.
+pub struct VerifyingKey {
+    kid: Option<String>,
+    family: KeyFamily,
+    alg: Option<Algorithm>,
+    decoding: DecodingKey,
+}
+
+#[derive(Deserialize)]
+struct RawJwk<'a> {
+    #[serde(borrow)]
+    kty: Option<std::borrow::Cow<'a, str>>,
+    #[serde(rename = "use")]
+    use_: Option<String>,
+    key_ops: Option<Vec<String>>,
+    alg: Option<String>,
+    kid: Option<String>,
+    crv: Option<String>,
+    n: Option<String>,
+    e: Option<String>,
+    x: Option<String>,
+    y: Option<String>,
+}
+
+fn b64(field: &str, value: Option<&String>) -> Result<Vec<u8>, String> {
+    let value = value.ok_or_else(|| format!("missing `{field}`"))?;
+    URL_SAFE_NO_PAD
+        .decode(value)
+        .map_err(|_| format!("`{field}` is not unpadded base64url"))
+}
+
+impl VerifyingKey {
+    /// Reads a JWK. The error says why the key is unusable (no key material in it).
+    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, String> {
+        let raw = RawJwk::deserialize(jwk).map_err(|e| format!("not a JWK object ({e})"))?;
+        if let Some(u) = raw.use_.as_deref()
+            && u != "sig"
+        {
+            return Err(format!("`use` is {u:?}, not \"sig\""));
+        }
+        if let Some(ops) = &raw.key_ops
+            && !ops.iter().any(|o| o == "verify")
+        {
+            return Err("`key_ops` does not allow \"verify\"".into());
+        }
+        let kty = raw.kty.as_deref().ok_or("missing `kty`")?;
+        let (family, decoding) = match kty {
+            "RSA" => {
+                let n = b64("n", raw.n.as_ref())?;
+                let e = b64("e", raw.e.as_ref())?;
+                let bits = rsa_bits(&n);
+                if bits < MIN_RSA_BITS {
+                    return Err(format!(
+                        "RSA modulus of {bits} bits is shorter than {MIN_RSA_BITS}"
+                    ));
+                }
+                if bits > MAX_RSA_BITS {
+                    return Err(format!(
+                        "RSA modulus of {bits} bits is longer than {MAX_RSA_BITS}"
+                    ));
+                }
+                if e.is_empty() || e.len() > 8 {
+                    return Err("RSA exponent is empty or too long".into());
+                }
+                // Parse once now so a broken key is skipped at load, not failed per request.
+                aws_lc_rs::signature::ParsedPublicKey::new(
+                    &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
+                    rsa_public_key_der(&n, &e),
+                )
+                .map_err(|_| "RSA key is not a valid public key".to_owned())?;
+                (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
+            }
+            "EC" => {
+                let (family, len) = match raw.crv.as_deref() {
+                    Some("P-256") => (KeyFamily::EcP256, 32),
+                    Some("P-384") => (KeyFamily::EcP384, 48),
+                    Some(other) => return Err(format!("EC curve {other:?} is not supported")),
+                    None => return Err("EC key without `crv`".into()),
+                };
+                let x = b64("x", raw.x.as_ref())?;
+                let y = b64("y", raw.y.as_ref())?;
+                if x.len() != len || y.len() != len {
+                    return Err("EC coordinates have the wrong length for the curve".into());
+                }
+                let mut point = Vec::with_capacity(1 + 2 * len);
+                point.push(4);
+                point.extend_from_slice(&x);
+                point.extend_from_slice(&y);
+                let alg = if family == KeyFamily::EcP256 {
+                    &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED
+                } else {
+                    &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED
+                };
+                aws_lc_rs::signature::ParsedPublicKey::new(alg, &point)
+                    .map_err(|_| "EC point is not on the curve".to_owned())?;
+                (family, DecodingKey::from_ec_der(&point))
+            }
+            "OKP" => {
+                match raw.crv.as_deref() {
+                    Some("Ed25519") => {}
+                    Some(other) => return Err(format!("OKP curve {other:?} is not supported")),
+                    None => return Err("OKP key without `crv`".into()),
+                }
+                let x = b64("x", raw.x.as_ref())?;
+                if x.len() != 32 {
+                    return Err("Ed25519 public key is not 32 bytes".into());
+                }
+                (KeyFamily::Ed25519, DecodingKey::from_ed_der(&x))
+            }
+            "oct" => return Err("symmetric (oct) keys are never taken from a key set".into()),
+            other => return Err(format!("key type {other:?} is not supported")),
+        };
+        let alg = match raw.alg.as_deref() {
+            None => None,
+            Some(name) => match Algorithm::from_name(name) {
+                Some(a) if a.family() == family => Some(a),
+                Some(a) => return Err(format!("`alg` {a} does not fit a {kty} key")),
+                None => {
+                    return Err(format!(
+                        "`alg` {name:?} is not a signature algorithm this verifier supports"
+                    ));
+                }
+            },
+        };
+        Ok(Self {
+            kid: raw.kid,
+            family,
+            alg,
+            decoding,
+        })
+    }
+
+    /// A shared HMAC secret (only for issuers configured with one).
+    pub fn hmac(secret: &[u8], kid: Option<String>) -> Self {
+        Self {
+            kid,
+            family: KeyFamily::Hmac,
+            alg: None,
+            decoding: DecodingKey::from_secret(secret),
+        }
+    }
+
+    /// The key id.
+    pub fn kid(&self) -> Option<&str> {
+        self.kid.as_deref()
+    }
+
+    /// The algorithm family the key serves.
+    pub fn family(&self) -> KeyFamily {
+        self.family
+    }
+
+    /// The JWK's own `alg`, if it named one.
+    pub fn alg(&self) -> Option<Algorithm> {
+        self.alg
+    }
+
+    /// Whether this key may verify a token signed with `alg`; the error says why not.
+    pub fn fits(&self, alg: Algorithm) -> Result<(), String> {
+        if alg.family() != self.family {
+            return Err(format!(
+                "the token's algorithm {alg} does not fit the issuer's key"
+            ));
+        }
+        match self.alg {
+            Some(own) if own != alg => Err(format!(
+                "the token's algorithm {alg} differs from its key's ({own})"
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Verifies `signature` over `message` with `alg` (which must fit, see [`fits`](Self::fits)).
+    pub fn verify(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        if self.fits(alg).is_err() {
+            return false;
+        }
+        let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
+        match (provider.verifier_factory)(&alg.to_jwt(), &self.decoding) {
+            Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+impl fmt::Debug for VerifyingKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifyingKey")
+            .field("kid", &self.kid)
+            .field("family", &self.family)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Significant bits of a big-endian unsigned integer.
+fn rsa_bits(n: &[u8]) -> usize {
+    let skip = n.iter().take_while(|&&b| b == 0).count();
+    match n.get(skip) {
+        None => 0,
+        Some(&first) => (n.len() - skip) * 8 - first.leading_zeros() as usize,
+    }
+}
+
+/// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017 A.1.1).
+pub(crate) fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn integer(out: &mut Vec<u8>, bytes: &[u8]) {
+        let bytes = &bytes[bytes
+            .iter()
+            .take_while(|&&b| b == 0)
+            .count()
+            .min(bytes.len().saturating_sub(1))..];
+        let pad = bytes.first().is_some_and(|&b| b & 0x80 != 0);
+        out.push(0x02);
+        length(out, bytes.len() + usize::from(pad));
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(bytes);
+    }
+    fn length(out: &mut Vec<u8>, len: usize) {
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let be = len.to_be_bytes();
+            let skip = be.iter().take_while(|&&b| b == 0).count();
+            out.push(0x80 | (be.len() - skip) as u8);
+            out.extend_from_slice(&be[skip..]);
+        }
+    }
+    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+    integer(&mut body, n);
+    integer(&mut body, e);
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.push(0x30);
+    length(&mut out, body.len());
+    out.extend_from_slice(&body);
+    out
+}

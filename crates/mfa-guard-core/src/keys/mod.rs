@@ -1,0 +1,182 @@
+//! Where verification keys come from.
+//!
+//! A [`KeySource`] is what a guard holds per issuer. It wraps a [`KeyProvider`]: the
+//! static set here, or the remote, cached sources (JWKS URL, OIDC discovery). The
+//! provider contract has a synchronous half that the hot path calls on every
+//! verification ([`KeyProvider::lookup`], no I/O, no await) and an asynchronous half
+//! called only when that misses ([`KeyProvider::resolve`], which may fetch).
+
+mod jwk;
+mod set;
+mod static_source;
+
+pub use jwk::{MAX_RSA_BITS, MIN_RSA_BITS, VerifyingKey};
+pub use set::{KeyMiss, KeySet, KeySetError, MAX_KEYS};
+pub use static_source::StaticKeys;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::verify::Algorithm;
+
+/// The answer of [`KeyProvider::lookup`].
+#[derive(Debug, Clone)]
+pub enum Lookup {
+    /// The key, known now.
+    Found(Arc<VerifyingKey>),
+    /// Keys are loaded but none fits; [`KeyProvider::resolve`] decides whether to refetch.
+    Missing,
+    /// Nothing is loaded yet; [`KeyProvider::resolve`] loads.
+    NotLoaded,
+}
+
+/// Why no key could be had.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyError {
+    kind: KeyErrorKind,
+    message: String,
+}
+
+/// The kind of a [`KeyError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyErrorKind {
+    /// The issuer's current keys do not hold the token's key: the token is invalid.
+    UnknownKey,
+    /// The keys could not be fetched: the token may be fine, ask again later.
+    Unavailable {
+        /// Seconds to wait before retrying.
+        retry_after: u64,
+    },
+}
+
+impl KeyError {
+    /// The issuer has no such key.
+    pub fn unknown_key(message: impl Into<String>) -> Self {
+        Self {
+            kind: KeyErrorKind::UnknownKey,
+            message: message.into(),
+        }
+    }
+
+    /// The key source cannot be reached or answered badly.
+    pub fn unavailable(message: impl Into<String>, retry_after: u64) -> Self {
+        Self {
+            kind: KeyErrorKind::Unavailable { retry_after },
+            message: message.into(),
+        }
+    }
+
+    /// The kind.
+    pub fn kind(&self) -> KeyErrorKind {
+        self.kind
+    }
+}
+
+impl fmt::Display for KeyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for KeyError {}
+
+/// The future of [`KeyProvider::resolve`].
+pub type KeyFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Arc<VerifyingKey>, KeyError>> + Send + 'a>>;
+
+/// The future of [`KeyProvider::issuer`].
+pub type IssuerFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<String>, KeyError>> + Send + 'a>>;
+
+/// A supplier of verification keys for one issuer.
+///
+/// Implement it to plug in a key store of your own; the built-in ones are reached
+/// through [`KeySource`]'s constructors.
+pub trait KeyProvider: Send + Sync + fmt::Debug + 'static {
+    /// The key for `kid` if it is known now. Called for every token that is not in
+    /// the verified-token cache, so it must not block.
+    fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> Lookup;
+
+    /// Finds a key that [`lookup`](Self::lookup) did not have: loads on a cold start,
+    /// and may refetch (once, coalesced, rate-limited) for an unknown `kid`.
+    fn resolve<'a>(&'a self, kid: Option<&'a str>, alg: Algorithm) -> KeyFuture<'a>;
+
+    /// The issuer this source declares (OIDC discovery's `issuer`), if it declares
+    /// one and it is known without I/O.
+    fn declared_issuer(&self) -> Option<String> {
+        None
+    }
+
+    /// Loads what is needed to know [`declared_issuer`](Self::declared_issuer).
+    fn issuer(&self) -> IssuerFuture<'_> {
+        Box::pin(std::future::ready(Ok(self.declared_issuer())))
+    }
+}
+
+/// The keys of one issuer: a static set, or a remote source (see the constructors).
+#[derive(Clone)]
+pub struct KeySource {
+    provider: Arc<dyn KeyProvider>,
+}
+
+impl KeySource {
+    /// A fixed key set.
+    pub fn jwks(set: KeySet) -> Self {
+        Self::custom(StaticKeys::new(set))
+    }
+
+    /// A fixed key set from a JWKS document.
+    pub fn jwks_json(json: &[u8]) -> Result<Self, KeySetError> {
+        Ok(Self::jwks(KeySet::from_json(json)?))
+    }
+
+    /// A fixed key set read from a JWKS file (at most 512 KiB).
+    pub fn jwks_file(path: impl AsRef<std::path::Path>) -> Result<Self, KeySetError> {
+        let path = path.as_ref();
+        let json = crate::config::read_capped(path, 512 * 1024)
+            .map_err(|e| KeySetError(format!("cannot read JWKS file {}: {e}", path.display())))?;
+        Self::jwks_json(&json)
+            .map_err(|e| KeySetError(format!("JWKS file {}: {e}", path.display())))
+    }
+
+    /// A shared HMAC secret: the only way HS256/384/512 tokens can ever verify.
+    ///
+    /// Symmetric tokens let anyone who can verify also mint; prefer asymmetric keys.
+    pub fn hmac_secret(secret: impl AsRef<[u8]>) -> Self {
+        Self::custom(StaticKeys::new(KeySet::from_keys([VerifyingKey::hmac(
+            secret.as_ref(),
+            None,
+        )])))
+    }
+
+    /// Any provider.
+    pub fn custom(provider: impl KeyProvider) -> Self {
+        Self {
+            provider: Arc::new(provider),
+        }
+    }
+
+    /// The provider behind this source.
+    pub fn provider(&self) -> &dyn KeyProvider {
+        &*self.provider
+    }
+
+    pub(crate) fn has_hmac(&self) -> bool {
+        self.provider.lookup(None, Algorithm::HS256).is_found()
+    }
+}
+
+impl Lookup {
+    fn is_found(&self) -> bool {
+        matches!(self, Lookup::Found(_))
+    }
+}
+
+impl fmt::Debug for KeySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.provider, f)
+    }
+}

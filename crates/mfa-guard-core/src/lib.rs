@@ -1,0 +1,73 @@
+//! The framework-neutral engine of mfa-guard: it decides whether a request's bearer
+//! token may pass, the way Microsoft Partner Center enforces multi-factor
+//! authentication, and renders every refusal byte for byte.
+//!
+//! Adapters (`mfa-guard-tower` for axum/hyper/tower, `mfa-guard-actix` for actix-web)
+//! hand the engine a [`RequestInfo`] and copy its answer onto their response; they
+//! decide nothing, so both frameworks answer identically.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use mfa_guard_core::{Evaluation, Guard, KeySource, Policy, RejectionCode, RequestInfo};
+//!
+//! let jwks = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig",
+//!   "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+//!   "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+//! let guard = Guard::builder()
+//!     .issuer("https://sts.windows.net/{tenantid}/") // tid substituted, then compared exactly
+//!     .keys(KeySource::jwks_json(jwks)?)
+//!     .audience("https://api.partnercenter.microsoft.com")
+//!     .policy(Policy::partner_center())
+//!     .build()?;
+//!
+//! // No token on an MFA-protected route: 401 with a plain Bearer challenge.
+//! let req = RequestInfo::new("GET", "/commerce/customers");
+//! let Evaluation::Ready(Err(rejection)) = guard.evaluate(&req) else { panic!("expected a refusal") };
+//! assert_eq!(rejection.code(), RejectionCode::MissingToken);
+//! assert_eq!(rejection.status(), 401);
+//! assert_eq!(rejection.www_authenticate(), Some("Bearer"));
+//! # Ok(()) }
+//! ```
+//!
+//! The rules (DESIGN §3–5):
+//!
+//! - **Token**: one `Authorization: Bearer` header ([`token`]); signature by a key of
+//!   the token's own issuer, from an allow-list of algorithms ([`verify`], [`keys`]);
+//!   `exp` required, `nbf` honoured, `iss` exact or `{tenantid}`-templated, `aud` one
+//!   of those configured.
+//! - **Caller**: `idtyp`, else `scp`, else `roles` with `oid == sub` ([`CallerKind`]).
+//! - **MFA**: `amr` ∋ `mfa` for users on MFA routes; app-only tokens pass only where
+//!   apps are admitted ([`policy`]).
+//! - **Roles**: resolved through a role map; a groups overage fails closed.
+//! - **Answers**: [`Rejection`], one per [`RejectionCode`] (see [`rejection`]).
+
+#![forbid(unsafe_code)]
+
+pub mod claims;
+pub mod config;
+#[cfg(any(test, feature = "dev-issuer"))]
+pub mod dev;
+mod error;
+mod guard;
+pub mod keys;
+pub mod policy;
+mod principal;
+pub mod rejection;
+mod request;
+pub mod time;
+pub mod token;
+pub mod verify;
+
+pub use claims::{CallerKind, Claims, KindRule};
+pub use config::{Config, ConfigError};
+pub use error::{BuildError, BuildErrorKind};
+pub use guard::{CheckResult, Evaluation, Guard, GuardBuilder, PendingCheck};
+pub use keys::{KeyProvider, KeySet, KeySource, VerifyingKey};
+pub use policy::{
+    Access, Callers, MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule,
+};
+pub use principal::Principal;
+pub use rejection::{ChallengeStyle, MFA_REQUIRED_REASON, Refusal, Rejection, RejectionCode};
+pub use request::RequestInfo;
+pub use time::{Clock, ManualClock, SystemClock};
+pub use verify::{Algorithm, AlgorithmSet};

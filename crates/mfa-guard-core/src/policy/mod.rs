@@ -1,0 +1,483 @@
+//! Route rules and what they require: access level, caller kinds, MFA, roles.
+//!
+//! Checks run in the order of DESIGN §4 (the token's validity is settled before):
+//! caller kind allowed → MFA → roles.
+
+mod mfa;
+mod presets;
+mod roles;
+mod routes;
+
+pub use mfa::{MfaEvidence, MfaPolicy};
+pub use roles::{MAX_ROLES, Role, RoleMap, RoleMatcher, wids};
+pub(crate) use roles::{ResolvedRoles, RoleSet};
+
+use std::sync::Arc;
+
+use routes::{PathPattern, normalized};
+
+use crate::claims::CallerKind;
+use crate::principal::VerifiedToken;
+use crate::rejection::{Refusal, RejectionCode};
+
+/// How much a route asks of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Access {
+    /// Anyone, no token needed. A valid token, if sent, still yields a principal.
+    Public,
+    /// Any valid token.
+    Authenticated,
+    /// A valid token; user callers must have done MFA.
+    Mfa,
+}
+
+/// Which kinds of caller a route admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Callers {
+    /// Only App+User tokens; app-only tokens are refused with `app_only_not_allowed`.
+    Users,
+    /// App+User and app-only tokens (app-only callers have no user, so no MFA to check).
+    UsersAndApps,
+}
+
+/// What a route requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    access: Access,
+    callers: Callers,
+    roles: Vec<Role>,
+}
+
+impl Requirement {
+    /// Anyone, no token needed.
+    pub fn public() -> Self {
+        Self {
+            access: Access::Public,
+            callers: Callers::UsersAndApps,
+            roles: Vec::new(),
+        }
+    }
+
+    /// Any valid token, user or app, no MFA.
+    pub fn authenticated() -> Self {
+        Self {
+            access: Access::Authenticated,
+            callers: Callers::UsersAndApps,
+            roles: Vec::new(),
+        }
+    }
+
+    /// A user token with MFA (app-only tokens refused; see [`allow_apps`](Self::allow_apps)).
+    pub fn mfa() -> Self {
+        Self {
+            access: Access::Mfa,
+            callers: Callers::Users,
+            roles: Vec::new(),
+        }
+    }
+
+    /// Admits app-only callers too.
+    #[must_use]
+    pub fn allow_apps(mut self) -> Self {
+        self.callers = Callers::UsersAndApps;
+        self
+    }
+
+    /// Admits only App+User callers.
+    #[must_use]
+    pub fn users_only(mut self) -> Self {
+        self.callers = Callers::Users;
+        self
+    }
+
+    /// Requires any one of these roles.
+    #[must_use]
+    pub fn any_role<I: IntoIterator<Item = Role>>(mut self, roles: I) -> Self {
+        self.roles = roles.into_iter().collect();
+        self
+    }
+
+    /// The access level.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The callers admitted.
+    pub fn callers(&self) -> Callers {
+        self.callers
+    }
+
+    /// The roles of which one is required (none: no role needed).
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+}
+
+/// A route rule: a path pattern, optionally methods, and its requirement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pattern: String,
+    methods: Vec<String>,
+    requirement: Requirement,
+    name: Option<String>,
+}
+
+impl Rule {
+    /// A rule for `pattern` (`/exact` or `/prefix/*`), all methods.
+    pub fn new(pattern: impl Into<String>, requirement: Requirement) -> Self {
+        Self {
+            pattern: pattern.into(),
+            methods: Vec::new(),
+            requirement,
+            name: None,
+        }
+    }
+
+    /// Restricts the rule to these methods. A rule for `GET` also covers `HEAD`,
+    /// because routers answer `HEAD` with the `GET` handler.
+    #[must_use]
+    pub fn methods<I, S>(mut self, methods: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.methods = methods
+            .into_iter()
+            .map(|m| m.as_ref().to_ascii_uppercase())
+            .collect();
+        self
+    }
+
+    /// A name for the rule (used in logs and metrics instead of the pattern).
+    #[must_use]
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The pattern.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The methods (empty: all).
+    pub fn method_list(&self) -> &[String] {
+        &self.methods
+    }
+
+    /// The requirement.
+    pub fn requirement(&self) -> &Requirement {
+        &self.requirement
+    }
+
+    /// The configured name, if any.
+    pub fn rule_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+/// Route rules, the requirement of unmatched routes, the role map and MFA rules.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    rules: Vec<Rule>,
+    fallback: Requirement,
+    roles: RoleMap,
+    mfa: MfaPolicy,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Policy {
+    /// No rules; every route needs a valid token; the Partner Center role map;
+    /// MFA is `amr` ∋ `mfa`.
+    pub fn new() -> Self {
+        Self {
+            rules: Vec::new(),
+            fallback: Requirement::authenticated(),
+            roles: RoleMap::partner_center(),
+            mfa: MfaPolicy::default(),
+        }
+    }
+
+    /// Adds a rule for `pattern`, all methods.
+    #[must_use]
+    pub fn route(self, pattern: impl Into<String>, requirement: Requirement) -> Self {
+        self.rule(Rule::new(pattern, requirement))
+    }
+
+    /// Adds a rule; it replaces an earlier rule with the same pattern and methods.
+    #[must_use]
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rules
+            .retain(|r| !(r.pattern == rule.pattern && r.methods == rule.methods));
+        self.rules.push(rule);
+        self
+    }
+
+    /// The requirement of paths no rule matches.
+    #[must_use]
+    pub fn fallback(mut self, requirement: Requirement) -> Self {
+        self.fallback = requirement;
+        self
+    }
+
+    /// Replaces the role map.
+    #[must_use]
+    pub fn role_map(mut self, roles: RoleMap) -> Self {
+        self.roles = roles;
+        self
+    }
+
+    /// Replaces the MFA rules.
+    #[must_use]
+    pub fn mfa(mut self, mfa: MfaPolicy) -> Self {
+        self.mfa = mfa;
+        self
+    }
+
+    /// The rules, in the order added.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The requirement of unmatched paths.
+    pub fn fallback_requirement(&self) -> &Requirement {
+        &self.fallback
+    }
+
+    /// The role map.
+    pub fn roles(&self) -> &RoleMap {
+        &self.roles
+    }
+
+    /// The MFA rules.
+    pub fn mfa_policy(&self) -> &MfaPolicy {
+        &self.mfa
+    }
+
+    pub(crate) fn compile(&self) -> Result<CompiledPolicy, String> {
+        if self.roles.len() > MAX_ROLES {
+            return Err(format!(
+                "the role map defines {} roles; at most {MAX_ROLES} are supported",
+                self.roles.len()
+            ));
+        }
+        let requirement = |req: &Requirement,
+                           context: &str|
+         -> Result<CompiledRequirement, String> {
+            let mut set = RoleSet::EMPTY;
+            for role in &req.roles {
+                let i = self.roles.index_of(role).ok_or_else(|| {
+                    format!("{context} requires role {role}, which the role map does not define")
+                })?;
+                set.insert(i);
+            }
+            Ok(CompiledRequirement {
+                access: req.access,
+                callers: req.callers,
+                roles: set,
+                role_names: req.roles.clone(),
+            })
+        };
+        let mut rules = Vec::with_capacity(self.rules.len());
+        for rule in &self.rules {
+            let pattern = PathPattern::parse(&rule.pattern)?;
+            for m in &rule.methods {
+                if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
+                    return Err(format!(
+                        "route {} names an invalid method {m:?}",
+                        rule.pattern
+                    ));
+                }
+            }
+            let context = format!("route {}", rule.pattern);
+            rules.push(CompiledRule {
+                lower: pattern.lowercase(),
+                pattern,
+                methods: rule.methods.clone(),
+                requirement: requirement(&rule.requirement, &context)?,
+                label: rule
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| rule.pattern.clone())
+                    .into(),
+            });
+        }
+        // Most specific first; a stable sort keeps the order of equal rules.
+        rules.sort_by(|a, b| {
+            let (la, ea) = a.pattern.specificity();
+            let (lb, eb) = b.pattern.specificity();
+            (lb, eb, !b.methods.is_empty()).cmp(&(la, ea, !a.methods.is_empty()))
+        });
+        let fallback = CompiledRule {
+            pattern: PathPattern::Prefix(String::new()),
+            lower: PathPattern::Prefix(String::new()),
+            methods: Vec::new(),
+            requirement: requirement(&self.fallback, "the fallback rule")?,
+            label: "fallback".into(),
+        };
+        Ok(CompiledPolicy {
+            rules,
+            fallback,
+            roles: Arc::new(self.roles.clone()),
+            mfa: self.mfa.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledRequirement {
+    pub(crate) access: Access,
+    pub(crate) callers: Callers,
+    pub(crate) roles: RoleSet,
+    pub(crate) role_names: Vec<Role>,
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledRule {
+    pattern: PathPattern,
+    lower: PathPattern,
+    methods: Vec<String>,
+    pub(crate) requirement: CompiledRequirement,
+    pub(crate) label: Arc<str>,
+}
+
+impl CompiledRule {
+    fn admits_method(&self, method: &str) -> bool {
+        self.methods.is_empty()
+            || self
+                .methods
+                .iter()
+                .any(|m| m == method || (method == "HEAD" && m == "GET"))
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct CompiledPolicy {
+    rules: Vec<CompiledRule>,
+    fallback: CompiledRule,
+    pub(crate) roles: Arc<RoleMap>,
+    pub(crate) mfa: MfaPolicy,
+}
+
+/// The rules a request must satisfy: the rule of its path as received and, when the
+/// path has a second (normalized) reading selecting another rule, that one too.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Selection<'p> {
+    pub(crate) first: &'p CompiledRule,
+    pub(crate) second: Option<&'p CompiledRule>,
+}
+
+impl Selection<'_> {
+    pub(crate) fn is_public(&self) -> bool {
+        self.rules().all(|r| r.requirement.access == Access::Public)
+    }
+
+    pub(crate) fn rules(&self) -> impl Iterator<Item = &CompiledRule> {
+        std::iter::once(self.first).chain(self.second)
+    }
+}
+
+impl CompiledPolicy {
+    pub(crate) fn select(&self, method: &str, path: &str) -> Selection<'_> {
+        let find = |path: &str, lower: bool| {
+            self.rules
+                .iter()
+                .find(|r| {
+                    r.admits_method(method)
+                        && if lower {
+                            r.lower.matches(path)
+                        } else {
+                            r.pattern.matches(path)
+                        }
+                })
+                .unwrap_or(&self.fallback)
+        };
+        let first = find(path, false);
+        let second = normalized(path)
+            .map(|n| find(&n, true))
+            .filter(|r| !std::ptr::eq(*r, first));
+        Selection { first, second }
+    }
+
+    /// Whether a verified token may pass the selected rules.
+    pub(crate) fn authorize(
+        &self,
+        selection: &Selection<'_>,
+        token: &VerifiedToken,
+        now: i64,
+    ) -> Result<(), Refusal> {
+        for rule in selection.rules() {
+            self.authorize_rule(&rule.requirement, token, now)?;
+        }
+        Ok(())
+    }
+
+    fn authorize_rule(
+        &self,
+        req: &CompiledRequirement,
+        token: &VerifiedToken,
+        now: i64,
+    ) -> Result<(), Refusal> {
+        if req.access == Access::Public {
+            return Ok(());
+        }
+        if token.kind == CallerKind::App && req.callers == Callers::Users {
+            return Err(Refusal::new(
+                RejectionCode::AppOnlyNotAllowed,
+                "this operation needs a signed-in user (an App+User token); app-only tokens are not accepted here",
+            ));
+        }
+        if req.access == Access::Mfa && token.kind == CallerKind::User {
+            if token.mfa.is_none() {
+                return Err(Refusal::new(
+                    RejectionCode::MfaRequired,
+                    self.mfa_missing_detail(),
+                ));
+            }
+            if !self.mfa.fresh(&token.claims, now) {
+                return Err(Refusal::new(
+                    RejectionCode::MfaRequired,
+                    "this operation requires a recent multi-factor sign-in; sign in again with MFA",
+                ));
+            }
+        }
+        if !req.roles.is_empty() && !token.roles.held.intersects(req.roles) {
+            let names = req
+                .role_names
+                .iter()
+                .map(Role::name)
+                .collect::<Vec<_>>()
+                .join(", ");
+            if token.roles.unknown.intersects(req.roles) {
+                return Err(Refusal::new(
+                    RejectionCode::GroupsOverage,
+                    format!(
+                        "this operation requires one of the roles {names}; the token's group membership did not fit in it (groups overage), so membership is unknown"
+                    ),
+                ));
+            }
+            return Err(Refusal::new(
+                RejectionCode::InsufficientRole,
+                format!("this operation requires one of the roles {names}"),
+            ));
+        }
+        Ok(())
+    }
+
+    fn mfa_missing_detail(&self) -> String {
+        let amr = self.mfa.accepted_amr().join(" or ");
+        format!(
+            "this operation requires multi-factor authentication: the access token's amr claim does not contain {amr}; sign in again with MFA"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

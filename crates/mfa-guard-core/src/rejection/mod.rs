@@ -1,0 +1,386 @@
+//! Every refusal as a neutral response: status, reason phrase, headers and an
+//! `application/problem+json` body (RFC 9457), exactly as DESIGN §4.
+//!
+//! Adapters copy these bytes onto their framework's response and decide nothing, so
+//! axum and actix answer identically.
+//!
+//! | code | status | `WWW-Authenticate` |
+//! |---|---|---|
+//! | `missing_token` | 401 | `Bearer` (+ `realm`) |
+//! | `invalid_request` | 400 | `Bearer error="invalid_request"` |
+//! | `invalid_token` | 401 | `Bearer error="invalid_token", error_description="…"` |
+//! | `mfa_required` | 401 `Unauthorized - MFA required` | exactly `Bearer error="invalid_token"` |
+//! | `app_only_not_allowed`, `insufficient_role`, `groups_overage` | 403 | `Bearer error="insufficient_scope"` |
+//! | `key_source_unavailable` | 503 + `Retry-After` | none |
+//!
+//! The challenge style ([`ChallengeStyle`]) changes only the `mfa_required` row.
+
+mod challenge;
+mod problem;
+
+pub use challenge::{ParsedChallenge, parse_challenge, render_bearer};
+pub(crate) use challenge::{quote_untrusted, sanitize_description};
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// The reason phrase Partner Center sends with its MFA refusal.
+pub const MFA_REQUIRED_REASON: &str = "Unauthorized - MFA required";
+
+/// Why a request was refused: the `code` member of the response body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RejectionCode {
+    /// A protected route was called without a bearer token.
+    MissingToken,
+    /// The request is malformed: several Authorization headers, a token in the query.
+    InvalidRequest,
+    /// The token is malformed, forged, expired, not yet valid, for another issuer or
+    /// audience, signed with a refused algorithm or unknown key, or of no known kind.
+    InvalidToken,
+    /// A user token without multi-factor authentication on a route that requires it.
+    MfaRequired,
+    /// An app-only token on a route that needs a user.
+    AppOnlyNotAllowed,
+    /// MFA satisfied (or not needed) but none of the route's roles.
+    InsufficientRole,
+    /// A route role could only be granted by group membership, and the token's groups
+    /// did not fit in it (Entra's groups overage): membership is unknown, so refused.
+    GroupsOverage,
+    /// The issuer's signing keys cannot be had right now (unknown key while the key
+    /// source is down, or never loaded).
+    KeySourceUnavailable,
+}
+
+impl RejectionCode {
+    /// All codes, for tables and tests.
+    pub const ALL: [RejectionCode; 8] = [
+        RejectionCode::MissingToken,
+        RejectionCode::InvalidRequest,
+        RejectionCode::InvalidToken,
+        RejectionCode::MfaRequired,
+        RejectionCode::AppOnlyNotAllowed,
+        RejectionCode::InsufficientRole,
+        RejectionCode::GroupsOverage,
+        RejectionCode::KeySourceUnavailable,
+    ];
+
+    /// The snake_case code, as in the response body.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RejectionCode::MissingToken => "missing_token",
+            RejectionCode::InvalidRequest => "invalid_request",
+            RejectionCode::InvalidToken => "invalid_token",
+            RejectionCode::MfaRequired => "mfa_required",
+            RejectionCode::AppOnlyNotAllowed => "app_only_not_allowed",
+            RejectionCode::InsufficientRole => "insufficient_role",
+            RejectionCode::GroupsOverage => "groups_overage",
+            RejectionCode::KeySourceUnavailable => "key_source_unavailable",
+        }
+    }
+
+    /// The HTTP status code.
+    pub fn status(self) -> u16 {
+        match self {
+            RejectionCode::InvalidRequest => 400,
+            RejectionCode::MissingToken
+            | RejectionCode::InvalidToken
+            | RejectionCode::MfaRequired => 401,
+            RejectionCode::AppOnlyNotAllowed
+            | RejectionCode::InsufficientRole
+            | RejectionCode::GroupsOverage => 403,
+            RejectionCode::KeySourceUnavailable => 503,
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            RejectionCode::MissingToken => "Authentication required",
+            RejectionCode::InvalidRequest => "Malformed authorization",
+            RejectionCode::InvalidToken => "Invalid access token",
+            RejectionCode::MfaRequired => "Multi-factor authentication required",
+            RejectionCode::AppOnlyNotAllowed => "App-only access not allowed",
+            RejectionCode::InsufficientRole => "Insufficient role",
+            RejectionCode::GroupsOverage => "Group membership unavailable",
+            RejectionCode::KeySourceUnavailable => "Signing keys unavailable",
+        }
+    }
+}
+
+impl fmt::Display for RejectionCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How the MFA refusal is phrased (DESIGN §4). Only the `mfa_required` row changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum ChallengeStyle {
+    /// Partner Center's own answer: `401 Unauthorized - MFA required` with exactly
+    /// `WWW-Authenticate: Bearer error="invalid_token"`.
+    #[default]
+    PartnerCenter,
+    /// RFC 9470 step-up: `error="insufficient_user_authentication"` with `acr_values`
+    /// (and `max_age` when freshness is configured).
+    StepUp,
+    /// Microsoft.Identity.Web's claims challenge (`error="insufficient_claims"`,
+    /// `claims=` base64url JSON), sent only to clients whose token says they handle it
+    /// (`xms_cc` holds `cp1`); other clients get the Partner Center answer.
+    EntraClaims,
+}
+
+impl ChallengeStyle {
+    /// The configuration name: `partner-center`, `step-up`, `entra-claims`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChallengeStyle::PartnerCenter => "partner-center",
+            ChallengeStyle::StepUp => "step-up",
+            ChallengeStyle::EntraClaims => "entra-claims",
+        }
+    }
+
+    /// Parses a configuration name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "partner-center" => Some(ChallengeStyle::PartnerCenter),
+            "step-up" => Some(ChallengeStyle::StepUp),
+            "entra-claims" => Some(ChallengeStyle::EntraClaims),
+            _ => None,
+        }
+    }
+}
+
+/// A refusal before it is dressed as a response: the code and a human description.
+/// Produced throughout the engine; [`Challenges::reject`] turns it into a
+/// [`Rejection`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The code.
+    pub code: RejectionCode,
+    /// A description without token material (it is sent to the client).
+    pub detail: Cow<'static, str>,
+    /// Seconds the client should wait (`key_source_unavailable` only).
+    pub retry_after: Option<u64>,
+}
+
+impl Refusal {
+    /// A refusal with this code and description.
+    pub fn new(code: RejectionCode, detail: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            code,
+            detail: detail.into(),
+            retry_after: None,
+        }
+    }
+
+    /// Sets `Retry-After`.
+    #[must_use]
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+}
+
+/// The settings that shape challenges, resolved once when the guard is built.
+#[derive(Debug, Clone, Default)]
+pub struct Challenges {
+    pub(crate) style: ChallengeStyle,
+    pub(crate) realm: Option<String>,
+    /// Step-up: `acr_values` to ask for.
+    pub(crate) acr_values: Option<String>,
+    /// Step-up: `max_age` to ask for (from MFA freshness).
+    pub(crate) max_age: Option<u64>,
+    /// Entra claims challenge: where to re-authenticate.
+    pub(crate) authorization_uri: Option<String>,
+    /// Entra claims challenge: base64url of the claims request JSON.
+    pub(crate) claims: Option<String>,
+}
+
+impl Challenges {
+    /// Builds the Entra claims-challenge value asking for an authentication context.
+    pub(crate) fn entra_claims_for(auth_context: &str) -> String {
+        let json = serde_json::json!({
+            "access_token": { "acrs": { "essential": true, "value": auth_context } }
+        });
+        URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    /// Dresses a refusal as a response. `client_handles_claims` is whether the
+    /// token's `xms_cc` holds `cp1` (only the Entra style looks at it).
+    pub fn reject(&self, refusal: Refusal, client_handles_claims: bool) -> Rejection {
+        let Refusal {
+            code,
+            detail,
+            retry_after,
+        } = refusal;
+        let detail: Cow<'static, str> = match detail {
+            Cow::Borrowed(s) if is_clean(s) => Cow::Borrowed(s),
+            other => Cow::Owned(sanitize_description(&other)),
+        };
+        let realm = self.realm.as_deref().map(|r| ("realm", r));
+        let mut reason = None;
+        let www_authenticate = match code {
+            RejectionCode::MissingToken => Some(render_bearer(realm)),
+            RejectionCode::InvalidRequest => Some(render_bearer(
+                realm.into_iter().chain([("error", "invalid_request")]),
+            )),
+            RejectionCode::InvalidToken => {
+                Some(render_bearer(realm.into_iter().chain([
+                    ("error", "invalid_token"),
+                    ("error_description", &*detail),
+                ])))
+            }
+            RejectionCode::AppOnlyNotAllowed
+            | RejectionCode::InsufficientRole
+            | RejectionCode::GroupsOverage => Some(render_bearer(
+                realm.into_iter().chain([("error", "insufficient_scope")]),
+            )),
+            RejectionCode::KeySourceUnavailable => None,
+            RejectionCode::MfaRequired => match self.style {
+                ChallengeStyle::StepUp => {
+                    let max_age = self.max_age.map(|s| s.to_string());
+                    let params = realm
+                        .into_iter()
+                        .chain([
+                            ("error", "insufficient_user_authentication"),
+                            ("error_description", &*detail),
+                        ])
+                        .chain(self.acr_values.as_deref().map(|v| ("acr_values", v)))
+                        .chain(max_age.as_deref().map(|v| ("max_age", v)));
+                    Some(render_bearer(params))
+                }
+                ChallengeStyle::EntraClaims if client_handles_claims => Some(render_bearer([
+                    ("realm", ""),
+                    (
+                        "authorization_uri",
+                        self.authorization_uri.as_deref().unwrap_or(""),
+                    ),
+                    ("error", "insufficient_claims"),
+                    ("claims", self.claims.as_deref().unwrap_or("")),
+                ])),
+                ChallengeStyle::PartnerCenter | ChallengeStyle::EntraClaims => {
+                    reason = Some(MFA_REQUIRED_REASON);
+                    Some(r#"Bearer error="invalid_token""#.to_owned())
+                }
+            },
+        };
+        let retry_after = match code {
+            RejectionCode::KeySourceUnavailable => Some(retry_after.unwrap_or(30)),
+            _ => None,
+        };
+        Rejection(Arc::new(Inner {
+            code,
+            detail,
+            reason,
+            www_authenticate,
+            retry_after,
+        }))
+    }
+}
+
+fn is_clean(s: &str) -> bool {
+    s.len() <= 300
+        && s.bytes()
+            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
+/// A refusal, ready to be sent: every byte of the response is decided here.
+///
+/// Cheap to clone (adapters put a copy in the response's extensions so outer layers
+/// can see why a request was refused).
+#[derive(Clone)]
+pub struct Rejection(Arc<Inner>);
+
+struct Inner {
+    code: RejectionCode,
+    detail: Cow<'static, str>,
+    reason: Option<&'static str>,
+    www_authenticate: Option<String>,
+    retry_after: Option<u64>,
+}
+
+impl Rejection {
+    /// Why: the body's `code`.
+    pub fn code(&self) -> RejectionCode {
+        self.0.code
+    }
+
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        self.0.code.status()
+    }
+
+    /// The HTTP/1.1 reason phrase when it is not the standard one
+    /// (`Unauthorized - MFA required`); `None` means the standard phrase.
+    pub fn reason_phrase(&self) -> Option<&'static str> {
+        self.0.reason
+    }
+
+    /// The `WWW-Authenticate` value, if the response carries one.
+    pub fn www_authenticate(&self) -> Option<&str> {
+        self.0.www_authenticate.as_deref()
+    }
+
+    /// `Retry-After` in seconds, if the response carries one.
+    pub fn retry_after(&self) -> Option<u64> {
+        self.0.retry_after
+    }
+
+    /// The human description (`detail` of the body).
+    pub fn detail(&self) -> &str {
+        &self.0.detail
+    }
+
+    /// The body's media type.
+    pub fn content_type(&self) -> &'static str {
+        problem::CONTENT_TYPE
+    }
+
+    /// The `application/problem+json` body.
+    pub fn body(&self) -> Vec<u8> {
+        problem::render(self.0.code, &self.0.detail)
+    }
+
+    /// Every header of the response, in the order to send them: `Content-Type`,
+    /// `WWW-Authenticate` when present, `Retry-After` when present.
+    pub fn headers(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>)> {
+        [
+            Some(("content-type", Cow::Borrowed(problem::CONTENT_TYPE))),
+            self.0
+                .www_authenticate
+                .as_deref()
+                .map(|v| ("www-authenticate", Cow::Borrowed(v))),
+            self.0
+                .retry_after
+                .map(|s| ("retry-after", Cow::Owned(s.to_string()))),
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+impl fmt::Debug for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rejection")
+            .field("code", &self.0.code)
+            .field("status", &self.status())
+            .field("detail", &self.0.detail)
+            .finish()
+    }
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0.code, self.0.detail)
+    }
+}
+
+impl std::error::Error for Rejection {}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,264 @@
+//! The JOSE header of a signed token (RFC 7515 §4), read strictly.
+//!
+//! - `alg` is required; `kid` is a string of at most 256 bytes when present;
+//! - `typ`, when present, names an access token (`JWT`, `at+jwt`,
+//!   `application/at+jwt`, RFC 9068 §2.1) and nothing else (explicit typing, RFC 8725
+//!   §3.11: a logout token or a DPoP proof must not pass as an access token);
+//! - `crit` naming anything is refused: this verifier understands no extension, and
+//!   RFC 7515 §4.1.11 says a recipient must then reject the token; so is `b64: false`
+//!   (RFC 7797 unencoded payloads), `cty` (nested tokens) and `zip`/`enc` (JWE);
+//! - `jku`, `x5u`, `jwk`, `x5c` and the thumbprints are read past and ignored: keys
+//!   come only from the issuer's configured key source, never from the token itself;
+//! - a name that appears twice refuses the token (parser differentials).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+/// Longest `kid` accepted.
+pub(crate) const MAX_KID_BYTES: usize = 256;
+/// Most header parameters accepted.
+const MAX_PARAMS: usize = 32;
+
+/// What the verifier needs from the header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct JoseHeader {
+    pub(crate) alg: String,
+    pub(crate) kid: Option<String>,
+}
+
+pub(crate) fn parse_header(json: &[u8]) -> Result<JoseHeader, Cow<'static, str>> {
+    let mut reason = None;
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let parsed = HeaderSeed {
+        reason: &mut reason,
+    }
+    .deserialize(&mut de)
+    .and_then(|h| {
+        de.end()?;
+        Ok(h)
+    });
+    match parsed {
+        Ok(h) => Ok(h),
+        Err(e) if e.is_syntax() || e.is_eof() => Err("the token header is not valid JSON".into()),
+        Err(e) => Err(match reason {
+            Some(r) => r,
+            None if e.is_data() => "the token header is not a JSON object".into(),
+            None => "the token header is not valid JSON".into(),
+        }),
+    }
+}
+
+struct HeaderSeed<'r> {
+    reason: &'r mut Option<Cow<'static, str>>,
+}
+
+impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
+    type Value = JoseHeader;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<JoseHeader, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for HeaderSeed<'_> {
+    type Value = JoseHeader;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JOSE header object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader, A::Error> {
+        let reason = self.reason;
+        let mut fail = |r: Cow<'static, str>| -> A::Error {
+            let e = de::Error::custom(&r);
+            *reason = Some(r);
+            e
+        };
+        let mut seen: Vec<Cow<'de, str>> = Vec::new();
+        let mut alg = None;
+        let mut kid = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if seen.contains(&key) {
+                return Err(fail(
+                    format!("header parameter `{key}` appears more than once").into(),
+                ));
+            }
+            if seen.len() == MAX_PARAMS {
+                return Err(fail("the token header has too many parameters".into()));
+            }
+            match &*key {
+                "alg" => match map.next_value::<Cow<'de, str>>() {
+                    Ok(v) => alg = Some(v.into_owned()),
+                    Err(_) => return Err(fail("header parameter `alg` must be a string".into())),
+                },
+                "kid" => match map.next_value::<Cow<'de, str>>() {
+                    Ok(v) if v.len() <= MAX_KID_BYTES => kid = Some(v.into_owned()),
+                    Ok(_) => {
+                        return Err(fail(
+                            format!("header parameter `kid` is longer than {MAX_KID_BYTES} bytes")
+                                .into(),
+                        ));
+                    }
+                    Err(_) => return Err(fail("header parameter `kid` must be a string".into())),
+                },
+                "typ" => match map.next_value::<Cow<'de, str>>() {
+                    Ok(v) if is_access_token_type(&v) => {}
+                    Ok(_) => {
+                        return Err(fail(
+                            "header parameter `typ` names a token type other than an access token"
+                                .into(),
+                        ));
+                    }
+                    Err(_) => return Err(fail("header parameter `typ` must be a string".into())),
+                },
+                "crit" => {
+                    map.next_value::<IgnoredAny>()?;
+                    return Err(fail(
+                        "the token header marks extensions as critical (crit) that this verifier does not understand"
+                            .into(),
+                    ));
+                }
+                "b64" => match map.next_value::<bool>() {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        return Err(fail(
+                            "unencoded payloads (b64: false) are not accepted".into(),
+                        ));
+                    }
+                    Err(_) => return Err(fail("header parameter `b64` must be a boolean".into())),
+                },
+                "cty" => {
+                    map.next_value::<IgnoredAny>()?;
+                    return Err(fail(
+                        "nested or typed content (cty) is not accepted in an access token".into(),
+                    ));
+                }
+                "zip" | "enc" => {
+                    map.next_value::<IgnoredAny>()?;
+                    return Err(fail(
+                        "encrypted or compressed tokens (JWE) are not accepted".into(),
+                    ));
+                }
+                // jku, x5u, jwk, x5c, x5t, x5t#S256 and anything else: never used.
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            seen.push(key);
+        }
+        let alg = alg.ok_or_else(|| fail("the token header has no alg".into()))?;
+        Ok(JoseHeader { alg, kid })
+    }
+}
+
+fn is_access_token_type(typ: &str) -> bool {
+    ["JWT", "at+jwt", "application/at+jwt"]
+        .iter()
+        .any(|t| typ.eq_ignore_ascii_case(t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(json: &str) -> Result<JoseHeader, String> {
+        parse_header(json.as_bytes()).map_err(|e| e.into_owned())
+    }
+
+    #[test]
+    fn reads_alg_and_kid() {
+        let h = parse(r#"{"alg":"RS256","kid":"k1","typ":"JWT","x5t":"abc"}"#).unwrap();
+        assert_eq!(
+            h,
+            JoseHeader {
+                alg: "RS256".into(),
+                kid: Some("k1".into())
+            }
+        );
+    }
+
+    #[test]
+    fn key_carrying_headers_are_ignored() {
+        let h = parse(r#"{"alg":"RS256","jku":"https://evil/jwks","x5u":"https://evil/c","jwk":{"kty":"RSA"},"x5c":["AAAA"]}"#)
+            .unwrap();
+        assert_eq!(h.kid, None);
+    }
+
+    #[test]
+    fn crit_is_refused_whatever_it_names() {
+        assert!(
+            parse(r#"{"alg":"RS256","crit":["exp"]}"#)
+                .unwrap_err()
+                .contains("crit")
+        );
+        assert!(
+            parse(r#"{"alg":"RS256","crit":[]}"#)
+                .unwrap_err()
+                .contains("crit")
+        );
+    }
+
+    #[test]
+    fn unencoded_payload_is_refused() {
+        assert!(
+            parse(r#"{"alg":"RS256","b64":false}"#)
+                .unwrap_err()
+                .contains("b64")
+        );
+        assert!(
+            parse(r#"{"alg":"RS256","b64":"no"}"#)
+                .unwrap_err()
+                .contains("b64")
+        );
+    }
+
+    #[test]
+    fn duplicate_header_parameters_are_refused() {
+        assert!(
+            parse(r#"{"alg":"RS256","alg":"none"}"#)
+                .unwrap_err()
+                .contains("more than once")
+        );
+        assert!(
+            parse(r#"{"alg":"RS256","kid":"a","kid":"b"}"#)
+                .unwrap_err()
+                .contains("more than once")
+        );
+    }
+
+    #[test]
+    fn non_string_or_huge_kid_is_refused() {
+        assert!(
+            parse(r#"{"alg":"RS256","kid":5}"#)
+                .unwrap_err()
+                .contains("kid")
+        );
+        let long = format!(
+            r#"{{"alg":"RS256","kid":"{}"}}"#,
+            "k".repeat(MAX_KID_BYTES + 1)
+        );
+        assert!(parse(&long).unwrap_err().contains("kid"));
+    }
+
+    #[test]
+    fn non_access_token_types_are_refused() {
+        assert!(parse(r#"{"alg":"RS256","typ":"dpop+jwt"}"#).is_err());
+        assert!(parse(r#"{"alg":"RS256","typ":"at+JWT"}"#).is_ok());
+    }
+
+    #[test]
+    fn missing_alg_and_non_objects_are_refused() {
+        assert!(parse(r#"{"kid":"a"}"#).unwrap_err().contains("no alg"));
+        assert!(
+            parse(r#"["alg"]"#)
+                .unwrap_err()
+                .contains("not a JSON object")
+        );
+        assert!(
+            parse(r#"{"alg":"RS256""#)
+                .unwrap_err()
+                .contains("not valid JSON")
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! Token verification: compact-serialization parsing, the algorithm allow-list,
+//! time and audience checks, and the signature.
+//!
+//! The order is chosen so that keys are only looked for (and possibly fetched) for a
+//! token that would otherwise pass: shape → header → algorithm → claims → issuer →
+//! `exp`/`nbf`/`aud` → caller kind → key → signature. Any failure is `invalid_token`
+//! with a description that names the rule and never echoes token material.
+
+mod algorithm;
+mod header;
+mod issuer;
+
+pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
+pub(crate) use issuer::IssuerMatch;
+pub use issuer::{IssuerPattern, is_guid};
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::claims::{Claims, parse_claims};
+use crate::rejection::{Refusal, RejectionCode, quote_untrusted};
+
+/// Default leeway for `exp` and `nbf`, in seconds.
+pub const DEFAULT_LEEWAY_SECS: u64 = 60;
+
+/// A token split and decoded, not yet trusted.
+#[derive(Debug, Clone)]
+pub(crate) struct Parsed {
+    pub(crate) alg: Algorithm,
+    pub(crate) kid: Option<String>,
+    pub(crate) claims: Claims,
+    /// Length of `header.payload`, the signing input.
+    pub(crate) signing_input_len: usize,
+    pub(crate) signature: Vec<u8>,
+}
+
+pub(crate) fn invalid(detail: impl Into<Cow<'static, str>>) -> Refusal {
+    Refusal::new(RejectionCode::InvalidToken, detail)
+}
+
+/// Splits and decodes a compact JWS, checks its header and algorithm, reads its claims.
+pub(crate) fn parse(token: &str, allowed: AlgorithmSet) -> Result<Parsed, Refusal> {
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        let segments = token.split('.').count();
+        return Err(invalid(if segments == 5 {
+            "encrypted tokens (JWE, five segments) are not accepted".to_owned()
+        } else {
+            format!("a signed JWT has three dot-separated segments; this token has {segments}")
+        }));
+    };
+    if h.is_empty() || p.is_empty() {
+        return Err(invalid("the token has an empty header or payload segment"));
+    }
+    if s.is_empty() {
+        return Err(invalid("the token carries no signature"));
+    }
+    let header_json = decode_segment(h, "header")?;
+    let header = header::parse_header(&header_json).map_err(invalid)?;
+    let alg = match Algorithm::from_name(&header.alg) {
+        Some(alg) if allowed.contains(alg) => alg,
+        Some(alg) => return Err(invalid(format!("the algorithm {alg} is not allowed"))),
+        None if header.alg.eq_ignore_ascii_case("none") => {
+            return Err(invalid("unsecured tokens (alg none) are never accepted"));
+        }
+        None => {
+            return Err(invalid(format!(
+                "the algorithm {} is not supported",
+                quote_untrusted(&header.alg)
+            )));
+        }
+    };
+    let payload = decode_segment(p, "payload")?;
+    let claims = parse_claims(&payload).map_err(invalid)?;
+    let signature = decode_segment(s, "signature")?;
+    Ok(Parsed {
+        alg,
+        kid: header.kid,
+        claims,
+        signing_input_len: h.len() + 1 + p.len(),
+        signature,
+    })
+}
+
+/// Strict base64url: the URL-safe alphabet, no padding, no whitespace, canonical
+/// trailing bits (so one token has exactly one encoding).
+fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, Refusal> {
+    URL_SAFE_NO_PAD
+        .decode(segment)
+        .map_err(|_| invalid(format!("the token {what} is not unpadded base64url")))
+}
+
+/// `exp` (required), `nbf` (honoured) with leeway, and `aud` against the accepted list.
+pub(crate) fn check_claims(
+    claims: &Claims,
+    now: i64,
+    leeway: i64,
+    audiences: &[String],
+) -> Result<(), Refusal> {
+    let exp = claims
+        .exp
+        .ok_or_else(|| invalid("the token has no exp claim"))?;
+    if now > exp.unix() + leeway {
+        return Err(invalid("the token has expired"));
+    }
+    if let Some(nbf) = claims.nbf
+        && now + leeway < nbf.unix()
+    {
+        return Err(invalid("the token is not valid yet (nbf is in the future)"));
+    }
+    if claims.aud.is_empty() {
+        return Err(invalid("the token has no aud claim"));
+    }
+    if !claims
+        .aud
+        .iter()
+        .any(|a| audiences.iter().any(|ok| ok == a))
+    {
+        return Err(invalid("the token is for another audience"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(json: &str) -> String {
+        URL_SAFE_NO_PAD.encode(json)
+    }
+
+    fn token(header: &str, payload: &str) -> String {
+        format!("{}.{}.{}", seg(header), seg(payload), seg("sig"))
+    }
+
+    fn reason(token: &str) -> String {
+        parse(token, AlgorithmSet::default())
+            .unwrap_err()
+            .detail
+            .into_owned()
+    }
+
+    #[test]
+    fn alg_none_is_refused_in_every_casing() {
+        for none in ["none", "None", "NONE", "nOnE"] {
+            let t = token(&format!(r#"{{"alg":"{none}"}}"#), r#"{"exp":1}"#);
+            assert!(reason(&t).contains("alg none"), "{none}");
+        }
+    }
+
+    #[test]
+    fn hmac_is_not_in_the_default_allow_list() {
+        let t = token(r#"{"alg":"HS256"}"#, r#"{"exp":1}"#);
+        assert_eq!(reason(&t), "the algorithm HS256 is not allowed");
+    }
+
+    #[test]
+    fn wrong_segment_counts_are_refused() {
+        assert!(reason("a.b").contains("has 2"));
+        assert!(reason("a.b.c.d.e").contains("JWE"));
+        let t = token(r#"{"alg":"RS256"}"#, "{}");
+        assert!(reason(&format!("{}.", &t[..t.rfind('.').unwrap()])).contains("no signature"));
+    }
+
+    #[test]
+    fn non_canonical_base64_is_refused() {
+        let h = seg(r#"{"alg":"RS256"}"#);
+        let p = seg(r#"{"exp":1}"#);
+        for bad_header in [
+            format!("{h}="),
+            format!("{h} "),
+            h.replace('_', "/").replace('-', "+") + "+",
+        ] {
+            let t = format!("{bad_header}.{p}.c2ln");
+            assert!(reason(&t).contains("base64url"), "{bad_header}");
+        }
+    }
+
+    #[test]
+    fn exp_is_required_and_leeway_applies() {
+        let aud = vec!["api".to_owned()];
+        let claims = |json: &str| parse_claims(json.as_bytes()).unwrap();
+        assert!(check_claims(&claims(r#"{"aud":"api"}"#), 100, 60, &aud).is_err());
+        assert!(check_claims(&claims(r#"{"aud":"api","exp":100}"#), 160, 60, &aud).is_ok());
+        assert!(check_claims(&claims(r#"{"aud":"api","exp":100}"#), 161, 60, &aud).is_err());
+        assert!(
+            check_claims(
+                &claims(r#"{"aud":"api","exp":1000,"nbf":200}"#),
+                140,
+                60,
+                &aud
+            )
+            .is_ok()
+        );
+        assert!(
+            check_claims(
+                &claims(r#"{"aud":"api","exp":1000,"nbf":200}"#),
+                139,
+                60,
+                &aud
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn audience_is_one_of_the_configured_ones() {
+        let aud = vec!["api".to_owned(), "api2".to_owned()];
+        let claims = |json: &str| parse_claims(json.as_bytes()).unwrap();
+        assert!(check_claims(&claims(r#"{"aud":["x","api2"],"exp":1000}"#), 100, 60, &aud).is_ok());
+        assert!(check_claims(&claims(r#"{"aud":["x"],"exp":1000}"#), 100, 60, &aud).is_err());
+        assert!(check_claims(&claims(r#"{"aud":[],"exp":1000}"#), 100, 60, &aud).is_err());
+    }
+}
