@@ -4,8 +4,6 @@
 //! issue). Until then it says so and exits with a usage error rather than pretend.
 
 fn main() -> std::process::ExitCode {
-    eprintln!(
-        "mfa-guard: the command-line tool is not built yet; see the CLI issue in the tracker"
-    );
+    eprintln!("mfa-guard: the command-line tool is not built yet; see the CLI issue in the tracker");
     std::process::ExitCode::from(2)
 }

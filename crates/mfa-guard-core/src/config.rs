@@ -9,9 +9,21 @@
 //! algorithms = ["RS256"]          # default: RS/PS 256-512, ES256, ES384, EdDSA
 //! leeway = "60s"                  # or 60
 //!
+//! token_cache_capacity = 10000    # 0 disables the verified-token cache
+//!
 //! [[issuers]]
 //! issuer = "https://sts.windows.net/{tenantid}/"
-//! jwks_file = "keys.json"         # or jwks = '{"keys":[...]}'
+//! jwks_url = "https://login.microsoftonline.com/common/discovery/keys"
+//! # or: discovery_url = "https://…/.well-known/openid-configuration" (issuer optional)
+//! # or: jwks_file = "keys.json", or jwks = '{"keys":[...]}'
+//!
+//! [keys]                          # remote key sources (defaults shown)
+//! connect_timeout = "2s"
+//! timeout = "5s"
+//! max_response_bytes = 524288
+//! default_max_age = "1h"
+//! unknown_kid_cooldown = "30s"
+//! stale_if_error = "24h"
 //!
 //! [challenge]
 //! style = "partner-center"        # or "step-up", "entra-claims"
@@ -45,7 +57,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::guard::GuardBuilder;
-use crate::keys::KeySource;
+use crate::keys::{KeySource, RemoteOptions};
 use crate::policy::{MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
 use crate::rejection::ChallengeStyle;
 use crate::verify::Algorithm;
@@ -74,18 +86,8 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    fn new(
-        origin: &str,
-        line: Option<usize>,
-        key: Option<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self {
-            origin: origin.to_owned(),
-            line,
-            key,
-            message: message.into(),
-        }
+    fn new(origin: &str, line: Option<usize>, key: Option<String>, message: impl Into<String>) -> Self {
+        Self { origin: origin.to_owned(), line, key, message: message.into() }
     }
 
     /// The 1-based line the error is on, when known.
@@ -138,6 +140,8 @@ struct Raw {
     algorithms: Option<Vec<Spanned<String>>>,
     leeway: Option<Spanned<DurationValue>>,
     max_header_bytes: Option<usize>,
+    token_cache_capacity: Option<u64>,
+    keys: Option<RawKeys>,
     challenge: Option<RawChallenge>,
     mfa: Option<RawMfa>,
     #[serde(default)]
@@ -149,8 +153,23 @@ struct Raw {
 #[serde(deny_unknown_fields)]
 struct RawIssuer {
     issuer: Option<String>,
+    jwks_url: Option<String>,
+    discovery_url: Option<String>,
     jwks_file: Option<String>,
     jwks: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKeys {
+    connect_timeout: Option<DurationValue>,
+    timeout: Option<DurationValue>,
+    max_response_bytes: Option<usize>,
+    default_max_age: Option<DurationValue>,
+    min_max_age: Option<DurationValue>,
+    max_max_age: Option<DurationValue>,
+    unknown_kid_cooldown: Option<DurationValue>,
+    stale_if_error: Option<DurationValue>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -245,9 +264,7 @@ impl<'de> Deserialize<'de> for DurationValue {
         }
         match Either::deserialize(d)? {
             Either::Secs(s) => Ok(DurationValue(Duration::from_secs(s))),
-            Either::Text(t) => parse_duration(&t)
-                .map(DurationValue)
-                .map_err(serde::de::Error::custom),
+            Either::Text(t) => parse_duration(&t).map(DurationValue).map_err(serde::de::Error::custom),
         }
     }
 }
@@ -261,44 +278,30 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let mut total: u64 = 0;
     let mut any = false;
     for part in text.split_whitespace() {
-        let split = part
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(part.len());
+        let split = part.find(|c: char| !c.is_ascii_digit()).unwrap_or(part.len());
         let (num, unit) = part.split_at(split);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("{text:?} is not a duration like \"90s\", \"5m\" or \"1h\""))?;
+        let n: u64 =
+            num.parse().map_err(|_| format!("{text:?} is not a duration like \"90s\", \"5m\" or \"1h\""))?;
         let mult = match unit {
             "s" | "sec" | "secs" => 1,
             "m" | "min" | "mins" => 60,
             "h" | "hour" | "hours" => 3600,
             "d" | "day" | "days" => 86_400,
             _ => {
-                return Err(format!(
-                    "{text:?} has an unknown unit {unit:?} (use s, m, h or d)"
-                ));
+                return Err(format!("{text:?} has an unknown unit {unit:?} (use s, m, h or d)"));
             }
         };
-        total = n
-            .checked_mul(mult)
-            .and_then(|v| total.checked_add(v))
-            .ok_or("duration too large")?;
+        total = n.checked_mul(mult).and_then(|v| total.checked_add(v)).ok_or("duration too large")?;
         any = true;
     }
     if !any {
-        return Err(format!(
-            "{text:?} is not a duration like \"90s\", \"5m\" or \"1h\""
-        ));
+        return Err(format!("{text:?} is not a duration like \"90s\", \"5m\" or \"1h\""));
     }
     Ok(Duration::from_secs(total))
 }
 
 fn line_of(source: &str, offset: usize) -> usize {
-    source.as_bytes()[..offset.min(source.len())]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    source.as_bytes()[..offset.min(source.len())].iter().filter(|&&b| b == b'\n').count() + 1
 }
 
 impl Config {
@@ -309,12 +312,7 @@ impl Config {
             let key = e.span().and_then(|s| key_at(source, s.start));
             ConfigError::new(origin, line, key, e.message().trim().to_owned())
         })?;
-        let config = Self {
-            raw,
-            source: source.to_owned(),
-            origin: origin.to_owned(),
-            base_dir: None,
-        };
+        let config = Self { raw, source: source.to_owned(), origin: origin.to_owned(), base_dir: None };
         // Check everything that can be checked without touching files or the network.
         config.policy()?;
         config.challenge_style()?;
@@ -327,9 +325,8 @@ impl Config {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let bytes = read_capped(path, MAX_CONFIG_BYTES).map_err(|e| {
-            ConfigError::new(&origin, None, None, format!("cannot read the file: {e}"))
-        })?;
+        let bytes = read_capped(path, MAX_CONFIG_BYTES)
+            .map_err(|e| ConfigError::new(&origin, None, None, format!("cannot read the file: {e}")))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| ConfigError::new(&origin, None, None, "the file is not UTF-8"))?;
         let mut config = Self::from_toml_str(&text, &origin)?;
@@ -338,12 +335,7 @@ impl Config {
     }
 
     fn err_at(&self, offset: usize, key: &str, message: impl Into<String>) -> ConfigError {
-        ConfigError::new(
-            &self.origin,
-            Some(line_of(&self.source, offset)),
-            Some(key.to_owned()),
-            message,
-        )
+        ConfigError::new(&self.origin, Some(line_of(&self.source, offset)), Some(key.to_owned()), message)
     }
 
     fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
@@ -372,9 +364,7 @@ impl Config {
                     return Err(self.err_at(
                         p.span().start,
                         "policy.preset",
-                        format!(
-                            "unknown preset {other:?}; expected \"partner-center\" or \"none\""
-                        ),
+                        format!("unknown preset {other:?}; expected \"partner-center\" or \"none\""),
                     ));
                 }
             },
@@ -388,11 +378,7 @@ impl Config {
                 .app_roles
                 .iter()
                 .map(|v| RoleMatcher::AppRole(v.clone()))
-                .chain(
-                    raw.wids
-                        .iter()
-                        .map(|v| RoleMatcher::DirectoryRole(v.clone())),
-                )
+                .chain(raw.wids.iter().map(|v| RoleMatcher::DirectoryRole(v.clone())))
                 .chain(raw.groups.iter().map(|v| RoleMatcher::Group(v.clone())))
                 .chain(raw.scopes.iter().map(|v| RoleMatcher::Scope(v.clone())));
             for m in matchers {
@@ -420,46 +406,39 @@ impl Config {
             policy = policy.mfa(m);
         }
         let role_map = policy.roles().clone();
-        let requirement = |access: RawAccess,
-                           callers: Option<RawCallers>,
-                           roles: &[Spanned<String>],
-                           key: &str| {
-            let mut req = match access {
-                RawAccess::Public => Requirement::public(),
-                RawAccess::Authenticated => Requirement::authenticated(),
-                RawAccess::Mfa => Requirement::mfa(),
-            };
-            match callers {
-                Some(RawCallers::Users) => req = req.users_only(),
-                Some(RawCallers::UsersAndApps) => req = req.allow_apps(),
-                None => {}
-            }
-            for r in roles {
-                if role_map.index_of(&Role::from_name(r.get_ref())).is_none() {
-                    return Err(self.err_at(
-                        r.span().start,
-                        key,
-                        format!(
-                            "role {:?} is not defined; define it under [roles.{}]",
-                            r.get_ref(),
-                            r.get_ref()
-                        ),
-                    ));
+        let requirement =
+            |access: RawAccess, callers: Option<RawCallers>, roles: &[Spanned<String>], key: &str| {
+                let mut req = match access {
+                    RawAccess::Public => Requirement::public(),
+                    RawAccess::Authenticated => Requirement::authenticated(),
+                    RawAccess::Mfa => Requirement::mfa(),
+                };
+                match callers {
+                    Some(RawCallers::Users) => req = req.users_only(),
+                    Some(RawCallers::UsersAndApps) => req = req.allow_apps(),
+                    None => {}
                 }
-            }
-            if !roles.is_empty() && access == RawAccess::Public {
-                return Err(self.err(key, "a public route cannot require roles"));
-            }
-            Ok(req.any_role(roles.iter().map(|r| Role::from_name(r.get_ref()))))
-        };
+                for r in roles {
+                    if role_map.index_of(&Role::from_name(r.get_ref())).is_none() {
+                        return Err(self.err_at(
+                            r.span().start,
+                            key,
+                            format!(
+                                "role {:?} is not defined; define it under [roles.{}]",
+                                r.get_ref(),
+                                r.get_ref()
+                            ),
+                        ));
+                    }
+                }
+                if !roles.is_empty() && access == RawAccess::Public {
+                    return Err(self.err(key, "a public route cannot require roles"));
+                }
+                Ok(req.any_role(roles.iter().map(|r| Role::from_name(r.get_ref()))))
+            };
         if let Some(raw) = raw_policy {
             if let Some(f) = &raw.fallback {
-                policy = policy.fallback(requirement(
-                    f.access,
-                    f.callers,
-                    &f.roles,
-                    "policy.fallback",
-                )?);
+                policy = policy.fallback(requirement(f.access, f.callers, &f.roles, "policy.fallback")?);
             }
             for route in &raw.routes {
                 let r = route.get_ref();
@@ -503,11 +482,7 @@ impl Config {
         list.iter()
             .map(|a| {
                 Algorithm::from_name(a.get_ref()).ok_or_else(|| {
-                    self.err_at(
-                        a.span().start,
-                        "algorithms",
-                        format!("unknown algorithm {:?}", a.get_ref()),
-                    )
+                    self.err_at(a.span().start, "algorithms", format!("unknown algorithm {:?}", a.get_ref()))
                 })
             })
             .collect::<Result<Vec<_>, _>>()
@@ -517,9 +492,7 @@ impl Config {
     /// A builder with every setting of the file applied. The caller may add more
     /// (issuers from the environment, a clock) before building.
     pub fn builder(&self) -> Result<GuardBuilder, ConfigError> {
-        let mut b = GuardBuilder::default()
-            .policy(self.policy()?)
-            .challenge_style(self.challenge_style()?);
+        let mut b = GuardBuilder::default().policy(self.policy()?).challenge_style(self.challenge_style()?);
         if let Some(algs) = self.algorithms()? {
             b = b.algorithms(algs);
         }
@@ -528,6 +501,9 @@ impl Config {
         }
         if let Some(n) = self.raw.max_header_bytes {
             b = b.max_header_bytes(n);
+        }
+        if let Some(n) = self.raw.token_cache_capacity {
+            b = b.token_cache_capacity(n);
         }
         b = b.audiences(self.raw.audiences.iter().cloned());
         if let Some(c) = &self.raw.challenge {
@@ -547,11 +523,12 @@ impl Config {
             let keys = self.key_source(issuer, at)?;
             b = match &issuer.issuer {
                 Some(iss) => b.issuer(iss.clone()).keys(keys),
+                None if issuer.discovery_url.is_some() => b.issuer_from_keys(keys),
                 None => {
                     return Err(self.err_at(
                         at,
                         "issuers.issuer",
-                        "this issuer needs an `issuer` string",
+                        "this issuer needs an `issuer` string (only discovery_url can declare one)",
                     ));
                 }
             };
@@ -559,32 +536,75 @@ impl Config {
         Ok(b)
     }
 
+    /// The remote key source options of the `[keys]` table.
+    pub fn remote_options(&self) -> RemoteOptions {
+        let mut o = RemoteOptions::new();
+        let Some(k) = &self.raw.keys else { return o };
+        if let Some(v) = k.connect_timeout {
+            o = o.connect_timeout(v.0);
+        }
+        if let Some(v) = k.timeout {
+            o = o.timeout(v.0);
+        }
+        if let Some(v) = k.max_response_bytes {
+            o = o.max_response_bytes(v);
+        }
+        if let Some(v) = k.default_max_age {
+            o = o.default_max_age(v.0);
+        }
+        if k.min_max_age.is_some() || k.max_max_age.is_some() {
+            let d = RemoteOptions::new();
+            o = o.max_age_bounds(
+                k.min_max_age.map_or(d.min_max_age, |v| v.0),
+                k.max_max_age.map_or(d.max_max_age, |v| v.0),
+            );
+        }
+        if let Some(v) = k.unknown_kid_cooldown {
+            o = o.unknown_kid_cooldown(v.0);
+        }
+        if let Some(v) = k.stale_if_error {
+            o = o.stale_if_error(v.0);
+        }
+        o
+    }
+
     fn key_source(&self, issuer: &RawIssuer, at: usize) -> Result<KeySource, ConfigError> {
+        let sources = [&issuer.jwks_url, &issuer.discovery_url, &issuer.jwks_file, &issuer.jwks];
+        if sources.iter().filter(|s| s.is_some()).count() != 1 {
+            return Err(self.err_at(
+                at,
+                "issuers",
+                "each issuer needs exactly one of `jwks_url`, `discovery_url`, `jwks_file` or `jwks`",
+            ));
+        }
+        let remote = |source: KeySource, key: &str| match source.error() {
+            Some(e) => Err(self.err_at(at, key, e.to_owned())),
+            None => Ok(source),
+        };
+        if let Some(url) = &issuer.jwks_url {
+            return remote(KeySource::jwks_url_with(url, self.remote_options()), "issuers.jwks_url");
+        }
+        if let Some(url) = &issuer.discovery_url {
+            return remote(KeySource::discovery_with(url, self.remote_options()), "issuers.discovery_url");
+        }
         match (&issuer.jwks_file, &issuer.jwks) {
             (Some(file), None) => {
                 let path = match &self.base_dir {
                     Some(dir) if Path::new(file).is_relative() => dir.join(file),
                     _ => PathBuf::from(file),
                 };
-                KeySource::jwks_file(&path)
-                    .map_err(|e| self.err_at(at, "issuers.jwks_file", e.to_string()))
+                KeySource::jwks_file(&path).map_err(|e| self.err_at(at, "issuers.jwks_file", e.to_string()))
             }
             (None, Some(json)) => KeySource::jwks_json(json.as_bytes())
                 .map_err(|e| self.err_at(at, "issuers.jwks", e.to_string())),
-            _ => Err(self.err_at(
-                at,
-                "issuers",
-                "each issuer needs exactly one of `jwks_file` or `jwks`",
-            )),
+            _ => Err(self.err_at(at, "issuers", "each issuer needs exactly one of `jwks_file` or `jwks`")),
         }
     }
 }
 
 /// The key written on the line holding `offset`, if the line is `key = …`.
 fn key_at(source: &str, offset: usize) -> Option<String> {
-    let start = source[..offset.min(source.len())]
-        .rfind('\n')
-        .map_or(0, |i| i + 1);
+    let start = source[..offset.min(source.len())].rfind('\n').map_or(0, |i| i + 1);
     let line = source[start..].lines().next()?;
     let (key, _) = line.split_once('=')?;
     let key = key.trim().trim_matches('"');

@@ -44,24 +44,20 @@ impl DevIssuer {
     pub fn generate(issuer: impl Into<String>) -> Result<Self, DevKeyError> {
         let pair = KeyPair::generate(KeySize::Rsa2048)
             .map_err(|_| DevKeyError("RSA key generation failed".into()))?;
-        let der = pair
-            .as_der()
-            .map_err(|_| DevKeyError("cannot encode the key".into()))?;
+        let der = pair.as_der().map_err(|_| DevKeyError("cannot encode the key".into()))?;
         Self::from_pkcs8_der(issuer, der.as_ref())
     }
 
     /// Loads a PKCS#8 RSA private key (PEM, `-----BEGIN PRIVATE KEY-----`).
     pub fn from_pem(issuer: impl Into<String>, pem: &str) -> Result<Self, DevKeyError> {
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = STANDARD
-            .decode(body.trim())
-            .map_err(|_| DevKeyError("the key file is not PEM".into()))?;
+        let der = STANDARD.decode(body.trim()).map_err(|_| DevKeyError("the key file is not PEM".into()))?;
         Self::from_pkcs8_der(issuer, &der)
     }
 
     fn from_pkcs8_der(issuer: impl Into<String>, der: &[u8]) -> Result<Self, DevKeyError> {
-        let pair = KeyPair::from_pkcs8(der)
-            .map_err(|_| DevKeyError("not a PKCS#8 RSA private key".into()))?;
+        let pair =
+            KeyPair::from_pkcs8(der).map_err(|_| DevKeyError("not a PKCS#8 RSA private key".into()))?;
         let public = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
         let n = URL_SAFE_NO_PAD.encode(&public.n);
         let e = URL_SAFE_NO_PAD.encode(&public.e);
@@ -69,8 +65,9 @@ impl DevIssuer {
         let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
         let kid = URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16]);
-        let jwks = json!({"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e}]})
-            .to_string();
+        let jwks =
+            json!({"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e}]})
+                .to_string();
         let mut private_pem = String::from("-----BEGIN PRIVATE KEY-----\n");
         for chunk in STANDARD.encode(der).as_bytes().chunks(64) {
             private_pem.push_str(std::str::from_utf8(chunk).unwrap_or_default());
@@ -79,13 +76,7 @@ impl DevIssuer {
         private_pem.push_str("-----END PRIVATE KEY-----\n");
         let encoding = EncodingKey::from_rsa_pem(private_pem.as_bytes())
             .map_err(|e| DevKeyError(format!("the key cannot sign: {e}")))?;
-        Ok(Self {
-            issuer: issuer.into(),
-            kid,
-            encoding,
-            private_pem,
-            jwks,
-        })
+        Ok(Self { issuer: issuer.into(), kid, encoding, private_pem, jwks })
     }
 
     /// The issuer (as configured, possibly a template).
@@ -132,12 +123,9 @@ impl DevIssuer {
         let h = URL_SAFE_NO_PAD.encode(header.to_string());
         let c = URL_SAFE_NO_PAD.encode(claims.to_string());
         let message = format!("{h}.{c}");
-        let signature = jsonwebtoken::crypto::sign(
-            message.as_bytes(),
-            &self.encoding,
-            jsonwebtoken::Algorithm::RS256,
-        )
-        .map_err(|e| DevKeyError(format!("cannot sign: {e}")))?;
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, jsonwebtoken::Algorithm::RS256)
+                .map_err(|e| DevKeyError(format!("cannot sign: {e}")))?;
         Ok(format!("{message}.{signature}"))
     }
 
@@ -185,10 +173,7 @@ impl<'a> TokenSpec<'a> {
         claims.insert("iss".into(), json!(issuer.token_issuer()));
         claims.insert("tid".into(), json!(DEV_TENANT));
         claims.insert("ver".into(), json!("1.0"));
-        claims.insert(
-            "appid".into(),
-            json!("00001111-aaaa-2222-bbbb-3333cccc4444"),
-        );
+        claims.insert("appid".into(), json!("00001111-aaaa-2222-bbbb-3333cccc4444"));
         match caller {
             Caller::User => {
                 let oid = "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb";
@@ -208,26 +193,13 @@ impl<'a> TokenSpec<'a> {
                 claims.insert("roles".into(), json!(["Catalog.Read"]));
             }
         }
-        Self {
-            issuer,
-            caller,
-            claims,
-            lifetime: Duration::from_secs(3600),
-            clock_now: None,
-        }
+        Self { issuer, caller, claims, lifetime: Duration::from_secs(3600), clock_now: None }
     }
 
     /// With or without `mfa` in `amr` (users only).
     pub fn mfa(mut self, mfa: bool) -> Self {
         if self.caller == Caller::User {
-            self.claims.insert(
-                "amr".into(),
-                if mfa {
-                    json!(["pwd", "mfa"])
-                } else {
-                    json!(["pwd"])
-                },
-            );
+            self.claims.insert("amr".into(), if mfa { json!(["pwd", "mfa"]) } else { json!(["pwd"]) });
         }
         self
     }
@@ -248,8 +220,7 @@ impl<'a> TokenSpec<'a> {
 
     /// Makes the user a Security administrator (by `wids`), with no agent role.
     pub fn security_admin(self) -> Self {
-        self.roles(Vec::<String>::new())
-            .wids([wids::SECURITY_ADMINISTRATOR])
+        self.roles(Vec::<String>::new()).wids([wids::SECURITY_ADMINISTRATOR])
     }
 
     /// Sets the object id (and, for apps, `sub` with it).
@@ -298,9 +269,7 @@ impl<'a> TokenSpec<'a> {
         let lifetime = i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2);
         claims.entry("iat").or_insert(json!(now));
         claims.entry("nbf").or_insert(json!(now));
-        claims
-            .entry("exp")
-            .or_insert(json!(now.saturating_add(lifetime)));
+        claims.entry("exp").or_insert(json!(now.saturating_add(lifetime)));
         Value::Object(claims)
     }
 

@@ -31,10 +31,7 @@ pub struct BuildError {
 
 impl BuildError {
     pub(crate) fn new(kind: BuildErrorKind, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-        }
+        Self { kind, message: message.into() }
     }
 
     /// What part of the setup is wrong.

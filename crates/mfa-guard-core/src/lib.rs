@@ -62,10 +62,8 @@ pub use claims::{CallerKind, Claims, KindRule};
 pub use config::{Config, ConfigError};
 pub use error::{BuildError, BuildErrorKind};
 pub use guard::{CheckResult, Evaluation, Guard, GuardBuilder, PendingCheck};
-pub use keys::{KeyProvider, KeySet, KeySource, VerifyingKey};
-pub use policy::{
-    Access, Callers, MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule,
-};
+pub use keys::{KeyProvider, KeySet, KeySource, RemoteOptions, VerifyingKey};
+pub use policy::{Access, Callers, MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
 pub use principal::Principal;
 pub use rejection::{ChallengeStyle, MFA_REQUIRED_REASON, Refusal, Rejection, RejectionCode};
 pub use request::RequestInfo;

@@ -19,6 +19,8 @@ pub(crate) struct VerifiedToken {
     pub(crate) mfa: Option<MfaEvidence>,
     /// Whether the client handles claims challenges (`xms_cc` ∋ `cp1`).
     pub(crate) cp1: bool,
+    /// `exp`, seconds since the epoch.
+    pub(crate) exp: i64,
     /// The key that verified the signature.
     pub(crate) key: Arc<VerifyingKey>,
 }
@@ -71,20 +73,12 @@ impl Principal {
     /// The roles the caller holds under the guard's role map, in map order.
     pub fn roles(&self) -> impl Iterator<Item = &Role> {
         let held = self.token.roles.held;
-        self.token
-            .role_map
-            .roles()
-            .enumerate()
-            .filter(move |(i, _)| held.contains(*i))
-            .map(|(_, r)| r)
+        self.token.role_map.roles().enumerate().filter(move |(i, _)| held.contains(*i)).map(|(_, r)| r)
     }
 
     /// Whether the caller holds `role`.
     pub fn has_role(&self, role: &Role) -> bool {
-        self.token
-            .role_map
-            .index_of(role)
-            .is_some_and(|i| self.token.roles.held.contains(i))
+        self.token.role_map.index_of(role).is_some_and(|i| self.token.roles.held.contains(i))
     }
 
     /// Whether the token shows MFA (accepted `amr`, or configured `acrs`/`acr`).

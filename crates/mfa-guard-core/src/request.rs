@@ -25,13 +25,7 @@ pub struct RequestInfo<'a> {
 impl<'a> RequestInfo<'a> {
     /// A request with this method (e.g. `GET`) and path (without the query).
     pub fn new(method: &'a str, path: &'a str) -> Self {
-        Self {
-            method,
-            path,
-            query: None,
-            authorization: None,
-            authorization_count: 0,
-        }
+        Self { method, path, query: None, authorization: None, authorization_count: 0 }
     }
 
     /// The query string, without the `?`.

@@ -74,9 +74,7 @@ impl NumericDate {
 
     /// A date from whole seconds since the epoch, if in range.
     pub fn from_unix(seconds: i64) -> Option<Self> {
-        (Self::MIN..=Self::MAX)
-            .contains(&seconds)
-            .then_some(Self(seconds))
+        (Self::MIN..=Self::MAX).contains(&seconds).then_some(Self(seconds))
     }
 
     /// Reads a JSON number as a NumericDate (integer or float).
@@ -116,10 +114,7 @@ mod tests {
 
     #[test]
     fn float_numeric_dates_round_down() {
-        assert_eq!(
-            NumericDate::from_json_f64(1_549_092_452.9),
-            NumericDate::from_unix(1_549_092_452)
-        );
+        assert_eq!(NumericDate::from_json_f64(1_549_092_452.9), NumericDate::from_unix(1_549_092_452));
     }
 
     #[test]

@@ -70,22 +70,15 @@ pub fn extract_bearer<'a>(
             format!("the Authorization header exceeds {max_header_bytes} bytes"),
         ));
     }
-    if !value
-        .iter()
-        .all(|&b| b == b'\t' || (0x20..0x7f).contains(&b))
-    {
+    if !value.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) {
         return Err(Refusal::new(
             RejectionCode::InvalidRequest,
             "the Authorization header contains bytes outside visible ASCII",
         ));
     }
     // Visible ASCII only, checked above, so this is valid UTF-8.
-    let value = std::str::from_utf8(value).map_err(|_| {
-        Refusal::new(
-            RejectionCode::InvalidRequest,
-            "the Authorization header is not ASCII",
-        )
-    })?;
+    let value = std::str::from_utf8(value)
+        .map_err(|_| Refusal::new(RejectionCode::InvalidRequest, "the Authorization header is not ASCII"))?;
     let value = value.trim_matches([' ', '\t']);
     let (scheme, credentials) = match value.split_once([' ', '\t']) {
         Some((scheme, rest)) => (scheme, rest.trim_start_matches([' ', '\t'])),
@@ -125,9 +118,9 @@ pub fn extract_bearer<'a>(
 fn is_b64token(s: &str) -> bool {
     let body = s.trim_end_matches('=');
     !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
 }
 
 /// Whether a query string carries an `access_token` parameter (RFC 6750 §2.3), the
@@ -167,9 +160,7 @@ mod tests {
     use super::*;
 
     fn extract(values: &[&[u8]], query: Option<&str>) -> Result<Option<String>, RejectionCode> {
-        let req = RequestInfo::new("GET", "/x")
-            .with_query(query)
-            .with_authorizations(values.iter().copied());
+        let req = RequestInfo::new("GET", "/x").with_query(query).with_authorizations(values.iter().copied());
         extract_bearer(&req, DEFAULT_MAX_HEADER_BYTES)
             .map(|t| t.map(|t| t.as_str().to_owned()))
             .map_err(|r| r.code)
@@ -179,11 +170,7 @@ mod tests {
     fn bearer_scheme_is_matched_case_insensitively() {
         for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
             let header = format!("{scheme} abc.def.ghi");
-            assert_eq!(
-                extract(&[header.as_bytes()], None),
-                Ok(Some("abc.def.ghi".into())),
-                "{scheme}"
-            );
+            assert_eq!(extract(&[header.as_bytes()], None), Ok(Some("abc.def.ghi".into())), "{scheme}");
         }
     }
 
@@ -201,14 +188,8 @@ mod tests {
 
     #[test]
     fn two_authorization_headers_are_an_invalid_request() {
-        assert_eq!(
-            extract(&[b"Bearer a.b.c", b"Bearer a.b.c"], None),
-            Err(RejectionCode::InvalidRequest)
-        );
-        assert_eq!(
-            extract(&[b"Basic x", b"Bearer a.b.c"], None),
-            Err(RejectionCode::InvalidRequest)
-        );
+        assert_eq!(extract(&[b"Bearer a.b.c", b"Bearer a.b.c"], None), Err(RejectionCode::InvalidRequest));
+        assert_eq!(extract(&[b"Basic x", b"Bearer a.b.c"], None), Err(RejectionCode::InvalidRequest));
     }
 
     #[test]
@@ -225,19 +206,13 @@ mod tests {
 
     #[test]
     fn a_token_only_in_the_query_is_an_invalid_request() {
-        assert_eq!(
-            extract(&[], Some("access_token=a.b.c")),
-            Err(RejectionCode::InvalidRequest)
-        );
+        assert_eq!(extract(&[], Some("access_token=a.b.c")), Err(RejectionCode::InvalidRequest));
     }
 
     #[test]
     fn other_query_parameters_are_not_tokens() {
         assert_eq!(
-            extract(
-                &[b"Bearer a.b.c"],
-                Some("token=1&access_tokens=2&x=access_token")
-            ),
+            extract(&[b"Bearer a.b.c"], Some("token=1&access_tokens=2&x=access_token")),
             Ok(Some("a.b.c".into()))
         );
     }
@@ -245,70 +220,37 @@ mod tests {
     #[test]
     fn oversized_header_is_an_invalid_request() {
         let big = format!("Bearer {}", "a".repeat(DEFAULT_MAX_HEADER_BYTES));
-        assert_eq!(
-            extract(&[big.as_bytes()], None),
-            Err(RejectionCode::InvalidRequest)
-        );
+        assert_eq!(extract(&[big.as_bytes()], None), Err(RejectionCode::InvalidRequest));
     }
 
     #[test]
     fn header_bytes_outside_visible_ascii_are_an_invalid_request() {
-        assert_eq!(
-            extract(&[b"Bearer a.b.c\x00"], None),
-            Err(RejectionCode::InvalidRequest)
-        );
-        assert_eq!(
-            extract(&["Bearer a.b.c\u{00e9}".as_bytes()], None),
-            Err(RejectionCode::InvalidRequest)
-        );
-        assert_eq!(
-            extract(&[b"Bearer a.b\x7f.c"], None),
-            Err(RejectionCode::InvalidRequest)
-        );
+        assert_eq!(extract(&[b"Bearer a.b.c\x00"], None), Err(RejectionCode::InvalidRequest));
+        assert_eq!(extract(&["Bearer a.b.c\u{00e9}".as_bytes()], None), Err(RejectionCode::InvalidRequest));
+        assert_eq!(extract(&[b"Bearer a.b\x7f.c"], None), Err(RejectionCode::InvalidRequest));
     }
 
     #[test]
     fn bearer_without_credentials_is_an_invalid_request() {
-        assert_eq!(
-            extract(&[b"Bearer"], None),
-            Err(RejectionCode::InvalidRequest)
-        );
-        assert_eq!(
-            extract(&[b"Bearer   "], None),
-            Err(RejectionCode::InvalidRequest)
-        );
+        assert_eq!(extract(&[b"Bearer"], None), Err(RejectionCode::InvalidRequest));
+        assert_eq!(extract(&[b"Bearer   "], None), Err(RejectionCode::InvalidRequest));
     }
 
     #[test]
     fn credentials_with_spaces_or_commas_are_an_invalid_request() {
-        assert_eq!(
-            extract(&[b"Bearer a.b.c d.e.f"], None),
-            Err(RejectionCode::InvalidRequest)
-        );
-        assert_eq!(
-            extract(&[b"Bearer a.b.c, realm=x"], None),
-            Err(RejectionCode::InvalidRequest)
-        );
-        assert_eq!(
-            extract(&[b"Bearer ===="], None),
-            Err(RejectionCode::InvalidRequest)
-        );
+        assert_eq!(extract(&[b"Bearer a.b.c d.e.f"], None), Err(RejectionCode::InvalidRequest));
+        assert_eq!(extract(&[b"Bearer a.b.c, realm=x"], None), Err(RejectionCode::InvalidRequest));
+        assert_eq!(extract(&[b"Bearer ===="], None), Err(RejectionCode::InvalidRequest));
     }
 
     #[test]
     fn surrounding_whitespace_and_several_spaces_after_the_scheme_are_tolerated() {
-        assert_eq!(
-            extract(&[b"  Bearer    a.b.c  "], None),
-            Ok(Some("a.b.c".into()))
-        );
+        assert_eq!(extract(&[b"  Bearer    a.b.c  "], None), Ok(Some("a.b.c".into())));
         assert_eq!(extract(&[b"Bearer\ta.b.c"], None), Ok(Some("a.b.c".into())));
     }
 
     #[test]
     fn bearer_token_debug_is_redacted() {
-        assert_eq!(
-            format!("{:?}", BearerToken("secret.token.value")),
-            "Bearer ******"
-        );
+        assert_eq!(format!("{:?}", BearerToken("secret.token.value")), "Bearer ******");
     }
 }

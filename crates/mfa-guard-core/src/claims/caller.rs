@@ -49,9 +49,7 @@ impl KindRule {
         match self {
             KindRule::Idtyp => "the idtyp claim names the caller type",
             KindRule::Scopes => "no idtyp; the token carries delegated scopes (scp)",
-            KindRule::RolesWithOidEqualsSub => {
-                "no idtyp or scp; it carries roles and oid equals sub"
-            }
+            KindRule::RolesWithOidEqualsSub => "no idtyp or scp; it carries roles and oid equals sub",
         }
     }
 }

@@ -22,11 +22,7 @@ use crate::time::NumericDate;
 pub(crate) fn parse_claims(json: &[u8]) -> Result<Claims, Cow<'static, str>> {
     let mut reason = None;
     let mut de = serde_json::Deserializer::from_slice(json);
-    let parsed = ClaimsSeed {
-        reason: &mut reason,
-    }
-    .deserialize(&mut de)
-    .and_then(|c| {
+    let parsed = ClaimsSeed { reason: &mut reason }.deserialize(&mut de).and_then(|c| {
         de.end()?;
         Ok(c)
     });
@@ -71,10 +67,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
             macro_rules! read {
                 ($field:expr, $ty:ty, $what:literal) => {{
                     if $field.is_some() {
-                        return Err(fail(
-                            reason,
-                            format!("claim `{key}` appears more than once"),
-                        ));
+                        return Err(fail(reason, format!("claim `{key}` appears more than once")));
                     }
                     match map.next_value::<$ty>() {
                         Ok(v) => $field = Some(v.0),
@@ -99,33 +92,13 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 "idtyp" => read!(c.idtyp, Str, "a string"),
                 "ver" => read!(c.ver, Str, "a string"),
                 "acr" => read!(c.acr, Str, "a string"),
-                "exp" => read!(
-                    c.exp,
-                    Date,
-                    "a NumericDate (seconds since 1970, years 1 to 9999)"
-                ),
-                "nbf" => read!(
-                    c.nbf,
-                    Date,
-                    "a NumericDate (seconds since 1970, years 1 to 9999)"
-                ),
-                "iat" => read!(
-                    c.iat,
-                    Date,
-                    "a NumericDate (seconds since 1970, years 1 to 9999)"
-                ),
+                "exp" => read!(c.exp, Date, "a NumericDate (seconds since 1970, years 1 to 9999)"),
+                "nbf" => read!(c.nbf, Date, "a NumericDate (seconds since 1970, years 1 to 9999)"),
+                "iat" => read!(c.iat, Date, "a NumericDate (seconds since 1970, years 1 to 9999)"),
                 "auth_time" => {
-                    read!(
-                        c.auth_time,
-                        Date,
-                        "a NumericDate (seconds since 1970, years 1 to 9999)"
-                    )
+                    read!(c.auth_time, Date, "a NumericDate (seconds since 1970, years 1 to 9999)")
                 }
-                "scp" => read!(
-                    c.scp,
-                    Scopes,
-                    "a space-delimited string or an array of strings"
-                ),
+                "scp" => read!(c.scp, Scopes, "a space-delimited string or an array of strings"),
                 "roles" => read!(c.roles, List, "a string or an array of strings"),
                 "wids" => read!(c.wids, List, "a string or an array of strings"),
                 "groups" => read!(c.groups, List, "a string or an array of strings"),
@@ -140,8 +113,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                     match map.next_value::<List>() {
                         Ok(list) => c.aud = list.0,
                         Err(e) => {
-                            *reason =
-                                Some("claim `aud` must be a string or an array of strings".into());
+                            *reason = Some("claim `aud` must be a string or an array of strings".into());
                             return Err(e);
                         }
                     }
@@ -155,10 +127,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                         _ => {}
                     }
                     if c.extra.insert(other.to_owned(), value).is_some() {
-                        return Err(fail(
-                            reason,
-                            format!("claim `{other}` appears more than once"),
-                        ));
+                        return Err(fail(reason, format!("claim `{other}` appears more than once")));
                     }
                 }
             }
@@ -233,12 +202,7 @@ impl<'de> de::Deserialize<'de> for Scopes {
                 f.write_str("a space-delimited string or an array of strings")
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Scopes, E> {
-                Ok(Scopes(
-                    v.split(' ')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect(),
-                ))
+                Ok(Scopes(v.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scopes, A::Error> {
                 <List as de::Deserialize>::deserialize(de::value::SeqAccessDeserializer::new(seq))
@@ -261,9 +225,7 @@ impl<'de> de::Deserialize<'de> for Date {
                 f.write_str("a NumericDate")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Date, E> {
-                NumericDate::from_unix(v)
-                    .map(Date)
-                    .ok_or_else(|| E::custom("out of range"))
+                NumericDate::from_unix(v).map(Date).ok_or_else(|| E::custom("out of range"))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Date, E> {
                 i64::try_from(v)
@@ -273,9 +235,7 @@ impl<'de> de::Deserialize<'de> for Date {
                     .ok_or_else(|| E::custom("out of range"))
             }
             fn visit_f64<E: de::Error>(self, v: f64) -> Result<Date, E> {
-                NumericDate::from_json_f64(v)
-                    .map(Date)
-                    .ok_or_else(|| E::custom("out of range"))
+                NumericDate::from_json_f64(v).map(Date).ok_or_else(|| E::custom("out of range"))
             }
         }
         d.deserialize_any(V)

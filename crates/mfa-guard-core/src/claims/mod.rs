@@ -162,8 +162,7 @@ impl Claims {
             v.as_ref().map(|s| Value::String(s.clone()))
         }
         fn l(v: &Option<Vec<String>>) -> Option<Value> {
-            v.as_ref()
-                .map(|l| Value::Array(l.iter().cloned().map(Value::String).collect()))
+            v.as_ref().map(|l| Value::Array(l.iter().cloned().map(Value::String).collect()))
         }
         fn d(v: Option<NumericDate>) -> Option<Value> {
             v.map(|d| Value::from(d.unix()))
@@ -171,9 +170,7 @@ impl Claims {
         match name {
             "iss" => s(&self.iss),
             "sub" => s(&self.sub),
-            "aud" => (!self.aud.is_empty())
-                .then(|| l(&Some(self.aud.clone())))
-                .flatten(),
+            "aud" => (!self.aud.is_empty()).then(|| l(&Some(self.aud.clone()))).flatten(),
             "exp" => d(self.exp),
             "nbf" => d(self.nbf),
             "iat" => d(self.iat),

@@ -50,19 +50,13 @@ fn amr_may_be_a_single_string() {
 
 #[test]
 fn scp_is_space_delimited_or_an_array() {
-    assert_eq!(
-        claims(r#"{"scp":"a  b c"}"#).scp().unwrap(),
-        ["a", "b", "c"]
-    );
+    assert_eq!(claims(r#"{"scp":"a  b c"}"#).scp().unwrap(), ["a", "b", "c"]);
     assert_eq!(claims(r#"{"scp":["a","b"]}"#).scp().unwrap(), ["a", "b"]);
 }
 
 #[test]
 fn numeric_dates_may_be_floats() {
-    assert_eq!(
-        claims(r#"{"exp":1549092452.75}"#).exp().unwrap().unix(),
-        1549092452
-    );
+    assert_eq!(claims(r#"{"exp":1549092452.75}"#).exp().unwrap().unix(), 1549092452);
 }
 
 #[test]
@@ -102,18 +96,12 @@ fn duplicate_claims_refuse_the_token() {
 fn payloads_that_are_not_json_objects_are_refused() {
     assert_eq!(refused("[1,2]"), "the token payload is not a JSON object");
     assert_eq!(refused(r#"{"a":1"#), "the token payload is not valid JSON");
-    assert_eq!(
-        refused(r#"{"a":1} trailing"#),
-        "the token payload is not valid JSON"
-    );
+    assert_eq!(refused(r#"{"a":1} trailing"#), "the token payload is not valid JSON");
     assert_eq!(
         refused(&format!("{{\"x\":{}{}}}", "[".repeat(200), "]".repeat(200))),
         "the token payload is not valid JSON"
     );
-    assert_eq!(
-        parse_claims(b"{\"sub\":\"\xff\"}").unwrap_err(),
-        "the token payload is not valid JSON"
-    );
+    assert_eq!(parse_claims(b"{\"sub\":\"\xff\"}").unwrap_err(), "the token payload is not valid JSON");
 }
 
 #[test]
@@ -125,10 +113,7 @@ fn unicode_look_alikes_are_kept_verbatim() {
 
 #[test]
 fn groups_overage_is_recognised() {
-    assert!(
-        claims(r#"{"_claim_names":{"groups":"src1"},"_claim_sources":{"src1":{}}}"#)
-            .groups_overage()
-    );
+    assert!(claims(r#"{"_claim_names":{"groups":"src1"},"_claim_sources":{"src1":{}}}"#).groups_overage());
     assert!(claims(r#"{"hasgroups":true}"#).groups_overage());
     assert!(!claims(r#"{"groups":["g"]}"#).groups_overage());
 }
@@ -154,11 +139,7 @@ mod caller_kind {
 
     #[test]
     fn unknown_idtyp_is_refused() {
-        assert!(
-            claims(r#"{"idtyp":"device","scp":"x"}"#)
-                .caller_kind()
-                .is_err()
-        );
+        assert!(claims(r#"{"idtyp":"device","scp":"x"}"#).caller_kind().is_err());
     }
 
     #[test]
@@ -179,27 +160,14 @@ mod caller_kind {
 
     #[test]
     fn roles_with_oid_different_from_sub_is_refused() {
-        assert!(
-            claims(r#"{"roles":["r"],"oid":"x","sub":"y"}"#)
-                .caller_kind()
-                .is_err()
-        );
-        assert!(
-            claims(r#"{"roles":["r"],"sub":"y"}"#)
-                .caller_kind()
-                .is_err()
-        );
+        assert!(claims(r#"{"roles":["r"],"oid":"x","sub":"y"}"#).caller_kind().is_err());
+        assert!(claims(r#"{"roles":["r"],"sub":"y"}"#).caller_kind().is_err());
     }
 
     #[test]
     fn neither_scopes_nor_roles_is_refused() {
-        let err = claims(r#"{"oid":"x","sub":"x"}"#)
-            .caller_kind()
-            .unwrap_err();
+        let err = claims(r#"{"oid":"x","sub":"x"}"#).caller_kind().unwrap_err();
         assert!(err.contains("neither"), "{err}");
-        assert!(
-            claims(r#"{"scp":""}"#).caller_kind().is_err(),
-            "an empty scp is no scope"
-        );
+        assert!(claims(r#"{"scp":""}"#).caller_kind().is_err(), "an empty scp is no scope");
     }
 }

@@ -57,11 +57,7 @@ name = "reports"
     let c = parse(&src).unwrap();
     let policy = c.policy().unwrap();
     assert_eq!(policy.fallback_requirement().access(), Access::Mfa);
-    let reports = policy
-        .rules()
-        .iter()
-        .find(|r| r.pattern() == "/reports/*")
-        .unwrap();
+    let reports = policy.rules().iter().find(|r| r.pattern() == "/reports/*").unwrap();
     assert_eq!(reports.rule_name(), Some("reports"));
     assert_eq!(reports.method_list(), ["GET"]);
     assert_eq!(policy.roles().matchers(&Role::AdminAgent).len(), 2);
@@ -72,17 +68,12 @@ name = "reports"
 
 #[test]
 fn an_unknown_key_is_named_with_its_line() {
-    let err = parse(
-        "audiences = [\"a\"]\n\n[policy]\npreset = \"none\"\nfalback = { access = \"mfa\" }\n",
-    )
-    .unwrap_err();
+    let err = parse("audiences = [\"a\"]\n\n[policy]\npreset = \"none\"\nfalback = { access = \"mfa\" }\n")
+        .unwrap_err();
     assert_eq!(err.line(), Some(5));
     assert_eq!(err.key(), Some("falback"));
     assert!(err.message().contains("unknown field `falback`"), "{err}");
-    assert!(
-        err.to_string().starts_with("policy.toml:5: `falback`:"),
-        "{err}"
-    );
+    assert!(err.to_string().starts_with("policy.toml:5: `falback`:"), "{err}");
 }
 
 #[test]
@@ -96,8 +87,7 @@ fn a_bad_value_is_named_with_its_line() {
 #[test]
 fn an_undefined_role_is_named_with_its_line() {
     let err =
-        parse("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfa\"\nroles = [\"Auditor\"]\n")
-            .unwrap_err();
+        parse("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfa\"\nroles = [\"Auditor\"]\n").unwrap_err();
     assert_eq!(err.line(), Some(4));
     assert!(err.message().contains("Auditor"), "{err}");
 }
@@ -134,10 +124,8 @@ fn not_toml_at_all_is_one_clear_error() {
 
 #[test]
 fn an_issuer_needs_exactly_one_key_source() {
-    let e = parse("audiences=[\"a\"]\n[[issuers]]\nissuer = \"https://a/\"\n")
-        .unwrap()
-        .builder()
-        .unwrap_err();
+    let e =
+        parse("audiences=[\"a\"]\n[[issuers]]\nissuer = \"https://a/\"\n").unwrap().builder().unwrap_err();
     assert!(e.message().contains("exactly one"), "{e}");
 }
 
@@ -159,4 +147,54 @@ fn oversized_files_are_refused() {
     let e = Config::from_file(&path).unwrap_err();
     assert!(e.message().contains("larger than"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn remote_issuers_and_key_options_are_configured() {
+    let src = r#"
+audiences = ["api"]
+token_cache_capacity = 0
+
+[keys]
+timeout = "3s"
+unknown_kid_cooldown = "45s"
+stale_if_error = "12h"
+
+[[issuers]]
+issuer = "https://sts.windows.net/{tenantid}/"
+jwks_url = "https://login.microsoftonline.com/common/discovery/keys"
+
+[[issuers]]
+discovery_url = "http://127.0.0.1:9/.well-known/openid-configuration"
+"#;
+    let c = parse(src).unwrap();
+    let o = c.remote_options();
+    assert_eq!(
+        (o.timeout, o.cooldown, o.stale_if_error),
+        (Duration::from_secs(3), Duration::from_secs(45), Duration::from_secs(12 * 3600))
+    );
+    c.builder().unwrap().build().unwrap();
+}
+
+#[test]
+fn a_plain_http_key_source_is_named_with_its_line() {
+    let src = "audiences = [\"api\"]\n\n[[issuers]]\nissuer = \"https://a/\"\njwks_url = \"http://keys.example/jwks\"\n";
+    let e = parse(src).unwrap().builder().unwrap_err();
+    assert_eq!(e.key(), Some("issuers.jwks_url"));
+    assert!(e.message().contains("HTTPS"), "{e}");
+    assert!(e.line().is_some());
+}
+
+#[test]
+fn only_discovery_can_leave_the_issuer_out() {
+    let src = "audiences = [\"api\"]\n[[issuers]]\njwks_url = \"https://a/keys\"\n";
+    let e = parse(src).unwrap().builder().unwrap_err();
+    assert_eq!(e.key(), Some("issuers.issuer"));
+}
+
+#[test]
+fn an_issuer_with_two_key_sources_is_refused() {
+    let src = "audiences = [\"api\"]\n[[issuers]]\nissuer = \"https://a/\"\njwks_url = \"https://a/keys\"\njwks_file = \"k.json\"\n";
+    let e = parse(src).unwrap().builder().unwrap_err();
+    assert!(e.message().contains("exactly one"), "{e}");
 }

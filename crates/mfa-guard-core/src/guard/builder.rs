@@ -6,6 +6,7 @@ use std::time::Duration;
 use super::{Guard, Inner, Issuer};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::KeySource;
+use crate::keys::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
 use crate::policy::Policy;
 use crate::rejection::{ChallengeStyle, Challenges};
 use crate::time::{Clock, SystemClock};
@@ -32,6 +33,7 @@ pub struct GuardBuilder {
     auth_context: Option<String>,
     clock: Arc<dyn Clock>,
     max_header_bytes: usize,
+    token_cache_capacity: u64,
     errors: Vec<BuildError>,
 }
 
@@ -50,6 +52,7 @@ impl Default for GuardBuilder {
             auth_context: None,
             clock: Arc::new(SystemClock),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
             errors: Vec::new(),
         }
     }
@@ -160,6 +163,13 @@ impl GuardBuilder {
         self
     }
 
+    /// Entries of the verified-token cache (default 10 000; 0 disables it, so every
+    /// request verifies its token's signature).
+    pub fn token_cache_capacity(mut self, entries: u64) -> Self {
+        self.token_cache_capacity = entries;
+        self
+    }
+
     /// Checks every setting and builds the guard.
     pub fn build(self) -> Result<Guard, BuildError> {
         if let Some(e) = self.errors.into_iter().next() {
@@ -187,11 +197,17 @@ impl GuardBuilder {
                     ),
                 )
             })?;
-            issuers.push(Issuer {
-                configured,
-                declared: OnceLock::new(),
-                keys,
-            });
+            if let Some(e) = keys.error() {
+                return Err(BuildError::new(BuildErrorKind::Keys, e.to_owned()));
+            }
+            if configured.is_none() && !keys.declares_issuer() {
+                return Err(BuildError::new(
+                    BuildErrorKind::Issuer,
+                    "a key source without an issuer must be OIDC discovery (which declares one); \
+                     add .issuer(..) before .keys(..)",
+                ));
+            }
+            issuers.push(Issuer { configured, declared: OnceLock::new(), keys });
         }
         if self.audiences.is_empty() {
             return Err(BuildError::new(
@@ -200,21 +216,12 @@ impl GuardBuilder {
             ));
         }
         if let Some(a) = self.audiences.iter().find(|a| a.is_empty()) {
-            return Err(BuildError::new(
-                BuildErrorKind::Audience,
-                format!("audience {a:?} is empty"),
-            ));
+            return Err(BuildError::new(BuildErrorKind::Audience, format!("audience {a:?} is empty")));
         }
         if self.algorithms.is_empty() {
-            return Err(BuildError::new(
-                BuildErrorKind::Algorithms,
-                "the algorithm allow-list is empty",
-            ));
+            return Err(BuildError::new(BuildErrorKind::Algorithms, "the algorithm allow-list is empty"));
         }
-        let hmac_allowed = self
-            .algorithms
-            .iter()
-            .any(|a| a.family() == KeyFamily::Hmac);
+        let hmac_allowed = self.algorithms.iter().any(|a| a.family() == KeyFamily::Hmac);
         let hmac_keys = issuers.iter().any(|i| i.keys.has_hmac());
         if hmac_keys && !hmac_allowed {
             return Err(BuildError::new(
@@ -240,10 +247,7 @@ impl GuardBuilder {
                 "max_header_bytes below 256 cannot hold any real token",
             ));
         }
-        let policy = self
-            .policy
-            .compile()
-            .map_err(|e| BuildError::new(BuildErrorKind::Policy, e))?;
+        let policy = self.policy.compile().map_err(|e| BuildError::new(BuildErrorKind::Policy, e))?;
         let mut challenges = Challenges {
             style: self.style,
             realm: self.realm,
@@ -255,10 +259,7 @@ impl GuardBuilder {
         if let Some(r) = &challenges.realm
             && !r.bytes().all(|b| (0x20..0x7f).contains(&b))
         {
-            return Err(BuildError::new(
-                BuildErrorKind::Challenge,
-                "the realm must be visible ASCII",
-            ));
+            return Err(BuildError::new(BuildErrorKind::Challenge, "the realm must be visible ASCII"));
         }
         match self.style {
             ChallengeStyle::StepUp if challenges.acr_values.is_none() => {
@@ -268,8 +269,7 @@ impl GuardBuilder {
                 ));
             }
             ChallengeStyle::EntraClaims => {
-                let (Some(_), Some(ctx)) = (&challenges.authorization_uri, &self.auth_context)
-                else {
+                let (Some(_), Some(ctx)) = (&challenges.authorization_uri, &self.auth_context) else {
                     return Err(BuildError::new(
                         BuildErrorKind::Challenge,
                         "the entra-claims challenge style needs an authorization_uri and an auth context id (.entra_claims(..))",
@@ -280,6 +280,7 @@ impl GuardBuilder {
             _ => {}
         }
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(300);
+        let token_cache = TokenCache::new(self.token_cache_capacity, Arc::clone(&self.clock), leeway);
         Ok(Guard {
             inner: Arc::new(Inner {
                 issuers,
@@ -290,6 +291,7 @@ impl GuardBuilder {
                 challenges,
                 clock: self.clock,
                 max_header_bytes: self.max_header_bytes,
+                token_cache,
             }),
         })
     }

@@ -12,6 +12,7 @@ pub use builder::GuardBuilder;
 use std::sync::{Arc, OnceLock};
 
 use crate::claims::{CallerKind, KindRule};
+use crate::keys::token_cache::{TokenCache, TokenKey};
 use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
 use crate::policy::{CompiledPolicy, Selection};
 use crate::principal::{Principal, VerifiedToken};
@@ -85,6 +86,7 @@ struct Inner {
     challenges: Challenges,
     clock: Arc<dyn Clock>,
     max_header_bytes: usize,
+    token_cache: Option<TokenCache>,
 }
 
 /// The outcome of [`Guard::evaluate`].
@@ -110,11 +112,7 @@ pub struct PendingCheck {
 // Boxed: a parsed token is several hundred bytes and only the slow path waits.
 enum Waiting {
     Issuer(Box<Parsed>),
-    Key {
-        parsed: Box<Parsed>,
-        issuer: usize,
-        kind: (CallerKind, KindRule),
-    },
+    Key { parsed: Box<Parsed>, issuer: usize, kind: (CallerKind, KindRule) },
 }
 
 impl std::fmt::Debug for PendingCheck {
@@ -155,17 +153,24 @@ impl Guard {
         let token = match extract_bearer(req, inner.max_header_bytes) {
             Ok(Some(token)) => token,
             Ok(None) => {
-                let refusal = Refusal::new(
-                    RejectionCode::MissingToken,
-                    "this route requires a bearer access token",
-                );
+                let refusal =
+                    Refusal::new(RejectionCode::MissingToken, "this route requires a bearer access token");
                 return Evaluation::Ready(self.refuse(&selection, public, refusal));
             }
             Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal)),
         };
         let now = inner.clock.now_unix();
+        let cache_key = inner.token_cache.as_ref().map(|_| TokenCache::key(token.as_str()));
+        if let (Some(cache), Some(key)) = (&inner.token_cache, &cache_key)
+            && let Some(verified) = cache.get(key, now)
+        {
+            return Evaluation::Ready(self.admit(&selection, verified, now));
+        }
         match self.verify(token.as_str(), now) {
-            Step::Verified(verified) => Evaluation::Ready(self.admit(&selection, verified, now)),
+            Step::Verified(verified) => {
+                self.remember(cache_key, &verified);
+                Evaluation::Ready(self.admit(&selection, verified, now))
+            }
             Step::Refused(refusal) => Evaluation::Ready(self.refuse(&selection, public, refusal)),
             Step::Wait(state) => Evaluation::Pending(PendingCheck {
                 guard: self.clone(),
@@ -178,6 +183,12 @@ impl Guard {
         }
     }
 
+    fn remember(&self, key: Option<TokenKey>, verified: &Arc<VerifiedToken>) {
+        if let (Some(cache), Some(key)) = (&self.inner.token_cache, key) {
+            cache.insert(key, Arc::clone(verified));
+        }
+    }
+
     /// Dresses a refusal with this guard's challenge settings (for adapters that
     /// refuse on their own, e.g. an extractor used on a route the layer let through).
     pub fn reject(&self, refusal: Refusal) -> Rejection {
@@ -187,10 +198,7 @@ impl Guard {
     /// The answer for a request that carries no token (what an extractor sends when
     /// a handler needs a principal on a public route).
     pub fn missing_token(&self) -> Rejection {
-        self.reject(Refusal::new(
-            RejectionCode::MissingToken,
-            "this route requires a bearer access token",
-        ))
+        self.reject(Refusal::new(RejectionCode::MissingToken, "this route requires a bearer access token"))
     }
 
     /// The clock the guard reads.
@@ -214,9 +222,7 @@ impl Guard {
     /// issuer's identity is not known yet (discovery not loaded) and none matched.
     fn find_issuer(&self, parsed: &Parsed) -> Result<Option<usize>, Refusal> {
         let claims = &parsed.claims;
-        let iss = claims
-            .iss()
-            .ok_or_else(|| invalid("the token has no iss claim"))?;
+        let iss = claims.iss().ok_or_else(|| invalid("the token has no iss claim"))?;
         let mut unknown = false;
         let mut bad_tenant = false;
         for (i, issuer) in self.inner.issuers.iter().enumerate() {
@@ -241,26 +247,18 @@ impl Guard {
 
     fn verify_for_issuer(&self, token: &str, parsed: Parsed, issuer: usize, now: i64) -> Step {
         let inner = &*self.inner;
-        if let Err(refusal) =
-            verify::check_claims(&parsed.claims, now, inner.leeway, &inner.audiences)
-        {
+        if let Err(refusal) = verify::check_claims(&parsed.claims, now, inner.leeway, &inner.audiences) {
             return Step::Refused(refusal);
         }
         let kind = match parsed.claims.caller_kind() {
             Ok(kind) => kind,
             Err(reason) => return Step::Refused(invalid(reason)),
         };
-        match inner.issuers[issuer]
-            .keys
-            .provider()
-            .lookup(parsed.kid.as_deref(), parsed.alg)
-        {
+        match inner.issuers[issuer].keys.provider().lookup(parsed.kid.as_deref(), parsed.alg) {
             Lookup::Found(key) => self.verify_signature(token, parsed, kind, key),
-            Lookup::Missing | Lookup::NotLoaded => Step::Wait(Waiting::Key {
-                parsed: Box::new(parsed),
-                issuer,
-                kind,
-            }),
+            Lookup::Missing | Lookup::NotLoaded => {
+                Step::Wait(Waiting::Key { parsed: Box::new(parsed), issuer, kind })
+            }
         }
     }
 
@@ -276,23 +274,16 @@ impl Guard {
         }
         let message = &token.as_bytes()[..parsed.signing_input_len];
         if !key.verify(parsed.alg, message, &parsed.signature) {
-            return Step::Refused(invalid(
-                "the token signature does not verify with the issuer's key",
-            ));
+            return Step::Refused(invalid("the token signature does not verify with the issuer's key"));
         }
         let policy = &self.inner.policy;
         let claims = parsed.claims;
         let verified = VerifiedToken {
             roles: policy.roles.resolve(&claims),
             role_map: Arc::clone(&policy.roles),
-            mfa: if kind.0 == CallerKind::User {
-                policy.mfa.evidence(&claims)
-            } else {
-                None
-            },
-            cp1: claims
-                .xms_cc()
-                .is_some_and(|c| c.iter().any(|v| v == "cp1")),
+            mfa: if kind.0 == CallerKind::User { policy.mfa.evidence(&claims) } else { None },
+            cp1: claims.xms_cc().is_some_and(|c| c.iter().any(|v| v == "cp1")),
+            exp: claims.exp().map_or(0, |e| e.unix()),
             kind: kind.0,
             kind_rule: kind.1,
             key,
@@ -326,19 +317,15 @@ impl Guard {
 impl PendingCheck {
     /// Fetches what is missing and finishes the check.
     pub async fn finish(self) -> CheckResult {
-        let PendingCheck {
-            guard,
-            method,
-            path,
-            token,
-            public,
-            state,
-        } = self;
+        let PendingCheck { guard, method, path, token, public, state } = self;
         let outcome = guard.wait_for_keys(&token, state).await;
         let inner = &*guard.inner;
         let selection = inner.policy.select(&method, &path);
         match outcome {
-            Step::Verified(verified) => guard.admit(&selection, verified, inner.clock.now_unix()),
+            Step::Verified(verified) => {
+                guard.remember(inner.token_cache.as_ref().map(|_| TokenCache::key(&token)), &verified);
+                guard.admit(&selection, verified, inner.clock.now_unix())
+            }
             Step::Refused(refusal) => guard.refuse(&selection, public, refusal),
             Step::Wait(_) => guard.refuse(
                 &selection,
@@ -352,11 +339,7 @@ impl PendingCheck {
 impl Guard {
     async fn wait_for_keys(&self, token: &str, state: Waiting) -> Step {
         let (parsed, issuer, kind) = match state {
-            Waiting::Key {
-                parsed,
-                issuer,
-                kind,
-            } => (parsed, issuer, kind),
+            Waiting::Key { parsed, issuer, kind } => (parsed, issuer, kind),
             Waiting::Issuer(parsed) => {
                 for issuer in self.inner.issuers.iter().filter(|i| i.pattern().is_none()) {
                     if let Err(e) = issuer.keys.provider().issuer().await {
@@ -366,22 +349,14 @@ impl Guard {
                 let issuer = match self.find_issuer(&parsed) {
                     Ok(Some(i)) => i,
                     Ok(None) => {
-                        return Step::Refused(unavailable(
-                            "the issuer's metadata cannot be had right now",
-                        ));
+                        return Step::Refused(unavailable("the issuer's metadata cannot be had right now"));
                     }
                     Err(refusal) => return Step::Refused(refusal),
                 };
                 match self.verify_for_issuer(token, *parsed, issuer, self.inner.clock.now_unix()) {
-                    Step::Wait(Waiting::Key {
-                        parsed,
-                        issuer,
-                        kind,
-                    }) => (parsed, issuer, kind),
+                    Step::Wait(Waiting::Key { parsed, issuer, kind }) => (parsed, issuer, kind),
                     Step::Wait(Waiting::Issuer(_)) => {
-                        return Step::Refused(unavailable(
-                            "the issuer's metadata cannot be had right now",
-                        ));
+                        return Step::Refused(unavailable("the issuer's metadata cannot be had right now"));
                     }
                     done => return done,
                 }
@@ -416,11 +391,7 @@ impl std::fmt::Debug for Guard {
         f.debug_struct("Guard")
             .field(
                 "issuers",
-                &inner
-                    .issuers
-                    .iter()
-                    .map(|i| i.pattern().map(|p| p.to_string()))
-                    .collect::<Vec<_>>(),
+                &inner.issuers.iter().map(|i| i.pattern().map(|p| p.to_string())).collect::<Vec<_>>(),
             )
             .field("audiences", &inner.audiences)
             .field("algorithms", &inner.algorithms)

@@ -37,20 +37,11 @@ fn guard() -> Guard {
         .unwrap()
 }
 
-fn check_with(
-    guard: &Guard,
-    method: &str,
-    path: &str,
-    headers: &[&str],
-    query: Option<&str>,
-) -> CheckResult {
+fn check_with(guard: &Guard, method: &str, path: &str, headers: &[&str], query: Option<&str>) -> CheckResult {
     let req = RequestInfo::new(method, path)
         .with_query(query)
         .with_authorizations(headers.iter().map(|h| h.as_bytes()));
-    tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap()
-        .block_on(guard.check(&req))
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(guard.check(&req))
 }
 
 fn check(path: &str, token: &str) -> CheckResult {
@@ -72,12 +63,7 @@ fn assert_refused(
     };
     let body: Value = serde_json::from_slice(&r.body()).unwrap();
     assert_eq!(
-        (
-            r.status(),
-            r.reason_phrase(),
-            r.www_authenticate(),
-            body["code"].as_str().unwrap()
-        ),
+        (r.status(), r.reason_phrase(), r.www_authenticate(), body["code"].as_str().unwrap()),
         (status, reason, www, code),
         "detail: {}",
         r.detail()
@@ -92,16 +78,9 @@ fn assert_invalid_token(result: CheckResult, description_part: &str) {
         Err(r) => r,
         Ok(p) => panic!("expected invalid_token, got admitted: {p:?}"),
     };
-    let expected = format!(
-        r#"Bearer error="invalid_token", error_description="{}""#,
-        r.detail()
-    );
+    let expected = format!(r#"Bearer error="invalid_token", error_description="{}""#, r.detail());
     assert_refused(Err(r.clone()), 401, None, Some(&expected), "invalid_token");
-    assert!(
-        r.detail().contains(description_part),
-        "{:?} does not contain {description_part:?}",
-        r.detail()
-    );
+    assert!(r.detail().contains(description_part), "{:?} does not contain {description_part:?}", r.detail());
 }
 
 const MFA_WWW: Option<&str> = Some(r#"Bearer error="invalid_token""#);
@@ -139,31 +118,17 @@ mod seed {
             .build()
             .unwrap();
         let token = issuer().sign(&seed_claims(iss)).unwrap();
-        let p = check_with(
-            &g,
-            "GET",
-            "/api/customers",
-            &[&format!("Bearer {token}")],
-            None,
-        )
-        .unwrap()
-        .unwrap();
+        let p =
+            check_with(&g, "GET", "/api/customers", &[&format!("Bearer {token}")], None).unwrap().unwrap();
         assert_eq!(p.kind(), CallerKind::User);
         assert!(p.mfa());
-        assert_eq!(
-            p.upn(),
-            Some("Adminagent.csp@testtestpartner.onmicrosoft.com")
-        );
+        assert_eq!(p.upn(), Some("Adminagent.csp@testtestpartner.onmicrosoft.com"));
     }
 
     /// With the v1 template, the sample's tenant in `tid` must be the tenant in `iss`.
     #[test]
     fn seed_token_passes_the_v1_issuer_template() {
-        let token = issuer()
-            .sign(&seed_claims(&format!(
-                "https://sts.windows.net/{DEV_TENANT}/"
-            )))
-            .unwrap();
+        let token = issuer().sign(&seed_claims(&format!("https://sts.windows.net/{DEV_TENANT}/"))).unwrap();
         let p = check("/v1/catalog/prices", &token).unwrap().unwrap();
         assert_eq!(p.tid(), Some(DEV_TENANT));
     }
@@ -173,13 +138,7 @@ mod seed {
         let mut claims = seed_claims(&format!("https://sts.windows.net/{DEV_TENANT}/"));
         claims["amr"] = json!(["pwd"]);
         let token = issuer().sign(&claims).unwrap();
-        assert_refused(
-            check("/v1/catalog/prices", &token),
-            401,
-            MFA_REASON,
-            MFA_WWW,
-            "mfa_required",
-        );
+        assert_refused(check("/v1/catalog/prices", &token), 401, MFA_REASON, MFA_WWW, "mfa_required");
     }
 
     /// The sample as published names one tenant in `iss` and another in `tid`: under
@@ -187,9 +146,7 @@ mod seed {
     #[test]
     fn seed_token_with_mismatched_tid_fails_the_template() {
         let token = issuer()
-            .sign(&seed_claims(
-                "https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/",
-            ))
+            .sign(&seed_claims("https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/"))
             .unwrap();
         assert_invalid_token(check("/overview", &token), "issuer is not accepted");
     }
@@ -233,21 +190,12 @@ mod rows {
             .build()
             .unwrap();
         let r = check_with(&g, "GET", "/overview", &[], None);
-        assert_refused(
-            r,
-            401,
-            None,
-            Some(r#"Bearer realm="partner-center""#),
-            "missing_token",
-        );
+        assert_refused(r, 401, None, Some(r#"Bearer realm="partner-center""#), "missing_token");
     }
 
     #[test]
     fn malformed_token_is_invalid_token() {
-        assert_invalid_token(
-            check("/overview", "not-a-jwt"),
-            "three dot-separated segments",
-        );
+        assert_invalid_token(check("/overview", "not-a-jwt"), "three dot-separated segments");
         assert_invalid_token(check("/overview", "a.b.c"), "base64url");
     }
 
@@ -258,10 +206,7 @@ mod rows {
         let mut sig = URL_SAFE_NO_PAD.decode(sig).unwrap();
         sig[10] ^= 1;
         assert_invalid_token(
-            check(
-                "/overview",
-                &format!("{rest}.{}", URL_SAFE_NO_PAD.encode(sig)),
-            ),
+            check("/overview", &format!("{rest}.{}", URL_SAFE_NO_PAD.encode(sig))),
             "signature",
         );
     }
@@ -270,8 +215,7 @@ mod rows {
     fn tampered_payload_is_invalid_token() {
         let token = issuer().user().mfa(false).sign().unwrap();
         let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
-        let mut claims: Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        let mut claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
         claims["amr"] = json!(["pwd", "mfa"]);
         parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
         assert_invalid_token(check("/commerce/x", &parts.join(".")), "signature");
@@ -287,11 +231,7 @@ mod rows {
 
     #[test]
     fn expired_token_is_invalid_token() {
-        let token = issuer()
-            .user()
-            .claim("exp", json!(1_000_000))
-            .sign()
-            .unwrap();
+        let token = issuer().user().claim("exp", json!(1_000_000)).sign().unwrap();
         assert_invalid_token(check("/overview", &token), "expired");
     }
 
@@ -299,10 +239,7 @@ mod rows {
     fn token_without_exp_is_invalid_token() {
         let mut claims = issuer().user().claims();
         claims.as_object_mut().unwrap().remove("exp");
-        assert_invalid_token(
-            check("/overview", &issuer().sign(&claims).unwrap()),
-            "no exp",
-        );
+        assert_invalid_token(check("/overview", &issuer().sign(&claims).unwrap()), "no exp");
     }
 
     #[test]
@@ -318,21 +255,13 @@ mod rows {
 
     #[test]
     fn wrong_issuer_is_invalid_token() {
-        let token = issuer()
-            .user()
-            .claim("iss", json!("https://evil.example/"))
-            .sign()
-            .unwrap();
+        let token = issuer().user().claim("iss", json!("https://evil.example/")).sign().unwrap();
         assert_invalid_token(check("/overview", &token), "issuer is not accepted");
     }
 
     #[test]
     fn wrong_audience_is_invalid_token() {
-        let token = issuer()
-            .user()
-            .audience("https://graph.microsoft.com")
-            .sign()
-            .unwrap();
+        let token = issuer().user().audience("https://graph.microsoft.com").sign().unwrap();
         assert_invalid_token(check("/overview", &token), "another audience");
     }
 
@@ -351,23 +280,14 @@ mod rows {
     #[test]
     fn unknown_key_is_invalid_token() {
         let claims = issuer().user().claims();
-        let token = issuer()
-            .sign_with_header(&json!({"alg": "RS256", "kid": "no-such-kid"}), &claims)
-            .unwrap();
-        assert_invalid_token(
-            check("/overview", &token),
-            "no signing key with kid 'no-such-kid'",
-        );
+        let token =
+            issuer().sign_with_header(&json!({"alg": "RS256", "kid": "no-such-kid"}), &claims).unwrap();
+        assert_invalid_token(check("/overview", &token), "no signing key with kid 'no-such-kid'");
     }
 
     #[test]
     fn token_with_neither_scopes_nor_roles_is_invalid_token() {
-        let token = issuer()
-            .user()
-            .claim("scp", Value::Null)
-            .claim("roles", Value::Null)
-            .sign()
-            .unwrap();
+        let token = issuer().user().claim("scp", Value::Null).claim("roles", Value::Null).sign().unwrap();
         assert_invalid_token(check("/overview", &token), "neither");
     }
 
@@ -382,13 +302,7 @@ mod rows {
             "/v1/catalog/x",
             "/v1/customers/1",
         ] {
-            assert_refused(
-                check(path, &token),
-                401,
-                MFA_REASON,
-                MFA_WWW,
-                "mfa_required",
-            );
+            assert_refused(check(path, &token), 401, MFA_REASON, MFA_WWW, "mfa_required");
         }
     }
 
@@ -411,18 +325,9 @@ mod rows {
     fn missing_role_is_insufficient_role() {
         let token = issuer().user().roles(["SalesAgent"]).sign().unwrap();
         let r = check("/security/alerts", &token);
-        let r = assert_refused(
-            r,
-            403,
-            None,
-            Some(r#"Bearer error="insufficient_scope""#),
-            "insufficient_role",
-        );
-        assert!(
-            r.detail().contains("AdminAgent, SecurityAdmin"),
-            "{}",
-            r.detail()
-        );
+        let r =
+            assert_refused(r, 403, None, Some(r#"Bearer error="insufficient_scope""#), "insufficient_role");
+        assert!(r.detail().contains("AdminAgent, SecurityAdmin"), "{}", r.detail());
     }
 
     #[test]
@@ -430,33 +335,15 @@ mod rows {
         let token = issuer().user().sign().unwrap();
         let h = format!("Bearer {token}");
         let r = check_with(&guard(), "GET", "/commerce/x", &[&h, &h], None);
-        assert_refused(
-            r,
-            400,
-            None,
-            Some(r#"Bearer error="invalid_request""#),
-            "invalid_request",
-        );
+        assert_refused(r, 400, None, Some(r#"Bearer error="invalid_request""#), "invalid_request");
     }
 
     #[test]
     fn token_in_header_and_query_is_invalid_request() {
         let token = issuer().user().sign().unwrap();
         let q = format!("access_token={token}");
-        let r = check_with(
-            &guard(),
-            "GET",
-            "/commerce/x",
-            &[&format!("Bearer {token}")],
-            Some(&q),
-        );
-        assert_refused(
-            r,
-            400,
-            None,
-            Some(r#"Bearer error="invalid_request""#),
-            "invalid_request",
-        );
+        let r = check_with(&guard(), "GET", "/commerce/x", &[&format!("Bearer {token}")], Some(&q));
+        assert_refused(r, 400, None, Some(r#"Bearer error="invalid_request""#), "invalid_request");
     }
 
     #[derive(Debug)]
@@ -467,10 +354,7 @@ mod rows {
             Lookup::NotLoaded
         }
         fn resolve<'a>(&'a self, _: Option<&'a str>, _: Algorithm) -> KeyFuture<'a> {
-            Box::pin(std::future::ready(Err(KeyError::unavailable(
-                "connection refused",
-                15,
-            ))))
+            Box::pin(std::future::ready(Err(KeyError::unavailable("connection refused", 15))))
         }
     }
 
@@ -483,13 +367,7 @@ mod rows {
             .build()
             .unwrap();
         let token = issuer().user().sign().unwrap();
-        let r = check_with(
-            &g,
-            "GET",
-            "/commerce/x",
-            &[&format!("Bearer {token}")],
-            None,
-        );
+        let r = check_with(&g, "GET", "/commerce/x", &[&format!("Bearer {token}")], None);
         let r = assert_refused(r, 503, None, None, "key_source_unavailable");
         assert_eq!(r.retry_after(), Some(15));
     }
@@ -500,10 +378,7 @@ mod rows {
         let p = check("/commerce/customers", &token).unwrap().unwrap();
         assert_eq!(p.kind(), CallerKind::User);
         assert_eq!(p.oid(), Some("aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb"));
-        assert_eq!(
-            p.roles().map(|r| r.name()).collect::<Vec<_>>(),
-            ["AdminAgent"]
-        );
+        assert_eq!(p.roles().map(|r| r.name()).collect::<Vec<_>>(), ["AdminAgent"]);
         assert!(p.mfa());
         assert_eq!(p.kid(), Some(issuer().kid()));
     }
@@ -514,12 +389,8 @@ mod rows {
         let p = check("/security/alerts", &token).unwrap().unwrap();
         assert!(p.has_role(&crate::Role::SecurityAdmin));
         assert!(!p.has_role(&crate::Role::AdminAgent));
-        let billing = issuer()
-            .user()
-            .roles(Vec::<String>::new())
-            .wids([wids::BILLING_ADMINISTRATOR])
-            .sign()
-            .unwrap();
+        let billing =
+            issuer().user().roles(Vec::<String>::new()).wids([wids::BILLING_ADMINISTRATOR]).sign().unwrap();
         assert!(check("/billing/x", &billing).unwrap().is_some());
         assert_refused(
             check("/security/x", &billing),
@@ -545,11 +416,7 @@ mod public_routes {
 
     #[test]
     fn public_route_without_token_passes_without_principal() {
-        assert!(
-            check_with(&guard(), "GET", "/health", &[], None)
-                .unwrap()
-                .is_none()
-        );
+        assert!(check_with(&guard(), "GET", "/health", &[], None).unwrap().is_none());
     }
 
     #[test]
@@ -562,11 +429,7 @@ mod public_routes {
     fn public_route_with_invalid_token_passes_without_principal() {
         assert!(check("/health", "garbage").unwrap().is_none());
         let h = format!("Bearer {}", issuer().user().sign().unwrap());
-        assert!(
-            check_with(&guard(), "GET", "/health", &[&h, &h], None)
-                .unwrap()
-                .is_none()
-        );
+        assert!(check_with(&guard(), "GET", "/health", &[&h, &h], None).unwrap().is_none());
     }
 
     #[test]
@@ -603,19 +466,10 @@ mod issuers {
             .unwrap();
         let token = issuer()
             .user()
-            .claim(
-                "iss",
-                json!(format!(
-                    "https://login.microsoftonline.com/{DEV_TENANT}/v2.0"
-                )),
-            )
+            .claim("iss", json!(format!("https://login.microsoftonline.com/{DEV_TENANT}/v2.0")))
             .sign()
             .unwrap();
-        assert!(
-            check_with(&g, "GET", "/overview", &[&format!("Bearer {token}")], None)
-                .unwrap()
-                .is_some()
-        );
+        assert!(check_with(&g, "GET", "/overview", &[&format!("Bearer {token}")], None).unwrap().is_some());
     }
 
     #[test]
@@ -631,11 +485,7 @@ mod issuers {
         let check_g = |t: &str| check_with(&g, "GET", "/overview", &[&format!("Bearer {t}")], None);
         // Each issuer's own tokens pass.
         assert!(check_g(&issuer().user().sign().unwrap()).unwrap().is_some());
-        let b = other_issuer()
-            .user()
-            .claim("iss", json!("https://other.example/"))
-            .sign()
-            .unwrap();
+        let b = other_issuer().user().claim("iss", json!("https://other.example/")).sign().unwrap();
         assert!(check_g(&b).unwrap().is_some());
         // A token claiming issuer A but signed by B's key (under B's kid) is refused.
         let claims = issuer().user().claims();
@@ -710,28 +560,19 @@ mod keys_and_headers {
     fn hmac_only_with_a_configured_secret_and_allow_listed_algorithm() {
         let g = Guard::builder()
             .issuer("https://hmac.example/")
-            .keys(KeySource::hmac_secret(
-                b"a shared secret of decent length!!",
-            ))
+            .keys(KeySource::hmac_secret(b"a shared secret of decent length!!"))
             .audience(DEV_AUDIENCE)
             .algorithms([Algorithm::HS256])
             .build()
             .unwrap();
-        let claims = issuer()
-            .user()
-            .claim("iss", json!("https://hmac.example/"))
-            .claims();
+        let claims = issuer().user().claim("iss", json!("https://hmac.example/")).claims();
         let good = jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
             &jsonwebtoken::EncodingKey::from_secret(b"a shared secret of decent length!!"),
         )
         .unwrap();
-        assert!(
-            check_with(&g, "GET", "/overview", &[&format!("Bearer {good}")], None)
-                .unwrap()
-                .is_some()
-        );
+        assert!(check_with(&g, "GET", "/overview", &[&format!("Bearer {good}")], None).unwrap().is_some());
         let bad = jsonwebtoken::encode(
             &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
             &claims,
@@ -763,13 +604,7 @@ mod challenge_styles {
             .build()
             .unwrap();
         let token = issuer().user().mfa(false).sign().unwrap();
-        let r = check_with(
-            &g,
-            "GET",
-            "/commerce/x",
-            &[&format!("Bearer {token}")],
-            None,
-        );
+        let r = check_with(&g, "GET", "/commerce/x", &[&format!("Bearer {token}")], None);
         let detail = "this operation requires multi-factor authentication: the access token's amr claim does not contain mfa; sign in again with MFA";
         let expected = format!(
             r#"Bearer error="insufficient_user_authentication", error_description="{detail}", acr_values="c1", max_age="600""#
@@ -780,10 +615,7 @@ mod challenge_styles {
             .to_owned();
         let parsed = parse_challenge(&r).unwrap();
         let names: Vec<_> = parsed.params.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            names,
-            ["error", "error_description", "acr_values", "max_age"]
-        );
+        assert_eq!(names, ["error", "error_description", "acr_values", "max_age"]);
         assert_eq!(parsed.params[0].1, "insufficient_user_authentication");
         assert_eq!(parsed.params[2].1, "c1");
         assert_eq!(parsed.params[3].1, "600");
@@ -796,39 +628,18 @@ mod challenge_styles {
             .keys(issuer().key_source().unwrap())
             .audience(DEV_AUDIENCE)
             .challenge_style(ChallengeStyle::EntraClaims)
-            .entra_claims(
-                "https://login.microsoftonline.com/common/oauth2/authorize",
-                "c1",
-            )
+            .entra_claims("https://login.microsoftonline.com/common/oauth2/authorize", "c1")
             .build()
             .unwrap();
-        let capable = issuer()
-            .user()
-            .mfa(false)
-            .claim("xms_cc", json!(["cp1"]))
-            .sign()
-            .unwrap();
-        let r = check_with(
-            &g,
-            "GET",
-            "/commerce/x",
-            &[&format!("Bearer {capable}")],
-            None,
-        );
-        let claims =
-            URL_SAFE_NO_PAD.encode(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#);
+        let capable = issuer().user().mfa(false).claim("xms_cc", json!(["cp1"])).sign().unwrap();
+        let r = check_with(&g, "GET", "/commerce/x", &[&format!("Bearer {capable}")], None);
+        let claims = URL_SAFE_NO_PAD.encode(r#"{"access_token":{"acrs":{"essential":true,"value":"c1"}}}"#);
         let expected = format!(
             r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="{claims}""#
         );
         assert_refused(r, 401, None, Some(&expected), "mfa_required");
         let legacy = issuer().user().mfa(false).sign().unwrap();
-        let r = check_with(
-            &g,
-            "GET",
-            "/commerce/x",
-            &[&format!("Bearer {legacy}")],
-            None,
-        );
+        let r = check_with(&g, "GET", "/commerce/x", &[&format!("Bearer {legacy}")], None);
         assert_refused(r, 401, MFA_REASON, MFA_WWW, "mfa_required");
     }
 }
@@ -844,26 +655,16 @@ mod building {
     #[test]
     fn a_guard_needs_an_issuer_with_keys_and_an_audience() {
         assert_eq!(kind(Guard::builder().audience("a")), BuildErrorKind::Issuer);
+        assert_eq!(kind(Guard::builder().issuer("https://a/").audience("a")), BuildErrorKind::Keys);
         assert_eq!(
-            kind(Guard::builder().issuer("https://a/").audience("a")),
-            BuildErrorKind::Keys
-        );
-        assert_eq!(
-            kind(
-                Guard::builder()
-                    .issuer("https://a/")
-                    .keys(issuer().key_source().unwrap())
-            ),
+            kind(Guard::builder().issuer("https://a/").keys(issuer().key_source().unwrap())),
             BuildErrorKind::Audience
         );
     }
 
     #[test]
     fn hmac_secrets_and_hs_algorithms_must_come_together() {
-        let b = Guard::builder()
-            .issuer("https://a/")
-            .keys(KeySource::hmac_secret(b"s"))
-            .audience("a");
+        let b = Guard::builder().issuer("https://a/").keys(KeySource::hmac_secret(b"s")).audience("a");
         assert_eq!(kind(b), BuildErrorKind::Algorithms);
         let b = Guard::builder()
             .issuer("https://a/")
@@ -875,20 +676,10 @@ mod building {
 
     #[test]
     fn challenge_styles_need_their_settings() {
-        let base = || {
-            Guard::builder()
-                .issuer("https://a/")
-                .keys(issuer().key_source().unwrap())
-                .audience("a")
-        };
-        assert_eq!(
-            kind(base().challenge_style(ChallengeStyle::StepUp)),
-            BuildErrorKind::Challenge
-        );
-        assert_eq!(
-            kind(base().challenge_style(ChallengeStyle::EntraClaims)),
-            BuildErrorKind::Challenge
-        );
+        let base =
+            || Guard::builder().issuer("https://a/").keys(issuer().key_source().unwrap()).audience("a");
+        assert_eq!(kind(base().challenge_style(ChallengeStyle::StepUp)), BuildErrorKind::Challenge);
+        assert_eq!(kind(base().challenge_style(ChallengeStyle::EntraClaims)), BuildErrorKind::Challenge);
     }
 
     #[test]
@@ -906,9 +697,7 @@ mod properties {
     use super::*;
 
     fn rt() -> tokio::runtime::Runtime {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap()
+        tokio::runtime::Builder::new_current_thread().build().unwrap()
     }
 
     proptest! {
@@ -967,5 +756,91 @@ mod properties {
             let back: Vec<(&str, &str)> = parsed.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             prop_assert_eq!(back, params);
         }
+    }
+}
+
+mod token_cache {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::keys::StaticKeys;
+
+    /// Counts key lookups: a lookup means a signature was verified.
+    #[derive(Debug)]
+    struct Counting(StaticKeys, Arc<AtomicUsize>);
+
+    impl KeyProvider for Counting {
+        fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> Lookup {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.lookup(kid, alg)
+        }
+        fn resolve<'a>(&'a self, kid: Option<&'a str>, alg: Algorithm) -> KeyFuture<'a> {
+            self.0.resolve(kid, alg)
+        }
+    }
+
+    fn counting_guard(capacity: u64) -> (Guard, Arc<AtomicUsize>) {
+        let lookups = Arc::new(AtomicUsize::new(0));
+        let set = KeySet::from_json(issuer().jwks_json().as_bytes()).unwrap();
+        let guard = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(KeySource::custom(Counting(StaticKeys::new(set), Arc::clone(&lookups))))
+            .audience(DEV_AUDIENCE)
+            .token_cache_capacity(capacity)
+            .build()
+            .unwrap();
+        (guard, lookups)
+    }
+
+    #[test]
+    fn a_repeated_token_is_verified_once_and_policy_still_runs_every_time() {
+        let (g, lookups) = counting_guard(100);
+        let token = issuer().user().mfa(false).sign().unwrap();
+        let h = format!("Bearer {token}");
+        for _ in 0..5 {
+            assert!(check_with(&g, "GET", "/overview", &[&h], None).unwrap().is_some());
+            // Same cached token, MFA route: policy runs on every request.
+            assert_refused(
+                check_with(&g, "GET", "/commerce/x", &[&h], None),
+                401,
+                MFA_REASON,
+                MFA_WWW,
+                "mfa_required",
+            );
+        }
+        assert_eq!(lookups.load(Ordering::SeqCst), 1);
+        assert_eq!(g.inner.token_cache.as_ref().unwrap().entry_count(), 1);
+    }
+
+    #[test]
+    fn capacity_zero_verifies_every_request() {
+        let (g, lookups) = counting_guard(0);
+        let h = format!("Bearer {}", issuer().user().sign().unwrap());
+        for _ in 0..5 {
+            assert!(check_with(&g, "GET", "/overview", &[&h], None).unwrap().is_some());
+        }
+        assert_eq!(lookups.load(Ordering::SeqCst), 5);
+        assert!(g.inner.token_cache.is_none());
+    }
+
+    #[test]
+    fn refused_tokens_are_not_cached() {
+        let (g, lookups) = counting_guard(100);
+        let h = format!("Bearer {}", issuer().user().audience("https://other").sign().unwrap());
+        for _ in 0..3 {
+            assert!(check_with(&g, "GET", "/overview", &[&h], None).is_err());
+        }
+        assert_eq!(g.inner.token_cache.as_ref().unwrap().entry_count(), 0);
+        assert_eq!(lookups.load(Ordering::SeqCst), 0, "refused before any key was needed");
+    }
+
+    #[test]
+    fn the_cache_is_bounded() {
+        let (g, _) = counting_guard(10);
+        for i in 0..50 {
+            let h = format!("Bearer {}", issuer().user().claim("jti", json!(i)).sign().unwrap());
+            assert!(check_with(&g, "GET", "/overview", &[&h], None).unwrap().is_some());
+        }
+        assert!(g.inner.token_cache.as_ref().unwrap().entry_count() <= 10);
     }
 }

@@ -10,6 +10,7 @@
 //! - `x5c`/`x5t` are not used: the key is `n`/`e` or `x`/`y` as published.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -32,6 +33,11 @@ pub struct VerifyingKey {
     family: KeyFamily,
     alg: Option<Algorithm>,
     decoding: DecodingKey,
+    /// Canonical public material, to tell a re-published key from a replaced one.
+    material: Box<[u8]>,
+    /// Set when the key disappears from its issuer's key set: tokens it verified are
+    /// no longer trusted, even from the verified-token cache.
+    retired: AtomicBool,
 }
 
 #[derive(Deserialize)]
@@ -52,9 +58,7 @@ struct RawJwk<'a> {
 
 fn b64(field: &str, value: Option<&String>) -> Result<Vec<u8>, String> {
     let value = value.ok_or_else(|| format!("missing `{field}`"))?;
-    URL_SAFE_NO_PAD
-        .decode(value)
-        .map_err(|_| format!("`{field}` is not unpadded base64url"))
+    URL_SAFE_NO_PAD.decode(value).map_err(|_| format!("`{field}` is not unpadded base64url"))
 }
 
 impl VerifyingKey {
@@ -72,20 +76,16 @@ impl VerifyingKey {
             return Err("`key_ops` does not allow \"verify\"".into());
         }
         let kty = raw.kty.as_deref().ok_or("missing `kty`")?;
-        let (family, decoding) = match kty {
+        let (family, decoding, material) = match kty {
             "RSA" => {
                 let n = b64("n", raw.n.as_ref())?;
                 let e = b64("e", raw.e.as_ref())?;
                 let bits = rsa_bits(&n);
                 if bits < MIN_RSA_BITS {
-                    return Err(format!(
-                        "RSA modulus of {bits} bits is shorter than {MIN_RSA_BITS}"
-                    ));
+                    return Err(format!("RSA modulus of {bits} bits is shorter than {MIN_RSA_BITS}"));
                 }
                 if bits > MAX_RSA_BITS {
-                    return Err(format!(
-                        "RSA modulus of {bits} bits is longer than {MAX_RSA_BITS}"
-                    ));
+                    return Err(format!("RSA modulus of {bits} bits is longer than {MAX_RSA_BITS}"));
                 }
                 if e.is_empty() || e.len() > 8 {
                     return Err("RSA exponent is empty or too long".into());
@@ -96,7 +96,9 @@ impl VerifyingKey {
                     rsa_public_key_der(&n, &e),
                 )
                 .map_err(|_| "RSA key is not a valid public key".to_owned())?;
-                (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(&n, &e))
+                let mut material = n.clone();
+                material.extend_from_slice(&e);
+                (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(&n, &e), material)
             }
             "EC" => {
                 let (family, len) = match raw.crv.as_deref() {
@@ -121,7 +123,7 @@ impl VerifyingKey {
                 };
                 aws_lc_rs::signature::ParsedPublicKey::new(alg, &point)
                     .map_err(|_| "EC point is not on the curve".to_owned())?;
-                (family, DecodingKey::from_ec_der(&point))
+                (family, DecodingKey::from_ec_der(&point), point)
             }
             "OKP" => {
                 match raw.crv.as_deref() {
@@ -133,7 +135,7 @@ impl VerifyingKey {
                 if x.len() != 32 {
                     return Err("Ed25519 public key is not 32 bytes".into());
                 }
-                (KeyFamily::Ed25519, DecodingKey::from_ed_der(&x))
+                (KeyFamily::Ed25519, DecodingKey::from_ed_der(&x), x)
             }
             "oct" => return Err("symmetric (oct) keys are never taken from a key set".into()),
             other => return Err(format!("key type {other:?} is not supported")),
@@ -155,6 +157,8 @@ impl VerifyingKey {
             family,
             alg,
             decoding,
+            material: material.into_boxed_slice(),
+            retired: AtomicBool::new(false),
         })
     }
 
@@ -165,6 +169,9 @@ impl VerifyingKey {
             family: KeyFamily::Hmac,
             alg: None,
             decoding: DecodingKey::from_secret(secret),
+            // Never compared for a secret; keep no second copy of it.
+            material: Box::default(),
+            retired: AtomicBool::new(false),
         }
     }
 
@@ -186,14 +193,12 @@ impl VerifyingKey {
     /// Whether this key may verify a token signed with `alg`; the error says why not.
     pub fn fits(&self, alg: Algorithm) -> Result<(), String> {
         if alg.family() != self.family {
-            return Err(format!(
-                "the token's algorithm {alg} does not fit the issuer's key"
-            ));
+            return Err(format!("the token's algorithm {alg} does not fit the issuer's key"));
         }
         match self.alg {
-            Some(own) if own != alg => Err(format!(
-                "the token's algorithm {alg} differs from its key's ({own})"
-            )),
+            Some(own) if own != alg => {
+                Err(format!("the token's algorithm {alg} differs from its key's ({own})"))
+            }
             _ => Ok(()),
         }
     }
@@ -211,12 +216,30 @@ impl VerifyingKey {
     }
 }
 
+impl VerifyingKey {
+    pub(crate) fn same_material(&self, other: &VerifyingKey) -> bool {
+        self.family == other.family && self.alg == other.alg && self.material == other.material
+    }
+
+    /// Marks the key as gone from its issuer's key set.
+    pub(crate) fn retire(&self) {
+        self.retired.store(true, Ordering::Release);
+    }
+
+    /// Whether the key has gone from its issuer's key set (tokens it verified are
+    /// then dropped from the verified-token cache).
+    pub fn is_retired(&self) -> bool {
+        self.retired.load(Ordering::Acquire)
+    }
+}
+
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("VerifyingKey")
             .field("kid", &self.kid)
             .field("family", &self.family)
             .field("alg", &self.alg)
+            .field("retired", &self.is_retired())
             .finish_non_exhaustive()
     }
 }
@@ -233,11 +256,8 @@ fn rsa_bits(n: &[u8]) -> usize {
 /// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017 A.1.1).
 pub(crate) fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
     fn integer(out: &mut Vec<u8>, bytes: &[u8]) {
-        let bytes = &bytes[bytes
-            .iter()
-            .take_while(|&&b| b == 0)
-            .count()
-            .min(bytes.len().saturating_sub(1))..];
+        let bytes =
+            &bytes[bytes.iter().take_while(|&&b| b == 0).count().min(bytes.len().saturating_sub(1))..];
         let pad = bytes.first().is_some_and(|&b| b & 0x80 != 0);
         out.push(0x02);
         length(out, bytes.len() + usize::from(pad));

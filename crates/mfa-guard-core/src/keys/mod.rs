@@ -6,13 +6,18 @@
 //! verification ([`KeyProvider::lookup`], no I/O, no await) and an asynchronous half
 //! called only when that misses ([`KeyProvider::resolve`], which may fetch).
 
+mod fetch;
 mod jwk;
+mod remote;
 mod set;
 mod static_source;
+pub(crate) mod token_cache;
 
 pub use jwk::{MAX_RSA_BITS, MIN_RSA_BITS, VerifyingKey};
+pub use remote::RemoteOptions;
 pub use set::{KeyMiss, KeySet, KeySetError, MAX_KEYS};
 pub use static_source::StaticKeys;
+pub use token_cache::DEFAULT_TOKEN_CACHE_CAPACITY;
 
 use std::fmt;
 use std::future::Future;
@@ -55,18 +60,12 @@ pub enum KeyErrorKind {
 impl KeyError {
     /// The issuer has no such key.
     pub fn unknown_key(message: impl Into<String>) -> Self {
-        Self {
-            kind: KeyErrorKind::UnknownKey,
-            message: message.into(),
-        }
+        Self { kind: KeyErrorKind::UnknownKey, message: message.into() }
     }
 
     /// The key source cannot be reached or answered badly.
     pub fn unavailable(message: impl Into<String>, retry_after: u64) -> Self {
-        Self {
-            kind: KeyErrorKind::Unavailable { retry_after },
-            message: message.into(),
-        }
+        Self { kind: KeyErrorKind::Unavailable { retry_after }, message: message.into() }
     }
 
     /// The kind.
@@ -84,12 +83,10 @@ impl fmt::Display for KeyError {
 impl std::error::Error for KeyError {}
 
 /// The future of [`KeyProvider::resolve`].
-pub type KeyFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Arc<VerifyingKey>, KeyError>> + Send + 'a>>;
+pub type KeyFuture<'a> = Pin<Box<dyn Future<Output = Result<Arc<VerifyingKey>, KeyError>> + Send + 'a>>;
 
 /// The future of [`KeyProvider::issuer`].
-pub type IssuerFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Option<String>, KeyError>> + Send + 'a>>;
+pub type IssuerFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<String>, KeyError>> + Send + 'a>>;
 
 /// A supplier of verification keys for one issuer.
 ///
@@ -117,9 +114,15 @@ pub trait KeyProvider: Send + Sync + fmt::Debug + 'static {
 }
 
 /// The keys of one issuer: a static set, or a remote source (see the constructors).
+///
+/// Remote constructors never fail: a bad URL is reported when the guard is built,
+/// so `Guard::builder().keys(KeySource::discovery(url))` reads as one expression.
 #[derive(Clone)]
 pub struct KeySource {
     provider: Arc<dyn KeyProvider>,
+    declares_issuer: bool,
+    hmac: bool,
+    error: Option<Arc<str>>,
 }
 
 impl KeySource {
@@ -138,25 +141,71 @@ impl KeySource {
         let path = path.as_ref();
         let json = crate::config::read_capped(path, 512 * 1024)
             .map_err(|e| KeySetError(format!("cannot read JWKS file {}: {e}", path.display())))?;
-        Self::jwks_json(&json)
-            .map_err(|e| KeySetError(format!("JWKS file {}: {e}", path.display())))
+        Self::jwks_json(&json).map_err(|e| KeySetError(format!("JWKS file {}: {e}", path.display())))
     }
 
     /// A shared HMAC secret: the only way HS256/384/512 tokens can ever verify.
     ///
     /// Symmetric tokens let anyone who can verify also mint; prefer asymmetric keys.
     pub fn hmac_secret(secret: impl AsRef<[u8]>) -> Self {
-        Self::custom(StaticKeys::new(KeySet::from_keys([VerifyingKey::hmac(
-            secret.as_ref(),
-            None,
-        )])))
+        let set = KeySet::from_keys([VerifyingKey::hmac(secret.as_ref(), None)]);
+        Self { hmac: true, ..Self::custom(StaticKeys::new(set)) }
+    }
+
+    /// A JWKS document at `url` (HTTPS, or HTTP on loopback), cached and refreshed
+    /// with the default [`RemoteOptions`].
+    pub fn jwks_url(url: impl AsRef<str>) -> Self {
+        Self::jwks_url_with(url, RemoteOptions::default())
+    }
+
+    /// A JWKS document at `url` with these options.
+    pub fn jwks_url_with(url: impl AsRef<str>, options: RemoteOptions) -> Self {
+        Self::remote(url.as_ref(), options, false)
+    }
+
+    /// OIDC discovery: the document at `url` (usually ending in
+    /// `/.well-known/openid-configuration`) names the JWKS (`jwks_uri`) and the
+    /// issuer, which is expected unless the guard configures one itself.
+    pub fn discovery(url: impl AsRef<str>) -> Self {
+        Self::discovery_with(url, RemoteOptions::default())
+    }
+
+    /// OIDC discovery with these options.
+    pub fn discovery_with(url: impl AsRef<str>, options: RemoteOptions) -> Self {
+        Self::remote(url.as_ref(), options, true)
+    }
+
+    fn remote(url: &str, options: RemoteOptions, discovery: bool) -> Self {
+        let built = fetch::check_url(url).and_then(|url| {
+            let origin = if discovery { remote::Origin::Discovery(url) } else { remote::Origin::Jwks(url) };
+            remote::RemoteKeys::new(origin, options)
+        });
+        match built {
+            Ok(provider) => {
+                Self { provider: Arc::new(provider), declares_issuer: discovery, hmac: false, error: None }
+            }
+            Err(e) => Self {
+                provider: Arc::new(StaticKeys::new(KeySet::default())),
+                declares_issuer: false,
+                hmac: false,
+                error: Some(e.into()),
+            },
+        }
     }
 
     /// Any provider.
     pub fn custom(provider: impl KeyProvider) -> Self {
-        Self {
-            provider: Arc::new(provider),
-        }
+        Self { provider: Arc::new(provider), declares_issuer: false, hmac: false, error: None }
+    }
+
+    /// Why this source cannot work, if it cannot (reported by `GuardBuilder::build`).
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+
+    /// Whether the source declares its issuer (OIDC discovery).
+    pub fn declares_issuer(&self) -> bool {
+        self.declares_issuer
     }
 
     /// The provider behind this source.
@@ -165,13 +214,7 @@ impl KeySource {
     }
 
     pub(crate) fn has_hmac(&self) -> bool {
-        self.provider.lookup(None, Algorithm::HS256).is_found()
-    }
-}
-
-impl Lookup {
-    fn is_found(&self) -> bool {
-        matches!(self, Lookup::Found(_))
+        self.hmac
     }
 }
 

@@ -58,10 +58,7 @@ impl KeySet {
         }
         let mut set = KeySet::default();
         for (index, jwk) in doc.keys.iter().take(MAX_KEYS).enumerate() {
-            let kid = jwk
-                .get("kid")
-                .and_then(|k| k.as_str())
-                .map(crate::rejection::quote_untrusted);
+            let kid = jwk.get("kid").and_then(|k| k.as_str()).map(crate::rejection::quote_untrusted);
             match VerifyingKey::from_jwk(jwk) {
                 Ok(key) => {
                     if key.kid().is_some() && set.keys.iter().any(|k| k.kid() == key.kid()) {
@@ -74,9 +71,7 @@ impl KeySet {
             }
         }
         if set.keys.is_empty() {
-            return Err(KeySetError(
-                "the key set holds no usable signing key".into(),
-            ));
+            return Err(KeySetError("the key set holds no usable signing key".into()));
         }
         Ok(set)
     }
@@ -110,11 +105,7 @@ impl KeySet {
     /// The key for a token's `kid` (or, without one, the only key of its family).
     pub fn find(&self, kid: Option<&str>, alg: Algorithm) -> Result<&Arc<VerifyingKey>, KeyMiss> {
         match kid {
-            Some(kid) => self
-                .keys
-                .iter()
-                .find(|k| k.kid() == Some(kid))
-                .ok_or(KeyMiss::Unknown),
+            Some(kid) => self.keys.iter().find(|k| k.kid() == Some(kid)).ok_or(KeyMiss::Unknown),
             None => {
                 let mut fitting = self.keys.iter().filter(|k| k.family() == alg.family());
                 match (fitting.next(), fitting.next()) {
@@ -124,5 +115,22 @@ impl KeySet {
                 }
             }
         }
+    }
+
+    /// The set that replaces `self` after a refresh: keys that are still published
+    /// with the same material keep their identity (so tokens they verified stay
+    /// cached), and keys that disappeared or changed are retired.
+    pub(crate) fn succeed(&self, mut next: KeySet) -> KeySet {
+        for slot in &mut next.keys {
+            if let Some(old) = self.keys.iter().find(|o| o.kid() == slot.kid() && o.same_material(slot)) {
+                *slot = Arc::clone(old);
+            }
+        }
+        for old in &self.keys {
+            if !next.keys.iter().any(|k| Arc::ptr_eq(k, old)) {
+                old.retire();
+            }
+        }
+        next
     }
 }

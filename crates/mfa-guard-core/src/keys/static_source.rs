@@ -39,15 +39,14 @@ impl KeyProvider for StaticKeys {
 /// The description of a key a set does not have.
 pub(crate) fn unknown_key_error(kid: Option<&str>, miss: KeyMiss) -> KeyError {
     match (kid, miss) {
-        (Some(kid), _) => KeyError::unknown_key(format!(
-            "the issuer has no signing key with kid {}",
-            quote_untrusted(kid)
-        )),
+        (Some(kid), _) => {
+            KeyError::unknown_key(format!("the issuer has no signing key with kid {}", quote_untrusted(kid)))
+        }
         (None, KeyMiss::Ambiguous) => {
             KeyError::unknown_key("the token names no kid and the issuer has several signing keys")
         }
-        (None, KeyMiss::Unknown) => KeyError::unknown_key(
-            "the token names no kid and the issuer has no key for its algorithm",
-        ),
+        (None, KeyMiss::Unknown) => {
+            KeyError::unknown_key("the token names no kid and the issuer has no key for its algorithm")
+        }
     }
 }

@@ -42,12 +42,7 @@ pub struct MfaPolicy {
 
 impl Default for MfaPolicy {
     fn default() -> Self {
-        Self {
-            amr: vec!["mfa".into()],
-            acrs: Vec::new(),
-            acr: Vec::new(),
-            max_age: None,
-        }
+        Self { amr: vec!["mfa".into()], acrs: Vec::new(), acr: Vec::new(), max_age: None }
     }
 }
 
@@ -120,29 +115,21 @@ impl MfaPolicy {
     /// The evidence of MFA in `claims`, if any (freshness aside).
     pub fn evidence(&self, claims: &Claims) -> Option<MfaEvidence> {
         let find = |list: &Option<Vec<String>>, accepted: &[String]| {
-            list.as_ref()
-                .and_then(|l| l.iter().find(|v| accepted.contains(v)).cloned())
+            list.as_ref().and_then(|l| l.iter().find(|v| accepted.contains(v)).cloned())
         };
         find(&claims.amr, &self.amr)
             .map(MfaEvidence::Amr)
             .or_else(|| find(&claims.acrs, &self.acrs).map(MfaEvidence::AuthContext))
-            .or_else(|| {
-                claims
-                    .acr
-                    .as_ref()
-                    .filter(|a| self.acr.contains(a))
-                    .cloned()
-                    .map(MfaEvidence::Acr)
-            })
+            .or_else(|| claims.acr.as_ref().filter(|a| self.acr.contains(a)).cloned().map(MfaEvidence::Acr))
     }
 
     /// Whether the authentication is fresh enough at `now` (always, without `max_age`).
     pub fn fresh(&self, claims: &Claims, now: i64) -> bool {
         match self.max_age {
             None => true,
-            Some(max) => claims.auth_time.is_some_and(|t| {
-                now.saturating_sub(t.unix()) <= i64::try_from(max).unwrap_or(i64::MAX)
-            }),
+            Some(max) => claims
+                .auth_time
+                .is_some_and(|t| now.saturating_sub(t.unix()) <= i64::try_from(max).unwrap_or(i64::MAX)),
         }
     }
 }

@@ -53,29 +53,17 @@ pub struct Requirement {
 impl Requirement {
     /// Anyone, no token needed.
     pub fn public() -> Self {
-        Self {
-            access: Access::Public,
-            callers: Callers::UsersAndApps,
-            roles: Vec::new(),
-        }
+        Self { access: Access::Public, callers: Callers::UsersAndApps, roles: Vec::new() }
     }
 
     /// Any valid token, user or app, no MFA.
     pub fn authenticated() -> Self {
-        Self {
-            access: Access::Authenticated,
-            callers: Callers::UsersAndApps,
-            roles: Vec::new(),
-        }
+        Self { access: Access::Authenticated, callers: Callers::UsersAndApps, roles: Vec::new() }
     }
 
     /// A user token with MFA (app-only tokens refused; see [`allow_apps`](Self::allow_apps)).
     pub fn mfa() -> Self {
-        Self {
-            access: Access::Mfa,
-            callers: Callers::Users,
-            roles: Vec::new(),
-        }
+        Self { access: Access::Mfa, callers: Callers::Users, roles: Vec::new() }
     }
 
     /// Admits app-only callers too.
@@ -127,12 +115,7 @@ pub struct Rule {
 impl Rule {
     /// A rule for `pattern` (`/exact` or `/prefix/*`), all methods.
     pub fn new(pattern: impl Into<String>, requirement: Requirement) -> Self {
-        Self {
-            pattern: pattern.into(),
-            methods: Vec::new(),
-            requirement,
-            name: None,
-        }
+        Self { pattern: pattern.into(), methods: Vec::new(), requirement, name: None }
     }
 
     /// Restricts the rule to these methods. A rule for `GET` also covers `HEAD`,
@@ -143,10 +126,7 @@ impl Rule {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        self.methods = methods
-            .into_iter()
-            .map(|m| m.as_ref().to_ascii_uppercase())
-            .collect();
+        self.methods = methods.into_iter().map(|m| m.as_ref().to_ascii_uppercase()).collect();
         self
     }
 
@@ -214,8 +194,7 @@ impl Policy {
     /// Adds a rule; it replaces an earlier rule with the same pattern and methods.
     #[must_use]
     pub fn rule(mut self, rule: Rule) -> Self {
-        self.rules
-            .retain(|r| !(r.pattern == rule.pattern && r.methods == rule.methods));
+        self.rules.retain(|r| !(r.pattern == rule.pattern && r.methods == rule.methods));
         self.rules.push(rule);
         self
     }
@@ -268,9 +247,7 @@ impl Policy {
                 self.roles.len()
             ));
         }
-        let requirement = |req: &Requirement,
-                           context: &str|
-         -> Result<CompiledRequirement, String> {
+        let requirement = |req: &Requirement, context: &str| -> Result<CompiledRequirement, String> {
             let mut set = RoleSet::EMPTY;
             for role in &req.roles {
                 let i = self.roles.index_of(role).ok_or_else(|| {
@@ -290,10 +267,7 @@ impl Policy {
             let pattern = PathPattern::parse(&rule.pattern)?;
             for m in &rule.methods {
                 if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
-                    return Err(format!(
-                        "route {} names an invalid method {m:?}",
-                        rule.pattern
-                    ));
+                    return Err(format!("route {} names an invalid method {m:?}", rule.pattern));
                 }
             }
             let context = format!("route {}", rule.pattern);
@@ -302,11 +276,7 @@ impl Policy {
                 pattern,
                 methods: rule.methods.clone(),
                 requirement: requirement(&rule.requirement, &context)?,
-                label: rule
-                    .name
-                    .clone()
-                    .unwrap_or_else(|| rule.pattern.clone())
-                    .into(),
+                label: rule.name.clone().unwrap_or_else(|| rule.pattern.clone()).into(),
             });
         }
         // Most specific first; a stable sort keeps the order of equal rules.
@@ -322,12 +292,7 @@ impl Policy {
             requirement: requirement(&self.fallback, "the fallback rule")?,
             label: "fallback".into(),
         };
-        Ok(CompiledPolicy {
-            rules,
-            fallback,
-            roles: Arc::new(self.roles.clone()),
-            mfa: self.mfa.clone(),
-        })
+        Ok(CompiledPolicy { rules, fallback, roles: Arc::new(self.roles.clone()), mfa: self.mfa.clone() })
     }
 }
 
@@ -351,10 +316,7 @@ pub(crate) struct CompiledRule {
 impl CompiledRule {
     fn admits_method(&self, method: &str) -> bool {
         self.methods.is_empty()
-            || self
-                .methods
-                .iter()
-                .any(|m| m == method || (method == "HEAD" && m == "GET"))
+            || self.methods.iter().any(|m| m == method || (method == "HEAD" && m == "GET"))
     }
 }
 
@@ -391,18 +353,12 @@ impl CompiledPolicy {
                 .iter()
                 .find(|r| {
                     r.admits_method(method)
-                        && if lower {
-                            r.lower.matches(path)
-                        } else {
-                            r.pattern.matches(path)
-                        }
+                        && if lower { r.lower.matches(path) } else { r.pattern.matches(path) }
                 })
                 .unwrap_or(&self.fallback)
         };
         let first = find(path, false);
-        let second = normalized(path)
-            .map(|n| find(&n, true))
-            .filter(|r| !std::ptr::eq(*r, first));
+        let second = normalized(path).map(|n| find(&n, true)).filter(|r| !std::ptr::eq(*r, first));
         Selection { first, second }
     }
 
@@ -436,10 +392,7 @@ impl CompiledPolicy {
         }
         if req.access == Access::Mfa && token.kind == CallerKind::User {
             if token.mfa.is_none() {
-                return Err(Refusal::new(
-                    RejectionCode::MfaRequired,
-                    self.mfa_missing_detail(),
-                ));
+                return Err(Refusal::new(RejectionCode::MfaRequired, self.mfa_missing_detail()));
             }
             if !self.mfa.fresh(&token.claims, now) {
                 return Err(Refusal::new(
@@ -449,12 +402,7 @@ impl CompiledPolicy {
             }
         }
         if !req.roles.is_empty() && !token.roles.held.intersects(req.roles) {
-            let names = req
-                .role_names
-                .iter()
-                .map(Role::name)
-                .collect::<Vec<_>>()
-                .join(", ");
+            let names = req.role_names.iter().map(Role::name).collect::<Vec<_>>().join(", ");
             if token.roles.unknown.intersects(req.roles) {
                 return Err(Refusal::new(
                     RejectionCode::GroupsOverage,

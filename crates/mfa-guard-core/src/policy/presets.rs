@@ -9,32 +9,20 @@ pub(crate) fn partner_center_rules() -> Vec<Rule> {
     vec![
         Rule::new("/health", Requirement::public()).name("health"),
         Rule::new("/overview", Requirement::authenticated()).name("overview"),
-        Rule::new(
-            "/commerce/*",
-            Requirement::mfa().any_role([AdminAgent, SalesAgent, HelpdeskAgent]),
-        )
-        .name("customers"),
+        Rule::new("/commerce/*", Requirement::mfa().any_role([AdminAgent, SalesAgent, HelpdeskAgent]))
+            .name("customers"),
         Rule::new(
             "/dashboard/v2/support/customers/*",
             Requirement::mfa().any_role([AdminAgent, HelpdeskAgent]),
         )
         .name("support-customer-requests"),
-        Rule::new(
-            "/billing/*",
-            Requirement::mfa().any_role([AdminAgent, SecurityAdmin, BillingAdmin]),
-        )
-        .name("billing"),
-        Rule::new(
-            "/security/*",
-            Requirement::mfa().any_role([AdminAgent, SecurityAdmin]),
-        )
-        .name("security-workspace"),
+        Rule::new("/billing/*", Requirement::mfa().any_role([AdminAgent, SecurityAdmin, BillingAdmin]))
+            .name("billing"),
+        Rule::new("/security/*", Requirement::mfa().any_role([AdminAgent, SecurityAdmin]))
+            .name("security-workspace"),
         Rule::new("/v1/catalog/*", Requirement::mfa().allow_apps()).name("catalog-api"),
-        Rule::new(
-            "/v1/customers/*",
-            Requirement::mfa().users_only().any_role([AdminAgent]),
-        )
-        .name("customers-api"),
+        Rule::new("/v1/customers/*", Requirement::mfa().users_only().any_role([AdminAgent]))
+            .name("customers-api"),
     ]
 }
 

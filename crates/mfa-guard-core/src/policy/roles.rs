@@ -124,22 +124,10 @@ impl RoleMap {
         Self::new()
             .grant(Role::AdminAgent, RoleMatcher::AppRole("AdminAgent".into()))
             .grant(Role::SalesAgent, RoleMatcher::AppRole("SalesAgent".into()))
-            .grant(
-                Role::HelpdeskAgent,
-                RoleMatcher::AppRole("HelpdeskAgent".into()),
-            )
-            .grant(
-                Role::SecurityAdmin,
-                RoleMatcher::DirectoryRole(wids::SECURITY_ADMINISTRATOR.into()),
-            )
-            .grant(
-                Role::BillingAdmin,
-                RoleMatcher::DirectoryRole(wids::BILLING_ADMINISTRATOR.into()),
-            )
-            .grant(
-                Role::GlobalAdmin,
-                RoleMatcher::DirectoryRole(wids::GLOBAL_ADMINISTRATOR.into()),
-            )
+            .grant(Role::HelpdeskAgent, RoleMatcher::AppRole("HelpdeskAgent".into()))
+            .grant(Role::SecurityAdmin, RoleMatcher::DirectoryRole(wids::SECURITY_ADMINISTRATOR.into()))
+            .grant(Role::BillingAdmin, RoleMatcher::DirectoryRole(wids::BILLING_ADMINISTRATOR.into()))
+            .grant(Role::GlobalAdmin, RoleMatcher::DirectoryRole(wids::GLOBAL_ADMINISTRATOR.into()))
     }
 
     /// Adds a matcher granting `role` (defining the role if new).
@@ -177,10 +165,7 @@ impl RoleMap {
 
     /// The matchers of a role.
     pub fn matchers(&self, role: &Role) -> &[RoleMatcher] {
-        self.entries
-            .iter()
-            .find(|(r, _)| r == role)
-            .map_or(&[], |(_, m)| m)
+        self.entries.iter().find(|(r, _)| r == role).map_or(&[], |(_, m)| m)
     }
 
     pub(crate) fn index_of(&self, role: &Role) -> Option<usize> {
@@ -198,9 +183,7 @@ impl RoleMap {
         for (i, (_, matchers)) in self.entries.iter().enumerate() {
             if matchers.iter().any(|m| m.matches(claims)) {
                 held.insert(i);
-            } else if claims.groups_overage
-                && matchers.iter().any(|m| matches!(m, RoleMatcher::Group(_)))
-            {
+            } else if claims.groups_overage && matchers.iter().any(|m| matches!(m, RoleMatcher::Group(_))) {
                 unknown.insert(i);
             }
         }

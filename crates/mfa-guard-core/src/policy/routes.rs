@@ -50,8 +50,7 @@ impl PathPattern {
         match self {
             PathPattern::Exact(p) => path == p,
             PathPattern::Prefix(p) => {
-                path.starts_with(p.as_str())
-                    && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
+                path.starts_with(p.as_str()) && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
             }
         }
     }
@@ -75,9 +74,7 @@ impl PathPattern {
 /// The second reading of a path, when it has one: percent-decoded, `\` as `/`,
 /// empty and `.` segments dropped, `..` resolved, ASCII lowercased.
 pub(crate) fn normalized(path: &str) -> Option<String> {
-    let plain = !path
-        .bytes()
-        .any(|b| matches!(b, b'%' | b'\\' | b';') || b.is_ascii_uppercase())
+    let plain = !path.bytes().any(|b| matches!(b, b'%' | b'\\' | b';') || b.is_ascii_uppercase())
         && !path.contains("//")
         && !path.contains("/.");
     if plain {
@@ -155,23 +152,14 @@ mod tests {
 
     #[test]
     fn ambiguous_paths_have_a_normalized_second_reading() {
-        assert_eq!(
-            normalized("/health/../commerce/x").as_deref(),
-            Some("/commerce/x")
-        );
+        assert_eq!(normalized("/health/../commerce/x").as_deref(), Some("/commerce/x"));
         assert_eq!(normalized("//commerce//x").as_deref(), Some("/commerce/x"));
         assert_eq!(normalized("/%63ommerce/x").as_deref(), Some("/commerce/x"));
         assert_eq!(normalized("/COMMERCE/x").as_deref(), Some("/commerce/x"));
         assert_eq!(normalized("/commerce/./x").as_deref(), Some("/commerce/x"));
-        assert_eq!(
-            normalized("/health%2F..%2Fcommerce").as_deref(),
-            Some("/commerce")
-        );
+        assert_eq!(normalized("/health%2F..%2Fcommerce").as_deref(), Some("/commerce"));
         assert_eq!(normalized("\\commerce\\x").as_deref(), Some("/commerce/x"));
-        assert_eq!(
-            normalized("/commerce;jsessionid=1/x").as_deref(),
-            Some("/commerce/x")
-        );
+        assert_eq!(normalized("/commerce;jsessionid=1/x").as_deref(), Some("/commerce/x"));
         assert_eq!(normalized("/../../..").as_deref(), Some("/"));
     }
 }

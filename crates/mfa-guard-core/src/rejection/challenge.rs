@@ -57,9 +57,7 @@ pub(crate) fn sanitize_description(text: &str) -> String {
 pub(crate) fn quote_untrusted(value: &str) -> String {
     let ok = value.len() <= 64
         && !value.is_empty()
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._:+/=-".contains(&b));
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:+/=-".contains(&b));
     if ok {
         let mut s = String::with_capacity(value.len() + 2);
         let _ = write!(s, "'{value}'");
@@ -131,10 +129,7 @@ pub fn parse_challenge(value: &str) -> Option<ParsedChallenge> {
             return None;
         }
     }
-    Some(ParsedChallenge {
-        scheme: scheme.to_owned(),
-        params,
-    })
+    Some(ParsedChallenge { scheme: scheme.to_owned(), params })
 }
 
 /// RFC 7230 `tchar`.
@@ -157,10 +152,7 @@ mod tests {
         let h = render_bearer([("error_description", r#"a "b" \c"#)]);
         assert_eq!(h, r#"Bearer error_description="a \"b\" \\c""#);
         let p = parse_challenge(&h).unwrap();
-        assert_eq!(
-            p.params,
-            vec![("error_description".to_owned(), r#"a "b" \c"#.to_owned())]
-        );
+        assert_eq!(p.params, vec![("error_description".to_owned(), r#"a "b" \c"#.to_owned())]);
     }
 
     #[test]
@@ -172,14 +164,7 @@ mod tests {
 
     #[test]
     fn malformed_challenges_do_not_parse() {
-        for bad in [
-            "",
-            "Bearer error=",
-            "Bearer error=\"x",
-            "Bearer =x",
-            "Bearer a=b,",
-            "Bearer a=b c=d",
-        ] {
+        for bad in ["", "Bearer error=", "Bearer error=\"x", "Bearer =x", "Bearer a=b,", "Bearer a=b c=d"] {
             assert_eq!(parse_challenge(bad), None, "{bad:?}");
         }
     }
@@ -192,10 +177,7 @@ mod tests {
     #[test]
     fn untrusted_values_are_shown_only_when_plain() {
         assert_eq!(quote_untrusted("abc-1"), "'abc-1'");
-        assert_eq!(
-            quote_untrusted("../../etc/passwd\"; drop"),
-            "(value not shown)"
-        );
+        assert_eq!(quote_untrusted("../../etc/passwd\"; drop"), "(value not shown)");
         assert_eq!(quote_untrusted(&"k".repeat(65)), "(value not shown)");
     }
 }

@@ -87,9 +87,7 @@ impl RejectionCode {
     pub fn status(self) -> u16 {
         match self {
             RejectionCode::InvalidRequest => 400,
-            RejectionCode::MissingToken
-            | RejectionCode::InvalidToken
-            | RejectionCode::MfaRequired => 401,
+            RejectionCode::MissingToken | RejectionCode::InvalidToken | RejectionCode::MfaRequired => 401,
             RejectionCode::AppOnlyNotAllowed
             | RejectionCode::InsufficientRole
             | RejectionCode::GroupsOverage => 403,
@@ -171,11 +169,7 @@ pub struct Refusal {
 impl Refusal {
     /// A refusal with this code and description.
     pub fn new(code: RejectionCode, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self {
-            code,
-            detail: detail.into(),
-            retry_after: None,
-        }
+        Self { code, detail: detail.into(), retry_after: None }
     }
 
     /// Sets `Retry-After`.
@@ -213,11 +207,7 @@ impl Challenges {
     /// Dresses a refusal as a response. `client_handles_claims` is whether the
     /// token's `xms_cc` holds `cp1` (only the Entra style looks at it).
     pub fn reject(&self, refusal: Refusal, client_handles_claims: bool) -> Rejection {
-        let Refusal {
-            code,
-            detail,
-            retry_after,
-        } = refusal;
+        let Refusal { code, detail, retry_after } = refusal;
         let detail: Cow<'static, str> = match detail {
             Cow::Borrowed(s) if is_clean(s) => Cow::Borrowed(s),
             other => Cow::Owned(sanitize_description(&other)),
@@ -226,20 +216,17 @@ impl Challenges {
         let mut reason = None;
         let www_authenticate = match code {
             RejectionCode::MissingToken => Some(render_bearer(realm)),
-            RejectionCode::InvalidRequest => Some(render_bearer(
-                realm.into_iter().chain([("error", "invalid_request")]),
-            )),
-            RejectionCode::InvalidToken => {
-                Some(render_bearer(realm.into_iter().chain([
-                    ("error", "invalid_token"),
-                    ("error_description", &*detail),
-                ])))
+            RejectionCode::InvalidRequest => {
+                Some(render_bearer(realm.into_iter().chain([("error", "invalid_request")])))
             }
+            RejectionCode::InvalidToken => Some(render_bearer(
+                realm.into_iter().chain([("error", "invalid_token"), ("error_description", &*detail)]),
+            )),
             RejectionCode::AppOnlyNotAllowed
             | RejectionCode::InsufficientRole
-            | RejectionCode::GroupsOverage => Some(render_bearer(
-                realm.into_iter().chain([("error", "insufficient_scope")]),
-            )),
+            | RejectionCode::GroupsOverage => {
+                Some(render_bearer(realm.into_iter().chain([("error", "insufficient_scope")])))
+            }
             RejectionCode::KeySourceUnavailable => None,
             RejectionCode::MfaRequired => match self.style {
                 ChallengeStyle::StepUp => {
@@ -256,10 +243,7 @@ impl Challenges {
                 }
                 ChallengeStyle::EntraClaims if client_handles_claims => Some(render_bearer([
                     ("realm", ""),
-                    (
-                        "authorization_uri",
-                        self.authorization_uri.as_deref().unwrap_or(""),
-                    ),
+                    ("authorization_uri", self.authorization_uri.as_deref().unwrap_or("")),
                     ("error", "insufficient_claims"),
                     ("claims", self.claims.as_deref().unwrap_or("")),
                 ])),
@@ -273,20 +257,12 @@ impl Challenges {
             RejectionCode::KeySourceUnavailable => Some(retry_after.unwrap_or(30)),
             _ => None,
         };
-        Rejection(Arc::new(Inner {
-            code,
-            detail,
-            reason,
-            www_authenticate,
-            retry_after,
-        }))
+        Rejection(Arc::new(Inner { code, detail, reason, www_authenticate, retry_after }))
     }
 }
 
 fn is_clean(s: &str) -> bool {
-    s.len() <= 300
-        && s.bytes()
-            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    s.len() <= 300 && s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// A refusal, ready to be sent: every byte of the response is decided here.
@@ -351,13 +327,8 @@ impl Rejection {
     pub fn headers(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>)> {
         [
             Some(("content-type", Cow::Borrowed(problem::CONTENT_TYPE))),
-            self.0
-                .www_authenticate
-                .as_deref()
-                .map(|v| ("www-authenticate", Cow::Borrowed(v))),
-            self.0
-                .retry_after
-                .map(|s| ("retry-after", Cow::Owned(s.to_string()))),
+            self.0.www_authenticate.as_deref().map(|v| ("www-authenticate", Cow::Borrowed(v))),
+            self.0.retry_after.map(|s| ("retry-after", Cow::Owned(s.to_string()))),
         ]
         .into_iter()
         .flatten()

@@ -8,22 +8,13 @@ fn body_code(r: &Rejection) -> String {
     let body: serde_json::Value = serde_json::from_slice(&r.body()).unwrap();
     assert_eq!(body["status"], r.status());
     assert!(body["title"].is_string());
-    assert!(
-        body["type"]
-            .as_str()
-            .unwrap()
-            .starts_with("urn:mfa-guard:problem:")
-    );
+    assert!(body["type"].as_str().unwrap().starts_with("urn:mfa-guard:problem:"));
     body["code"].as_str().unwrap().to_owned()
 }
 
 #[test]
 fn missing_token_is_401_with_a_bare_bearer_challenge() {
-    let r = reject(
-        &Challenges::default(),
-        RejectionCode::MissingToken,
-        "no token",
-    );
+    let r = reject(&Challenges::default(), RejectionCode::MissingToken, "no token");
     assert_eq!((r.status(), r.reason_phrase()), (401, None));
     assert_eq!(r.www_authenticate(), Some("Bearer"));
     assert_eq!(body_code(&r), "missing_token");
@@ -31,21 +22,14 @@ fn missing_token_is_401_with_a_bare_bearer_challenge() {
 
 #[test]
 fn missing_token_carries_the_realm_when_configured() {
-    let c = Challenges {
-        realm: Some("partner".into()),
-        ..Challenges::default()
-    };
+    let c = Challenges { realm: Some("partner".into()), ..Challenges::default() };
     let r = reject(&c, RejectionCode::MissingToken, "no token");
     assert_eq!(r.www_authenticate(), Some(r#"Bearer realm="partner""#));
 }
 
 #[test]
 fn invalid_token_is_401_with_error_and_description() {
-    let r = reject(
-        &Challenges::default(),
-        RejectionCode::InvalidToken,
-        "the token has expired",
-    );
+    let r = reject(&Challenges::default(), RejectionCode::InvalidToken, "the token has expired");
     assert_eq!((r.status(), r.reason_phrase()), (401, None));
     assert_eq!(
         r.www_authenticate(),
@@ -56,17 +40,11 @@ fn invalid_token_is_401_with_error_and_description() {
 
 #[test]
 fn mfa_required_is_partner_centers_exact_answer() {
-    let c = Challenges {
-        realm: Some("ignored-for-this-row".into()),
-        ..Challenges::default()
-    };
+    let c = Challenges { realm: Some("ignored-for-this-row".into()), ..Challenges::default() };
     let r = reject(&c, RejectionCode::MfaRequired, "needs mfa");
     assert_eq!(r.status(), 401);
     assert_eq!(r.reason_phrase(), Some("Unauthorized - MFA required"));
-    assert_eq!(
-        r.www_authenticate(),
-        Some(r#"Bearer error="invalid_token""#)
-    );
+    assert_eq!(r.www_authenticate(), Some(r#"Bearer error="invalid_token""#));
     assert_eq!(body_code(&r), "mfa_required");
 }
 
@@ -79,47 +57,29 @@ fn app_only_role_and_overage_refusals_are_403_insufficient_scope() {
     ] {
         let r = reject(&Challenges::default(), code, "no");
         assert_eq!((r.status(), r.reason_phrase()), (403, None));
-        assert_eq!(
-            r.www_authenticate(),
-            Some(r#"Bearer error="insufficient_scope""#)
-        );
+        assert_eq!(r.www_authenticate(), Some(r#"Bearer error="insufficient_scope""#));
         assert_eq!(body_code(&r), name);
     }
 }
 
 #[test]
 fn invalid_request_is_400() {
-    let r = reject(
-        &Challenges::default(),
-        RejectionCode::InvalidRequest,
-        "two headers",
-    );
+    let r = reject(&Challenges::default(), RejectionCode::InvalidRequest, "two headers");
     assert_eq!((r.status(), r.reason_phrase()), (400, None));
-    assert_eq!(
-        r.www_authenticate(),
-        Some(r#"Bearer error="invalid_request""#)
-    );
+    assert_eq!(r.www_authenticate(), Some(r#"Bearer error="invalid_request""#));
     assert_eq!(body_code(&r), "invalid_request");
 }
 
 #[test]
 fn key_source_unavailable_is_503_with_retry_after_and_no_challenge() {
-    let r = Challenges::default().reject(
-        Refusal::new(RejectionCode::KeySourceUnavailable, "down").retry_after(7),
-        false,
-    );
+    let r = Challenges::default()
+        .reject(Refusal::new(RejectionCode::KeySourceUnavailable, "down").retry_after(7), false);
     assert_eq!((r.status(), r.reason_phrase()), (503, None));
     assert_eq!(r.www_authenticate(), None);
     assert_eq!(r.retry_after(), Some(7));
     assert_eq!(body_code(&r), "key_source_unavailable");
     let headers: Vec<_> = r.headers().map(|(k, v)| (k, v.into_owned())).collect();
-    assert_eq!(
-        headers,
-        [
-            ("content-type", "application/problem+json".into()),
-            ("retry-after", "7".into())
-        ]
-    );
+    assert_eq!(headers, [("content-type", "application/problem+json".into()), ("retry-after", "7".into())]);
 }
 
 #[test]
@@ -140,10 +100,7 @@ fn step_up_style_changes_only_the_mfa_row() {
     );
     assert_eq!(body_code(&r), "mfa_required");
     let other = reject(&c, RejectionCode::InvalidToken, "x");
-    assert_eq!(
-        other.www_authenticate(),
-        Some(r#"Bearer error="invalid_token", error_description="x""#)
-    );
+    assert_eq!(other.www_authenticate(), Some(r#"Bearer error="invalid_token", error_description="x""#));
 }
 
 #[test]
@@ -166,21 +123,13 @@ fn entra_claims_style_challenges_only_cp1_clients() {
     );
     let legacy = c.reject(Refusal::new(RejectionCode::MfaRequired, "needs mfa"), false);
     assert_eq!(legacy.reason_phrase(), Some(MFA_REQUIRED_REASON));
-    assert_eq!(
-        legacy.www_authenticate(),
-        Some(r#"Bearer error="invalid_token""#)
-    );
+    assert_eq!(legacy.www_authenticate(), Some(r#"Bearer error="invalid_token""#));
 }
 
 #[test]
 fn descriptions_from_untrusted_text_are_sanitized_before_rendering() {
-    let r = Challenges::default().reject(
-        Refusal::new(
-            RejectionCode::InvalidToken,
-            "bad \"kid\" \\ \u{7}".to_owned(),
-        ),
-        false,
-    );
+    let r = Challenges::default()
+        .reject(Refusal::new(RejectionCode::InvalidToken, "bad \"kid\" \\ \u{7}".to_owned()), false);
     assert_eq!(
         r.www_authenticate(),
         Some(r#"Bearer error="invalid_token", error_description="bad 'kid' / ?""#)
@@ -189,10 +138,7 @@ fn descriptions_from_untrusted_text_are_sanitized_before_rendering() {
 
 #[test]
 fn every_code_has_the_documented_status() {
-    let statuses: Vec<_> = RejectionCode::ALL
-        .iter()
-        .map(|c| (c.as_str(), c.status()))
-        .collect();
+    let statuses: Vec<_> = RejectionCode::ALL.iter().map(|c| (c.as_str(), c.status())).collect();
     assert_eq!(
         statuses,
         [
@@ -211,8 +157,5 @@ fn every_code_has_the_documented_status() {
 #[test]
 fn rejection_debug_shows_no_body_or_headers() {
     let r = reject(&Challenges::default(), RejectionCode::InvalidToken, "x");
-    assert_eq!(
-        format!("{r:?}"),
-        r#"Rejection { code: InvalidToken, status: 401, detail: "x" }"#
-    );
+    assert_eq!(format!("{r:?}"), r#"Rejection { code: InvalidToken, status: 401, detail: "x" }"#);
 }

@@ -167,18 +167,13 @@ impl AlgorithmSet {
 
     /// The algorithms in the set.
     pub fn iter(self) -> impl Iterator<Item = Algorithm> {
-        Algorithm::ALL
-            .into_iter()
-            .filter(move |a| self.contains(*a))
+        Algorithm::ALL.into_iter().filter(move |a| self.contains(*a))
     }
 }
 
 impl Default for AlgorithmSet {
     fn default() -> Self {
-        Algorithm::ALL
-            .into_iter()
-            .filter(|a| a.family() != KeyFamily::Hmac)
-            .collect()
+        Algorithm::ALL.into_iter().filter(|a| a.family() != KeyFamily::Hmac).collect()
     }
 }
 
@@ -202,12 +197,7 @@ mod tests {
     fn default_allow_list_is_asymmetric_only() {
         let set = AlgorithmSet::default();
         let names: Vec<_> = set.iter().map(Algorithm::as_str).collect();
-        assert_eq!(
-            names,
-            [
-                "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"
-            ]
-        );
+        assert_eq!(names, ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]);
         assert!(!set.contains(Algorithm::HS256));
     }
 

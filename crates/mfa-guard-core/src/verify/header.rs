@@ -31,11 +31,7 @@ pub(crate) struct JoseHeader {
 pub(crate) fn parse_header(json: &[u8]) -> Result<JoseHeader, Cow<'static, str>> {
     let mut reason = None;
     let mut de = serde_json::Deserializer::from_slice(json);
-    let parsed = HeaderSeed {
-        reason: &mut reason,
-    }
-    .deserialize(&mut de)
-    .and_then(|h| {
+    let parsed = HeaderSeed { reason: &mut reason }.deserialize(&mut de).and_then(|h| {
         de.end()?;
         Ok(h)
     });
@@ -80,9 +76,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
         let mut kid = None;
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             if seen.contains(&key) {
-                return Err(fail(
-                    format!("header parameter `{key}` appears more than once").into(),
-                ));
+                return Err(fail(format!("header parameter `{key}` appears more than once").into()));
             }
             if seen.len() == MAX_PARAMS {
                 return Err(fail("the token header has too many parameters".into()));
@@ -96,8 +90,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                     Ok(v) if v.len() <= MAX_KID_BYTES => kid = Some(v.into_owned()),
                     Ok(_) => {
                         return Err(fail(
-                            format!("header parameter `kid` is longer than {MAX_KID_BYTES} bytes")
-                                .into(),
+                            format!("header parameter `kid` is longer than {MAX_KID_BYTES} bytes").into(),
                         ));
                     }
                     Err(_) => return Err(fail("header parameter `kid` must be a string".into())),
@@ -106,8 +99,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                     Ok(v) if is_access_token_type(&v) => {}
                     Ok(_) => {
                         return Err(fail(
-                            "header parameter `typ` names a token type other than an access token"
-                                .into(),
+                            "header parameter `typ` names a token type other than an access token".into(),
                         ));
                     }
                     Err(_) => return Err(fail("header parameter `typ` must be a string".into())),
@@ -122,9 +114,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 "b64" => match map.next_value::<bool>() {
                     Ok(true) => {}
                     Ok(false) => {
-                        return Err(fail(
-                            "unencoded payloads (b64: false) are not accepted".into(),
-                        ));
+                        return Err(fail("unencoded payloads (b64: false) are not accepted".into()));
                     }
                     Err(_) => return Err(fail("header parameter `b64` must be a boolean".into())),
                 },
@@ -136,9 +126,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 }
                 "zip" | "enc" => {
                     map.next_value::<IgnoredAny>()?;
-                    return Err(fail(
-                        "encrypted or compressed tokens (JWE) are not accepted".into(),
-                    ));
+                    return Err(fail("encrypted or compressed tokens (JWE) are not accepted".into()));
                 }
                 // jku, x5u, jwk, x5c, x5t, x5t#S256 and anything else: never used.
                 _ => {
@@ -153,9 +141,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
 }
 
 fn is_access_token_type(typ: &str) -> bool {
-    ["JWT", "at+jwt", "application/at+jwt"]
-        .iter()
-        .any(|t| typ.eq_ignore_ascii_case(t))
+    ["JWT", "at+jwt", "application/at+jwt"].iter().any(|t| typ.eq_ignore_ascii_case(t))
 }
 
 #[cfg(test)]
@@ -169,13 +155,7 @@ mod tests {
     #[test]
     fn reads_alg_and_kid() {
         let h = parse(r#"{"alg":"RS256","kid":"k1","typ":"JWT","x5t":"abc"}"#).unwrap();
-        assert_eq!(
-            h,
-            JoseHeader {
-                alg: "RS256".into(),
-                kid: Some("k1".into())
-            }
-        );
+        assert_eq!(h, JoseHeader { alg: "RS256".into(), kid: Some("k1".into()) });
     }
 
     #[test]
@@ -187,57 +167,26 @@ mod tests {
 
     #[test]
     fn crit_is_refused_whatever_it_names() {
-        assert!(
-            parse(r#"{"alg":"RS256","crit":["exp"]}"#)
-                .unwrap_err()
-                .contains("crit")
-        );
-        assert!(
-            parse(r#"{"alg":"RS256","crit":[]}"#)
-                .unwrap_err()
-                .contains("crit")
-        );
+        assert!(parse(r#"{"alg":"RS256","crit":["exp"]}"#).unwrap_err().contains("crit"));
+        assert!(parse(r#"{"alg":"RS256","crit":[]}"#).unwrap_err().contains("crit"));
     }
 
     #[test]
     fn unencoded_payload_is_refused() {
-        assert!(
-            parse(r#"{"alg":"RS256","b64":false}"#)
-                .unwrap_err()
-                .contains("b64")
-        );
-        assert!(
-            parse(r#"{"alg":"RS256","b64":"no"}"#)
-                .unwrap_err()
-                .contains("b64")
-        );
+        assert!(parse(r#"{"alg":"RS256","b64":false}"#).unwrap_err().contains("b64"));
+        assert!(parse(r#"{"alg":"RS256","b64":"no"}"#).unwrap_err().contains("b64"));
     }
 
     #[test]
     fn duplicate_header_parameters_are_refused() {
-        assert!(
-            parse(r#"{"alg":"RS256","alg":"none"}"#)
-                .unwrap_err()
-                .contains("more than once")
-        );
-        assert!(
-            parse(r#"{"alg":"RS256","kid":"a","kid":"b"}"#)
-                .unwrap_err()
-                .contains("more than once")
-        );
+        assert!(parse(r#"{"alg":"RS256","alg":"none"}"#).unwrap_err().contains("more than once"));
+        assert!(parse(r#"{"alg":"RS256","kid":"a","kid":"b"}"#).unwrap_err().contains("more than once"));
     }
 
     #[test]
     fn non_string_or_huge_kid_is_refused() {
-        assert!(
-            parse(r#"{"alg":"RS256","kid":5}"#)
-                .unwrap_err()
-                .contains("kid")
-        );
-        let long = format!(
-            r#"{{"alg":"RS256","kid":"{}"}}"#,
-            "k".repeat(MAX_KID_BYTES + 1)
-        );
+        assert!(parse(r#"{"alg":"RS256","kid":5}"#).unwrap_err().contains("kid"));
+        let long = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, "k".repeat(MAX_KID_BYTES + 1));
         assert!(parse(&long).unwrap_err().contains("kid"));
     }
 
@@ -250,15 +199,7 @@ mod tests {
     #[test]
     fn missing_alg_and_non_objects_are_refused() {
         assert!(parse(r#"{"kid":"a"}"#).unwrap_err().contains("no alg"));
-        assert!(
-            parse(r#"["alg"]"#)
-                .unwrap_err()
-                .contains("not a JSON object")
-        );
-        assert!(
-            parse(r#"{"alg":"RS256""#)
-                .unwrap_err()
-                .contains("not valid JSON")
-        );
+        assert!(parse(r#"["alg"]"#).unwrap_err().contains("not a JSON object"));
+        assert!(parse(r#"{"alg":"RS256""#).unwrap_err().contains("not valid JSON"));
     }
 }

@@ -36,27 +36,18 @@ impl IssuerPattern {
             return Err("an issuer must not be empty".into());
         }
         if !issuer.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return Err(format!(
-                "issuer {issuer:?} must be visible ASCII without spaces"
-            ));
+            return Err(format!("issuer {issuer:?} must be visible ASCII without spaces"));
         }
         let placeholder = issuer.find(PLACEHOLDER);
         if let Some(at) = placeholder
             && issuer[at + PLACEHOLDER.len()..].contains(PLACEHOLDER)
         {
-            return Err(format!(
-                "issuer {issuer:?} holds {PLACEHOLDER} more than once"
-            ));
+            return Err(format!("issuer {issuer:?} holds {PLACEHOLDER} more than once"));
         }
         if issuer.replace(PLACEHOLDER, "").contains(['{', '}']) {
-            return Err(format!(
-                "issuer {issuer:?} holds a placeholder other than {PLACEHOLDER}"
-            ));
+            return Err(format!("issuer {issuer:?} holds a placeholder other than {PLACEHOLDER}"));
         }
-        Ok(Self {
-            raw: issuer.to_owned(),
-            placeholder,
-        })
+        Ok(Self { raw: issuer.to_owned(), placeholder })
     }
 
     /// The pattern as configured.
@@ -76,18 +67,11 @@ impl IssuerPattern {
 
     pub(crate) fn matches(&self, iss: &str, tid: Option<&str>) -> IssuerMatch {
         let Some(at) = self.placeholder else {
-            return if iss == self.raw {
-                IssuerMatch::Yes
-            } else {
-                IssuerMatch::No
-            };
+            return if iss == self.raw { IssuerMatch::Yes } else { IssuerMatch::No };
         };
         let prefix = &self.raw[..at];
         let suffix = &self.raw[at + PLACEHOLDER.len()..];
-        if iss.len() < prefix.len() + suffix.len()
-            || !iss.starts_with(prefix)
-            || !iss.ends_with(suffix)
-        {
+        if iss.len() < prefix.len() + suffix.len() || !iss.starts_with(prefix) || !iss.ends_with(suffix) {
             return IssuerMatch::No;
         }
         match tid {
@@ -146,43 +130,25 @@ mod tests {
         assert_eq!(p.matches(&iss, Some(TID)), IssuerMatch::Yes);
         let other = "aaaabbbb-0000-cccc-1111-dddd2222ffff";
         assert_eq!(p.matches(&iss, Some(other)), IssuerMatch::No);
-        assert_eq!(
-            p.matches("https://evil.example/", Some(TID)),
-            IssuerMatch::No
-        );
+        assert_eq!(p.matches("https://evil.example/", Some(TID)), IssuerMatch::No);
     }
 
     #[test]
     fn template_injection_through_tid_is_refused() {
         let p = IssuerPattern::new("https://sts.windows.net/{tenantid}/").unwrap();
-        for tid in [
-            "evil.example/x",
-            "{tenantid}",
-            "not-a-guid",
-            "",
-            "aaaabbbb-0000-cccc-1111-dddd2222eeee/",
-        ] {
+        for tid in ["evil.example/x", "{tenantid}", "not-a-guid", "", "aaaabbbb-0000-cccc-1111-dddd2222eeee/"]
+        {
             let iss = format!("https://sts.windows.net/{tid}/");
-            assert_eq!(
-                p.matches(&iss, Some(tid)),
-                IssuerMatch::BadTenant,
-                "{tid:?}"
-            );
+            assert_eq!(p.matches(&iss, Some(tid)), IssuerMatch::BadTenant, "{tid:?}");
         }
-        assert_eq!(
-            p.matches(&format!("https://sts.windows.net/{TID}/"), None),
-            IssuerMatch::BadTenant
-        );
+        assert_eq!(p.matches(&format!("https://sts.windows.net/{TID}/"), None), IssuerMatch::BadTenant);
     }
 
     #[test]
     fn v2_template_matches() {
         let p = IssuerPattern::new("https://login.microsoftonline.com/{tenantid}/v2.0").unwrap();
         assert_eq!(
-            p.matches(
-                &format!("https://login.microsoftonline.com/{TID}/v2.0"),
-                Some(TID)
-            ),
+            p.matches(&format!("https://login.microsoftonline.com/{TID}/v2.0"), Some(TID)),
             IssuerMatch::Yes
         );
     }

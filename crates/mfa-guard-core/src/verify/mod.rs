@@ -43,9 +43,7 @@ pub(crate) fn invalid(detail: impl Into<Cow<'static, str>>) -> Refusal {
 /// Splits and decodes a compact JWS, checks its header and algorithm, reads its claims.
 pub(crate) fn parse(token: &str, allowed: AlgorithmSet) -> Result<Parsed, Refusal> {
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         let segments = token.split('.').count();
         return Err(invalid(if segments == 5 {
             "encrypted tokens (JWE, five segments) are not accepted".to_owned()
@@ -68,22 +66,13 @@ pub(crate) fn parse(token: &str, allowed: AlgorithmSet) -> Result<Parsed, Refusa
             return Err(invalid("unsecured tokens (alg none) are never accepted"));
         }
         None => {
-            return Err(invalid(format!(
-                "the algorithm {} is not supported",
-                quote_untrusted(&header.alg)
-            )));
+            return Err(invalid(format!("the algorithm {} is not supported", quote_untrusted(&header.alg))));
         }
     };
     let payload = decode_segment(p, "payload")?;
     let claims = parse_claims(&payload).map_err(invalid)?;
     let signature = decode_segment(s, "signature")?;
-    Ok(Parsed {
-        alg,
-        kid: header.kid,
-        claims,
-        signing_input_len: h.len() + 1 + p.len(),
-        signature,
-    })
+    Ok(Parsed { alg, kid: header.kid, claims, signing_input_len: h.len() + 1 + p.len(), signature })
 }
 
 /// Strict base64url: the URL-safe alphabet, no padding, no whitespace, canonical
@@ -101,9 +90,7 @@ pub(crate) fn check_claims(
     leeway: i64,
     audiences: &[String],
 ) -> Result<(), Refusal> {
-    let exp = claims
-        .exp
-        .ok_or_else(|| invalid("the token has no exp claim"))?;
+    let exp = claims.exp.ok_or_else(|| invalid("the token has no exp claim"))?;
     if now > exp.unix() + leeway {
         return Err(invalid("the token has expired"));
     }
@@ -115,11 +102,7 @@ pub(crate) fn check_claims(
     if claims.aud.is_empty() {
         return Err(invalid("the token has no aud claim"));
     }
-    if !claims
-        .aud
-        .iter()
-        .any(|a| audiences.iter().any(|ok| ok == a))
-    {
+    if !claims.aud.iter().any(|a| audiences.iter().any(|ok| ok == a)) {
         return Err(invalid("the token is for another audience"));
     }
     Ok(())
@@ -138,10 +121,7 @@ mod tests {
     }
 
     fn reason(token: &str) -> String {
-        parse(token, AlgorithmSet::default())
-            .unwrap_err()
-            .detail
-            .into_owned()
+        parse(token, AlgorithmSet::default()).unwrap_err().detail.into_owned()
     }
 
     #[test]
@@ -170,11 +150,7 @@ mod tests {
     fn non_canonical_base64_is_refused() {
         let h = seg(r#"{"alg":"RS256"}"#);
         let p = seg(r#"{"exp":1}"#);
-        for bad_header in [
-            format!("{h}="),
-            format!("{h} "),
-            h.replace('_', "/").replace('-', "+") + "+",
-        ] {
+        for bad_header in [format!("{h}="), format!("{h} "), h.replace('_', "/").replace('-', "+") + "+"] {
             let t = format!("{bad_header}.{p}.c2ln");
             assert!(reason(&t).contains("base64url"), "{bad_header}");
         }
@@ -187,24 +163,8 @@ mod tests {
         assert!(check_claims(&claims(r#"{"aud":"api"}"#), 100, 60, &aud).is_err());
         assert!(check_claims(&claims(r#"{"aud":"api","exp":100}"#), 160, 60, &aud).is_ok());
         assert!(check_claims(&claims(r#"{"aud":"api","exp":100}"#), 161, 60, &aud).is_err());
-        assert!(
-            check_claims(
-                &claims(r#"{"aud":"api","exp":1000,"nbf":200}"#),
-                140,
-                60,
-                &aud
-            )
-            .is_ok()
-        );
-        assert!(
-            check_claims(
-                &claims(r#"{"aud":"api","exp":1000,"nbf":200}"#),
-                139,
-                60,
-                &aud
-            )
-            .is_err()
-        );
+        assert!(check_claims(&claims(r#"{"aud":"api","exp":1000,"nbf":200}"#), 140, 60, &aud).is_ok());
+        assert!(check_claims(&claims(r#"{"aud":"api","exp":1000,"nbf":200}"#), 139, 60, &aud).is_err());
     }
 
     #[test]

@@ -1,0 +1,60 @@
+//! `Guard::check` on the hot path, against `jsonwebtoken::decode` alone on the same
+//! token. Run: `cargo bench -p mfa-guard-core --bench check`.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use jsonwebtoken::{DecodingKey, Validation};
+use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
+use mfa_guard_core::{Evaluation, Guard, RequestInfo};
+
+const ISSUER: &str = "https://sts.windows.net/{tenantid}/";
+
+fn guard(issuer: &DevIssuer, cache: u64) -> Guard {
+    Guard::builder()
+        .issuer(ISSUER)
+        .keys(issuer.key_source().unwrap())
+        .audience(DEV_AUDIENCE)
+        .token_cache_capacity(cache)
+        .build()
+        .unwrap()
+}
+
+fn admitted(guard: &Guard, header: &[u8]) -> bool {
+    let req = RequestInfo::new("GET", "/commerce/customers").with_authorization(header);
+    matches!(guard.evaluate(&req), Evaluation::Ready(Ok(Some(_))))
+}
+
+fn bench(c: &mut Criterion) {
+    let issuer = DevIssuer::generate(ISSUER).unwrap();
+    let token = issuer.user().sign().unwrap();
+    let header = format!("Bearer {token}");
+
+    let cached = guard(&issuer, 10_000);
+    assert!(admitted(&cached, header.as_bytes()));
+    let uncached = guard(&issuer, 0);
+    assert!(admitted(&uncached, header.as_bytes()));
+
+    let jwk: serde_json::Value = serde_json::from_str(issuer.jwks_json()).unwrap();
+    let key = DecodingKey::from_rsa_components(
+        jwk["keys"][0]["n"].as_str().unwrap(),
+        jwk["keys"][0]["e"].as_str().unwrap(),
+    )
+    .unwrap();
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[DEV_AUDIENCE]);
+    validation.set_issuer(&[issuer.token_issuer()]);
+    assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation).is_ok());
+
+    let mut group = c.benchmark_group("check");
+    group.bench_function("guard_cache_hit", |b| b.iter(|| admitted(&cached, black_box(header.as_bytes()))));
+    group
+        .bench_function("guard_cache_miss", |b| b.iter(|| admitted(&uncached, black_box(header.as_bytes()))));
+    group.bench_function("jsonwebtoken_decode", |b| {
+        b.iter(|| jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &key, &validation).is_ok())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

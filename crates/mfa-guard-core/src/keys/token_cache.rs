@@ -1,0 +1,79 @@
+//! The verified-token cache: a token already verified is recognised by a hash of the
+//! whole token and not verified again.
+//!
+//! - The key is SHA-256 of the token: collision-resistant, so no crafted token can
+//!   land on another token's entry (a fast non-cryptographic hash could be steered).
+//! - An entry lives no longer than its token's `exp` (+ leeway): moka's per-entry
+//!   expiry evicts it, and a read re-checks `exp` against the guard's clock.
+//! - An entry whose key has been retired (gone from a refreshed JWKS) is dropped
+//!   on its next read and never served.
+//! - Capacity is bounded (default 10 000 entries, least recently used evicted).
+//! - Only verification is cached: route policy (caller kind, MFA, roles) runs on
+//!   every request.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::principal::VerifiedToken;
+use crate::time::Clock;
+
+/// Default number of verified tokens kept.
+pub const DEFAULT_TOKEN_CACHE_CAPACITY: u64 = 10_000;
+
+pub(crate) type TokenKey = [u8; 32];
+
+pub(crate) struct TokenCache {
+    cache: moka::sync::Cache<TokenKey, Arc<VerifiedToken>>,
+    leeway: i64,
+}
+
+struct UntilExp {
+    clock: Arc<dyn Clock>,
+    leeway: i64,
+}
+
+impl moka::Expiry<TokenKey, Arc<VerifiedToken>> for UntilExp {
+    fn expire_after_create(&self, _: &TokenKey, v: &Arc<VerifiedToken>, _: Instant) -> Option<Duration> {
+        let left = v.exp.saturating_add(self.leeway).saturating_sub(self.clock.now_unix());
+        Some(Duration::from_secs(u64::try_from(left).unwrap_or(0)))
+    }
+}
+
+impl TokenCache {
+    /// A cache of `capacity` entries; `None` when capacity is 0 (caching disabled).
+    pub(crate) fn new(capacity: u64, clock: Arc<dyn Clock>, leeway: i64) -> Option<Self> {
+        (capacity > 0).then(|| Self {
+            cache: moka::sync::Cache::builder()
+                .max_capacity(capacity)
+                .expire_after(UntilExp { clock, leeway })
+                .build(),
+            leeway,
+        })
+    }
+
+    pub(crate) fn key(token: &str) -> TokenKey {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
+        key
+    }
+
+    pub(crate) fn get(&self, key: &TokenKey, now: i64) -> Option<Arc<VerifiedToken>> {
+        let entry = self.cache.get(key)?;
+        if now > entry.exp.saturating_add(self.leeway) || entry.key.is_retired() {
+            self.cache.invalidate(key);
+            return None;
+        }
+        Some(entry)
+    }
+
+    pub(crate) fn insert(&self, key: TokenKey, token: Arc<VerifiedToken>) {
+        self.cache.insert(key, token);
+    }
+
+    #[cfg(test)]
+    pub(crate) fn entry_count(&self) -> u64 {
+        self.cache.run_pending_tasks();
+        self.cache.entry_count()
+    }
+}
