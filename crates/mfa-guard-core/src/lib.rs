@@ -49,6 +49,7 @@ pub mod config;
 pub mod dev;
 mod error;
 mod guard;
+pub mod inspect;
 pub mod keys;
 pub mod policy;
 mod principal;

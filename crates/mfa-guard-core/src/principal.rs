@@ -25,6 +25,17 @@ pub(crate) struct VerifiedToken {
     pub(crate) key: Arc<VerifyingKey>,
 }
 
+impl VerifiedToken {
+    pub(crate) fn subject(&self) -> crate::policy::Subject<'_> {
+        crate::policy::Subject {
+            kind: self.kind,
+            mfa: self.mfa.as_ref(),
+            claims: &self.claims,
+            roles: self.roles,
+        }
+    }
+}
+
 /// The verified caller of a request.
 ///
 /// Adapters put it in the request's extensions; handlers read it (axum and actix

@@ -293,6 +293,7 @@ impl GuardBuilder {
                 max_header_bytes: self.max_header_bytes,
                 token_cache,
             }),
+            fixed: None,
         })
     }
 }

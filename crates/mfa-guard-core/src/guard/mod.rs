@@ -12,9 +12,10 @@ pub use builder::GuardBuilder;
 use std::sync::{Arc, OnceLock};
 
 use crate::claims::{CallerKind, KindRule};
+use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::token_cache::{TokenCache, TokenKey};
 use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
-use crate::policy::{CompiledPolicy, Selection};
+use crate::policy::{CompiledPolicy, CompiledRule, Requirement, Selection};
 use crate::principal::{Principal, VerifiedToken};
 use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
 use crate::request::RequestInfo;
@@ -50,6 +51,8 @@ pub type CheckResult = Result<Option<Principal>, Rejection>;
 #[derive(Clone)]
 pub struct Guard {
     inner: Arc<Inner>,
+    /// Set by [`Guard::for_requirement`]: one requirement instead of the route table.
+    fixed: Option<Arc<CompiledRule>>,
 }
 
 pub(crate) struct Issuer {
@@ -137,6 +140,27 @@ impl Guard {
         GuardBuilder::default()
     }
 
+    /// A guard sharing this one's keys, caches and settings, that applies
+    /// `requirement` to every request instead of looking the path up in the route
+    /// table: for requirements written next to the routes they protect (axum's
+    /// `route_layer`, actix's `scope(..).wrap(..)`).
+    pub fn for_requirement(&self, requirement: &Requirement) -> Result<Guard, BuildError> {
+        let label = format!("{:?} route requirement", requirement.access()).to_lowercase();
+        let rule = self
+            .inner
+            .policy
+            .fixed_rule(requirement, &label)
+            .map_err(|e| BuildError::new(BuildErrorKind::Policy, e))?;
+        Ok(Guard { inner: Arc::clone(&self.inner), fixed: Some(Arc::new(rule)) })
+    }
+
+    fn select(&self, method: &str, path: &str) -> Selection<'_> {
+        match &self.fixed {
+            Some(rule) => Selection { first: rule, second: None },
+            None => self.inner.policy.select(method, path),
+        }
+    }
+
     /// Checks a request: token present → valid → caller kind allowed → MFA → roles.
     pub async fn check(&self, req: &RequestInfo<'_>) -> CheckResult {
         match self.evaluate(req) {
@@ -148,7 +172,7 @@ impl Guard {
     /// Checks a request without waiting when no key has to be fetched.
     pub fn evaluate(&self, req: &RequestInfo<'_>) -> Evaluation {
         let inner = &*self.inner;
-        let selection = inner.policy.select(req.method, req.path);
+        let selection = self.select(req.method, req.path);
         let public = selection.is_public();
         let token = match extract_bearer(req, inner.max_header_bytes) {
             Ok(Some(token)) => token,
@@ -293,7 +317,7 @@ impl Guard {
     }
 
     fn admit(&self, selection: &Selection<'_>, token: Arc<VerifiedToken>, now: i64) -> CheckResult {
-        match self.inner.policy.authorize(selection, &token, now) {
+        match self.inner.policy.authorize(selection, &token.subject(), now) {
             Ok(()) => {
                 tracing::trace!(rule = &*selection.first.label, kind = %token.kind, "admitted");
                 Ok(Some(Principal::new(token)))
@@ -320,7 +344,7 @@ impl PendingCheck {
         let PendingCheck { guard, method, path, token, public, state } = self;
         let outcome = guard.wait_for_keys(&token, state).await;
         let inner = &*guard.inner;
-        let selection = inner.policy.select(&method, &path);
+        let selection = guard.select(&method, &path);
         match outcome {
             Step::Verified(verified) => {
                 guard.remember(inner.token_cache.as_ref().map(|_| TokenCache::key(&token)), &verified);

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use routes::{PathPattern, normalized};
 
 use crate::claims::CallerKind;
-use crate::principal::VerifiedToken;
+use crate::claims::Claims;
 use crate::rejection::{Refusal, RejectionCode};
 
 /// How much a route asks of the caller.
@@ -247,21 +247,7 @@ impl Policy {
                 self.roles.len()
             ));
         }
-        let requirement = |req: &Requirement, context: &str| -> Result<CompiledRequirement, String> {
-            let mut set = RoleSet::EMPTY;
-            for role in &req.roles {
-                let i = self.roles.index_of(role).ok_or_else(|| {
-                    format!("{context} requires role {role}, which the role map does not define")
-                })?;
-                set.insert(i);
-            }
-            Ok(CompiledRequirement {
-                access: req.access,
-                callers: req.callers,
-                roles: set,
-                role_names: req.roles.clone(),
-            })
-        };
+        let requirement = |req: &Requirement, context: &str| compile_requirement(&self.roles, req, context);
         let mut rules = Vec::with_capacity(self.rules.len());
         for rule in &self.rules {
             let pattern = PathPattern::parse(&rule.pattern)?;
@@ -296,6 +282,26 @@ impl Policy {
     }
 }
 
+fn compile_requirement(
+    roles: &RoleMap,
+    req: &Requirement,
+    context: &str,
+) -> Result<CompiledRequirement, String> {
+    let mut set = RoleSet::EMPTY;
+    for role in &req.roles {
+        let i = roles
+            .index_of(role)
+            .ok_or_else(|| format!("{context} requires role {role}, which the role map does not define"))?;
+        set.insert(i);
+    }
+    Ok(CompiledRequirement {
+        access: req.access,
+        callers: req.callers,
+        roles: set,
+        role_names: req.roles.clone(),
+    })
+}
+
 #[derive(Debug)]
 pub(crate) struct CompiledRequirement {
     pub(crate) access: Access,
@@ -328,6 +334,17 @@ pub(crate) struct CompiledPolicy {
     pub(crate) mfa: MfaPolicy,
 }
 
+/// What route policy looks at: the caller, its MFA evidence, its claims (for
+/// freshness) and its resolved roles. Built from a verified token, or from an
+/// unverified one by tools that explain a verdict.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Subject<'a> {
+    pub(crate) kind: CallerKind,
+    pub(crate) mfa: Option<&'a MfaEvidence>,
+    pub(crate) claims: &'a Claims,
+    pub(crate) roles: ResolvedRoles,
+}
+
 /// The rules a request must satisfy: the rule of its path as received and, when the
 /// path has a second (normalized) reading selecting another rule, that one too.
 #[derive(Debug, Clone, Copy)]
@@ -347,6 +364,18 @@ impl Selection<'_> {
 }
 
 impl CompiledPolicy {
+    /// A rule applying `requirement` to every path (for requirements attached to a
+    /// route by the application rather than looked up in the table).
+    pub(crate) fn fixed_rule(&self, requirement: &Requirement, label: &str) -> Result<CompiledRule, String> {
+        Ok(CompiledRule {
+            pattern: PathPattern::Prefix(String::new()),
+            lower: PathPattern::Prefix(String::new()),
+            methods: Vec::new(),
+            requirement: compile_requirement(&self.roles, requirement, label)?,
+            label: label.into(),
+        })
+    }
+
     pub(crate) fn select(&self, method: &str, path: &str) -> Selection<'_> {
         let find = |path: &str, lower: bool| {
             self.rules
@@ -366,7 +395,7 @@ impl CompiledPolicy {
     pub(crate) fn authorize(
         &self,
         selection: &Selection<'_>,
-        token: &VerifiedToken,
+        token: &Subject<'_>,
         now: i64,
     ) -> Result<(), Refusal> {
         for rule in selection.rules() {
@@ -378,7 +407,7 @@ impl CompiledPolicy {
     fn authorize_rule(
         &self,
         req: &CompiledRequirement,
-        token: &VerifiedToken,
+        token: &Subject<'_>,
         now: i64,
     ) -> Result<(), Refusal> {
         if req.access == Access::Public {
@@ -394,7 +423,7 @@ impl CompiledPolicy {
             if token.mfa.is_none() {
                 return Err(Refusal::new(RejectionCode::MfaRequired, self.mfa_missing_detail()));
             }
-            if !self.mfa.fresh(&token.claims, now) {
+            if !self.mfa.fresh(token.claims, now) {
                 return Err(Refusal::new(
                     RejectionCode::MfaRequired,
                     "this operation requires a recent multi-factor sign-in; sign in again with MFA",

@@ -3,6 +3,7 @@ use std::time::Duration;
 use super::*;
 use crate::claims::parse_claims;
 use crate::keys::VerifyingKey;
+use crate::principal::VerifiedToken;
 
 fn verified(policy: &CompiledPolicy, json: &str) -> VerifiedToken {
     let claims = parse_claims(json.as_bytes()).unwrap();
@@ -22,7 +23,7 @@ fn verified(policy: &CompiledPolicy, json: &str) -> VerifiedToken {
 
 fn decide(policy: &CompiledPolicy, method: &str, path: &str, json: &str) -> Result<(), RejectionCode> {
     let token = verified(policy, json);
-    policy.authorize(&policy.select(method, path), &token, 1_000).map_err(|r| r.code)
+    policy.authorize(&policy.select(method, path), &token.subject(), 1_000).map_err(|r| r.code)
 }
 
 fn pc() -> CompiledPolicy {

@@ -281,6 +281,12 @@ struct Inner {
 }
 
 impl Rejection {
+    /// A rejection rendered with default challenge settings (no realm, Partner
+    /// Center style), for code that has no guard at hand. Prefer `Guard::reject`.
+    pub fn standalone(refusal: Refusal) -> Self {
+        Challenges::default().reject(refusal, false)
+    }
+
     /// Why: the body's `code`.
     pub fn code(&self) -> RejectionCode {
         self.0.code

@@ -77,7 +77,7 @@ pub(crate) fn parse(token: &str, allowed: AlgorithmSet) -> Result<Parsed, Refusa
 
 /// Strict base64url: the URL-safe alphabet, no padding, no whitespace, canonical
 /// trailing bits (so one token has exactly one encoding).
-fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, Refusal> {
+pub(crate) fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, Refusal> {
     URL_SAFE_NO_PAD
         .decode(segment)
         .map_err(|_| invalid(format!("the token {what} is not unpadded base64url")))

@@ -1,0 +1,90 @@
+//! axum extractors (feature `axum`): the verified caller, required or optional.
+
+use std::convert::Infallible;
+use std::ops::Deref;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::response::{IntoResponse, Response};
+use http::request::Parts;
+use mfa_guard_core::{Refusal, Rejection, RejectionCode};
+
+use crate::Unauthenticated;
+use crate::response::render;
+
+/// The caller admitted by [`MfaLayer`](crate::MfaLayer), as an axum extractor.
+///
+/// Dereferences to [`mfa_guard_core::Principal`]. On a route the layer let through
+/// without a token (a public route), extracting it refuses the request with the
+/// same `401` the layer sends for a missing token; use `Option<Principal>` on
+/// routes that serve anonymous callers too.
+///
+/// ```
+/// use mfa_guard_tower::Principal;
+///
+/// async fn whoami(caller: Principal) -> String {
+///     format!("{} ({})", caller.oid().unwrap_or("?"), caller.kind())
+/// }
+///
+/// async fn greeting(caller: Option<Principal>) -> &'static str {
+///     if caller.is_some() { "hello again" } else { "hello, stranger" }
+/// }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Principal(pub mfa_guard_core::Principal);
+
+impl Deref for Principal {
+    type Target = mfa_guard_core::Principal;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl From<Principal> for mfa_guard_core::Principal {
+    fn from(p: Principal) -> Self {
+        p.0
+    }
+}
+
+/// A [`Rejection`] as an axum response: the very bytes the layer sends.
+#[derive(Clone, Debug)]
+pub struct RejectionResponse(pub Rejection);
+
+impl From<Rejection> for RejectionResponse {
+    fn from(r: Rejection) -> Self {
+        Self(r)
+    }
+}
+
+impl IntoResponse for RejectionResponse {
+    fn into_response(self) -> Response {
+        render(&self.0, axum::body::Body::from)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Principal {
+    type Rejection = RejectionResponse;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(principal) = parts.extensions.get::<mfa_guard_core::Principal>() {
+            return Ok(Principal(principal.clone()));
+        }
+        if let Some(Unauthenticated(rejection)) = parts.extensions.get::<Unauthenticated>() {
+            return Err(RejectionResponse(rejection.clone()));
+        }
+        // No MfaLayer in front of this handler: a deployment mistake. Fail closed.
+        tracing::error!("mfa_guard_tower::Principal extracted on a route without MfaLayer; refusing");
+        Err(RejectionResponse(Rejection::standalone(Refusal::new(
+            RejectionCode::MissingToken,
+            "this route requires a bearer access token",
+        ))))
+    }
+}
+
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Principal {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<mfa_guard_core::Principal>().cloned().map(Principal))
+    }
+}

@@ -1,0 +1,128 @@
+//! [`ResponseFuture`] of [`MfaService`](crate::MfaService).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
+
+use http::{Request, Response};
+use mfa_guard_core::{CheckResult, Rejection};
+use pin_project_lite::pin_project;
+use tower_service::Service;
+
+use crate::ResponseBody;
+use crate::response::render;
+use crate::service::admit;
+
+type Check = Pin<Box<dyn Future<Output = CheckResult> + Send>>;
+
+pin_project! {
+    /// Response future of [`MfaService`](crate::MfaService).
+    ///
+    /// Three states: the inner service's own future (the common case, not boxed), a
+    /// rejection ready to send, or a check waiting for signing keys (boxed: it only
+    /// happens on cold start or rotation) followed by the inner call.
+    pub struct ResponseFuture<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        #[pin]
+        state: State<S, ReqBody>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<S, ReqBody>
+    where
+        S: Service<Request<ReqBody>>,
+    {
+        Inner { #[pin] future: S::Future },
+        Rejected { rejection: Option<Rejection> },
+        Checking {
+            check: Check,
+            service: Option<S>,
+            request: Option<Request<ReqBody>>,
+            unauthenticated: Rejection,
+        },
+    }
+}
+
+impl<S, ReqBody> ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    pub(crate) fn inner(future: S::Future) -> Self {
+        Self { state: State::Inner { future } }
+    }
+
+    pub(crate) fn rejected(rejection: Rejection) -> Self {
+        Self { state: State::Rejected { rejection: Some(rejection) } }
+    }
+
+    pub(crate) fn checking(
+        check: Check,
+        service: S,
+        request: Request<ReqBody>,
+        unauthenticated: Rejection,
+    ) -> Self {
+        Self {
+            state: State::Checking { check, service: Some(service), request: Some(request), unauthenticated },
+        }
+    }
+}
+
+impl<S, ReqBody, ResBody> Future for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+{
+    type Output = Result<Response<ResponseBody<ResBody>>, S::Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                StateProj::Inner { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+                }
+                StateProj::Rejected { rejection } => {
+                    let response = match rejection.take() {
+                        Some(r) => render(&r, ResponseBody::rejection),
+                        // Polled again after completion: answer as if nothing was sent,
+                        // which fails closed.
+                        None => render(&missing(), ResponseBody::rejection),
+                    };
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Checking { check, service, request, unauthenticated } => {
+                    let result = ready!(check.as_mut().poll(cx));
+                    let (Some(mut service), Some(mut req)) = (service.take(), request.take()) else {
+                        this.state.set(State::Rejected { rejection: None });
+                        continue;
+                    };
+                    match admit(&mut req, result, unauthenticated) {
+                        Ok(()) => this.state.set(State::Inner { future: service.call(req) }),
+                        Err(r) => this.state.set(State::Rejected { rejection: Some(r) }),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn missing() -> Rejection {
+    Rejection::standalone(mfa_guard_core::Refusal::new(
+        mfa_guard_core::RejectionCode::MissingToken,
+        "this route requires a bearer access token",
+    ))
+}
+
+impl<S, ReqBody> fmt::Debug for ResponseFuture<S, ReqBody>
+where
+    S: Service<Request<ReqBody>>,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}

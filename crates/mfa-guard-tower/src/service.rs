@@ -1,0 +1,108 @@
+//! [`MfaService`]: checks each request, then calls the inner service or answers.
+
+use std::task::{Context, Poll};
+
+use http::header::AUTHORIZATION;
+use http::{Request, Response};
+use mfa_guard_core::{CheckResult, Evaluation, Guard, Rejection, RequestInfo};
+use tower_service::Service;
+
+use crate::future::ResponseFuture;
+use crate::{MfaLayer, ResponseBody, Unauthenticated};
+
+/// Checks every request with a [`Guard`] before the inner service sees it.
+///
+/// Admitted requests carry the [`Principal`](mfa_guard_core::Principal) in their
+/// extensions; refused ones are answered here with core's response, which carries
+/// the [`Rejection`] in its extensions.
+#[derive(Clone, Debug)]
+pub struct MfaService<S> {
+    inner: S,
+    guard: Guard,
+    /// What an extractor answers on a route the guard let through without a token.
+    unauthenticated: Rejection,
+}
+
+impl<S> MfaService<S> {
+    /// Wraps `inner`.
+    pub fn new(inner: S, guard: Guard) -> Self {
+        let unauthenticated = guard.missing_token();
+        Self { inner, guard, unauthenticated }
+    }
+
+    /// A layer of this service (same as [`MfaLayer::new`]).
+    pub fn layer(guard: Guard) -> MfaLayer {
+        MfaLayer::new(guard)
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Unwraps the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MfaService<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S, ReqBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let evaluation = {
+            let info = RequestInfo::new(req.method().as_str(), req.uri().path())
+                .with_query(req.uri().query())
+                .with_authorizations(req.headers().get_all(AUTHORIZATION).iter().map(|v| v.as_bytes()));
+            self.guard.evaluate(&info)
+        };
+        match evaluation {
+            Evaluation::Ready(result) => match admit(&mut req, result, &self.unauthenticated) {
+                Ok(()) => ResponseFuture::inner(self.inner.call(req)),
+                Err(rejection) => ResponseFuture::rejected(rejection),
+            },
+            Evaluation::Pending(pending) => {
+                // The inner service was driven to readiness by `poll_ready`; that
+                // instance is the one to call once the keys arrive, so it goes into the
+                // future and a clone stays here. See
+                // https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services
+                let clone = self.inner.clone();
+                let ready = std::mem::replace(&mut self.inner, clone);
+                ResponseFuture::checking(Box::pin(pending.finish()), ready, req, self.unauthenticated.clone())
+            }
+        }
+    }
+}
+
+/// Puts the outcome of a check on the request; a refusal comes back as `Err`.
+pub(crate) fn admit<B>(
+    req: &mut Request<B>,
+    result: CheckResult,
+    unauthenticated: &Rejection,
+) -> Result<(), Rejection> {
+    match result {
+        Ok(Some(principal)) => {
+            req.extensions_mut().insert(principal);
+            Ok(())
+        }
+        Ok(None) => {
+            req.extensions_mut().insert(Unauthenticated(unauthenticated.clone()));
+            Ok(())
+        }
+        Err(rejection) => Err(rejection),
+    }
+}

@@ -1,0 +1,97 @@
+//! The axum example server of mfa-guard, as a library so tests can serve its router.
+//!
+//! Everything it decides comes from `mfa-guard-core` through [`MfaLayer`]; the
+//! route table, handler JSON and development issuer come from `example-shared`,
+//! which the actix example uses too.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::{Method, Uri};
+use axum::routing::{any, get};
+use axum::{Json, Router};
+use example_shared::{AREAS, Match, Settings, caller_body, discovery_document, health_body};
+use http::header::AUTHORIZATION;
+use mfa_guard_core::Guard;
+use mfa_guard_core::dev::DevIssuer;
+use mfa_guard_tower::{MfaLayer, Principal};
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::TraceLayer;
+
+/// The router: the Partner Center routes (and, in development mode, the issuer's
+/// discovery and JWKS documents) behind [`MfaLayer`].
+pub fn app(guard: Guard, dev: Option<(Arc<DevIssuer>, SocketAddr)>) -> Router {
+    let mut router = Router::new();
+    for area in AREAS {
+        let handler = area_handler(area.name);
+        router = match (area.name, area.matching) {
+            ("health", _) => router.route(area.path, get(|| async { Json(health_body()) })),
+            (_, Match::Exact) => router.route(area.path, handler),
+            (_, Match::Prefix) => {
+                router.route(area.path, handler.clone()).route(&format!("{}/{{*rest}}", area.path), handler)
+            }
+        };
+    }
+    if let Some((issuer, bound)) = dev {
+        let discovery = discovery_document(&issuer, bound);
+        let jwks: serde_json::Value = serde_json::from_str(issuer.jwks_json()).unwrap_or_default();
+        router = router
+            .route("/.well-known/openid-configuration", get(move || async move { Json(discovery) }))
+            .route("/.well-known/jwks.json", get(move || async move { Json(jwks) }));
+    }
+    router
+        .fallback(area_handler("unmatched"))
+        .layer(MfaLayer::new(guard))
+        .layer(TraceLayer::new_for_http())
+        // Outermost, so the trace layer never sees the credential.
+        .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
+}
+
+fn area_handler(area: &'static str) -> axum::routing::MethodRouter {
+    any(move |caller: Option<Principal>, method: Method, uri: Uri| async move {
+        Json(caller_body(area, method.as_str(), uri.path(), caller.as_deref()))
+    })
+}
+
+/// Binds, builds the guard (making the development issuer if none is configured),
+/// prints the development banner, and serves until SIGINT or SIGTERM.
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let (guard, dev) = settings.guard(bound)?;
+    let dev = dev.map(Arc::new);
+    match &dev {
+        Some(issuer) => {
+            print!("{}", example_shared::dev_banner("axum", issuer, bound)?);
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+        }
+        None => tracing::info!(%bound, "listening"),
+    }
+    let app = app(guard, dev.map(|d| (d, bound)));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
