@@ -2,6 +2,8 @@
 //! framework glue: the environment contract (DESIGN §6), the embedded development
 //! issuer, the Partner Center route table and the JSON their handlers answer.
 
+pub mod testkit;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -1,4 +1,11 @@
-//! Conformance suite of mfa-guard.
-//!
-//! It will run one table of cases against both example servers over real sockets
-//! and assert byte-identical answers (see the actix/conformance issue). Empty until then.
+//! Conformance suite of mfa-guard: one table of cases (every row of DESIGN §4
+//! across the routes of §3, each caller kind, each challenge style), run against
+//! every adapter's example server over real sockets, asserting the expected answer
+//! and that all adapters answered the same status line, `WWW-Authenticate`,
+//! content type and body.
+
+pub mod cases;
+pub mod fixture;
+pub mod http1;
+pub mod idp;
+pub mod servers;
