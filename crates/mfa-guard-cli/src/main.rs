@@ -1,9 +1,288 @@
-//! The `mfa-guard` command-line tool.
+//! The `mfa-guard` command-line tool: explain, verify and check access tokens the
+//! way mfa-guard's middleware decides them, and (development only) mint tokens and
+//! run a local issuer.
 //!
-//! It will offer `inspect`, `verify`, `check`, `mint` and `dev-issuer` (see the CLI
-//! issue). Until then it says so and exits with a usage error rather than pretend.
+//! Every decision comes from `mfa-guard-core`; this crate reads arguments, words
+//! the engine's answers, and maps them to documented exit codes (see [`exit`]).
 
-fn main() -> std::process::ExitCode {
-    eprintln!("mfa-guard: the command-line tool is not built yet; see the CLI issue in the tracker");
-    std::process::ExitCode::from(2)
+mod check;
+#[cfg(feature = "dev-tools")]
+mod dev_issuer;
+mod exit;
+mod guard;
+mod human;
+mod input;
+mod inspect;
+#[cfg(feature = "dev-tools")]
+mod mint;
+mod response;
+mod style;
+mod verify;
+
+#[cfg(feature = "dev-tools")]
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::exit::{EXIT_CODES_HELP, Exit, Failure};
+use crate::guard::KeyArgs;
+use crate::style::{ColorChoice, Style};
+
+/// Explain, verify and check bearer access tokens the way mfa-guard enforces
+/// multi-factor authentication (as Microsoft Partner Center does).
+#[derive(Debug, Parser)]
+#[command(name = "mfa-guard", version, after_help = EXIT_CODES_HELP)]
+struct Cli {
+    /// When to colour the output
+    #[arg(long, value_enum, default_value_t, global = true, value_name = "WHEN")]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode a token WITHOUT verifying it and explain what the guard would decide
+    ///
+    /// Prints the header and claims, then the verdict: caller kind and the rule that
+    /// decided it, MFA and its evidence, token version, issuer, tenant, expiry, roles,
+    /// and for each Partner Center area: allowed, MFA required, role missing or
+    /// app-only not allowed. The signature is not checked: use `verify` for that.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Inspect {
+        /// The token, `Bearer <token>`, or a whole `Authorization: Bearer …` line;
+        /// `-` or nothing reads standard input
+        #[arg(value_name = "TOKEN | -")]
+        token: Option<String>,
+        /// Print the report as JSON
+        #[arg(long)]
+        json: bool,
+        /// Also print the signature segment (not printed unless asked for)
+        #[arg(long)]
+        show_signature: bool,
+    },
+    /// Verify a token fully (signature, issuer, audience, expiry) and check MFA
+    ///
+    /// By default a user token must show MFA and an app-only token passes, as on
+    /// Partner Center's catalog API; --no-mfa, --users-only and --role change that.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Verify {
+        /// The token, `Bearer <token>`, or a whole `Authorization: Bearer …` line;
+        /// `-` reads standard input
+        #[arg(value_name = "TOKEN | -")]
+        token: Option<String>,
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// The expected issuer, exact or with {tenantid} (e.g. 'https://sts.windows.net/{tenantid}/')
+        #[arg(long, value_name = "ISSUER")]
+        issuer: Option<String>,
+        /// An accepted audience (repeat for more)
+        #[arg(long, value_name = "AUD", required = true)]
+        audience: Vec<String>,
+        /// Do not require MFA: any valid token passes
+        #[arg(long)]
+        no_mfa: bool,
+        /// Refuse app-only tokens (as on user-only routes)
+        #[arg(long)]
+        users_only: bool,
+        /// Require one of these roles (Partner Center role map; repeat for "any of")
+        #[arg(long, value_name = "ROLE")]
+        role: Vec<String>,
+        /// Print the verdict as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Evaluate one request as the middleware configured by a policy file would,
+    /// and print the exact HTTP response it would send
+    #[command(after_help = EXIT_CODES_HELP)]
+    Check {
+        /// The guard's configuration (TOML; see mfa-guard-core's config module)
+        #[arg(long, value_name = "FILE")]
+        config: PathBuf,
+        /// The request method
+        #[arg(long, default_value = "GET")]
+        method: String,
+        /// The request path, optionally with its query (e.g. /commerce/customers)
+        #[arg(long)]
+        path: String,
+        /// The token, `Bearer <token>`, or a whole `Authorization: Bearer …` line;
+        /// `-` or nothing reads standard input
+        #[arg(value_name = "TOKEN | -", conflicts_with = "no_token")]
+        token: Option<String>,
+        /// Send the request without an Authorization header
+        #[arg(long)]
+        no_token: bool,
+        #[command(flatten)]
+        keys: KeyArgs,
+        /// An issuer to add to those of the file (needs a key source flag)
+        #[arg(long, value_name = "ISSUER")]
+        issuer: Option<String>,
+        /// An audience to add to those of the file (repeat for more)
+        #[arg(long, value_name = "AUD")]
+        audience: Vec<String>,
+        /// Print the outcome and the response as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// [development only] Mint a signed test token
+    ///
+    /// The key is made on the spot unless --key names one; the private key is
+    /// written only with --save-key. Prints the token (and, with --print-jwks, the
+    /// public JWKS on the next line).
+    #[cfg(feature = "dev-tools")]
+    #[command(after_help = EXIT_CODES_HELP)]
+    Mint {
+        /// An app-only token (client credentials) instead of a user's
+        #[arg(long)]
+        app: bool,
+        /// Without `mfa` in amr (users only)
+        #[arg(long)]
+        no_mfa: bool,
+        /// The roles claim (repeat for more; default AdminAgent for users)
+        #[arg(long, value_name = "ROLE", conflicts_with = "no_roles")]
+        role: Vec<String>,
+        /// No roles claim at all
+        #[arg(long)]
+        no_roles: bool,
+        /// A wids directory role: a template id or SecurityAdmin, BillingAdmin, GlobalAdmin
+        #[arg(long, value_name = "WID")]
+        wid: Vec<String>,
+        /// The audience
+        #[arg(long, value_name = "AUD", default_value = mfa_guard_core::dev::DEV_AUDIENCE)]
+        audience: String,
+        /// The issuer, exact or with {tenantid} [default: https://sts.windows.net/{tenantid}/]
+        #[arg(long, value_name = "ISSUER")]
+        issuer: Option<String>,
+        /// How long the token is valid, e.g. 90s, 10m, 1h
+        #[arg(long, value_name = "DURATION", value_parser = parse_lifetime, conflicts_with = "expired")]
+        expires_in: Option<std::time::Duration>,
+        /// A token that expired an hour ago
+        #[arg(long)]
+        expired: bool,
+        /// An Entra v2.0-shaped token: ver 2.0, azp, and no amr (v2 access tokens carry none)
+        #[arg(long)]
+        v2: bool,
+        /// Any claim, NAME=VALUE (VALUE is JSON if it is an array, object, quoted
+        /// string, true/false/null or an integer; else a string; null removes)
+        #[arg(long, value_name = "NAME=VALUE")]
+        claim: Vec<String>,
+        /// Sign with this PKCS#8 RSA private key (PEM) instead of a fresh one
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+        /// Write the private key here (mode 0600; never over an existing file)
+        #[arg(long, value_name = "PATH")]
+        save_key: Option<PathBuf>,
+        /// Print the public JWKS after the token
+        #[arg(long)]
+        print_jwks: bool,
+        /// Write the public JWKS to this file
+        #[arg(long, value_name = "PATH")]
+        jwks_out: Option<PathBuf>,
+        /// Print token, issuer and kid as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// [development only] Serve a local issuer: discovery, JWKS, and tokens on request
+    ///
+    /// Listens on loopback only and prints the address it bound ("listening on
+    /// http://…"). GET /token?kind=user|app&mfa=false&roles=… mints a token.
+    #[cfg(feature = "dev-tools")]
+    #[command(name = "dev-issuer", after_help = EXIT_CODES_HELP)]
+    DevIssuer {
+        /// The address to bind (loopback only; port 0 picks a free port)
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Sign with this PKCS#8 RSA private key (PEM) instead of a fresh one
+        #[arg(long, value_name = "PATH")]
+        key: Option<PathBuf>,
+        /// Write the private key here (mode 0600; never over an existing file)
+        #[arg(long, value_name = "PATH")]
+        save_key: Option<PathBuf>,
+    },
+}
+
+#[cfg(feature = "dev-tools")]
+fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
+    mfa_guard_core::config::parse_duration(text)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let err = Style::stderr(cli.color);
+    match run(cli) {
+        Ok(exit) => exit.into(),
+        Err(failure) => {
+            // One line, whatever the message holds.
+            let line = failure.to_string().replace(['\n', '\r'], " ");
+            eprintln!("{} {}", err.bad("mfa-guard: error:"), inspect::clean(&line));
+            failure.exit.into()
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))
+}
+
+fn run(cli: Cli) -> Result<Exit, Failure> {
+    let out = Style::stdout(cli.color);
+    match cli.command {
+        Command::Inspect { token, json, show_signature } => {
+            let token = input::read_token(token.as_deref())?;
+            inspect::run(&token, &inspect::Options { json, show_signature }, out)
+        }
+        Command::Verify { token, keys, issuer, audience, no_mfa, users_only, role, json } => {
+            let token = input::read_token(token.as_deref())?;
+            let options =
+                verify::Options { keys, issuer, audiences: audience, no_mfa, users_only, roles: role, json };
+            runtime()?.block_on(verify::run(&token, &options, out))
+        }
+        Command::Check { config, method, path, token, no_token, keys, issuer, audience, json } => {
+            let token = if no_token { None } else { Some(input::read_token(token.as_deref())?) };
+            let options = check::Options { config, method, path, keys, issuer, audiences: audience, json };
+            runtime()?.block_on(check::run(token.as_ref(), &options, out))
+        }
+        #[cfg(feature = "dev-tools")]
+        Command::Mint {
+            app,
+            no_mfa,
+            role,
+            no_roles,
+            wid,
+            audience,
+            issuer,
+            expires_in,
+            expired,
+            v2,
+            claim,
+            key,
+            save_key,
+            print_jwks,
+            jwks_out,
+            json,
+        } => {
+            let roles = if no_roles { Some(Vec::new()) } else { (!role.is_empty()).then_some(role) };
+            let spec = mint::MintSpec {
+                app,
+                no_mfa,
+                roles,
+                wids: wid,
+                audience: Some(audience),
+                lifetime: expires_in,
+                expired,
+                v2,
+                claims: claim,
+            };
+            mint::run(&mint::Options { spec, issuer, key, save_key, print_jwks, jwks_out, json })
+        }
+        #[cfg(feature = "dev-tools")]
+        Command::DevIssuer { listen, key, save_key } => {
+            runtime()?.block_on(dev_issuer::run(&dev_issuer::Options { listen, key, save_key }))
+        }
+    }
 }
