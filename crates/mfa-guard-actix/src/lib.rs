@@ -1,6 +1,59 @@
 //! actix-web adapter of mfa-guard.
 //!
-//! This crate will hold the `MfaMiddleware` `Transform`/`Service` pair and the
-//! `Principal` extractor. It only translates between actix-web and
-//! `mfa-guard-core`, which makes every decision. It is filled by the actix issue
-//! and exports nothing yet.
+//! [`MfaMiddleware`] wraps an actix-web `App`, `Scope` or `Resource` and checks every
+//! request with an [`mfa_guard_core::Guard`]: admitted requests reach the handler with
+//! the [`Principal`](mfa_guard_core::Principal) in their extensions (and as the
+//! [`Principal`] extractor); refused ones are answered with core's response —
+//! `401 Unauthorized - MFA required` and `WWW-Authenticate: Bearer error="invalid_token"`
+//! for a user without MFA — which carries the [`Rejection`](mfa_guard_core::Rejection)
+//! in its extensions for outer middleware. This crate decides nothing: it translates,
+//! so actix-web answers byte for byte as `mfa-guard-tower` does.
+//!
+//! ```no_run
+//! use actix_web::{App, HttpServer, web};
+//! use mfa_guard_actix::{MfaMiddleware, Principal};
+//! use mfa_guard_core::{Guard, KeySource, Policy, Requirement, Role};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let guard = Guard::builder()
+//!     .issuer("https://sts.windows.net/{tenantid}/")
+//!     .keys(KeySource::discovery("https://login.microsoftonline.com/common/.well-known/openid-configuration"))
+//!     .audience("https://api.partnercenter.microsoft.com")
+//!     .policy(Policy::partner_center())
+//!     .build()?;
+//!
+//! async fn customers(caller: Principal) -> String {
+//!     format!("hello {}", caller.upn().unwrap_or("agent"))
+//! }
+//!
+//! let reports = MfaMiddleware::require(&guard, Requirement::mfa().any_role([Role::AdminAgent]))?;
+//! HttpServer::new(move || {
+//!     App::new()
+//!         // A requirement written next to the routes it protects ...
+//!         .service(web::scope("/reports").wrap(reports.clone()).route("", web::get().to(|| async { "q3" })))
+//!         // ... and everything else under the Partner Center route table.
+//!         .service(
+//!             web::scope("")
+//!                 .wrap(MfaMiddleware::new(guard.clone()))
+//!                 .route("/commerce/customers", web::get().to(customers)),
+//!         )
+//! })
+//! .bind("127.0.0.1:3000")?
+//! .run()
+//! .await?;
+//! # Ok(()) }
+//! ```
+
+mod extract;
+mod future;
+mod middleware;
+mod response;
+
+pub use extract::{Principal, RejectionResponse};
+pub use future::ResponseFuture;
+pub use middleware::{MfaMiddleware, MfaService};
+
+/// Marks a request the guard let through without a principal (a public route);
+/// holds the answer an extractor then gives.
+#[derive(Clone, Debug)]
+pub(crate) struct Unauthenticated(pub(crate) mfa_guard_core::Rejection);

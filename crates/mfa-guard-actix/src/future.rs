@@ -1,0 +1,78 @@
+//! [`ResponseFuture`] of [`MfaService`](crate::MfaService).
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use actix_web::Error;
+use actix_web::body::EitherBody;
+use actix_web::dev::ServiceResponse;
+use pin_project_lite::pin_project;
+
+use crate::RejectionResponse;
+use crate::response::fail_closed;
+
+/// A check that had to wait for signing keys, followed by the inner call.
+pub(crate) type Checking<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, Error>>>>;
+
+pin_project! {
+    /// Response future of [`MfaService`](crate::MfaService).
+    ///
+    /// Three states: the inner service's own future (the common case, not boxed), a
+    /// rejection ready to send, or a check waiting for signing keys (boxed: it only
+    /// happens on cold start or rotation) followed by the inner call.
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    enum State<F, B> {
+        Inner { #[pin] future: F },
+        Rejected { response: Option<ServiceResponse<EitherBody<B>>> },
+        Checking { future: Checking<B> },
+    }
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    pub(crate) fn inner(future: F) -> Self {
+        Self { state: State::Inner { future } }
+    }
+
+    pub(crate) fn rejected(response: ServiceResponse<EitherBody<B>>) -> Self {
+        Self { state: State::Rejected { response: Some(response) } }
+    }
+
+    pub(crate) fn checking(future: Checking<B>) -> Self {
+        Self { state: State::Checking { future } }
+    }
+}
+
+impl<F, B> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<ServiceResponse<B>, Error>>,
+{
+    type Output = Result<ServiceResponse<EitherBody<B>>, Error>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            StateProj::Inner { future } => future.poll(cx).map_ok(ServiceResponse::map_into_left_body),
+            StateProj::Rejected { response } => Poll::Ready(match response.take() {
+                Some(response) => Ok(response),
+                // Polled again after completion: the request is gone, so answer with an
+                // error that renders a missing-token refusal, which fails closed.
+                None => Err(RejectionResponse(fail_closed()).into()),
+            }),
+            StateProj::Checking { future } => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl<F, B> fmt::Debug for ResponseFuture<F, B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseFuture").finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,154 @@
+//! [`MfaMiddleware`] (the `Transform`) and [`MfaService`] (the `Service`): check each
+//! request, then call the inner service or answer.
+
+use std::future::{Ready, ready};
+use std::rc::Rc;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
+use actix_web::http::header::AUTHORIZATION;
+use actix_web::{Error, HttpMessage as _};
+use mfa_guard_core::{BuildError, CheckResult, Evaluation, Guard, Rejection, RequestInfo, Requirement};
+
+use crate::Unauthenticated;
+use crate::future::ResponseFuture;
+use crate::response::render;
+
+/// Protects an actix-web `App`, `Scope` or `Resource` with a [`Guard`].
+///
+/// [`MfaMiddleware::new`] applies the guard's route table (e.g. the Partner Center
+/// preset) to every request; [`MfaMiddleware::require`] applies one requirement, for
+/// `web::scope(..).wrap(..)` next to the routes it protects.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct MfaMiddleware {
+    guard: Guard,
+    /// What an extractor answers on a route the guard let through without a token.
+    unauthenticated: Rejection,
+}
+
+impl MfaMiddleware {
+    /// Checks every request against `guard`'s route policy.
+    pub fn new(guard: Guard) -> Self {
+        let unauthenticated = guard.missing_token();
+        Self { guard, unauthenticated }
+    }
+
+    /// Checks every request against `requirement`, with `guard`'s keys and settings.
+    /// Fails when the requirement names a role the guard's role map does not define.
+    pub fn require(guard: &Guard, requirement: Requirement) -> Result<Self, BuildError> {
+        Ok(Self::new(guard.for_requirement(&requirement)?))
+    }
+
+    /// The guard.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+}
+
+impl<S, B> Transform<S, ServiceRequest> for MfaMiddleware
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Transform = MfaService<S>;
+    type InitError = ();
+    type Future = Ready<Result<Self::Transform, Self::InitError>>;
+
+    fn new_transform(&self, service: S) -> Self::Future {
+        ready(Ok(MfaService {
+            inner: Rc::new(service),
+            guard: self.guard.clone(),
+            unauthenticated: self.unauthenticated.clone(),
+        }))
+    }
+}
+
+/// Checks every request with a [`Guard`] before the inner service sees it.
+///
+/// Admitted requests carry the [`Principal`](mfa_guard_core::Principal) in their
+/// extensions; refused ones are answered here with core's response, which carries
+/// the [`Rejection`] in its extensions. Made by [`MfaMiddleware`].
+///
+/// actix-web owns its services and calls them through `&self`; the inner service is
+/// held in an `Rc` so a check that waits for keys can call it afterwards, which is
+/// why there is no `get_mut` or `into_inner`.
+#[derive(Debug)]
+pub struct MfaService<S> {
+    inner: Rc<S>,
+    guard: Guard,
+    unauthenticated: Rejection,
+}
+
+impl<S> MfaService<S> {
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+}
+
+impl<S, B> Service<ServiceRequest> for MfaService<S>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = Error> + 'static,
+    B: MessageBody + 'static,
+{
+    type Response = ServiceResponse<EitherBody<B>>;
+    type Error = Error;
+    type Future = ResponseFuture<S::Future, B>;
+
+    forward_ready!(inner);
+
+    fn call(&self, req: ServiceRequest) -> Self::Future {
+        let evaluation = {
+            // The URI's own path and query, read exactly as the tower adapter reads them
+            // (not actix's `query_string()`, which cannot tell a bare `?` from none).
+            let info = RequestInfo::new(req.method().as_str(), req.uri().path())
+                .with_query(req.uri().query())
+                .with_authorizations(req.headers().get_all(AUTHORIZATION).map(|v| v.as_bytes()));
+            self.guard.evaluate(&info)
+        };
+        match evaluation {
+            Evaluation::Ready(result) => match admit(&req, result, &self.unauthenticated) {
+                Ok(()) => ResponseFuture::inner(self.inner.call(req)),
+                Err(rejection) => ResponseFuture::rejected(respond(req, &rejection)),
+            },
+            Evaluation::Pending(pending) => {
+                // actix-web services are shared and always called through `&self`
+                // (readiness is forwarded above, and actix's own services are always
+                // ready), so the inner service can be called once the keys are here.
+                let inner = Rc::clone(&self.inner);
+                let unauthenticated = self.unauthenticated.clone();
+                ResponseFuture::checking(Box::pin(async move {
+                    let result = pending.finish().await;
+                    match admit(&req, result, &unauthenticated) {
+                        Ok(()) => inner.call(req).await.map(ServiceResponse::map_into_left_body),
+                        Err(rejection) => Ok(respond(req, &rejection)),
+                    }
+                }))
+            }
+        }
+    }
+}
+
+/// Puts the outcome of a check on the request; a refusal comes back as `Err`.
+fn admit(req: &ServiceRequest, result: CheckResult, unauthenticated: &Rejection) -> Result<(), Rejection> {
+    match result {
+        Ok(Some(principal)) => {
+            req.extensions_mut().insert(principal);
+            Ok(())
+        }
+        Ok(None) => {
+            req.extensions_mut().insert(Unauthenticated(unauthenticated.clone()));
+            Ok(())
+        }
+        Err(rejection) => Err(rejection),
+    }
+}
+
+/// Answers `req` with `rejection`, without calling the inner service.
+fn respond<B>(req: ServiceRequest, rejection: &Rejection) -> ServiceResponse<EitherBody<B>> {
+    let (request, _payload) = req.into_parts();
+    ServiceResponse::new(request, render(rejection)).map_into_right_body()
+}

@@ -1,0 +1,40 @@
+//! A core [`Rejection`] as an actix-web `HttpResponse`: every byte comes from core;
+//! this only copies status, headers, body and the HTTP/1.1 reason phrase across.
+
+use actix_web::HttpResponse;
+use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
+use mfa_guard_core::{Refusal, Rejection, RejectionCode};
+
+/// Renders `rejection`.
+///
+/// The response carries the [`Rejection`] in its extensions (so outer middleware can
+/// see why) and, when core asks for one, a custom reason in its head so HTTP/1.1
+/// sends `401 Unauthorized - MFA required` (HTTP/2 has no reason phrase).
+pub(crate) fn render(rejection: &Rejection) -> HttpResponse {
+    // Core only produces 400, 401, 403 and 503, all valid status codes.
+    let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut response = HttpResponse::with_body(status, rejection.body()).map_into_boxed_body();
+    let headers = response.headers_mut();
+    for (name, value) in rejection.headers() {
+        // Core renders header values from visible ASCII only; a value that still
+        // failed to convert would be dropped rather than turned into a 500.
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(HeaderName::from_static(name), value);
+        }
+    }
+    if let Some(reason) = rejection.reason_phrase() {
+        response.head_mut().reason = Some(reason);
+    }
+    response.extensions_mut().insert(rejection.clone());
+    response
+}
+
+/// The answer when there is no guard's answer to give (an extractor used without the
+/// middleware, a future polled after it finished): a missing token, which fails closed.
+pub(crate) fn fail_closed() -> Rejection {
+    Rejection::standalone(Refusal::new(
+        RejectionCode::MissingToken,
+        "this route requires a bearer access token",
+    ))
+}
