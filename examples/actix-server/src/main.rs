@@ -1,9 +1,24 @@
 //! The actix example server of mfa-guard.
 //!
-//! It will serve the Partner Center preset routes behind the actix adapter (DESIGN §6);
-//! it is filled by the actix adapter issue. Until then it says so and exits.
+//! `cargo run -p example-actix-server` starts it in development mode on an embedded
+//! issuer and prints ready-to-paste tokens; the environment (`MFA_LISTEN`,
+//! `MFA_ISSUER`, `MFA_AUDIENCE`, `MFA_JWKS_URL` or `MFA_DISCOVERY_URL`, `MFA_CONFIG`,
+//! `MFA_TOKEN_CACHE_CAPACITY`) points it at a real identity provider instead.
 
-fn main() -> std::process::ExitCode {
-    eprintln!("example-actix-server: the actix adapter is not built yet; see the tracker");
-    std::process::ExitCode::from(2)
+use std::process::ExitCode;
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    example_shared::init_tracing();
+    let result = match example_shared::Settings::from_env() {
+        Ok(settings) => example_actix_server::run(settings).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("example-actix-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }

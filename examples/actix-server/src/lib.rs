@@ -1,0 +1,118 @@
+//! The actix example server of mfa-guard, as a library so tests can serve its app.
+//!
+//! Everything it decides comes from `mfa-guard-core` through [`MfaMiddleware`]; the
+//! route table, handler JSON and development issuer come from `example-shared`,
+//! which the axum example uses too, so both servers answer byte for byte alike.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Logger;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, Route, web};
+use example_shared::{AREAS, Match, Settings, caller_body, discovery_document, health_body};
+use mfa_guard_actix::{MfaMiddleware, Principal};
+use mfa_guard_core::Guard;
+use mfa_guard_core::dev::DevIssuer;
+use serde_json::Value;
+
+/// The access log: method, path (never the query, which might carry a token the
+/// guard refuses) and status, and no request header, so never `Authorization`.
+const ACCESS_LOG: &str = r#"%a "%{method}xi %U" %s %b %Dms"#;
+
+/// The app: the Partner Center routes (and, in development mode, the issuer's
+/// discovery and JWKS documents) behind [`MfaMiddleware`], inside an access log.
+pub fn app(
+    guard: Guard,
+    dev: Option<(Arc<DevIssuer>, SocketAddr)>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let mut app = App::new();
+    for area in AREAS {
+        app = match (area.name, area.matching) {
+            ("health", _) => app.service(get_only(area.path, health_body())),
+            (_, Match::Exact) => app.route(area.path, area_route(area.name)),
+            // `.+`, not `.*`: `/commerce/` is not the area, as in the axum example,
+            // whose `{*rest}` needs at least one character.
+            (_, Match::Prefix) => app
+                .route(area.path, area_route(area.name))
+                .route(&format!("{}/{{tail:.+}}", area.path), area_route(area.name)),
+        };
+    }
+    if let Some((issuer, bound)) = dev {
+        let jwks: Value = serde_json::from_str(issuer.jwks_json()).unwrap_or_default();
+        app = app
+            .service(get_only("/.well-known/openid-configuration", discovery_document(&issuer, bound)))
+            .service(get_only("/.well-known/jwks.json", jwks));
+    }
+    app.default_service(area_route("unmatched"))
+        .wrap(MfaMiddleware::new(guard))
+        // Outermost, so it logs refusals too; its format reads no request header.
+        .wrap(
+            Logger::new(ACCESS_LOG)
+                .custom_request_replace("method", |req| req.method().to_string())
+                .log_level(log::Level::Debug),
+        )
+}
+
+/// Any method: who called, and how they were admitted.
+fn area_route(area: &'static str) -> Route {
+    web::route().to(move |req: HttpRequest, caller: Option<Principal>| async move {
+        HttpResponse::Ok().json(caller_body(area, req.method().as_str(), req.uri().path(), caller.as_deref()))
+    })
+}
+
+/// A fixed JSON document for `GET` (and `HEAD`); other methods get the same `405`
+/// as the axum example's `get(..)` routes.
+fn get_only(path: &str, body: Value) -> Resource {
+    let body = Arc::new(body);
+    let document = move || {
+        let body = Arc::clone(&body);
+        async move { HttpResponse::Ok().json(&*body) }
+    };
+    web::resource(path)
+        .route(web::get().to(document.clone()))
+        .route(web::head().to(document))
+        .default_service(web::to(|| async {
+            HttpResponse::MethodNotAllowed().insert_header((header::ALLOW, "GET,HEAD")).finish()
+        }))
+}
+
+/// The server on `listener`, not yet running: await it (or spawn it) to serve.
+/// actix-web stops it on SIGINT and SIGTERM.
+pub fn server(
+    listener: TcpListener,
+    guard: Guard,
+    dev: Option<(Arc<DevIssuer>, SocketAddr)>,
+) -> std::io::Result<Server> {
+    Ok(HttpServer::new(move || app(guard.clone(), dev.clone())).listen(listener)?.run())
+}
+
+/// Binds, builds the guard (making the development issuer if none is configured),
+/// prints the development banner, and serves until SIGINT or SIGTERM.
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let listener = TcpListener::bind(settings.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    let (guard, dev) = settings.guard(bound)?;
+    let dev = dev.map(Arc::new);
+    match &dev {
+        Some(issuer) => {
+            print!("{}", example_shared::dev_banner("actix", issuer, bound)?);
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+        }
+        None => tracing::info!(%bound, "listening"),
+    }
+    let server = server(listener, guard, dev.map(|d| (d, bound))).map_err(|e| e.to_string())?;
+    server.await.map_err(|e| e.to_string())
+}
