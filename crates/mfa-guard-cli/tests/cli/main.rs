@@ -1,0 +1,8 @@
+//! The `mfa-guard` binary, run as a user runs it: over tokens covering every
+//! verdict and every documented exit code, with `--json` output parsed.
+
+mod check;
+mod dev_tools;
+mod inspect;
+mod support;
+mod verify;
