@@ -24,7 +24,12 @@ fn issuer() -> &'static DevIssuer {
 }
 
 fn guard() -> Guard {
-    Guard::builder().issuer(ISSUER).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE).build().unwrap()
+    Guard::builder()
+        .issuer(ISSUER)
+        .keys(issuer().key_source().unwrap())
+        .audience(DEV_AUDIENCE)
+        .build()
+        .unwrap()
 }
 
 async fn whoami(caller: Principal) -> String {

@@ -42,7 +42,11 @@ pub fn app(guard: Guard, dev: Option<(Arc<DevIssuer>, SocketAddr)>) -> Router {
     router
         .fallback(area_handler("unmatched"))
         .layer(MfaLayer::new(guard))
-        .layer(TraceLayer::new_for_http())
+        // Spans record the path, never the query: a token sent in the query (which the
+        // guard refuses) must not reach the logs.
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+            tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
+        }))
         // Outermost, so the trace layer never sees the credential.
         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
 }

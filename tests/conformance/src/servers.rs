@@ -15,6 +15,55 @@ pub async fn start_axum(guard: Guard) -> Target {
     Target { name: "axum", addr }
 }
 
+/// Serves the actix example's app with `guard` on an ephemeral port, in a thread of
+/// its own running an actix system (actix services are not `Send`).
+pub fn start_actix(guard: Guard) -> Target {
+    start_actix_with(guard, None).expect("the actix example starts")
+}
+
+fn start_actix_with(
+    guard: Guard,
+    dev: Option<(std::sync::Arc<mfa_guard_core::dev::DevIssuer>, SocketAddr)>,
+) -> Result<Target, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    start_actix_on(listener, guard, dev)?;
+    Ok(Target { name: "actix", addr })
+}
+
+fn start_actix_on(
+    listener: std::net::TcpListener,
+    guard: Guard,
+    dev: Option<(std::sync::Arc<mfa_guard_core::dev::DevIssuer>, SocketAddr)>,
+) -> Result<(), String> {
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match example_actix_server::server(listener, guard, dev) {
+                Ok(server) => {
+                    let _ = ready_tx.send(Ok(()));
+                    let _ = server.await;
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                }
+            }
+        });
+    });
+    ready_rx.recv().map_err(|_| "the actix thread ended early".to_owned())?
+}
+
+/// Starts the actix example from an environment (as `MFA_*` variables would give it).
+pub fn start_actix_from_env(env: &[(&str, String)]) -> Result<Target, String> {
+    let settings =
+        example_shared::Settings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (guard, dev) = settings.guard(addr)?;
+    start_actix_on(listener, guard, dev.map(|d| (std::sync::Arc::new(d), addr)))?;
+    Ok(Target { name: "actix", addr })
+}
+
 /// Starts the axum example from an environment (as `MFA_*` variables would give it),
 /// on an ephemeral port.
 pub async fn start_axum_from_env(env: &[(&str, String)]) -> Result<Target, String> {

@@ -5,7 +5,7 @@ use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::fixture::{ISSUER, Tok};
 use mfa_guard_conformance::http1::request;
 use mfa_guard_conformance::idp::serve_static_idp;
-use mfa_guard_conformance::servers::start_axum_from_env;
+use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
 use mfa_guard_core::dev::DEV_AUDIENCE;
 
 async fn get(target: Target, path: &str, tok: Tok) -> (String, Option<String>, Option<String>) {
@@ -40,6 +40,7 @@ async fn issuer_and_jwks_url_from_the_environment() {
         ("MFA_AUDIENCE", format!("https://other.example, {DEV_AUDIENCE}")),
     ];
     serves_the_partner_center_behaviour(start_axum_from_env(&env).await.unwrap()).await;
+    serves_the_partner_center_behaviour(start_actix_from_env(&env).unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,6 +52,7 @@ async fn discovery_from_the_environment_declares_the_issuer() {
         ("MFA_TOKEN_CACHE_CAPACITY", "0".to_owned()),
     ];
     serves_the_partner_center_behaviour(start_axum_from_env(&env).await.unwrap()).await;
+    serves_the_partner_center_behaviour(start_actix_from_env(&env).unwrap()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -79,10 +81,11 @@ callers = "users"
         ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
         ("MFA_CONFIG", path.display().to_string()),
     ];
-    let target = start_axum_from_env(&env).await.unwrap();
-    let (line, www, code) = get(target, "/overview", Tok::AdminNoMfa).await;
-    assert_eq!((line.as_str(), code.as_deref()), ("HTTP/1.1 401 Unauthorized", Some("mfa_required")));
-    assert!(www.unwrap().contains(r#"acr_values="c1""#));
+    for target in [start_axum_from_env(&env).await.unwrap(), start_actix_from_env(&env).unwrap()] {
+        let (line, www, code) = get(target, "/overview", Tok::AdminNoMfa).await;
+        assert_eq!((line.as_str(), code.as_deref()), ("HTTP/1.1 401 Unauthorized", Some("mfa_required")));
+        assert!(www.unwrap().contains(r#"acr_values="c1""#));
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 

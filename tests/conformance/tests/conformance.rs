@@ -1,0 +1,29 @@
+//! The promise: axum and actix answer every case of the table identically — status
+//! line (reason phrase included), `WWW-Authenticate`, content type and body — and
+//! as expected. One guard per challenge style is shared by both servers, as one
+//! process serving both frameworks would share it.
+
+use mfa_guard_conformance::cases::{run, table};
+use mfa_guard_conformance::fixture::{Style, guard};
+use mfa_guard_conformance::servers::{start_actix, start_axum};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn axum_and_actix_answer_every_case_identically() {
+    let mut servers = Vec::new();
+    for style in [Style::PartnerCenter, Style::StepUp, Style::EntraClaims] {
+        let g = guard(style);
+        servers.push((style, vec![start_axum(g.clone()).await, start_actix(g)]));
+    }
+    let cases = table();
+    let failures = run(&cases, |style| {
+        servers.iter().find(|(s, _)| *s == style).map(|(_, targets)| targets.clone()).unwrap_or_default()
+    })
+    .await;
+    assert!(
+        failures.is_empty(),
+        "{} failures over {} cases:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
