@@ -74,7 +74,7 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
                 println!(
                     "{} {method} {} reaches the handler; the middleware sends no response of its own",
                     out.good("admitted:"),
-                    crate::inspect::clean(&options.path)
+                    crate::style::clean(&options.path)
                 );
                 match &principal {
                     Some(p) => println!("  caller: {}", response::principal_text(p)),

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::exit::{Exit, Failure};
 use crate::human;
 use crate::input::Token;
-use crate::style::Style;
+use crate::style::{Style, clean};
 
 /// What the tool says first, every time: nothing here is verified.
 pub(crate) const NOT_VERIFIED: &str = "NOT VERIFIED: decoded without checking the signature, issuer or audience; \
@@ -440,20 +440,6 @@ fn value_text(v: &Value) -> String {
         Value::String(s) => clean(s),
         other => clean(&other.to_string()),
     }
-}
-
-/// Token text made safe for a terminal: control characters (escape sequences
-/// included) are shown escaped, never sent.
-pub(crate) fn clean(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn push_table(out: &mut String, rows: impl Iterator<Item = (String, String)>) {

@@ -216,7 +216,7 @@ fn main() -> ExitCode {
         Err(failure) => {
             // One line, whatever the message holds.
             let line = failure.to_string().replace(['\n', '\r'], " ");
-            eprintln!("{} {}", err.bad("mfa-guard: error:"), inspect::clean(&line));
+            eprintln!("{} {}", err.bad("mfa-guard: error:"), style::clean(&line));
             failure.exit.into()
         }
     }

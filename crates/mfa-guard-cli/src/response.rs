@@ -4,7 +4,7 @@
 use mfa_guard_core::{CallerKind, Principal, Rejection, Role};
 use serde_json::{Value, json};
 
-use crate::inspect::clean;
+use crate::style::clean;
 
 /// The status line: `HTTP/1.1 401 Unauthorized - MFA required`.
 pub(crate) fn status_line(rejection: &Rejection) -> String {

@@ -17,6 +17,11 @@ pub(crate) enum ColorChoice {
     Never,
 }
 
+/// Whether `NO_COLOR` is set to something (an empty value does not count).
+fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 /// Paints text for one output stream.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Style {
@@ -26,16 +31,17 @@ pub(crate) struct Style {
 impl Style {
     /// The style for standard output.
     pub(crate) fn stdout(choice: ColorChoice) -> Self {
-        Self::decide(choice, std::io::stdout().is_terminal())
+        Self::decide(choice, std::io::stdout().is_terminal(), no_color())
     }
 
     /// The style for standard error.
     pub(crate) fn stderr(choice: ColorChoice) -> Self {
-        Self::decide(choice, std::io::stderr().is_terminal())
+        Self::decide(choice, std::io::stderr().is_terminal(), no_color())
     }
 
-    fn decide(choice: ColorChoice, terminal: bool) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    /// `--color always` wins over `NO_COLOR`, as no-color.org asks of
+    /// per-invocation flags; `auto` colours a terminal unless `NO_COLOR` is set.
+    fn decide(choice: ColorChoice, terminal: bool, no_color: bool) -> Self {
         let on = match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -71,5 +77,44 @@ impl Style {
     /// Less important text.
     pub(crate) fn dim(self, text: &str) -> String {
         self.paint("2", text)
+    }
+}
+
+/// Token text made safe for a terminal: control characters (escape sequences
+/// included) and the invisible marks that reorder or hide text (bidirectional
+/// overrides, zero-width characters) are shown escaped, never sent.
+pub(crate) fn clean(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let invisible =
+            matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || invisible {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_colours_only_a_terminal_without_no_color() {
+        assert!(Style::decide(ColorChoice::Auto, true, false).on);
+        assert!(!Style::decide(ColorChoice::Auto, true, true).on);
+        assert!(!Style::decide(ColorChoice::Auto, false, false).on);
+        assert!(Style::decide(ColorChoice::Always, false, true).on);
+        assert!(!Style::decide(ColorChoice::Never, true, false).on);
+        assert_eq!(Style::decide(ColorChoice::Never, true, false).bad("x"), "x");
+    }
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(clean("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
+        assert_eq!(clean("Ünïcödé ok"), "Ünïcödé ok");
+        assert_eq!(clean("admin\u{202e}nimda"), "admin\\u{202e}nimda");
     }
 }

@@ -79,7 +79,7 @@ pub(crate) async fn run(token: &Token, options: &Options, out: Style) -> Result<
                     "{} {}: {}",
                     out.bad("refused:"),
                     rejection.code(),
-                    crate::inspect::clean(rejection.detail())
+                    crate::style::clean(rejection.detail())
                 );
                 println!(
                     "  {}",
