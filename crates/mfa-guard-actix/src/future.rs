@@ -10,7 +10,10 @@ use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
 use pin_project_lite::pin_project;
 
+use actix_web::http::header::{HeaderName, HeaderValue};
+
 use crate::RejectionResponse;
+use crate::middleware::add_headers;
 use crate::response::fail_closed;
 
 /// A check that had to wait for signing keys, followed by the inner call.
@@ -31,15 +34,15 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, B> {
-        Inner { #[pin] future: F },
+        Inner { #[pin] future: F, headers: Vec<(HeaderName, HeaderValue)> },
         Rejected { response: Option<ServiceResponse<EitherBody<B>>> },
         Checking { future: Checking<B> },
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F) -> Self {
-        Self { state: State::Inner { future } }
+    pub(crate) fn inner(future: F, headers: Vec<(HeaderName, HeaderValue)>) -> Self {
+        Self { state: State::Inner { future, headers } }
     }
 
     pub(crate) fn rejected(response: ServiceResponse<EitherBody<B>>) -> Self {
@@ -59,7 +62,10 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProj::Inner { future } => future.poll(cx).map_ok(ServiceResponse::map_into_left_body),
+            StateProj::Inner { future, headers } => future.poll(cx).map_ok(|mut res| {
+                add_headers(&mut res, std::mem::take(headers));
+                res.map_into_left_body()
+            }),
             StateProj::Rejected { response } => Poll::Ready(match response.take() {
                 Some(response) => Ok(response),
                 // Polled again after completion: the request is gone, so answer with an

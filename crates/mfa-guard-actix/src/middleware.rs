@@ -6,13 +6,13 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage as _};
 use mfa_guard_core::{BuildError, CheckResult, Evaluation, Guard, Rejection, RequestInfo, Requirement};
 
 use crate::Unauthenticated;
 use crate::future::ResponseFuture;
-use crate::response::render;
+use crate::response::{admitted_headers, render};
 
 /// Protects an actix-web `App`, `Scope` or `Resource` with a [`Guard`].
 ///
@@ -111,7 +111,7 @@ where
         };
         match evaluation {
             Evaluation::Ready(result) => match admit(&req, result, &self.unauthenticated) {
-                Ok(()) => ResponseFuture::inner(self.inner.call(req)),
+                Ok(headers) => ResponseFuture::inner(self.inner.call(req), headers),
                 Err(rejection) => ResponseFuture::rejected(respond(req, &rejection)),
             },
             Evaluation::Pending(pending) => {
@@ -123,7 +123,10 @@ where
                 ResponseFuture::checking(Box::pin(async move {
                     let result = pending.finish().await;
                     match admit(&req, result, &unauthenticated) {
-                        Ok(()) => inner.call(req).await.map(ServiceResponse::map_into_left_body),
+                        Ok(headers) => inner.call(req).await.map(|mut res| {
+                            add_headers(&mut res, headers);
+                            res.map_into_left_body()
+                        }),
                         Err(rejection) => Ok(respond(req, &rejection)),
                     }
                 }))
@@ -132,18 +135,31 @@ where
     }
 }
 
-/// Puts the outcome of a check on the request; a refusal comes back as `Err`.
-fn admit(req: &ServiceRequest, result: CheckResult, unauthenticated: &Rejection) -> Result<(), Rejection> {
+/// Puts the outcome of a check on the request; a refusal comes back as `Err`, an
+/// admission with the headers core wants on the response.
+fn admit(
+    req: &ServiceRequest,
+    result: CheckResult,
+    unauthenticated: &Rejection,
+) -> Result<Vec<(HeaderName, HeaderValue)>, Rejection> {
     match result {
         Ok(Some(principal)) => {
+            let headers = admitted_headers(&principal);
             req.extensions_mut().insert(principal);
-            Ok(())
+            Ok(headers)
         }
         Ok(None) => {
             req.extensions_mut().insert(Unauthenticated(unauthenticated.clone()));
-            Ok(())
+            Ok(Vec::new())
         }
         Err(rejection) => Err(rejection),
+    }
+}
+
+/// Appends core's headers to the inner service's response.
+pub(crate) fn add_headers<B>(res: &mut ServiceResponse<B>, headers: Vec<(HeaderName, HeaderValue)>) {
+    for (name, value) in headers {
+        res.headers_mut().append(name, value);
     }
 }
 

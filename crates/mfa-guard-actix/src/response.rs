@@ -19,8 +19,10 @@ pub(crate) fn render(rejection: &Rejection) -> HttpResponse {
     for (name, value) in rejection.headers() {
         // Core renders header values from visible ASCII only; a value that still
         // failed to convert would be dropped rather than turned into a 500.
-        if let Ok(value) = HeaderValue::from_str(&value) {
-            headers.append(HeaderName::from_static(name), value);
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value))
+        {
+            headers.append(name, value);
         }
     }
     if let Some(reason) = rejection.reason_phrase() {
@@ -37,4 +39,15 @@ pub(crate) fn fail_closed() -> Rejection {
         RejectionCode::MissingToken,
         "this route requires a bearer access token",
     ))
+}
+
+/// The headers core asks to add to an admitted request's response (the compliance
+/// signal when configured); empty, without allocating, otherwise.
+pub(crate) fn admitted_headers(principal: &mfa_guard_core::Principal) -> Vec<(HeaderName, HeaderValue)> {
+    principal
+        .response_headers()
+        .filter_map(|(n, v)| {
+            Some((HeaderName::from_bytes(n.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?))
+        })
+        .collect()
 }

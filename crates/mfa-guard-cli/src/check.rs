@@ -68,6 +68,14 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
                         "method": method,
                         "path": options.path,
                         "principal": principal.as_ref().map(response::principal_json),
+                        "response_headers": principal.as_ref().map(|p| p
+                            .response_headers()
+                            .map(|(n, v)| json!([n, v]))
+                            .collect::<Vec<_>>()),
+                        "report_only": principal
+                            .as_ref()
+                            .and_then(|p| p.report_only_refusal())
+                            .map(response::rejection_json),
                     })
                 );
             } else {
@@ -81,6 +89,16 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
                     None => {
                         println!("  caller: none (a public route, and no valid token came with the request)")
                     }
+                }
+                for (name, value) in principal.iter().flat_map(|p| p.response_headers()) {
+                    println!("  the response gets: {name}: {value}");
+                }
+                if let Some(would) = principal.as_ref().and_then(|p| p.report_only_refusal()) {
+                    println!(
+                        "{} the route is report-only; enforced, the middleware would have answered:",
+                        out.warn("report-only:")
+                    );
+                    print!("{}", response::http_text(would));
                 }
             }
             Ok(Exit::Ok)

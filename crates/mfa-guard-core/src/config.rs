@@ -10,6 +10,7 @@
 //! leeway = "60s"                  # or 60
 //!
 //! token_cache_capacity = 10000    # 0 disables the verified-token cache
+//! compliance_header = "mfa-compliance"   # off by default
 //!
 //! [[issuers]]
 //! issuer = "https://sts.windows.net/{tenantid}/"
@@ -37,6 +38,7 @@
 //!
 //! [policy]
 //! preset = "partner-center"       # or "none"
+//! default_mode = "enforce"        # or "report-only" (policy refusals let through, recorded)
 //!
 //! [[policy.routes]]
 //! path = "/reports/*"
@@ -45,6 +47,8 @@
 //! callers = "users"               # or "users-and-apps"
 //! roles = ["AdminAgent"]
 //! name = "reports"
+//! mode = "report-only"            # this route only
+//! enforce_from = "2027-03-01T00:00:00Z"   # report-only before, enforced from
 //! ```
 
 use std::collections::BTreeMap;
@@ -58,7 +62,7 @@ use toml::Spanned;
 
 use crate::guard::GuardBuilder;
 use crate::keys::{KeySource, RemoteOptions};
-use crate::policy::{MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
+use crate::policy::{MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
 use crate::rejection::ChallengeStyle;
 use crate::verify::Algorithm;
 
@@ -141,6 +145,7 @@ struct Raw {
     leeway: Option<Spanned<DurationValue>>,
     max_header_bytes: Option<usize>,
     token_cache_capacity: Option<u64>,
+    compliance_header: Option<String>,
     keys: Option<RawKeys>,
     challenge: Option<RawChallenge>,
     mfa: Option<RawMfa>,
@@ -208,6 +213,7 @@ struct RawRole {
 #[serde(deny_unknown_fields)]
 struct RawPolicy {
     preset: Option<Spanned<String>>,
+    default_mode: Option<RawMode>,
     fallback: Option<RawRequirement>,
     #[serde(default)]
     routes: Vec<Spanned<RawRoute>>,
@@ -217,6 +223,8 @@ struct RawPolicy {
 #[serde(deny_unknown_fields)]
 struct RawRequirement {
     access: RawAccess,
+    mode: Option<RawMode>,
+    enforce_from: Option<Spanned<Timestamp>>,
     callers: Option<RawCallers>,
     #[serde(default)]
     roles: Vec<Spanned<String>>,
@@ -230,6 +238,8 @@ struct RawRoute {
     methods: Vec<String>,
     name: Option<String>,
     access: RawAccess,
+    mode: Option<RawMode>,
+    enforce_from: Option<Spanned<Timestamp>>,
     callers: Option<RawCallers>,
     #[serde(default)]
     roles: Vec<Spanned<String>>,
@@ -241,6 +251,41 @@ enum RawAccess {
     Public,
     Authenticated,
     Mfa,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+enum RawMode {
+    Enforce,
+    ReportOnly,
+}
+
+impl RawMode {
+    fn mode(self) -> Mode {
+        match self {
+            RawMode::Enforce => Mode::Enforce,
+            RawMode::ReportOnly => Mode::ReportOnly,
+        }
+    }
+}
+
+/// An RFC 3339 timestamp, quoted or as a TOML datetime.
+#[derive(Debug, Clone)]
+struct Timestamp(String);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Text(String),
+            Toml(toml::value::Datetime),
+        }
+        Ok(Timestamp(match Either::deserialize(d)? {
+            Either::Text(t) => t,
+            Either::Toml(t) => t.to_string(),
+        }))
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -406,43 +451,72 @@ impl Config {
             policy = policy.mfa(m);
         }
         let role_map = policy.roles().clone();
-        let requirement =
-            |access: RawAccess, callers: Option<RawCallers>, roles: &[Spanned<String>], key: &str| {
-                let mut req = match access {
-                    RawAccess::Public => Requirement::public(),
-                    RawAccess::Authenticated => Requirement::authenticated(),
-                    RawAccess::Mfa => Requirement::mfa(),
-                };
-                match callers {
-                    Some(RawCallers::Users) => req = req.users_only(),
-                    Some(RawCallers::UsersAndApps) => req = req.allow_apps(),
-                    None => {}
-                }
-                for r in roles {
-                    if role_map.index_of(&Role::from_name(r.get_ref())).is_none() {
-                        return Err(self.err_at(
-                            r.span().start,
-                            key,
-                            format!(
-                                "role {:?} is not defined; define it under [roles.{}]",
-                                r.get_ref(),
-                                r.get_ref()
-                            ),
-                        ));
-                    }
-                }
-                if !roles.is_empty() && access == RawAccess::Public {
-                    return Err(self.err(key, "a public route cannot require roles"));
-                }
-                Ok(req.any_role(roles.iter().map(|r| Role::from_name(r.get_ref()))))
+        let requirement = |access: RawAccess,
+                           callers: Option<RawCallers>,
+                           roles: &[Spanned<String>],
+                           mode: Option<RawMode>,
+                           enforce_from: &Option<Spanned<Timestamp>>,
+                           key: &str| {
+            let mut req = match access {
+                RawAccess::Public => Requirement::public(),
+                RawAccess::Authenticated => Requirement::authenticated(),
+                RawAccess::Mfa => Requirement::mfa(),
             };
+            match callers {
+                Some(RawCallers::Users) => req = req.users_only(),
+                Some(RawCallers::UsersAndApps) => req = req.allow_apps(),
+                None => {}
+            }
+            for r in roles {
+                if role_map.index_of(&Role::from_name(r.get_ref())).is_none() {
+                    return Err(self.err_at(
+                        r.span().start,
+                        key,
+                        format!(
+                            "role {:?} is not defined; define it under [roles.{}]",
+                            r.get_ref(),
+                            r.get_ref()
+                        ),
+                    ));
+                }
+            }
+            if !roles.is_empty() && access == RawAccess::Public {
+                return Err(self.err(key, "a public route cannot require roles"));
+            }
+            if let Some(m) = mode {
+                req = req.mode(m.mode());
+            }
+            if let Some(ts) = enforce_from {
+                let at = crate::time::parse_rfc3339(&ts.get_ref().0)
+                    .map_err(|e| self.err_at(ts.span().start, "enforce_from", e))?;
+                req = req.enforce_from(at);
+            }
+            Ok(req.any_role(roles.iter().map(|r| Role::from_name(r.get_ref()))))
+        };
+        if let Some(m) = raw_policy.and_then(|p| p.default_mode) {
+            policy = policy.default_mode(m.mode());
+        }
         if let Some(raw) = raw_policy {
             if let Some(f) = &raw.fallback {
-                policy = policy.fallback(requirement(f.access, f.callers, &f.roles, "policy.fallback")?);
+                policy = policy.fallback(requirement(
+                    f.access,
+                    f.callers,
+                    &f.roles,
+                    f.mode,
+                    &f.enforce_from,
+                    "policy.fallback",
+                )?);
             }
             for route in &raw.routes {
                 let r = route.get_ref();
-                let req = requirement(r.access, r.callers, &r.roles, "policy.routes.roles")?;
+                let req = requirement(
+                    r.access,
+                    r.callers,
+                    &r.roles,
+                    r.mode,
+                    &r.enforce_from,
+                    "policy.routes.roles",
+                )?;
                 let mut rule = Rule::new(r.path.get_ref().clone(), req).methods(&r.methods);
                 if let Some(n) = &r.name {
                     rule = rule.name(n.clone());
@@ -504,6 +578,9 @@ impl Config {
         }
         if let Some(n) = self.raw.token_cache_capacity {
             b = b.token_cache_capacity(n);
+        }
+        if let Some(name) = &self.raw.compliance_header {
+            b = b.compliance_header(name.clone());
         }
         b = b.audiences(self.raw.audiences.iter().cloned());
         if let Some(c) = &self.raw.challenge {

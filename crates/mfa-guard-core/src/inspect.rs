@@ -119,7 +119,11 @@ impl Inspection {
             roles: compiled.roles.resolve(&self.claims),
         };
         let selection = crate::policy::Selection { first: &rule, second: None };
-        compiled.authorize(&selection, &subject, now)
+        let decision = compiled.authorize(&selection, &subject, now);
+        match decision.refusal.or(decision.reported) {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
+        }
     }
 }
 

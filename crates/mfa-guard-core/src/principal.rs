@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::claims::{CallerKind, Claims, KindRule};
 use crate::keys::VerifyingKey;
 use crate::policy::{MfaEvidence, ResolvedRoles, Role, RoleMap};
+use crate::rejection::Rejection;
 
 /// Everything learnt from one token once it is verified. Shared (`Arc`) between the
 /// verified-token cache and every principal made from it; per-request policy never
@@ -43,11 +44,29 @@ impl VerifiedToken {
 #[derive(Clone)]
 pub struct Principal {
     token: Arc<VerifiedToken>,
+    report: Option<Rejection>,
+    compliance: Option<(Arc<str>, &'static str)>,
 }
 
 impl Principal {
-    pub(crate) fn new(token: Arc<VerifiedToken>) -> Self {
-        Self { token }
+    pub(crate) fn new(
+        token: Arc<VerifiedToken>,
+        report: Option<Rejection>,
+        compliance: Option<(Arc<str>, &'static str)>,
+    ) -> Self {
+        Self { token, report, compliance }
+    }
+
+    /// The refusal report-only mode let through: what this request would have
+    /// been answered had the route been enforced. `None` when the policy admitted it.
+    pub fn report_only_refusal(&self) -> Option<&Rejection> {
+        self.report.as_ref()
+    }
+
+    /// Headers the adapter adds to the response it sends for this request (the
+    /// compliance signal, when configured). Names are lowercase.
+    pub fn response_headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.compliance.as_ref().map(|(n, v)| (&**n, *v)).into_iter()
     }
 
     /// App+User or app-only.
@@ -122,6 +141,7 @@ impl fmt::Debug for Principal {
             .field("tid", &self.tid())
             .field("roles", &self.roles().map(Role::name).collect::<Vec<_>>())
             .field("mfa", &self.mfa())
+            .field("report_only_refusal", &self.report.as_ref().map(Rejection::code))
             .finish_non_exhaustive()
     }
 }

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use mfa_guard_core::{CheckResult, Rejection};
 use pin_project_lite::pin_project;
 use tower_service::Service;
@@ -37,7 +37,7 @@ pin_project! {
     where
         S: Service<Request<ReqBody>>,
     {
-        Inner { #[pin] future: S::Future },
+        Inner { #[pin] future: S::Future, headers: Vec<(HeaderName, HeaderValue)> },
         Rejected { rejection: Option<Rejection> },
         Checking {
             check: Check,
@@ -52,8 +52,8 @@ impl<S, ReqBody> ResponseFuture<S, ReqBody>
 where
     S: Service<Request<ReqBody>>,
 {
-    pub(crate) fn inner(future: S::Future) -> Self {
-        Self { state: State::Inner { future } }
+    pub(crate) fn inner(future: S::Future, headers: Vec<(HeaderName, HeaderValue)>) -> Self {
+        Self { state: State::Inner { future, headers } }
     }
 
     pub(crate) fn rejected(rejection: Rejection) -> Self {
@@ -82,8 +82,11 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Inner { future } => {
-                    let response = ready!(future.poll(cx))?;
+                StateProj::Inner { future, headers } => {
+                    let mut response = ready!(future.poll(cx))?;
+                    for (name, value) in headers.drain(..) {
+                        response.headers_mut().append(name, value);
+                    }
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 StateProj::Rejected { rejection } => {
@@ -102,7 +105,7 @@ where
                         continue;
                     };
                     match admit(&mut req, result, unauthenticated) {
-                        Ok(()) => this.state.set(State::Inner { future: service.call(req) }),
+                        Ok(headers) => this.state.set(State::Inner { future: service.call(req), headers }),
                         Err(r) => this.state.set(State::Rejected { rejection: Some(r) }),
                     }
                 }

@@ -3,11 +3,12 @@
 use std::task::{Context, Poll};
 
 use http::header::AUTHORIZATION;
-use http::{Request, Response};
+use http::{HeaderName, HeaderValue, Request, Response};
 use mfa_guard_core::{CheckResult, Evaluation, Guard, Rejection, RequestInfo};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
+use crate::response::admitted_headers;
 use crate::{MfaLayer, ResponseBody, Unauthenticated};
 
 /// Checks every request with a [`Guard`] before the inner service sees it.
@@ -72,7 +73,7 @@ where
         };
         match evaluation {
             Evaluation::Ready(result) => match admit(&mut req, result, &self.unauthenticated) {
-                Ok(()) => ResponseFuture::inner(self.inner.call(req)),
+                Ok(headers) => ResponseFuture::inner(self.inner.call(req), headers),
                 Err(rejection) => ResponseFuture::rejected(rejection),
             },
             Evaluation::Pending(pending) => {
@@ -88,20 +89,22 @@ where
     }
 }
 
-/// Puts the outcome of a check on the request; a refusal comes back as `Err`.
+/// Puts the outcome of a check on the request; a refusal comes back as `Err`, an
+/// admission with the headers core wants on the response.
 pub(crate) fn admit<B>(
     req: &mut Request<B>,
     result: CheckResult,
     unauthenticated: &Rejection,
-) -> Result<(), Rejection> {
+) -> Result<Vec<(HeaderName, HeaderValue)>, Rejection> {
     match result {
         Ok(Some(principal)) => {
+            let headers = admitted_headers(&principal);
             req.extensions_mut().insert(principal);
-            Ok(())
+            Ok(headers)
         }
         Ok(None) => {
             req.extensions_mut().insert(Unauthenticated(unauthenticated.clone()));
-            Ok(())
+            Ok(Vec::new())
         }
         Err(rejection) => Err(rejection),
     }

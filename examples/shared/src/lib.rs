@@ -171,9 +171,11 @@ pub fn health_body() -> Value {
     json!({ "status": "ok" })
 }
 
-/// The answer of every other route: who called, and how they were admitted.
+/// The answer of every other route: who called, and how they were admitted. A
+/// request that report-only mode let through says what it would have been refused
+/// with (`report_only`).
 pub fn caller_body(area: &str, method: &str, path: &str, caller: Option<&Principal>) -> Value {
-    match caller {
+    let mut body = match caller {
         Some(p) => json!({
             "area": area,
             "method": method,
@@ -186,7 +188,11 @@ pub fn caller_body(area: &str, method: &str, path: &str, caller: Option<&Princip
             "mfa": p.mfa(),
         }),
         None => json!({ "area": area, "method": method, "path": path, "kind": null }),
+    };
+    if let Some(r) = caller.and_then(Principal::report_only_refusal) {
+        body["report_only"] = json!({ "would_refuse": r.code().as_str(), "status": r.status() });
     }
+    body
 }
 
 /// The OpenID configuration the development issuer serves.

@@ -27,6 +27,8 @@ pub enum Expect {
         area: &'static str,
         /// `user`, `app`, or `None` for no caller.
         kind: Option<&'static str>,
+        /// The refusal code report-only mode recorded, if any.
+        report_only: Option<&'static str>,
     },
     /// A refusal.
     Refused {
@@ -67,6 +69,8 @@ pub struct Case {
     pub auth: Auth,
     /// Expected answer.
     pub expect: Expect,
+    /// Expected value of the compliance header (`None`: not sent).
+    pub compliance: Option<&'static str>,
 }
 
 const MFA_LINE: &str = "HTTP/1.1 401 Unauthorized - MFA required";
@@ -90,11 +94,19 @@ pub const ROUTES: &[(&str, &str, bool, bool)] = &[
 ];
 
 fn case(name: impl Into<String>, method: &'static str, target: &str, auth: Auth, expect: Expect) -> Case {
-    Case { name: name.into(), style: Style::PartnerCenter, method, target: target.to_owned(), auth, expect }
+    Case {
+        name: name.into(),
+        style: Style::PartnerCenter,
+        method,
+        target: target.to_owned(),
+        auth,
+        expect,
+        compliance: None,
+    }
 }
 
 fn ok(area: &'static str, kind: &'static str) -> Expect {
-    Expect::Ok { area, kind: Some(kind) }
+    Expect::Ok { area, kind: Some(kind), report_only: None }
 }
 
 fn refused(status_line: &'static str, www: Www, code: &'static str) -> Expect {
@@ -338,8 +350,64 @@ pub fn table() -> Vec<Case> {
             target: "/commerce/customers".to_owned(),
             auth: b(tok),
             expect,
+            compliance: None,
         });
     }
+
+    // Rollout: report-only routes let policy refusals through, recorded; token
+    // validity is still enforced; the compliance header is on every verified answer.
+    let report = |area, kind, code| Expect::Ok { area, kind: Some(kind), report_only: Some(code) };
+    for (path, tok, expect, compliance) in [
+        ("/commerce/customers", AdminNoMfa, report("customers", "user", "mfa_required"), Some("missing")),
+        (
+            "/commerce/customers",
+            App,
+            report("customers", "app", "app_only_not_allowed"),
+            Some("not-applicable"),
+        ),
+        (
+            "/commerce/customers",
+            SecurityAdminMfa,
+            report("customers", "user", "insufficient_role"),
+            Some("satisfied"),
+        ),
+        ("/commerce/customers", AdminMfa, ok("customers", "user"), Some("satisfied")),
+        (
+            "/commerce/customers",
+            Expired,
+            refused(UNAUTHORIZED, Www::InvalidTokenWithDescription, "invalid_token"),
+            None,
+        ),
+        (
+            "/commerce/customers",
+            Garbage,
+            refused(UNAUTHORIZED, Www::InvalidTokenWithDescription, "invalid_token"),
+            None,
+        ),
+        ("/billing/invoices", AdminNoMfa, report("billing", "user", "mfa_required"), Some("missing")),
+        ("/security/alerts", AdminNoMfa, refused(MFA_LINE, MFA_WWW, "mfa_required"), Some("missing")),
+        ("/security/alerts", SalesMfa, refused(FORBIDDEN, SCOPE_WWW, "insufficient_role"), Some("satisfied")),
+        ("/overview", AdminNoMfa, ok("overview", "user"), Some("not-required")),
+    ] {
+        cases.push(Case {
+            name: format!("Rollout: {tok:?} on {path}"),
+            style: Style::Rollout,
+            method: "GET",
+            target: path.to_owned(),
+            auth: b(tok),
+            expect,
+            compliance,
+        });
+    }
+    cases.push(Case {
+        name: "Rollout: no token on customers".into(),
+        style: Style::Rollout,
+        method: "GET",
+        target: "/commerce/customers".into(),
+        auth: Auth::None,
+        expect: refused(UNAUTHORIZED, Www::Exact("Bearer"), "missing_token"),
+        compliance: None,
+    });
     cases
 }
 
@@ -371,8 +439,12 @@ pub async fn send(case: &Case, target: &Target) -> RawResponse {
 /// Checks one response against the case's expectation; `Err` says what differs.
 pub fn check(case: &Case, res: &RawResponse) -> Result<(), String> {
     let www = res.header("www-authenticate");
+    let compliance = res.header(crate::fixture::COMPLIANCE_HEADER);
+    if compliance != case.compliance {
+        return Err(format!("compliance header {compliance:?} instead of {:?}", case.compliance));
+    }
     match &case.expect {
-        Expect::Ok { area, kind } => {
+        Expect::Ok { area, kind, report_only } => {
             if res.status_line != "HTTP/1.1 200 OK" {
                 return Err(format!(
                     "expected 200 OK, got {:?} {}",
@@ -399,6 +471,9 @@ pub fn check(case: &Case, res: &RawResponse) -> Result<(), String> {
             }
             if kind.is_some() && !json["oid"].is_string() {
                 return Err(format!("no oid in {json}"));
+            }
+            if json["report_only"]["would_refuse"].as_str() != *report_only {
+                return Err(format!("report_only {} instead of {report_only:?}", json["report_only"]));
             }
             Ok(())
         }
@@ -434,14 +509,15 @@ pub fn check(case: &Case, res: &RawResponse) -> Result<(), String> {
 }
 
 /// What must be identical between adapters.
-pub fn comparable(res: &RawResponse) -> (String, Option<String>, Option<String>, Option<String>, Vec<u8>) {
-    (
-        res.status_line.clone(),
+pub fn comparable(res: &RawResponse) -> [Option<String>; 6] {
+    [
+        Some(res.status_line.clone()),
         res.header("www-authenticate").map(str::to_owned),
         res.header("content-type").map(str::to_owned),
         res.header("retry-after").map(str::to_owned),
-        res.body.clone(),
-    )
+        res.header(crate::fixture::COMPLIANCE_HEADER).map(str::to_owned),
+        Some(String::from_utf8_lossy(&res.body).into_owned()),
+    ]
 }
 
 /// Runs `cases` against every target (targets per style), and returns every failure.

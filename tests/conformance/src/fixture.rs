@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use mfa_guard_core::policy::wids;
-use mfa_guard_core::{ChallengeStyle, Guard, KeySource, Policy, RemoteOptions, Role, RoleMap, RoleMatcher};
+use mfa_guard_core::{
+    ChallengeStyle, Clock, Guard, KeySource, ManualClock, Policy, RemoteOptions, Requirement, Role, RoleMap,
+    RoleMatcher, Rule,
+};
 use serde_json::{Value, json};
 
 /// The issuer of the fixture's tokens (Entra v1 template).
@@ -30,7 +33,16 @@ pub enum Style {
     StepUp,
     /// Microsoft's claims challenge for `cp1` clients, auth context `c1`.
     EntraClaims,
+    /// A rollout: `/commerce/*` report-only, `/billing/*` enforced from
+    /// [`ENFORCE_AFTER`] seconds after the guard's clock started, the compliance
+    /// header [`COMPLIANCE_HEADER`] on.
+    Rollout,
 }
+
+/// The compliance header of the rollout configuration.
+pub const COMPLIANCE_HEADER: &str = "mfa-compliance";
+/// When `/billing/*` becomes enforced in the rollout configuration.
+pub const ENFORCE_AFTER: i64 = 600;
 
 /// An address on loopback where nothing listens.
 pub fn closed_port_url() -> String {
@@ -44,6 +56,12 @@ pub fn closed_port_url() -> String {
 /// [`ADMIN_GROUP`], the development issuer, and [`DOWN_ISSUER`] whose keys cannot be
 /// fetched.
 pub fn guard(style: Style) -> Guard {
+    guard_with_clock(style, ManualClock::new(now()))
+}
+
+/// [`guard`] reading time from `clock` (the rollout's enforcement date is
+/// [`ENFORCE_AFTER`] seconds after the clock's time now).
+pub fn guard_with_clock(style: Style, clock: ManualClock) -> Guard {
     let map = RoleMap::partner_center().grant(Role::AdminAgent, RoleMatcher::Group(ADMIN_GROUP.into()));
     let down = RemoteOptions::new()
         .timeout(Duration::from_secs(2))
@@ -54,6 +72,7 @@ pub fn guard(style: Style) -> Guard {
         .issuer(DOWN_ISSUER)
         .keys(KeySource::jwks_url_with(closed_port_url(), down))
         .audience(DEV_AUDIENCE)
+        .clock(clock.clone())
         .policy(Policy::partner_center().role_map(map));
     b = match style {
         Style::PartnerCenter => b,
@@ -61,6 +80,26 @@ pub fn guard(style: Style) -> Guard {
         Style::EntraClaims => b
             .challenge_style(ChallengeStyle::EntraClaims)
             .entra_claims("https://login.microsoftonline.com/common/oauth2/authorize", "c1"),
+        Style::Rollout => {
+            let map =
+                RoleMap::partner_center().grant(Role::AdminAgent, RoleMatcher::Group(ADMIN_GROUP.into()));
+            let agents = [Role::AdminAgent, Role::SalesAgent, Role::HelpdeskAgent];
+            let billing = [Role::AdminAgent, Role::SecurityAdmin, Role::BillingAdmin];
+            let policy = Policy::partner_center()
+                .role_map(map)
+                .rule(
+                    Rule::new("/commerce/*", Requirement::mfa().any_role(agents).report_only())
+                        .name("customers"),
+                )
+                .rule(
+                    Rule::new(
+                        "/billing/*",
+                        Requirement::mfa().any_role(billing).enforce_from(clock.now_unix() + ENFORCE_AFTER),
+                    )
+                    .name("billing"),
+                );
+            b.policy(policy).compliance_header(COMPLIANCE_HEADER)
+        }
     };
     b.build().expect("the fixture guard builds")
 }

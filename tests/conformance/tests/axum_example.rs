@@ -10,12 +10,14 @@ async fn the_axum_example_answers_every_case_of_the_table() {
     let pc = start_axum(guard(Style::PartnerCenter)).await;
     let step_up = start_axum(guard(Style::StepUp)).await;
     let entra = start_axum(guard(Style::EntraClaims)).await;
+    let rollout = start_axum(guard(Style::Rollout)).await;
     let cases = table();
     let failures = run(&cases, |style| {
         vec![match style {
             Style::PartnerCenter => pc,
             Style::StepUp => step_up,
             Style::EntraClaims => entra,
+            Style::Rollout => rollout,
         }]
     })
     .await;

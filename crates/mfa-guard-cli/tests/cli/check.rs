@@ -177,3 +177,50 @@ fn a_broken_configuration_is_one_line_naming_the_key() {
         .expect(exit::USAGE);
     assert!(out.stderr.contains("does not start with '/'"), "{}", out.stderr);
 }
+
+/// A configuration with `/commerce/*` report-only and the compliance header on.
+fn report_only_config() -> PathBuf {
+    let jwks = jwks_file();
+    let path = jwks.parent().unwrap().join("rollout.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"audiences = ["{AUDIENCE}"]
+compliance_header = "mfa-compliance"
+
+[[issuers]]
+issuer = "https://sts.windows.net/{{tenantid}}/"
+jwks_file = "jwks.json"
+
+[[policy.routes]]
+path = "/commerce/*"
+access = "mfa"
+roles = ["AdminAgent"]
+mode = "report-only"
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn check_shows_what_report_only_would_have_done() {
+    let token = issuer().user().mfa(false).sign().unwrap();
+    let out =
+        check(&report_only_config(), "GET", "/commerce/customers", Some(&token), false).expect(exit::OK);
+    assert!(out.stdout.starts_with("admitted: GET /commerce/customers"), "{}", out.stdout);
+    assert!(out.stdout.contains("the response gets: mfa-compliance: missing"), "{}", out.stdout);
+    assert!(out.stdout.contains("report-only:"), "{}", out.stdout);
+    assert!(out.stdout.contains("HTTP/1.1 401 Unauthorized - MFA required\n"), "{}", out.stdout);
+
+    let json = check(&report_only_config(), "GET", "/commerce/customers", Some(&token), true)
+        .expect(exit::OK)
+        .json();
+    assert_eq!(json["outcome"], "admitted");
+    assert_eq!(json["report_only"]["code"], "mfa_required");
+    assert_eq!(json["report_only"]["status_line"], "HTTP/1.1 401 Unauthorized - MFA required");
+    assert_eq!(json["response_headers"], json!([["mfa-compliance", "missing"]]));
+    // Elsewhere the same token is refused as usual: report-only is per route.
+    check(&report_only_config(), "GET", "/billing/x", Some(&token), false).expect(exit::MFA_REQUIRED);
+}

@@ -198,3 +198,48 @@ fn an_issuer_with_two_key_sources_is_refused() {
     let e = parse(src).unwrap().builder().unwrap_err();
     assert!(e.message().contains("exactly one"), "{e}");
 }
+
+#[test]
+fn rollout_settings_are_configured() {
+    let src = r#"
+compliance_header = "MFA-Compliance"
+
+[policy]
+default_mode = "report-only"
+
+[[policy.routes]]
+path = "/commerce/*"
+access = "mfa"
+roles = ["AdminAgent"]
+enforce_from = "2027-03-01T00:00:00Z"
+
+[[policy.routes]]
+path = "/billing/*"
+access = "mfa"
+mode = "enforce"
+enforce_from = 2027-04-01T00:00:00Z
+"#;
+    let c = parse(src).unwrap();
+    let p = c.policy().unwrap();
+    assert_eq!(p.default_mode_setting(), crate::policy::Mode::ReportOnly);
+    let commerce = p.rules().iter().find(|r| r.pattern() == "/commerce/*").unwrap();
+    assert_eq!(commerce.requirement().enforce_from_unix(), Some(1_803_859_200));
+    let billing = p.rules().iter().find(|r| r.pattern() == "/billing/*").unwrap();
+    assert_eq!(billing.requirement().mode_setting(), Some(crate::policy::Mode::Enforce));
+    assert_eq!(billing.requirement().enforce_from_unix(), Some(1_806_537_600));
+}
+
+#[test]
+fn a_bad_rollout_date_or_mode_is_named_with_its_line() {
+    let e = parse("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfa\"\nenforce_from = \"next tuesday\"\n")
+        .unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(4), Some("enforce_from")));
+    let e = parse("[policy]\ndefault_mode = \"shadow\"\n").unwrap_err();
+    assert_eq!(e.line(), Some(2));
+    let e = parse("compliance_header = \"bad header\"\naudiences=[\"a\"]\n[[issuers]]\nissuer=\"https://a/\"\njwks_url=\"https://a/k\"\n")
+        .unwrap()
+        .builder()
+        .unwrap()
+        .build();
+    assert!(e.is_err());
+}

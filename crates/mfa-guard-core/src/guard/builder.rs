@@ -34,6 +34,7 @@ pub struct GuardBuilder {
     clock: Arc<dyn Clock>,
     max_header_bytes: usize,
     token_cache_capacity: u64,
+    compliance_header: Option<String>,
     errors: Vec<BuildError>,
 }
 
@@ -53,6 +54,7 @@ impl Default for GuardBuilder {
             clock: Arc::new(SystemClock),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
+            compliance_header: None,
             errors: Vec::new(),
         }
     }
@@ -170,6 +172,15 @@ impl GuardBuilder {
         self
     }
 
+    /// Sends a response header of this name (off by default) telling the client
+    /// whether its token satisfied MFA for the route: `satisfied`, `missing`,
+    /// `not-required`, or `not-applicable` for app-only tokens — on enforced and
+    /// report-only routes alike, so client teams find their gaps before enforcement.
+    pub fn compliance_header(mut self, name: impl Into<String>) -> Self {
+        self.compliance_header = Some(name.into());
+        self
+    }
+
     /// Checks every setting and builds the guard.
     pub fn build(self) -> Result<Guard, BuildError> {
         if let Some(e) = self.errors.into_iter().next() {
@@ -279,6 +290,24 @@ impl GuardBuilder {
             }
             _ => {}
         }
+        let compliance_header = match self.compliance_header {
+            None => None,
+            Some(name) => {
+                let valid = !name.is_empty()
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+                let reserved =
+                    ["content-type", "www-authenticate", "retry-after", "content-length", "authorization"]
+                        .iter()
+                        .any(|r| name.eq_ignore_ascii_case(r));
+                if !valid || reserved {
+                    return Err(BuildError::new(
+                        BuildErrorKind::Policy,
+                        format!("compliance header name {name:?} is not a usable header name"),
+                    ));
+                }
+                Some(Arc::from(name.to_ascii_lowercase()))
+            }
+        };
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(300);
         let token_cache = TokenCache::new(self.token_cache_capacity, Arc::clone(&self.clock), leeway);
         Ok(Guard {
@@ -292,6 +321,7 @@ impl GuardBuilder {
                 clock: self.clock,
                 max_header_bytes: self.max_header_bytes,
                 token_cache,
+                compliance_header,
             }),
             fixed: None,
         })

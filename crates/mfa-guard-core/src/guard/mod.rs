@@ -15,7 +15,8 @@ use crate::claims::{CallerKind, KindRule};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::token_cache::{TokenCache, TokenKey};
 use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
-use crate::policy::{CompiledPolicy, CompiledRule, Requirement, Selection};
+use crate::metrics;
+use crate::policy::{CompiledPolicy, CompiledRule, Mode, Requirement, Selection};
 use crate::principal::{Principal, VerifiedToken};
 use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
 use crate::request::RequestInfo;
@@ -90,6 +91,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     max_header_bytes: usize,
     token_cache: Option<TokenCache>,
+    compliance_header: Option<Arc<str>>,
 }
 
 /// The outcome of [`Guard::evaluate`].
@@ -104,6 +106,7 @@ pub enum Evaluation {
 
 /// A check waiting for keys. Owns what it needs, so its future is `'static`.
 pub struct PendingCheck {
+    started: std::time::Instant,
     guard: Guard,
     method: String,
     path: String,
@@ -171,6 +174,15 @@ impl Guard {
 
     /// Checks a request without waiting when no key has to be fetched.
     pub fn evaluate(&self, req: &RequestInfo<'_>) -> Evaluation {
+        let started = std::time::Instant::now();
+        let evaluation = self.evaluate_now(req, started);
+        if let Evaluation::Ready(_) = evaluation {
+            metrics::check_duration(started);
+        }
+        evaluation
+    }
+
+    fn evaluate_now(&self, req: &RequestInfo<'_>, started: std::time::Instant) -> Evaluation {
         let inner = &*self.inner;
         let selection = self.select(req.method, req.path);
         let public = selection.is_public();
@@ -203,6 +215,7 @@ impl Guard {
                 token: token.as_str().to_owned(),
                 public,
                 state,
+                started,
             }),
         }
     }
@@ -317,23 +330,45 @@ impl Guard {
     }
 
     fn admit(&self, selection: &Selection<'_>, token: Arc<VerifiedToken>, now: i64) -> CheckResult {
-        match self.inner.policy.authorize(selection, &token.subject(), now) {
-            Ok(()) => {
-                tracing::trace!(rule = &*selection.first.label, kind = %token.kind, "admitted");
-                Ok(Some(Principal::new(token)))
+        let inner = &*self.inner;
+        let subject = token.subject();
+        let decision = inner.policy.authorize(selection, &subject, now);
+        let compliance = inner
+            .compliance_header
+            .as_ref()
+            .map(|name| (Arc::clone(name), inner.policy.compliance(selection, &subject, now)));
+        let rule = &selection.first.label;
+        match decision.refusal {
+            None => {
+                let report = decision.reported.map(|refusal| {
+                    tracing::debug!(rule = &**rule, code = %refusal.code, "report-only: would have refused");
+                    inner.challenges.reject(refusal, token.cp1)
+                });
+                let code = report.as_ref().map_or("admitted", |r| r.code().as_str());
+                metrics::decision(rule, code, decision.mode);
+                Ok(Some(Principal::new(token, report, compliance)))
             }
-            Err(refusal) => {
-                tracing::debug!(rule = &*selection.first.label, code = %refusal.code, "refused");
-                Err(self.inner.challenges.reject(refusal, token.cp1))
+            Some(refusal) => {
+                tracing::debug!(rule = &**rule, code = %refusal.code, "refused");
+                metrics::decision(rule, refusal.code.as_str(), decision.mode);
+                let rejection = inner.challenges.reject(refusal, token.cp1);
+                Err(match compliance {
+                    Some((name, value)) => rejection.with_header(name, value),
+                    None => rejection,
+                })
             }
         }
     }
 
     fn refuse(&self, selection: &Selection<'_>, public: bool, refusal: Refusal) -> CheckResult {
+        let rule = &selection.first.label;
         if public {
+            metrics::decision(rule, "anonymous", Mode::Enforce);
             return Ok(None);
         }
-        tracing::debug!(rule = &*selection.first.label, code = %refusal.code, reason = %refusal.detail, "refused");
+        tracing::debug!(rule = &**rule, code = %refusal.code, reason = %refusal.detail, "refused");
+        // Token validity is never report-only.
+        metrics::decision(rule, refusal.code.as_str(), Mode::Enforce);
         Err(self.inner.challenges.reject(refusal, false))
     }
 }
@@ -341,11 +376,11 @@ impl Guard {
 impl PendingCheck {
     /// Fetches what is missing and finishes the check.
     pub async fn finish(self) -> CheckResult {
-        let PendingCheck { guard, method, path, token, public, state } = self;
+        let PendingCheck { guard, method, path, token, public, state, started } = self;
         let outcome = guard.wait_for_keys(&token, state).await;
         let inner = &*guard.inner;
         let selection = guard.select(&method, &path);
-        match outcome {
+        let result = match outcome {
             Step::Verified(verified) => {
                 guard.remember(inner.token_cache.as_ref().map(|_| TokenCache::key(&token)), &verified);
                 guard.admit(&selection, verified, inner.clock.now_unix())
@@ -356,7 +391,9 @@ impl PendingCheck {
                 public,
                 unavailable("the issuer's signing keys cannot be had right now"),
             ),
-        }
+        };
+        metrics::check_duration(started);
+        result
     }
 }
 

@@ -844,3 +844,184 @@ mod token_cache {
         assert!(g.inner.token_cache.as_ref().unwrap().entry_count() <= 10);
     }
 }
+
+mod rollout {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    use super::*;
+    use crate::policy::Mode;
+    use crate::time::ManualClock;
+
+    fn rollout_guard(policy: Policy, clock: &ManualClock) -> Guard {
+        Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .policy(policy)
+            .compliance_header("MFA-Compliance")
+            .clock(clock.clone())
+            .build()
+            .unwrap()
+    }
+
+    fn now() -> ManualClock {
+        ManualClock::new(crate::time::Clock::now_unix(&crate::time::SystemClock))
+    }
+
+    fn header(p: &Principal) -> Option<(String, String)> {
+        p.response_headers().next().map(|(n, v)| (n.to_owned(), v.to_owned()))
+    }
+
+    #[test]
+    fn report_only_lets_a_would_be_refused_request_through_and_records_the_decision() {
+        let clock = now();
+        let g = rollout_guard(Policy::partner_center().default_mode(Mode::ReportOnly), &clock);
+        let no_mfa = format!("Bearer {}", issuer().user().mfa(false).sign().unwrap());
+        let p = check_with(&g, "GET", "/commerce/x", &[&no_mfa], None).unwrap().unwrap();
+        let report = p.report_only_refusal().expect("the decision is recorded");
+        assert_eq!(report.code(), RejectionCode::MfaRequired);
+        assert_eq!(report.reason_phrase(), Some("Unauthorized - MFA required"));
+        assert_eq!(header(&p), Some(("mfa-compliance".into(), "missing".into())));
+        // Roles and app-only refusals are report-only too.
+        let app = format!("Bearer {}", issuer().app().sign().unwrap());
+        let p = check_with(&g, "GET", "/v1/customers/1", &[&app], None).unwrap().unwrap();
+        assert_eq!(p.report_only_refusal().unwrap().code(), RejectionCode::AppOnlyNotAllowed);
+        assert_eq!(header(&p), Some(("mfa-compliance".into(), "not-applicable".into())));
+        let sales = format!("Bearer {}", issuer().user().roles(["SalesAgent"]).sign().unwrap());
+        let p = check_with(&g, "GET", "/security/x", &[&sales], None).unwrap().unwrap();
+        assert_eq!(p.report_only_refusal().unwrap().code(), RejectionCode::InsufficientRole);
+        assert_eq!(header(&p), Some(("mfa-compliance".into(), "satisfied".into())));
+    }
+
+    #[test]
+    fn token_validity_is_never_report_only() {
+        let clock = now();
+        let g = rollout_guard(Policy::partner_center().default_mode(Mode::ReportOnly), &clock);
+        for bad in ["garbage".to_owned(), issuer().user().claim("exp", json!(1000)).sign().unwrap()] {
+            assert_invalid_token(check_with(&g, "GET", "/commerce/x", &[&format!("Bearer {bad}")], None), "");
+        }
+        assert_refused(
+            check_with(&g, "GET", "/commerce/x", &[], None),
+            401,
+            None,
+            Some("Bearer"),
+            "missing_token",
+        );
+    }
+
+    #[test]
+    fn a_route_can_be_report_only_while_others_enforce() {
+        let clock = now();
+        let policy = Policy::partner_center()
+            .route("/commerce/*", Requirement::mfa().any_role([crate::Role::AdminAgent]).report_only());
+        let g = rollout_guard(policy, &clock);
+        let no_mfa = format!("Bearer {}", issuer().user().mfa(false).sign().unwrap());
+        assert!(
+            check_with(&g, "GET", "/commerce/x", &[&no_mfa], None)
+                .unwrap()
+                .unwrap()
+                .report_only_refusal()
+                .is_some()
+        );
+        let r = check_with(&g, "GET", "/billing/x", &[&no_mfa], None).unwrap_err();
+        assert_eq!(r.code(), RejectionCode::MfaRequired);
+        // The compliance signal is on enforced refusals too.
+        assert_eq!(
+            r.headers().last().map(|(n, v)| (n.to_owned(), v.into_owned())),
+            Some(("mfa-compliance".into(), "missing".into()))
+        );
+    }
+
+    #[test]
+    fn enforce_from_switches_from_report_only_to_enforcement_at_its_time() {
+        let clock = now();
+        let at = clock.now_unix() + 3600;
+        let policy = Policy::partner_center()
+            .route("/commerce/*", Requirement::mfa().any_role([crate::Role::AdminAgent]).enforce_from(at));
+        let g = rollout_guard(policy, &clock);
+        let no_mfa = format!(
+            "Bearer {}",
+            issuer().user().mfa(false).lifetime(std::time::Duration::from_secs(7200)).sign().unwrap()
+        );
+        let before = check_with(&g, "GET", "/commerce/x", &[&no_mfa], None).unwrap().unwrap();
+        assert_eq!(before.report_only_refusal().unwrap().code(), RejectionCode::MfaRequired);
+        clock.set(at - 1);
+        assert!(check_with(&g, "GET", "/commerce/x", &[&no_mfa], None).is_ok());
+        clock.set(at);
+        assert_refused(
+            check_with(&g, "GET", "/commerce/x", &[&no_mfa], None),
+            401,
+            MFA_REASON,
+            MFA_WWW,
+            "mfa_required",
+        );
+    }
+
+    #[test]
+    fn the_compliance_header_is_off_by_default_and_names_the_mfa_state() {
+        let token = format!("Bearer {}", issuer().user().sign().unwrap());
+        let p = check_with(&guard(), "GET", "/commerce/x", &[&token], None).unwrap().unwrap();
+        assert_eq!(p.response_headers().count(), 0);
+        let clock = now();
+        let g = rollout_guard(Policy::partner_center(), &clock);
+        let p = check_with(&g, "GET", "/commerce/x", &[&token], None).unwrap().unwrap();
+        assert_eq!(header(&p), Some(("mfa-compliance".into(), "satisfied".into())));
+        let p = check_with(&g, "GET", "/overview", &[&token], None).unwrap().unwrap();
+        assert_eq!(header(&p), Some(("mfa-compliance".into(), "not-required".into())));
+        let bad = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .compliance_header("WWW-Authenticate")
+            .build();
+        assert!(bad.is_err());
+    }
+
+    #[test]
+    fn decisions_are_counted_by_rule_code_and_mode_without_identities() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let clock = now();
+        let policy = Policy::partner_center()
+            .route("/commerce/*", Requirement::mfa().any_role([crate::Role::AdminAgent]).report_only());
+        let g = rollout_guard(policy, &clock);
+        let no_mfa = format!("Bearer {}", issuer().user().mfa(false).sign().unwrap());
+        let ok = format!("Bearer {}", issuer().user().sign().unwrap());
+        ::metrics::with_local_recorder(&recorder, || {
+            let _ = check_with(&g, "GET", "/commerce/customers", &[&no_mfa], None);
+            let _ = check_with(&g, "GET", "/billing/b", &[&no_mfa], None);
+            let _ = check_with(&g, "GET", "/billing/b", &[&ok], None);
+            let _ = check_with(&g, "GET", "/health", &[], None);
+            let _ = check_with(&g, "GET", "/overview", &["Bearer garbage"], None);
+        });
+        let mut counters = Vec::new();
+        let mut histogram_samples = 0;
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            let (_, key) = key.into_parts();
+            match value {
+                DebugValue::Counter(n) if key.name() == crate::metrics::DECISIONS => {
+                    let mut labels: Vec<String> =
+                        key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+                    labels.sort();
+                    counters.push((labels.join(","), n));
+                }
+                DebugValue::Histogram(v) if key.name() == crate::metrics::CHECK_DURATION => {
+                    histogram_samples += v.len()
+                }
+                _ => {}
+            }
+        }
+        counters.sort();
+        assert_eq!(
+            counters,
+            [
+                ("code=admitted,mode=enforce,rule=billing".to_owned(), 1),
+                ("code=anonymous,mode=enforce,rule=health".to_owned(), 1),
+                ("code=invalid_token,mode=enforce,rule=overview".to_owned(), 1),
+                ("code=mfa_required,mode=enforce,rule=billing".to_owned(), 1),
+                ("code=mfa_required,mode=report-only,rule=/commerce/*".to_owned(), 1),
+            ]
+        );
+        assert_eq!(histogram_samples, 5);
+    }
+}

@@ -339,6 +339,7 @@ impl Shared {
         }
         let started = std::time::Instant::now();
         let result = self.fetch_all().await;
+        crate::metrics::key_fetch(result.is_ok());
         let now = self.now();
         let mut state = self.state();
         state.attempts += 1;

@@ -42,28 +42,84 @@ pub enum Callers {
     UsersAndApps,
 }
 
+/// Whether a route's policy refusals are sent or only reported.
+///
+/// Token validity is never report-only: a missing, invalid, expired or unverifiable
+/// token is refused in every mode. Report-only applies to the policy refusals —
+/// `mfa_required`, `insufficient_role`, `groups_overage`, `app_only_not_allowed` —
+/// which are then recorded on the [`Principal`](crate::Principal) and counted, and
+/// the request goes through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Refuse (the default).
+    #[default]
+    Enforce,
+    /// Let through, record what would have been refused.
+    ReportOnly,
+}
+
+impl Mode {
+    /// `enforce` or `report-only`, as in configuration and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::ReportOnly => "report-only",
+        }
+    }
+
+    /// Parses a configuration name.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "enforce" => Some(Mode::Enforce),
+            "report-only" => Some(Mode::ReportOnly),
+            _ => None,
+        }
+    }
+}
+
 /// What a route requires.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Requirement {
     access: Access,
     callers: Callers,
     roles: Vec<Role>,
+    mode: Option<Mode>,
+    enforce_from: Option<i64>,
 }
 
 impl Requirement {
     /// Anyone, no token needed.
     pub fn public() -> Self {
-        Self { access: Access::Public, callers: Callers::UsersAndApps, roles: Vec::new() }
+        Self {
+            access: Access::Public,
+            callers: Callers::UsersAndApps,
+            roles: Vec::new(),
+            mode: None,
+            enforce_from: None,
+        }
     }
 
     /// Any valid token, user or app, no MFA.
     pub fn authenticated() -> Self {
-        Self { access: Access::Authenticated, callers: Callers::UsersAndApps, roles: Vec::new() }
+        Self {
+            access: Access::Authenticated,
+            callers: Callers::UsersAndApps,
+            roles: Vec::new(),
+            mode: None,
+            enforce_from: None,
+        }
     }
 
     /// A user token with MFA (app-only tokens refused; see [`allow_apps`](Self::allow_apps)).
     pub fn mfa() -> Self {
-        Self { access: Access::Mfa, callers: Callers::Users, roles: Vec::new() }
+        Self {
+            access: Access::Mfa,
+            callers: Callers::Users,
+            roles: Vec::new(),
+            mode: None,
+            enforce_from: None,
+        }
     }
 
     /// Admits app-only callers too.
@@ -85,6 +141,37 @@ impl Requirement {
     pub fn any_role<I: IntoIterator<Item = Role>>(mut self, roles: I) -> Self {
         self.roles = roles.into_iter().collect();
         self
+    }
+
+    /// Sets the mode of this requirement (default: the policy's default mode).
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// Report-only: policy refusals are recorded, not sent.
+    #[must_use]
+    pub fn report_only(self) -> Self {
+        self.mode(Mode::ReportOnly)
+    }
+
+    /// Report-only before `unix_seconds`, enforced from it: a rollout date in
+    /// configuration rather than in a deploy. Overrides [`mode`](Self::mode).
+    #[must_use]
+    pub fn enforce_from(mut self, unix_seconds: i64) -> Self {
+        self.enforce_from = Some(unix_seconds);
+        self
+    }
+
+    /// The mode set on this requirement, if any.
+    pub fn mode_setting(&self) -> Option<Mode> {
+        self.mode
+    }
+
+    /// The enforcement date, seconds since the epoch, if any.
+    pub fn enforce_from_unix(&self) -> Option<i64> {
+        self.enforce_from
     }
 
     /// The access level.
@@ -165,6 +252,7 @@ pub struct Policy {
     fallback: Requirement,
     roles: RoleMap,
     mfa: MfaPolicy,
+    default_mode: Mode,
 }
 
 impl Default for Policy {
@@ -182,6 +270,7 @@ impl Policy {
             fallback: Requirement::authenticated(),
             roles: RoleMap::partner_center(),
             mfa: MfaPolicy::default(),
+            default_mode: Mode::Enforce,
         }
     }
 
@@ -220,6 +309,18 @@ impl Policy {
         self
     }
 
+    /// The mode of requirements that set none (default: enforce).
+    #[must_use]
+    pub fn default_mode(mut self, mode: Mode) -> Self {
+        self.default_mode = mode;
+        self
+    }
+
+    /// The default mode.
+    pub fn default_mode_setting(&self) -> Mode {
+        self.default_mode
+    }
+
     /// The rules, in the order added.
     pub fn rules(&self) -> &[Rule] {
         &self.rules
@@ -247,7 +348,9 @@ impl Policy {
                 self.roles.len()
             ));
         }
-        let requirement = |req: &Requirement, context: &str| compile_requirement(&self.roles, req, context);
+        let requirement = |req: &Requirement, context: &str| {
+            compile_requirement(&self.roles, req, context, self.default_mode)
+        };
         let mut rules = Vec::with_capacity(self.rules.len());
         for rule in &self.rules {
             let pattern = PathPattern::parse(&rule.pattern)?;
@@ -278,7 +381,13 @@ impl Policy {
             requirement: requirement(&self.fallback, "the fallback rule")?,
             label: "fallback".into(),
         };
-        Ok(CompiledPolicy { rules, fallback, roles: Arc::new(self.roles.clone()), mfa: self.mfa.clone() })
+        Ok(CompiledPolicy {
+            rules,
+            fallback,
+            roles: Arc::new(self.roles.clone()),
+            mfa: self.mfa.clone(),
+            default_mode: self.default_mode,
+        })
     }
 }
 
@@ -286,6 +395,7 @@ fn compile_requirement(
     roles: &RoleMap,
     req: &Requirement,
     context: &str,
+    default_mode: Mode,
 ) -> Result<CompiledRequirement, String> {
     let mut set = RoleSet::EMPTY;
     for role in &req.roles {
@@ -295,6 +405,8 @@ fn compile_requirement(
         set.insert(i);
     }
     Ok(CompiledRequirement {
+        mode: req.mode.unwrap_or(default_mode),
+        enforce_from: req.enforce_from,
         access: req.access,
         callers: req.callers,
         roles: set,
@@ -304,10 +416,23 @@ fn compile_requirement(
 
 #[derive(Debug)]
 pub(crate) struct CompiledRequirement {
+    pub(crate) mode: Mode,
+    pub(crate) enforce_from: Option<i64>,
     pub(crate) access: Access,
     pub(crate) callers: Callers,
     pub(crate) roles: RoleSet,
     pub(crate) role_names: Vec<Role>,
+}
+
+impl CompiledRequirement {
+    /// The mode at `now`: an enforcement date decides when set.
+    pub(crate) fn effective_mode(&self, now: i64) -> Mode {
+        match self.enforce_from {
+            Some(from) if now < from => Mode::ReportOnly,
+            Some(_) => Mode::Enforce,
+            None => self.mode,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -332,6 +457,18 @@ pub(crate) struct CompiledPolicy {
     fallback: CompiledRule,
     pub(crate) roles: Arc<RoleMap>,
     pub(crate) mfa: MfaPolicy,
+    default_mode: Mode,
+}
+
+/// What the route policy decided for a verified caller.
+#[derive(Debug)]
+pub(crate) struct Decision {
+    /// The refusal to send.
+    pub(crate) refusal: Option<Refusal>,
+    /// A refusal report-only mode let through.
+    pub(crate) reported: Option<Refusal>,
+    /// The mode that applied.
+    pub(crate) mode: Mode,
 }
 
 /// What route policy looks at: the caller, its MFA evidence, its claims (for
@@ -371,7 +508,7 @@ impl CompiledPolicy {
             pattern: PathPattern::Prefix(String::new()),
             lower: PathPattern::Prefix(String::new()),
             methods: Vec::new(),
-            requirement: compile_requirement(&self.roles, requirement, label)?,
+            requirement: compile_requirement(&self.roles, requirement, label, self.default_mode)?,
             label: label.into(),
         })
     }
@@ -391,17 +528,42 @@ impl CompiledPolicy {
         Selection { first, second }
     }
 
-    /// Whether a verified token may pass the selected rules.
-    pub(crate) fn authorize(
+    /// What the selected rules decide for a verified caller at `now`.
+    pub(crate) fn authorize(&self, selection: &Selection<'_>, token: &Subject<'_>, now: i64) -> Decision {
+        let mut reported = None;
+        for rule in selection.rules() {
+            if let Err(refusal) = self.authorize_rule(&rule.requirement, token, now) {
+                let mode = rule.requirement.effective_mode(now);
+                if mode == Mode::ReportOnly && refusal.code.is_policy_refusal() {
+                    reported.get_or_insert(refusal);
+                } else {
+                    return Decision { refusal: Some(refusal), reported: None, mode };
+                }
+            }
+        }
+        let mode = match &reported {
+            Some(_) => Mode::ReportOnly,
+            None => selection.first.requirement.effective_mode(now),
+        };
+        Decision { refusal: None, reported, mode }
+    }
+
+    /// Whether the token satisfied MFA for the selected rules: `satisfied` or
+    /// `missing` where MFA is required, `not-required` elsewhere, `not-applicable`
+    /// for app-only callers (who have no user).
+    pub(crate) fn compliance(
         &self,
         selection: &Selection<'_>,
         token: &Subject<'_>,
         now: i64,
-    ) -> Result<(), Refusal> {
-        for rule in selection.rules() {
-            self.authorize_rule(&rule.requirement, token, now)?;
+    ) -> &'static str {
+        if token.kind == CallerKind::App {
+            return "not-applicable";
         }
-        Ok(())
+        if !selection.rules().any(|r| r.requirement.access == Access::Mfa) {
+            return "not-required";
+        }
+        if token.mfa.is_some() && self.mfa.fresh(token.claims, now) { "satisfied" } else { "missing" }
     }
 
     fn authorize_rule(

@@ -23,7 +23,11 @@ fn verified(policy: &CompiledPolicy, json: &str) -> VerifiedToken {
 
 fn decide(policy: &CompiledPolicy, method: &str, path: &str, json: &str) -> Result<(), RejectionCode> {
     let token = verified(policy, json);
-    policy.authorize(&policy.select(method, path), &token.subject(), 1_000).map_err(|r| r.code)
+    let d = policy.authorize(&policy.select(method, path), &token.subject(), 1_000);
+    match d.refusal.or(d.reported) {
+        Some(r) => Err(r.code),
+        None => Ok(()),
+    }
 }
 
 fn pc() -> CompiledPolicy {

@@ -57,6 +57,18 @@ pub enum RejectionCode {
 }
 
 impl RejectionCode {
+    /// Whether the code is a route-policy decision about a valid token (caller kind,
+    /// MFA, roles) — the refusals report-only mode can let through.
+    pub fn is_policy_refusal(self) -> bool {
+        matches!(
+            self,
+            RejectionCode::MfaRequired
+                | RejectionCode::InsufficientRole
+                | RejectionCode::GroupsOverage
+                | RejectionCode::AppOnlyNotAllowed
+        )
+    }
+
     /// All codes, for tables and tests.
     pub const ALL: [RejectionCode; 8] = [
         RejectionCode::MissingToken,
@@ -257,7 +269,7 @@ impl Challenges {
             RejectionCode::KeySourceUnavailable => Some(retry_after.unwrap_or(30)),
             _ => None,
         };
-        Rejection(Arc::new(Inner { code, detail, reason, www_authenticate, retry_after }))
+        Rejection(Arc::new(Inner { code, detail, reason, www_authenticate, retry_after, extra: None }))
     }
 }
 
@@ -272,7 +284,10 @@ fn is_clean(s: &str) -> bool {
 #[derive(Clone)]
 pub struct Rejection(Arc<Inner>);
 
+#[derive(Clone)]
 struct Inner {
+    /// One more header (the compliance signal), name validated at build.
+    extra: Option<(Arc<str>, &'static str)>,
     code: RejectionCode,
     detail: Cow<'static, str>,
     reason: Option<&'static str>,
@@ -285,6 +300,11 @@ impl Rejection {
     /// Center style), for code that has no guard at hand. Prefer `Guard::reject`.
     pub fn standalone(refusal: Refusal) -> Self {
         Challenges::default().reject(refusal, false)
+    }
+
+    pub(crate) fn with_header(mut self, name: Arc<str>, value: &'static str) -> Self {
+        Arc::make_mut(&mut self.0).extra = Some((name, value));
+        self
     }
 
     /// Why: the body's `code`.
@@ -329,12 +349,14 @@ impl Rejection {
     }
 
     /// Every header of the response, in the order to send them: `Content-Type`,
-    /// `WWW-Authenticate` when present, `Retry-After` when present.
-    pub fn headers(&self) -> impl Iterator<Item = (&'static str, Cow<'_, str>)> {
+    /// `WWW-Authenticate` when present, `Retry-After` when present, then the
+    /// compliance signal when configured. Names are lowercase.
+    pub fn headers(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
         [
             Some(("content-type", Cow::Borrowed(problem::CONTENT_TYPE))),
             self.0.www_authenticate.as_deref().map(|v| ("www-authenticate", Cow::Borrowed(v))),
             self.0.retry_after.map(|s| ("retry-after", Cow::Owned(s.to_string()))),
+            self.0.extra.as_ref().map(|(n, v)| (&**n, Cow::Borrowed(*v))),
         ]
         .into_iter()
         .flatten()
