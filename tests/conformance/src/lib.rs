@@ -8,4 +8,6 @@ pub mod cases;
 pub mod fixture;
 pub mod http1;
 pub mod idp;
+/// A real OpenID provider (oidc-provider on node) and the flows that get tokens from it.
+pub mod oidc;
 pub mod servers;
