@@ -1,12 +1,13 @@
-//! `Guard::check` on the hot path, against `jsonwebtoken::decode` alone on the same
-//! token. Run: `cargo bench -p mfa-guard-core --bench check`.
+//! The engine's hot paths, against `jsonwebtoken::decode` alone on the same token.
+//!
+//! Run: `cargo bench -p mfa-guard-core --bench check`.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
 use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
-use mfa_guard_core::{Evaluation, Guard, RequestInfo};
+use mfa_guard_core::{Claims, Evaluation, Guard, Refusal, RejectionCode, RequestInfo};
 
 const ISSUER: &str = "https://sts.windows.net/{tenantid}/";
 
@@ -54,6 +55,28 @@ fn bench(c: &mut Criterion) {
         b.iter(|| jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &key, &validation).is_ok())
     });
     group.finish();
+
+    let payload = serde_json::to_vec(&issuer.user().claims()).unwrap();
+    c.bench_function("claims/parse", |b| b.iter(|| Claims::from_json(black_box(&payload)).is_ok()));
+
+    let req = RequestInfo::new("GET", "/v1/catalog/prices").with_authorization(header.as_bytes());
+    let Evaluation::Ready(Ok(Some(principal))) = cached.evaluate(&req) else { panic!("admitted") };
+    let mut policy = c.benchmark_group("policy");
+    policy.bench_function("authorize_plain_path", |b| {
+        b.iter(|| cached.authorize(&principal, "GET", black_box("/security/alerts")).is_err())
+    });
+    policy.bench_function("authorize_ambiguous_path", |b| {
+        b.iter(|| cached.authorize(&principal, "GET", black_box("/health/../Security/alerts")).is_err())
+    });
+    policy.finish();
+
+    c.bench_function("rejection/render_mfa_required", |b| {
+        b.iter(|| {
+            let r = cached.reject(Refusal::new(RejectionCode::MfaRequired, "needs mfa"));
+            let headers: usize = r.headers().map(|(n, v)| n.len() + v.len()).sum();
+            headers + r.body().len()
+        })
+    });
 }
 
 criterion_group!(benches, bench);

@@ -57,6 +57,10 @@ impl Principal {
         Self { token, report, compliance }
     }
 
+    pub(crate) fn verified(&self) -> &VerifiedToken {
+        &self.token
+    }
+
     /// The refusal report-only mode let through: what this request would have
     /// been answered had the route been enforced. `None` when the policy admitted it.
     pub fn report_only_refusal(&self) -> Option<&Rejection> {

@@ -44,6 +44,23 @@ pub fn extract_bearer<'a>(
     req: &RequestInfo<'a>,
     max_header_bytes: usize,
 ) -> Result<Option<BearerToken<'a>>, Refusal> {
+    match locate_bearer(req, max_header_bytes)? {
+        Some(credentials) => check_credentials(credentials).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The first half of [`extract_bearer`]: every rule about the request (header
+/// count, query, size, scheme), and the credentials' bytes, whose syntax is not yet
+/// checked. Cheap: it looks at the scheme and the ends of the value only.
+///
+/// The guard recognises cached tokens by their exact bytes right after this step;
+/// bytes that match a token verified before need no second syntax check. Only a
+/// miss goes on to [`check_credentials`].
+pub(crate) fn locate_bearer<'a>(
+    req: &RequestInfo<'a>,
+    max_header_bytes: usize,
+) -> Result<Option<&'a [u8]>, Refusal> {
     if req.authorization_count > 1 {
         return Err(Refusal::new(
             RejectionCode::InvalidRequest,
@@ -55,14 +72,7 @@ pub fn extract_bearer<'a>(
     }
     let in_query = req.query.is_some_and(query_has_access_token);
     let Some(value) = req.authorization else {
-        return if in_query {
-            Err(Refusal::new(
-                RejectionCode::InvalidRequest,
-                "access tokens in the URI query are not accepted; send an Authorization: Bearer header",
-            ))
-        } else {
-            Ok(None)
-        };
+        return if in_query { Err(query_token()) } else { Ok(None) };
     };
     if value.len() > max_header_bytes {
         return Err(Refusal::new(
@@ -70,28 +80,14 @@ pub fn extract_bearer<'a>(
             format!("the Authorization header exceeds {max_header_bytes} bytes"),
         ));
     }
-    if !value.iter().all(|&b| b == b'\t' || (0x20..0x7f).contains(&b)) {
-        return Err(Refusal::new(
-            RejectionCode::InvalidRequest,
-            "the Authorization header contains bytes outside visible ASCII",
-        ));
-    }
-    // Visible ASCII only, checked above, so this is valid UTF-8.
-    let value = std::str::from_utf8(value)
-        .map_err(|_| Refusal::new(RejectionCode::InvalidRequest, "the Authorization header is not ASCII"))?;
-    let value = value.trim_matches([' ', '\t']);
-    let (scheme, credentials) = match value.split_once([' ', '\t']) {
-        Some((scheme, rest)) => (scheme, rest.trim_start_matches([' ', '\t'])),
-        None => (value, ""),
-    };
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        if in_query {
-            return Err(Refusal::new(
-                RejectionCode::InvalidRequest,
-                "access tokens in the URI query are not accepted; send an Authorization: Bearer header",
-            ));
+    let value = trim_ows(value);
+    let scheme_len = value.iter().position(|&b| b == b' ' || b == b'\t').unwrap_or(value.len());
+    if !value[..scheme_len].eq_ignore_ascii_case(b"bearer") {
+        // Not ours; still, a credential line of invisible bytes is a malformed request.
+        if !value.iter().all(|&b| is_field_byte(b)) {
+            return Err(outside_ascii());
         }
-        return Ok(None);
+        return if in_query { Err(query_token()) } else { Ok(None) };
     }
     if in_query {
         return Err(Refusal::new(
@@ -99,28 +95,71 @@ pub fn extract_bearer<'a>(
             "the request carries an access token both in the Authorization header and in the URI query",
         ));
     }
+    let credentials = trim_ows(&value[scheme_len..]);
     if credentials.is_empty() {
         return Err(Refusal::new(
             RejectionCode::InvalidRequest,
             "the Authorization header names the Bearer scheme but carries no token",
         ));
     }
-    if !is_b64token(credentials) {
-        return Err(Refusal::new(
-            RejectionCode::InvalidRequest,
-            "the bearer credentials are not a single token (RFC 6750 b64token syntax)",
-        ));
-    }
-    Ok(Some(BearerToken(credentials)))
+    Ok(Some(credentials))
 }
 
-/// RFC 6750 §2.1: `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
-fn is_b64token(s: &str) -> bool {
-    let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+/// The second half of [`extract_bearer`]: the credentials must be one RFC 6750
+/// `b64token` (`1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`),
+/// checked in one pass over a lookup table.
+pub(crate) fn check_credentials(credentials: &[u8]) -> Result<BearerToken<'_>, Refusal> {
+    let body_len = credentials.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    if body_len > 0
+        && credentials[..body_len].iter().all(|&b| B64TOKEN[b as usize])
+        && let Ok(token) = std::str::from_utf8(credentials)
+    {
+        return Ok(BearerToken(token));
+    }
+    if !credentials.iter().all(|&b| is_field_byte(b)) {
+        return Err(outside_ascii());
+    }
+    Err(Refusal::new(
+        RejectionCode::InvalidRequest,
+        "the bearer credentials are not a single token (RFC 6750 b64token syntax)",
+    ))
+}
+
+/// The characters of a `b64token` before its `=` padding.
+const B64TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
+
+/// Visible ASCII, space and tab: what a header value may hold.
+fn is_field_byte(b: u8) -> bool {
+    b == b'\t' || (0x20..0x7f).contains(&b)
+}
+
+fn trim_ows(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(start, |i| i + 1);
+    &bytes[start..end]
+}
+
+fn outside_ascii() -> Refusal {
+    Refusal::new(
+        RejectionCode::InvalidRequest,
+        "the Authorization header contains bytes outside visible ASCII",
+    )
+}
+
+fn query_token() -> Refusal {
+    Refusal::new(
+        RejectionCode::InvalidRequest,
+        "access tokens in the URI query are not accepted; send an Authorization: Bearer header",
+    )
 }
 
 /// Whether a query string carries an `access_token` parameter (RFC 6750 §2.3), the

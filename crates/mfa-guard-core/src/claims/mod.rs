@@ -70,6 +70,13 @@ macro_rules! list_accessors {
 }
 
 impl Claims {
+    /// Reads a token payload (the JSON, already base64url-decoded) with the guard's
+    /// rules: strict types for known claims, duplicate names refused, unknown claims
+    /// kept. The error is a description without token material.
+    pub fn from_json(json: &[u8]) -> Result<Claims, String> {
+        parse_claims(json).map_err(|e| e.into_owned())
+    }
+
     str_accessors! {
         /// `iss`: the issuer.
         iss;

@@ -21,7 +21,7 @@ use crate::principal::{Principal, VerifiedToken};
 use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
 use crate::request::RequestInfo;
 use crate::time::Clock;
-use crate::token::extract_bearer;
+use crate::token::{check_credentials, locate_bearer};
 use crate::verify::{self, AlgorithmSet, IssuerMatch, IssuerPattern, Parsed, invalid};
 
 /// What a check concluded.
@@ -186,8 +186,8 @@ impl Guard {
         let inner = &*self.inner;
         let selection = self.select(req.method, req.path);
         let public = selection.is_public();
-        let token = match extract_bearer(req, inner.max_header_bytes) {
-            Ok(Some(token)) => token,
+        let credentials = match locate_bearer(req, inner.max_header_bytes) {
+            Ok(Some(credentials)) => credentials,
             Ok(None) => {
                 let refusal =
                     Refusal::new(RejectionCode::MissingToken, "this route requires a bearer access token");
@@ -196,12 +196,18 @@ impl Guard {
             Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal)),
         };
         let now = inner.clock.now_unix();
-        let cache_key = inner.token_cache.as_ref().map(|_| TokenCache::key(token.as_str()));
+        // A hit means these exact bytes were verified before; their syntax was
+        // checked then, so only a miss pays for the full check.
+        let cache_key = inner.token_cache.as_ref().map(|_| TokenCache::key(credentials));
         if let (Some(cache), Some(key)) = (&inner.token_cache, &cache_key)
             && let Some(verified) = cache.get(key, now)
         {
             return Evaluation::Ready(self.admit(&selection, verified, now));
         }
+        let token = match check_credentials(credentials) {
+            Ok(token) => token,
+            Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal)),
+        };
         match self.verify(token.as_str(), now) {
             Step::Verified(verified) => {
                 self.remember(cache_key, &verified);
@@ -223,6 +229,19 @@ impl Guard {
     fn remember(&self, key: Option<TokenKey>, verified: &Arc<VerifiedToken>) {
         if let (Some(cache), Some(key)) = (&self.inner.token_cache, key) {
             cache.insert(key, Arc::clone(verified));
+        }
+    }
+
+    /// Whether an already admitted caller would pass the route policy of `method`
+    /// and `path` (for instance to show which areas a user can open), with the
+    /// refusal the guard would send if not. Report-only routes admit, as they would.
+    pub fn authorize(&self, principal: &Principal, method: &str, path: &str) -> Result<(), Rejection> {
+        let selection = self.select(method, path);
+        let token = principal.verified();
+        let decision = self.inner.policy.authorize(&selection, &token.subject(), self.inner.clock.now_unix());
+        match decision.refusal {
+            None => Ok(()),
+            Some(refusal) => Err(self.inner.challenges.reject(refusal, token.cp1)),
         }
     }
 
@@ -382,7 +401,10 @@ impl PendingCheck {
         let selection = guard.select(&method, &path);
         let result = match outcome {
             Step::Verified(verified) => {
-                guard.remember(inner.token_cache.as_ref().map(|_| TokenCache::key(&token)), &verified);
+                guard.remember(
+                    inner.token_cache.as_ref().map(|_| TokenCache::key(token.as_bytes())),
+                    &verified,
+                );
                 guard.admit(&selection, verified, inner.clock.now_unix())
             }
             Step::Refused(refusal) => guard.refuse(&selection, public, refusal),

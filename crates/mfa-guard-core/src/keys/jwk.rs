@@ -14,9 +14,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::DecodingKey;
 use serde::Deserialize;
 
+use super::prepared::Prepared;
 use crate::verify::{Algorithm, KeyFamily};
 
 /// Shortest RSA modulus accepted, in bits (NIST SP 800-131A; Entra uses 2048).
@@ -32,9 +32,9 @@ pub struct VerifyingKey {
     kid: Option<String>,
     family: KeyFamily,
     alg: Option<Algorithm>,
-    decoding: DecodingKey,
-    /// Canonical public material, to tell a re-published key from a replaced one.
-    material: Box<[u8]>,
+    /// The key, ready for aws-lc-rs; also its public material, to tell a
+    /// re-published key from a replaced one.
+    prepared: Prepared,
     /// Set when the key disappears from its issuer's key set: tokens it verified are
     /// no longer trusted, even from the verified-token cache.
     retired: AtomicBool,
@@ -76,7 +76,7 @@ impl VerifyingKey {
             return Err("`key_ops` does not allow \"verify\"".into());
         }
         let kty = raw.kty.as_deref().ok_or("missing `kty`")?;
-        let (family, decoding, material) = match kty {
+        let (family, prepared) = match kty {
             "RSA" => {
                 let n = b64("n", raw.n.as_ref())?;
                 let e = b64("e", raw.e.as_ref())?;
@@ -90,15 +90,7 @@ impl VerifyingKey {
                 if e.is_empty() || e.len() > 8 {
                     return Err("RSA exponent is empty or too long".into());
                 }
-                // Parse once now so a broken key is skipped at load, not failed per request.
-                aws_lc_rs::signature::ParsedPublicKey::new(
-                    &aws_lc_rs::signature::RSA_PKCS1_2048_8192_SHA256,
-                    rsa_public_key_der(&n, &e),
-                )
-                .map_err(|_| "RSA key is not a valid public key".to_owned())?;
-                let mut material = n.clone();
-                material.extend_from_slice(&e);
-                (KeyFamily::Rsa, DecodingKey::from_rsa_raw_components(&n, &e), material)
+                (KeyFamily::Rsa, Prepared::rsa(&n, &e)?)
             }
             "EC" => {
                 let (family, len) = match raw.crv.as_deref() {
@@ -116,14 +108,7 @@ impl VerifyingKey {
                 point.push(4);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                let alg = if family == KeyFamily::EcP256 {
-                    &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED
-                } else {
-                    &aws_lc_rs::signature::ECDSA_P384_SHA384_FIXED
-                };
-                aws_lc_rs::signature::ParsedPublicKey::new(alg, &point)
-                    .map_err(|_| "EC point is not on the curve".to_owned())?;
-                (family, DecodingKey::from_ec_der(&point), point)
+                (family, Prepared::ecdsa(family, point)?)
             }
             "OKP" => {
                 match raw.crv.as_deref() {
@@ -135,7 +120,7 @@ impl VerifyingKey {
                 if x.len() != 32 {
                     return Err("Ed25519 public key is not 32 bytes".into());
                 }
-                (KeyFamily::Ed25519, DecodingKey::from_ed_der(&x), x)
+                (KeyFamily::Ed25519, Prepared::ed25519(x)?)
             }
             "oct" => return Err("symmetric (oct) keys are never taken from a key set".into()),
             other => return Err(format!("key type {other:?} is not supported")),
@@ -152,14 +137,7 @@ impl VerifyingKey {
                 }
             },
         };
-        Ok(Self {
-            kid: raw.kid,
-            family,
-            alg,
-            decoding,
-            material: material.into_boxed_slice(),
-            retired: AtomicBool::new(false),
-        })
+        Ok(Self { kid: raw.kid, family, alg, prepared, retired: AtomicBool::new(false) })
     }
 
     /// A shared HMAC secret (only for issuers configured with one).
@@ -168,9 +146,7 @@ impl VerifyingKey {
             kid,
             family: KeyFamily::Hmac,
             alg: None,
-            decoding: DecodingKey::from_secret(secret),
-            // Never compared for a secret; keep no second copy of it.
-            material: Box::default(),
+            prepared: Prepared::hmac(secret),
             retired: AtomicBool::new(false),
         }
     }
@@ -208,17 +184,15 @@ impl VerifyingKey {
         if self.fits(alg).is_err() {
             return false;
         }
-        let provider = &jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER;
-        match (provider.verifier_factory)(&alg.to_jwt(), &self.decoding) {
-            Ok(verifier) => verifier.verify(message, &signature.to_vec()).is_ok(),
-            Err(_) => false,
-        }
+        self.prepared.verify(alg, message, signature)
     }
 }
 
 impl VerifyingKey {
     pub(crate) fn same_material(&self, other: &VerifyingKey) -> bool {
-        self.family == other.family && self.alg == other.alg && self.material == other.material
+        self.family == other.family
+            && self.alg == other.alg
+            && self.prepared.material() == other.prepared.material()
     }
 
     /// Marks the key as gone from its issuer's key set.

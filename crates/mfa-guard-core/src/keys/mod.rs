@@ -8,6 +8,7 @@
 
 mod fetch;
 mod jwk;
+mod prepared;
 mod remote;
 mod set;
 mod static_source;

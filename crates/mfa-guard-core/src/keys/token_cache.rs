@@ -51,8 +51,8 @@ impl TokenCache {
         })
     }
 
-    pub(crate) fn key(token: &str) -> TokenKey {
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    pub(crate) fn key(token: &[u8]) -> TokenKey {
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token);
         let mut key = [0u8; 32];
         key.copy_from_slice(digest.as_ref());
         key

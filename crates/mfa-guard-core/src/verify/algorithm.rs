@@ -105,6 +105,7 @@ impl Algorithm {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn to_jwt(self) -> jsonwebtoken::Algorithm {
         use jsonwebtoken::Algorithm as J;
         match self {
