@@ -124,7 +124,7 @@ impl<'a> Report<'a> {
             now,
             kind: inspection.caller_kind(),
             mfa: inspection.mfa_evidence(&policy),
-            accepted_amr: policy.mfa_policy().accepted_amr().to_vec(),
+            accepted_amr: policy.mfa_policy().accepted_amr().iter().map(|a| a.to_string()).collect(),
             roles: inspection.roles(&policy),
             areas,
         }
@@ -404,9 +404,9 @@ fn callers_name(callers: Callers) -> &'static str {
 
 fn evidence_json(e: &MfaEvidence) -> Value {
     match e {
-        MfaEvidence::Amr(v) => json!({ "claim": "amr", "value": v }),
-        MfaEvidence::AuthContext(v) => json!({ "claim": "acrs", "value": v }),
-        MfaEvidence::Acr(v) => json!({ "claim": "acr", "value": v }),
+        MfaEvidence::Amr(v) => json!({ "claim": "amr", "value": &**v }),
+        MfaEvidence::AuthContext(v) => json!({ "claim": "acrs", "value": &**v }),
+        MfaEvidence::Acr(v) => json!({ "claim": "acr", "value": &**v }),
         other => json!({ "claim": null, "value": other.to_string() }),
     }
 }

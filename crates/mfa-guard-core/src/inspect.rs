@@ -114,8 +114,8 @@ impl Inspection {
         let mfa = self.mfa_evidence(policy);
         let subject = Subject {
             kind,
-            mfa: mfa.as_ref(),
-            claims: &self.claims,
+            mfa: mfa.is_some(),
+            auth_time: self.claims.auth_time().map(|t| t.unix()),
             roles: compiled.roles.resolve(&self.claims),
         };
         let selection = crate::policy::Selection { first: &rule, second: None };

@@ -1,40 +1,88 @@
-//! The caller a request was admitted for.
+//! The caller a request was admitted for, and what the verified-token cache keeps.
 
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::claims::{CallerKind, Claims, KindRule};
 use crate::keys::VerifyingKey;
-use crate::policy::{MfaEvidence, ResolvedRoles, Role, RoleMap};
+use crate::policy::{MfaEvidence, ResolvedRoles, Role, RoleMap, Subject};
 use crate::rejection::Rejection;
 
-/// Everything learnt from one token once it is verified. Shared (`Arc`) between the
-/// verified-token cache and every principal made from it; per-request policy never
-/// mutates it.
+/// What the verified-token cache keeps of a token: only what route policy and the
+/// principal's usual accessors need, compactly (an entry costs about 270 bytes
+/// beside moka's own ~370, so 100 000 cached tokens stay within 64 MiB). The full
+/// claims are parsed again, lazily, only when a handler asks for them.
 pub(crate) struct VerifiedToken {
-    pub(crate) claims: Claims,
     pub(crate) kind: CallerKind,
     pub(crate) kind_rule: KindRule,
-    pub(crate) roles: ResolvedRoles,
-    pub(crate) role_map: Arc<RoleMap>,
-    pub(crate) mfa: Option<MfaEvidence>,
     /// Whether the client handles claims challenges (`xms_cc` ∋ `cp1`).
     pub(crate) cp1: bool,
+    /// Evidence of MFA (its value is shared with the policy's accepted list).
+    pub(crate) mfa: Option<MfaEvidence>,
+    pub(crate) roles: ResolvedRoles,
+    pub(crate) role_map: Arc<RoleMap>,
     /// `exp`, seconds since the epoch.
     pub(crate) exp: i64,
+    /// `auth_time` for MFA freshness; [`NO_AUTH_TIME`] when absent (8 bytes, not 16).
+    pub(crate) auth_time: i64,
+    pub(crate) identity: Identity,
     /// The key that verified the signature.
     pub(crate) key: Arc<VerifyingKey>,
 }
 
 impl VerifiedToken {
-    pub(crate) fn subject(&self) -> crate::policy::Subject<'_> {
-        crate::policy::Subject {
-            kind: self.kind,
-            mfa: self.mfa.as_ref(),
-            claims: &self.claims,
-            roles: self.roles,
-        }
+    pub(crate) fn subject(&self) -> Subject {
+        let auth_time = (self.auth_time != NO_AUTH_TIME).then_some(self.auth_time);
+        Subject { kind: self.kind, mfa: self.mfa.is_some(), auth_time, roles: self.roles }
     }
+}
+
+/// Marks an absent `auth_time` (NumericDates never reach `i64::MIN`).
+pub(crate) const NO_AUTH_TIME: i64 = i64::MIN;
+
+/// `oid`, `tid`, `sub` and the user name, in one allocation.
+pub(crate) struct Identity {
+    text: Box<str>,
+    /// End offsets of the four fields in `text`; `u16::MAX` marks an absent one.
+    ends: [u16; 4],
+}
+
+impl Identity {
+    const ABSENT: u16 = u16::MAX;
+
+    pub(crate) fn of(claims: &Claims) -> Self {
+        let user_name = claims.upn().or(claims.preferred_username()).or(claims.unique_name());
+        let fields = [claims.oid(), claims.tid(), claims.sub(), user_name];
+        let mut text = String::with_capacity(fields.iter().flatten().map(|f| f.len()).sum());
+        let mut ends = [Self::ABSENT; 4];
+        for (i, field) in fields.iter().enumerate() {
+            if let Some(f) = field {
+                text.push_str(f);
+                // Tokens are capped at 16 KiB, so offsets fit in u16 short of the marker.
+                ends[i] = u16::try_from(text.len()).unwrap_or(Self::ABSENT - 1).min(Self::ABSENT - 1);
+            }
+        }
+        Self { text: text.into_boxed_str(), ends }
+    }
+
+    fn get(&self, i: usize) -> Option<&str> {
+        if self.ends[i] == Self::ABSENT {
+            return None;
+        }
+        let start = self.ends[..i].iter().rev().find(|&&e| e != Self::ABSENT).map_or(0, |&e| usize::from(e));
+        self.text.get(start..usize::from(self.ends[i]))
+    }
+}
+
+/// Where a principal's full claims come from.
+pub(crate) enum ClaimsSource<'a> {
+    /// Already parsed (a verification that just happened).
+    Parsed(Box<Claims>),
+    /// The token text, to parse if a handler asks (a cache hit).
+    Token(&'a [u8]),
 }
 
 /// The verified caller of a request.
@@ -42,8 +90,13 @@ impl VerifiedToken {
 /// Adapters put it in the request's extensions; handlers read it (axum and actix
 /// extractors do). Cheap to clone.
 #[derive(Clone)]
-pub struct Principal {
+pub struct Principal(Arc<Inner>);
+
+struct Inner {
     token: Arc<VerifiedToken>,
+    claims: OnceLock<Claims>,
+    /// The token's payload segment, kept only until the claims are parsed from it.
+    payload: Option<Box<str>>,
     report: Option<Rejection>,
     compliance: Option<(Arc<str>, &'static str)>,
 }
@@ -51,89 +104,108 @@ pub struct Principal {
 impl Principal {
     pub(crate) fn new(
         token: Arc<VerifiedToken>,
+        source: ClaimsSource<'_>,
         report: Option<Rejection>,
         compliance: Option<(Arc<str>, &'static str)>,
     ) -> Self {
-        Self { token, report, compliance }
+        let (claims, payload) = match source {
+            ClaimsSource::Parsed(claims) => (OnceLock::from(*claims), None),
+            ClaimsSource::Token(text) => {
+                // Keep the payload segment only: it is what the claims are parsed from.
+                let payload = text.split(|&b| b == b'.').nth(1).and_then(|p| std::str::from_utf8(p).ok());
+                (OnceLock::new(), payload.map(Box::from))
+            }
+        };
+        Self(Arc::new(Inner { token, claims, payload, report, compliance }))
     }
 
     pub(crate) fn verified(&self) -> &VerifiedToken {
-        &self.token
+        &self.0.token
     }
 
     /// The refusal report-only mode let through: what this request would have
     /// been answered had the route been enforced. `None` when the policy admitted it.
     pub fn report_only_refusal(&self) -> Option<&Rejection> {
-        self.report.as_ref()
+        self.0.report.as_ref()
     }
 
     /// Headers the adapter adds to the response it sends for this request (the
     /// compliance signal, when configured). Names are lowercase.
     pub fn response_headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.compliance.as_ref().map(|(n, v)| (&**n, *v)).into_iter()
+        self.0.compliance.as_ref().map(|(n, v)| (&**n, *v)).into_iter()
     }
 
     /// App+User or app-only.
     pub fn kind(&self) -> CallerKind {
-        self.token.kind
+        self.0.token.kind
     }
 
     /// Which rule decided [`kind`](Self::kind).
     pub fn kind_rule(&self) -> KindRule {
-        self.token.kind_rule
+        self.0.token.kind_rule
     }
 
     /// `oid`: the caller's object id.
     pub fn oid(&self) -> Option<&str> {
-        self.token.claims.oid()
+        self.0.token.identity.get(0)
     }
 
     /// `tid`: the tenant id.
     pub fn tid(&self) -> Option<&str> {
-        self.token.claims.tid()
+        self.0.token.identity.get(1)
     }
 
     /// `sub`: the subject.
     pub fn sub(&self) -> Option<&str> {
-        self.token.claims.sub()
+        self.0.token.identity.get(2)
     }
 
     /// `upn`, or for tokens without one `preferred_username` or `unique_name`.
     pub fn upn(&self) -> Option<&str> {
-        let c = &self.token.claims;
-        c.upn().or(c.preferred_username()).or(c.unique_name())
+        self.0.token.identity.get(3)
     }
 
     /// The roles the caller holds under the guard's role map, in map order.
     pub fn roles(&self) -> impl Iterator<Item = &Role> {
-        let held = self.token.roles.held;
-        self.token.role_map.roles().enumerate().filter(move |(i, _)| held.contains(*i)).map(|(_, r)| r)
+        let token = &self.0.token;
+        let held = token.roles.held;
+        token.role_map.roles().enumerate().filter(move |(i, _)| held.contains(*i)).map(|(_, r)| r)
     }
 
     /// Whether the caller holds `role`.
     pub fn has_role(&self, role: &Role) -> bool {
-        self.token.role_map.index_of(role).is_some_and(|i| self.token.roles.held.contains(i))
+        let token = &self.0.token;
+        token.role_map.index_of(role).is_some_and(|i| token.roles.held.contains(i))
     }
 
     /// Whether the token shows MFA (accepted `amr`, or configured `acrs`/`acr`).
     /// Always false for app-only callers, who have no user to authenticate.
     pub fn mfa(&self) -> bool {
-        self.token.mfa.is_some()
+        self.0.token.mfa.is_some()
     }
 
     /// What showed MFA, if anything did.
     pub fn mfa_evidence(&self) -> Option<&MfaEvidence> {
-        self.token.mfa.as_ref()
+        self.0.token.mfa.as_ref()
     }
 
     /// `kid` of the key that verified the token.
     pub fn kid(&self) -> Option<&str> {
-        self.token.key.kid()
+        self.0.token.key.kid()
     }
 
-    /// All claims.
+    /// All claims. On a request admitted from the verified-token cache they are
+    /// parsed on the first call (the token verified, so this cannot fail; an empty
+    /// set would be returned if it somehow did).
     pub fn claims(&self) -> &Claims {
-        &self.token.claims
+        self.0.claims.get_or_init(|| {
+            self.0
+                .payload
+                .as_deref()
+                .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+                .and_then(|json| crate::claims::parse_claims(&json).ok())
+                .unwrap_or_default()
+        })
     }
 }
 
@@ -145,7 +217,26 @@ impl fmt::Debug for Principal {
             .field("tid", &self.tid())
             .field("roles", &self.roles().map(Role::name).collect::<Vec<_>>())
             .field("mfa", &self.mfa())
-            .field("report_only_refusal", &self.report.as_ref().map(Rejection::code))
+            .field("report_only_refusal", &self.0.report.as_ref().map(Rejection::code))
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_fields_come_back_whatever_is_absent() {
+        let claims = Claims::from_json(br#"{"oid":"o-1","sub":"s","preferred_username":"u@x"}"#).unwrap();
+        let id = Identity::of(&claims);
+        assert_eq!((id.get(0), id.get(1), id.get(2), id.get(3)), (Some("o-1"), None, Some("s"), Some("u@x")));
+        let empty = Identity::of(&Claims::default());
+        assert_eq!((empty.get(0), empty.get(3)), (None, None));
+        let all = Identity::of(&Claims::from_json(br#"{"oid":"","tid":"t","sub":"","upn":"p"}"#).unwrap());
+        assert_eq!(
+            (all.get(0), all.get(1), all.get(2), all.get(3)),
+            (Some(""), Some("t"), Some(""), Some("p"))
+        );
     }
 }

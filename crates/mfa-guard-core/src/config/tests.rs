@@ -61,7 +61,10 @@ name = "reports"
     assert_eq!(reports.rule_name(), Some("reports"));
     assert_eq!(reports.method_list(), ["GET"]);
     assert_eq!(policy.roles().matchers(&Role::AdminAgent).len(), 2);
-    assert_eq!(policy.mfa_policy().accepted_amr(), ["mfa", "ngcmfa"]);
+    assert_eq!(
+        policy.mfa_policy().accepted_amr().iter().map(|a| &**a).collect::<Vec<_>>(),
+        ["mfa", "ngcmfa"]
+    );
     assert_eq!(policy.mfa_policy().max_age_secs(), Some(12 * 3600));
     c.builder().unwrap().build().unwrap();
 }

@@ -11,13 +11,14 @@ pub use builder::GuardBuilder;
 
 use std::sync::{Arc, OnceLock};
 
+use crate::claims::Claims;
 use crate::claims::{CallerKind, KindRule};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::token_cache::{TokenCache, TokenKey};
 use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
 use crate::metrics;
 use crate::policy::{CompiledPolicy, CompiledRule, Mode, Requirement, Selection};
-use crate::principal::{Principal, VerifiedToken};
+use crate::principal::{ClaimsSource, Identity, NO_AUTH_TIME, Principal, VerifiedToken};
 use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
 use crate::request::RequestInfo;
 use crate::time::Clock;
@@ -132,7 +133,8 @@ impl std::fmt::Debug for PendingCheck {
 
 /// One step of verification.
 enum Step {
-    Verified(Arc<VerifiedToken>),
+    /// Verified now; the claims go to this request's principal.
+    Verified(Arc<VerifiedToken>, Box<Claims>),
     Refused(Refusal),
     Wait(Waiting),
 }
@@ -202,16 +204,21 @@ impl Guard {
         if let (Some(cache), Some(key)) = (&inner.token_cache, &cache_key)
             && let Some(verified) = cache.get(key, now)
         {
-            return Evaluation::Ready(self.admit(&selection, verified, now));
+            return Evaluation::Ready(self.admit(
+                &selection,
+                verified,
+                ClaimsSource::Token(credentials),
+                now,
+            ));
         }
         let token = match check_credentials(credentials) {
             Ok(token) => token,
             Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal)),
         };
         match self.verify(token.as_str(), now) {
-            Step::Verified(verified) => {
+            Step::Verified(verified, claims) => {
                 self.remember(cache_key, &verified);
-                Evaluation::Ready(self.admit(&selection, verified, now))
+                Evaluation::Ready(self.admit(&selection, verified, ClaimsSource::Parsed(claims), now))
             }
             Step::Refused(refusal) => Evaluation::Ready(self.refuse(&selection, public, refusal)),
             Step::Wait(state) => Evaluation::Pending(PendingCheck {
@@ -340,15 +347,22 @@ impl Guard {
             mfa: if kind.0 == CallerKind::User { policy.mfa.evidence(&claims) } else { None },
             cp1: claims.xms_cc().is_some_and(|c| c.iter().any(|v| v == "cp1")),
             exp: claims.exp().map_or(0, |e| e.unix()),
+            auth_time: claims.auth_time().map_or(NO_AUTH_TIME, |t| t.unix()),
+            identity: Identity::of(&claims),
             kind: kind.0,
             kind_rule: kind.1,
             key,
-            claims,
         };
-        Step::Verified(Arc::new(verified))
+        Step::Verified(Arc::new(verified), Box::new(claims))
     }
 
-    fn admit(&self, selection: &Selection<'_>, token: Arc<VerifiedToken>, now: i64) -> CheckResult {
+    fn admit(
+        &self,
+        selection: &Selection<'_>,
+        token: Arc<VerifiedToken>,
+        claims: ClaimsSource<'_>,
+        now: i64,
+    ) -> CheckResult {
         let inner = &*self.inner;
         let subject = token.subject();
         let decision = inner.policy.authorize(selection, &subject, now);
@@ -365,7 +379,7 @@ impl Guard {
                 });
                 let code = report.as_ref().map_or("admitted", |r| r.code().as_str());
                 metrics::decision(rule, code, decision.mode);
-                Ok(Some(Principal::new(token, report, compliance)))
+                Ok(Some(Principal::new(token, claims, report, compliance)))
             }
             Some(refusal) => {
                 tracing::debug!(rule = &**rule, code = %refusal.code, "refused");
@@ -400,12 +414,12 @@ impl PendingCheck {
         let inner = &*guard.inner;
         let selection = guard.select(&method, &path);
         let result = match outcome {
-            Step::Verified(verified) => {
+            Step::Verified(verified, claims) => {
                 guard.remember(
                     inner.token_cache.as_ref().map(|_| TokenCache::key(token.as_bytes())),
                     &verified,
                 );
-                guard.admit(&selection, verified, inner.clock.now_unix())
+                guard.admit(&selection, verified, ClaimsSource::Parsed(claims), inner.clock.now_unix())
             }
             Step::Refused(refusal) => guard.refuse(&selection, public, refusal),
             Step::Wait(_) => guard.refuse(

@@ -813,6 +813,25 @@ mod token_cache {
     }
 
     #[test]
+    fn a_principal_served_from_the_cache_still_has_every_claim() {
+        let (g, lookups) = counting_guard(100);
+        let token = issuer().user().claim("custom_claim", json!({"nested": [1, 2]})).sign().unwrap();
+        let h = format!("Bearer {token}");
+        let first = check_with(&g, "GET", "/overview", &[&h], None).unwrap().unwrap();
+        let second = check_with(&g, "GET", "/overview", &[&h], None).unwrap().unwrap();
+        assert_eq!(lookups.load(Ordering::SeqCst), 1, "the second came from the cache");
+        for p in [&first, &second] {
+            assert_eq!(p.claims().extra()["custom_claim"], json!({"nested": [1, 2]}));
+            assert_eq!(p.claims().upn(), Some("adminagent@dev.example"));
+            assert_eq!(p.oid(), Some("aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb"));
+            assert_eq!(p.tid(), Some(DEV_TENANT));
+            assert_eq!(p.sub(), Some("user-subject-0001"));
+            assert_eq!(p.upn(), Some("adminagent@dev.example"));
+        }
+        assert_eq!(first.claims(), second.claims());
+    }
+
+    #[test]
     fn capacity_zero_verifies_every_request() {
         let (g, lookups) = counting_guard(0);
         let h = format!("Bearer {}", issuer().user().sign().unwrap());

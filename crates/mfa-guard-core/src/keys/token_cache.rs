@@ -1,8 +1,12 @@
 //! The verified-token cache: a token already verified is recognised by a hash of the
 //! whole token and not verified again.
 //!
-//! - The key is SHA-256 of the token: collision-resistant, so no crafted token can
-//!   land on another token's entry (a fast non-cryptographic hash could be steered).
+//! - The key is SHA-256 of the token, truncated to 128 bits: landing on another
+//!   token's entry takes a second preimage (~2^128 work); the 2^64 birthday bound
+//!   does not apply, because only tokens the issuer signed are ever cached and an
+//!   attacker cannot make the issuer sign two tokens of their choosing. A fast
+//!   non-cryptographic hash could be steered; this cannot. 16 bytes, not 32,
+//!   because every byte of an entry counts (100 000 entries in 64 MiB).
 //! - An entry lives no longer than its token's `exp` (+ leeway): moka's per-entry
 //!   expiry evicts it, and a read re-checks `exp` against the guard's clock.
 //! - An entry whose key has been retired (gone from a refreshed JWKS) is dropped
@@ -20,7 +24,7 @@ use crate::time::Clock;
 /// Default number of verified tokens kept.
 pub const DEFAULT_TOKEN_CACHE_CAPACITY: u64 = 10_000;
 
-pub(crate) type TokenKey = [u8; 32];
+pub(crate) type TokenKey = [u8; 16];
 
 pub(crate) struct TokenCache {
     cache: moka::sync::Cache<TokenKey, Arc<VerifiedToken>>,
@@ -53,8 +57,8 @@ impl TokenCache {
 
     pub(crate) fn key(token: &[u8]) -> TokenKey {
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token);
-        let mut key = [0u8; 32];
-        key.copy_from_slice(digest.as_ref());
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest.as_ref()[..16]);
         key
     }
 

@@ -6,6 +6,7 @@
 //! this unless an auth context (`acrs`) or `acr` value is configured as evidence.
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::claims::Claims;
 
@@ -14,11 +15,11 @@ use crate::claims::Claims;
 #[non_exhaustive]
 pub enum MfaEvidence {
     /// An accepted `amr` value.
-    Amr(String),
+    Amr(Arc<str>),
     /// An accepted authentication context id in `acrs`.
-    AuthContext(String),
+    AuthContext(Arc<str>),
     /// An accepted `acr` value.
-    Acr(String),
+    Acr(Arc<str>),
 }
 
 impl fmt::Display for MfaEvidence {
@@ -34,15 +35,16 @@ impl fmt::Display for MfaEvidence {
 /// The rules for MFA evidence and freshness.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MfaPolicy {
-    amr: Vec<String>,
-    acrs: Vec<String>,
-    acr: Vec<String>,
+    // Shared with the evidence of every verified token, which then costs no copy.
+    amr: Vec<Arc<str>>,
+    acrs: Vec<Arc<str>>,
+    acr: Vec<Arc<str>>,
     max_age: Option<u64>,
 }
 
 impl Default for MfaPolicy {
     fn default() -> Self {
-        Self { amr: vec!["mfa".into()], acrs: Vec::new(), acr: Vec::new(), max_age: None }
+        Self { amr: vec![Arc::from("mfa")], acrs: Vec::new(), acr: Vec::new(), max_age: None }
     }
 }
 
@@ -59,7 +61,7 @@ impl MfaPolicy {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.amr = values.into_iter().map(Into::into).collect();
+        self.amr = values.into_iter().map(|v| Arc::from(v.into())).collect();
         self
     }
 
@@ -70,7 +72,7 @@ impl MfaPolicy {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.acrs = values.into_iter().map(Into::into).collect();
+        self.acrs = values.into_iter().map(|v| Arc::from(v.into())).collect();
         self
     }
 
@@ -81,7 +83,7 @@ impl MfaPolicy {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.acr = values.into_iter().map(Into::into).collect();
+        self.acr = values.into_iter().map(|v| Arc::from(v.into())).collect();
         self
     }
 
@@ -93,17 +95,17 @@ impl MfaPolicy {
     }
 
     /// The accepted `amr` values.
-    pub fn accepted_amr(&self) -> &[String] {
+    pub fn accepted_amr(&self) -> &[Arc<str>] {
         &self.amr
     }
 
     /// The accepted `acrs` ids.
-    pub fn accepted_auth_contexts(&self) -> &[String] {
+    pub fn accepted_auth_contexts(&self) -> &[Arc<str>] {
         &self.acrs
     }
 
     /// The accepted `acr` values.
-    pub fn accepted_acr(&self) -> &[String] {
+    pub fn accepted_acr(&self) -> &[Arc<str>] {
         &self.acr
     }
 
@@ -114,22 +116,31 @@ impl MfaPolicy {
 
     /// The evidence of MFA in `claims`, if any (freshness aside).
     pub fn evidence(&self, claims: &Claims) -> Option<MfaEvidence> {
-        let find = |list: &Option<Vec<String>>, accepted: &[String]| {
-            list.as_ref().and_then(|l| l.iter().find(|v| accepted.contains(v)).cloned())
+        // The accepted value itself (shared), not a copy of the claim.
+        let find = |list: &Option<Vec<String>>, accepted: &[Arc<str>]| {
+            list.as_ref().and_then(|l| accepted.iter().find(|a| l.iter().any(|v| v == &***a)).cloned())
         };
         find(&claims.amr, &self.amr)
             .map(MfaEvidence::Amr)
             .or_else(|| find(&claims.acrs, &self.acrs).map(MfaEvidence::AuthContext))
-            .or_else(|| claims.acr.as_ref().filter(|a| self.acr.contains(a)).cloned().map(MfaEvidence::Acr))
+            .or_else(|| {
+                let acr = claims.acr.as_deref()?;
+                self.acr.iter().find(|a| &***a == acr).cloned().map(MfaEvidence::Acr)
+            })
     }
 
     /// Whether the authentication is fresh enough at `now` (always, without `max_age`).
     pub fn fresh(&self, claims: &Claims, now: i64) -> bool {
+        self.fresh_at(claims.auth_time.map(|t| t.unix()), now)
+    }
+
+    /// [`fresh`](Self::fresh) from `auth_time` alone (seconds since the epoch).
+    pub fn fresh_at(&self, auth_time: Option<i64>, now: i64) -> bool {
         match self.max_age {
             None => true,
-            Some(max) => claims
-                .auth_time
-                .is_some_and(|t| now.saturating_sub(t.unix()) <= i64::try_from(max).unwrap_or(i64::MAX)),
+            Some(max) => {
+                auth_time.is_some_and(|t| now.saturating_sub(t) <= i64::try_from(max).unwrap_or(i64::MAX))
+            }
         }
     }
 }

@@ -17,7 +17,6 @@ use std::sync::Arc;
 use routes::{PathPattern, normalized};
 
 use crate::claims::CallerKind;
-use crate::claims::Claims;
 use crate::rejection::{Refusal, RejectionCode};
 
 /// How much a route asks of the caller.
@@ -475,10 +474,10 @@ pub(crate) struct Decision {
 /// freshness) and its resolved roles. Built from a verified token, or from an
 /// unverified one by tools that explain a verdict.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Subject<'a> {
+pub(crate) struct Subject {
     pub(crate) kind: CallerKind,
-    pub(crate) mfa: Option<&'a MfaEvidence>,
-    pub(crate) claims: &'a Claims,
+    pub(crate) mfa: bool,
+    pub(crate) auth_time: Option<i64>,
     pub(crate) roles: ResolvedRoles,
 }
 
@@ -529,7 +528,7 @@ impl CompiledPolicy {
     }
 
     /// What the selected rules decide for a verified caller at `now`.
-    pub(crate) fn authorize(&self, selection: &Selection<'_>, token: &Subject<'_>, now: i64) -> Decision {
+    pub(crate) fn authorize(&self, selection: &Selection<'_>, token: &Subject, now: i64) -> Decision {
         let mut reported = None;
         for rule in selection.rules() {
             if let Err(refusal) = self.authorize_rule(&rule.requirement, token, now) {
@@ -551,27 +550,17 @@ impl CompiledPolicy {
     /// Whether the token satisfied MFA for the selected rules: `satisfied` or
     /// `missing` where MFA is required, `not-required` elsewhere, `not-applicable`
     /// for app-only callers (who have no user).
-    pub(crate) fn compliance(
-        &self,
-        selection: &Selection<'_>,
-        token: &Subject<'_>,
-        now: i64,
-    ) -> &'static str {
+    pub(crate) fn compliance(&self, selection: &Selection<'_>, token: &Subject, now: i64) -> &'static str {
         if token.kind == CallerKind::App {
             return "not-applicable";
         }
         if !selection.rules().any(|r| r.requirement.access == Access::Mfa) {
             return "not-required";
         }
-        if token.mfa.is_some() && self.mfa.fresh(token.claims, now) { "satisfied" } else { "missing" }
+        if token.mfa && self.mfa.fresh_at(token.auth_time, now) { "satisfied" } else { "missing" }
     }
 
-    fn authorize_rule(
-        &self,
-        req: &CompiledRequirement,
-        token: &Subject<'_>,
-        now: i64,
-    ) -> Result<(), Refusal> {
+    fn authorize_rule(&self, req: &CompiledRequirement, token: &Subject, now: i64) -> Result<(), Refusal> {
         if req.access == Access::Public {
             return Ok(());
         }
@@ -582,10 +571,10 @@ impl CompiledPolicy {
             ));
         }
         if req.access == Access::Mfa && token.kind == CallerKind::User {
-            if token.mfa.is_none() {
+            if !token.mfa {
                 return Err(Refusal::new(RejectionCode::MfaRequired, self.mfa_missing_detail()));
             }
-            if !self.mfa.fresh(token.claims, now) {
+            if !self.mfa.fresh_at(token.auth_time, now) {
                 return Err(Refusal::new(
                     RejectionCode::MfaRequired,
                     "this operation requires a recent multi-factor sign-in; sign in again with MFA",

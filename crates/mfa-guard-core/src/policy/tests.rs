@@ -3,7 +3,7 @@ use std::time::Duration;
 use super::*;
 use crate::claims::parse_claims;
 use crate::keys::VerifyingKey;
-use crate::principal::VerifiedToken;
+use crate::principal::{Identity, VerifiedToken};
 
 fn verified(policy: &CompiledPolicy, json: &str) -> VerifiedToken {
     let claims = parse_claims(json.as_bytes()).unwrap();
@@ -17,7 +17,8 @@ fn verified(policy: &CompiledPolicy, json: &str) -> VerifiedToken {
         kind,
         kind_rule,
         key: Arc::new(VerifyingKey::hmac(b"test", None)),
-        claims,
+        auth_time: claims.auth_time().map_or(crate::principal::NO_AUTH_TIME, |t| t.unix()),
+        identity: Identity::of(&claims),
     }
 }
 
