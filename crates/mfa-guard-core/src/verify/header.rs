@@ -9,7 +9,10 @@
 //!   (RFC 7797 unencoded payloads), `cty` (nested tokens) and `zip`/`enc` (JWE);
 //! - `jku`, `x5u`, `jwk`, `x5c` and the thumbprints are read past and ignored: keys
 //!   come only from the issuer's configured key source, never from the token itself;
-//! - a name that appears twice refuses the token (parser differentials).
+//! - a name that appears twice refuses the token (parser differentials);
+//! - the whole header must be UTF-8 (RFC 7515 §5.2): serde_json skips the values of
+//!   parameters it is told to ignore without checking their bytes, so a header with
+//!   `"x5t":"\xfe"` would otherwise pass here and fail in every other JOSE library.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -29,6 +32,9 @@ pub(crate) struct JoseHeader {
 }
 
 pub(crate) fn parse_header(json: &[u8]) -> Result<JoseHeader, Cow<'static, str>> {
+    if std::str::from_utf8(json).is_err() {
+        return Err("the token header is not valid JSON (it is not UTF-8)".into());
+    }
     let mut reason = None;
     let mut de = serde_json::Deserializer::from_slice(json);
     let parsed = HeaderSeed { reason: &mut reason }.deserialize(&mut de).and_then(|h| {
@@ -194,6 +200,17 @@ mod tests {
     fn non_access_token_types_are_refused() {
         assert!(parse(r#"{"alg":"RS256","typ":"dpop+jwt"}"#).is_err());
         assert!(parse(r#"{"alg":"RS256","typ":"at+JWT"}"#).is_ok());
+    }
+
+    #[test]
+    fn non_utf8_bytes_are_refused_even_in_an_ignored_parameter() {
+        // Found by the adversarial suite: an ignored value was skipped unchecked.
+        let mut json = br#"{"alg":"RS256","x5t":""#.to_vec();
+        json.extend_from_slice(b"\xfe\"}");
+        assert!(parse_header(&json).unwrap_err().contains("not UTF-8"));
+        let mut json = br#"{"alg":"RS256","kid":"k","x":[""#.to_vec();
+        json.extend_from_slice(b"\xed\xa0\x80\"]}");
+        assert!(parse_header(&json).unwrap_err().contains("not UTF-8"));
     }
 
     #[test]
