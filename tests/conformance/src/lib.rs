@@ -4,8 +4,12 @@
 //! and that all adapters answered the same status line, `WWW-Authenticate`,
 //! content type and body.
 
+/// The adversarial table: attacks on tokens, headers and paths, each with its exact answer.
+pub mod attacks;
 pub mod cases;
 pub mod fixture;
+/// Hostile tokens: arbitrary bytes signed by the real key, the public key as an HMAC secret, foreign keys.
+pub mod forge;
 pub mod http1;
 pub mod idp;
 /// A real OpenID provider (oidc-provider on node) and the flows that get tokens from it.

@@ -1,0 +1,158 @@
+//! The adversarial table against both example servers over real sockets: every
+//! attack gets its exact answer, the same bytes from axum and actix, never a 200,
+//! never a 500, and both servers keep answering. See `mfa_guard_conformance::attacks`
+//! for the table and for why a few rows are answered by the HTTP server itself.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use mfa_guard_conformance::attacks::{Attack, health, run, table};
+use mfa_guard_conformance::cases::Expect;
+use mfa_guard_conformance::fixture::{Style, guard};
+use mfa_guard_conformance::forge::ForeignKeys;
+use mfa_guard_conformance::servers::{start_actix, start_axum};
+
+/// A listener that only counts connections: the URL of `jku`/`x5u` headers.
+struct Canary {
+    url: String,
+    hits: Arc<AtomicUsize>,
+}
+
+impl Canary {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
+        let hits = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&hits);
+        tokio::spawn(async move {
+            while let Ok((conn, _)) = listener.accept().await {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(conn);
+            }
+        });
+        Self { url, hits }
+    }
+}
+
+fn the_table() -> Vec<Attack> {
+    table("http://127.0.0.1:9/jwks.json", &ForeignKeys::generate())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_attack_gets_its_exact_answer_from_both_servers() {
+    let canary = Canary::start().await;
+    let g = guard(Style::PartnerCenter);
+    let targets = [start_axum(g.clone()).await, start_actix(g)];
+    let attacks = table(&canary.url, &ForeignKeys::generate());
+    let failures = run(&attacks, &targets).await;
+    assert!(
+        failures.is_empty(),
+        "{} failures over {} attacks:\n{}",
+        failures.len(),
+        attacks.len(),
+        failures.join("\n")
+    );
+    for target in &targets {
+        health(target).await.unwrap_or_else(|e| panic!("{} after the table: {e}", target.name));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_carrying_headers_never_make_the_guard_fetch() {
+    let canary = Canary::start().await;
+    let g = guard(Style::PartnerCenter);
+    let targets = [start_axum(g.clone()).await, start_actix(g)];
+    let attacks: Vec<Attack> = table(&canary.url, &ForeignKeys::generate())
+        .into_iter()
+        .filter(|a| a.case.name.contains("jku") || a.case.name.contains("x5u"))
+        .collect();
+    assert!(attacks.len() >= 8, "the jku/x5u rows are in the table");
+    let failures = run(&attacks, &targets).await;
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Give any stray fetch time to connect.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(canary.hits.load(Ordering::SeqCst), 0, "a token header made the guard fetch its URL");
+}
+
+#[test]
+fn no_attack_expects_to_be_admitted() {
+    for attack in the_table() {
+        let admitted = matches!(attack.case.expect, Expect::Ok { .. });
+        assert_eq!(
+            admitted,
+            attack.case.name.starts_with("control: "),
+            "{}: only controls may be admitted",
+            attack.case.name
+        );
+        if !admitted && !attack.server_level {
+            let Expect::Refused { status_line, .. } = &attack.case.expect else { unreachable!() };
+            assert!(!status_line.contains(" 5"), "{}: a designed answer is never 5xx", attack.case.name);
+        }
+    }
+}
+
+#[test]
+fn attack_names_are_unique_and_every_section_of_the_issue_is_covered() {
+    let attacks = the_table();
+    let mut names: Vec<&str> = attacks.iter().map(|a| a.case.name.as_str()).collect();
+    names.sort_unstable();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "duplicate attack names");
+    for needle in [
+        "alg nOnE",
+        "HS256 keyed with the SPKI PEM",
+        "HS384 keyed with the PKCS#1 DER",
+        "HS512 keyed with the JWK",
+        "PS256 by the issuer's own key",
+        "ES256 by another key type",
+        "signature stripped",
+        "signature cut",
+        "another key under the issuer's kid",
+        "jku",
+        "x5u",
+        "embedded jwk",
+        "x5c",
+        "kid path traversal",
+        "kid SQL",
+        "kid of 10 KiB",
+        "kid a number",
+        "crit naming an unknown extension",
+        "b64 false",
+        "header alg twice",
+        "payload amr twice",
+        "nested 2000 deep",
+        "600 claims",
+        "a 0xFF byte",
+        "standard base64 alphabet",
+        "signature with padding",
+        "space inside the token",
+        "JWE-shaped",
+        "one segment",
+        "exp -1",
+        "exp beyond u64",
+        "exp 1e300",
+        "exp a string",
+        "nbf year 9999",
+        "iat a string",
+        "aud a number",
+        "aud an object",
+        "aud an array holding null",
+        "iss an array",
+        "amr nested array",
+        "amr object",
+        "amr 'mfa '",
+        "Cyrillic a",
+        "tid a slash",
+        "tid the placeholder itself",
+        "tid not a GUID",
+        "a header of 17 KiB",
+        "a header of 1 MiB",
+        "50 Authorization headers",
+        "0xFF after the token",
+        "NUL after the token",
+        "path /health/%2e%2e",
+    ] {
+        assert!(names.iter().any(|n| n.contains(needle)), "no attack named like {needle:?}");
+    }
+}
