@@ -54,6 +54,22 @@ fn bench(c: &mut Criterion) {
     group.bench_function("jsonwebtoken_decode", |b| {
         b.iter(|| jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &key, &validation).is_ok())
     });
+    // References for the targets: one RS256 verification (the cost a cache miss
+    // cannot avoid) and SHA-256 of the whole token (the largest part of a hit).
+    let jwks = mfa_guard_core::KeySet::from_json(issuer.jwks_json().as_bytes()).unwrap();
+    let key = jwks.iter().next().unwrap().clone();
+    let (signing_input, signature) = token.rsplit_once('.').unwrap();
+    let signature =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, signature).unwrap();
+    assert!(key.verify(mfa_guard_core::Algorithm::RS256, signing_input.as_bytes(), &signature));
+    group.bench_function("rs256_verify_only", |b| {
+        b.iter(|| {
+            key.verify(mfa_guard_core::Algorithm::RS256, black_box(signing_input.as_bytes()), &signature)
+        })
+    });
+    group.bench_function("sha256_of_token", |b| {
+        b.iter(|| aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, black_box(token.as_bytes())))
+    });
     group.finish();
 
     let payload = serde_json::to_vec(&issuer.user().claims()).unwrap();

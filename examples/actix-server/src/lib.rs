@@ -105,14 +105,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let (guard, dev) = settings.guard(bound)?;
     let dev = dev.map(Arc::new);
-    match &dev {
-        Some(issuer) => {
-            print!("{}", example_shared::dev_banner("actix", issuer, bound)?);
-            use std::io::Write as _;
-            let _ = std::io::stdout().flush();
-        }
-        None => tracing::info!(%bound, "listening"),
-    }
+    example_shared::announce("actix", dev.as_deref(), bound)?;
     let server = server(listener, guard, dev.map(|d| (d, bound))).map_err(|e| e.to_string())?;
     server.await.map_err(|e| e.to_string())
 }

@@ -66,14 +66,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let (guard, dev) = settings.guard(bound)?;
     let dev = dev.map(Arc::new);
-    match &dev {
-        Some(issuer) => {
-            print!("{}", example_shared::dev_banner("axum", issuer, bound)?);
-            use std::io::Write as _;
-            let _ = std::io::stdout().flush();
-        }
-        None => tracing::info!(%bound, "listening"),
-    }
+    example_shared::announce("axum", dev.as_deref(), bound)?;
     let app = app(guard, dev.map(|d| (d, bound)));
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
 }

@@ -244,6 +244,18 @@ pub fn dev_banner(framework: &str, dev: &DevIssuer, bound: SocketAddr) -> Result
     Ok(out)
 }
 
+/// Says on stdout where the server listens: in development mode the whole banner
+/// (tokens and curl lines), otherwise one `listening on http://ADDR` line, which
+/// scripts that bind port 0 read.
+pub fn announce(framework: &str, dev: Option<&DevIssuer>, bound: SocketAddr) -> Result<(), String> {
+    use std::io::Write as _;
+    match dev {
+        Some(issuer) => print!("{}", dev_banner(framework, issuer, bound)?),
+        None => println!("listening on http://{bound}"),
+    }
+    std::io::stdout().flush().map_err(|e| format!("cannot write to stdout: {e}"))
+}
+
 /// Logs to stderr, `RUST_LOG` to tune (default `info`; mfa-guard logs refusals at
 /// `debug`, key-source trouble at `warn`).
 pub fn init_tracing() {

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Load benchmark: the example servers against the floor (no authentication) and the
+# peer (jwt-authorizer 0.15 doing the same checks), in alternating rounds.
+#
+#   benches/load.sh [ROUNDS] [SECONDS] [CONNECTIONS]      (defaults: 5 10 32)
+#
+# Every server runs pinned to CPU 0 (one tokio / actix worker, since the affinity
+# mask has one CPU), wrk runs pinned to CPU 1 with one thread. Each round runs every
+# scenario once, in turn, so slow drifts of a shared machine hit all of them alike.
+# Printed: per scenario the median req/s, p50/p99 latency and server CPU per
+# request over the rounds, then the ratios the performance targets are written in.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+seconds=${2:-10}
+connections=${3:-32}
+
+command -v wrk >/dev/null || { echo "load.sh: needs wrk (Debian: apt-get install wrk)" >&2; exit 2; }
+command -v taskset >/dev/null || { echo "load.sh: needs taskset (util-linux)" >&2; exit 2; }
+[ "$(nproc)" -ge 2 ] || { echo "load.sh: needs two CPUs (server on one, load on the other)" >&2; exit 2; }
+
+echo "building release binaries ..." >&2
+cargo build -q --release --locked -p example-axum-server -p example-actix-server -p mfa-guard-cli
+cargo build -q --release --manifest-path benches/peers/Cargo.toml
+bin=target/release
+peers=benches/peers/target/release
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+# Waits for "listening on http://ADDR" in a log and prints ADDR.
+listening() {
+    for _ in $(seq 1 300); do
+        if grep -q "listening on http://" "$1" 2>/dev/null; then
+            grep -m1 -o "listening on http://[0-9.:]*" "$1" | sed 's|listening on http://||'
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "load.sh: nothing listening per $1:" >&2; cat "$1" >&2; exit 1
+}
+
+# The issuer: the CLI's development issuer serves the JWKS every server fetches.
+"$bin/mfa-guard" mint --save-key "$work/key.pem" >/dev/null
+taskset -c 1 "$bin/mfa-guard" dev-issuer --listen 127.0.0.1:0 --key "$work/key.pem" >"$work/idp.log" 2>&1 &
+pids+=($!)
+idp=$(listening "$work/idp.log")
+jwks="http://$idp/.well-known/jwks.json"
+issuer='https://sts.windows.net/{tenantid}/'
+audience=https://api.partnercenter.microsoft.com
+token=$("$bin/mfa-guard" mint --key "$work/key.pem" --expires-in 3h)
+# jwt-authorizer has no {tenantid} templates: it gets the token's own issuer.
+concrete_issuer=$(python3 -c 'import base64,json,sys; p=sys.argv[1].split(".")[1]; print(json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4)))["iss"])' "$token")
+
+declare -A addr pid
+start() { # name, command...
+    local name=$1; shift
+    taskset -c 0 "$@" >"$work/$name.log" 2>&1 &
+    pid[$name]=$!
+    pids+=($!)
+}
+start noauth "$peers/bench-noauth" 127.0.0.1:0
+start jwt-authorizer "$peers/bench-jwt-authorizer" 127.0.0.1:0 "$jwks" "$concrete_issuer" "$audience"
+for fw in axum actix; do
+    for cache in hit verify; do
+        capacity=$([ $cache = hit ] && echo 10000 || echo 0)
+        env MFA_LISTEN=127.0.0.1:0 MFA_ISSUER="$issuer" MFA_JWKS_URL="$jwks" MFA_AUDIENCE="$audience" \
+            MFA_TOKEN_CACHE_CAPACITY=$capacity RUST_LOG=warn \
+            taskset -c 0 "$bin/example-$fw-server" >"$work/$fw-$cache.log" 2>&1 &
+        pid[$fw-$cache]=$!
+        pids+=($!)
+    done
+done
+scenarios=(noauth axum-hit axum-verify actix-hit actix-verify jwt-authorizer)
+for s in "${scenarios[@]}"; do
+    addr[$s]=$(listening "$work/$s.log")
+    # Warm up (first key fetch, caches) and check the route answers 200.
+    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "http://${addr[$s]}/commerce/customers")
+    [ "$code" = 200 ] || { echo "load.sh: $s answered $code" >&2; cat "$work/$s.log" >&2; exit 1; }
+done
+
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+echo "scenario,round,rps,p50_us,p99_us,cpu_us_per_req" >"$work/results.csv"
+for round in $(seq 1 "$rounds"); do
+    for s in "${scenarios[@]}"; do
+        before=$(cpu_ticks "${pid[$s]}")
+        out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${seconds}s" --latency \
+            -H "Authorization: Bearer $token" "http://${addr[$s]}/commerce/customers")
+        after=$(cpu_ticks "${pid[$s]}")
+        echo "$out" | grep -qE "Non-2xx|Socket errors" && { echo "load.sh: $s had errors:" >&2; echo "$out" >&2; exit 1; }
+        echo "$out" >"$work/wrk.out"
+        python3 - "$s" "$round" "$before" "$after" "$ticks" "$work/results.csv" "$work/wrk.out" <<'PY'
+import re, sys
+s, rnd, before, after, ticks, csv, wrk = sys.argv[1:]
+out = open(wrk).read()
+def us(v):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
+    if not m:
+        sys.exit(f"load.sh: cannot read latency {v!r} in:\n{out}")
+    n, unit = m.groups()
+    return float(n) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 6e7}[unit]
+reqs = int(re.search(r"(\d+) requests in", out).group(1))
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+p50 = us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+p99 = us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+cpu = (int(after) - int(before)) / int(ticks) * 1e6 / reqs
+with open(csv, "a") as f:
+    f.write(f"{s},{rnd},{rps:.0f},{p50:.0f},{p99:.0f},{cpu:.2f}\n")
+PY
+        echo "round $round/$rounds  $(tail -1 "$work/results.csv")" >&2
+    done
+done
+
+python3 - "$work/results.csv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+by = {}
+for r in rows:
+    by.setdefault(r["scenario"], []).append(r)
+med = {s: {k: statistics.median(float(r[k]) for r in rs) for k in ("rps", "p50_us", "p99_us", "cpu_us_per_req")} for s, rs in by.items()}
+print(f"{'scenario':16} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'CPU µs/req':>11}   (medians of {len(rows) // len(by)} rounds)")
+for s, m in med.items():
+    print(f"{s:16} {m['rps']:9.0f} {m['p50_us']:8.0f} {m['p99_us']:8.0f} {m['cpu_us_per_req']:11.2f}")
+ratio = lambda a, b: med[a]["rps"] / med[b]["rps"]
+print()
+print(f"axum-hit / noauth          {ratio('axum-hit', 'noauth'):.2f}x   (target >= 0.85)")
+print(f"axum-hit / jwt-authorizer  {ratio('axum-hit', 'jwt-authorizer'):.2f}x   (target >= 5)")
+print(f"axum-verify / jwt-auth.    {ratio('axum-verify', 'jwt-authorizer'):.2f}x   (target >= 1.10)")
+print(f"actix-hit / axum-hit       {ratio('actix-hit', 'axum-hit'):.2f}x   (target within 10%)")
+print(f"actix-verify / axum-verify {ratio('actix-verify', 'axum-verify'):.2f}x   (target within 10%)")
+print(f"CPU/req axum-verify - noauth = {med['axum-verify']['cpu_us_per_req'] - med['noauth']['cpu_us_per_req']:.2f} µs")
+print(f"CPU/req actix-verify - noauth = {med['actix-verify']['cpu_us_per_req'] - med['noauth']['cpu_us_per_req']:.2f} µs")
+PY
