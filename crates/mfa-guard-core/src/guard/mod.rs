@@ -108,6 +108,7 @@ pub enum Evaluation {
 /// A check waiting for keys. Owns what it needs, so its future is `'static`.
 pub struct PendingCheck {
     started: std::time::Instant,
+    span: tracing::Span,
     guard: Guard,
     method: String,
     path: String,
@@ -177,14 +178,29 @@ impl Guard {
     /// Checks a request without waiting when no key has to be fetched.
     pub fn evaluate(&self, req: &RequestInfo<'_>) -> Evaluation {
         let started = std::time::Instant::now();
-        let evaluation = self.evaluate_now(req, started);
+        // One span per check; `rule`, `decision` and `code` are recorded as they are
+        // known. Nearly free when debug is off (the callsite's interest is cached).
+        let span = tracing::debug_span!(
+            "mfa_guard_check",
+            method = req.method,
+            rule = tracing::field::Empty,
+            decision = tracing::field::Empty,
+            code = tracing::field::Empty,
+        );
+        let _entered = span.enter();
+        let evaluation = self.evaluate_now(req, started, &span);
         if let Evaluation::Ready(_) = evaluation {
             metrics::check_duration(started);
         }
         evaluation
     }
 
-    fn evaluate_now(&self, req: &RequestInfo<'_>, started: std::time::Instant) -> Evaluation {
+    fn evaluate_now(
+        &self,
+        req: &RequestInfo<'_>,
+        started: std::time::Instant,
+        span: &tracing::Span,
+    ) -> Evaluation {
         let inner = &*self.inner;
         let selection = self.select(req.method, req.path);
         let public = selection.is_public();
@@ -193,9 +209,9 @@ impl Guard {
             Ok(None) => {
                 let refusal =
                     Refusal::new(RejectionCode::MissingToken, "this route requires a bearer access token");
-                return Evaluation::Ready(self.refuse(&selection, public, refusal));
+                return Evaluation::Ready(self.refuse(&selection, public, refusal, span));
             }
-            Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal)),
+            Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal, span)),
         };
         let now = inner.clock.now_unix();
         // A hit means these exact bytes were verified before; their syntax was
@@ -209,18 +225,19 @@ impl Guard {
                 verified,
                 ClaimsSource::Token(credentials),
                 now,
+                span,
             ));
         }
         let token = match check_credentials(credentials) {
             Ok(token) => token,
-            Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal)),
+            Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal, span)),
         };
         match self.verify(token.as_str(), now) {
             Step::Verified(verified, claims) => {
                 self.remember(cache_key, &verified);
-                Evaluation::Ready(self.admit(&selection, verified, ClaimsSource::Parsed(claims), now))
+                Evaluation::Ready(self.admit(&selection, verified, ClaimsSource::Parsed(claims), now, span))
             }
-            Step::Refused(refusal) => Evaluation::Ready(self.refuse(&selection, public, refusal)),
+            Step::Refused(refusal) => Evaluation::Ready(self.refuse(&selection, public, refusal, span)),
             Step::Wait(state) => Evaluation::Pending(PendingCheck {
                 guard: self.clone(),
                 method: req.method.to_owned(),
@@ -229,6 +246,7 @@ impl Guard {
                 public,
                 state,
                 started,
+                span: span.clone(),
             }),
         }
     }
@@ -362,6 +380,7 @@ impl Guard {
         token: Arc<VerifiedToken>,
         claims: ClaimsSource<'_>,
         now: i64,
+        span: &tracing::Span,
     ) -> CheckResult {
         let inner = &*self.inner;
         let subject = token.subject();
@@ -371,6 +390,7 @@ impl Guard {
             .as_ref()
             .map(|name| (Arc::clone(name), inner.policy.compliance(selection, &subject, now)));
         let rule = &selection.first.label;
+        span.record("rule", &**rule);
         match decision.refusal {
             None => {
                 let report = decision.reported.map(|refusal| {
@@ -378,11 +398,15 @@ impl Guard {
                     inner.challenges.reject(refusal, token.cp1)
                 });
                 let code = report.as_ref().map_or("admitted", |r| r.code().as_str());
+                span.record("decision", if report.is_some() { "report-only" } else { "admitted" });
+                span.record("code", code);
                 metrics::decision(rule, code, decision.mode);
                 Ok(Some(Principal::new(token, claims, report, compliance)))
             }
             Some(refusal) => {
                 tracing::debug!(rule = &**rule, code = %refusal.code, "refused");
+                span.record("decision", "refused");
+                span.record("code", refusal.code.as_str());
                 metrics::decision(rule, refusal.code.as_str(), decision.mode);
                 let rejection = inner.challenges.reject(refusal, token.cp1);
                 Err(match compliance {
@@ -393,12 +417,22 @@ impl Guard {
         }
     }
 
-    fn refuse(&self, selection: &Selection<'_>, public: bool, refusal: Refusal) -> CheckResult {
+    fn refuse(
+        &self,
+        selection: &Selection<'_>,
+        public: bool,
+        refusal: Refusal,
+        span: &tracing::Span,
+    ) -> CheckResult {
         let rule = &selection.first.label;
+        span.record("rule", &**rule);
         if public {
+            span.record("decision", "anonymous");
             metrics::decision(rule, "anonymous", Mode::Enforce);
             return Ok(None);
         }
+        span.record("decision", "refused");
+        span.record("code", refusal.code.as_str());
         tracing::debug!(rule = &**rule, code = %refusal.code, reason = %refusal.detail, "refused");
         // Token validity is never report-only.
         metrics::decision(rule, refusal.code.as_str(), Mode::Enforce);
@@ -409,8 +443,10 @@ impl Guard {
 impl PendingCheck {
     /// Fetches what is missing and finishes the check.
     pub async fn finish(self) -> CheckResult {
-        let PendingCheck { guard, method, path, token, public, state, started } = self;
-        let outcome = guard.wait_for_keys(&token, state).await;
+        use tracing::Instrument as _;
+        let PendingCheck { guard, method, path, token, public, state, started, span } = self;
+        let outcome = guard.wait_for_keys(&token, state).instrument(span.clone()).await;
+        let _entered = span.enter();
         let inner = &*guard.inner;
         let selection = guard.select(&method, &path);
         let result = match outcome {
@@ -419,13 +455,14 @@ impl PendingCheck {
                     inner.token_cache.as_ref().map(|_| TokenCache::key(token.as_bytes())),
                     &verified,
                 );
-                guard.admit(&selection, verified, ClaimsSource::Parsed(claims), inner.clock.now_unix())
+                guard.admit(&selection, verified, ClaimsSource::Parsed(claims), inner.clock.now_unix(), &span)
             }
-            Step::Refused(refusal) => guard.refuse(&selection, public, refusal),
+            Step::Refused(refusal) => guard.refuse(&selection, public, refusal, &span),
             Step::Wait(_) => guard.refuse(
                 &selection,
                 public,
                 unavailable("the issuer's signing keys cannot be had right now"),
+                &span,
             ),
         };
         metrics::check_duration(started);

@@ -1044,3 +1044,61 @@ mod rollout {
         assert_eq!(histogram_samples, 5);
     }
 }
+
+mod tracing_span {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Collects the fields recorded on `mfa_guard_check` spans.
+    #[derive(Clone, Default)]
+    struct Fields(Arc<Mutex<Vec<String>>>);
+
+    impl tracing::field::Visit for Fields {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+            self.0.lock().unwrap().push(format!("{}={value:?}", field.name()));
+        }
+        fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+            self.0.lock().unwrap().push(format!("{}={value}", field.name()));
+        }
+    }
+
+    struct Collector(Fields);
+
+    impl tracing::Subscriber for Collector {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            span.record(&mut self.0.clone());
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+            values.record(&mut self.0.clone());
+        }
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            event.record(&mut self.0.clone());
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[test]
+    fn each_check_is_one_span_with_its_rule_decision_and_code_and_no_token() {
+        let fields = Fields::default();
+        let token = issuer().user().mfa(false).sign().unwrap();
+        tracing::subscriber::with_default(Collector(fields.clone()), || {
+            let _ = check("/commerce/customers", &token);
+        });
+        let seen = fields.0.lock().unwrap().join(" ");
+        for expected in ["method=GET", "rule=customers", "decision=refused", "code=mfa_required"] {
+            assert!(seen.contains(expected), "{expected} not in {seen}");
+        }
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(
+            !seen.contains(signature) && !seen.contains(&token[..40]),
+            "token material in the trace: {seen}"
+        );
+    }
+}
