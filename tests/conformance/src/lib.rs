@@ -15,3 +15,5 @@ pub mod idp;
 /// A real OpenID provider (oidc-provider on node) and the flows that get tokens from it.
 pub mod oidc;
 pub mod servers;
+/// The soak: load on both servers while their key source rotates, fails, hangs and recovers.
+pub mod soak;
