@@ -6,11 +6,15 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mfa_guard_conformance::attacks::{Attack, health, run, table};
 use mfa_guard_conformance::cases::Expect;
-use mfa_guard_conformance::fixture::{Style, guard};
+use mfa_guard_conformance::fixture::{Style, guard, issuer};
 use mfa_guard_conformance::forge::ForeignKeys;
 use mfa_guard_conformance::servers::{start_actix, start_axum};
+use mfa_guard_core::KeySet;
+use serde_json::{Value, json};
 
 /// A listener that only counts connections: the URL of `jku`/`x5u` headers.
 struct Canary {
@@ -72,6 +76,64 @@ async fn key_carrying_headers_never_make_the_guard_fetch() {
     // Give any stray fetch time to connect.
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert_eq!(canary.hits.load(Ordering::SeqCst), 0, "a token header made the guard fetch its URL");
+}
+
+/// The key source's side: a JWKS is fetched over HTTPS from the issuer, but if it
+/// were tampered with, or simply wrong, no unusable or foreign key may come out.
+#[test]
+fn a_jwks_never_yields_a_key_that_breaks_the_hygiene_rules() {
+    let jwks: Value = serde_json::from_str(issuer().jwks_json()).expect("JWKS");
+    let good = jwks["keys"][0].clone();
+    let n = URL_SAFE_NO_PAD.decode(good["n"].as_str().expect("n")).expect("n");
+    let with = |extra: Value| {
+        let mut k = good.clone();
+        for (name, v) in extra.as_object().expect("object") {
+            k[name] = v.clone();
+        }
+        k
+    };
+    let p256 = json!({"kty": "EC", "crv": "P-256", "kid": "ec",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"});
+    let unusable = [
+        ("an encryption key", with(json!({"use": "enc"}))),
+        ("key_ops without verify", with(json!({"key_ops": ["encrypt", "wrapKey"]}))),
+        ("an RSA key claiming ES256", with(json!({"alg": "ES256"}))),
+        ("an RSA key claiming HS256", with(json!({"alg": "HS256"}))),
+        ("an RSA key claiming none", with(json!({"alg": "none"}))),
+        ("a 1024-bit modulus", with(json!({"n": URL_SAFE_NO_PAD.encode(&n[..128])}))),
+        ("a 16384-bit modulus", with(json!({"n": URL_SAFE_NO_PAD.encode(n.repeat(8))}))),
+        ("an empty exponent", with(json!({"e": ""}))),
+        ("a padded modulus", with(json!({"n": format!("{}=", good["n"].as_str().expect("n"))}))),
+        ("a symmetric key", json!({"kty": "oct", "kid": "s", "k": "c2VjcmV0LXNlY3JldC1zZWNyZXQ"})),
+        (
+            "an X25519 key",
+            json!({"kty": "OKP", "crv": "X25519", "kid": "x", "x": URL_SAFE_NO_PAD.encode([9u8; 32])}),
+        ),
+        ("a P-256 point off the curve", {
+            let mut k = p256.clone();
+            k["y"] = json!(URL_SAFE_NO_PAD.encode([1u8; 32]));
+            k
+        }),
+        ("P-256 coordinates of P-384 length", {
+            let mut k = p256.clone();
+            k["crv"] = json!("P-384");
+            k
+        }),
+        ("an unknown key type", json!({"kty": "RSA-PSS", "kid": "u", "n": good["n"], "e": good["e"]})),
+    ];
+    for (name, key) in unusable {
+        let doc = json!({"keys": [key]}).to_string();
+        assert!(KeySet::from_json(doc.as_bytes()).is_err(), "{name} was taken from a JWKS");
+        // Beside a good key, the bad one is skipped and the good one still serves.
+        let doc = json!({"keys": [key, good]}).to_string();
+        let set =
+            KeySet::from_json(doc.as_bytes()).unwrap_or_else(|e| panic!("{name} beside a good key: {e}"));
+        assert_eq!(set.len(), 1, "{name} was kept beside the good key");
+    }
+    assert!(
+        KeySet::from_json(json!({"keys": [p256]}).to_string().as_bytes()).is_ok(),
+        "the P-256 control is usable"
+    );
 }
 
 #[test]
