@@ -12,9 +12,12 @@
 //! name, else the configured pattern. In report-only mode a request let through is
 //! counted under the code it would have been refused with.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+use metrics::{Counter, Histogram};
 
 use crate::policy::Mode;
+use crate::rejection::RejectionCode;
 
 /// Decisions counter.
 pub const DECISIONS: &str = "mfa_guard_decisions_total";
@@ -25,13 +28,64 @@ pub const KEY_FETCHES: &str = "mfa_guard_key_fetches_total";
 /// Key-source fetch failures.
 pub const KEY_FETCH_FAILURES: &str = "mfa_guard_key_fetch_failures_total";
 
-pub(crate) fn decision(rule: &Arc<str>, code: &'static str, mode: Mode) {
-    metrics::counter!(DECISIONS, "rule" => Arc::clone(rule), "code" => code, "mode" => mode.as_str())
-        .increment(1);
+/// What a check concluded, as counted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Admitted,
+    Anonymous,
+    Refused(RejectionCode),
 }
 
-pub(crate) fn check_duration(started: std::time::Instant) {
-    metrics::histogram!(CHECK_DURATION).record(started.elapsed().as_secs_f64());
+impl Outcome {
+    fn label(self) -> &'static str {
+        match self {
+            Outcome::Admitted => "admitted",
+            Outcome::Anonymous => "anonymous",
+            Outcome::Refused(code) => code.as_str(),
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Outcome::Admitted => 0,
+            Outcome::Anonymous => 1,
+            Outcome::Refused(code) => 2 + RejectionCode::ALL.iter().position(|c| *c == code).unwrap_or(0),
+        }
+    }
+}
+
+const SLOTS: usize = 2 * (2 + RejectionCode::ALL.len());
+
+/// The decision counters of one rule, registered with the recorder on first use
+/// and reused: building a labelled key per request would allocate on every check,
+/// recorder or not. (As with any metrics handle, install the recorder before the
+/// first request.)
+#[derive(Debug, Default)]
+pub(crate) struct RuleCounters {
+    slots: [OnceLock<Counter>; SLOTS],
+}
+
+impl RuleCounters {
+    pub(crate) fn count(&self, rule: &Arc<str>, outcome: Outcome, mode: Mode) {
+        let slot = outcome.index() * 2 + usize::from(mode == Mode::ReportOnly);
+        if let Some(counter) = self.slots.get(slot) {
+            counter
+                .get_or_init(|| {
+                    metrics::counter!(DECISIONS, "rule" => Arc::clone(rule), "code" => outcome.label(), "mode" => mode.as_str())
+                })
+                .increment(1);
+        }
+    }
+}
+
+/// The check-latency histogram, registered on first use.
+#[derive(Debug, Default)]
+pub(crate) struct CheckDuration(OnceLock<Histogram>);
+
+impl CheckDuration {
+    pub(crate) fn record(&self, started: std::time::Instant) {
+        self.0.get_or_init(|| metrics::histogram!(CHECK_DURATION)).record(started.elapsed().as_secs_f64());
+    }
 }
 
 pub(crate) fn key_fetch(ok: bool) {

@@ -322,6 +322,7 @@ impl GuardBuilder {
                 max_header_bytes: self.max_header_bytes,
                 token_cache,
                 compliance_header,
+                check_duration: Default::default(),
             }),
             fixed: None,
         })

@@ -16,7 +16,7 @@ use crate::claims::{CallerKind, KindRule};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::token_cache::{TokenCache, TokenKey};
 use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
-use crate::metrics;
+use crate::metrics::{CheckDuration, Outcome};
 use crate::policy::{CompiledPolicy, CompiledRule, Mode, Requirement, Selection};
 use crate::principal::{ClaimsSource, Identity, NO_AUTH_TIME, Principal, VerifiedToken};
 use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
@@ -93,6 +93,7 @@ struct Inner {
     max_header_bytes: usize,
     token_cache: Option<TokenCache>,
     compliance_header: Option<Arc<str>>,
+    check_duration: CheckDuration,
 }
 
 /// The outcome of [`Guard::evaluate`].
@@ -190,7 +191,7 @@ impl Guard {
         let _entered = span.enter();
         let evaluation = self.evaluate_now(req, started, &span);
         if let Evaluation::Ready(_) = evaluation {
-            metrics::check_duration(started);
+            self.inner.check_duration.record(started);
         }
         evaluation
     }
@@ -398,16 +399,17 @@ impl Guard {
                     inner.challenges.reject(refusal, token.cp1)
                 });
                 let code = report.as_ref().map_or("admitted", |r| r.code().as_str());
+                let outcome = report.as_ref().map_or(Outcome::Admitted, |r| Outcome::Refused(r.code()));
                 span.record("decision", if report.is_some() { "report-only" } else { "admitted" });
                 span.record("code", code);
-                metrics::decision(rule, code, decision.mode);
+                selection.first.counters.count(rule, outcome, decision.mode);
                 Ok(Some(Principal::new(token, claims, report, compliance)))
             }
             Some(refusal) => {
                 tracing::debug!(rule = &**rule, code = %refusal.code, "refused");
                 span.record("decision", "refused");
                 span.record("code", refusal.code.as_str());
-                metrics::decision(rule, refusal.code.as_str(), decision.mode);
+                selection.first.counters.count(rule, Outcome::Refused(refusal.code), decision.mode);
                 let rejection = inner.challenges.reject(refusal, token.cp1);
                 Err(match compliance {
                     Some((name, value)) => rejection.with_header(name, value),
@@ -428,14 +430,14 @@ impl Guard {
         span.record("rule", &**rule);
         if public {
             span.record("decision", "anonymous");
-            metrics::decision(rule, "anonymous", Mode::Enforce);
+            selection.first.counters.count(rule, Outcome::Anonymous, Mode::Enforce);
             return Ok(None);
         }
         span.record("decision", "refused");
         span.record("code", refusal.code.as_str());
         tracing::debug!(rule = &**rule, code = %refusal.code, reason = %refusal.detail, "refused");
         // Token validity is never report-only.
-        metrics::decision(rule, refusal.code.as_str(), Mode::Enforce);
+        selection.first.counters.count(rule, Outcome::Refused(refusal.code), Mode::Enforce);
         Err(self.inner.challenges.reject(refusal, false))
     }
 }
@@ -465,7 +467,7 @@ impl PendingCheck {
                 &span,
             ),
         };
-        metrics::check_duration(started);
+        guard.inner.check_duration.record(started);
         result
     }
 }

@@ -365,6 +365,7 @@ impl Policy {
                 methods: rule.methods.clone(),
                 requirement: requirement(&rule.requirement, &context)?,
                 label: rule.name.clone().unwrap_or_else(|| rule.pattern.clone()).into(),
+                counters: Default::default(),
             });
         }
         // Most specific first; a stable sort keeps the order of equal rules.
@@ -379,6 +380,7 @@ impl Policy {
             methods: Vec::new(),
             requirement: requirement(&self.fallback, "the fallback rule")?,
             label: "fallback".into(),
+            counters: Default::default(),
         };
         Ok(CompiledPolicy {
             rules,
@@ -441,6 +443,7 @@ pub(crate) struct CompiledRule {
     methods: Vec<String>,
     pub(crate) requirement: CompiledRequirement,
     pub(crate) label: Arc<str>,
+    pub(crate) counters: crate::metrics::RuleCounters,
 }
 
 impl CompiledRule {
@@ -509,6 +512,7 @@ impl CompiledPolicy {
             methods: Vec::new(),
             requirement: compile_requirement(&self.roles, requirement, label, self.default_mode)?,
             label: label.into(),
+            counters: Default::default(),
         })
     }
 
