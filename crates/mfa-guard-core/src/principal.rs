@@ -95,8 +95,9 @@ pub struct Principal(Arc<Inner>);
 struct Inner {
     token: Arc<VerifiedToken>,
     claims: OnceLock<Claims>,
-    /// The token's payload segment, kept only until the claims are parsed from it.
-    payload: Option<Box<str>>,
+    /// The token, copied as is (a plain memcpy; finding its payload segment waits
+    /// until a handler asks for the claims).
+    token_text: Option<Box<[u8]>>,
     report: Option<Rejection>,
     compliance: Option<(Arc<str>, &'static str)>,
 }
@@ -110,13 +111,9 @@ impl Principal {
     ) -> Self {
         let (claims, payload) = match source {
             ClaimsSource::Parsed(claims) => (OnceLock::from(*claims), None),
-            ClaimsSource::Token(text) => {
-                // Keep the payload segment only: it is what the claims are parsed from.
-                let payload = text.split(|&b| b == b'.').nth(1).and_then(|p| std::str::from_utf8(p).ok());
-                (OnceLock::new(), payload.map(Box::from))
-            }
+            ClaimsSource::Token(text) => (OnceLock::new(), Some(Box::from(text))),
         };
-        Self(Arc::new(Inner { token, claims, payload, report, compliance }))
+        Self(Arc::new(Inner { token, claims, token_text: payload, report, compliance }))
     }
 
     pub(crate) fn verified(&self) -> &VerifiedToken {
@@ -200,8 +197,9 @@ impl Principal {
     pub fn claims(&self) -> &Claims {
         self.0.claims.get_or_init(|| {
             self.0
-                .payload
+                .token_text
                 .as_deref()
+                .and_then(|t| t.split(|&b| b == b'.').nth(1))
                 .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
                 .and_then(|json| crate::claims::parse_claims(&json).ok())
                 .unwrap_or_default()
