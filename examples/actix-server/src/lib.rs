@@ -10,7 +10,7 @@ use std::sync::Arc;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::middleware::Logger;
+use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, Route, web};
 use example_shared::{AREAS, Match, Settings, caller_body, discovery_document, health_body};
 use mfa_guard_actix::{MfaMiddleware, Principal};
@@ -57,11 +57,15 @@ pub fn app(
     app.default_service(area_route("unmatched"))
         .wrap(MfaMiddleware::new(guard))
         // Outermost, so it logs refusals too; its format reads no request header.
-        .wrap(
+        // actix's Logger renders parts of every request eagerly, whatever the log
+        // level, so it is only in the stack when debug logging is on (like axum's
+        // trace spans, which cost nothing when disabled).
+        .wrap(Condition::new(
+            log::log_enabled!(log::Level::Debug),
             Logger::new(ACCESS_LOG)
                 .custom_request_replace("method", |req| req.method().to_string())
                 .log_level(log::Level::Debug),
-        )
+        ))
 }
 
 /// Any method: who called, and how they were admitted.
