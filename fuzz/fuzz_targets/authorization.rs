@@ -1,0 +1,6 @@
+//! Authorization header values and counts through mfa_guard_core::token::extract_bearer.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| mfa_guard_fuzz::authorization(data));
