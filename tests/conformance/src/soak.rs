@@ -411,7 +411,7 @@ pub fn rss_kib() -> Option<u64> {
 pub const SOAK_CONFIG: &str = r#"# The soak's key settings: everything that takes minutes in production takes seconds here.
 [keys]
 connect_timeout = "1s"
-timeout = "1s"
+timeout = "2s"
 default_max_age = "2s"
 min_max_age = "1s"
 max_max_age = "2s"

@@ -26,8 +26,8 @@ use mfa_guard_conformance::soak::{
 const SERVERS: [&str; 2] = ["axum", "actix"];
 const SERVE: Duration = Duration::from_secs(5);
 const FAULT: Duration = Duration::from_millis(2500);
-/// Longer than the configured key timeout of 1 s.
-const HANG: Duration = Duration::from_secs(3);
+/// Longer than the configured key timeout of 2 s.
+const HANG: Duration = Duration::from_secs(4);
 const VALID_TOKENS_PER_KEY: usize = 400;
 const TOKEN_CACHE_CAPACITY: usize = 256;
 const LOADERS: u64 = 3;
