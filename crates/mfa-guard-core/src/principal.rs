@@ -78,11 +78,12 @@ impl Identity {
 }
 
 /// Where a principal's full claims come from.
-pub(crate) enum ClaimsSource<'a> {
+pub(crate) enum ClaimsSource {
     /// Already parsed (a verification that just happened).
     Parsed(Box<Claims>),
-    /// The token text, to parse if a handler asks (a cache hit).
-    Token(&'a [u8]),
+    /// The token text, to parse if a handler asks (a cache hit), shared with the
+    /// cache's per-thread level.
+    Token(Arc<[u8]>),
 }
 
 /// The verified caller of a request.
@@ -97,7 +98,7 @@ struct Inner {
     claims: OnceLock<Claims>,
     /// The token, copied as is (a plain memcpy; finding its payload segment waits
     /// until a handler asks for the claims).
-    token_text: Option<Box<[u8]>>,
+    token_text: Option<Arc<[u8]>>,
     report: Option<Rejection>,
     compliance: Option<(Arc<str>, &'static str)>,
 }
@@ -105,13 +106,13 @@ struct Inner {
 impl Principal {
     pub(crate) fn new(
         token: Arc<VerifiedToken>,
-        source: ClaimsSource<'_>,
+        source: ClaimsSource,
         report: Option<Rejection>,
         compliance: Option<(Arc<str>, &'static str)>,
     ) -> Self {
         let (claims, payload) = match source {
             ClaimsSource::Parsed(claims) => (OnceLock::from(*claims), None),
-            ClaimsSource::Token(text) => (OnceLock::new(), Some(Box::from(text))),
+            ClaimsSource::Token(text) => (OnceLock::new(), Some(text)),
         };
         Self(Arc::new(Inner { token, claims, token_text: payload, report, compliance }))
     }

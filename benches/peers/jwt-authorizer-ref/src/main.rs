@@ -1,6 +1,8 @@
 //! The peer of the load benchmark: the example's route behind jwt-authorizer 0.15,
 //! doing the checks mfa-guard does on `/commerce/*` — RS256 from the issuer's JWKS,
 //! `iss` and `aud`, then `amr` holding `mfa` and the AdminAgent role in its checker.
+//! The route table and handler JSON are the example servers' (axum 0.7 spells the
+//! prefix routes `path/*rest`).
 //! Usage: `bench-jwt-authorizer 127.0.0.1:PORT JWKS_URL ISSUER AUDIENCE`.
 
 use axum::http::{Method, Uri};
@@ -9,6 +11,17 @@ use axum::{Json, Router};
 use jwt_authorizer::{Authorizer, IntoLayer, JwtAuthorizer, JwtClaims, Validation};
 use serde::Deserialize;
 use serde_json::json;
+
+/// The areas of the example servers: name, path, prefix?
+const AREAS: &[(&str, &str, bool)] = &[
+    ("overview", "/overview", false),
+    ("customers", "/commerce", true),
+    ("support-customer-requests", "/dashboard/v2/support/customers", true),
+    ("billing", "/billing", true),
+    ("security-workspace", "/security", true),
+    ("catalog-api", "/v1/catalog", true),
+    ("customers-api", "/v1/customers", true),
+];
 
 #[derive(Debug, Clone, Deserialize)]
 struct Claims {
@@ -38,17 +51,22 @@ async fn main() {
         .build()
         .await
         .expect("authorizer");
-    let app = Router::new()
-        .route(
-            "/commerce/customers",
-            any(|JwtClaims(c): JwtClaims<Claims>, method: Method, uri: Uri| async move {
-                Json(json!({
-                    "area": "customers", "method": method.as_str(), "path": uri.path(), "kind": "user",
-                    "oid": c.oid, "tid": c.tid, "upn": c.upn, "roles": c.roles, "mfa": true,
-                }))
-            }),
-        )
-        .layer(auth.into_layer());
+    let handler = |area: &'static str| {
+        any(move |JwtClaims(c): JwtClaims<Claims>, method: Method, uri: Uri| async move {
+            Json(json!({
+                "area": area, "method": method.as_str(), "path": uri.path(), "kind": "user",
+                "oid": c.oid, "tid": c.tid, "upn": c.upn, "roles": c.roles, "mfa": true,
+            }))
+        })
+    };
+    let mut app = Router::new();
+    for &(area, path, prefix) in AREAS {
+        app = app.route(path, handler(area));
+        if prefix {
+            app = app.route(&format!("{path}/*rest"), handler(area));
+        }
+    }
+    let app = app.fallback(handler("unmatched")).layer(auth.into_layer());
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     println!("listening on http://{}", listener.local_addr().expect("addr"));
     axum::serve(listener, app).await.expect("serve");

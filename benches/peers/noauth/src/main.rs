@@ -1,25 +1,61 @@
-//! The floor of the load benchmark: the same route and the same JSON shape as the
-//! example servers, on axum 0.8, with no authentication at all.
+//! The floor of the load benchmark: the example servers' route table and handler
+//! JSON, on axum 0.8, with no authentication at all. The routes (exact areas, and
+//! prefix areas as `path` + `path/{*rest}`) and the JSON (the caller's kind, oid,
+//! tid, upn, roles and MFA, built per request from owned strings as the examples
+//! build it from the principal) are those of `example-axum-server`, so the only
+//! difference measured is authentication.
 //! Usage: `bench-noauth 127.0.0.1:PORT`.
 
 use axum::http::{Method, Uri};
-use axum::routing::any;
+use axum::routing::{MethodRouter, any};
 use axum::{Json, Router};
 use serde_json::json;
+
+/// The areas of the example servers: name, path, prefix?
+const AREAS: &[(&str, &str, bool)] = &[
+    ("overview", "/overview", false),
+    ("customers", "/commerce", true),
+    ("support-customer-requests", "/dashboard/v2/support/customers", true),
+    ("billing", "/billing", true),
+    ("security-workspace", "/security", true),
+    ("catalog-api", "/v1/catalog", true),
+    ("customers-api", "/v1/customers", true),
+];
+
+/// What the examples read from the principal, as owned data.
+struct Caller {
+    oid: String,
+    tid: String,
+    upn: String,
+    roles: Vec<String>,
+}
+
+fn handler(area: &'static str) -> MethodRouter {
+    any(move |method: Method, uri: Uri| async move {
+        let c = Caller {
+            oid: "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb".to_owned(),
+            tid: "aaaabbbb-0000-cccc-1111-dddd2222eeee".to_owned(),
+            upn: "adminagent@dev.example".to_owned(),
+            roles: vec!["AdminAgent".to_owned()],
+        };
+        Json(json!({
+            "area": area, "method": method.as_str(), "path": uri.path(), "kind": "user",
+            "oid": c.oid, "tid": c.tid, "upn": c.upn, "roles": c.roles, "mfa": true,
+        }))
+    })
+}
 
 #[tokio::main]
 async fn main() {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:3100".into());
-    let app = Router::new().route(
-        "/commerce/customers",
-        any(|method: Method, uri: Uri| async move {
-            Json(json!({
-                "area": "customers", "method": method.as_str(), "path": uri.path(), "kind": "user",
-                "oid": "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb", "tid": "aaaabbbb-0000-cccc-1111-dddd2222eeee",
-                "upn": "adminagent@dev.example", "roles": ["AdminAgent"], "mfa": true,
-            }))
-        }),
-    );
+    let mut app = Router::new().route("/health", any(|| async { Json(json!({"status": "ok"})) }));
+    for &(area, path, prefix) in AREAS {
+        app = app.route(path, handler(area));
+        if prefix {
+            app = app.route(&format!("{path}/{{*rest}}"), handler(area));
+        }
+    }
+    let app = app.fallback(handler("unmatched"));
     let listener = tokio::net::TcpListener::bind(&addr).await.expect("bind");
     println!("listening on http://{}", listener.local_addr().expect("addr"));
     axum::serve(listener, app).await.expect("serve");

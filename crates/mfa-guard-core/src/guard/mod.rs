@@ -14,7 +14,7 @@ use std::sync::{Arc, OnceLock};
 use crate::claims::Claims;
 use crate::claims::{CallerKind, KindRule};
 use crate::error::{BuildError, BuildErrorKind};
-use crate::keys::token_cache::{TokenCache, TokenKey};
+use crate::keys::token_cache::TokenCache;
 use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
 use crate::metrics::{CheckDuration, Outcome};
 use crate::policy::{CompiledPolicy, CompiledRule, Mode, Requirement, Selection};
@@ -217,17 +217,10 @@ impl Guard {
         let now = inner.clock.now_unix();
         // A hit means these exact bytes were verified before; their syntax was
         // checked then, so only a miss pays for the full check.
-        let cache_key = inner.token_cache.as_ref().map(|_| TokenCache::key(credentials));
-        if let (Some(cache), Some(key)) = (&inner.token_cache, &cache_key)
-            && let Some(verified) = cache.get(key, now)
+        if let Some(cache) = &inner.token_cache
+            && let Some((text, verified)) = cache.get(credentials, now)
         {
-            return Evaluation::Ready(self.admit(
-                &selection,
-                verified,
-                ClaimsSource::Token(credentials),
-                now,
-                span,
-            ));
+            return Evaluation::Ready(self.admit(&selection, verified, ClaimsSource::Token(text), now, span));
         }
         let token = match check_credentials(credentials) {
             Ok(token) => token,
@@ -235,7 +228,7 @@ impl Guard {
         };
         match self.verify(token.as_str(), now) {
             Step::Verified(verified, claims) => {
-                self.remember(cache_key, &verified);
+                self.remember(token.as_str(), &verified);
                 Evaluation::Ready(self.admit(&selection, verified, ClaimsSource::Parsed(claims), now, span))
             }
             Step::Refused(refusal) => Evaluation::Ready(self.refuse(&selection, public, refusal, span)),
@@ -252,9 +245,9 @@ impl Guard {
         }
     }
 
-    fn remember(&self, key: Option<TokenKey>, verified: &Arc<VerifiedToken>) {
-        if let (Some(cache), Some(key)) = (&self.inner.token_cache, key) {
-            cache.insert(key, Arc::clone(verified));
+    fn remember(&self, token: &str, verified: &Arc<VerifiedToken>) {
+        if let Some(cache) = &self.inner.token_cache {
+            cache.insert(token.as_bytes(), verified);
         }
     }
 
@@ -379,7 +372,7 @@ impl Guard {
         &self,
         selection: &Selection<'_>,
         token: Arc<VerifiedToken>,
-        claims: ClaimsSource<'_>,
+        claims: ClaimsSource,
         now: i64,
         span: &tracing::Span,
     ) -> CheckResult {
@@ -453,10 +446,7 @@ impl PendingCheck {
         let selection = guard.select(&method, &path);
         let result = match outcome {
             Step::Verified(verified, claims) => {
-                guard.remember(
-                    inner.token_cache.as_ref().map(|_| TokenCache::key(token.as_bytes())),
-                    &verified,
-                );
+                guard.remember(&token, &verified);
                 guard.admit(&selection, verified, ClaimsSource::Parsed(claims), inner.clock.now_unix(), &span)
             }
             Step::Refused(refusal) => guard.refuse(&selection, public, refusal, &span),

@@ -832,6 +832,57 @@ mod token_cache {
     }
 
     #[test]
+    fn a_retired_key_is_never_served_from_either_cache_level() {
+        let (g, lookups) = counting_guard(100);
+        let h = format!("Bearer {}", issuer().user().sign().unwrap());
+        assert!(check_with(&g, "GET", "/overview", &[&h], None).unwrap().is_some());
+        assert!(check_with(&g, "GET", "/overview", &[&h], None).unwrap().is_some());
+        assert_eq!(lookups.load(Ordering::SeqCst), 1, "the repeat came from the cache");
+        let Some(verified) = g.inner.token_cache.as_ref().unwrap().get(&h.as_bytes()["Bearer ".len()..], 0)
+        else {
+            panic!("cached");
+        };
+        verified.1.key.retire();
+        let _ = check_with(&g, "GET", "/overview", &[&h], None);
+        assert_eq!(lookups.load(Ordering::SeqCst), 2, "verified again once its key was retired");
+    }
+
+    #[test]
+    fn guards_never_share_remembered_tokens() {
+        let (first, _) = counting_guard(100);
+        let h = format!("Bearer {}", issuer().user().sign().unwrap());
+        assert!(check_with(&first, "GET", "/overview", &[&h], None).unwrap().is_some());
+        // Same thread, same bytes, another guard that accepts another audience only.
+        let other = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience("https://another.example")
+            .build()
+            .unwrap();
+        assert_invalid_token(check_with(&other, "GET", "/overview", &[&h], None), "another audience");
+    }
+
+    #[test]
+    fn a_remembered_token_is_refused_once_expired() {
+        let clock = crate::time::ManualClock::new(crate::time::Clock::now_unix(&crate::time::SystemClock));
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .clock(clock.clone())
+            .build()
+            .unwrap();
+        let h = format!(
+            "Bearer {}",
+            issuer().user().at(&clock).lifetime(std::time::Duration::from_secs(120)).sign().unwrap()
+        );
+        assert!(check_with(&g, "GET", "/overview", &[&h], None).unwrap().is_some());
+        assert!(check_with(&g, "GET", "/overview", &[&h], None).unwrap().is_some());
+        clock.advance(120 + 61);
+        assert_invalid_token(check_with(&g, "GET", "/overview", &[&h], None), "expired");
+    }
+
+    #[test]
     fn capacity_zero_verifies_every_request() {
         let (g, lookups) = counting_guard(0);
         let h = format!("Bearer {}", issuer().user().sign().unwrap());

@@ -9,6 +9,7 @@
 mod fetch;
 mod jwk;
 mod prepared;
+mod recent;
 mod remote;
 mod set;
 mod static_source;

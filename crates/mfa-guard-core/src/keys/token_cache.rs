@@ -14,10 +14,14 @@
 //! - Capacity is bounded (default 10 000 entries, least recently used evicted).
 //! - Only verification is cached: route policy (caller kind, MFA, roles) runs on
 //!   every request.
+//! - In front of it, each thread remembers the last few tokens it admitted by their
+//!   exact bytes ([`super::recent`]): a repeated token then costs a `memcmp`, not a
+//!   hash and a shared lookup.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::recent;
 use crate::principal::VerifiedToken;
 use crate::time::Clock;
 
@@ -27,9 +31,14 @@ pub const DEFAULT_TOKEN_CACHE_CAPACITY: u64 = 10_000;
 pub(crate) type TokenKey = [u8; 16];
 
 pub(crate) struct TokenCache {
+    /// Never reused, so a thread's remembered tokens can never be taken for another
+    /// guard's (an address could be reused after a guard is dropped).
+    id: usize,
     cache: moka::sync::Cache<TokenKey, Arc<VerifiedToken>>,
     leeway: i64,
 }
+
+static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
 
 struct UntilExp {
     clock: Arc<dyn Clock>,
@@ -47,6 +56,7 @@ impl TokenCache {
     /// A cache of `capacity` entries; `None` when capacity is 0 (caching disabled).
     pub(crate) fn new(capacity: u64, clock: Arc<dyn Clock>, leeway: i64) -> Option<Self> {
         (capacity > 0).then(|| Self {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             cache: moka::sync::Cache::builder()
                 .max_capacity(capacity)
                 .expire_after(UntilExp { clock, leeway })
@@ -62,17 +72,34 @@ impl TokenCache {
         key
     }
 
-    pub(crate) fn get(&self, key: &TokenKey, now: i64) -> Option<Arc<VerifiedToken>> {
-        let entry = self.cache.get(key)?;
-        if now > entry.exp.saturating_add(self.leeway) || entry.key.is_retired() {
-            self.cache.invalidate(key);
-            return None;
-        }
-        Some(entry)
+    fn usable(&self, entry: &VerifiedToken, now: i64) -> bool {
+        now <= entry.exp.saturating_add(self.leeway) && !entry.key.is_retired()
     }
 
-    pub(crate) fn insert(&self, key: TokenKey, token: Arc<VerifiedToken>) {
-        self.cache.insert(key, token);
+    /// The verified token for exactly these bytes, and the bytes as a shared copy
+    /// (which the principal keeps for its lazy claims).
+    pub(crate) fn get(&self, token: &[u8], now: i64) -> Option<(Arc<[u8]>, Arc<VerifiedToken>)> {
+        if let Some((text, entry)) = recent::lookup(self.id, token) {
+            if self.usable(&entry, now) {
+                return Some((text, entry));
+            }
+            recent::forget(self.id, token);
+        }
+        let key = Self::key(token);
+        let entry = self.cache.get(&key)?;
+        if !self.usable(&entry, now) {
+            self.cache.invalidate(&key);
+            return None;
+        }
+        let text: Arc<[u8]> = Arc::from(token);
+        recent::remember(self.id, Arc::clone(&text), Arc::clone(&entry));
+        Some((text, entry))
+    }
+
+    /// Caches a token that was just verified.
+    pub(crate) fn insert(&self, token: &[u8], verified: &Arc<VerifiedToken>) {
+        self.cache.insert(Self::key(token), Arc::clone(verified));
+        recent::remember(self.id, Arc::from(token), Arc::clone(verified));
     }
 
     #[cfg(test)]
