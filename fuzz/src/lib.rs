@@ -552,19 +552,6 @@ enforce_from = "2027-03-01T00:00:00Z"
 mod tests {
     use super::*;
 
-    /// Writes the seed corpus into `corpus/<target>/` (run by hand after changing
-    /// [`seeds`]: `cargo test --manifest-path fuzz/Cargo.toml -- --ignored`).
-    #[test]
-    #[ignore = "writes files; run by hand to regenerate the seeds"]
-    fn write_seed_corpus() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
-        for (target, name, bytes) in seeds() {
-            let dir = root.join(target);
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(dir.join(name), bytes).unwrap();
-        }
-    }
-
     /// Every committed input (seeds, and regressions added after a crash) replays
     /// through its target without a failure.
     #[test]
