@@ -50,6 +50,7 @@ pub mod dev;
 mod error;
 mod guard;
 pub mod inspect;
+mod json;
 pub mod keys;
 pub mod metrics;
 pub mod policy;

@@ -14,6 +14,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde_json::Value;
 
 use super::Claims;
+use crate::json::JsonStr;
 use crate::time::NumericDate;
 
 /// Parses a token payload (already base64url-decoded) into [`Claims`].
@@ -61,7 +62,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
         let mut c = Claims::default();
         let reason = self.reason;
         let mut aud_seen = false;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
             // Each arm reads the value with the type the claim must have; a type error
             // names the claim and what it must be.
             macro_rules! read {

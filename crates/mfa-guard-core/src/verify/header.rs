@@ -19,6 +19,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
+use crate::json::JsonStr;
+
 /// Longest `kid` accepted.
 pub(crate) const MAX_KID_BYTES: usize = 256;
 /// Most header parameters accepted.
@@ -26,12 +28,13 @@ const MAX_PARAMS: usize = 32;
 
 /// What the verifier needs from the header.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct JoseHeader {
-    pub(crate) alg: String,
+pub(crate) struct JoseHeader<'a> {
+    /// Borrowed from the decoded header: it lives only until it names an algorithm.
+    pub(crate) alg: Cow<'a, str>,
     pub(crate) kid: Option<String>,
 }
 
-pub(crate) fn parse_header(json: &[u8]) -> Result<JoseHeader, Cow<'static, str>> {
+pub(crate) fn parse_header(json: &[u8]) -> Result<JoseHeader<'_>, Cow<'static, str>> {
     if std::str::from_utf8(json).is_err() {
         return Err("the token header is not valid JSON (it is not UTF-8)".into());
     }
@@ -57,20 +60,20 @@ struct HeaderSeed<'r> {
 }
 
 impl<'de> DeserializeSeed<'de> for HeaderSeed<'_> {
-    type Value = JoseHeader;
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<JoseHeader, D::Error> {
+    type Value = JoseHeader<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<JoseHeader<'de>, D::Error> {
         d.deserialize_map(self)
     }
 }
 
 impl<'de> Visitor<'de> for HeaderSeed<'_> {
-    type Value = JoseHeader;
+    type Value = JoseHeader<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JOSE header object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<JoseHeader<'de>, A::Error> {
         let reason = self.reason;
         let mut fail = |r: Cow<'static, str>| -> A::Error {
             let e = de::Error::custom(&r);
@@ -80,7 +83,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
         let mut seen: Vec<Cow<'de, str>> = Vec::new();
         let mut alg = None;
         let mut kid = None;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
             if seen.contains(&key) {
                 return Err(fail(format!("header parameter `{key}` appears more than once").into()));
             }
@@ -88,12 +91,12 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 return Err(fail("the token header has too many parameters".into()));
             }
             match &*key {
-                "alg" => match map.next_value::<Cow<'de, str>>() {
-                    Ok(v) => alg = Some(v.into_owned()),
+                "alg" => match map.next_value::<JsonStr<'de>>() {
+                    Ok(JsonStr(v)) => alg = Some(v),
                     Err(_) => return Err(fail("header parameter `alg` must be a string".into())),
                 },
-                "kid" => match map.next_value::<Cow<'de, str>>() {
-                    Ok(v) if v.len() <= MAX_KID_BYTES => kid = Some(v.into_owned()),
+                "kid" => match map.next_value::<JsonStr<'de>>() {
+                    Ok(JsonStr(v)) if v.len() <= MAX_KID_BYTES => kid = Some(v.into_owned()),
                     Ok(_) => {
                         return Err(fail(
                             format!("header parameter `kid` is longer than {MAX_KID_BYTES} bytes").into(),
@@ -101,8 +104,8 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                     }
                     Err(_) => return Err(fail("header parameter `kid` must be a string".into())),
                 },
-                "typ" => match map.next_value::<Cow<'de, str>>() {
-                    Ok(v) if is_access_token_type(&v) => {}
+                "typ" => match map.next_value::<JsonStr<'de>>() {
+                    Ok(JsonStr(v)) if is_access_token_type(&v) => {}
                     Ok(_) => {
                         return Err(fail(
                             "header parameter `typ` names a token type other than an access token".into(),
@@ -154,7 +157,7 @@ fn is_access_token_type(typ: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn parse(json: &str) -> Result<JoseHeader, String> {
+    fn parse(json: &str) -> Result<JoseHeader<'_>, String> {
         parse_header(json.as_bytes()).map_err(|e| e.into_owned())
     }
 
