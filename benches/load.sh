@@ -3,12 +3,14 @@
 # peer (jwt-authorizer 0.15 doing the same checks), in alternating rounds.
 #
 #   benches/load.sh [ROUNDS] [SECONDS] [CONNECTIONS]      (defaults: 5 10 32)
+#   SCENARIOS="axum-verify jwt-authorizer" benches/load.sh   (a subset, same rounds)
 #
 # Every server runs pinned to CPU 0 (one tokio / actix worker, since the affinity
 # mask has one CPU), wrk runs pinned to CPU 1 with one thread. Each round runs every
 # scenario once, in turn, so slow drifts of a shared machine hit all of them alike.
 # Printed: per scenario the median req/s, p50/p99 latency and server CPU per
-# request over the rounds, then the ratios the performance targets are written in.
+# request (user + system, and each alone) over the rounds, then the ratios the
+# performance targets are written in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-5}
@@ -73,7 +75,11 @@ for fw in axum actix; do
         pids+=($!)
     done
 done
-scenarios=(noauth axum-hit axum-verify actix-hit actix-verify jwt-authorizer)
+all=(noauth axum-hit axum-verify actix-hit actix-verify jwt-authorizer)
+read -r -a scenarios <<<"${SCENARIOS:-${all[*]}}"
+for s in "${scenarios[@]}"; do
+    [[ " ${all[*]} " == *" $s "* ]] || { echo "load.sh: unknown scenario $s (known: ${all[*]})" >&2; exit 2; }
+done
 for s in "${scenarios[@]}"; do
     addr[$s]=$(listening "$work/$s.log")
     # Warm up (first key fetch, caches) and check the route answers 200.
@@ -82,8 +88,9 @@ for s in "${scenarios[@]}"; do
 done
 
 ticks=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-echo "scenario,round,rps,p50_us,p99_us,cpu_us_per_req" >"$work/results.csv"
+# utime and stime of a process, in clock ticks (fields 14 and 15 of /proc/PID/stat).
+cpu_ticks() { awk '{print $14 "," $15}' "/proc/$1/stat"; }
+echo "scenario,round,rps,p50_us,p99_us,cpu_us_per_req,user_us_per_req,sys_us_per_req" >"$work/results.csv"
 for round in $(seq 1 "$rounds"); do
     for s in "${scenarios[@]}"; do
         before=$(cpu_ticks "${pid[$s]}")
@@ -106,9 +113,11 @@ reqs = int(re.search(r"(\d+) requests in", out).group(1))
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 p50 = us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
 p99 = us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
-cpu = (int(after) - int(before)) / int(ticks) * 1e6 / reqs
+(u0, s0), (u1, s1) = (map(int, before.split(","))), (map(int, after.split(",")))
+per_req = lambda ticks_used: ticks_used / int(ticks) * 1e6 / reqs
+user, system = per_req(u1 - u0), per_req(s1 - s0)
 with open(csv, "a") as f:
-    f.write(f"{s},{rnd},{rps:.0f},{p50:.0f},{p99:.0f},{cpu:.2f}\n")
+    f.write(f"{s},{rnd},{rps:.0f},{p50:.0f},{p99:.0f},{user + system:.2f},{user:.2f},{system:.2f}\n")
 PY
         echo "round $round/$rounds  $(tail -1 "$work/results.csv")" >&2
     done
@@ -120,17 +129,24 @@ rows = list(csv.DictReader(open(sys.argv[1])))
 by = {}
 for r in rows:
     by.setdefault(r["scenario"], []).append(r)
-med = {s: {k: statistics.median(float(r[k]) for r in rs) for k in ("rps", "p50_us", "p99_us", "cpu_us_per_req")} for s, rs in by.items()}
-print(f"{'scenario':16} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'CPU µs/req':>11}   (medians of {len(rows) // len(by)} rounds)")
+keys = ("rps", "p50_us", "p99_us", "cpu_us_per_req", "user_us_per_req", "sys_us_per_req")
+med = {s: {k: statistics.median(float(r[k]) for r in rs) for k in keys} for s, rs in by.items()}
+print(f"{'scenario':16} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'CPU µs/req':>11} {'user':>7} {'sys':>7}"
+      f"   (medians of {len(rows) // len(by)} rounds)")
 for s, m in med.items():
-    print(f"{s:16} {m['rps']:9.0f} {m['p50_us']:8.0f} {m['p99_us']:8.0f} {m['cpu_us_per_req']:11.2f}")
-ratio = lambda a, b: med[a]["rps"] / med[b]["rps"]
+    print(f"{s:16} {m['rps']:9.0f} {m['p50_us']:8.0f} {m['p99_us']:8.0f} {m['cpu_us_per_req']:11.2f}"
+          f" {m['user_us_per_req']:7.2f} {m['sys_us_per_req']:7.2f}")
 print()
-print(f"axum-hit / noauth          {ratio('axum-hit', 'noauth'):.2f}x   (target >= 0.85)")
-print(f"axum-hit / jwt-authorizer  {ratio('axum-hit', 'jwt-authorizer'):.2f}x   (target >= 5)")
-print(f"axum-verify / jwt-auth.    {ratio('axum-verify', 'jwt-authorizer'):.2f}x   (target >= 1.10)")
-print(f"actix-hit / axum-hit       {ratio('actix-hit', 'axum-hit'):.2f}x   (target within 10%)")
-print(f"actix-verify / axum-verify {ratio('actix-verify', 'axum-verify'):.2f}x   (target within 10%)")
-print(f"CPU/req axum-verify - noauth = {med['axum-verify']['cpu_us_per_req'] - med['noauth']['cpu_us_per_req']:.2f} µs")
-print(f"CPU/req actix-verify - noauth = {med['actix-verify']['cpu_us_per_req'] - med['noauth']['cpu_us_per_req']:.2f} µs")
+def line(label, a, b, key="rps", target=""):
+    if a in med and b in med:
+        print(f"{label:30} {med[a][key] / med[b][key]:.2f}x   {target}")
+line("axum-hit / noauth", "axum-hit", "noauth", target="(target >= 0.85)")
+line("axum-hit / jwt-authorizer", "axum-hit", "jwt-authorizer", target="(target >= 5)")
+line("axum-verify / jwt-authorizer", "axum-verify", "jwt-authorizer", target="(target >= 1.10)")
+line("  user CPU: jwt-auth. / axum-v.", "jwt-authorizer", "axum-verify", key="user_us_per_req")
+line("actix-hit / axum-hit", "actix-hit", "axum-hit", target="(target within 10%)")
+line("actix-verify / axum-verify", "actix-verify", "axum-verify", target="(target within 10%)")
+for s in ("axum-verify", "actix-verify"):
+    if s in med and "noauth" in med:
+        print(f"CPU/req {s} - noauth = {med[s]['cpu_us_per_req'] - med['noauth']['cpu_us_per_req']:.2f} µs")
 PY
