@@ -23,7 +23,7 @@ command -v taskset >/dev/null || { echo "load.sh: needs taskset (util-linux)" >&
 
 echo "building release binaries ..." >&2
 cargo build -q --release --locked -p example-axum-server -p example-actix-server -p mfa-guard-cli
-cargo build -q --release --manifest-path benches/peers/Cargo.toml
+cargo build -q --release --manifest-path benches/peers/Cargo.toml -p bench-noauth -p bench-jwt-authorizer
 bin=target/release
 peers=benches/peers/target/release
 
@@ -137,9 +137,18 @@ for s, m in med.items():
     print(f"{s:16} {m['rps']:9.0f} {m['p50_us']:8.0f} {m['p99_us']:8.0f} {m['cpu_us_per_req']:11.2f}"
           f" {m['user_us_per_req']:7.2f} {m['sys_us_per_req']:7.2f}")
 print()
+# Each ratio twice: of the medians, and the median of the ratios within each round
+# (paired: the two runs were seconds apart, so a drift of the machine between rounds
+# cancels out). When they disagree, the machine drifted; trust the paired one.
+rounds = {(r["scenario"], r["round"]): r for r in rows}
 def line(label, a, b, key="rps", target=""):
     if a in med and b in med:
-        print(f"{label:30} {med[a][key] / med[b][key]:.2f}x   {target}")
+        paired = statistics.median(
+            float(rounds[(a, n)][key]) / float(rounds[(b, n)][key])
+            for (s, n) in rounds if s == a and (b, n) in rounds
+        )
+        print(f"{label:32} {med[a][key] / med[b][key]:9.2f}x {paired:9.2f}x   {target}")
+print(f"{'ratio':32} {'of medians':>10} {'per round':>10}")
 line("axum-hit / noauth", "axum-hit", "noauth", target="(target >= 0.85)")
 line("axum-hit / jwt-authorizer", "axum-hit", "jwt-authorizer", target="(target >= 5)")
 line("axum-verify / jwt-authorizer", "axum-verify", "jwt-authorizer", target="(target >= 1.10)")
