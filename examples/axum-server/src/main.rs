@@ -7,13 +7,12 @@
 
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     example_shared::init_tracing();
-    let result = match example_shared::Settings::from_env() {
-        Ok(settings) => example_axum_server::run(settings).await,
+    let result = runtime().and_then(|runtime| match example_shared::Settings::from_env() {
+        Ok(settings) => runtime.block_on(example_axum_server::run(settings)),
         Err(e) => Err(e),
-    };
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -21,4 +20,19 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Tokio's multi-threaded runtime where the process may use several CPUs. Where it
+/// may use one (pinned with `taskset`, or a container whose CPU quota is one core,
+/// which `available_parallelism` reads), a single-threaded runtime: the work-stealing
+/// scheduler then has nobody to share with and cost ~10% of the throughput of
+/// verified requests in `benches/load.sh` (BENCHMARKS.md).
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_cpu {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build().map_err(|e| format!("cannot start the tokio runtime: {e}"))
 }

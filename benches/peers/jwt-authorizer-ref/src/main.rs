@@ -38,8 +38,19 @@ fn admin_agent_with_mfa(c: &Claims) -> bool {
     c.amr.iter().any(|a| a == "mfa") && c.roles.iter().any(|r| r == "AdminAgent")
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // The example servers' rule: on one CPU (load.sh pins every server to one), a
+    // single-threaded runtime; so the runtime is the same on both sides of a ratio.
+    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_cpu {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build().expect("tokio runtime").block_on(serve());
+}
+
+async fn serve() {
     let mut args = std::env::args().skip(1);
     let addr = args.next().unwrap_or_else(|| "127.0.0.1:3200".into());
     let jwks: &'static str = Box::leak(args.next().expect("JWKS URL").into_boxed_str());

@@ -52,8 +52,19 @@ fn handler(area: &'static str, spin: u64) -> MethodRouter {
     })
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // The example servers' rule: on one CPU (load.sh pins every server to one), a
+    // single-threaded runtime; so the runtime is the same on both sides of a ratio.
+    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
+    let mut builder = if one_cpu {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    builder.enable_all().build().expect("tokio runtime").block_on(serve());
+}
+
+async fn serve() {
     let addr = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:3100".into());
     let spin: u64 = std::env::args().nth(2).and_then(|s| s.parse().ok()).unwrap_or(0);
     let mut app = Router::new().route("/health", any(|| async { Json(json!({"status": "ok"})) }));
