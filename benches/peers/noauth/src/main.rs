@@ -52,16 +52,11 @@ fn handler(area: &'static str, spin: u64) -> MethodRouter {
     })
 }
 
+#[path = "../../runtime.rs"]
+mod runtime;
+
 fn main() {
-    // The example servers' rule: on one CPU (load.sh pins every server to one), a
-    // single-threaded runtime; so the runtime is the same on both sides of a ratio.
-    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
-    let mut builder = if one_cpu {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    builder.enable_all().build().expect("tokio runtime").block_on(serve());
+    runtime::block_on(serve());
 }
 
 async fn serve() {
