@@ -12,16 +12,9 @@ use jwt_authorizer::{Authorizer, IntoLayer, JwtAuthorizer, JwtClaims, Validation
 use serde::Deserialize;
 use serde_json::json;
 
-/// The areas of the example servers: name, path, prefix?
-const AREAS: &[(&str, &str, bool)] = &[
-    ("overview", "/overview", false),
-    ("customers", "/commerce", true),
-    ("support-customer-requests", "/dashboard/v2/support/customers", true),
-    ("billing", "/billing", true),
-    ("security-workspace", "/security", true),
-    ("catalog-api", "/v1/catalog", true),
-    ("customers-api", "/v1/customers", true),
-];
+#[path = "../../common.rs"]
+mod common;
+use common::AREAS;
 
 #[derive(Debug, Clone, Deserialize)]
 struct Claims {
@@ -38,11 +31,8 @@ fn admin_agent_with_mfa(c: &Claims) -> bool {
     c.amr.iter().any(|a| a == "mfa") && c.roles.iter().any(|r| r == "AdminAgent")
 }
 
-#[path = "../../runtime.rs"]
-mod runtime;
-
 fn main() {
-    runtime::block_on(serve());
+    common::block_on(serve());
 }
 
 async fn serve() {

@@ -13,16 +13,9 @@ use axum::routing::{MethodRouter, any};
 use axum::{Json, Router};
 use serde_json::json;
 
-/// The areas of the example servers: name, path, prefix?
-const AREAS: &[(&str, &str, bool)] = &[
-    ("overview", "/overview", false),
-    ("customers", "/commerce", true),
-    ("support-customer-requests", "/dashboard/v2/support/customers", true),
-    ("billing", "/billing", true),
-    ("security-workspace", "/security", true),
-    ("catalog-api", "/v1/catalog", true),
-    ("customers-api", "/v1/customers", true),
-];
+#[path = "../../common.rs"]
+mod common;
+use common::AREAS;
 
 /// What the examples read from the principal, as owned data.
 struct Caller {
@@ -52,11 +45,8 @@ fn handler(area: &'static str, spin: u64) -> MethodRouter {
     })
 }
 
-#[path = "../../runtime.rs"]
-mod runtime;
-
 fn main() {
-    runtime::block_on(serve());
+    common::block_on(serve());
 }
 
 async fn serve() {
