@@ -37,8 +37,9 @@ pub const HMAC_ISSUER: &str = "https://fuzz.example/hmac";
 pub const HMAC_SECRET: &[u8] = b"fuzzing fixture secret for the HS256 issuer only";
 
 /// Paths the token target picks from: `(path, needs MFA of users, admits apps)`.
-/// The last two have a second reading (`..`, case, escapes) that lands on an MFA
-/// route, so they must be treated as MFA routes.
+/// The last two cannot be read one way (dot segments, escapes): the guard refuses
+/// them before choosing a rule, so nothing may ever be admitted there — treating them
+/// as MFA routes keeps `admissible` strict should that rule ever break.
 pub const ROUTES: &[(&str, bool, bool)] = &[
     ("/health", false, true),
     ("/overview", false, true),

@@ -103,8 +103,13 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let evaluation = {
             // The URI's own path and query, read exactly as the tower adapter reads them
-            // (not actix's `query_string()`, which cannot tell a bare `?` from none).
+            // (not actix's `query_string()`, which cannot tell a bare `?` from none) ...
             let info = RequestInfo::new(req.method().as_str(), req.uri().path())
+                // ... and the path as actix's router matches it: percent-decoded except
+                // `%2F`, `%25` and `%2B`, whole even inside a `scope` (whose prefix is
+                // only skipped, never cut off), so the rule is that of the handler the
+                // router reaches.
+                .with_routed_path(req.match_info().as_str())
                 .with_query(req.uri().query())
                 .with_authorizations(req.headers().get_all(AUTHORIZATION).map(|v| v.as_bytes()));
             self.guard.evaluate(&info)

@@ -26,6 +26,9 @@
 //! unknown_kid_cooldown = "30s"
 //! stale_if_error = "24h"
 //!
+//! [paths]                         # paths refused before a rule is chosen
+//! allow_encoded_slash = false     # true lets %2F through inside a segment
+//!
 //! [challenge]
 //! style = "partner-center"        # or "step-up", "entra-claims"
 //!
@@ -62,6 +65,7 @@ use toml::Spanned;
 
 use crate::guard::GuardBuilder;
 use crate::keys::{KeySource, RemoteOptions};
+use crate::path::PathRules;
 use crate::policy::{MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
 use crate::rejection::ChallengeStyle;
 use crate::verify::Algorithm;
@@ -147,6 +151,7 @@ struct Raw {
     token_cache_capacity: Option<u64>,
     compliance_header: Option<String>,
     keys: Option<RawKeys>,
+    paths: Option<RawPaths>,
     challenge: Option<RawChallenge>,
     mfa: Option<RawMfa>,
     #[serde(default)]
@@ -175,6 +180,13 @@ struct RawKeys {
     max_max_age: Option<DurationValue>,
     unknown_kid_cooldown: Option<DurationValue>,
     stale_if_error: Option<DurationValue>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPaths {
+    #[serde(default)]
+    allow_encoded_slash: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -578,6 +590,9 @@ impl Config {
         }
         if let Some(n) = self.raw.token_cache_capacity {
             b = b.token_cache_capacity(n);
+        }
+        if let Some(p) = &self.raw.paths {
+            b = b.path_rules(PathRules::default().allow_encoded_slash(p.allow_encoded_slash));
         }
         if let Some(name) = &self.raw.compliance_header {
             b = b.compliance_header(name.clone());

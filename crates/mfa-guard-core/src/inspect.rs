@@ -118,8 +118,7 @@ impl Inspection {
             auth_time: self.claims.auth_time().map(|t| t.unix()),
             roles: compiled.roles.resolve(&self.claims),
         };
-        let selection = crate::policy::Selection { first: &rule, second: None };
-        let decision = compiled.authorize(&selection, &subject, now);
+        let decision = compiled.authorize(&rule, &subject, now);
         match decision.refusal.or(decision.reported) {
             Some(refusal) => Err(refusal),
             None => Ok(()),

@@ -35,6 +35,9 @@
 //!   the token's own issuer, from an allow-list of algorithms ([`verify`], [`keys`]);
 //!   `exp` required, `nbf` honoured, `iss` exact or `{tenantid}`-templated, `aud` one
 //!   of those configured.
+//! - **Path**: the rule is chosen from the path as the router reads it, and a path
+//!   that cannot be read one way (malformed escape, `%2F`, `\`, dot segment, NUL)
+//!   is `400 invalid_request` before any rule is chosen ([`path`]).
 //! - **Caller**: `idtyp`, else `scp`, else `roles` with `oid == sub` ([`CallerKind`]).
 //! - **MFA**: `amr` ∋ `mfa` for users on MFA routes; app-only tokens pass only where
 //!   apps are admitted ([`policy`]).
@@ -53,6 +56,7 @@ pub mod inspect;
 mod json;
 pub mod keys;
 pub mod metrics;
+pub mod path;
 pub mod policy;
 mod principal;
 pub mod rejection;
@@ -66,6 +70,7 @@ pub use config::{Config, ConfigError};
 pub use error::{BuildError, BuildErrorKind};
 pub use guard::{CheckResult, Evaluation, Guard, GuardBuilder, PendingCheck};
 pub use keys::{KeyProvider, KeySet, KeySource, RemoteOptions, VerifyingKey};
+pub use path::PathRules;
 pub use policy::{Access, Callers, MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
 pub use principal::Principal;
 pub use rejection::{ChallengeStyle, MFA_REQUIRED_REASON, Refusal, Rejection, RejectionCode};

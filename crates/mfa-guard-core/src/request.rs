@@ -1,5 +1,6 @@
-//! What an adapter hands the engine about a request: method, path, query and the
-//! raw `Authorization` header values. Borrowed, so building it costs nothing.
+//! What an adapter hands the engine about a request: method, path (as received and,
+//! where it differs, as the router reads it), query and the raw `Authorization`
+//! header values. Borrowed, so building it costs nothing.
 
 /// The parts of an HTTP request the engine decides on.
 ///
@@ -17,15 +18,40 @@
 pub struct RequestInfo<'a> {
     pub(crate) method: &'a str,
     pub(crate) path: &'a str,
+    pub(crate) routed_path: Option<&'a str>,
     pub(crate) query: Option<&'a str>,
     pub(crate) authorization: Option<&'a [u8]>,
     pub(crate) authorization_count: usize,
 }
 
 impl<'a> RequestInfo<'a> {
-    /// A request with this method (e.g. `GET`) and path (without the query).
+    /// A request with this method (e.g. `GET`) and path as received, still
+    /// percent-encoded (the URI's path, without the query).
+    ///
+    /// The route rule is chosen from this path unless the router reads it another
+    /// way; then say how with [`with_routed_path`](Self::with_routed_path).
     pub fn new(method: &'a str, path: &'a str) -> Self {
-        Self { method, path, query: None, authorization: None, authorization_count: 0 }
+        Self { method, path, routed_path: None, query: None, authorization: None, authorization_count: 0 }
+    }
+
+    /// The path exactly as the router that dispatches the request reads it, when
+    /// that is not the path as received: actix-web decodes percent-escapes (except
+    /// `%2F`, `%25`, `%2B`) before matching, nginx matches its normalised `$uri`. The
+    /// route rule is then chosen from this reading, so it is the rule of the handler
+    /// the router reaches; the path as received is still checked for forms that
+    /// cannot be read one way (see [`PathRules`](crate::PathRules)).
+    ///
+    /// ```
+    /// use mfa_guard_core::RequestInfo;
+    ///
+    /// // actix-web reads `/%63ommerce/x` as `/commerce/x` and routes it there.
+    /// let req = RequestInfo::new("GET", "/%63ommerce/x").with_routed_path("/commerce/x");
+    /// assert_eq!(req.routed_path(), "/commerce/x");
+    /// ```
+    #[must_use]
+    pub fn with_routed_path(mut self, reading: &'a str) -> Self {
+        self.routed_path = Some(reading);
+        self
     }
 
     /// The query string, without the `?`.
@@ -63,9 +89,15 @@ impl<'a> RequestInfo<'a> {
         self.method
     }
 
-    /// The path.
+    /// The path as received.
     pub fn path(&self) -> &'a str {
         self.path
+    }
+
+    /// The path the route rule is chosen from: the router's reading if one was
+    /// given, else the path as received.
+    pub fn routed_path(&self) -> &'a str {
+        self.routed_path.unwrap_or(self.path)
     }
 
     /// How many `Authorization` header lines the request carried.
@@ -80,6 +112,7 @@ impl std::fmt::Debug for RequestInfo<'_> {
         f.debug_struct("RequestInfo")
             .field("method", &self.method)
             .field("path", &self.path)
+            .field("routed_path", &self.routed_path)
             .field("query", &self.query.map(|_| "<redacted>"))
             .field("authorization", &self.authorization.map(|_| "<redacted>"))
             .field("authorization_count", &self.authorization_count)

@@ -66,7 +66,7 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let evaluation = {
-            let info = RequestInfo::new(req.method().as_str(), req.uri().path())
+            let info = RequestInfo::new(req.method().as_str(), routed_path(&req))
                 .with_query(req.uri().query())
                 .with_authorizations(req.headers().get_all(AUTHORIZATION).iter().map(|v| v.as_bytes()));
             self.guard.evaluate(&info)
@@ -87,6 +87,19 @@ where
             }
         }
     }
+}
+
+/// The path the request was routed by, as received: matchit (axum) and hyper
+/// services match the raw path, so no other reading is needed. Under axum's `nest`
+/// and `nest_service` the router strips the prefix before inner layers run; the path
+/// the outermost router received is then in axum's `OriginalUri`, and that full path
+/// is the one the route table is written for, wherever the layer sits.
+fn routed_path<B>(req: &Request<B>) -> &str {
+    #[cfg(feature = "axum")]
+    if let Some(axum::extract::OriginalUri(uri)) = req.extensions().get() {
+        return uri.path();
+    }
+    req.uri().path()
 }
 
 /// Puts the outcome of a check on the request; a refusal comes back as `Err`, an

@@ -298,13 +298,30 @@ pub fn table() -> Vec<Case> {
         Auth::Raw(vec![format!("Authorization: bearer {token}").into_bytes()]),
         ok("overview", "user"),
     ));
-    // A path that also reads as a protected one must satisfy that rule too.
+    // Row: a path that cannot be read one way is refused before any rule is chosen,
+    // with or without a token, even where it starts like a public route.
+    let unreadable_path = || {
+        refused(
+            "HTTP/1.1 400 Bad Request",
+            Www::Prefix(
+                r#"Bearer error="invalid_request", error_description="the request path has a dot segment"#,
+            ),
+            "invalid_request",
+        )
+    };
     cases.push(case(
         "dot segments into customers",
         "GET",
         "/health/../commerce/customers",
         b(AdminNoMfa),
-        refused(MFA_LINE, MFA_WWW, "mfa_required"),
+        unreadable_path(),
+    ));
+    cases.push(case(
+        "dot segments, no token",
+        "GET",
+        "/health/../commerce/customers",
+        Auth::None,
+        unreadable_path(),
     ));
 
     // Row: keys cannot be had.

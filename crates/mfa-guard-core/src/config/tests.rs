@@ -246,3 +246,30 @@ fn a_bad_rollout_date_or_mode_is_named_with_its_line() {
         .build();
     assert!(e.is_err());
 }
+
+#[test]
+fn encoded_slashes_are_refused_unless_the_paths_table_allows_them() {
+    let jwks = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+    let base =
+        format!("audiences = [\"a\"]\n[[issuers]]\nissuer = \"https://i.example/\"\njwks = '{jwks}'\n");
+    let code_for = |src: &str| {
+        let guard = parse(src).unwrap().builder().unwrap().build().unwrap();
+        let req = crate::RequestInfo::new("GET", "/reports/a%2Fb");
+        match guard.evaluate(&req) {
+            crate::Evaluation::Ready(Err(r)) => r.code(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    };
+    assert_eq!(code_for(&base), crate::RejectionCode::InvalidRequest);
+    assert_eq!(
+        code_for(&format!("{base}[paths]\nallow_encoded_slash = false\n")),
+        crate::RejectionCode::InvalidRequest
+    );
+    assert_eq!(
+        code_for(&format!("{base}[paths]\nallow_encoded_slash = true\n")),
+        crate::RejectionCode::MissingToken
+    );
+    let e = parse("[paths]\nallow_dot_segments = true\n").unwrap_err();
+    assert_eq!(e.line(), Some(2), "{e}");
+    assert!(e.to_string().contains("allow_dot_segments"), "{e}");
+}

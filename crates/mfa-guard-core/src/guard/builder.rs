@@ -7,6 +7,7 @@ use super::{Guard, Inner, Issuer};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::KeySource;
 use crate::keys::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
+use crate::path::PathRules;
 use crate::policy::Policy;
 use crate::rejection::{ChallengeStyle, Challenges};
 use crate::time::{Clock, SystemClock};
@@ -33,6 +34,7 @@ pub struct GuardBuilder {
     auth_context: Option<String>,
     clock: Arc<dyn Clock>,
     max_header_bytes: usize,
+    paths: PathRules,
     token_cache_capacity: u64,
     compliance_header: Option<String>,
     errors: Vec<BuildError>,
@@ -53,6 +55,7 @@ impl Default for GuardBuilder {
             auth_context: None,
             clock: Arc::new(SystemClock),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            paths: PathRules::default(),
             token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
             compliance_header: None,
             errors: Vec::new(),
@@ -162,6 +165,13 @@ impl GuardBuilder {
     /// Cap on the `Authorization` header value (default 16 KiB).
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Which request paths are refused before a rule is chosen (default: every
+    /// form that routers read differently; see [`PathRules`]).
+    pub fn path_rules(mut self, rules: PathRules) -> Self {
+        self.paths = rules;
         self
     }
 
@@ -320,6 +330,8 @@ impl GuardBuilder {
                 challenges,
                 clock: self.clock,
                 max_header_bytes: self.max_header_bytes,
+                paths: self.paths,
+                path_counters: Default::default(),
                 token_cache,
                 compliance_header,
                 check_duration: Default::default(),

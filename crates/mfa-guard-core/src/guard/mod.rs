@@ -16,8 +16,10 @@ use crate::claims::{CallerKind, KindRule};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::token_cache::TokenCache;
 use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
+use crate::metrics::RuleCounters;
 use crate::metrics::{CheckDuration, Outcome};
-use crate::policy::{CompiledPolicy, CompiledRule, Mode, Requirement, Selection};
+use crate::path::{self, PathRules};
+use crate::policy::{CompiledPolicy, CompiledRule, Mode, Requirement};
 use crate::principal::{ClaimsSource, Identity, NO_AUTH_TIME, Principal, VerifiedToken};
 use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
 use crate::request::RequestInfo;
@@ -91,6 +93,10 @@ struct Inner {
     challenges: Challenges,
     clock: Arc<dyn Clock>,
     max_header_bytes: usize,
+    paths: PathRules,
+    /// Decisions about paths refused before any rule was chosen, counted under
+    /// the rule label `path`.
+    path_counters: RuleCounters,
     token_cache: Option<TokenCache>,
     compliance_header: Option<Arc<str>>,
     check_duration: CheckDuration,
@@ -161,9 +167,10 @@ impl Guard {
         Ok(Guard { inner: Arc::clone(&self.inner), fixed: Some(Arc::new(rule)) })
     }
 
-    fn select(&self, method: &str, path: &str) -> Selection<'_> {
+    /// The rule of a request; `path` is the path as the router reads it.
+    fn select(&self, method: &str, path: &str) -> &CompiledRule {
         match &self.fixed {
-            Some(rule) => Selection { first: rule, second: None },
+            Some(rule) => rule,
             None => self.inner.policy.select(method, path),
         }
     }
@@ -203,16 +210,21 @@ impl Guard {
         span: &tracing::Span,
     ) -> Evaluation {
         let inner = &*self.inner;
-        let selection = self.select(req.method, req.path);
-        let public = selection.is_public();
+        // Before any rule is chosen: a path that cannot be read one way never falls
+        // through to a weaker rule.
+        if let Err(unreadable) = path::check(req.path, req.routed_path, inner.paths) {
+            return Evaluation::Ready(Err(self.refuse_path(unreadable, span)));
+        }
+        let rule = self.select(req.method, req.routed_path());
+        let public = rule.is_public();
         let credentials = match locate_bearer(req, inner.max_header_bytes) {
             Ok(Some(credentials)) => credentials,
             Ok(None) => {
                 let refusal =
                     Refusal::new(RejectionCode::MissingToken, "this route requires a bearer access token");
-                return Evaluation::Ready(self.refuse(&selection, public, refusal, span));
+                return Evaluation::Ready(self.refuse(rule, public, refusal, span));
             }
-            Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal, span)),
+            Err(refusal) => return Evaluation::Ready(self.refuse(rule, public, refusal, span)),
         };
         let now = inner.clock.now_unix();
         // A hit means these exact bytes were verified before; their syntax was
@@ -220,22 +232,22 @@ impl Guard {
         if let Some(cache) = &inner.token_cache
             && let Some((text, verified)) = cache.get(credentials, now)
         {
-            return Evaluation::Ready(self.admit(&selection, verified, ClaimsSource::Token(text), now, span));
+            return Evaluation::Ready(self.admit(rule, verified, ClaimsSource::Token(text), now, span));
         }
         let token = match check_credentials(credentials) {
             Ok(token) => token,
-            Err(refusal) => return Evaluation::Ready(self.refuse(&selection, public, refusal, span)),
+            Err(refusal) => return Evaluation::Ready(self.refuse(rule, public, refusal, span)),
         };
         match self.verify(token.as_str(), now) {
             Step::Verified(verified, claims) => {
                 self.remember(token.as_str(), &verified);
-                Evaluation::Ready(self.admit(&selection, verified, ClaimsSource::Parsed(claims), now, span))
+                Evaluation::Ready(self.admit(rule, verified, ClaimsSource::Parsed(claims), now, span))
             }
-            Step::Refused(refusal) => Evaluation::Ready(self.refuse(&selection, public, refusal, span)),
+            Step::Refused(refusal) => Evaluation::Ready(self.refuse(rule, public, refusal, span)),
             Step::Wait(state) => Evaluation::Pending(PendingCheck {
                 guard: self.clone(),
                 method: req.method.to_owned(),
-                path: req.path.to_owned(),
+                path: req.routed_path().to_owned(),
                 token: token.as_str().to_owned(),
                 public,
                 state,
@@ -254,10 +266,16 @@ impl Guard {
     /// Whether an already admitted caller would pass the route policy of `method`
     /// and `path` (for instance to show which areas a user can open), with the
     /// refusal the guard would send if not. Report-only routes admit, as they would.
+    ///
+    /// `path` is the path as the router reads it; a path that cannot be read one way
+    /// is refused as the guard would refuse it.
     pub fn authorize(&self, principal: &Principal, method: &str, path: &str) -> Result<(), Rejection> {
-        let selection = self.select(method, path);
+        if let Err(unreadable) = path::check(path, None, self.inner.paths) {
+            return Err(self.reject(unreadable.refusal()));
+        }
+        let rule = self.select(method, path);
         let token = principal.verified();
-        let decision = self.inner.policy.authorize(&selection, &token.subject(), self.inner.clock.now_unix());
+        let decision = self.inner.policy.authorize(rule, &token.subject(), self.inner.clock.now_unix());
         match decision.refusal {
             None => Ok(()),
             Some(refusal) => Err(self.inner.challenges.reject(refusal, token.cp1)),
@@ -370,7 +388,7 @@ impl Guard {
 
     fn admit(
         &self,
-        selection: &Selection<'_>,
+        rule: &CompiledRule,
         token: Arc<VerifiedToken>,
         claims: ClaimsSource,
         now: i64,
@@ -378,31 +396,31 @@ impl Guard {
     ) -> CheckResult {
         let inner = &*self.inner;
         let subject = token.subject();
-        let decision = inner.policy.authorize(selection, &subject, now);
+        let decision = inner.policy.authorize(rule, &subject, now);
         let compliance = inner
             .compliance_header
             .as_ref()
-            .map(|name| (Arc::clone(name), inner.policy.compliance(selection, &subject, now)));
-        let rule = &selection.first.label;
-        span.record("rule", &**rule);
+            .map(|name| (Arc::clone(name), inner.policy.compliance(rule, &subject, now)));
+        let label = &rule.label;
+        span.record("rule", &**label);
         match decision.refusal {
             None => {
                 let report = decision.reported.map(|refusal| {
-                    tracing::debug!(rule = &**rule, code = %refusal.code, "report-only: would have refused");
+                    tracing::debug!(rule = &**label, code = %refusal.code, "report-only: would have refused");
                     inner.challenges.reject(refusal, token.cp1)
                 });
                 let code = report.as_ref().map_or("admitted", |r| r.code().as_str());
                 let outcome = report.as_ref().map_or(Outcome::Admitted, |r| Outcome::Refused(r.code()));
                 span.record("decision", if report.is_some() { "report-only" } else { "admitted" });
                 span.record("code", code);
-                selection.first.counters.count(rule, outcome, decision.mode);
+                rule.counters.count(label, outcome, decision.mode);
                 Ok(Some(Principal::new(token, claims, report, compliance)))
             }
             Some(refusal) => {
-                tracing::debug!(rule = &**rule, code = %refusal.code, "refused");
+                tracing::debug!(rule = &**label, code = %refusal.code, "refused");
                 span.record("decision", "refused");
                 span.record("code", refusal.code.as_str());
-                selection.first.counters.count(rule, Outcome::Refused(refusal.code), decision.mode);
+                rule.counters.count(label, Outcome::Refused(refusal.code), decision.mode);
                 let rejection = inner.challenges.reject(refusal, token.cp1);
                 Err(match compliance {
                     Some((name, value)) => rejection.with_header(name, value),
@@ -414,24 +432,40 @@ impl Guard {
 
     fn refuse(
         &self,
-        selection: &Selection<'_>,
+        rule: &CompiledRule,
         public: bool,
         refusal: Refusal,
         span: &tracing::Span,
     ) -> CheckResult {
-        let rule = &selection.first.label;
-        span.record("rule", &**rule);
+        let label = &rule.label;
+        span.record("rule", &**label);
         if public {
             span.record("decision", "anonymous");
-            selection.first.counters.count(rule, Outcome::Anonymous, Mode::Enforce);
+            rule.counters.count(label, Outcome::Anonymous, Mode::Enforce);
             return Ok(None);
         }
         span.record("decision", "refused");
         span.record("code", refusal.code.as_str());
-        tracing::debug!(rule = &**rule, code = %refusal.code, reason = %refusal.detail, "refused");
+        tracing::debug!(rule = &**label, code = %refusal.code, reason = %refusal.detail, "refused");
         // Token validity is never report-only.
-        selection.first.counters.count(rule, Outcome::Refused(refusal.code), Mode::Enforce);
+        rule.counters.count(label, Outcome::Refused(refusal.code), Mode::Enforce);
         Err(self.inner.challenges.reject(refusal, false))
+    }
+}
+
+impl Guard {
+    fn refuse_path(&self, unreadable: path::Unreadable, span: &tracing::Span) -> Rejection {
+        static LABEL: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from("path"));
+        span.record("rule", &**LABEL);
+        span.record("decision", "refused");
+        span.record("code", RejectionCode::InvalidRequest.as_str());
+        tracing::debug!(rule = &**LABEL, code = %RejectionCode::InvalidRequest, reason = %unreadable, "refused");
+        self.inner.path_counters.count(
+            &LABEL,
+            Outcome::Refused(RejectionCode::InvalidRequest),
+            Mode::Enforce,
+        );
+        self.inner.challenges.reject(unreadable.refusal(), false)
     }
 }
 
@@ -443,15 +477,15 @@ impl PendingCheck {
         let outcome = guard.wait_for_keys(&token, state).instrument(span.clone()).await;
         let _entered = span.enter();
         let inner = &*guard.inner;
-        let selection = guard.select(&method, &path);
+        let rule = guard.select(&method, &path);
         let result = match outcome {
             Step::Verified(verified, claims) => {
                 guard.remember(&token, &verified);
-                guard.admit(&selection, verified, ClaimsSource::Parsed(claims), inner.clock.now_unix(), &span)
+                guard.admit(rule, verified, ClaimsSource::Parsed(claims), inner.clock.now_unix(), &span)
             }
-            Step::Refused(refusal) => guard.refuse(&selection, public, refusal, &span),
+            Step::Refused(refusal) => guard.refuse(rule, public, refusal, &span),
             Step::Wait(_) => guard.refuse(
-                &selection,
+                rule,
                 public,
                 unavailable("the issuer's signing keys cannot be had right now"),
                 &span,

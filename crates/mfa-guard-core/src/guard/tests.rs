@@ -72,6 +72,20 @@ fn assert_refused(
     r
 }
 
+/// Asserts the path rule's refusal: `400`, `invalid_request`, the description in the
+/// challenge too.
+#[track_caller]
+fn assert_unreadable_path(result: CheckResult) -> Rejection {
+    let r = match result {
+        Err(r) => r,
+        Ok(p) => panic!("expected invalid_request, got admitted: {p:?}"),
+    };
+    let expected = format!(r#"Bearer error="invalid_request", error_description="{}""#, r.detail());
+    assert_refused(Err(r.clone()), 400, None, Some(&expected), "invalid_request");
+    assert!(r.detail().starts_with("the request path "), "{}", r.detail());
+    r
+}
+
 #[track_caller]
 fn assert_invalid_token(result: CheckResult, description_part: &str) {
     let r = match result {
@@ -433,9 +447,68 @@ mod public_routes {
     }
 
     #[test]
-    fn a_path_that_also_reads_as_protected_is_not_public() {
-        let r = check_with(&guard(), "GET", "/health/../commerce/x", &[], None);
-        assert_refused(r, 401, None, Some("Bearer"), "missing_token");
+    fn a_path_that_cannot_be_read_one_way_is_refused_before_any_rule_even_on_a_public_route() {
+        let token = issuer().user().mfa(false).sign().unwrap();
+        let bearer = format!("Bearer {token}");
+        for (path, says) in [
+            ("/health/../commerce/x", "dot segment"),
+            ("/health/%2e%2e/commerce/x", "dot segment"),
+            ("/%63ommerce/customers/%zz", "malformed percent-escape"),
+            ("/%62illing/x%2F..%2F..", "encoded '/'"),
+            ("/billing%5Cx", "backslash"),
+            ("/health%00", "control character"),
+            ("/health/%ff", "not UTF-8"),
+        ] {
+            for headers in [vec![], vec![bearer.as_str()]] {
+                let r = assert_unreadable_path(check_with(&guard(), "GET", path, &headers, None));
+                assert!(r.detail().contains(says), "{path}: {}", r.detail());
+            }
+        }
+    }
+
+    #[test]
+    fn the_rule_is_chosen_from_the_routers_reading() {
+        let no_mfa = format!("Bearer {}", issuer().user().mfa(false).sign().unwrap());
+        let g = guard();
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let run = |req: RequestInfo<'_>| rt.block_on(g.check(&req));
+        // Read as received (axum): `/%63ommerce` is not the Customers route ...
+        let as_received = RequestInfo::new("GET", "/%63ommerce/x").with_authorization(no_mfa.as_bytes());
+        assert!(run(as_received).unwrap().is_some());
+        // ... decoded by the router (actix) it is, and so is its rule.
+        let decoded = RequestInfo::new("GET", "/%63ommerce/x")
+            .with_routed_path("/commerce/x")
+            .with_authorization(no_mfa.as_bytes());
+        assert_refused(run(decoded), 401, MFA_REASON, MFA_WWW, "mfa_required");
+        // A public reading of a protected-looking path is public: the router serves /health.
+        let public = RequestInfo::new("GET", "/he%61lth").with_routed_path("/health");
+        assert!(run(public).unwrap().is_none());
+        // A router's reading with a dot segment is refused, whatever was received.
+        let dots = RequestInfo::new("GET", "/x").with_routed_path("/health/../commerce");
+        assert!(assert_unreadable_path(run(dots)).detail().contains("dot segment"));
+    }
+
+    #[test]
+    fn an_encoded_slash_is_let_through_only_when_configured() {
+        let token = format!("Bearer {}", issuer().user().sign().unwrap());
+        let strict = guard();
+        assert_unreadable_path(check_with(&strict, "GET", "/v1/catalog/a%2Fb", &[&token], None));
+        let relaxed = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .path_rules(PathRules::default().allow_encoded_slash(true))
+            .build()
+            .unwrap();
+        assert!(check_with(&relaxed, "GET", "/v1/catalog/a%2Fb", &[&token], None).unwrap().is_some());
+        assert_unreadable_path(check_with(&relaxed, "GET", "/v1/catalog/a%5Cb", &[&token], None));
+    }
+
+    #[test]
+    fn a_route_requirement_refuses_unreadable_paths_too() {
+        let g = guard().for_requirement(&Requirement::public()).unwrap();
+        assert_unreadable_path(check_with(&g, "GET", "/x/..", &[], None));
+        assert!(check_with(&g, "GET", "/x", &[], None).unwrap().is_none());
     }
 }
 

@@ -14,7 +14,7 @@ pub(crate) use roles::{ResolvedRoles, RoleSet};
 
 use std::sync::Arc;
 
-use routes::{PathPattern, normalized};
+use routes::PathPattern;
 
 use crate::claims::CallerKind;
 use crate::rejection::{Refusal, RejectionCode};
@@ -360,7 +360,6 @@ impl Policy {
             }
             let context = format!("route {}", rule.pattern);
             rules.push(CompiledRule {
-                lower: pattern.lowercase(),
                 pattern,
                 methods: rule.methods.clone(),
                 requirement: requirement(&rule.requirement, &context)?,
@@ -376,7 +375,6 @@ impl Policy {
         });
         let fallback = CompiledRule {
             pattern: PathPattern::Prefix(String::new()),
-            lower: PathPattern::Prefix(String::new()),
             methods: Vec::new(),
             requirement: requirement(&self.fallback, "the fallback rule")?,
             label: "fallback".into(),
@@ -439,7 +437,6 @@ impl CompiledRequirement {
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
     pattern: PathPattern,
-    lower: PathPattern,
     methods: Vec<String>,
     pub(crate) requirement: CompiledRequirement,
     pub(crate) label: Arc<str>,
@@ -447,6 +444,11 @@ pub(crate) struct CompiledRule {
 }
 
 impl CompiledRule {
+    /// Whether the rule lets anyone through without a token.
+    pub(crate) fn is_public(&self) -> bool {
+        self.requirement.access == Access::Public
+    }
+
     fn admits_method(&self, method: &str) -> bool {
         self.methods.is_empty()
             || self.methods.iter().any(|m| m == method || (method == "HEAD" && m == "GET"))
@@ -484,31 +486,12 @@ pub(crate) struct Subject {
     pub(crate) roles: ResolvedRoles,
 }
 
-/// The rules a request must satisfy: the rule of its path as received and, when the
-/// path has a second (normalized) reading selecting another rule, that one too.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Selection<'p> {
-    pub(crate) first: &'p CompiledRule,
-    pub(crate) second: Option<&'p CompiledRule>,
-}
-
-impl Selection<'_> {
-    pub(crate) fn is_public(&self) -> bool {
-        self.rules().all(|r| r.requirement.access == Access::Public)
-    }
-
-    pub(crate) fn rules(&self) -> impl Iterator<Item = &CompiledRule> {
-        std::iter::once(self.first).chain(self.second)
-    }
-}
-
 impl CompiledPolicy {
     /// A rule applying `requirement` to every path (for requirements attached to a
     /// route by the application rather than looked up in the table).
     pub(crate) fn fixed_rule(&self, requirement: &Requirement, label: &str) -> Result<CompiledRule, String> {
         Ok(CompiledRule {
             pattern: PathPattern::Prefix(String::new()),
-            lower: PathPattern::Prefix(String::new()),
             methods: Vec::new(),
             requirement: compile_requirement(&self.roles, requirement, label, self.default_mode)?,
             label: label.into(),
@@ -516,49 +499,34 @@ impl CompiledPolicy {
         })
     }
 
-    pub(crate) fn select(&self, method: &str, path: &str) -> Selection<'_> {
-        let find = |path: &str, lower: bool| {
-            self.rules
-                .iter()
-                .find(|r| {
-                    r.admits_method(method)
-                        && if lower { r.lower.matches(path) } else { r.pattern.matches(path) }
-                })
-                .unwrap_or(&self.fallback)
-        };
-        let first = find(path, false);
-        let second = normalized(path).map(|n| find(&n, true)).filter(|r| !std::ptr::eq(*r, first));
-        Selection { first, second }
+    /// The rule of `method` on `path`, the path as the router reads it.
+    pub(crate) fn select(&self, method: &str, path: &str) -> &CompiledRule {
+        self.rules
+            .iter()
+            .find(|r| r.admits_method(method) && r.pattern.matches(path))
+            .unwrap_or(&self.fallback)
     }
 
-    /// What the selected rules decide for a verified caller at `now`.
-    pub(crate) fn authorize(&self, selection: &Selection<'_>, token: &Subject, now: i64) -> Decision {
-        let mut reported = None;
-        for rule in selection.rules() {
-            if let Err(refusal) = self.authorize_rule(&rule.requirement, token, now) {
-                let mode = rule.requirement.effective_mode(now);
-                if mode == Mode::ReportOnly && refusal.code.is_policy_refusal() {
-                    reported.get_or_insert(refusal);
-                } else {
-                    return Decision { refusal: Some(refusal), reported: None, mode };
-                }
+    /// What `rule` decides for a verified caller at `now`.
+    pub(crate) fn authorize(&self, rule: &CompiledRule, token: &Subject, now: i64) -> Decision {
+        let mode = rule.requirement.effective_mode(now);
+        match self.authorize_rule(&rule.requirement, token, now) {
+            Ok(()) => Decision { refusal: None, reported: None, mode },
+            Err(refusal) if mode == Mode::ReportOnly && refusal.code.is_policy_refusal() => {
+                Decision { refusal: None, reported: Some(refusal), mode }
             }
+            Err(refusal) => Decision { refusal: Some(refusal), reported: None, mode },
         }
-        let mode = match &reported {
-            Some(_) => Mode::ReportOnly,
-            None => selection.first.requirement.effective_mode(now),
-        };
-        Decision { refusal: None, reported, mode }
     }
 
-    /// Whether the token satisfied MFA for the selected rules: `satisfied` or
-    /// `missing` where MFA is required, `not-required` elsewhere, `not-applicable`
-    /// for app-only callers (who have no user).
-    pub(crate) fn compliance(&self, selection: &Selection<'_>, token: &Subject, now: i64) -> &'static str {
+    /// Whether the token satisfied MFA for `rule`: `satisfied` or `missing` where
+    /// MFA is required, `not-required` elsewhere, `not-applicable` for app-only
+    /// callers (who have no user).
+    pub(crate) fn compliance(&self, rule: &CompiledRule, token: &Subject, now: i64) -> &'static str {
         if token.kind == CallerKind::App {
             return "not-applicable";
         }
-        if !selection.rules().any(|r| r.requirement.access == Access::Mfa) {
+        if rule.requirement.access != Access::Mfa {
             return "not-required";
         }
         if token.mfa && self.mfa.fresh_at(token.auth_time, now) { "satisfied" } else { "missing" }

@@ -5,13 +5,8 @@
 //! pattern wins: longer literal part first, then exact before prefix, then a rule
 //! that names methods before one that does not.
 //!
-//! A path can be read more than one way: the router in front of the handler may or
-//! may not decode `%2F`, collapse `//`, resolve `..` or ignore case. If the policy
-//! read it one way and the router another, `/health/../commerce/x` could reach the
-//! Customers handler under the rule of `/health`. So when a path has such a second
-//! reading, both readings select a rule and the request must satisfy both.
-
-use std::borrow::Cow;
+//! Patterns are compared with the path as the router reads it (see [`crate::path`]):
+//! literally, byte for byte, case-sensitive, as the routers do.
 
 /// A path pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,50 +57,6 @@ impl PathPattern {
             PathPattern::Prefix(p) => (p.len(), false),
         }
     }
-
-    pub(crate) fn lowercase(&self) -> Self {
-        match self {
-            PathPattern::Exact(p) => PathPattern::Exact(p.to_ascii_lowercase()),
-            PathPattern::Prefix(p) => PathPattern::Prefix(p.to_ascii_lowercase()),
-        }
-    }
-}
-
-/// The second reading of a path, when it has one: percent-decoded, `\` as `/`,
-/// empty and `.` segments dropped, `..` resolved, ASCII lowercased.
-pub(crate) fn normalized(path: &str) -> Option<String> {
-    let plain = !path.bytes().any(|b| matches!(b, b'%' | b'\\' | b';') || b.is_ascii_uppercase())
-        && !path.contains("//")
-        && !path.contains("/.");
-    if plain {
-        return None;
-    }
-    let decoded: Cow<'_, str> = match crate::token::percent_decode(path) {
-        Some(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
-        None => Cow::Borrowed(path),
-    };
-    let mut segments: Vec<&str> = Vec::new();
-    let lowered = decoded.replace('\\', "/").to_ascii_lowercase();
-    for seg in lowered.split('/') {
-        // Matrix parameters (`/commerce;x=1/…`) are dropped by some servers.
-        let seg = seg.split(';').next().unwrap_or("");
-        match seg {
-            "" | "." => {}
-            ".." => {
-                segments.pop();
-            }
-            s => segments.push(s),
-        }
-    }
-    let mut out = String::with_capacity(path.len());
-    for s in &segments {
-        out.push('/');
-        out.push_str(s);
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    (out != path).then_some(out)
 }
 
 #[cfg(test)]
@@ -142,24 +93,5 @@ mod tests {
         assert!(PathPattern::parse("commerce/*").is_err());
         assert!(PathPattern::parse("/com*merce").is_err());
         assert!(PathPattern::parse("/a b").is_err());
-    }
-
-    #[test]
-    fn plain_paths_have_no_second_reading() {
-        assert_eq!(normalized("/commerce/customers"), None);
-        assert_eq!(normalized("/"), None);
-    }
-
-    #[test]
-    fn ambiguous_paths_have_a_normalized_second_reading() {
-        assert_eq!(normalized("/health/../commerce/x").as_deref(), Some("/commerce/x"));
-        assert_eq!(normalized("//commerce//x").as_deref(), Some("/commerce/x"));
-        assert_eq!(normalized("/%63ommerce/x").as_deref(), Some("/commerce/x"));
-        assert_eq!(normalized("/COMMERCE/x").as_deref(), Some("/commerce/x"));
-        assert_eq!(normalized("/commerce/./x").as_deref(), Some("/commerce/x"));
-        assert_eq!(normalized("/health%2F..%2Fcommerce").as_deref(), Some("/commerce"));
-        assert_eq!(normalized("\\commerce\\x").as_deref(), Some("/commerce/x"));
-        assert_eq!(normalized("/commerce;jsessionid=1/x").as_deref(), Some("/commerce/x"));
-        assert_eq!(normalized("/../../..").as_deref(), Some("/"));
     }
 }

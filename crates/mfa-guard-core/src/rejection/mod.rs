@@ -176,12 +176,24 @@ pub struct Refusal {
     pub detail: Cow<'static, str>,
     /// Seconds the client should wait (`key_source_unavailable` only).
     pub retry_after: Option<u64>,
+    /// Whether an `invalid_request` challenge repeats the description as
+    /// `error_description` (the path rule's refusals do; a malformed Authorization
+    /// header keeps the bare `Bearer error="invalid_request"`).
+    pub(crate) describe: bool,
 }
 
 impl Refusal {
     /// A refusal with this code and description.
     pub fn new(code: RejectionCode, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self { code, detail: detail.into(), retry_after: None }
+        Self { code, detail: detail.into(), retry_after: None, describe: false }
+    }
+
+    /// Repeats the description in the challenge as `error_description` where the
+    /// code's challenge would not carry it otherwise (`invalid_request`).
+    #[must_use]
+    pub(crate) fn described_in_challenge(mut self) -> Self {
+        self.describe = true;
+        self
     }
 
     /// Sets `Retry-After`.
@@ -219,7 +231,7 @@ impl Challenges {
     /// Dresses a refusal as a response. `client_handles_claims` is whether the
     /// token's `xms_cc` holds `cp1` (only the Entra style looks at it).
     pub fn reject(&self, refusal: Refusal, client_handles_claims: bool) -> Rejection {
-        let Refusal { code, detail, retry_after } = refusal;
+        let Refusal { code, detail, retry_after, describe } = refusal;
         let detail: Cow<'static, str> = match detail {
             Cow::Borrowed(s) if is_clean(s) => Cow::Borrowed(s),
             other => Cow::Owned(sanitize_description(&other)),
@@ -228,9 +240,12 @@ impl Challenges {
         let mut reason = None;
         let www_authenticate = match code {
             RejectionCode::MissingToken => Some(render_bearer(realm)),
-            RejectionCode::InvalidRequest => {
-                Some(render_bearer(realm.into_iter().chain([("error", "invalid_request")])))
-            }
+            RejectionCode::InvalidRequest => Some(render_bearer(
+                realm
+                    .into_iter()
+                    .chain([("error", "invalid_request")])
+                    .chain(describe.then_some(("error_description", &*detail))),
+            )),
             RejectionCode::InvalidToken => Some(render_bearer(
                 realm.into_iter().chain([("error", "invalid_token"), ("error_description", &*detail)]),
             )),
