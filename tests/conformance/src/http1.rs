@@ -77,7 +77,150 @@ pub async fn send_raw(addr: SocketAddr, bytes: &[u8]) -> std::io::Result<RawResp
     parse(&raw)
 }
 
+/// One kept-alive connection for many requests (the path differential sends
+/// thousands): reconnects whenever the server closed it, as servers do after
+/// refusing a request they could not parse.
+#[derive(Debug)]
+pub struct Connection {
+    addr: SocketAddr,
+    stream: Option<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Connection {
+    /// A connection to `addr`, opened on first use.
+    pub fn new(addr: SocketAddr) -> Self {
+        Self { addr, stream: None, buf: Vec::new() }
+    }
+
+    /// Sends a request with these header lines (and `Host`) and reads its response.
+    /// A connection the server had closed is reopened once.
+    pub async fn request(
+        &mut self,
+        method: &str,
+        target: &str,
+        headers: &[Vec<u8>],
+    ) -> std::io::Result<RawResponse> {
+        let mut req = format!("{method} {target} HTTP/1.1\r\nHost: {}\r\n", self.addr).into_bytes();
+        for h in headers {
+            req.extend_from_slice(h);
+            req.extend_from_slice(b"\r\n");
+        }
+        req.extend_from_slice(b"\r\n");
+        let reused = self.stream.is_some();
+        match self.round_trip(&req, method == "HEAD").await {
+            Err(_) if reused => {
+                self.stream = None;
+                self.round_trip(&req, method == "HEAD").await
+            }
+            other => other,
+        }
+    }
+
+    async fn round_trip(&mut self, req: &[u8], head: bool) -> std::io::Result<RawResponse> {
+        if self.stream.is_none() {
+            self.stream = Some(TcpStream::connect(self.addr).await?);
+            self.buf.clear();
+        }
+        let result = tokio::time::timeout(Duration::from_secs(10), self.exchange(req, head)).await;
+        let result =
+            result.unwrap_or_else(|_| Err(std::io::Error::other("no complete response within 10 s")));
+        match &result {
+            Ok((_, keep)) if *keep => {}
+            _ => self.stream = None,
+        }
+        result.map(|(res, _)| res)
+    }
+
+    /// Writes `req`, reads one response; also says whether the connection stays open.
+    async fn exchange(&mut self, req: &[u8], head: bool) -> std::io::Result<(RawResponse, bool)> {
+        let stream = self.stream.as_mut().ok_or_else(|| std::io::Error::other("not connected"))?;
+        stream.write_all(req).await?;
+        let end = loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break end + 4;
+            }
+            if read_more(stream, &mut self.buf).await? == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "closed before a response",
+                ));
+            }
+        };
+        let (head_only, _) = parse_head(&self.buf[..end])?;
+        let close = head_only.all("connection").iter().any(|v| v.eq_ignore_ascii_case("close"));
+        let length = head_only.header("content-length").and_then(|v| v.parse::<usize>().ok());
+        let chunked = head_only.all("transfer-encoding").iter().any(|v| v.eq_ignore_ascii_case("chunked"));
+        let no_body = head || head_only.status == 204 || head_only.status == 304;
+        let total = if no_body {
+            end
+        } else if let Some(n) = length {
+            while self.buf.len() < end + n {
+                if read_more(stream, &mut self.buf).await? == 0 {
+                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "body cut short"));
+                }
+            }
+            end + n
+        } else if chunked {
+            loop {
+                if let Some(n) = chunked_len(&self.buf[end..]) {
+                    break end + n;
+                }
+                if read_more(stream, &mut self.buf).await? == 0 {
+                    return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "chunks cut short"));
+                }
+            }
+        } else {
+            // No length: the body runs to the close.
+            while read_more(stream, &mut self.buf).await? > 0 {}
+            let res = parse(&self.buf)?;
+            self.buf.clear();
+            return Ok((res, false));
+        };
+        let res = parse(&self.buf[..total])?;
+        self.buf.drain(..total);
+        Ok((res, !close))
+    }
+}
+
+async fn read_more(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let mut chunk = [0u8; 16 * 1024];
+    let n = stream.read(&mut chunk).await?;
+    buf.extend_from_slice(&chunk[..n]);
+    Ok(n)
+}
+
+/// The length of a complete chunked body at the start of `rest`, if it is all there.
+fn chunked_len(rest: &[u8]) -> Option<usize> {
+    let mut at = 0;
+    loop {
+        let line_end = at + rest[at..].windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&rest[at..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        at = line_end + 2;
+        if size == 0 {
+            // No trailers are sent by the servers under test: the last CRLF ends it.
+            return (rest.len() >= at + 2).then_some(at + 2);
+        }
+        at += size + 2;
+        if rest.len() < at {
+            return None;
+        }
+    }
+}
+
 fn parse(raw: &[u8]) -> std::io::Result<RawResponse> {
+    let (mut res, end) = parse_head(raw)?;
+    let rest = &raw[end..];
+    let chunked =
+        res.headers.iter().any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_owned());
+    res.body = if chunked { dechunk(rest).ok_or_else(|| bad("bad chunked body"))? } else { rest.to_vec() };
+    Ok(res)
+}
+
+/// The status line and headers (body empty), and where the body starts.
+fn parse_head(raw: &[u8]) -> std::io::Result<(RawResponse, usize)> {
     let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_owned());
     let end = raw.windows(4).position(|w| w == b"\r\n\r\n").ok_or_else(|| bad("no end of headers"))?;
     let head = std::str::from_utf8(&raw[..end]).map_err(|_| bad("head is not UTF-8"))?;
@@ -90,10 +233,7 @@ fn parse(raw: &[u8]) -> std::io::Result<RawResponse> {
         let (n, v) = line.split_once(':').ok_or_else(|| bad("bad header line"))?;
         headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
     }
-    let rest = &raw[end + 4..];
-    let chunked = headers.iter().any(|(n, v)| n == "transfer-encoding" && v.eq_ignore_ascii_case("chunked"));
-    let body = if chunked { dechunk(rest).ok_or_else(|| bad("bad chunked body"))? } else { rest.to_vec() };
-    Ok(RawResponse { status_line, status, headers, body })
+    Ok((RawResponse { status_line, status, headers, body: Vec::new() }, end + 4))
 }
 
 fn dechunk(mut rest: &[u8]) -> Option<Vec<u8>> {

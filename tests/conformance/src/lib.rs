@@ -14,6 +14,8 @@ pub mod http1;
 pub mod idp;
 /// A real OpenID provider (oidc-provider on node) and the flows that get tokens from it.
 pub mod oidc;
+/// The path differential: generated paths, the router's reach against the rule applied.
+pub mod paths;
 pub mod servers;
 /// The soak: load on both servers while their key source rotates, fails, hangs and recovers.
 pub mod soak;
