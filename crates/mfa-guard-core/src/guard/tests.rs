@@ -813,6 +813,31 @@ mod token_cache {
     }
 
     #[test]
+    fn a_token_differing_from_a_cached_one_only_in_its_last_byte_is_verified_and_refused() {
+        let (g, lookups) = counting_guard(100);
+        let token = issuer().user().sign().unwrap();
+        assert!(check_with(&g, "GET", "/overview", &[&format!("Bearer {token}")], None).unwrap().is_some());
+        // A 256-byte signature ends in a character carrying two bits; its sibling
+        // keeps the encoding canonical, so only the signature can refuse it.
+        let (rest, last) = token.split_at(token.len() - 1);
+        let sibling = match last {
+            "A" => "Q",
+            "Q" => "A",
+            "g" => "w",
+            "w" => "g",
+            other => panic!("a 256-byte signature ends in A, Q, g or w, not {other}"),
+        };
+        let near = format!("{rest}{sibling}");
+        assert_eq!(near.len(), token.len());
+        // Same thread, so the per-thread level holds the first token: it must miss.
+        assert_invalid_token(
+            check_with(&g, "GET", "/overview", &[&format!("Bearer {near}")], None),
+            "signature",
+        );
+        assert_eq!(lookups.load(Ordering::SeqCst), 2, "verified, not recognised from either cache level");
+    }
+
+    #[test]
     fn a_principal_served_from_the_cache_still_has_every_claim() {
         let (g, lookups) = counting_guard(100);
         let token = issuer().user().claim("custom_claim", json!({"nested": [1, 2]})).sign().unwrap();
