@@ -59,7 +59,7 @@ pub struct Attack {
     pub because: Option<&'static str>,
     /// Refused by the HTTP server before the guard runs (see the module docs).
     pub server_level: bool,
-    /// Strings that must never come back in the answer (token segments).
+    /// Strings that must never come back in the answer (token segments, attacker text).
     pub secrets: Vec<String>,
 }
 
@@ -503,6 +503,31 @@ fn duplicate_keys(t: &mut Vec<Attack>) {
             &signed(h.as_bytes(), p.as_bytes()),
             "appears more than once",
         ));
+    }
+    // A name twice is refused, and the name, the attacker's text, is never echoed:
+    // not into error_description (where it could add challenge parameters) and not
+    // into the body's detail. JSON escapes: `\"` is a quote, `\u00e9` is e-acute.
+    for (name, hostile) in [
+        ("quotes, commas, error= and non-ASCII", r#"zz-injected\", error=\"x\", realm=\"\u00e9"#),
+        ("CR LF and a header line", r#"zz-injected\r\nSet-Cookie: s=1"#),
+        ("of 200 characters", &format!("zz-injected{}", "n".repeat(189))),
+    ] {
+        let header = format!(r#"{{"alg":"RS256","kid":"{k}","{hostile}":1,"{hostile}":2}}"#);
+        let mut a = invalid(
+            format!("header with a hostile name twice: {name}"),
+            &signed(header.as_bytes(), payload.as_bytes()),
+            "header parameter (value not shown) appears more than once",
+        );
+        a.secrets.push("zz-injected".into());
+        t.push(a);
+        let p = format!(r#"{{"{hostile}":1,"{hostile}":2,{rest}"#);
+        let mut a = invalid(
+            format!("payload with a hostile claim name twice: {name}"),
+            &signed(h.as_bytes(), p.as_bytes()),
+            "claim (value not shown) appears more than once",
+        );
+        a.secrets.push("zz-injected".into());
+        t.push(a);
     }
 }
 
@@ -1090,7 +1115,7 @@ fn check_reason(attack: &Attack, res: &RawResponse) -> Result<(), String> {
         s
     };
     if let Some(secret) = attack.secrets.iter().find(|s| raw.contains(s.as_str())) {
-        return Err(format!("the answer echoes a token segment ({} bytes)", secret.len()));
+        return Err(format!("the answer echoes a token segment or attacker text ({} bytes)", secret.len()));
     }
     let Some(because) = attack.because else { return Ok(()) };
     let detail = res.json()["detail"].as_str().unwrap_or_default().to_owned();
@@ -1101,6 +1126,12 @@ fn check_reason(attack: &Attack, res: &RawResponse) -> Result<(), String> {
         && www.contains("error_description")
     {
         let parsed = parse_challenge(www).ok_or_else(|| format!("challenge does not parse: {www}"))?;
+        // The fixture sets no realm: a description is only ever beside `error`, so
+        // any other parameter was injected.
+        let names: Vec<&str> = parsed.params.iter().map(|(n, _)| n.as_str()).collect();
+        if names != ["error", "error_description"] {
+            return Err(format!("challenge parameters {names:?}, not [error, error_description]: {www}"));
+        }
         let description =
             parsed.params.iter().find(|(n, _)| n == "error_description").map(|(_, v)| v.as_str());
         if !description.is_some_and(|d| d.contains(because)) {

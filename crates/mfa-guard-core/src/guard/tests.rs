@@ -551,6 +551,38 @@ mod keys_and_headers {
     }
 
     #[test]
+    fn a_hostile_duplicate_name_is_never_echoed_into_the_challenge_or_the_body() {
+        let hostile = r#"zz-injected\", error=\"x\", realm=\"\u00e9"#;
+        let b64 = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, issuer().kid());
+        let claims = issuer().user().claims().to_string();
+        let duplicated_claim = format!(r#"{{"{hostile}":1,"{hostile}":2,{}"#, &claims[1..]);
+        let duplicated_param = format!(r#"{{"alg":"RS256","{hostile}":1,"{hostile}":2}}"#);
+        for (token, description) in [
+            (
+                format!("{}.{}.{}", b64(&header), b64(&duplicated_claim), b64("sig")),
+                "claim (value not shown) appears more than once",
+            ),
+            (
+                format!("{}.{}.{}", b64(&duplicated_param), b64(&claims), b64("sig")),
+                "header parameter (value not shown) appears more than once",
+            ),
+        ] {
+            let r = check("/overview", &token).unwrap_err();
+            assert_eq!(r.detail(), description);
+            assert_invalid_token(Err(r.clone()), description);
+            let www = r.www_authenticate().unwrap();
+            let params = parse_challenge(www).expect("the challenge parses").params;
+            let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names, ["error", "error_description"], "{www}");
+            let body = String::from_utf8(r.body().to_vec()).unwrap();
+            for shown in [www, &body] {
+                assert!(!shown.contains("zz-injected") && !shown.contains('\u{e9}'), "{shown}");
+            }
+        }
+    }
+
+    #[test]
     fn a_public_jwks_holding_a_symmetric_key_never_yields_it() {
         let jwks = br#"{"keys":[{"kty":"oct","k":"c2VjcmV0","kid":"s"}]}"#;
         assert!(KeySet::from_json(jwks).is_err());
