@@ -220,3 +220,13 @@ fn attack_names_are_unique_and_every_section_of_the_issue_is_covered() {
         assert!(names.iter().any(|n| n.contains(needle)), "no attack named like {needle:?}");
     }
 }
+
+#[test]
+fn security_md_quotes_the_size_of_the_table() {
+    let attacks = the_table();
+    let controls = attacks.iter().filter(|a| a.case.name.starts_with("control: ")).count();
+    let expected = format!("{} attacks and {controls} controls", attacks.len() - controls);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../SECURITY.md");
+    let text = std::fs::read_to_string(&path).expect("SECURITY.md");
+    assert!(text.contains(&expected), "SECURITY.md should say {expected:?}: update its attack-table line");
+}
