@@ -7,7 +7,8 @@
 //! ```toml
 //! audiences = ["https://api.partnercenter.microsoft.com"]
 //! algorithms = ["RS256"]          # default: RS/PS 256-512, ES256, ES384, EdDSA
-//! leeway = "60s"                  # or 60
+//! leeway = "60s"                  # or 60; also bounds how far ahead iat may be
+//! max_token_lifetime = "24h"      # exp - iat at most this, iat then required; off by default
 //!
 //! token_cache_capacity = 10000    # 0 disables the verified-token cache
 //! compliance_header = "mfa-compliance"   # off by default
@@ -143,6 +144,7 @@ struct Raw {
     audiences: Vec<String>,
     algorithms: Option<Vec<Spanned<String>>>,
     leeway: Option<Spanned<DurationValue>>,
+    max_token_lifetime: Option<DurationValue>,
     max_header_bytes: Option<usize>,
     token_cache_capacity: Option<u64>,
     compliance_header: Option<String>,
@@ -572,6 +574,9 @@ impl Config {
         }
         if let Some(l) = &self.raw.leeway {
             b = b.leeway(l.get_ref().0);
+        }
+        if let Some(l) = self.raw.max_token_lifetime {
+            b = b.max_token_lifetime(l.0);
         }
         if let Some(n) = self.raw.max_header_bytes {
             b = b.max_header_bytes(n);

@@ -739,6 +739,24 @@ fn time_extremes(t: &mut Vec<Attack>) {
         t.push(invalid(name, &raw(claim, value), because));
     }
     t.push(invalid("no exp", &signed_claims(&claims_with("exp", Value::Null)), "no exp claim"));
+    // Well-formed times that are still wrong. The fixture allows 60 s of leeway and
+    // lifetimes (exp - iat) up to MAX_TOKEN_LIFETIME, 24 h.
+    let now = claims()["iat"].as_i64().expect("iat");
+    let future = "issued in the future";
+    let too_long = "is longer than the 86400 s allowed here";
+    for (name, extra, because) in [
+        ("iat an hour ahead", json!({"iat": now + 3600}), future),
+        ("iat year 9999, exp in an hour", json!({"iat": 253_402_300_799i64}), future),
+        ("lifetime of 25 hours (limit 24)", json!({"exp": now + 25 * 3600}), too_long),
+        ("iat a month ago, exp in an hour", json!({"iat": now - 30 * 86_400}), too_long),
+    ] {
+        t.push(invalid(name, &signed_claims(&with(claims(), extra)), because));
+    }
+    t.push(invalid(
+        "no iat (a lifetime limit is set)",
+        &signed_claims(&claims_with("iat", Value::Null)),
+        "no iat claim, so its lifetime cannot be checked",
+    ));
 }
 
 fn aud_iss_confusion(t: &mut Vec<Attack>) {

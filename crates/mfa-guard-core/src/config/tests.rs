@@ -246,3 +246,27 @@ fn a_bad_rollout_date_or_mode_is_named_with_its_line() {
         .build();
     assert!(e.is_err());
 }
+
+#[test]
+fn max_token_lifetime_from_the_file_reaches_the_guard() {
+    use crate::dev::{DEV_AUDIENCE, DevIssuer};
+    use crate::{RejectionCode, RequestInfo};
+
+    let issuer = DevIssuer::generate("https://issuer.example/").unwrap();
+    let src = format!(
+        "audiences = [\"{DEV_AUDIENCE}\"]\nmax_token_lifetime = \"2h\"\n\n[[issuers]]\nissuer = \"https://issuer.example/\"\njwks = '{}'\n",
+        issuer.jwks_json()
+    );
+    let guard = parse(&src).unwrap().builder().unwrap().build().unwrap();
+    let check = |lifetime: u64| {
+        let token = issuer.user().lifetime(Duration::from_secs(lifetime)).sign().unwrap();
+        let header = format!("Bearer {token}");
+        let req = RequestInfo::new("GET", "/overview").with_authorization(header.as_bytes());
+        match guard.evaluate(&req) {
+            crate::Evaluation::Ready(result) => result.map(|p| p.is_some()).map_err(|r| r.code()),
+            crate::Evaluation::Pending(_) => panic!("static keys never wait"),
+        }
+    };
+    assert_eq!(check(7200), Ok(true));
+    assert_eq!(check(7201), Err(RejectionCode::InvalidToken));
+}

@@ -25,6 +25,7 @@ pub struct GuardBuilder {
     audiences: Vec<String>,
     algorithms: AlgorithmSet,
     leeway: Duration,
+    max_token_lifetime: Option<Duration>,
     policy: Policy,
     style: ChallengeStyle,
     realm: Option<String>,
@@ -45,6 +46,7 @@ impl Default for GuardBuilder {
             audiences: Vec::new(),
             algorithms: AlgorithmSet::default(),
             leeway: Duration::from_secs(DEFAULT_LEEWAY_SECS),
+            max_token_lifetime: None,
             policy: Policy::partner_center(),
             style: ChallengeStyle::PartnerCenter,
             realm: None,
@@ -111,9 +113,20 @@ impl GuardBuilder {
         self
     }
 
-    /// Clock skew tolerated on `exp` and `nbf` (default 60 s, at most 5 minutes).
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 60 s, at most 5
+    /// minutes). A token whose `iat` is further ahead than this is refused.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
+        self
+    }
+
+    /// Refuses tokens whose lifetime (`exp - iat`) is longer than `lifetime`, and
+    /// tokens without `iat`, whose lifetime cannot be known (off by default: Entra
+    /// access tokens live 60–90 minutes, but up to 28 hours for clients of
+    /// continuous access evaluation, so the right bound depends on the clients).
+    /// Whole seconds; at least one.
+    pub fn max_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_token_lifetime = Some(lifetime);
         self
     }
 
@@ -252,6 +265,16 @@ impl GuardBuilder {
                 "leeway above 5 minutes would accept long-expired tokens",
             ));
         }
+        let max_lifetime = match self.max_token_lifetime {
+            None => None,
+            Some(d) if d.as_secs() == 0 => {
+                return Err(BuildError::new(
+                    BuildErrorKind::Policy,
+                    "max_token_lifetime must be at least one second; a shorter one would refuse every token",
+                ));
+            }
+            Some(d) => Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        };
         if self.max_header_bytes < 256 {
             return Err(BuildError::new(
                 BuildErrorKind::Policy,
@@ -316,6 +339,7 @@ impl GuardBuilder {
                 audiences: self.audiences,
                 algorithms: self.algorithms,
                 leeway,
+                max_lifetime,
                 policy,
                 challenges,
                 clock: self.clock,

@@ -87,6 +87,8 @@ struct Inner {
     audiences: Vec<String>,
     algorithms: AlgorithmSet,
     leeway: i64,
+    /// Longest `exp - iat` accepted, in seconds.
+    max_lifetime: Option<i64>,
     policy: CompiledPolicy,
     challenges: Challenges,
     clock: Arc<dyn Clock>,
@@ -322,7 +324,9 @@ impl Guard {
 
     fn verify_for_issuer(&self, token: &str, parsed: Parsed, issuer: usize, now: i64) -> Step {
         let inner = &*self.inner;
-        if let Err(refusal) = verify::check_claims(&parsed.claims, now, inner.leeway, &inner.audiences) {
+        if let Err(refusal) =
+            verify::check_claims(&parsed.claims, now, inner.leeway, inner.max_lifetime, &inner.audiences)
+        {
             return Step::Refused(refusal);
         }
         let kind = match parsed.claims.caller_kind() {
@@ -522,6 +526,7 @@ impl std::fmt::Debug for Guard {
             .field("audiences", &inner.audiences)
             .field("algorithms", &inner.algorithms)
             .field("leeway", &inner.leeway)
+            .field("max_lifetime", &inner.max_lifetime)
             .finish_non_exhaustive()
     }
 }

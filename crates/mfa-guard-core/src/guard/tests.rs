@@ -254,6 +254,52 @@ mod rows {
     }
 
     #[test]
+    fn a_token_issued_in_the_future_is_invalid_token() {
+        let now = crate::time::Clock::now_unix(&crate::time::SystemClock);
+        let token = issuer().user().claim("iat", json!(now + 3600)).sign().unwrap();
+        assert_invalid_token(
+            check("/overview", &token),
+            "the token was issued in the future (iat is ahead of this server's clock)",
+        );
+    }
+
+    fn lifetime_guard() -> Guard {
+        Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .max_token_lifetime(std::time::Duration::from_secs(2 * 3600))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_maximum_lifetime_is_invalid_token() {
+        let g = lifetime_guard();
+        let long = issuer().user().lifetime(std::time::Duration::from_secs(2 * 3600 + 1)).sign().unwrap();
+        assert_invalid_token(
+            check_with(&g, "GET", "/overview", &[&format!("Bearer {long}")], None),
+            "the token's lifetime (exp - iat) is longer than the 7200 s allowed here",
+        );
+        let within = issuer().user().lifetime(std::time::Duration::from_secs(2 * 3600)).sign().unwrap();
+        assert!(check_with(&g, "GET", "/overview", &[&format!("Bearer {within}")], None).unwrap().is_some());
+        // Off by default.
+        assert!(check("/overview", &long).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_token_without_iat_is_invalid_token_when_a_maximum_lifetime_is_set() {
+        let mut claims = issuer().user().claims();
+        claims.as_object_mut().unwrap().remove("iat");
+        let token = issuer().sign(&claims).unwrap();
+        assert_invalid_token(
+            check_with(&lifetime_guard(), "GET", "/overview", &[&format!("Bearer {token}")], None),
+            "the token has no iat claim, so its lifetime cannot be checked",
+        );
+        assert!(check("/overview", &token).unwrap().is_some(), "iat is optional without a limit");
+    }
+
+    #[test]
     fn wrong_issuer_is_invalid_token() {
         let token = issuer().user().claim("iss", json!("https://evil.example/")).sign().unwrap();
         assert_invalid_token(check("/overview", &token), "issuer is not accepted");
@@ -722,6 +768,19 @@ mod building {
             .audience("a")
             .leeway(std::time::Duration::from_secs(3600));
         assert_eq!(kind(b), BuildErrorKind::Policy);
+    }
+
+    #[test]
+    fn a_maximum_lifetime_under_one_second_is_refused() {
+        let err = Guard::builder()
+            .issuer("https://a/")
+            .keys(issuer().key_source().unwrap())
+            .audience("a")
+            .max_token_lifetime(std::time::Duration::from_millis(500))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), BuildErrorKind::Policy);
+        assert!(err.to_string().contains("max_token_lifetime must be at least one second"), "{err}");
     }
 }
 
