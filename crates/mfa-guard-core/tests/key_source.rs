@@ -189,6 +189,40 @@ async fn cold_start_100_concurrent_checks_cost_one_discovery_and_one_jwks_fetch(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_declared_by_discovery_admits_only_the_listed_tenants() {
+    let idp = Idp::start().await;
+    let issuer = DevIssuer::generate(V2_TEMPLATE).unwrap();
+    idp.serve_discovery(V2_TEMPLATE).await;
+    idp.serve_keys(jwks(&[&issuer])).await;
+    let clock = ManualClock::new(START);
+    let guard = Guard::builder()
+        .issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), options(&clock)))
+        .audience(DEV_AUDIENCE)
+        .tenants([DEV_TENANT])
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    assert!(check(&guard, &v2_token(&issuer, &clock)).await.unwrap().is_some());
+    let other = "11112222-3333-4444-5555-666677778888";
+    let foreign = issuer
+        .user()
+        .at(&clock)
+        .claim("tid", json!(other))
+        .claim("iss", json!(format!("https://login.microsoftonline.com/{other}/v2.0")))
+        .sign()
+        .unwrap();
+    let result = check(&guard, &foreign).await;
+    assert_code(&result, RejectionCode::InvalidToken);
+    let rejection = result.unwrap_err();
+    assert_eq!(rejection.status(), 401);
+    assert_eq!(
+        rejection.www_authenticate(),
+        Some(r#"Bearer error="invalid_token", error_description="the token's tenant is not allowed here""#)
+    );
+    assert_eq!(idp.discovery_fetches().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_of_random_kids_costs_at_most_one_fetch_per_cooldown() {
     let idp = Idp::start().await;
     let issuer = DevIssuer::generate(V2_TEMPLATE).unwrap();

@@ -899,6 +899,30 @@ fn issuer_template_injection(t: &mut Vec<Attack>) {
         "issuer is not accepted",
     ));
     t.push(invalid("tid a number", &signed_claims(&claims_with("tid", json!(1))), "`tid` must be a string"));
+    // Tokens of another tenant, each consistent in itself (iss names its tid) and
+    // signed by the issuer's real key: a template alone admits them, and their wids
+    // and roles would count here. The fixture lists only DEV_TENANT.
+    let foreign = "11112222-3333-4444-5555-666677778888";
+    let of_tenant = |tid: &str, extra: Value| {
+        signed_claims(&with(with(claims(), json!({"tid": tid, "iss": at(tid)})), extra))
+    };
+    let not_allowed = "the token's tenant is not allowed here";
+    for (name, tid, extra) in [
+        (
+            "another tenant's Global Administrator (wids), MFA",
+            foreign.to_owned(),
+            json!({"roles": [], "wids": [mfa_guard_core::policy::wids::GLOBAL_ADMINISTRATOR]}),
+        ),
+        ("another tenant's Admin agent, MFA", foreign.to_owned(), json!({})),
+        ("another tenant, tid and iss in upper case", foreign.to_ascii_uppercase(), json!({})),
+        (
+            "another tenant, the listed one with one digit changed",
+            format!("{}f", &DEV_TENANT[..35]),
+            json!({}),
+        ),
+    ] {
+        t.push(invalid(name, &of_tenant(&tid, extra), not_allowed));
+    }
 }
 
 fn caller_kind_confusion(t: &mut Vec<Attack>) {

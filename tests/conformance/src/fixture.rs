@@ -55,8 +55,9 @@ pub fn closed_port_url() -> String {
 }
 
 /// The guard under test: the Partner Center preset, Admin agents also granted by
-/// [`ADMIN_GROUP`], the development issuer, [`DOWN_ISSUER`] whose keys cannot be
-/// fetched, and tokens living at most [`MAX_TOKEN_LIFETIME`].
+/// [`ADMIN_GROUP`], the development issuer admitting [`DEV_TENANT`] only,
+/// [`DOWN_ISSUER`] whose keys cannot be fetched, and tokens living at most
+/// [`MAX_TOKEN_LIFETIME`].
 pub fn guard(style: Style) -> Guard {
     guard_with_clock(style, ManualClock::new(now()))
 }
@@ -74,6 +75,7 @@ pub fn guard_with_clock(style: Style, clock: ManualClock) -> Guard {
         .issuer(DOWN_ISSUER)
         .keys(KeySource::jwks_url_with(closed_port_url(), down))
         .audience(DEV_AUDIENCE)
+        .tenants([DEV_TENANT])
         .max_token_lifetime(MAX_TOKEN_LIFETIME)
         .clock(clock.clone())
         .policy(Policy::partner_center().role_map(map));

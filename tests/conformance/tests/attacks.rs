@@ -211,6 +211,7 @@ fn attack_names_are_unique_and_every_section_of_the_issue_is_covered() {
         "tid a slash",
         "tid the placeholder itself",
         "tid not a GUID",
+        "another tenant's Global Administrator",
         "a header of 17 KiB",
         "a header of 1 MiB",
         "50 Authorization headers",

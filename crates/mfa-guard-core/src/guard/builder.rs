@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::{Guard, Inner, Issuer};
+use super::{Guard, Inner, Issuer, warn_any_tenant};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::KeySource;
 use crate::keys::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
@@ -11,7 +11,7 @@ use crate::policy::Policy;
 use crate::rejection::{ChallengeStyle, Challenges};
 use crate::time::{Clock, SystemClock};
 use crate::token::DEFAULT_MAX_HEADER_BYTES;
-use crate::verify::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, IssuerPattern, KeyFamily};
+use crate::verify::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, IssuerPattern, KeyFamily, Tenants};
 
 /// Builds a [`Guard`]. Start with [`Guard::builder`].
 ///
@@ -23,6 +23,7 @@ use crate::verify::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, IssuerPattern,
 pub struct GuardBuilder {
     issuers: Vec<(Option<String>, Option<KeySource>)>,
     audiences: Vec<String>,
+    tenants: Option<Vec<String>>,
     algorithms: AlgorithmSet,
     leeway: Duration,
     max_token_lifetime: Option<Duration>,
@@ -44,6 +45,7 @@ impl Default for GuardBuilder {
         Self {
             issuers: Vec::new(),
             audiences: Vec::new(),
+            tenants: None,
             algorithms: AlgorithmSet::default(),
             leeway: Duration::from_secs(DEFAULT_LEEWAY_SECS),
             max_token_lifetime: None,
@@ -104,6 +106,23 @@ impl GuardBuilder {
         S: Into<String>,
     {
         self.audiences.extend(audiences.into_iter().map(Into::into));
+        self
+    }
+
+    /// Admits tokens of these tenants only (their `tid`, a GUID), wherever an issuer
+    /// is a `{tenantid}` template, configured or declared by discovery; adds to the
+    /// tenants of earlier calls. Exact issuers name their tenant and are not affected.
+    ///
+    /// Without it a template accepts every tenant of the identity provider (with
+    /// Entra discovery at `common`: every Entra tenant), whose `wids` and `roles`
+    /// then count here; [`build`](Self::build) logs a warning saying so. A token of
+    /// another tenant is refused with `401 invalid_token`.
+    pub fn tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tenants.get_or_insert_with(Vec::new).extend(tenants.into_iter().map(Into::into));
         self
     }
 
@@ -205,6 +224,11 @@ impl GuardBuilder {
                 "no issuer is configured; add one with .issuer(..).keys(..)",
             ));
         }
+        let tenants = self
+            .tenants
+            .map(Tenants::new)
+            .transpose()
+            .map_err(|e| BuildError::new(BuildErrorKind::Issuer, e))?;
         let mut issuers = Vec::with_capacity(self.issuers.len());
         for (issuer, keys) in self.issuers {
             let configured = issuer
@@ -231,7 +255,12 @@ impl GuardBuilder {
                      add .issuer(..) before .keys(..)",
                 ));
             }
-            issuers.push(Issuer { configured, declared: OnceLock::new(), keys });
+            issuers.push(Issuer {
+                configured,
+                declared: OnceLock::new(),
+                keys,
+                any_tenant: tenants.is_none(),
+            });
         }
         if self.audiences.is_empty() {
             return Err(BuildError::new(
@@ -332,11 +361,19 @@ impl GuardBuilder {
             }
         };
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(300);
+        // Only once everything else is known to be right: a guard that is not built
+        // admits no one.
+        for issuer in issuers.iter().filter(|i| i.any_tenant) {
+            if let Some(p) = issuer.configured.as_ref().filter(|p| p.is_template()) {
+                warn_any_tenant(p);
+            }
+        }
         let token_cache = TokenCache::new(self.token_cache_capacity, Arc::clone(&self.clock), leeway);
         Ok(Guard {
             inner: Arc::new(Inner {
                 issuers,
                 audiences: self.audiences,
+                tenants,
                 algorithms: self.algorithms,
                 leeway,
                 max_lifetime,

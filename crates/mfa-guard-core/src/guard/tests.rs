@@ -541,6 +541,108 @@ mod issuers {
     }
 }
 
+mod tenants {
+    use super::*;
+
+    const OTHER_TENANT: &str = "11112222-3333-4444-5555-666677778888";
+
+    fn listing(tenants: &[&str]) -> Guard {
+        Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .tenants(tenants.iter().copied())
+            .build()
+            .unwrap()
+    }
+
+    /// A token of another tenant, consistent in itself (its `iss` names its `tid`),
+    /// signed by the configured issuer's key, whose only roles are that tenant's
+    /// Global and Security Administrator `wids`.
+    fn foreign_admin() -> String {
+        issuer()
+            .user()
+            .claim("tid", json!(OTHER_TENANT))
+            .claim("iss", json!(format!("https://sts.windows.net/{OTHER_TENANT}/")))
+            .roles(Vec::<String>::new())
+            .wids([wids::GLOBAL_ADMINISTRATOR, wids::SECURITY_ADMINISTRATOR])
+            .sign()
+            .unwrap()
+    }
+
+    fn bearer(token: &str) -> String {
+        format!("Bearer {token}")
+    }
+
+    #[test]
+    fn a_listed_tenant_is_admitted() {
+        let token = issuer().user().sign().unwrap();
+        let p = check_with(&listing(&[DEV_TENANT]), "GET", "/commerce/x", &[&bearer(&token)], None);
+        assert_eq!(p.unwrap().unwrap().tid(), Some(DEV_TENANT));
+        let upper = DEV_TENANT.to_ascii_uppercase();
+        let p = check_with(&listing(&[&upper]), "GET", "/commerce/x", &[&bearer(&token)], None);
+        assert!(p.unwrap().is_some(), "tenant ids compare without regard to case");
+    }
+
+    #[test]
+    fn a_token_of_another_consistent_tenant_is_refused_when_tenants_are_listed() {
+        let token = foreign_admin();
+        // Without a list the template admits it, and its wids count here.
+        let p = check("/security/alerts", &token).unwrap().unwrap();
+        assert!(p.has_role(&crate::Role::GlobalAdmin) && p.has_role(&crate::Role::SecurityAdmin));
+        let g = listing(&[DEV_TENANT]);
+        for path in ["/security/alerts", "/overview"] {
+            let r = check_with(&g, "GET", path, &[&bearer(&token)], None);
+            assert_refused(
+                r.clone(),
+                401,
+                None,
+                Some(
+                    r#"Bearer error="invalid_token", error_description="the token's tenant is not allowed here""#,
+                ),
+                "invalid_token",
+            );
+            assert_eq!(r.unwrap_err().detail(), "the token's tenant is not allowed here");
+        }
+    }
+
+    #[test]
+    fn an_exact_issuer_naming_an_unlisted_tenant_still_admits_its_tokens() {
+        let exact = format!("https://sts.windows.net/{OTHER_TENANT}/");
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .issuer(exact)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .tenants([DEV_TENANT])
+            .build()
+            .unwrap();
+        let p = check_with(&g, "GET", "/security/alerts", &[&bearer(&foreign_admin())], None);
+        assert_eq!(p.unwrap().unwrap().tid(), Some(OTHER_TENANT));
+    }
+
+    #[test]
+    fn a_tenant_list_that_is_empty_or_names_a_non_guid_is_refused_at_build() {
+        let build = |tenants: Vec<&str>| {
+            Guard::builder()
+                .issuer(TEMPLATE)
+                .keys(issuer().key_source().unwrap())
+                .audience(DEV_AUDIENCE)
+                .tenants(tenants)
+                .build()
+                .unwrap_err()
+        };
+        let err = build(vec![DEV_TENANT, "common"]);
+        assert_eq!(err.kind(), crate::BuildErrorKind::Issuer);
+        assert_eq!(
+            err.to_string(),
+            r#"tenant "common" is not a tenant id (a GUID like aaaabbbb-0000-cccc-1111-dddd2222eeee)"#
+        );
+        assert!(build(Vec::new()).to_string().contains("the tenant allow-list is empty"));
+    }
+}
+
 mod keys_and_headers {
     use super::*;
 

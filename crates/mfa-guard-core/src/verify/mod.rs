@@ -9,10 +9,12 @@
 mod algorithm;
 mod header;
 mod issuer;
+mod tenant;
 
 pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 pub(crate) use issuer::IssuerMatch;
 pub use issuer::{IssuerPattern, is_guid};
+pub(crate) use tenant::Tenants;
 
 use std::borrow::Cow;
 
