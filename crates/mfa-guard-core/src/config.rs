@@ -6,8 +6,10 @@
 //!
 //! ```toml
 //! audiences = ["https://api.partnercenter.microsoft.com"]
+//! tenants = ["aaaabbbb-0000-cccc-1111-dddd2222eeee"]   # see below; default: every tenant, with a warning
 //! algorithms = ["RS256"]          # default: RS/PS 256-512, ES256, ES384, EdDSA
-//! leeway = "60s"                  # or 60
+//! leeway = "60s"                  # or 60; also bounds how far ahead iat may be
+//! max_token_lifetime = "24h"      # exp - iat at most this, iat then required; off by default
 //!
 //! token_cache_capacity = 10000    # 0 disables the verified-token cache
 //! compliance_header = "mfa-compliance"   # off by default
@@ -53,6 +55,16 @@
 //! mode = "report-only"            # this route only
 //! enforce_from = "2027-03-01T00:00:00Z"   # report-only before, enforced from
 //! ```
+//!
+//! `tenants` is the allow-list of tenant ids (`tid`, GUIDs) that every
+//! `{tenantid}` issuer admits, configured or declared by discovery. It is one list at
+//! the top level, like `audiences`, rather than one per issuer: a tenant is the same
+//! tenant whichever issuer form names it (Entra's v1 `sts.windows.net` and v2
+//! `login.microsoftonline.com` issuers serve the same tenants), and a copy per
+//! issuer would be one more place to forget, reopening every tenant. Exact issuers
+//! already name their tenant and are not affected. Without the key a template
+//! accepts tokens of every tenant, whose `wids` and `roles` then count here, and
+//! building the guard logs a warning saying so.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -68,7 +80,7 @@ use crate::keys::{KeySource, RemoteOptions};
 use crate::path::PathRules;
 use crate::policy::{MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
 use crate::rejection::ChallengeStyle;
-use crate::verify::Algorithm;
+use crate::verify::{Algorithm, is_guid};
 
 /// Largest configuration file read.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -145,8 +157,10 @@ struct Raw {
     issuers: Vec<Spanned<RawIssuer>>,
     #[serde(default)]
     audiences: Vec<String>,
+    tenants: Option<Spanned<Vec<Spanned<String>>>>,
     algorithms: Option<Vec<Spanned<String>>>,
     leeway: Option<Spanned<DurationValue>>,
+    max_token_lifetime: Option<DurationValue>,
     max_header_bytes: Option<usize>,
     token_cache_capacity: Option<u64>,
     compliance_header: Option<String>,
@@ -374,6 +388,7 @@ impl Config {
         config.policy()?;
         config.challenge_style()?;
         config.algorithms()?;
+        config.tenants()?;
         Ok(config)
     }
 
@@ -561,6 +576,37 @@ impl Config {
         }
     }
 
+    fn tenants(&self) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(list) = &self.raw.tenants else {
+            return Ok(None);
+        };
+        if list.get_ref().is_empty() {
+            return Err(self.err_at(
+                list.span().start,
+                "tenants",
+                "the tenant allow-list is empty; name at least one tenant id, or leave the key out to accept every tenant",
+            ));
+        }
+        list.get_ref()
+            .iter()
+            .map(|t| {
+                if is_guid(t.get_ref()) {
+                    Ok(t.get_ref().clone())
+                } else {
+                    Err(self.err_at(
+                        t.span().start,
+                        "tenants",
+                        format!(
+                            "{:?} is not a tenant id (a GUID like aaaabbbb-0000-cccc-1111-dddd2222eeee)",
+                            t.get_ref()
+                        ),
+                    ))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
     fn algorithms(&self) -> Result<Option<Vec<Algorithm>>, ConfigError> {
         let Some(list) = &self.raw.algorithms else {
             return Ok(None);
@@ -582,8 +628,14 @@ impl Config {
         if let Some(algs) = self.algorithms()? {
             b = b.algorithms(algs);
         }
+        if let Some(tenants) = self.tenants()? {
+            b = b.tenants(tenants);
+        }
         if let Some(l) = &self.raw.leeway {
             b = b.leeway(l.get_ref().0);
+        }
+        if let Some(l) = self.raw.max_token_lifetime {
+            b = b.max_token_lifetime(l.0);
         }
         if let Some(n) = self.raw.max_header_bytes {
             b = b.max_header_bytes(n);

@@ -6,7 +6,8 @@ use std::fmt;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BuildErrorKind {
-    /// An issuer is missing, malformed, or has no key source.
+    /// An issuer is missing, malformed, or has no key source; or the tenant
+    /// allow-list is empty or names something that is not a tenant id.
     Issuer,
     /// No audience, or a malformed one.
     Audience,

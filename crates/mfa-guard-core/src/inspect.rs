@@ -90,7 +90,8 @@ impl Inspection {
 
     /// What the guard would decide for a route with `requirement` under `policy`
     /// at time `now`, if the signature, issuer and audience were good: `Ok(())` to
-    /// admit, or the refusal. Expiry is checked (with the default leeway).
+    /// admit, or the refusal. The time claims are checked as the guard does, with the
+    /// default leeway and no lifetime limit.
     pub fn verdict(&self, policy: &Policy, requirement: &Requirement, now: i64) -> Result<(), Refusal> {
         let compiled = policy.compile().map_err(|e| Refusal::new(RejectionCode::InvalidRequest, e))?;
         let rule = compiled
@@ -99,17 +100,7 @@ impl Inspection {
         if requirement.access() == crate::policy::Access::Public {
             return Ok(());
         }
-        let leeway = verify::DEFAULT_LEEWAY_SECS as i64;
-        match self.claims.exp() {
-            None => return Err(invalid("the token has no exp claim")),
-            Some(exp) if now > exp.unix() + leeway => return Err(invalid("the token has expired")),
-            _ => {}
-        }
-        if let Some(nbf) = self.claims.nbf()
-            && now + leeway < nbf.unix()
-        {
-            return Err(invalid("the token is not valid yet (nbf is in the future)"));
-        }
+        verify::check_times(&self.claims, now, verify::DEFAULT_LEEWAY_SECS as i64, None)?;
         let (kind, _) = self.caller_kind().map_err(invalid)?;
         let mfa = self.mfa_evidence(policy);
         let subject = Subject {

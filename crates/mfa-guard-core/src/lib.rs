@@ -16,6 +16,7 @@
 //! let guard = Guard::builder()
 //!     .issuer("https://sts.windows.net/{tenantid}/") // tid substituted, then compared exactly
 //!     .keys(KeySource::jwks_json(jwks)?)
+//!     .tenants(["aaaabbbb-0000-cccc-1111-dddd2222eeee"]) // the only tenant the template admits
 //!     .audience("https://api.partnercenter.microsoft.com")
 //!     .policy(Policy::partner_center())
 //!     .build()?;
@@ -33,8 +34,9 @@
 //!
 //! - **Token**: one `Authorization: Bearer` header ([`token`]); signature by a key of
 //!   the token's own issuer, from an allow-list of algorithms ([`verify`], [`keys`]);
-//!   `exp` required, `nbf` honoured, `iss` exact or `{tenantid}`-templated, `aud` one
-//!   of those configured.
+//!   `exp` required, `nbf` honoured, `iat` not in the future (and `exp - iat` bounded
+//!   when configured), `iss` exact or `{tenantid}`-templated (and then of a listed
+//!   tenant, when tenants are listed), `aud` one of those configured.
 //! - **Path**: the rule is chosen from the path as the router reads it, and a path
 //!   that cannot be read one way (malformed escape, `%2F`, `\`, dot segment, NUL)
 //!   is `400 invalid_request` before any rule is chosen ([`path`]).

@@ -36,10 +36,9 @@ impl Idp {
     }
 
     async fn serve_discovery(&self, issuer: &str) {
-        let doc = json!({"issuer": issuer, "jwks_uri": self.jwks_url(), "token_endpoint": "https://x/token"});
         Mock::given(method("GET"))
             .and(path("/.well-known/openid-configuration"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(doc))
+            .respond_with(self.discovery_document(issuer))
             .mount(&self.server)
             .await;
     }
@@ -58,6 +57,22 @@ impl Idp {
             .with_priority(priority)
             .mount(&self.server)
             .await;
+    }
+
+    /// Replaces the discovery answer, as [`replace_keys`](Self::replace_keys) does.
+    async fn replace_discovery(&self, response: ResponseTemplate) {
+        let priority = self.next_priority.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        Mock::given(method("GET"))
+            .and(path("/.well-known/openid-configuration"))
+            .respond_with(response)
+            .with_priority(priority)
+            .mount(&self.server)
+            .await;
+    }
+
+    fn discovery_document(&self, issuer: &str) -> ResponseTemplate {
+        let doc = json!({"issuer": issuer, "jwks_uri": self.jwks_url(), "token_endpoint": "https://x/token"});
+        ResponseTemplate::new(200).set_body_json(doc)
     }
 
     async fn count(&self, p: &str) -> usize {
@@ -171,6 +186,40 @@ async fn cold_start_100_concurrent_checks_cost_one_discovery_and_one_jwks_fetch(
     );
     assert_eq!(idp.discovery_fetches().await, 1);
     assert_eq!(idp.jwks_fetches().await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_template_declared_by_discovery_admits_only_the_listed_tenants() {
+    let idp = Idp::start().await;
+    let issuer = DevIssuer::generate(V2_TEMPLATE).unwrap();
+    idp.serve_discovery(V2_TEMPLATE).await;
+    idp.serve_keys(jwks(&[&issuer])).await;
+    let clock = ManualClock::new(START);
+    let guard = Guard::builder()
+        .issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), options(&clock)))
+        .audience(DEV_AUDIENCE)
+        .tenants([DEV_TENANT])
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    assert!(check(&guard, &v2_token(&issuer, &clock)).await.unwrap().is_some());
+    let other = "11112222-3333-4444-5555-666677778888";
+    let foreign = issuer
+        .user()
+        .at(&clock)
+        .claim("tid", json!(other))
+        .claim("iss", json!(format!("https://login.microsoftonline.com/{other}/v2.0")))
+        .sign()
+        .unwrap();
+    let result = check(&guard, &foreign).await;
+    assert_code(&result, RejectionCode::InvalidToken);
+    let rejection = result.unwrap_err();
+    assert_eq!(rejection.status(), 401);
+    assert_eq!(
+        rejection.www_authenticate(),
+        Some(r#"Bearer error="invalid_token", error_description="the token's tenant is not allowed here""#)
+    );
+    assert_eq!(idp.discovery_fetches().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,6 +399,57 @@ async fn a_cold_start_with_the_source_down_is_503_and_backs_off() {
     clock.advance(13);
     assert!(check(&guard, &v2_token(&issuer, &clock)).await.unwrap().is_some());
     assert_eq!(idp.jwks_fetches().await, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issuer_known_only_from_failing_discovery_backs_off_instead_of_refetching_per_request() {
+    let idp = Idp::start().await;
+    let issuer = DevIssuer::generate(V2_TEMPLATE).unwrap();
+    // Slow, so the concurrent first requests below really overlap the fetch.
+    idp.replace_discovery(ResponseTemplate::new(503).set_delay(Duration::from_millis(150))).await;
+    idp.serve_keys(jwks(&[&issuer])).await;
+    let clock = ManualClock::new(START);
+    let opts = options(&clock).backoff(Duration::from_secs(10), Duration::from_secs(60));
+    // No issuer configured: only discovery can say which issuer this is.
+    let guard = Guard::builder()
+        .issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), opts))
+        .audience(DEV_AUDIENCE)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let mut tasks = JoinSet::new();
+    for _ in 0..20 {
+        let (guard, token) = (guard.clone(), v2_token(&issuer, &clock));
+        tasks.spawn(async move { check(&guard, &token).await });
+    }
+    let concurrent = tasks.join_all().await;
+    assert_eq!(idp.discovery_fetches().await, 1, "concurrent first requests share one fetch");
+    let mut sequential = Vec::new();
+    for _ in 0..20 {
+        sequential.push(check(&guard, &v2_token(&issuer, &clock)).await);
+    }
+    for (i, result) in concurrent.into_iter().chain(sequential).enumerate() {
+        assert_code(&result, RejectionCode::KeySourceUnavailable);
+        let rejection = result.unwrap_err();
+        assert_eq!(rejection.status(), 503, "request {i}");
+        assert_eq!(rejection.www_authenticate(), None, "request {i}");
+        let body: serde_json::Value = serde_json::from_slice(&rejection.body()).unwrap();
+        assert_eq!(body["code"], "key_source_unavailable", "request {i}");
+        // 10 s of backoff with at most 20% jitter, counted down by the clock.
+        let retry_after = rejection.retry_after().expect("a Retry-After");
+        assert!((1..=12).contains(&retry_after), "request {i}: Retry-After {retry_after}");
+    }
+    assert_eq!(idp.discovery_fetches().await, 1, "one fetch within the backoff window, not one per request");
+    assert_eq!(idp.jwks_fetches().await, 0);
+
+    // After the backoff the discovery endpoint is asked once more; it is back.
+    idp.replace_discovery(idp.discovery_document(V2_TEMPLATE)).await;
+    clock.advance(13);
+    for _ in 0..5 {
+        assert!(check(&guard, &v2_token(&issuer, &clock)).await.unwrap().is_some());
+    }
+    assert_eq!(idp.discovery_fetches().await, 2);
+    assert_eq!(idp.jwks_fetches().await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,8 +2,9 @@
 //!
 //! `cargo run -p example-axum-server` starts it in development mode on an embedded
 //! issuer and prints ready-to-paste tokens; the environment (`MFA_LISTEN`,
-//! `MFA_ISSUER`, `MFA_AUDIENCE`, `MFA_JWKS_URL` or `MFA_DISCOVERY_URL`, `MFA_CONFIG`,
-//! `MFA_TOKEN_CACHE_CAPACITY`) points it at a real identity provider instead.
+//! `MFA_ISSUER`, `MFA_AUDIENCE`, `MFA_TENANTS`, `MFA_JWKS_URL` or `MFA_DISCOVERY_URL`,
+//! `MFA_CONFIG`, `MFA_TOKEN_CACHE_CAPACITY`) points it at a real identity provider
+//! instead.
 
 use std::process::ExitCode;
 

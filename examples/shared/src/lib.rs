@@ -7,7 +7,8 @@ pub mod testkit;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
+use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
+use mfa_guard_core::verify::is_guid;
 use mfa_guard_core::{Config, Guard, GuardBuilder, KeySource, Policy, Principal, Requirement, Role};
 use serde_json::{Value, json};
 
@@ -24,6 +25,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     issuer: Option<String>,
     audiences: Vec<String>,
+    tenants: Vec<String>,
     jwks_url: Option<String>,
     discovery_url: Option<String>,
     config: Option<Config>,
@@ -31,7 +33,7 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Reads `MFA_LISTEN`, `MFA_ISSUER`, `MFA_AUDIENCE`, `MFA_JWKS_URL`,
+    /// Reads `MFA_LISTEN`, `MFA_ISSUER`, `MFA_AUDIENCE`, `MFA_TENANTS`, `MFA_JWKS_URL`,
     /// `MFA_DISCOVERY_URL`, `MFA_CONFIG` and `MFA_TOKEN_CACHE_CAPACITY`.
     pub fn from_env() -> Result<Self, String> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
@@ -60,10 +62,27 @@ impl Settings {
         let audiences = get("MFA_AUDIENCE")
             .map(|a| a.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect())
             .unwrap_or_default();
+        let tenants = match get("MFA_TENANTS") {
+            Some(list) => {
+                let tenants: Vec<String> =
+                    list.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
+                if tenants.is_empty() {
+                    return Err(format!("MFA_TENANTS={list:?} names no tenant id"));
+                }
+                if let Some(bad) = tenants.iter().find(|t| !is_guid(t)) {
+                    return Err(format!(
+                        "MFA_TENANTS: {bad:?} is not a tenant id (a GUID like aaaabbbb-0000-cccc-1111-dddd2222eeee)"
+                    ));
+                }
+                tenants
+            }
+            None => Vec::new(),
+        };
         Ok(Self {
             listen,
             issuer: get("MFA_ISSUER"),
             audiences,
+            tenants,
             jwks_url,
             discovery_url,
             config,
@@ -93,10 +112,18 @@ impl Settings {
         if let Some(n) = self.token_cache_capacity {
             builder = builder.token_cache_capacity(n);
         }
+        if !self.tenants.is_empty() {
+            builder = builder.tenants(self.tenants.iter().cloned());
+        }
         let dev = if self.is_dev_mode() {
             let issuer = DevIssuer::generate(format!("http://{bound}/{{tenantid}}/"))
                 .map_err(|e| format!("development issuer: {e}"))?;
             let keys = issuer.key_source().map_err(|e| format!("development issuer: {e}"))?;
+            // Its tokens are all of one tenant: say so, rather than warn that every
+            // tenant is accepted.
+            if self.tenants.is_empty() {
+                builder = builder.tenants([DEV_TENANT]);
+            }
             // The discovery and JWKS documents it serves are public.
             builder = builder
                 .policy(policy.route("/.well-known/*", Requirement::public()))

@@ -59,7 +59,7 @@ pub struct Attack {
     pub because: Option<&'static str>,
     /// Refused by the HTTP server before the guard runs (see the module docs).
     pub server_level: bool,
-    /// Strings that must never come back in the answer (token segments).
+    /// Strings that must never come back in the answer (token segments, attacker text).
     pub secrets: Vec<String>,
     /// Answers that differ by server, by target name, replacing `case.expect` there:
     /// for paths the routers themselves read differently (actix decodes `%63`, axum
@@ -510,6 +510,31 @@ fn duplicate_keys(t: &mut Vec<Attack>) {
             "appears more than once",
         ));
     }
+    // A name twice is refused, and the name, the attacker's text, is never echoed:
+    // not into error_description (where it could add challenge parameters) and not
+    // into the body's detail. JSON escapes: `\"` is a quote, `\u00e9` is e-acute.
+    for (name, hostile) in [
+        ("quotes, commas, error= and non-ASCII", r#"zz-injected\", error=\"x\", realm=\"\u00e9"#),
+        ("CR LF and a header line", r#"zz-injected\r\nSet-Cookie: s=1"#),
+        ("of 200 characters", &format!("zz-injected{}", "n".repeat(189))),
+    ] {
+        let header = format!(r#"{{"alg":"RS256","kid":"{k}","{hostile}":1,"{hostile}":2}}"#);
+        let mut a = invalid(
+            format!("header with a hostile name twice: {name}"),
+            &signed(header.as_bytes(), payload.as_bytes()),
+            "header parameter (value not shown) appears more than once",
+        );
+        a.secrets.push("zz-injected".into());
+        t.push(a);
+        let p = format!(r#"{{"{hostile}":1,"{hostile}":2,{rest}"#);
+        let mut a = invalid(
+            format!("payload with a hostile claim name twice: {name}"),
+            &signed(h.as_bytes(), p.as_bytes()),
+            "claim (value not shown) appears more than once",
+        );
+        a.secrets.push("zz-injected".into());
+        t.push(a);
+    }
 }
 
 fn deep_and_huge_json(t: &mut Vec<Attack>) {
@@ -720,6 +745,24 @@ fn time_extremes(t: &mut Vec<Attack>) {
         t.push(invalid(name, &raw(claim, value), because));
     }
     t.push(invalid("no exp", &signed_claims(&claims_with("exp", Value::Null)), "no exp claim"));
+    // Well-formed times that are still wrong. The fixture allows 60 s of leeway and
+    // lifetimes (exp - iat) up to MAX_TOKEN_LIFETIME, 24 h.
+    let now = claims()["iat"].as_i64().expect("iat");
+    let future = "issued in the future";
+    let too_long = "is longer than the 86400 s allowed here";
+    for (name, extra, because) in [
+        ("iat an hour ahead", json!({"iat": now + 3600}), future),
+        ("iat year 9999, exp in an hour", json!({"iat": 253_402_300_799i64}), future),
+        ("lifetime of 25 hours (limit 24)", json!({"exp": now + 25 * 3600}), too_long),
+        ("iat a month ago, exp in an hour", json!({"iat": now - 30 * 86_400}), too_long),
+    ] {
+        t.push(invalid(name, &signed_claims(&with(claims(), extra)), because));
+    }
+    t.push(invalid(
+        "no iat (a lifetime limit is set)",
+        &signed_claims(&claims_with("iat", Value::Null)),
+        "no iat claim, so its lifetime cannot be checked",
+    ));
 }
 
 fn aud_iss_confusion(t: &mut Vec<Attack>) {
@@ -862,6 +905,30 @@ fn issuer_template_injection(t: &mut Vec<Attack>) {
         "issuer is not accepted",
     ));
     t.push(invalid("tid a number", &signed_claims(&claims_with("tid", json!(1))), "`tid` must be a string"));
+    // Tokens of another tenant, each consistent in itself (iss names its tid) and
+    // signed by the issuer's real key: a template alone admits them, and their wids
+    // and roles would count here. The fixture lists only DEV_TENANT.
+    let foreign = "11112222-3333-4444-5555-666677778888";
+    let of_tenant = |tid: &str, extra: Value| {
+        signed_claims(&with(with(claims(), json!({"tid": tid, "iss": at(tid)})), extra))
+    };
+    let not_allowed = "the token's tenant is not allowed here";
+    for (name, tid, extra) in [
+        (
+            "another tenant's Global Administrator (wids), MFA",
+            foreign.to_owned(),
+            json!({"roles": [], "wids": [mfa_guard_core::policy::wids::GLOBAL_ADMINISTRATOR]}),
+        ),
+        ("another tenant's Admin agent, MFA", foreign.to_owned(), json!({})),
+        ("another tenant, tid and iss in upper case", foreign.to_ascii_uppercase(), json!({})),
+        (
+            "another tenant, the listed one with one digit changed",
+            format!("{}f", &DEV_TENANT[..35]),
+            json!({}),
+        ),
+    ] {
+        t.push(invalid(name, &of_tenant(&tid, extra), not_allowed));
+    }
 }
 
 fn caller_kind_confusion(t: &mut Vec<Attack>) {
@@ -1182,7 +1249,7 @@ fn check_reason(attack: &Attack, res: &RawResponse) -> Result<(), String> {
         s
     };
     if let Some(secret) = attack.secrets.iter().find(|s| raw.contains(s.as_str())) {
-        return Err(format!("the answer echoes a token segment ({} bytes)", secret.len()));
+        return Err(format!("the answer echoes a token segment or attacker text ({} bytes)", secret.len()));
     }
     let Some(because) = attack.because else { return Ok(()) };
     let detail = res.json()["detail"].as_str().unwrap_or_default().to_owned();
@@ -1193,6 +1260,12 @@ fn check_reason(attack: &Attack, res: &RawResponse) -> Result<(), String> {
         && www.contains("error_description")
     {
         let parsed = parse_challenge(www).ok_or_else(|| format!("challenge does not parse: {www}"))?;
+        // The fixture sets no realm: a description is only ever beside `error`, so
+        // any other parameter was injected.
+        let names: Vec<&str> = parsed.params.iter().map(|(n, _)| n.as_str()).collect();
+        if names != ["error", "error_description"] {
+            return Err(format!("challenge parameters {names:?}, not [error, error_description]: {www}"));
+        }
         let description =
             parsed.params.iter().find(|(n, _)| n == "error_description").map(|(_, v)| v.as_str());
         if !description.is_some_and(|d| d.contains(because)) {

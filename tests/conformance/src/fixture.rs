@@ -15,6 +15,8 @@ use serde_json::{Value, json};
 pub const ISSUER: &str = "https://sts.windows.net/{tenantid}/";
 /// An issuer whose key source is down (connection refused).
 pub const DOWN_ISSUER: &str = "https://down.example/";
+/// The longest token lifetime (`exp - iat`) the fixture guard accepts.
+pub const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 /// A group whose members are Admin agents (to exercise the groups overage).
 pub const ADMIN_GROUP: &str = "0e9f5d2c-1111-4444-8888-123456789abc";
 
@@ -53,8 +55,9 @@ pub fn closed_port_url() -> String {
 }
 
 /// The guard under test: the Partner Center preset, Admin agents also granted by
-/// [`ADMIN_GROUP`], the development issuer, and [`DOWN_ISSUER`] whose keys cannot be
-/// fetched.
+/// [`ADMIN_GROUP`], the development issuer admitting [`DEV_TENANT`] only,
+/// [`DOWN_ISSUER`] whose keys cannot be fetched, and tokens living at most
+/// [`MAX_TOKEN_LIFETIME`].
 pub fn guard(style: Style) -> Guard {
     guard_with_clock(style, ManualClock::new(now()))
 }
@@ -72,6 +75,8 @@ pub fn guard_with_clock(style: Style, clock: ManualClock) -> Guard {
         .issuer(DOWN_ISSUER)
         .keys(KeySource::jwks_url_with(closed_port_url(), down))
         .audience(DEV_AUDIENCE)
+        .tenants([DEV_TENANT])
+        .max_token_lifetime(MAX_TOKEN_LIFETIME)
         .clock(clock.clone())
         .policy(Policy::partner_center().role_map(map));
     b = match style {

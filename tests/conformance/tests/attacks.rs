@@ -197,6 +197,9 @@ fn attack_names_are_unique_and_every_section_of_the_issue_is_covered() {
         "exp a string",
         "nbf year 9999",
         "iat a string",
+        "iat an hour ahead",
+        "lifetime of 25 hours",
+        "no iat",
         "aud a number",
         "aud an object",
         "aud an array holding null",
@@ -208,13 +211,26 @@ fn attack_names_are_unique_and_every_section_of_the_issue_is_covered() {
         "tid a slash",
         "tid the placeholder itself",
         "tid not a GUID",
+        "another tenant's Global Administrator",
         "a header of 17 KiB",
         "a header of 1 MiB",
         "50 Authorization headers",
         "0xFF after the token",
         "NUL after the token",
         "path /health/%2e%2e",
+        "header with a hostile name twice",
+        "payload with a hostile claim name twice",
     ] {
         assert!(names.iter().any(|n| n.contains(needle)), "no attack named like {needle:?}");
     }
+}
+
+#[test]
+fn security_md_quotes_the_size_of_the_table() {
+    let attacks = the_table();
+    let controls = attacks.iter().filter(|a| a.case.name.starts_with("control: ")).count();
+    let expected = format!("{} attacks and {controls} controls", attacks.len() - controls);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../SECURITY.md");
+    let text = std::fs::read_to_string(&path).expect("SECURITY.md");
+    assert!(text.contains(&expected), "SECURITY.md should say {expected:?}: update its attack-table line");
 }

@@ -6,7 +6,7 @@ use mfa_guard_conformance::fixture::{ISSUER, Tok};
 use mfa_guard_conformance::http1::request;
 use mfa_guard_conformance::idp::serve_static_idp;
 use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
-use mfa_guard_core::dev::DEV_AUDIENCE;
+use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT};
 
 async fn get(target: Target, path: &str, tok: Tok) -> (String, Option<String>, Option<String>) {
     let header = format!("Authorization: Bearer {}", tok.mint()).into_bytes();
@@ -89,6 +89,35 @@ callers = "users"
     std::fs::remove_dir_all(dir).ok();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mfa_tenants_restricts_the_example_servers() {
+    let idp = serve_static_idp().await;
+    let other = "11112222-3333-4444-5555-666677778888";
+    let env = |tenants: String| {
+        [
+            ("MFA_ISSUER", ISSUER.to_owned()),
+            ("MFA_JWKS_URL", format!("http://{idp}/keys")),
+            ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
+            ("MFA_TENANTS", tenants),
+        ]
+    };
+    let elsewhere = env(other.to_owned());
+    for target in [start_axum_from_env(&elsewhere).await.unwrap(), start_actix_from_env(&elsewhere).unwrap()]
+    {
+        assert_eq!(
+            get(target, "/commerce/customers", Tok::AdminMfa).await,
+            (
+                "HTTP/1.1 401 Unauthorized".to_owned(),
+                Some(r#"Bearer error="invalid_token", error_description="the token's tenant is not allowed here""#.to_owned()),
+                Some("invalid_token".to_owned())
+            )
+        );
+    }
+    let here = env(format!(" {other} , {DEV_TENANT} "));
+    serves_the_partner_center_behaviour(start_axum_from_env(&here).await.unwrap()).await;
+    serves_the_partner_center_behaviour(start_actix_from_env(&here).unwrap()).await;
+}
+
 #[tokio::test]
 async fn a_bad_environment_is_one_clear_error() {
     let bad: &[(&[(&str, &str)], &str)] = &[
@@ -103,6 +132,8 @@ async fn a_bad_environment_is_one_clear_error() {
             "HTTPS",
         ),
         (&[("MFA_CONFIG", "/nonexistent/policy.toml")], "MFA_CONFIG"),
+        (&[("MFA_TENANTS", "common")], "MFA_TENANTS: \"common\" is not a tenant id"),
+        (&[("MFA_TENANTS", " , ")], "MFA_TENANTS=\" , \" names no tenant id"),
     ];
     for (env, expected) in bad {
         let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();

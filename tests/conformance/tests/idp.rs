@@ -4,8 +4,11 @@
 //! only with `MFA_DISCOVERY_URL` and `MFA_AUDIENCE`, answer them. Every assertion is
 //! made against the axum and the actix server, on the raw status line.
 //!
-//! Without node 20+ each test passes at once and the suite prints one line saying it
-//! was skipped; with node but without `tests/idp/node_modules`, `npm ci` runs first.
+//! Without node 20+ (or without npm where `tests/idp/node_modules` is missing) each
+//! test passes at once and the suite prints one line saying it was skipped — except
+//! under `CI=true` (or `1`), where each test fails saying which tool is missing, so a
+//! CI run without node cannot report the suite as passed. With node but without
+//! `tests/idp/node_modules`, `npm ci` runs first.
 
 use std::time::Duration;
 
@@ -29,7 +32,8 @@ const MFA_ROUTES: &[&str] = &[
 /// The unknown-kid refetch cooldown the servers run with (the default is 30 s).
 const COOLDOWN: Duration = Duration::from_secs(1);
 
-/// Starts a provider, or `None` where node is not usable (the suite is skipped).
+/// Starts a provider, or `None` where node is not usable outside CI (the suite is
+/// skipped); under CI a missing tool panics here, failing the test.
 async fn provider() -> Option<Idp> {
     Idp::start_or_skip().await.unwrap_or_else(|e| panic!("{e}"))
 }

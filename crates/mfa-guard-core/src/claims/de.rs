@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::Claims;
 use crate::json::JsonStr;
+use crate::rejection::quote_untrusted;
 use crate::time::NumericDate;
 
 /// Parses a token payload (already base64url-decoded) into [`Claims`].
@@ -68,7 +69,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
             macro_rules! read {
                 ($field:expr, $ty:ty, $what:literal) => {{
                     if $field.is_some() {
-                        return Err(fail(reason, format!("claim `{key}` appears more than once")));
+                        return Err(fail(reason, duplicate(&key)));
                     }
                     match map.next_value::<$ty>() {
                         Ok(v) => $field = Some(v.0),
@@ -108,7 +109,7 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                 "xms_cc" => read!(c.xms_cc, List, "a string or an array of strings"),
                 "aud" => {
                     if aud_seen {
-                        return Err(fail(reason, "claim `aud` appears more than once".into()));
+                        return Err(fail(reason, duplicate("aud")));
                     }
                     aud_seen = true;
                     match map.next_value::<List>() {
@@ -128,13 +129,19 @@ impl<'de> Visitor<'de> for ClaimsSeed<'_> {
                         _ => {}
                     }
                     if c.extra.insert(other.to_owned(), value).is_some() {
-                        return Err(fail(reason, format!("claim `{other}` appears more than once")));
+                        return Err(fail(reason, duplicate(other)));
                     }
                 }
             }
         }
         Ok(c)
     }
+}
+
+/// The name comes from the token, escapes decoded: any bytes at all, so it is shown
+/// only when plain, like every other untrusted value in a description.
+fn duplicate(name: &str) -> String {
+    format!("claim {} appears more than once", quote_untrusted(name))
 }
 
 fn fail<E: de::Error>(slot: &mut Option<Cow<'static, str>>, reason: String) -> E {

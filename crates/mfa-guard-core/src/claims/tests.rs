@@ -93,6 +93,23 @@ fn duplicate_claims_refuse_the_token() {
 }
 
 #[test]
+fn duplicate_claim_names_are_quoted_only_when_plain() {
+    assert_eq!(refused(r#"{"amr":["pwd"],"amr":["mfa"]}"#), "claim 'amr' appears more than once");
+    assert_eq!(refused(r#"{"aud":"a","aud":"b"}"#), "claim 'aud' appears more than once");
+    assert_eq!(refused(r#"{"custom":1,"custom":2}"#), "claim 'custom' appears more than once");
+    for hostile in [
+        r#"x\", error=\"y\", \u00e9"#,
+        r#"a\r\nSet-Cookie: s=1"#,
+        r#"\u202eevil"#,
+        "no spaces allowed",
+        &"n".repeat(65),
+    ] {
+        let json = format!(r#"{{"{hostile}":1,"{hostile}":2}}"#);
+        assert_eq!(refused(&json), "claim (value not shown) appears more than once", "{hostile}");
+    }
+}
+
+#[test]
 fn payloads_that_are_not_json_objects_are_refused() {
     assert_eq!(refused("[1,2]"), "the token payload is not a JSON object");
     assert_eq!(refused(r#"{"a":1"#), "the token payload is not valid JSON");

@@ -273,3 +273,71 @@ fn encoded_slashes_are_refused_unless_the_paths_table_allows_them() {
     assert_eq!(e.line(), Some(2), "{e}");
     assert!(e.to_string().contains("allow_dot_segments"), "{e}");
 }
+
+#[test]
+fn max_token_lifetime_from_the_file_reaches_the_guard() {
+    use crate::dev::{DEV_AUDIENCE, DevIssuer};
+    use crate::{RejectionCode, RequestInfo};
+
+    let issuer = DevIssuer::generate("https://issuer.example/").unwrap();
+    let src = format!(
+        "audiences = [\"{DEV_AUDIENCE}\"]\nmax_token_lifetime = \"2h\"\n\n[[issuers]]\nissuer = \"https://issuer.example/\"\njwks = '{}'\n",
+        issuer.jwks_json()
+    );
+    let guard = parse(&src).unwrap().builder().unwrap().build().unwrap();
+    let check = |lifetime: u64| {
+        let token = issuer.user().lifetime(Duration::from_secs(lifetime)).sign().unwrap();
+        let header = format!("Bearer {token}");
+        let req = RequestInfo::new("GET", "/overview").with_authorization(header.as_bytes());
+        match guard.evaluate(&req) {
+            crate::Evaluation::Ready(result) => result.map(|p| p.is_some()).map_err(|r| r.code()),
+            crate::Evaluation::Pending(_) => panic!("static keys never wait"),
+        }
+    };
+    assert_eq!(check(7200), Ok(true));
+    assert_eq!(check(7201), Err(RejectionCode::InvalidToken));
+}
+
+#[test]
+fn tenants_from_the_file_restrict_a_templated_issuer() {
+    use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
+    use crate::{RejectionCode, RequestInfo};
+
+    let issuer = DevIssuer::generate("https://sts.windows.net/{tenantid}/").unwrap();
+    let other = "11112222-3333-4444-5555-666677778888";
+    let src = format!(
+        "audiences = [\"{DEV_AUDIENCE}\"]\ntenants = [\"{}\"]\n\n[[issuers]]\nissuer = \"https://sts.windows.net/{{tenantid}}/\"\njwks = '{}'\n",
+        DEV_TENANT.to_ascii_uppercase(),
+        issuer.jwks_json()
+    );
+    let guard = parse(&src).unwrap().builder().unwrap().build().unwrap();
+    let check = |tid: &str| {
+        let token = issuer
+            .user()
+            .claim("tid", serde_json::json!(tid))
+            .claim("iss", serde_json::json!(format!("https://sts.windows.net/{tid}/")))
+            .sign()
+            .unwrap();
+        let header = format!("Bearer {token}");
+        let req = RequestInfo::new("GET", "/overview").with_authorization(header.as_bytes());
+        match guard.evaluate(&req) {
+            crate::Evaluation::Ready(result) => result.map(|p| p.is_some()).map_err(|r| r.code()),
+            crate::Evaluation::Pending(_) => panic!("static keys never wait"),
+        }
+    };
+    assert_eq!(check(DEV_TENANT), Ok(true));
+    assert_eq!(check(other), Err(RejectionCode::InvalidToken));
+}
+
+#[test]
+fn a_tenant_that_is_not_a_guid_or_an_empty_list_is_named_with_its_line() {
+    let e = parse(
+        "audiences = [\"a\"]\ntenants = [\n  \"aaaabbbb-0000-cccc-1111-dddd2222eeee\",\n  \"common\",\n]\n",
+    )
+    .unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(4), Some("tenants")));
+    assert!(e.message().contains("\"common\" is not a tenant id"), "{e}");
+    let e = parse("tenants = []\n").unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(1), Some("tenants")));
+    assert!(e.message().contains("empty"), "{e}");
+}

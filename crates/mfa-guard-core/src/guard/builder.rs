@@ -3,7 +3,7 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::{Guard, Inner, Issuer};
+use super::{Guard, Inner, Issuer, warn_any_tenant};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::KeySource;
 use crate::keys::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
@@ -12,7 +12,7 @@ use crate::policy::Policy;
 use crate::rejection::{ChallengeStyle, Challenges};
 use crate::time::{Clock, SystemClock};
 use crate::token::DEFAULT_MAX_HEADER_BYTES;
-use crate::verify::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, IssuerPattern, KeyFamily};
+use crate::verify::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, IssuerPattern, KeyFamily, Tenants};
 
 /// Builds a [`Guard`]. Start with [`Guard::builder`].
 ///
@@ -24,8 +24,10 @@ use crate::verify::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, IssuerPattern,
 pub struct GuardBuilder {
     issuers: Vec<(Option<String>, Option<KeySource>)>,
     audiences: Vec<String>,
+    tenants: Option<Vec<String>>,
     algorithms: AlgorithmSet,
     leeway: Duration,
+    max_token_lifetime: Option<Duration>,
     policy: Policy,
     style: ChallengeStyle,
     realm: Option<String>,
@@ -45,8 +47,10 @@ impl Default for GuardBuilder {
         Self {
             issuers: Vec::new(),
             audiences: Vec::new(),
+            tenants: None,
             algorithms: AlgorithmSet::default(),
             leeway: Duration::from_secs(DEFAULT_LEEWAY_SECS),
+            max_token_lifetime: None,
             policy: Policy::partner_center(),
             style: ChallengeStyle::PartnerCenter,
             realm: None,
@@ -108,15 +112,43 @@ impl GuardBuilder {
         self
     }
 
+    /// Admits tokens of these tenants only (their `tid`, a GUID), wherever an issuer
+    /// is a `{tenantid}` template, configured or declared by discovery; adds to the
+    /// tenants of earlier calls. Exact issuers name their tenant and are not affected.
+    ///
+    /// Without it a template accepts every tenant of the identity provider (with
+    /// Entra discovery at `common`: every Entra tenant), whose `wids` and `roles`
+    /// then count here; [`build`](Self::build) logs a warning saying so. A token of
+    /// another tenant is refused with `401 invalid_token`.
+    pub fn tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tenants.get_or_insert_with(Vec::new).extend(tenants.into_iter().map(Into::into));
+        self
+    }
+
     /// Replaces the algorithm allow-list (default: RS/PS 256–512, ES256, ES384, EdDSA).
     pub fn algorithms<I: IntoIterator<Item = Algorithm>>(mut self, algorithms: I) -> Self {
         self.algorithms = algorithms.into_iter().collect();
         self
     }
 
-    /// Clock skew tolerated on `exp` and `nbf` (default 60 s, at most 5 minutes).
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 60 s, at most 5
+    /// minutes). A token whose `iat` is further ahead than this is refused.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
+        self
+    }
+
+    /// Refuses tokens whose lifetime (`exp - iat`) is longer than `lifetime`, and
+    /// tokens without `iat`, whose lifetime cannot be known (off by default: Entra
+    /// access tokens live 60–90 minutes, but up to 28 hours for clients of
+    /// continuous access evaluation, so the right bound depends on the clients).
+    /// Whole seconds; at least one.
+    pub fn max_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_token_lifetime = Some(lifetime);
         self
     }
 
@@ -202,6 +234,11 @@ impl GuardBuilder {
                 "no issuer is configured; add one with .issuer(..).keys(..)",
             ));
         }
+        let tenants = self
+            .tenants
+            .map(Tenants::new)
+            .transpose()
+            .map_err(|e| BuildError::new(BuildErrorKind::Issuer, e))?;
         let mut issuers = Vec::with_capacity(self.issuers.len());
         for (issuer, keys) in self.issuers {
             let configured = issuer
@@ -228,7 +265,12 @@ impl GuardBuilder {
                      add .issuer(..) before .keys(..)",
                 ));
             }
-            issuers.push(Issuer { configured, declared: OnceLock::new(), keys });
+            issuers.push(Issuer {
+                configured,
+                declared: OnceLock::new(),
+                keys,
+                any_tenant: tenants.is_none(),
+            });
         }
         if self.audiences.is_empty() {
             return Err(BuildError::new(
@@ -262,6 +304,16 @@ impl GuardBuilder {
                 "leeway above 5 minutes would accept long-expired tokens",
             ));
         }
+        let max_lifetime = match self.max_token_lifetime {
+            None => None,
+            Some(d) if d.as_secs() == 0 => {
+                return Err(BuildError::new(
+                    BuildErrorKind::Policy,
+                    "max_token_lifetime must be at least one second; a shorter one would refuse every token",
+                ));
+            }
+            Some(d) => Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
+        };
         if self.max_header_bytes < 256 {
             return Err(BuildError::new(
                 BuildErrorKind::Policy,
@@ -319,13 +371,22 @@ impl GuardBuilder {
             }
         };
         let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(300);
+        // Only once everything else is known to be right: a guard that is not built
+        // admits no one.
+        for issuer in issuers.iter().filter(|i| i.any_tenant) {
+            if let Some(p) = issuer.configured.as_ref().filter(|p| p.is_template()) {
+                warn_any_tenant(p);
+            }
+        }
         let token_cache = TokenCache::new(self.token_cache_capacity, Arc::clone(&self.clock), leeway);
         Ok(Guard {
             inner: Arc::new(Inner {
                 issuers,
                 audiences: self.audiences,
+                tenants,
                 algorithms: self.algorithms,
                 leeway,
+                max_lifetime,
                 policy,
                 challenges,
                 clock: self.clock,

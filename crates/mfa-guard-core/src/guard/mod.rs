@@ -25,7 +25,7 @@ use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
 use crate::request::RequestInfo;
 use crate::time::Clock;
 use crate::token::{check_credentials, locate_bearer};
-use crate::verify::{self, AlgorithmSet, IssuerMatch, IssuerPattern, Parsed, invalid};
+use crate::verify::{self, AlgorithmSet, IssuerMatch, IssuerPattern, Parsed, Tenants, invalid};
 
 /// What a check concluded.
 ///
@@ -63,6 +63,20 @@ pub(crate) struct Issuer {
     configured: Option<IssuerPattern>,
     declared: OnceLock<IssuerPattern>,
     keys: KeySource,
+    /// No tenant allow-list is set: a template admits every tenant.
+    any_tenant: bool,
+}
+
+/// Said once per templated issuer when no tenant allow-list restricts it: at build
+/// for a configured template, when discovery first declares one otherwise.
+pub(crate) fn warn_any_tenant(issuer: &IssuerPattern) {
+    tracing::warn!(
+        issuer = %issuer,
+        "the issuer is a {{tenantid}} template and no tenant allow-list is set, so tokens of every \
+         tenant it names are accepted, with that tenant's wids and roles; name the tenants served \
+         with GuardBuilder::tenants, `tenants = [...]` in the configuration file, or MFA_TENANTS \
+         for the example servers"
+    );
 }
 
 impl Issuer {
@@ -75,7 +89,12 @@ impl Issuer {
         }
         let declared = self.keys.provider().declared_issuer()?;
         match IssuerPattern::new(&declared) {
-            Ok(p) => Some(self.declared.get_or_init(|| p)),
+            Ok(p) => Some(self.declared.get_or_init(|| {
+                if self.any_tenant && p.is_template() {
+                    warn_any_tenant(&p);
+                }
+                p
+            })),
             Err(reason) => {
                 tracing::warn!(%reason, "the key source declares an unusable issuer");
                 None
@@ -87,8 +106,12 @@ impl Issuer {
 struct Inner {
     issuers: Vec<Issuer>,
     audiences: Vec<String>,
+    /// Where set, the only tenants a `{tenantid}` template admits.
+    tenants: Option<Tenants>,
     algorithms: AlgorithmSet,
     leeway: i64,
+    /// Longest `exp - iat` accepted, in seconds.
+    max_lifetime: Option<i64>,
     policy: CompiledPolicy,
     challenges: Challenges,
     clock: Arc<dyn Clock>,
@@ -318,10 +341,16 @@ impl Guard {
         let iss = claims.iss().ok_or_else(|| invalid("the token has no iss claim"))?;
         let mut unknown = false;
         let mut bad_tenant = false;
+        let mut foreign_tenant = false;
         for (i, issuer) in self.inner.issuers.iter().enumerate() {
             match issuer.pattern() {
                 None => unknown = true,
                 Some(p) => match p.matches(iss, claims.tid()) {
+                    // A template matched, so `tid` is a GUID; an exact issuer that
+                    // names the same tenant may still admit the token.
+                    IssuerMatch::Yes if p.is_template() && !self.tenant_allowed(claims.tid()) => {
+                        foreign_tenant = true;
+                    }
                     IssuerMatch::Yes => return Ok(Some(i)),
                     IssuerMatch::BadTenant => bad_tenant = true,
                     IssuerMatch::No => {}
@@ -331,16 +360,28 @@ impl Guard {
         if unknown {
             return Ok(None);
         }
-        Err(invalid(if bad_tenant {
+        Err(invalid(if foreign_tenant {
+            "the token's tenant is not allowed here"
+        } else if bad_tenant {
             "the token's tid claim is missing or not a GUID, so its issuer cannot be matched"
         } else {
             "the token's issuer is not accepted here"
         }))
     }
 
+    fn tenant_allowed(&self, tid: Option<&str>) -> bool {
+        match (&self.inner.tenants, tid) {
+            (None, _) => true,
+            (Some(tenants), Some(tid)) => tenants.allows(tid),
+            (Some(_), None) => false,
+        }
+    }
+
     fn verify_for_issuer(&self, token: &str, parsed: Parsed, issuer: usize, now: i64) -> Step {
         let inner = &*self.inner;
-        if let Err(refusal) = verify::check_claims(&parsed.claims, now, inner.leeway, &inner.audiences) {
+        if let Err(refusal) =
+            verify::check_claims(&parsed.claims, now, inner.leeway, inner.max_lifetime, &inner.audiences)
+        {
             return Step::Refused(refusal);
         }
         let kind = match parsed.claims.caller_kind() {
@@ -554,8 +595,10 @@ impl std::fmt::Debug for Guard {
                 &inner.issuers.iter().map(|i| i.pattern().map(|p| p.to_string())).collect::<Vec<_>>(),
             )
             .field("audiences", &inner.audiences)
+            .field("tenants", &inner.tenants)
             .field("algorithms", &inner.algorithms)
             .field("leeway", &inner.leeway)
+            .field("max_lifetime", &inner.max_lifetime)
             .finish_non_exhaustive()
     }
 }

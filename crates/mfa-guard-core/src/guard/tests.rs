@@ -268,6 +268,52 @@ mod rows {
     }
 
     #[test]
+    fn a_token_issued_in_the_future_is_invalid_token() {
+        let now = crate::time::Clock::now_unix(&crate::time::SystemClock);
+        let token = issuer().user().claim("iat", json!(now + 3600)).sign().unwrap();
+        assert_invalid_token(
+            check("/overview", &token),
+            "the token was issued in the future (iat is ahead of this server's clock)",
+        );
+    }
+
+    fn lifetime_guard() -> Guard {
+        Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .max_token_lifetime(std::time::Duration::from_secs(2 * 3600))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_maximum_lifetime_is_invalid_token() {
+        let g = lifetime_guard();
+        let long = issuer().user().lifetime(std::time::Duration::from_secs(2 * 3600 + 1)).sign().unwrap();
+        assert_invalid_token(
+            check_with(&g, "GET", "/overview", &[&format!("Bearer {long}")], None),
+            "the token's lifetime (exp - iat) is longer than the 7200 s allowed here",
+        );
+        let within = issuer().user().lifetime(std::time::Duration::from_secs(2 * 3600)).sign().unwrap();
+        assert!(check_with(&g, "GET", "/overview", &[&format!("Bearer {within}")], None).unwrap().is_some());
+        // Off by default.
+        assert!(check("/overview", &long).unwrap().is_some());
+    }
+
+    #[test]
+    fn a_token_without_iat_is_invalid_token_when_a_maximum_lifetime_is_set() {
+        let mut claims = issuer().user().claims();
+        claims.as_object_mut().unwrap().remove("iat");
+        let token = issuer().sign(&claims).unwrap();
+        assert_invalid_token(
+            check_with(&lifetime_guard(), "GET", "/overview", &[&format!("Bearer {token}")], None),
+            "the token has no iat claim, so its lifetime cannot be checked",
+        );
+        assert!(check("/overview", &token).unwrap().is_some(), "iat is optional without a limit");
+    }
+
+    #[test]
     fn wrong_issuer_is_invalid_token() {
         let token = issuer().user().claim("iss", json!("https://evil.example/")).sign().unwrap();
         assert_invalid_token(check("/overview", &token), "issuer is not accepted");
@@ -568,6 +614,108 @@ mod issuers {
     }
 }
 
+mod tenants {
+    use super::*;
+
+    const OTHER_TENANT: &str = "11112222-3333-4444-5555-666677778888";
+
+    fn listing(tenants: &[&str]) -> Guard {
+        Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .tenants(tenants.iter().copied())
+            .build()
+            .unwrap()
+    }
+
+    /// A token of another tenant, consistent in itself (its `iss` names its `tid`),
+    /// signed by the configured issuer's key, whose only roles are that tenant's
+    /// Global and Security Administrator `wids`.
+    fn foreign_admin() -> String {
+        issuer()
+            .user()
+            .claim("tid", json!(OTHER_TENANT))
+            .claim("iss", json!(format!("https://sts.windows.net/{OTHER_TENANT}/")))
+            .roles(Vec::<String>::new())
+            .wids([wids::GLOBAL_ADMINISTRATOR, wids::SECURITY_ADMINISTRATOR])
+            .sign()
+            .unwrap()
+    }
+
+    fn bearer(token: &str) -> String {
+        format!("Bearer {token}")
+    }
+
+    #[test]
+    fn a_listed_tenant_is_admitted() {
+        let token = issuer().user().sign().unwrap();
+        let p = check_with(&listing(&[DEV_TENANT]), "GET", "/commerce/x", &[&bearer(&token)], None);
+        assert_eq!(p.unwrap().unwrap().tid(), Some(DEV_TENANT));
+        let upper = DEV_TENANT.to_ascii_uppercase();
+        let p = check_with(&listing(&[&upper]), "GET", "/commerce/x", &[&bearer(&token)], None);
+        assert!(p.unwrap().is_some(), "tenant ids compare without regard to case");
+    }
+
+    #[test]
+    fn a_token_of_another_consistent_tenant_is_refused_when_tenants_are_listed() {
+        let token = foreign_admin();
+        // Without a list the template admits it, and its wids count here.
+        let p = check("/security/alerts", &token).unwrap().unwrap();
+        assert!(p.has_role(&crate::Role::GlobalAdmin) && p.has_role(&crate::Role::SecurityAdmin));
+        let g = listing(&[DEV_TENANT]);
+        for path in ["/security/alerts", "/overview"] {
+            let r = check_with(&g, "GET", path, &[&bearer(&token)], None);
+            assert_refused(
+                r.clone(),
+                401,
+                None,
+                Some(
+                    r#"Bearer error="invalid_token", error_description="the token's tenant is not allowed here""#,
+                ),
+                "invalid_token",
+            );
+            assert_eq!(r.unwrap_err().detail(), "the token's tenant is not allowed here");
+        }
+    }
+
+    #[test]
+    fn an_exact_issuer_naming_an_unlisted_tenant_still_admits_its_tokens() {
+        let exact = format!("https://sts.windows.net/{OTHER_TENANT}/");
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .issuer(exact)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .tenants([DEV_TENANT])
+            .build()
+            .unwrap();
+        let p = check_with(&g, "GET", "/security/alerts", &[&bearer(&foreign_admin())], None);
+        assert_eq!(p.unwrap().unwrap().tid(), Some(OTHER_TENANT));
+    }
+
+    #[test]
+    fn a_tenant_list_that_is_empty_or_names_a_non_guid_is_refused_at_build() {
+        let build = |tenants: Vec<&str>| {
+            Guard::builder()
+                .issuer(TEMPLATE)
+                .keys(issuer().key_source().unwrap())
+                .audience(DEV_AUDIENCE)
+                .tenants(tenants)
+                .build()
+                .unwrap_err()
+        };
+        let err = build(vec![DEV_TENANT, "common"]);
+        assert_eq!(err.kind(), crate::BuildErrorKind::Issuer);
+        assert_eq!(
+            err.to_string(),
+            r#"tenant "common" is not a tenant id (a GUID like aaaabbbb-0000-cccc-1111-dddd2222eeee)"#
+        );
+        assert!(build(Vec::new()).to_string().contains("the tenant allow-list is empty"));
+    }
+}
+
 mod keys_and_headers {
     use super::*;
 
@@ -621,6 +769,38 @@ mod keys_and_headers {
         let header = json!({"alg": "RS256", "kid": issuer().kid(), "crit": ["exp"], "exp": 1});
         let token = issuer().sign_with_header(&header, &claims).unwrap();
         assert_invalid_token(check("/overview", &token), "crit");
+    }
+
+    #[test]
+    fn a_hostile_duplicate_name_is_never_echoed_into_the_challenge_or_the_body() {
+        let hostile = r#"zz-injected\", error=\"x\", realm=\"\u00e9"#;
+        let b64 = |json: &str| URL_SAFE_NO_PAD.encode(json);
+        let header = format!(r#"{{"alg":"RS256","kid":"{}"}}"#, issuer().kid());
+        let claims = issuer().user().claims().to_string();
+        let duplicated_claim = format!(r#"{{"{hostile}":1,"{hostile}":2,{}"#, &claims[1..]);
+        let duplicated_param = format!(r#"{{"alg":"RS256","{hostile}":1,"{hostile}":2}}"#);
+        for (token, description) in [
+            (
+                format!("{}.{}.{}", b64(&header), b64(&duplicated_claim), b64("sig")),
+                "claim (value not shown) appears more than once",
+            ),
+            (
+                format!("{}.{}.{}", b64(&duplicated_param), b64(&claims), b64("sig")),
+                "header parameter (value not shown) appears more than once",
+            ),
+        ] {
+            let r = check("/overview", &token).unwrap_err();
+            assert_eq!(r.detail(), description);
+            assert_invalid_token(Err(r.clone()), description);
+            let www = r.www_authenticate().unwrap();
+            let params = parse_challenge(www).expect("the challenge parses").params;
+            let names: Vec<&str> = params.iter().map(|(n, _)| n.as_str()).collect();
+            assert_eq!(names, ["error", "error_description"], "{www}");
+            let body = String::from_utf8(r.body().to_vec()).unwrap();
+            for shown in [www, &body] {
+                assert!(!shown.contains("zz-injected") && !shown.contains('\u{e9}'), "{shown}");
+            }
+        }
     }
 
     #[test]
@@ -764,6 +944,19 @@ mod building {
             .leeway(std::time::Duration::from_secs(3600));
         assert_eq!(kind(b), BuildErrorKind::Policy);
     }
+
+    #[test]
+    fn a_maximum_lifetime_under_one_second_is_refused() {
+        let err = Guard::builder()
+            .issuer("https://a/")
+            .keys(issuer().key_source().unwrap())
+            .audience("a")
+            .max_token_lifetime(std::time::Duration::from_millis(500))
+            .build()
+            .unwrap_err();
+        assert_eq!(err.kind(), BuildErrorKind::Policy);
+        assert!(err.to_string().contains("max_token_lifetime must be at least one second"), "{err}");
+    }
 }
 
 mod properties {
@@ -883,6 +1076,31 @@ mod token_cache {
         }
         assert_eq!(lookups.load(Ordering::SeqCst), 1);
         assert_eq!(g.inner.token_cache.as_ref().unwrap().entry_count(), 1);
+    }
+
+    #[test]
+    fn a_token_differing_from_a_cached_one_only_in_its_last_byte_is_verified_and_refused() {
+        let (g, lookups) = counting_guard(100);
+        let token = issuer().user().sign().unwrap();
+        assert!(check_with(&g, "GET", "/overview", &[&format!("Bearer {token}")], None).unwrap().is_some());
+        // A 256-byte signature ends in a character carrying two bits; its sibling
+        // keeps the encoding canonical, so only the signature can refuse it.
+        let (rest, last) = token.split_at(token.len() - 1);
+        let sibling = match last {
+            "A" => "Q",
+            "Q" => "A",
+            "g" => "w",
+            "w" => "g",
+            other => panic!("a 256-byte signature ends in A, Q, g or w, not {other}"),
+        };
+        let near = format!("{rest}{sibling}");
+        assert_eq!(near.len(), token.len());
+        // Same thread, so the per-thread level holds the first token: it must miss.
+        assert_invalid_token(
+            check_with(&g, "GET", "/overview", &[&format!("Bearer {near}")], None),
+            "signature",
+        );
+        assert_eq!(lookups.load(Ordering::SeqCst), 2, "verified, not recognised from either cache level");
     }
 
     #[test]

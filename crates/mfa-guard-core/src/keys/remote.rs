@@ -15,7 +15,9 @@
 //! - **Unknown `kid`**: one refetch, at most once per cooldown (default 30 s). Within
 //!   the cooldown an unknown `kid` is answered at once from the current set.
 //! - **Failures**: timeouts, non-2xx, oversized or unparsable answers are logged at
-//!   `warn` and retried with exponential backoff and jitter; the last good set keeps
+//!   `warn` and retried with exponential backoff and jitter, whichever document
+//!   failed (an issuer known only from discovery waits out the backoff like a
+//!   missing key does, instead of fetching per request); the last good set keeps
 //!   serving for the stale-if-error window (default 24 h). A `kid` never seen while
 //!   the source is down is `key_source_unavailable` (503, `Retry-After`).
 //! - **Fetches run detached** from the request that needed them: a client that
@@ -323,18 +325,32 @@ impl Shared {
         (exp.min(max) * factor).ceil() as i64
     }
 
+    /// The answer to give without fetching while the backoff of a failed fetch
+    /// lasts: `None` once it is over, or while a fetch is under way (whose outcome
+    /// [`load`](Self::load) then shares).
+    fn backing_off(&self, now: i64) -> Option<KeyError> {
+        let state = self.state();
+        (now < state.retry_at && self.fetch_lock.try_lock().is_ok()).then(|| self.unavailable(&state, now))
+    }
+
     /// Fetches, or waits for the fetch in progress and takes its outcome.
     async fn load(self: Arc<Self>) -> Result<Arc<Keys>, KeyError> {
         let seen = self.state().attempts;
         let _permit = self.fetch_lock.lock().await;
         {
             let state = self.state();
+            let now = self.now();
             if state.attempts != seen {
-                let now = self.now();
                 return match (&state.last_failure, self.keys(now)) {
                     (None, Some(keys)) => Ok(keys),
                     _ => Err(self.unavailable(&state, now)),
                 };
+            }
+            // Callers check the backoff before coming here, but one that checked while
+            // a failing fetch still held the lock (its state already written) would
+            // otherwise fetch again at once.
+            if now < state.retry_at {
+                return Err(self.unavailable(&state, now));
             }
         }
         let started = std::time::Instant::now();
@@ -515,12 +531,10 @@ impl Shared {
                     _ => Err(self.unavailable(&state, now)),
                 };
             }
-        } else {
-            // Nothing usable: cold start, or the stale-if-error window has passed.
-            let state = self.state();
-            if now < state.retry_at && self.fetch_lock.try_lock().is_ok() {
-                return Err(self.unavailable(&state, now));
-            }
+        } else if let Some(e) = self.backing_off(now) {
+            // Nothing usable (cold start, or the stale-if-error window has passed)
+            // and the last fetch failed moments ago.
+            return Err(e);
         }
         let keys = self.load_detached().await?;
         find(&keys).map_err(|miss| unknown_key_error(kid.as_deref(), miss))
@@ -557,6 +571,11 @@ impl KeyProvider for RemoteKeys {
             }
             if let Some(issuer) = self.declared_issuer() {
                 return Ok(Some(issuer));
+            }
+            // Every token of this issuer asks, so a failing discovery endpoint gets
+            // the backoff the key path gives it, not one fetch per request.
+            if let Some(e) = self.shared.backing_off(self.shared.now()) {
+                return Err(e);
             }
             self.shared.load_detached().await?;
             Ok(self.declared_issuer())

@@ -15,8 +15,13 @@
 //! - Only verification is cached: route policy (caller kind, MFA, roles) runs on
 //!   every request.
 //! - In front of it, each thread remembers the last few tokens it admitted by their
-//!   exact bytes ([`super::recent`]): a repeated token then costs a `memcmp`, not a
-//!   hash and a shared lookup.
+//!   exact bytes ([`super::recent`]): a repeated token then costs a constant-time
+//!   comparison, not a hash and a shared lookup.
+//! - This level needs no constant-time comparison: what is looked up and compared
+//!   is the digest of the presented token, never the remembered token's bytes. How
+//!   long a lookup takes can tell a client at most something about digests, and a
+//!   digest gives no handle on the bytes of any other token (finding a token with
+//!   a given digest prefix is a preimage search).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

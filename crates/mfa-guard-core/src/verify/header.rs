@@ -20,6 +20,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::json::JsonStr;
+use crate::rejection::quote_untrusted;
 
 /// Longest `kid` accepted.
 pub(crate) const MAX_KID_BYTES: usize = 256;
@@ -85,7 +86,9 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
         let mut kid = None;
         while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
             if seen.contains(&key) {
-                return Err(fail(format!("header parameter `{key}` appears more than once").into()));
+                // The name is the token's: shown only when plain, as `kid` and `alg` are.
+                let name = quote_untrusted(&key);
+                return Err(fail(format!("header parameter {name} appears more than once").into()));
             }
             if seen.len() == MAX_PARAMS {
                 return Err(fail("the token header has too many parameters".into()));
@@ -190,6 +193,28 @@ mod tests {
     fn duplicate_header_parameters_are_refused() {
         assert!(parse(r#"{"alg":"RS256","alg":"none"}"#).unwrap_err().contains("more than once"));
         assert!(parse(r#"{"alg":"RS256","kid":"a","kid":"b"}"#).unwrap_err().contains("more than once"));
+    }
+
+    #[test]
+    fn duplicate_parameter_names_are_quoted_only_when_plain() {
+        assert_eq!(
+            parse(r#"{"alg":"RS256","x5t":"a","x5t":"b"}"#).unwrap_err(),
+            "header parameter 'x5t' appears more than once"
+        );
+        for hostile in [
+            r#"x\", error=\"y\", \u00e9"#,
+            r#"a\r\nSet-Cookie: s=1"#,
+            r#"\u202eevil"#,
+            "no spaces allowed",
+            &"n".repeat(65),
+        ] {
+            let json = format!(r#"{{"alg":"RS256","{hostile}":1,"{hostile}":2}}"#);
+            assert_eq!(
+                parse(&json).unwrap_err(),
+                "header parameter (value not shown) appears more than once",
+                "{hostile}"
+            );
+        }
     }
 
     #[test]

@@ -3,16 +3,18 @@
 //!
 //! The order is chosen so that keys are only looked for (and possibly fetched) for a
 //! token that would otherwise pass: shape → header → algorithm → claims → issuer →
-//! `exp`/`nbf`/`aud` → caller kind → key → signature. Any failure is `invalid_token`
+//! `exp`/`nbf`/`iat`/lifetime/`aud` → caller kind → key → signature. Any failure is `invalid_token`
 //! with a description that names the rule and never echoes token material.
 
 mod algorithm;
 mod header;
 mod issuer;
+mod tenant;
 
 pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 pub(crate) use issuer::IssuerMatch;
 pub use issuer::{IssuerPattern, is_guid};
+pub(crate) use tenant::Tenants;
 
 use std::borrow::Cow;
 
@@ -83,12 +85,33 @@ pub(crate) fn decode_segment(segment: &str, what: &str) -> Result<Vec<u8>, Refus
         .map_err(|_| invalid(format!("the token {what} is not unpadded base64url")))
 }
 
-/// `exp` (required), `nbf` (honoured) with leeway, and `aud` against the accepted list.
+/// The time claims, then `aud` against the accepted list.
 pub(crate) fn check_claims(
     claims: &Claims,
     now: i64,
     leeway: i64,
+    max_lifetime: Option<i64>,
     audiences: &[String],
+) -> Result<(), Refusal> {
+    check_times(claims, now, leeway, max_lifetime)?;
+    if claims.aud.is_empty() {
+        return Err(invalid("the token has no aud claim"));
+    }
+    if !claims.aud.iter().any(|a| audiences.iter().any(|ok| ok == a)) {
+        return Err(invalid("the token is for another audience"));
+    }
+    Ok(())
+}
+
+/// `exp` required and not past; `nbf` and `iat` not ahead of the clock by more
+/// than `leeway` (a token stamped as issued in the future comes from a broken or
+/// hostile clock, and would outlive the lifetime its issuer meant); with
+/// `max_lifetime`, `iat` required and `exp - iat` at most that many seconds.
+pub(crate) fn check_times(
+    claims: &Claims,
+    now: i64,
+    leeway: i64,
+    max_lifetime: Option<i64>,
 ) -> Result<(), Refusal> {
     let exp = claims.exp.ok_or_else(|| invalid("the token has no exp claim"))?;
     if now > exp.unix() + leeway {
@@ -99,11 +122,20 @@ pub(crate) fn check_claims(
     {
         return Err(invalid("the token is not valid yet (nbf is in the future)"));
     }
-    if claims.aud.is_empty() {
-        return Err(invalid("the token has no aud claim"));
+    if let Some(iat) = claims.iat
+        && now + leeway < iat.unix()
+    {
+        return Err(invalid("the token was issued in the future (iat is ahead of this server's clock)"));
     }
-    if !claims.aud.iter().any(|a| audiences.iter().any(|ok| ok == a)) {
-        return Err(invalid("the token is for another audience"));
+    if let Some(max) = max_lifetime {
+        let iat = claims
+            .iat
+            .ok_or_else(|| invalid("the token has no iat claim, so its lifetime cannot be checked"))?;
+        if exp.unix().saturating_sub(iat.unix()) > max {
+            return Err(invalid(format!(
+                "the token's lifetime (exp - iat) is longer than the {max} s allowed here"
+            )));
+        }
     }
     Ok(())
 }
@@ -160,19 +192,50 @@ mod tests {
     fn exp_is_required_and_leeway_applies() {
         let aud = vec!["api".to_owned()];
         let claims = |json: &str| parse_claims(json.as_bytes()).unwrap();
-        assert!(check_claims(&claims(r#"{"aud":"api"}"#), 100, 60, &aud).is_err());
-        assert!(check_claims(&claims(r#"{"aud":"api","exp":100}"#), 160, 60, &aud).is_ok());
-        assert!(check_claims(&claims(r#"{"aud":"api","exp":100}"#), 161, 60, &aud).is_err());
-        assert!(check_claims(&claims(r#"{"aud":"api","exp":1000,"nbf":200}"#), 140, 60, &aud).is_ok());
-        assert!(check_claims(&claims(r#"{"aud":"api","exp":1000,"nbf":200}"#), 139, 60, &aud).is_err());
+        assert!(check_claims(&claims(r#"{"aud":"api"}"#), 100, 60, None, &aud).is_err());
+        assert!(check_claims(&claims(r#"{"aud":"api","exp":100}"#), 160, 60, None, &aud).is_ok());
+        assert!(check_claims(&claims(r#"{"aud":"api","exp":100}"#), 161, 60, None, &aud).is_err());
+        assert!(check_claims(&claims(r#"{"aud":"api","exp":1000,"nbf":200}"#), 140, 60, None, &aud).is_ok());
+        assert!(check_claims(&claims(r#"{"aud":"api","exp":1000,"nbf":200}"#), 139, 60, None, &aud).is_err());
+    }
+
+    /// The description of a refusal by the time rules (`None`: admitted).
+    fn time_refusal(json: &str, now: i64, max_lifetime: Option<i64>) -> Option<String> {
+        let claims = parse_claims(json.as_bytes()).unwrap();
+        check_times(&claims, now, 60, max_lifetime).err().map(|r| r.detail.into_owned())
+    }
+
+    #[test]
+    fn an_iat_ahead_of_the_clock_by_more_than_the_leeway_is_refused() {
+        let future = "the token was issued in the future (iat is ahead of this server's clock)";
+        assert_eq!(time_refusal(r#"{"exp":5000,"iat":200}"#, 140, None), None, "exactly the leeway ahead");
+        assert_eq!(time_refusal(r#"{"exp":5000,"iat":201}"#, 140, None).as_deref(), Some(future));
+        assert_eq!(time_refusal(r#"{"exp":5000,"iat":4000}"#, 140, None).as_deref(), Some(future));
+        assert_eq!(
+            time_refusal(r#"{"exp":5000}"#, 140, None),
+            None,
+            "iat is optional without a lifetime limit"
+        );
+    }
+
+    #[test]
+    fn a_maximum_lifetime_bounds_exp_minus_iat_and_then_requires_iat() {
+        let too_long = "the token's lifetime (exp - iat) is longer than the 3600 s allowed here";
+        let no_iat = "the token has no iat claim, so its lifetime cannot be checked";
+        assert_eq!(time_refusal(r#"{"iat":1000,"exp":4600}"#, 1000, Some(3600)), None, "exactly the limit");
+        assert_eq!(time_refusal(r#"{"iat":1000,"exp":4601}"#, 1000, Some(3600)).as_deref(), Some(too_long));
+        // Old iat, fresh exp: the lifetime counts from iat, not from now.
+        assert_eq!(time_refusal(r#"{"iat":1,"exp":4000}"#, 3000, Some(3600)).as_deref(), Some(too_long));
+        assert_eq!(time_refusal(r#"{"exp":4000}"#, 1000, Some(3600)).as_deref(), Some(no_iat));
+        assert_eq!(time_refusal(r#"{"iat":1000,"exp":999999}"#, 1000, None), None, "off by default");
     }
 
     #[test]
     fn audience_is_one_of_the_configured_ones() {
         let aud = vec!["api".to_owned(), "api2".to_owned()];
         let claims = |json: &str| parse_claims(json.as_bytes()).unwrap();
-        assert!(check_claims(&claims(r#"{"aud":["x","api2"],"exp":1000}"#), 100, 60, &aud).is_ok());
-        assert!(check_claims(&claims(r#"{"aud":["x"],"exp":1000}"#), 100, 60, &aud).is_err());
-        assert!(check_claims(&claims(r#"{"aud":[],"exp":1000}"#), 100, 60, &aud).is_err());
+        assert!(check_claims(&claims(r#"{"aud":["x","api2"],"exp":1000}"#), 100, 60, None, &aud).is_ok());
+        assert!(check_claims(&claims(r#"{"aud":["x"],"exp":1000}"#), 100, 60, None, &aud).is_err());
+        assert!(check_claims(&claims(r#"{"aud":[],"exp":1000}"#), 100, 60, None, &aud).is_err());
     }
 }

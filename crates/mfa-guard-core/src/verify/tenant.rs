@@ -1,0 +1,78 @@
+//! The tenants a `{tenantid}` issuer template admits.
+//!
+//! A template is filled with the token's own `tid`, so on its own it admits every
+//! tenant of the identity provider: with Entra discovery at `common`, every Entra
+//! tenant there is. `wids` and `roles` mean something only inside the tenant that
+//! issued them (a Global Administrator of any tenant carries the same `wids` id),
+//! so a service names the tenants it serves and a token of any other is refused.
+//!
+//! Exact issuers are not affected: an exact Entra issuer already names its tenant.
+
+use std::fmt;
+
+use super::is_guid;
+
+/// An allow-list of tenant ids (GUIDs, compared without regard to case).
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Tenants(Box<[String]>);
+
+impl Tenants {
+    /// Checks every entry is a GUID; an empty list is refused (it would admit
+    /// nothing, which is not what anyone configuring it means).
+    pub(crate) fn new(list: Vec<String>) -> Result<Self, String> {
+        if list.is_empty() {
+            return Err("the tenant allow-list is empty; name at least one tenant id, or leave the \
+                        list out to accept every tenant"
+                .into());
+        }
+        let mut tenants = Vec::with_capacity(list.len());
+        for tenant in list {
+            if !is_guid(&tenant) {
+                return Err(format!(
+                    "tenant {tenant:?} is not a tenant id (a GUID like aaaabbbb-0000-cccc-1111-dddd2222eeee)"
+                ));
+            }
+            let tenant = tenant.to_ascii_lowercase();
+            if !tenants.contains(&tenant) {
+                tenants.push(tenant);
+            }
+        }
+        Ok(Self(tenants.into()))
+    }
+
+    /// Whether a token of tenant `tid` may pass.
+    pub(crate) fn allows(&self, tid: &str) -> bool {
+        self.0.iter().any(|t| t.eq_ignore_ascii_case(tid))
+    }
+}
+
+impl fmt::Debug for Tenants {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const A: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
+    const B: &str = "11112222-3333-4444-5555-666677778888";
+
+    #[test]
+    fn only_listed_tenants_are_allowed_whatever_the_case() {
+        let t = Tenants::new(vec![A.to_ascii_uppercase(), B.into()]).unwrap();
+        assert!(t.allows(A) && t.allows(&A.to_ascii_uppercase()) && t.allows(B));
+        assert!(!t.allows("aaaabbbb-0000-cccc-1111-dddd2222ffff"));
+        assert!(!t.allows(""));
+    }
+
+    #[test]
+    fn entries_that_are_not_guids_or_an_empty_list_are_refused() {
+        for bad in ["common", "organizations", "contoso.onmicrosoft.com", "", &format!(" {A}")] {
+            let err = Tenants::new(vec![bad.into()]).unwrap_err();
+            assert!(err.contains("is not a tenant id"), "{bad:?}: {err}");
+        }
+        assert!(Tenants::new(Vec::new()).unwrap_err().contains("empty"));
+    }
+}
