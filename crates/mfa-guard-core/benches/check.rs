@@ -97,8 +97,13 @@ fn bench(c: &mut Criterion) {
     policy.bench_function("authorize_plain_path", |b| {
         b.iter(|| cached.authorize(&principal, "GET", black_box("/security/alerts")).is_err())
     });
-    policy.bench_function("authorize_ambiguous_path", |b| {
-        b.iter(|| cached.authorize(&principal, "GET", black_box("/health/../Security/alerts")).is_err())
+    // Escapes make the path rule decode and check each segment before the rule is
+    // chosen; a dot segment is refused there, before any rule.
+    policy.bench_function("authorize_escaped_path", |b| {
+        b.iter(|| cached.authorize(&principal, "GET", black_box("/security/%61lerts/caf%C3%A9")).is_err())
+    });
+    policy.bench_function("refuse_dot_segment_path", |b| {
+        b.iter(|| cached.authorize(&principal, "GET", black_box("/health/../security/alerts")).is_err())
     });
     policy.finish();
 
