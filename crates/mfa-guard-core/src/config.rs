@@ -68,7 +68,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -84,17 +83,6 @@ use crate::verify::{Algorithm, is_guid};
 
 /// Largest configuration file read.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
-
-/// Reads a file of at most `cap` bytes.
-pub(crate) fn read_capped(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
-    let mut buf = Vec::new();
-    file.take(cap + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > cap {
-        return Err(std::io::Error::other(format!("larger than {cap} bytes")));
-    }
-    Ok(buf)
-}
 
 /// Why a configuration could not be used: where, which key, and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,7 +385,7 @@ impl Config {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let bytes = read_capped(path, MAX_CONFIG_BYTES)
+        let bytes = crate::file::read_capped(path, MAX_CONFIG_BYTES)
             .map_err(|e| ConfigError::new(&origin, None, None, format!("cannot read the file: {e}")))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| ConfigError::new(&origin, None, None, "the file is not UTF-8"))?;

@@ -48,11 +48,13 @@
 
 #![forbid(unsafe_code)]
 
+mod algorithm;
 pub mod claims;
 pub mod config;
 #[cfg(any(test, feature = "dev-issuer"))]
 pub mod dev;
 mod error;
+mod file;
 mod guard;
 pub mod inspect;
 mod json;
@@ -67,6 +69,7 @@ pub mod time;
 pub mod token;
 pub mod verify;
 
+pub use algorithm::{Algorithm, AlgorithmSet};
 pub use claims::{CallerKind, Claims, KindRule};
 pub use config::{Config, ConfigError};
 pub use error::{BuildError, BuildErrorKind};
@@ -78,4 +81,3 @@ pub use principal::Principal;
 pub use rejection::{ChallengeStyle, MFA_REQUIRED_REASON, Refusal, Rejection, RejectionCode};
 pub use request::RequestInfo;
 pub use time::{Clock, ManualClock, SystemClock};
-pub use verify::{Algorithm, AlgorithmSet};

@@ -16,7 +16,6 @@ use std::sync::{Arc, OnceLock};
 
 use metrics::{Counter, Histogram};
 
-use crate::policy::Mode;
 use crate::rejection::RejectionCode;
 
 /// Decisions counter.
@@ -66,12 +65,15 @@ pub(crate) struct RuleCounters {
 }
 
 impl RuleCounters {
-    pub(crate) fn count(&self, rule: &Arc<str>, outcome: Outcome, mode: Mode) {
-        let slot = outcome.index() * 2 + usize::from(mode == Mode::ReportOnly);
+    /// Counts one decision; `report_only` says whether the rule was in report-only
+    /// mode (the `mode` label).
+    pub(crate) fn count(&self, rule: &Arc<str>, outcome: Outcome, report_only: bool) {
+        let slot = outcome.index() * 2 + usize::from(report_only);
+        let mode = if report_only { "report-only" } else { "enforce" };
         if let Some(counter) = self.slots.get(slot) {
             counter
                 .get_or_init(|| {
-                    metrics::counter!(DECISIONS, "rule" => Arc::clone(rule), "code" => outcome.label(), "mode" => mode.as_str())
+                    metrics::counter!(DECISIONS, "rule" => Arc::clone(rule), "code" => outcome.label(), "mode" => mode)
                 })
                 .increment(1);
         }

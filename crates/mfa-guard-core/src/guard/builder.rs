@@ -3,10 +3,10 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use super::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
 use super::{Guard, Inner, Issuer, warn_any_tenant};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::KeySource;
-use crate::keys::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
 use crate::path::PathRules;
 use crate::policy::Policy;
 use crate::rejection::{ChallengeStyle, Challenges};

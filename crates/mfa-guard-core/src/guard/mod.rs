@@ -6,6 +6,8 @@
 //! and only hands back a [`PendingCheck`] to await when one does.
 
 mod builder;
+mod recent;
+pub(crate) mod token_cache;
 
 pub use builder::GuardBuilder;
 
@@ -14,7 +16,6 @@ use std::sync::{Arc, OnceLock};
 use crate::claims::Claims;
 use crate::claims::{CallerKind, KindRule};
 use crate::error::{BuildError, BuildErrorKind};
-use crate::keys::token_cache::TokenCache;
 use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
 use crate::metrics::RuleCounters;
 use crate::metrics::{CheckDuration, Outcome};
@@ -26,6 +27,7 @@ use crate::request::RequestInfo;
 use crate::time::Clock;
 use crate::token::{check_credentials, locate_bearer};
 use crate::verify::{self, AlgorithmSet, IssuerMatch, IssuerPattern, Parsed, Tenants, invalid};
+use token_cache::TokenCache;
 
 /// What a check concluded.
 ///
@@ -454,14 +456,14 @@ impl Guard {
                 let outcome = report.as_ref().map_or(Outcome::Admitted, |r| Outcome::Refused(r.code()));
                 span.record("decision", if report.is_some() { "report-only" } else { "admitted" });
                 span.record("code", code);
-                rule.counters.count(label, outcome, decision.mode);
+                rule.counters.count(label, outcome, decision.mode == Mode::ReportOnly);
                 Ok(Some(Principal::new(token, claims, report, compliance)))
             }
             Some(refusal) => {
                 tracing::debug!(rule = &**label, code = %refusal.code, "refused");
                 span.record("decision", "refused");
                 span.record("code", refusal.code.as_str());
-                rule.counters.count(label, Outcome::Refused(refusal.code), decision.mode);
+                rule.counters.count(label, Outcome::Refused(refusal.code), decision.mode == Mode::ReportOnly);
                 let rejection = inner.challenges.reject(refusal, token.cp1);
                 Err(match compliance {
                     Some((name, value)) => rejection.with_header(name, value),
@@ -482,14 +484,14 @@ impl Guard {
         span.record("rule", &**label);
         if public {
             span.record("decision", "anonymous");
-            rule.counters.count(label, Outcome::Anonymous, Mode::Enforce);
+            rule.counters.count(label, Outcome::Anonymous, false);
             return Ok(None);
         }
         span.record("decision", "refused");
         span.record("code", refusal.code.as_str());
         tracing::debug!(rule = &**label, code = %refusal.code, reason = %refusal.detail, "refused");
         // Token validity is never report-only.
-        rule.counters.count(label, Outcome::Refused(refusal.code), Mode::Enforce);
+        rule.counters.count(label, Outcome::Refused(refusal.code), false);
         Err(self.inner.challenges.reject(refusal, false))
     }
 }
@@ -501,11 +503,7 @@ impl Guard {
         span.record("decision", "refused");
         span.record("code", RejectionCode::InvalidRequest.as_str());
         tracing::debug!(rule = &**LABEL, code = %RejectionCode::InvalidRequest, reason = %unreadable, "refused");
-        self.inner.path_counters.count(
-            &LABEL,
-            Outcome::Refused(RejectionCode::InvalidRequest),
-            Mode::Enforce,
-        );
+        self.inner.path_counters.count(&LABEL, Outcome::Refused(RejectionCode::InvalidRequest), false);
         self.inner.challenges.reject(unreadable.refusal(), false)
     }
 }

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
 use super::prepared::Prepared;
-use crate::verify::{Algorithm, KeyFamily};
+use crate::algorithm::{Algorithm, KeyFamily};
 
 /// Shortest RSA modulus accepted, in bits (NIST SP 800-131A; Entra uses 2048).
 pub const MIN_RSA_BITS: usize = 2048;
@@ -225,37 +225,4 @@ fn rsa_bits(n: &[u8]) -> usize {
         None => 0,
         Some(&first) => (n.len() - skip) * 8 - first.leading_zeros() as usize,
     }
-}
-
-/// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017 A.1.1).
-pub(crate) fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
-    fn integer(out: &mut Vec<u8>, bytes: &[u8]) {
-        let bytes =
-            &bytes[bytes.iter().take_while(|&&b| b == 0).count().min(bytes.len().saturating_sub(1))..];
-        let pad = bytes.first().is_some_and(|&b| b & 0x80 != 0);
-        out.push(0x02);
-        length(out, bytes.len() + usize::from(pad));
-        if pad {
-            out.push(0);
-        }
-        out.extend_from_slice(bytes);
-    }
-    fn length(out: &mut Vec<u8>, len: usize) {
-        if len < 0x80 {
-            out.push(len as u8);
-        } else {
-            let be = len.to_be_bytes();
-            let skip = be.iter().take_while(|&&b| b == 0).count();
-            out.push(0x80 | (be.len() - skip) as u8);
-            out.extend_from_slice(&be[skip..]);
-        }
-    }
-    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
-    integer(&mut body, n);
-    integer(&mut body, e);
-    let mut out = Vec::with_capacity(body.len() + 4);
-    out.push(0x30);
-    length(&mut out, body.len());
-    out.extend_from_slice(&body);
-    out
 }

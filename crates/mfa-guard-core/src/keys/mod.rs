@@ -9,24 +9,21 @@
 mod fetch;
 mod jwk;
 mod prepared;
-mod recent;
 mod remote;
 mod set;
 mod static_source;
-pub(crate) mod token_cache;
 
 pub use jwk::{MAX_RSA_BITS, MIN_RSA_BITS, VerifyingKey};
 pub use remote::RemoteOptions;
 pub use set::{KeyMiss, KeySet, KeySetError, MAX_KEYS};
 pub use static_source::StaticKeys;
-pub use token_cache::DEFAULT_TOKEN_CACHE_CAPACITY;
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use crate::verify::Algorithm;
+use crate::algorithm::Algorithm;
 
 /// The answer of [`KeyProvider::lookup`].
 #[derive(Debug, Clone)]
@@ -141,7 +138,7 @@ impl KeySource {
     /// A fixed key set read from a JWKS file (at most 512 KiB).
     pub fn jwks_file(path: impl AsRef<std::path::Path>) -> Result<Self, KeySetError> {
         let path = path.as_ref();
-        let json = crate::config::read_capped(path, 512 * 1024)
+        let json = crate::file::read_capped(path, 512 * 1024)
             .map_err(|e| KeySetError(format!("cannot read JWKS file {}: {e}", path.display())))?;
         Self::jwks_json(&json).map_err(|e| KeySetError(format!("JWKS file {}: {e}", path.display())))
     }

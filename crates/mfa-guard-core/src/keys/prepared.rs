@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 
-use crate::verify::{Algorithm, KeyFamily};
+use crate::algorithm::{Algorithm, KeyFamily};
 
 /// The six RSA algorithms, in the order of [`Prepared::Rsa`]'s slots.
 const RSA_ALGORITHMS: [(Algorithm, &dyn VerificationAlgorithm); 6] = [
@@ -38,7 +38,7 @@ impl Prepared {
     /// An RSA key from `n` and `e`; parsed now (for RS256) so a broken key is
     /// refused at load rather than failing every request.
     pub(crate) fn rsa(n: &[u8], e: &[u8]) -> Result<Self, String> {
-        let der = super::jwk::rsa_public_key_der(n, e).into_boxed_slice();
+        let der = rsa_public_key_der(n, e).into_boxed_slice();
         let first = ParsedPublicKey::new(RSA_ALGORITHMS[0].1, &der)
             .map_err(|_| "RSA key is not a valid public key".to_owned())?;
         let by_alg: Box<[OnceLock<Option<ParsedPublicKey>>; 6]> = Box::default();
@@ -112,6 +112,39 @@ impl Prepared {
             }
         }
     }
+}
+
+/// DER `RSAPublicKey ::= SEQUENCE { modulus INTEGER, publicExponent INTEGER }` (RFC 8017 A.1.1).
+fn rsa_public_key_der(n: &[u8], e: &[u8]) -> Vec<u8> {
+    fn integer(out: &mut Vec<u8>, bytes: &[u8]) {
+        let bytes =
+            &bytes[bytes.iter().take_while(|&&b| b == 0).count().min(bytes.len().saturating_sub(1))..];
+        let pad = bytes.first().is_some_and(|&b| b & 0x80 != 0);
+        out.push(0x02);
+        length(out, bytes.len() + usize::from(pad));
+        if pad {
+            out.push(0);
+        }
+        out.extend_from_slice(bytes);
+    }
+    fn length(out: &mut Vec<u8>, len: usize) {
+        if len < 0x80 {
+            out.push(len as u8);
+        } else {
+            let be = len.to_be_bytes();
+            let skip = be.iter().take_while(|&&b| b == 0).count();
+            out.push(0x80 | (be.len() - skip) as u8);
+            out.extend_from_slice(&be[skip..]);
+        }
+    }
+    let mut body = Vec::with_capacity(n.len() + e.len() + 16);
+    integer(&mut body, n);
+    integer(&mut body, e);
+    let mut out = Vec::with_capacity(body.len() + 4);
+    out.push(0x30);
+    length(&mut out, body.len());
+    out.extend_from_slice(&body);
+    out
 }
 
 #[cfg(test)]

@@ -33,8 +33,8 @@ use serde::Deserialize;
 use super::fetch::{self, check_url};
 use super::static_source::unknown_key_error;
 use super::{IssuerFuture, KeyError, KeyFuture, KeyProvider, KeySet, Lookup, VerifyingKey};
+use crate::algorithm::Algorithm;
 use crate::time::{Clock, SystemClock};
-use crate::verify::Algorithm;
 
 /// Settings of a remote key source; the defaults are the documented ones.
 #[derive(Clone)]

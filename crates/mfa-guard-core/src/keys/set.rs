@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::VerifyingKey;
-use crate::verify::Algorithm;
+use crate::algorithm::Algorithm;
 
 /// Most keys read from one document; the rest are ignored (an identity provider
 /// publishes a handful; thousands would only cost memory and lookups).

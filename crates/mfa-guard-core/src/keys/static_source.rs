@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use super::{KeyError, KeyFuture, KeyMiss, KeyProvider, KeySet, Lookup};
+use crate::algorithm::Algorithm;
 use crate::rejection::quote_untrusted;
-use crate::verify::Algorithm;
 
 /// A key provider over a fixed [`KeySet`]; it never fetches.
 #[derive(Debug, Clone)]

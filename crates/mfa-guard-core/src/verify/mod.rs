@@ -6,12 +6,11 @@
 //! `exp`/`nbf`/`iat`/lifetime/`aud` → caller kind → key → signature. Any failure is `invalid_token`
 //! with a description that names the rule and never echoes token material.
 
-mod algorithm;
 mod header;
 mod issuer;
 mod tenant;
 
-pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
+pub use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 pub(crate) use issuer::IssuerMatch;
 pub use issuer::{IssuerPattern, is_guid};
 pub(crate) use tenant::Tenants;

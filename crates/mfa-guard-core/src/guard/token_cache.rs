@@ -31,7 +31,7 @@ use crate::principal::VerifiedToken;
 use crate::time::Clock;
 
 /// Default number of verified tokens kept.
-pub const DEFAULT_TOKEN_CACHE_CAPACITY: u64 = 10_000;
+pub(crate) const DEFAULT_TOKEN_CACHE_CAPACITY: u64 = 10_000;
 
 pub(crate) type TokenKey = [u8; 16];
 
