@@ -102,13 +102,9 @@ impl Inspection {
         }
         verify::check_times(&self.claims, now, verify::DEFAULT_LEEWAY_SECS as i64, None)?;
         let (kind, _) = self.caller_kind().map_err(invalid)?;
-        let mfa = self.mfa_evidence(policy);
-        let subject = Subject {
-            kind,
-            mfa: mfa.is_some(),
-            auth_time: self.claims.auth_time().map(|t| t.unix()),
-            roles: compiled.roles.resolve(&self.claims),
-        };
+        let facts = compiled.facts(&self.claims, kind);
+        let subject =
+            Subject { kind, mfa: facts.mfa.is_some(), auth_time: facts.auth_time, roles: facts.roles };
         let decision = compiled.authorize(&rule, &subject, now);
         match decision.refusal.or(decision.reported) {
             Some(refusal) => Err(refusal),

@@ -81,3 +81,4 @@ pub use principal::Principal;
 pub use rejection::{ChallengeStyle, MFA_REQUIRED_REASON, Refusal, Rejection, RejectionCode};
 pub use request::RequestInfo;
 pub use time::{Clock, ManualClock, SystemClock};
+pub use verify::{Verified, Verifier, VerifierBuilder};

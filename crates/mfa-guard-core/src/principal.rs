@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::claims::{CallerKind, Claims, KindRule};
 use crate::keys::VerifyingKey;
-use crate::policy::{MfaEvidence, ResolvedRoles, Role, RoleMap, Subject};
+use crate::policy::{CompiledPolicy, MfaEvidence, ResolvedRoles, Role, RoleMap, Subject};
 use crate::rejection::Rejection;
 
 /// What the verified-token cache keeps of a token: only what route policy and the
@@ -34,6 +34,29 @@ pub(crate) struct VerifiedToken {
 }
 
 impl VerifiedToken {
+    /// What the cache keeps of a verified token of caller `kind`, its policy facts
+    /// resolved once.
+    pub(crate) fn of(
+        claims: &Claims,
+        (kind, kind_rule): (CallerKind, KindRule),
+        key: Arc<VerifyingKey>,
+        policy: &CompiledPolicy,
+    ) -> Self {
+        let facts = policy.facts(claims, kind);
+        Self {
+            roles: facts.roles,
+            role_map: Arc::clone(&policy.roles),
+            mfa: facts.mfa,
+            cp1: claims.xms_cc().is_some_and(|c| c.iter().any(|v| v == "cp1")),
+            exp: claims.exp().map_or(0, |e| e.unix()),
+            auth_time: facts.auth_time.unwrap_or(NO_AUTH_TIME),
+            identity: Identity::of(claims),
+            kind,
+            kind_rule,
+            key,
+        }
+    }
+
     pub(crate) fn subject(&self) -> Subject {
         let auth_time = (self.auth_time != NO_AUTH_TIME).then_some(self.auth_time);
         Subject { kind: self.kind, mfa: self.mfa.is_some(), auth_time, roles: self.roles }

@@ -1,10 +1,11 @@
 //! Building a [`Guard`]: every setting checked once, with an error that says what to fix.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
-use super::{Guard, Inner, Issuer, warn_any_tenant};
+use super::{Guard, Inner};
+use crate::algorithm::Algorithm;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::KeySource;
 use crate::path::PathRules;
@@ -12,22 +13,19 @@ use crate::policy::Policy;
 use crate::rejection::{ChallengeStyle, Challenges};
 use crate::time::{Clock, SystemClock};
 use crate::token::DEFAULT_MAX_HEADER_BYTES;
-use crate::verify::{Algorithm, AlgorithmSet, DEFAULT_LEEWAY_SECS, IssuerPattern, KeyFamily, Tenants};
+use crate::verify::VerifierBuilder;
 
 /// Builds a [`Guard`]. Start with [`Guard::builder`].
 ///
 /// Issuers are added with [`issuer`](Self::issuer) and get their keys from the
 /// next [`keys`](Self::keys) call; an issuer whose identity is declared by OIDC
 /// discovery can be added with keys alone ([`issuer_from_keys`](Self::issuer_from_keys)).
+/// These settings, and those up to [`max_token_lifetime`](Self::max_token_lifetime),
+/// are the guard's [`Verifier`](crate::Verifier)'s.
 #[derive(Debug)]
 #[must_use]
 pub struct GuardBuilder {
-    issuers: Vec<(Option<String>, Option<KeySource>)>,
-    audiences: Vec<String>,
-    tenants: Option<Vec<String>>,
-    algorithms: AlgorithmSet,
-    leeway: Duration,
-    max_token_lifetime: Option<Duration>,
+    verifier: VerifierBuilder,
     policy: Policy,
     style: ChallengeStyle,
     realm: Option<String>,
@@ -39,18 +37,12 @@ pub struct GuardBuilder {
     paths: PathRules,
     token_cache_capacity: u64,
     compliance_header: Option<String>,
-    errors: Vec<BuildError>,
 }
 
 impl Default for GuardBuilder {
     fn default() -> Self {
         Self {
-            issuers: Vec::new(),
-            audiences: Vec::new(),
-            tenants: None,
-            algorithms: AlgorithmSet::default(),
-            leeway: Duration::from_secs(DEFAULT_LEEWAY_SECS),
-            max_token_lifetime: None,
+            verifier: VerifierBuilder::default(),
             policy: Policy::partner_center(),
             style: ChallengeStyle::PartnerCenter,
             realm: None,
@@ -62,7 +54,6 @@ impl Default for GuardBuilder {
             paths: PathRules::default(),
             token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
             compliance_header: None,
-            errors: Vec::new(),
         }
     }
 }
@@ -72,33 +63,26 @@ impl GuardBuilder {
     /// is substituted and the result compared exactly). Its keys come from the next
     /// call to [`keys`](Self::keys).
     pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.issuers.push((Some(issuer.into()), None));
+        self.verifier = self.verifier.issuer(issuer);
         self
     }
 
     /// Sets the key source of the issuer added last.
     pub fn keys(mut self, keys: KeySource) -> Self {
-        match self.issuers.last_mut() {
-            Some((_, slot @ None)) => *slot = Some(keys),
-            Some((Some(iss), Some(_))) => {
-                let msg = format!("issuer {iss} was given keys twice");
-                self.errors.push(BuildError::new(BuildErrorKind::Keys, msg));
-            }
-            _ => self.issuers.push((None, Some(keys))),
-        }
+        self.verifier = self.verifier.keys(keys);
         self
     }
 
     /// Adds an issuer whose identity its key source declares (OIDC discovery's
     /// `issuer`), e.g. when only a discovery URL is configured.
     pub fn issuer_from_keys(mut self, keys: KeySource) -> Self {
-        self.issuers.push((None, Some(keys)));
+        self.verifier = self.verifier.issuer_from_keys(keys);
         self
     }
 
     /// Adds an accepted audience (`aud`).
     pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
+        self.verifier = self.verifier.audience(audience);
         self
     }
 
@@ -108,47 +92,39 @@ impl GuardBuilder {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.audiences.extend(audiences.into_iter().map(Into::into));
+        self.verifier = self.verifier.audiences(audiences);
         self
     }
 
-    /// Admits tokens of these tenants only (their `tid`, a GUID), wherever an issuer
-    /// is a `{tenantid}` template, configured or declared by discovery; adds to the
-    /// tenants of earlier calls. Exact issuers name their tenant and are not affected.
-    ///
-    /// Without it a template accepts every tenant of the identity provider (with
-    /// Entra discovery at `common`: every Entra tenant), whose `wids` and `roles`
-    /// then count here; [`build`](Self::build) logs a warning saying so. A token of
-    /// another tenant is refused with `401 invalid_token`.
+    /// Admits tokens of these tenants only, wherever an issuer is a `{tenantid}`
+    /// template (see [`VerifierBuilder::tenants`]). Without it a template admits every
+    /// tenant, and [`build`](Self::build) logs a warning saying so.
     pub fn tenants<I, S>(mut self, tenants: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.tenants.get_or_insert_with(Vec::new).extend(tenants.into_iter().map(Into::into));
+        self.verifier = self.verifier.tenants(tenants);
         self
     }
 
     /// Replaces the algorithm allow-list (default: RS/PS 256–512, ES256, ES384, EdDSA).
     pub fn algorithms<I: IntoIterator<Item = Algorithm>>(mut self, algorithms: I) -> Self {
-        self.algorithms = algorithms.into_iter().collect();
+        self.verifier = self.verifier.algorithms(algorithms);
         self
     }
 
     /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 60 s, at most 5
     /// minutes). A token whose `iat` is further ahead than this is refused.
     pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
+        self.verifier = self.verifier.leeway(leeway);
         self
     }
 
-    /// Refuses tokens whose lifetime (`exp - iat`) is longer than `lifetime`, and
-    /// tokens without `iat`, whose lifetime cannot be known (off by default: Entra
-    /// access tokens live 60–90 minutes, but up to 28 hours for clients of
-    /// continuous access evaluation, so the right bound depends on the clients).
-    /// Whole seconds; at least one.
+    /// Refuses tokens living longer than `lifetime` (`exp - iat`), and tokens
+    /// without `iat` (see [`VerifierBuilder::max_token_lifetime`]; off by default).
     pub fn max_token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.max_token_lifetime = Some(lifetime);
+        self.verifier = self.verifier.max_token_lifetime(lifetime);
         self
     }
 
@@ -225,95 +201,7 @@ impl GuardBuilder {
 
     /// Checks every setting and builds the guard.
     pub fn build(self) -> Result<Guard, BuildError> {
-        if let Some(e) = self.errors.into_iter().next() {
-            return Err(e);
-        }
-        if self.issuers.is_empty() {
-            return Err(BuildError::new(
-                BuildErrorKind::Issuer,
-                "no issuer is configured; add one with .issuer(..).keys(..)",
-            ));
-        }
-        let tenants = self
-            .tenants
-            .map(Tenants::new)
-            .transpose()
-            .map_err(|e| BuildError::new(BuildErrorKind::Issuer, e))?;
-        let mut issuers = Vec::with_capacity(self.issuers.len());
-        for (issuer, keys) in self.issuers {
-            let configured = issuer
-                .as_deref()
-                .map(IssuerPattern::new)
-                .transpose()
-                .map_err(|e| BuildError::new(BuildErrorKind::Issuer, e))?;
-            let keys = keys.ok_or_else(|| {
-                BuildError::new(
-                    BuildErrorKind::Keys,
-                    format!(
-                        "issuer {} has no key source; call .keys(..) after .issuer(..)",
-                        issuer.unwrap_or_default()
-                    ),
-                )
-            })?;
-            if let Some(e) = keys.error() {
-                return Err(BuildError::new(BuildErrorKind::Keys, e.to_owned()));
-            }
-            if configured.is_none() && !keys.declares_issuer() {
-                return Err(BuildError::new(
-                    BuildErrorKind::Issuer,
-                    "a key source without an issuer must be OIDC discovery (which declares one); \
-                     add .issuer(..) before .keys(..)",
-                ));
-            }
-            issuers.push(Issuer {
-                configured,
-                declared: OnceLock::new(),
-                keys,
-                any_tenant: tenants.is_none(),
-            });
-        }
-        if self.audiences.is_empty() {
-            return Err(BuildError::new(
-                BuildErrorKind::Audience,
-                "no audience is configured; add one with .audience(..)",
-            ));
-        }
-        if let Some(a) = self.audiences.iter().find(|a| a.is_empty()) {
-            return Err(BuildError::new(BuildErrorKind::Audience, format!("audience {a:?} is empty")));
-        }
-        if self.algorithms.is_empty() {
-            return Err(BuildError::new(BuildErrorKind::Algorithms, "the algorithm allow-list is empty"));
-        }
-        let hmac_allowed = self.algorithms.iter().any(|a| a.family() == KeyFamily::Hmac);
-        let hmac_keys = issuers.iter().any(|i| i.keys.has_hmac());
-        if hmac_keys && !hmac_allowed {
-            return Err(BuildError::new(
-                BuildErrorKind::Algorithms,
-                "an issuer has an HMAC secret but no HS algorithm is allowed; add HS256 to the allow-list",
-            ));
-        }
-        if hmac_allowed && !hmac_keys {
-            return Err(BuildError::new(
-                BuildErrorKind::Algorithms,
-                "an HS algorithm is allowed but no issuer has an HMAC secret; HMAC is only honoured with a configured secret",
-            ));
-        }
-        if self.leeway > Duration::from_secs(300) {
-            return Err(BuildError::new(
-                BuildErrorKind::Policy,
-                "leeway above 5 minutes would accept long-expired tokens",
-            ));
-        }
-        let max_lifetime = match self.max_token_lifetime {
-            None => None,
-            Some(d) if d.as_secs() == 0 => {
-                return Err(BuildError::new(
-                    BuildErrorKind::Policy,
-                    "max_token_lifetime must be at least one second; a shorter one would refuse every token",
-                ));
-            }
-            Some(d) => Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
-        };
+        let verifier = self.verifier.shared_clock(Arc::clone(&self.clock)).build_quietly()?;
         if self.max_header_bytes < 256 {
             return Err(BuildError::new(
                 BuildErrorKind::Policy,
@@ -370,23 +258,14 @@ impl GuardBuilder {
                 Some(Arc::from(name.to_ascii_lowercase()))
             }
         };
-        let leeway = i64::try_from(self.leeway.as_secs()).unwrap_or(300);
         // Only once everything else is known to be right: a guard that is not built
         // admits no one.
-        for issuer in issuers.iter().filter(|i| i.any_tenant) {
-            if let Some(p) = issuer.configured.as_ref().filter(|p| p.is_template()) {
-                warn_any_tenant(p);
-            }
-        }
-        let token_cache = TokenCache::new(self.token_cache_capacity, Arc::clone(&self.clock), leeway);
+        verifier.warn_if_any_tenant();
+        let token_cache =
+            TokenCache::new(self.token_cache_capacity, Arc::clone(&self.clock), verifier.leeway_secs());
         Ok(Guard {
             inner: Arc::new(Inner {
-                issuers,
-                audiences: self.audiences,
-                tenants,
-                algorithms: self.algorithms,
-                leeway,
-                max_lifetime,
+                verifier,
                 policy,
                 challenges,
                 clock: self.clock,

@@ -11,22 +11,19 @@ pub(crate) mod token_cache;
 
 pub use builder::GuardBuilder;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::claims::Claims;
-use crate::claims::{CallerKind, KindRule};
 use crate::error::{BuildError, BuildErrorKind};
-use crate::keys::{KeyErrorKind, KeySource, Lookup, VerifyingKey};
-use crate::metrics::RuleCounters;
-use crate::metrics::{CheckDuration, Outcome};
+use crate::metrics::{CheckDuration, Outcome, RuleCounters};
 use crate::path::{self, PathRules};
 use crate::policy::{CompiledPolicy, CompiledRule, Mode, Requirement};
-use crate::principal::{ClaimsSource, Identity, NO_AUTH_TIME, Principal, VerifiedToken};
+use crate::principal::{ClaimsSource, Principal, VerifiedToken};
 use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
 use crate::request::RequestInfo;
 use crate::time::Clock;
 use crate::token::{check_credentials, locate_bearer};
-use crate::verify::{self, AlgorithmSet, IssuerMatch, IssuerPattern, Parsed, Tenants, invalid};
+use crate::verify::{Step, Verified, Verifier, Waiting, invalid};
 use token_cache::TokenCache;
 
 /// What a check concluded.
@@ -61,59 +58,8 @@ pub struct Guard {
     fixed: Option<Arc<CompiledRule>>,
 }
 
-pub(crate) struct Issuer {
-    configured: Option<IssuerPattern>,
-    declared: OnceLock<IssuerPattern>,
-    keys: KeySource,
-    /// No tenant allow-list is set: a template admits every tenant.
-    any_tenant: bool,
-}
-
-/// Said once per templated issuer when no tenant allow-list restricts it: at build
-/// for a configured template, when discovery first declares one otherwise.
-pub(crate) fn warn_any_tenant(issuer: &IssuerPattern) {
-    tracing::warn!(
-        issuer = %issuer,
-        "the issuer is a {{tenantid}} template and no tenant allow-list is set, so tokens of every \
-         tenant it names are accepted, with that tenant's wids and roles; name the tenants served \
-         with GuardBuilder::tenants, `tenants = [...]` in the configuration file, or MFA_TENANTS \
-         for the example servers"
-    );
-}
-
-impl Issuer {
-    fn pattern(&self) -> Option<&IssuerPattern> {
-        if let Some(p) = &self.configured {
-            return Some(p);
-        }
-        if let Some(p) = self.declared.get() {
-            return Some(p);
-        }
-        let declared = self.keys.provider().declared_issuer()?;
-        match IssuerPattern::new(&declared) {
-            Ok(p) => Some(self.declared.get_or_init(|| {
-                if self.any_tenant && p.is_template() {
-                    warn_any_tenant(&p);
-                }
-                p
-            })),
-            Err(reason) => {
-                tracing::warn!(%reason, "the key source declares an unusable issuer");
-                None
-            }
-        }
-    }
-}
-
 struct Inner {
-    issuers: Vec<Issuer>,
-    audiences: Vec<String>,
-    /// Where set, the only tenants a `{tenantid}` template admits.
-    tenants: Option<Tenants>,
-    algorithms: AlgorithmSet,
-    leeway: i64,
-    /// Longest `exp - iat` accepted, in seconds.
-    max_lifetime: Option<i64>,
+    verifier: Verifier,
     policy: CompiledPolicy,
     challenges: Challenges,
     clock: Arc<dyn Clock>,
@@ -149,12 +95,6 @@ pub struct PendingCheck {
     state: Waiting,
 }
 
-// Boxed: a parsed token is several hundred bytes and only the slow path waits.
-enum Waiting {
-    Issuer(Box<Parsed>),
-    Key { parsed: Box<Parsed>, issuer: usize, kind: (CallerKind, KindRule) },
-}
-
 impl std::fmt::Debug for PendingCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PendingCheck")
@@ -162,14 +102,6 @@ impl std::fmt::Debug for PendingCheck {
             .field("path", &self.path)
             .finish_non_exhaustive()
     }
-}
-
-/// One step of verification.
-enum Step {
-    /// Verified now; the claims go to this request's principal.
-    Verified(Arc<VerifiedToken>, Box<Claims>),
-    Refused(Refusal),
-    Wait(Waiting),
 }
 
 impl Guard {
@@ -263,11 +195,11 @@ impl Guard {
             Ok(token) => token,
             Err(refusal) => return Evaluation::Ready(self.refuse(rule, public, refusal, span)),
         };
-        match self.verify(token.as_str(), now) {
-            Step::Verified(verified, claims) => {
-                self.remember(token.as_str(), &verified);
-                Evaluation::Ready(self.admit(rule, verified, ClaimsSource::Parsed(claims), now, span))
-            }
+        match inner.verifier.verify_now(token.as_str(), now) {
+            Step::Verified(verified) => Evaluation::Ready(match self.accept(token.as_str(), verified) {
+                Ok((cached, claims)) => self.admit(rule, cached, ClaimsSource::Parsed(claims), now, span),
+                Err(refusal) => self.refuse(rule, public, refusal, span),
+            }),
             Step::Refused(refusal) => Evaluation::Ready(self.refuse(rule, public, refusal, span)),
             Step::Wait(state) => Evaluation::Pending(PendingCheck {
                 guard: self.clone(),
@@ -282,10 +214,17 @@ impl Guard {
         }
     }
 
-    fn remember(&self, token: &str, verified: &Arc<VerifiedToken>) {
+    /// A verified token becomes a caller: its kind decided (a token of no known kind
+    /// is refused), its policy facts resolved, and the result remembered so the same
+    /// bytes are not verified again.
+    fn accept(&self, token: &str, verified: Verified) -> Result<(Arc<VerifiedToken>, Box<Claims>), Refusal> {
+        let (claims, key) = verified.into_boxed_parts();
+        let kind = claims.caller_kind().map_err(invalid)?;
+        let cached = Arc::new(VerifiedToken::of(&claims, kind, key, &self.inner.policy));
         if let Some(cache) = &self.inner.token_cache {
-            cache.insert(token.as_bytes(), verified);
+            cache.insert(token.as_bytes(), &cached);
         }
+        Ok((cached, claims))
     }
 
     /// Whether an already admitted caller would pass the route policy of `method`
@@ -324,109 +263,10 @@ impl Guard {
         &*self.inner.clock
     }
 
-    fn verify(&self, token: &str, now: i64) -> Step {
-        let parsed = match verify::parse(token, self.inner.algorithms) {
-            Ok(p) => p,
-            Err(refusal) => return Step::Refused(refusal),
-        };
-        match self.find_issuer(&parsed) {
-            Ok(Some(issuer)) => self.verify_for_issuer(token, parsed, issuer, now),
-            Ok(None) => Step::Wait(Waiting::Issuer(Box::new(parsed))),
-            Err(refusal) => Step::Refused(refusal),
-        }
-    }
-
-    /// The issuer the token claims, among those configured: `Ok(None)` when some
-    /// issuer's identity is not known yet (discovery not loaded) and none matched.
-    fn find_issuer(&self, parsed: &Parsed) -> Result<Option<usize>, Refusal> {
-        let claims = &parsed.claims;
-        let iss = claims.iss().ok_or_else(|| invalid("the token has no iss claim"))?;
-        let mut unknown = false;
-        let mut bad_tenant = false;
-        let mut foreign_tenant = false;
-        for (i, issuer) in self.inner.issuers.iter().enumerate() {
-            match issuer.pattern() {
-                None => unknown = true,
-                Some(p) => match p.matches(iss, claims.tid()) {
-                    // A template matched, so `tid` is a GUID; an exact issuer that
-                    // names the same tenant may still admit the token.
-                    IssuerMatch::Yes if p.is_template() && !self.tenant_allowed(claims.tid()) => {
-                        foreign_tenant = true;
-                    }
-                    IssuerMatch::Yes => return Ok(Some(i)),
-                    IssuerMatch::BadTenant => bad_tenant = true,
-                    IssuerMatch::No => {}
-                },
-            }
-        }
-        if unknown {
-            return Ok(None);
-        }
-        Err(invalid(if foreign_tenant {
-            "the token's tenant is not allowed here"
-        } else if bad_tenant {
-            "the token's tid claim is missing or not a GUID, so its issuer cannot be matched"
-        } else {
-            "the token's issuer is not accepted here"
-        }))
-    }
-
-    fn tenant_allowed(&self, tid: Option<&str>) -> bool {
-        match (&self.inner.tenants, tid) {
-            (None, _) => true,
-            (Some(tenants), Some(tid)) => tenants.allows(tid),
-            (Some(_), None) => false,
-        }
-    }
-
-    fn verify_for_issuer(&self, token: &str, parsed: Parsed, issuer: usize, now: i64) -> Step {
-        let inner = &*self.inner;
-        if let Err(refusal) =
-            verify::check_claims(&parsed.claims, now, inner.leeway, inner.max_lifetime, &inner.audiences)
-        {
-            return Step::Refused(refusal);
-        }
-        let kind = match parsed.claims.caller_kind() {
-            Ok(kind) => kind,
-            Err(reason) => return Step::Refused(invalid(reason)),
-        };
-        match inner.issuers[issuer].keys.provider().lookup(parsed.kid.as_deref(), parsed.alg) {
-            Lookup::Found(key) => self.verify_signature(token, parsed, kind, key),
-            Lookup::Missing | Lookup::NotLoaded => {
-                Step::Wait(Waiting::Key { parsed: Box::new(parsed), issuer, kind })
-            }
-        }
-    }
-
-    fn verify_signature(
-        &self,
-        token: &str,
-        parsed: Parsed,
-        kind: (CallerKind, KindRule),
-        key: Arc<VerifyingKey>,
-    ) -> Step {
-        if let Err(reason) = key.fits(parsed.alg) {
-            return Step::Refused(invalid(reason));
-        }
-        let message = &token.as_bytes()[..parsed.signing_input_len];
-        if !key.verify(parsed.alg, message, &parsed.signature) {
-            return Step::Refused(invalid("the token signature does not verify with the issuer's key"));
-        }
-        let policy = &self.inner.policy;
-        let claims = parsed.claims;
-        let verified = VerifiedToken {
-            roles: policy.roles.resolve(&claims),
-            role_map: Arc::clone(&policy.roles),
-            mfa: if kind.0 == CallerKind::User { policy.mfa.evidence(&claims) } else { None },
-            cp1: claims.xms_cc().is_some_and(|c| c.iter().any(|v| v == "cp1")),
-            exp: claims.exp().map_or(0, |e| e.unix()),
-            auth_time: claims.auth_time().map_or(NO_AUTH_TIME, |t| t.unix()),
-            identity: Identity::of(&claims),
-            kind: kind.0,
-            kind_rule: kind.1,
-            key,
-        };
-        Step::Verified(Arc::new(verified), Box::new(claims))
+    /// The verifier the guard checks tokens with (issuers, tenants, key sources,
+    /// algorithms, audiences).
+    pub fn verifier(&self) -> &Verifier {
+        &self.inner.verifier
     }
 
     fn admit(
@@ -513,90 +353,25 @@ impl PendingCheck {
     pub async fn finish(self) -> CheckResult {
         use tracing::Instrument as _;
         let PendingCheck { guard, method, path, token, public, state, started, span } = self;
-        let outcome = guard.wait_for_keys(&token, state).instrument(span.clone()).await;
+        let verified = guard.inner.verifier.finish(&token, state).instrument(span.clone()).await;
         let _entered = span.enter();
-        let inner = &*guard.inner;
         let rule = guard.select(&method, &path);
-        let result = match outcome {
-            Step::Verified(verified, claims) => {
-                guard.remember(&token, &verified);
-                guard.admit(rule, verified, ClaimsSource::Parsed(claims), inner.clock.now_unix(), &span)
+        let result = match verified.and_then(|v| guard.accept(&token, v)) {
+            Ok((cached, claims)) => {
+                guard.admit(rule, cached, ClaimsSource::Parsed(claims), guard.inner.clock.now_unix(), &span)
             }
-            Step::Refused(refusal) => guard.refuse(rule, public, refusal, &span),
-            Step::Wait(_) => guard.refuse(
-                rule,
-                public,
-                unavailable("the issuer's signing keys cannot be had right now"),
-                &span,
-            ),
+            Err(refusal) => guard.refuse(rule, public, refusal, &span),
         };
         guard.inner.check_duration.record(started);
         result
     }
 }
 
-impl Guard {
-    async fn wait_for_keys(&self, token: &str, state: Waiting) -> Step {
-        let (parsed, issuer, kind) = match state {
-            Waiting::Key { parsed, issuer, kind } => (parsed, issuer, kind),
-            Waiting::Issuer(parsed) => {
-                for issuer in self.inner.issuers.iter().filter(|i| i.pattern().is_none()) {
-                    if let Err(e) = issuer.keys.provider().issuer().await {
-                        return Step::Refused(key_refusal(&e));
-                    }
-                }
-                let issuer = match self.find_issuer(&parsed) {
-                    Ok(Some(i)) => i,
-                    Ok(None) => {
-                        return Step::Refused(unavailable("the issuer's metadata cannot be had right now"));
-                    }
-                    Err(refusal) => return Step::Refused(refusal),
-                };
-                match self.verify_for_issuer(token, *parsed, issuer, self.inner.clock.now_unix()) {
-                    Step::Wait(Waiting::Key { parsed, issuer, kind }) => (parsed, issuer, kind),
-                    Step::Wait(Waiting::Issuer(_)) => {
-                        return Step::Refused(unavailable("the issuer's metadata cannot be had right now"));
-                    }
-                    done => return done,
-                }
-            }
-        };
-        let provider = self.inner.issuers[issuer].keys.provider();
-        match provider.resolve(parsed.kid.as_deref(), parsed.alg).await {
-            Ok(key) => self.verify_signature(token, *parsed, kind, key),
-            Err(e) => Step::Refused(key_refusal(&e)),
-        }
-    }
-}
-
-fn unavailable(detail: &'static str) -> Refusal {
-    Refusal::new(RejectionCode::KeySourceUnavailable, detail).retry_after(30)
-}
-
-fn key_refusal(e: &crate::keys::KeyError) -> Refusal {
-    match e.kind() {
-        KeyErrorKind::UnknownKey => invalid(e.to_string()),
-        KeyErrorKind::Unavailable { retry_after } => Refusal::new(
-            RejectionCode::KeySourceUnavailable,
-            "the signing keys of the token's issuer cannot be fetched right now; retry later",
-        )
-        .retry_after(retry_after),
-    }
-}
-
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let inner = &*self.inner;
         f.debug_struct("Guard")
-            .field(
-                "issuers",
-                &inner.issuers.iter().map(|i| i.pattern().map(|p| p.to_string())).collect::<Vec<_>>(),
-            )
-            .field("audiences", &inner.audiences)
-            .field("tenants", &inner.tenants)
-            .field("algorithms", &inner.algorithms)
-            .field("leeway", &inner.leeway)
-            .field("max_lifetime", &inner.max_lifetime)
+            .field("verifier", &self.inner.verifier)
+            .field("fixed_requirement", &self.fixed.as_ref().map(|r| &r.label))
             .finish_non_exhaustive()
     }
 }

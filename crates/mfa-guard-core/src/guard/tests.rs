@@ -10,8 +10,9 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
+use crate::claims::CallerKind;
 use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
-use crate::keys::{KeyError, KeyFuture, KeyProvider, KeySet};
+use crate::keys::{KeyError, KeyFuture, KeyProvider, KeySet, KeySource, Lookup};
 use crate::policy::{Policy, Requirement, wids};
 use crate::rejection::{ChallengeStyle, parse_challenge};
 use crate::verify::Algorithm;

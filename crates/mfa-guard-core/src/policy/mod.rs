@@ -475,6 +475,27 @@ pub(crate) struct Decision {
     pub(crate) mode: Mode,
 }
 
+/// What the route policy reads of a token, resolved once per token (and kept in
+/// the verified-token cache): its roles under the role map, its MFA evidence (users
+/// only), its `auth_time`. The guard and `inspect` both get them here.
+#[derive(Debug, Clone)]
+pub(crate) struct Facts {
+    pub(crate) roles: ResolvedRoles,
+    pub(crate) mfa: Option<MfaEvidence>,
+    pub(crate) auth_time: Option<i64>,
+}
+
+impl CompiledPolicy {
+    /// The facts of a token of caller `kind`.
+    pub(crate) fn facts(&self, claims: &crate::claims::Claims, kind: CallerKind) -> Facts {
+        Facts {
+            roles: self.roles.resolve(claims),
+            mfa: if kind == CallerKind::User { self.mfa.evidence(claims) } else { None },
+            auth_time: claims.auth_time().map(|t| t.unix()),
+        }
+    }
+}
+
 /// What route policy looks at: the caller, its MFA evidence, its claims (for
 /// freshness) and its resolved roles. Built from a verified token, or from an
 /// unverified one by tools that explain a verdict.

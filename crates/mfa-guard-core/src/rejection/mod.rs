@@ -196,6 +196,16 @@ impl Refusal {
         self
     }
 
+    /// The code.
+    pub fn code(&self) -> RejectionCode {
+        self.code
+    }
+
+    /// The description (without token material; it is sent to the client).
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
     /// Sets `Retry-After`.
     #[must_use]
     pub fn retry_after(mut self, seconds: u64) -> Self {

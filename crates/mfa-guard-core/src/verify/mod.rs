@@ -1,14 +1,19 @@
 //! Token verification: compact-serialization parsing, the algorithm allow-list,
-//! time and audience checks, and the signature.
+//! issuers and tenants, time and audience checks, and the signature — all of it
+//! behind one [`Verifier`].
 //!
 //! The order is chosen so that keys are only looked for (and possibly fetched) for a
 //! token that would otherwise pass: shape → header → algorithm → claims → issuer →
-//! `exp`/`nbf`/`iat`/lifetime/`aud` → caller kind → key → signature. Any failure is `invalid_token`
+//! `exp`/`nbf`/`iat`/lifetime/`aud` → key → signature. Any failure is `invalid_token`
 //! with a description that names the rule and never echoes token material.
 
 mod header;
 mod issuer;
 mod tenant;
+mod verifier;
+
+pub(crate) use verifier::{Step, Waiting};
+pub use verifier::{Verified, Verifier, VerifierBuilder};
 
 pub use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 pub(crate) use issuer::IssuerMatch;
