@@ -19,8 +19,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use mfa_guard_core::rejection::parse_challenge;
 use mfa_guard_core::{
-    Algorithm, CallerKind, CheckResult, Config, Evaluation, Guard, KeySet, KeySource, ManualClock, Policy,
-    Rejection, RejectionCode, RequestInfo,
+    Admission, Algorithm, CallerKind, Config, Evaluation, Guard, KeySet, KeySource, ManualClock, Policy,
+    Principal, Rejection, RejectionCode, RequestInfo,
 };
 use serde_json::{Value, json};
 
@@ -90,10 +90,10 @@ pub fn guard() -> &'static Guard {
 
 /// Drives a check to its end. Every key source here is static, so a pending check
 /// finishes on its first poll; one that does not is reported as `None`.
-pub fn decide(guard: &Guard, req: &RequestInfo<'_>) -> Option<CheckResult> {
+pub fn decide(guard: &Guard, req: &RequestInfo<'_>) -> Option<Result<Option<Principal>, Rejection>> {
     match guard.evaluate(req) {
-        Evaluation::Ready(result) => Some(result),
-        Evaluation::Pending(pending) => poll_once(pending.finish()),
+        Evaluation::Ready(admission) => Some(admission.into_result()),
+        Evaluation::Pending(pending) => poll_once(pending.finish()).map(Admission::into_result),
     }
 }
 

@@ -8,10 +8,9 @@ use std::ops::Deref;
 use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, ResponseError};
-use mfa_guard_core::Rejection;
+use mfa_guard_core::{Anonymous, Rejection};
 
-use crate::Unauthenticated;
-use crate::response::{fail_closed, render};
+use crate::response::render;
 
 /// The caller admitted by [`MfaMiddleware`](crate::MfaMiddleware), as an actix-web
 /// extractor.
@@ -62,15 +61,9 @@ impl FromRequest for Principal {
 
 fn principal(req: &HttpRequest) -> Result<Principal, RejectionResponse> {
     let extensions = req.extensions();
-    if let Some(principal) = extensions.get::<mfa_guard_core::Principal>() {
-        return Ok(Principal(principal.clone()));
-    }
-    if let Some(Unauthenticated(rejection)) = extensions.get::<Unauthenticated>() {
-        return Err(RejectionResponse(rejection.clone()));
-    }
-    // No MfaMiddleware in front of this handler: a deployment mistake. Fail closed.
-    tracing::error!("mfa_guard_actix::Principal extracted on a route without MfaMiddleware; refusing");
-    Err(RejectionResponse(fail_closed()))
+    let principal = extensions.get::<mfa_guard_core::Principal>();
+    let anonymous = extensions.get::<Anonymous>();
+    mfa_guard_core::extract_caller(principal, anonymous).map(Principal).map_err(RejectionResponse)
 }
 
 /// A [`Rejection`] as an actix-web error: it renders the very bytes the middleware

@@ -12,9 +12,7 @@ use pin_project_lite::pin_project;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 
-use crate::RejectionResponse;
 use crate::middleware::add_headers;
-use crate::response::fail_closed;
 
 /// A check that had to wait for signing keys, followed by the inner call.
 pub(crate) type Checking<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, Error>>>>;
@@ -66,12 +64,11 @@ where
                 add_headers(&mut res, std::mem::take(headers));
                 res.map_into_left_body()
             }),
-            StateProj::Rejected { response } => Poll::Ready(match response.take() {
-                Some(response) => Ok(response),
-                // Polled again after completion: the request is gone, so answer with an
-                // error that renders a missing-token refusal, which fails closed.
-                None => Err(RejectionResponse(fail_closed()).into()),
-            }),
+            // Polling a future again after it completed is a bug of the caller,
+            // answered as tower-http answers it.
+            StateProj::Rejected { response } => {
+                Poll::Ready(Ok(response.take().expect("ResponseFuture polled after completion")))
+            }
             StateProj::Checking { future } => future.as_mut().poll(cx),
         }
     }

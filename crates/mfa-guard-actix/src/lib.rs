@@ -52,8 +52,3 @@ mod response;
 pub use extract::{Principal, RejectionResponse};
 pub use future::ResponseFuture;
 pub use middleware::{MfaMiddleware, MfaService};
-
-/// Marks a request the guard let through without a principal (a public route);
-/// holds the answer an extractor then gives.
-#[derive(Clone, Debug)]
-pub(crate) struct Unauthenticated(pub(crate) mfa_guard_core::Rejection);

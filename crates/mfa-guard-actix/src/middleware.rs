@@ -8,9 +8,8 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage as _};
-use mfa_guard_core::{BuildError, CheckResult, Evaluation, Guard, Rejection, RequestInfo, Requirement};
+use mfa_guard_core::{Admission, BuildError, Evaluation, Guard, Rejection, RequestInfo, Requirement};
 
-use crate::Unauthenticated;
 use crate::future::ResponseFuture;
 use crate::response::{admitted_headers, render};
 
@@ -23,15 +22,12 @@ use crate::response::{admitted_headers, render};
 #[must_use]
 pub struct MfaMiddleware {
     guard: Guard,
-    /// What an extractor answers on a route the guard let through without a token.
-    unauthenticated: Rejection,
 }
 
 impl MfaMiddleware {
     /// Checks every request against `guard`'s route policy.
     pub fn new(guard: Guard) -> Self {
-        let unauthenticated = guard.missing_token();
-        Self { guard, unauthenticated }
+        Self { guard }
     }
 
     /// Checks every request against `requirement`, with `guard`'s keys and settings.
@@ -58,11 +54,7 @@ where
     type Future = Ready<Result<Self::Transform, Self::InitError>>;
 
     fn new_transform(&self, service: S) -> Self::Future {
-        ready(Ok(MfaService {
-            inner: Rc::new(service),
-            guard: self.guard.clone(),
-            unauthenticated: self.unauthenticated.clone(),
-        }))
+        ready(Ok(MfaService { inner: Rc::new(service), guard: self.guard.clone() }))
     }
 }
 
@@ -79,7 +71,6 @@ where
 pub struct MfaService<S> {
     inner: Rc<S>,
     guard: Guard,
-    unauthenticated: Rejection,
 }
 
 impl<S> MfaService<S> {
@@ -115,7 +106,7 @@ where
             self.guard.evaluate(&info)
         };
         match evaluation {
-            Evaluation::Ready(result) => match admit(&req, result, &self.unauthenticated) {
+            Evaluation::Ready(admission) => match admit(&req, admission) {
                 Ok(headers) => ResponseFuture::inner(self.inner.call(req), headers),
                 Err(rejection) => ResponseFuture::rejected(respond(req, &rejection)),
             },
@@ -124,10 +115,9 @@ where
                 // (readiness is forwarded above, and actix's own services are always
                 // ready), so the inner service can be called once the keys are here.
                 let inner = Rc::clone(&self.inner);
-                let unauthenticated = self.unauthenticated.clone();
                 ResponseFuture::checking(Box::pin(async move {
-                    let result = pending.finish().await;
-                    match admit(&req, result, &unauthenticated) {
+                    let admission = pending.finish().await;
+                    match admit(&req, admission) {
                         Ok(headers) => inner.call(req).await.map(|mut res| {
                             add_headers(&mut res, headers);
                             res.map_into_left_body()
@@ -140,24 +130,21 @@ where
     }
 }
 
-/// Puts the outcome of a check on the request; a refusal comes back as `Err`, an
-/// admission with the headers core wants on the response.
-fn admit(
-    req: &ServiceRequest,
-    result: CheckResult,
-    unauthenticated: &Rejection,
-) -> Result<Vec<(HeaderName, HeaderValue)>, Rejection> {
-    match result {
-        Ok(Some(principal)) => {
+/// Copies core's decision onto the request: the caller (or the anonymous marker) into
+/// its extensions, and back the headers core wants on the response; a refusal comes
+/// back as `Err`.
+fn admit(req: &ServiceRequest, admission: Admission) -> Result<Vec<(HeaderName, HeaderValue)>, Rejection> {
+    match admission {
+        Admission::Admitted(principal) => {
             let headers = admitted_headers(&principal);
             req.extensions_mut().insert(principal);
             Ok(headers)
         }
-        Ok(None) => {
-            req.extensions_mut().insert(Unauthenticated(unauthenticated.clone()));
+        Admission::Anonymous(marker) => {
+            req.extensions_mut().insert(marker);
             Ok(Vec::new())
         }
-        Err(rejection) => Err(rejection),
+        Admission::Refused(rejection) => Err(rejection),
     }
 }
 

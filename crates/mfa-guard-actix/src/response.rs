@@ -4,7 +4,7 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use mfa_guard_core::{Refusal, Rejection, RejectionCode};
+use mfa_guard_core::Rejection;
 
 /// Renders `rejection`.
 ///
@@ -30,15 +30,6 @@ pub(crate) fn render(rejection: &Rejection) -> HttpResponse {
     }
     response.extensions_mut().insert(rejection.clone());
     response
-}
-
-/// The answer when there is no guard's answer to give (an extractor used without the
-/// middleware, a future polled after it finished): a missing token, which fails closed.
-pub(crate) fn fail_closed() -> Rejection {
-    Rejection::standalone(Refusal::new(
-        RejectionCode::MissingToken,
-        "this route requires a bearer access token",
-    ))
 }
 
 /// The headers core asks to add to an admitted request's response (the compliance

@@ -58,7 +58,7 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
     if let Some(a) = &authorization {
         req = req.with_authorization(a.as_bytes());
     }
-    match guard.check(&req).await {
+    match guard.check(&req).await.into_result() {
         Ok(principal) => {
             if options.json {
                 println!(

@@ -51,7 +51,7 @@ pub(crate) async fn run(token: &Token, options: &Options, out: Style) -> Result<
     })?;
     let authorization = format!("Bearer {}", token.as_str());
     let req = RequestInfo::new("GET", "/").with_authorization(authorization.as_bytes());
-    match guard.check(&req).await {
+    match guard.check(&req).await.into_result() {
         Ok(principal) => {
             // A fixed requirement is never public, so an admitted check has a caller.
             let principal = principal.ok_or_else(|| Failure::error("the guard admitted no caller"))?;

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
 use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
-use mfa_guard_core::{Claims, Evaluation, Guard, Refusal, RejectionCode, RequestInfo};
+use mfa_guard_core::{Admission, Claims, Evaluation, Guard, Refusal, RejectionCode, RequestInfo};
 
 const ISSUER: &str = "https://sts.windows.net/{tenantid}/";
 
@@ -23,7 +23,7 @@ fn guard(issuer: &DevIssuer, cache: u64) -> Guard {
 
 fn admitted(guard: &Guard, header: &[u8]) -> bool {
     let req = RequestInfo::new("GET", "/commerce/customers").with_authorization(header);
-    matches!(guard.evaluate(&req), Evaluation::Ready(Ok(Some(_))))
+    matches!(guard.evaluate(&req), Evaluation::Ready(Admission::Admitted(_)))
 }
 
 fn bench(c: &mut Criterion) {
@@ -92,7 +92,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("claims/parse", |b| b.iter(|| Claims::from_json(black_box(&payload)).is_ok()));
 
     let req = RequestInfo::new("GET", "/v1/catalog/prices").with_authorization(header.as_bytes());
-    let Evaluation::Ready(Ok(Some(principal))) = cached.evaluate(&req) else { panic!("admitted") };
+    let Evaluation::Ready(Admission::Admitted(principal)) = cached.evaluate(&req) else { panic!("admitted") };
     let mut policy = c.benchmark_group("policy");
     policy.bench_function("authorize_plain_path", |b| {
         b.iter(|| cached.authorize(&principal, "GET", black_box("/security/alerts")).is_err())

@@ -5,7 +5,7 @@
 //! `cargo run --release -p mfa-guard-core --features dev-issuer --example cache_memory -- 100000`
 
 use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
-use mfa_guard_core::{Algorithm, Evaluation, Guard, KeySource, RequestInfo};
+use mfa_guard_core::{Admission, Algorithm, Evaluation, Guard, KeySource, RequestInfo};
 use serde_json::json;
 
 fn rss_kib() -> u64 {
@@ -47,7 +47,7 @@ fn main() {
     for i in 0..n {
         let h = format!("Bearer {}", mint(i));
         let req = RequestInfo::new("GET", "/commerce/customers").with_authorization(h.as_bytes());
-        if let Evaluation::Ready(Ok(Some(_))) = guard.evaluate(&req) {
+        if let Evaluation::Ready(Admission::Admitted(_)) = guard.evaluate(&req) {
             admitted += 1;
         }
     }

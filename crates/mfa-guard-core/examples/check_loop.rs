@@ -5,7 +5,7 @@
 //! then `valgrind --tool=callgrind target/release/examples/check_loop hit 20000`.
 
 use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
-use mfa_guard_core::{Evaluation, Guard, RequestInfo};
+use mfa_guard_core::{Admission, Evaluation, Guard, RequestInfo};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -23,7 +23,7 @@ fn main() {
     let mut admitted = 0;
     for _ in 0..n {
         let req = RequestInfo::new("GET", "/commerce/customers").with_authorization(header.as_bytes());
-        if let Evaluation::Ready(Ok(Some(_))) = guard.evaluate(&req) {
+        if let Evaluation::Ready(Admission::Admitted(_)) = guard.evaluate(&req) {
             admitted += 1;
         }
     }

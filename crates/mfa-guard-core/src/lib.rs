@@ -8,7 +8,7 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use mfa_guard_core::{Evaluation, Guard, KeySource, Policy, RejectionCode, RequestInfo};
+//! use mfa_guard_core::{Admission, Evaluation, Guard, KeySource, Policy, RejectionCode, RequestInfo};
 //!
 //! let jwks = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig",
 //!   "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
@@ -23,7 +23,7 @@
 //!
 //! // No token on an MFA-protected route: 401 with a plain Bearer challenge.
 //! let req = RequestInfo::new("GET", "/commerce/customers");
-//! let Evaluation::Ready(Err(rejection)) = guard.evaluate(&req) else { panic!("expected a refusal") };
+//! let Evaluation::Ready(Admission::Refused(rejection)) = guard.evaluate(&req) else { panic!("expected a refusal") };
 //! assert_eq!(rejection.code(), RejectionCode::MissingToken);
 //! assert_eq!(rejection.status(), 401);
 //! assert_eq!(rejection.www_authenticate(), Some("Bearer"));
@@ -73,7 +73,7 @@ pub use algorithm::{Algorithm, AlgorithmSet};
 pub use claims::{CallerKind, Claims, KindRule};
 pub use config::{Config, ConfigError};
 pub use error::{BuildError, BuildErrorKind};
-pub use guard::{CheckResult, Evaluation, Guard, GuardBuilder, PendingCheck};
+pub use guard::{Admission, Anonymous, Evaluation, Guard, GuardBuilder, PendingCheck, extract_caller};
 pub use keys::{KeyProvider, KeySet, KeySource, RemoteOptions, VerifyingKey};
 pub use path::PathRules;
 pub use policy::{Access, Callers, MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};

@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
-use mfa_guard_core::{CheckResult, Guard, KeySource, ManualClock, RejectionCode, RemoteOptions, RequestInfo};
+use mfa_guard_core::{
+    Guard, KeySource, ManualClock, Principal, Rejection, RejectionCode, RemoteOptions, RequestInfo,
+};
 use serde_json::json;
 use tokio::task::JoinSet;
 use wiremock::matchers::{header, method, path};
@@ -110,9 +112,15 @@ fn jwks_guard(idp: &Idp, clock: &ManualClock, opts: RemoteOptions) -> Guard {
         .unwrap()
 }
 
+/// What a check concluded, as a `Result`.
+type CheckResult = Result<Option<Principal>, Rejection>;
+
 async fn check(guard: &Guard, token: &str) -> CheckResult {
     let header = format!("Bearer {token}");
-    guard.check(&RequestInfo::new("GET", "/commerce/customers").with_authorization(header.as_bytes())).await
+    guard
+        .check(&RequestInfo::new("GET", "/commerce/customers").with_authorization(header.as_bytes()))
+        .await
+        .into_result()
 }
 
 fn v2_token(issuer: &DevIssuer, clock: &ManualClock) -> String {

@@ -85,7 +85,7 @@ fn a_template_without_a_tenant_allow_list_warns_once_and_says_how_to_restrict_it
         let header = format!("Bearer {token}");
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         let request = RequestInfo::new("GET", "/overview").with_authorization(header.as_bytes());
-        assert!(runtime.block_on(guard.check(&request)).unwrap().is_some());
+        assert!(runtime.block_on(guard.check(&request)).into_result().unwrap().is_some());
         assert_eq!(warnings.take(), Vec::<String>::new());
 
         // With a list, or with an exact issuer: nothing to warn about.
@@ -123,7 +123,7 @@ fn a_template_without_a_tenant_allow_list_warns_once_and_says_how_to_restrict_it
                 .unwrap();
             assert!(warnings.take().is_empty(), "nothing is known to warn about before discovery");
             for _ in 0..3 {
-                assert!(guard.check(&request).await.unwrap().is_some());
+                assert!(guard.check(&request).await.into_result().unwrap().is_some());
             }
             let declared = warnings.take();
             let guard = Guard::builder()
@@ -132,7 +132,7 @@ fn a_template_without_a_tenant_allow_list_warns_once_and_says_how_to_restrict_it
                 .tenants([DEV_TENANT])
                 .build()
                 .unwrap();
-            assert!(guard.check(&request).await.unwrap().is_some());
+            assert!(guard.check(&request).await.into_result().unwrap().is_some());
             (declared, warnings.take())
         });
         let declared: Vec<_> = declared.into_iter().filter(|w| is_any_tenant_warning(w)).collect();

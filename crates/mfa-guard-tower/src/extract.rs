@@ -6,9 +6,8 @@ use std::ops::Deref;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::response::{IntoResponse, Response};
 use http::request::Parts;
-use mfa_guard_core::{Refusal, Rejection, RejectionCode};
+use mfa_guard_core::{Anonymous, Rejection};
 
-use crate::Unauthenticated;
 use crate::response::render;
 
 /// The caller admitted by [`MfaLayer`](crate::MfaLayer), as an axum extractor.
@@ -66,18 +65,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = RejectionResponse;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        if let Some(principal) = parts.extensions.get::<mfa_guard_core::Principal>() {
-            return Ok(Principal(principal.clone()));
-        }
-        if let Some(Unauthenticated(rejection)) = parts.extensions.get::<Unauthenticated>() {
-            return Err(RejectionResponse(rejection.clone()));
-        }
-        // No MfaLayer in front of this handler: a deployment mistake. Fail closed.
-        tracing::error!("mfa_guard_tower::Principal extracted on a route without MfaLayer; refusing");
-        Err(RejectionResponse(Rejection::standalone(Refusal::new(
-            RejectionCode::MissingToken,
-            "this route requires a bearer access token",
-        ))))
+        let principal = parts.extensions.get::<mfa_guard_core::Principal>();
+        let anonymous = parts.extensions.get::<Anonymous>();
+        mfa_guard_core::extract_caller(principal, anonymous).map(Principal).map_err(RejectionResponse)
     }
 }
 

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::{HeaderName, HeaderValue, Request, Response};
-use mfa_guard_core::{CheckResult, Rejection};
+use mfa_guard_core::{Admission, Rejection};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -14,7 +14,7 @@ use crate::ResponseBody;
 use crate::response::render;
 use crate::service::admit;
 
-type Check = Pin<Box<dyn Future<Output = CheckResult> + Send>>;
+type Check = Pin<Box<dyn Future<Output = Admission> + Send>>;
 
 pin_project! {
     /// Response future of [`MfaService`](crate::MfaService).
@@ -43,7 +43,6 @@ pin_project! {
             check: Check,
             service: Option<S>,
             request: Option<Request<ReqBody>>,
-            unauthenticated: Rejection,
         },
     }
 }
@@ -60,15 +59,8 @@ where
         Self { state: State::Rejected { rejection: Some(rejection) } }
     }
 
-    pub(crate) fn checking(
-        check: Check,
-        service: S,
-        request: Request<ReqBody>,
-        unauthenticated: Rejection,
-    ) -> Self {
-        Self {
-            state: State::Checking { check, service: Some(service), request: Some(request), unauthenticated },
-        }
+    pub(crate) fn checking(check: Check, service: S, request: Request<ReqBody>) -> Self {
+        Self { state: State::Checking { check, service: Some(service), request: Some(request) } }
     }
 }
 
@@ -90,21 +82,16 @@ where
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 StateProj::Rejected { rejection } => {
-                    let response = match rejection.take() {
-                        Some(r) => render(&r, ResponseBody::rejection),
-                        // Polled again after completion: answer as if nothing was sent,
-                        // which fails closed.
-                        None => render(&missing(), ResponseBody::rejection),
-                    };
-                    return Poll::Ready(Ok(response));
+                    // Polling a future again after it completed is a bug of the caller,
+                    // answered as tower-http answers it.
+                    let rejection = rejection.take().expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(render(&rejection, ResponseBody::rejection)));
                 }
-                StateProj::Checking { check, service, request, unauthenticated } => {
-                    let result = ready!(check.as_mut().poll(cx));
-                    let (Some(mut service), Some(mut req)) = (service.take(), request.take()) else {
-                        this.state.set(State::Rejected { rejection: None });
-                        continue;
-                    };
-                    match admit(&mut req, result, unauthenticated) {
+                StateProj::Checking { check, service, request } => {
+                    let admission = ready!(check.as_mut().poll(cx));
+                    let mut service = service.take().expect("ResponseFuture polled after completion");
+                    let mut req = request.take().expect("ResponseFuture polled after completion");
+                    match admit(&mut req, admission) {
                         Ok(headers) => this.state.set(State::Inner { future: service.call(req), headers }),
                         Err(r) => this.state.set(State::Rejected { rejection: Some(r) }),
                     }
@@ -112,13 +99,6 @@ where
             }
         }
     }
-}
-
-fn missing() -> Rejection {
-    Rejection::standalone(mfa_guard_core::Refusal::new(
-        mfa_guard_core::RejectionCode::MissingToken,
-        "this route requires a bearer access token",
-    ))
 }
 
 impl<S, ReqBody> fmt::Debug for ResponseFuture<S, ReqBody>

@@ -55,8 +55,3 @@ pub use extract::{Principal, RejectionResponse};
 pub use future::ResponseFuture;
 pub use layer::MfaLayer;
 pub use service::MfaService;
-
-/// Marks a request the guard let through without a principal (a public route);
-/// holds the answer an extractor then gives.
-#[derive(Clone, Debug)]
-pub(crate) struct Unauthenticated(pub(crate) mfa_guard_core::Rejection);

@@ -4,12 +4,12 @@ use std::task::{Context, Poll};
 
 use http::header::AUTHORIZATION;
 use http::{HeaderName, HeaderValue, Request, Response};
-use mfa_guard_core::{CheckResult, Evaluation, Guard, Rejection, RequestInfo};
+use mfa_guard_core::{Admission, Evaluation, Guard, Rejection, RequestInfo};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
 use crate::response::admitted_headers;
-use crate::{MfaLayer, ResponseBody, Unauthenticated};
+use crate::{MfaLayer, ResponseBody};
 
 /// Checks every request with a [`Guard`] before the inner service sees it.
 ///
@@ -20,15 +20,12 @@ use crate::{MfaLayer, ResponseBody, Unauthenticated};
 pub struct MfaService<S> {
     inner: S,
     guard: Guard,
-    /// What an extractor answers on a route the guard let through without a token.
-    unauthenticated: Rejection,
 }
 
 impl<S> MfaService<S> {
     /// Wraps `inner`.
     pub fn new(inner: S, guard: Guard) -> Self {
-        let unauthenticated = guard.missing_token();
-        Self { inner, guard, unauthenticated }
+        Self { inner, guard }
     }
 
     /// A layer of this service (same as [`MfaLayer::new`]).
@@ -72,7 +69,7 @@ where
             self.guard.evaluate(&info)
         };
         match evaluation {
-            Evaluation::Ready(result) => match admit(&mut req, result, &self.unauthenticated) {
+            Evaluation::Ready(admission) => match admit(&mut req, admission) {
                 Ok(headers) => ResponseFuture::inner(self.inner.call(req), headers),
                 Err(rejection) => ResponseFuture::rejected(rejection),
             },
@@ -83,7 +80,7 @@ where
                 // https://docs.rs/tower/latest/tower/trait.Service.html#be-careful-when-cloning-inner-services
                 let clone = self.inner.clone();
                 let ready = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::checking(Box::pin(pending.finish()), ready, req, self.unauthenticated.clone())
+                ResponseFuture::checking(Box::pin(pending.finish()), ready, req)
             }
         }
     }
@@ -102,23 +99,23 @@ fn routed_path<B>(req: &Request<B>) -> &str {
     req.uri().path()
 }
 
-/// Puts the outcome of a check on the request; a refusal comes back as `Err`, an
-/// admission with the headers core wants on the response.
+/// Copies core's decision onto the request: the caller (or the anonymous marker) into
+/// its extensions, and back the headers core wants on the response; a refusal comes
+/// back as `Err`.
 pub(crate) fn admit<B>(
     req: &mut Request<B>,
-    result: CheckResult,
-    unauthenticated: &Rejection,
+    admission: Admission,
 ) -> Result<Vec<(HeaderName, HeaderValue)>, Rejection> {
-    match result {
-        Ok(Some(principal)) => {
+    match admission {
+        Admission::Admitted(principal) => {
             let headers = admitted_headers(&principal);
             req.extensions_mut().insert(principal);
             Ok(headers)
         }
-        Ok(None) => {
-            req.extensions_mut().insert(Unauthenticated(unauthenticated.clone()));
+        Admission::Anonymous(marker) => {
+            req.extensions_mut().insert(marker);
             Ok(Vec::new())
         }
-        Err(rejection) => Err(rejection),
+        Admission::Refused(rejection) => Err(rejection),
     }
 }

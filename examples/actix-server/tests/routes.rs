@@ -29,7 +29,7 @@ fn token(dev: &DevIssuer, name: &str) -> String {
 async fn principal(guard: &Guard, token: &str) -> Principal {
     let value = format!("Bearer {token}");
     let info = RequestInfo::new("GET", "/overview").with_authorization(value.as_bytes());
-    guard.check(&info).await.expect("admitted").expect("a principal")
+    guard.check(&info).await.into_result().expect("admitted").expect("a principal")
 }
 
 fn json(value: &serde_json::Value) -> Vec<u8> {

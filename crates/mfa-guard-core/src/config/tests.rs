@@ -256,7 +256,7 @@ fn encoded_slashes_are_refused_unless_the_paths_table_allows_them() {
         let guard = parse(src).unwrap().builder().unwrap().build().unwrap();
         let req = crate::RequestInfo::new("GET", "/reports/a%2Fb");
         match guard.evaluate(&req) {
-            crate::Evaluation::Ready(Err(r)) => r.code(),
+            crate::Evaluation::Ready(crate::Admission::Refused(r)) => r.code(),
             other => panic!("expected a refusal, got {other:?}"),
         }
     };
@@ -290,7 +290,7 @@ fn max_token_lifetime_from_the_file_reaches_the_guard() {
         let header = format!("Bearer {token}");
         let req = RequestInfo::new("GET", "/overview").with_authorization(header.as_bytes());
         match guard.evaluate(&req) {
-            crate::Evaluation::Ready(result) => result.map(|p| p.is_some()).map_err(|r| r.code()),
+            crate::Evaluation::Ready(a) => a.into_result().map(|p| p.is_some()).map_err(|r| r.code()),
             crate::Evaluation::Pending(_) => panic!("static keys never wait"),
         }
     };
@@ -321,7 +321,7 @@ fn tenants_from_the_file_restrict_a_templated_issuer() {
         let header = format!("Bearer {token}");
         let req = RequestInfo::new("GET", "/overview").with_authorization(header.as_bytes());
         match guard.evaluate(&req) {
-            crate::Evaluation::Ready(result) => result.map(|p| p.is_some()).map_err(|r| r.code()),
+            crate::Evaluation::Ready(a) => a.into_result().map(|p| p.is_some()).map_err(|r| r.code()),
             crate::Evaluation::Pending(_) => panic!("static keys never wait"),
         }
     };

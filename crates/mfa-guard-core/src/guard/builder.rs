@@ -267,6 +267,7 @@ impl GuardBuilder {
             inner: Arc::new(Inner {
                 verifier,
                 policy,
+                anonymous: super::Anonymous(challenges.reject(super::admission::missing_token(), false)),
                 challenges,
                 clock: self.clock,
                 max_header_bytes: self.max_header_bytes,

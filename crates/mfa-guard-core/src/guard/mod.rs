@@ -5,10 +5,12 @@
 //! synchronously whenever no key has to be fetched (the overwhelmingly common case)
 //! and only hands back a [`PendingCheck`] to await when one does.
 
+mod admission;
 mod builder;
 mod recent;
 pub(crate) mod token_cache;
 
+pub use admission::{Admission, Anonymous, extract_caller};
 pub use builder::GuardBuilder;
 
 use std::sync::Arc;
@@ -25,12 +27,6 @@ use crate::time::Clock;
 use crate::token::{check_credentials, locate_bearer};
 use crate::verify::{Step, Verified, Verifier, Waiting, invalid};
 use token_cache::TokenCache;
-
-/// What a check concluded.
-///
-/// `Ok(Some(principal))`: admitted as that caller. `Ok(None)`: a public route, and no
-/// valid token came with the request. `Err(rejection)`: refused; send the rejection.
-pub type CheckResult = Result<Option<Principal>, Rejection>;
 
 /// The engine. Build it once with [`Guard::builder`], clone it freely (it is an
 /// `Arc`), and share it between every adapter of a process.
@@ -62,6 +58,9 @@ struct Inner {
     verifier: Verifier,
     policy: CompiledPolicy,
     challenges: Challenges,
+    /// What an extractor answers on a route let through without a caller (the
+    /// missing-token refusal, with the configured realm).
+    anonymous: Anonymous,
     clock: Arc<dyn Clock>,
     max_header_bytes: usize,
     paths: PathRules,
@@ -77,7 +76,7 @@ struct Inner {
 #[derive(Debug)]
 pub enum Evaluation {
     /// Decided without waiting.
-    Ready(CheckResult),
+    Ready(Admission),
     /// A key (or the issuer's metadata) must be fetched first; await
     /// [`PendingCheck::finish`].
     Pending(PendingCheck),
@@ -133,7 +132,7 @@ impl Guard {
     }
 
     /// Checks a request: token present → valid → caller kind allowed → MFA → roles.
-    pub async fn check(&self, req: &RequestInfo<'_>) -> CheckResult {
+    pub async fn check(&self, req: &RequestInfo<'_>) -> Admission {
         match self.evaluate(req) {
             Evaluation::Ready(result) => result,
             Evaluation::Pending(pending) => pending.finish().await,
@@ -170,16 +169,14 @@ impl Guard {
         // Before any rule is chosen: a path that cannot be read one way never falls
         // through to a weaker rule.
         if let Err(unreadable) = path::check(req.path, req.routed_path, inner.paths) {
-            return Evaluation::Ready(Err(self.refuse_path(unreadable, span)));
+            return Evaluation::Ready(Admission::Refused(self.refuse_path(unreadable, span)));
         }
         let rule = self.select(req.method, req.routed_path());
         let public = rule.is_public();
         let credentials = match locate_bearer(req, inner.max_header_bytes) {
             Ok(Some(credentials)) => credentials,
             Ok(None) => {
-                let refusal =
-                    Refusal::new(RejectionCode::MissingToken, "this route requires a bearer access token");
-                return Evaluation::Ready(self.refuse(rule, public, refusal, span));
+                return Evaluation::Ready(self.refuse(rule, public, admission::missing_token(), span));
             }
             Err(refusal) => return Evaluation::Ready(self.refuse(rule, public, refusal, span)),
         };
@@ -255,7 +252,7 @@ impl Guard {
     /// The answer for a request that carries no token (what an extractor sends when
     /// a handler needs a principal on a public route).
     pub fn missing_token(&self) -> Rejection {
-        self.reject(Refusal::new(RejectionCode::MissingToken, "this route requires a bearer access token"))
+        self.inner.anonymous.rejection().clone()
     }
 
     /// The clock the guard reads.
@@ -276,7 +273,7 @@ impl Guard {
         claims: ClaimsSource,
         now: i64,
         span: &tracing::Span,
-    ) -> CheckResult {
+    ) -> Admission {
         let inner = &*self.inner;
         let subject = token.subject();
         let decision = inner.policy.authorize(rule, &subject, now);
@@ -297,7 +294,7 @@ impl Guard {
                 span.record("decision", if report.is_some() { "report-only" } else { "admitted" });
                 span.record("code", code);
                 rule.counters.count(label, outcome, decision.mode == Mode::ReportOnly);
-                Ok(Some(Principal::new(token, claims, report, compliance)))
+                Admission::Admitted(Principal::new(token, claims, report, compliance))
             }
             Some(refusal) => {
                 tracing::debug!(rule = &**label, code = %refusal.code, "refused");
@@ -305,7 +302,7 @@ impl Guard {
                 span.record("code", refusal.code.as_str());
                 rule.counters.count(label, Outcome::Refused(refusal.code), decision.mode == Mode::ReportOnly);
                 let rejection = inner.challenges.reject(refusal, token.cp1);
-                Err(match compliance {
+                Admission::Refused(match compliance {
                     Some((name, value)) => rejection.with_header(name, value),
                     None => rejection,
                 })
@@ -313,26 +310,20 @@ impl Guard {
         }
     }
 
-    fn refuse(
-        &self,
-        rule: &CompiledRule,
-        public: bool,
-        refusal: Refusal,
-        span: &tracing::Span,
-    ) -> CheckResult {
+    fn refuse(&self, rule: &CompiledRule, public: bool, refusal: Refusal, span: &tracing::Span) -> Admission {
         let label = &rule.label;
         span.record("rule", &**label);
         if public {
             span.record("decision", "anonymous");
             rule.counters.count(label, Outcome::Anonymous, false);
-            return Ok(None);
+            return Admission::Anonymous(self.inner.anonymous.clone());
         }
         span.record("decision", "refused");
         span.record("code", refusal.code.as_str());
         tracing::debug!(rule = &**label, code = %refusal.code, reason = %refusal.detail, "refused");
         // Token validity is never report-only.
         rule.counters.count(label, Outcome::Refused(refusal.code), false);
-        Err(self.inner.challenges.reject(refusal, false))
+        Admission::Refused(self.inner.challenges.reject(refusal, false))
     }
 }
 
@@ -350,7 +341,7 @@ impl Guard {
 
 impl PendingCheck {
     /// Fetches what is missing and finishes the check.
-    pub async fn finish(self) -> CheckResult {
+    pub async fn finish(self) -> Admission {
         use tracing::Instrument as _;
         let PendingCheck { guard, method, path, token, public, state, started, span } = self;
         let verified = guard.inner.verifier.finish(&token, state).instrument(span.clone()).await;

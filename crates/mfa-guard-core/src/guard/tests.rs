@@ -17,6 +17,9 @@ use crate::policy::{Policy, Requirement, wids};
 use crate::rejection::{ChallengeStyle, parse_challenge};
 use crate::verify::Algorithm;
 
+/// What a check concluded, as a `Result` (see [`Admission::into_result`]).
+type CheckResult = Result<Option<Principal>, Rejection>;
+
 const TEMPLATE: &str = "https://sts.windows.net/{tenantid}/";
 
 fn issuer() -> &'static DevIssuer {
@@ -42,7 +45,7 @@ fn check_with(guard: &Guard, method: &str, path: &str, headers: &[&str], query: 
     let req = RequestInfo::new(method, path)
         .with_query(query)
         .with_authorizations(headers.iter().map(|h| h.as_bytes()));
-    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(guard.check(&req))
+    tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(guard.check(&req)).into_result()
 }
 
 fn check(path: &str, token: &str) -> CheckResult {
@@ -518,7 +521,7 @@ mod public_routes {
         let no_mfa = format!("Bearer {}", issuer().user().mfa(false).sign().unwrap());
         let g = guard();
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        let run = |req: RequestInfo<'_>| rt.block_on(g.check(&req));
+        let run = |req: RequestInfo<'_>| rt.block_on(g.check(&req)).into_result();
         // Read as received (axum): `/%63ommerce` is not the Customers route ...
         let as_received = RequestInfo::new("GET", "/%63ommerce/x").with_authorization(no_mfa.as_bytes());
         assert!(run(as_received).unwrap().is_some());
@@ -985,7 +988,7 @@ mod properties {
                 .with_authorization(&header)
                 .with_authorizations(extra.iter().map(Vec::as_slice));
             let rt = rt();
-            for result in [rt.block_on(g.check(&req)), rt.block_on(g.check(&RequestInfo::new("GET", &path).with_authorization(&token)))] {
+            for result in [rt.block_on(g.check(&req)).into_result(), rt.block_on(g.check(&RequestInfo::new("GET", &path).with_authorization(&token))).into_result()] {
                 if let Err(r) = result {
                     prop_assert!(r.status() >= 400 && r.status() < 500 || r.status() == 503);
                     if let Some(www) = r.www_authenticate() {
