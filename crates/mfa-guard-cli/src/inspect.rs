@@ -18,17 +18,6 @@ use crate::style::{Style, clean};
 pub(crate) const NOT_VERIFIED: &str = "NOT VERIFIED: decoded without checking the signature, issuer or audience; \
 anyone can write these claims. `mfa-guard verify` checks them.";
 
-/// The preset's areas worth explaining, by rule name, with the titles Partner Center
-/// uses (health and overview need no explanation).
-const AREAS: [(&str, &str); 6] = [
-    ("customers", "Customers"),
-    ("support-customer-requests", "Support > Customer requests"),
-    ("billing", "Billing"),
-    ("security-workspace", "Security workspace"),
-    ("catalog-api", "Catalog API"),
-    ("customers-api", "Customers API"),
-];
-
 const TIME_CLAIMS: [&str; 4] = ["exp", "nbf", "iat", "auth_time"];
 
 /// Options of `inspect`.
@@ -101,22 +90,18 @@ struct Report<'a> {
 impl<'a> Report<'a> {
     fn new(inspection: &'a Inspection, now: i64) -> Self {
         let policy = Policy::partner_center();
-        let areas = policy
-            .rules()
-            .iter()
-            .filter_map(|rule| {
-                let name = rule.rule_name()?;
-                let (name, title) = AREAS.iter().find(|(n, _)| *n == name)?;
-                let req = rule.requirement();
-                Some(AreaVerdict {
-                    name,
-                    title,
-                    pattern: rule.pattern().to_owned(),
-                    callers: req.callers(),
-                    access: req.access(),
-                    roles: req.roles().to_vec(),
-                    outcome: inspection.verdict(&policy, req, now),
-                })
+        // The areas worth explaining: those that ask for MFA.
+        let areas = Policy::partner_center_areas()
+            .into_iter()
+            .filter(|area| area.requirement.access() == Access::Mfa)
+            .map(|area| AreaVerdict {
+                name: area.name,
+                title: area.title,
+                pattern: area.pattern.to_owned(),
+                callers: area.requirement.callers(),
+                access: area.requirement.access(),
+                roles: area.requirement.roles().to_vec(),
+                outcome: inspection.verdict(&policy, &area.requirement, now),
             })
             .collect();
         Self {

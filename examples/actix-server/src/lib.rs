@@ -12,7 +12,7 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, Route, web};
-use example_shared::{AREAS, Match, Settings, caller_body, discovery_document, health_body};
+use example_shared::{Settings, areas, caller_body, discovery_document, health_body};
 use mfa_guard_actix::{MfaMiddleware, Principal};
 use mfa_guard_core::Guard;
 use mfa_guard_core::dev::DevIssuer;
@@ -37,15 +37,16 @@ pub fn app(
     >,
 > {
     let mut app = App::new();
-    for area in AREAS {
-        app = match (area.name, area.matching) {
-            ("health", _) => app.service(get_only(area.path, health_body())),
-            (_, Match::Exact) => app.route(area.path, area_route(area.name)),
+    for area in areas() {
+        let path = area.path();
+        app = match area.name {
+            "health" => app.service(get_only(path, health_body())),
             // `.+`, not `.*`: `/commerce/` is not the area, as in the axum example,
             // whose `{*rest}` needs at least one character.
-            (_, Match::Prefix) => app
-                .route(area.path, area_route(area.name))
-                .route(&format!("{}/{{tail:.+}}", area.path), area_route(area.name)),
+            _ if area.is_prefix() => app
+                .route(path, area_route(area.name))
+                .route(&format!("{path}/{{tail:.+}}"), area_route(area.name)),
+            _ => app.route(path, area_route(area.name)),
         };
     }
     if let Some((issuer, bound)) = dev {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::test;
-use example_shared::{AREAS, Match, Settings, caller_body, dev_tokens, discovery_document, health_body};
+use example_shared::{Settings, areas, caller_body, dev_tokens, discovery_document, health_body};
 use mfa_guard_core::dev::DevIssuer;
 use mfa_guard_core::{Guard, Principal, RequestInfo};
 
@@ -43,10 +43,10 @@ async fn every_area_answers_the_shared_caller_body_as_application_json() {
     let caller = principal(&guard, &token).await;
     let svc = test::init_service(example_actix_server::app(guard, Some((dev, bound)))).await;
     let mut cases = Vec::new();
-    for area in AREAS.iter().filter(|a| a.name != "health") {
-        cases.push((area.name, area.path.to_owned()));
-        if area.matching == Match::Prefix {
-            cases.push((area.name, format!("{}/one/two", area.path)));
+    for area in areas().into_iter().filter(|a| a.name != "health") {
+        cases.push((area.name, area.path().to_owned()));
+        if area.is_prefix() {
+            cases.push((area.name, format!("{}/one/two", area.path())));
         }
     }
     // Not areas: the trailing slash of an exact or prefix area, and unknown paths.

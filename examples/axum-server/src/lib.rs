@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::http::{Method, Uri};
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use example_shared::{AREAS, Match, Settings, caller_body, discovery_document, health_body};
+use example_shared::{Settings, areas, caller_body, discovery_document, health_body};
 use http::header::AUTHORIZATION;
 use mfa_guard_core::Guard;
 use mfa_guard_core::dev::DevIssuer;
@@ -23,14 +23,15 @@ use tracing::Level;
 /// discovery and JWKS documents) behind [`MfaLayer`].
 pub fn app(guard: Guard, dev: Option<(Arc<DevIssuer>, SocketAddr)>) -> Router {
     let mut router = Router::new();
-    for area in AREAS {
+    for area in areas() {
         let handler = area_handler(area.name);
-        router = match (area.name, area.matching) {
-            ("health", _) => router.route(area.path, get(|| async { Json(health_body()) })),
-            (_, Match::Exact) => router.route(area.path, handler),
-            (_, Match::Prefix) => {
-                router.route(area.path, handler.clone()).route(&format!("{}/{{*rest}}", area.path), handler)
+        let path = area.path();
+        router = match area.name {
+            "health" => router.route(path, get(|| async { Json(health_body()) })),
+            _ if area.is_prefix() => {
+                router.route(path, handler.clone()).route(&format!("{path}/{{*rest}}"), handler)
             }
+            _ => router.route(path, handler),
         };
     }
     if let Some((issuer, bound)) = dev {

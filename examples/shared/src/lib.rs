@@ -1,6 +1,6 @@
 //! What both example servers share, so the axum and actix examples differ only in
 //! framework glue: the environment contract (DESIGN §6), the embedded development
-//! issuer, the Partner Center route table and the JSON their handlers answer.
+//! issuer, the Partner Center route table (the preset's own areas) and the JSON their handlers answer.
 
 pub mod testkit;
 
@@ -157,41 +157,11 @@ impl Settings {
     }
 }
 
-/// How a route of the table matches paths.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Match {
-    /// This path only.
-    Exact,
-    /// This path and everything below it.
-    Prefix,
+/// The routes both servers serve: the areas of the Partner Center preset (the same
+/// list the policy is made from); anything else answers as `unmatched`.
+pub fn areas() -> Vec<mfa_guard_core::policy::Area> {
+    Policy::partner_center_areas()
 }
-
-/// One area of the Partner Center route table (DESIGN §3): its name, path and match.
-#[derive(Debug, Clone, Copy)]
-pub struct Area {
-    /// The area's name (as in the policy preset and the response JSON).
-    pub name: &'static str,
-    /// The path (without `/*`).
-    pub path: &'static str,
-    /// Exact or prefix.
-    pub matching: Match,
-}
-
-/// The routes both servers serve; anything else answers as `unmatched`.
-pub const AREAS: &[Area] = &[
-    Area { name: "health", path: "/health", matching: Match::Exact },
-    Area { name: "overview", path: "/overview", matching: Match::Exact },
-    Area { name: "customers", path: "/commerce", matching: Match::Prefix },
-    Area {
-        name: "support-customer-requests",
-        path: "/dashboard/v2/support/customers",
-        matching: Match::Prefix,
-    },
-    Area { name: "billing", path: "/billing", matching: Match::Prefix },
-    Area { name: "security-workspace", path: "/security", matching: Match::Prefix },
-    Area { name: "catalog-api", path: "/v1/catalog", matching: Match::Prefix },
-    Area { name: "customers-api", path: "/v1/customers", matching: Match::Prefix },
-];
 
 /// The answer of `/health`.
 pub fn health_body() -> Value {

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::{any, get};
-use example_shared::{AREAS, Match, caller_body};
+use example_shared::{areas, caller_body};
 use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::fixture::{Style, Tok, guard};
 use mfa_guard_conformance::paths::{Caller, Generated, generate, run, seed_from_env};
@@ -65,15 +65,14 @@ async fn serve_axum(name: &'static str, app: Router) -> Target {
 /// Every area routed at the top level, in `router`.
 fn axum_areas() -> Router {
     let mut router = Router::new();
-    for area in AREAS {
-        router = match area.matching {
-            Match::Exact if area.name == "health" => {
-                router.route(area.path, get(|| async { axum::Json(example_shared::health_body()) }))
-            }
-            Match::Exact => router.route(area.path, axum_area(area.name)),
-            Match::Prefix => router
-                .route(area.path, axum_area(area.name))
-                .route(&format!("{}/{{*rest}}", area.path), axum_area(area.name)),
+    for area in areas() {
+        let path = area.path();
+        router = match area.name {
+            "health" => router.route(path, get(|| async { axum::Json(example_shared::health_body()) })),
+            _ if area.is_prefix() => router
+                .route(path, axum_area(area.name))
+                .route(&format!("{path}/{{*rest}}"), axum_area(area.name)),
+            _ => router.route(path, axum_area(area.name)),
         };
     }
     router.fallback(axum_area("unmatched"))
@@ -122,12 +121,12 @@ async fn axum_placements_keep_every_handlers_rule() {
             .route("/overview", axum_area("overview"))
             .fallback(axum_area("unmatched"))
             .layer(MfaLayer::new(g.clone()));
-        for area in AREAS.iter().filter(|a| a.matching == Match::Prefix) {
+        for area in areas().into_iter().filter(|a| a.is_prefix()) {
             let inner = Router::new()
                 .route("/", axum_area(area.name))
                 .route("/{*rest}", axum_area(area.name))
                 .layer(MfaLayer::new(g.clone()));
-            top = top.nest(area.path, inner);
+            top = top.nest(area.path(), inner);
         }
         top
     };
@@ -139,8 +138,8 @@ async fn axum_placements_keep_every_handlers_rule() {
             .route("/overview", axum_area("overview"))
             .fallback(axum_area("unmatched"))
             .layer(MfaLayer::new(g.clone()));
-        for area in AREAS.iter().filter(|a| a.matching == Match::Prefix) {
-            top = top.nest_service(area.path, MfaLayer::new(g.clone()).layer(tower_area(area.name)));
+        for area in areas().into_iter().filter(|a| a.is_prefix()) {
+            top = top.nest_service(area.path(), MfaLayer::new(g.clone()).layer(tower_area(area.name)));
         }
         top
     };
@@ -188,16 +187,17 @@ async fn actix_placements_keep_every_handlers_rule() {
         >,
     > {
         let mut app = App::new();
-        for area in AREAS {
+        for area in areas() {
             let mw = MfaMiddleware::new(g.clone());
-            app = match area.matching {
-                Match::Exact => app.service(web::resource(area.path).wrap(mw).route(area_route(area.name))),
-                Match::Prefix => app.service(
-                    web::scope(area.path)
+            app = if area.is_prefix() {
+                app.service(
+                    web::scope(area.path())
                         .wrap(mw)
                         .route("", area_route(area.name))
                         .route("/{tail:.+}", area_route(area.name)),
-                ),
+                )
+            } else {
+                app.service(web::resource(area.path()).wrap(mw).route(area_route(area.name)))
             };
         }
         app.service(web::scope("").wrap(MfaMiddleware::new(g)).default_service(area_route("unmatched")))

@@ -9,6 +9,7 @@ mod roles;
 mod routes;
 
 pub use mfa::{MfaEvidence, MfaPolicy};
+pub use presets::Area;
 pub use roles::{MAX_ROLES, Role, RoleMap, RoleMatcher, wids};
 pub(crate) use roles::{ResolvedRoles, RoleSet};
 
