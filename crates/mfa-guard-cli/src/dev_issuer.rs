@@ -183,7 +183,7 @@ fn spec_from_query(query: &str) -> Result<(MintSpec, bool), String> {
             "roles" => spec.roles = Some(list(&value)),
             "wids" => spec.wids = list(&value),
             "aud" => spec.audience = Some(value),
-            "lifetime" => spec.lifetime = Some(parse_duration(&value)?),
+            "lifetime" => spec.lifetime = Some(parse_duration(&value).map_err(|e| e.to_string())?),
             "expired" => spec.expired = flag("expired", &value)?,
             "v2" => spec.v2 = flag("v2", &value)?,
             "format" => {

@@ -4,7 +4,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use mfa_guard_core::{GuardBuilder, KeySource, RemoteOptions};
+use mfa_guard_core::config::{IssuerSource, KeyLocation, SourceError};
+use mfa_guard_core::{GuardBuilder, RemoteOptions};
 
 use crate::exit::Failure;
 
@@ -37,28 +38,25 @@ impl KeyArgs {
         remote: RemoteOptions,
     ) -> Result<GuardBuilder, Failure> {
         let keys = if let Some(url) = &self.jwks_url {
-            Some(KeySource::jwks_url_with(url, remote))
+            Some(KeyLocation::JwksUrl(url.clone()))
         } else if let Some(url) = &self.discovery {
-            Some(KeySource::discovery_with(url, remote))
-        } else if let Some(path) = &self.jwks_file {
-            Some(KeySource::jwks_file(path).map_err(|e| {
-                Failure::error(e.to_string()).hint("the file must hold a JWKS document: {\"keys\":[{…}]}")
-            })?)
+            Some(KeyLocation::Discovery(url.clone()))
         } else {
-            None
+            self.jwks_file.as_ref().map(|path| KeyLocation::JwksFile(path.clone()))
         };
-        if let Some(e) = keys.as_ref().and_then(KeySource::error) {
-            return Err(Failure::usage(format!("the key source cannot be used: {e}"))
-                .hint("key URLs must be HTTPS, or HTTP on a loopback address"));
-        }
-        match (issuer, keys) {
-            (Some(iss), Some(keys)) => Ok(builder.issuer(iss).keys(keys)),
-            (None, Some(keys)) if self.discovery.is_some() => Ok(builder.issuer_from_keys(keys)),
-            (None, Some(_)) => Err(Failure::usage("--jwks-url and --jwks-file need --issuer")
-                .hint("give the expected issuer, e.g. --issuer 'https://sts.windows.net/{tenantid}/', or use --discovery, which declares it")),
-            (Some(_), None) => Err(Failure::usage("--issuer needs the issuer's keys")
-                .hint("add --jwks-url, --discovery or --jwks-file")),
-            (None, None) => Ok(builder),
-        }
+        let Some(keys) = keys else {
+            return match issuer {
+                Some(_) => Err(Failure::usage("--issuer needs the issuer's keys")
+                    .hint("add --jwks-url, --discovery or --jwks-file")),
+                None => Ok(builder),
+            };
+        };
+        IssuerSource::new(issuer.map(str::to_owned), keys).add_to(builder, &remote).map_err(|e| match e {
+            SourceError::IssuerNeeded => Failure::usage("--jwks-url and --jwks-file need --issuer")
+                .hint("give the expected issuer, e.g. --issuer 'https://sts.windows.net/{tenantid}/', or use --discovery, which declares it"),
+            SourceError::UnusableUrl(e) => Failure::usage(format!("the key source cannot be used: {e}"))
+                .hint("key URLs must be HTTPS, or HTTP on a loopback address"),
+            other => Failure::error(other.to_string()).hint("the file must hold a JWKS document: {\"keys\":[{…}]}"),
+        })
     }
 }

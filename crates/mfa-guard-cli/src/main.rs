@@ -205,7 +205,7 @@ enum Command {
 
 #[cfg(feature = "dev-tools")]
 fn parse_lifetime(text: &str) -> Result<std::time::Duration, String> {
-    mfa_guard_core::config::parse_duration(text)
+    mfa_guard_core::config::parse_duration(text).map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {

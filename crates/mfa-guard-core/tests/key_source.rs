@@ -568,3 +568,38 @@ async fn a_cached_verified_token_does_not_outlive_its_exp() {
     clock.advance(661);
     assert_code(&check(&guard, &token).await, RejectionCode::InvalidToken);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warming_up_fetches_once_at_start_and_reports_a_source_that_cannot_be_had() {
+    let clock = ManualClock::new(START);
+    let issuer = DevIssuer::generate(V2_TEMPLATE).unwrap();
+    let idp = Idp::start().await;
+    idp.serve_discovery(V2_TEMPLATE).await;
+    idp.serve_keys(jwks(&[&issuer])).await;
+    let guard = Guard::builder()
+        .issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), options(&clock)))
+        .audience(DEV_AUDIENCE)
+        .tenants([DEV_TENANT])
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    assert!(guard.verifier().warm_up().await.is_empty());
+    assert_eq!((idp.discovery_fetches().await, idp.jwks_fetches().await), (1, 1));
+    // The first request finds the keys there: no fetch of its own.
+    assert!(check(&guard, &v2_token(&issuer, &clock)).await.unwrap().is_some());
+    assert_eq!((idp.discovery_fetches().await, idp.jwks_fetches().await), (1, 1));
+
+    let down = Guard::builder()
+        .issuer(V2_TEMPLATE)
+        .keys(KeySource::jwks_url_with("http://127.0.0.1:9/keys", options(&clock)))
+        .audience(DEV_AUDIENCE)
+        .tenants([DEV_TENANT])
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let failed = down.verifier().warm_up().await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].to_string().contains("127.0.0.1:9"), "{}", failed[0]);
+    // The guard still answers, with the key source's 503.
+    assert_code(&check(&down, &v2_token(&issuer, &clock)).await, RejectionCode::KeySourceUnavailable);
+}

@@ -12,7 +12,7 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, Route, web};
-use example_shared::{Settings, areas, caller_body, discovery_document, health_body};
+use example_shared::{Startup, areas, caller_body, discovery_document, health_body};
 use mfa_guard_actix::{MfaMiddleware, Principal};
 use mfa_guard_core::Guard;
 use mfa_guard_core::dev::DevIssuer;
@@ -104,13 +104,15 @@ pub fn server(
 
 /// Binds, builds the guard (making the development issuer if none is configured),
 /// prints the development banner, and serves until SIGINT or SIGTERM.
-pub async fn run(settings: Settings) -> Result<(), String> {
-    let listener = TcpListener::bind(settings.listen)
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+pub async fn run(startup: Startup) -> Result<(), String> {
+    let addr = startup.listen_addr()?;
+    let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let (guard, dev) = settings.guard(bound)?;
+    startup.serve_metrics()?;
+    let (guard, dev) = startup.guard(bound)?;
     let dev = dev.map(Arc::new);
     example_shared::announce("actix", dev.as_deref(), bound)?;
+    actix_web::rt::spawn(example_shared::warm_up(guard.clone()));
     let server = server(listener, guard, dev.map(|d| (d, bound))).map_err(|e| e.to_string())?;
     server.await.map_err(|e| e.to_string())
 }

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 #[actix_web::main]
 async fn main() -> ExitCode {
     example_shared::init_tracing();
-    let result = match example_shared::Settings::from_env() {
-        Ok(settings) => example_actix_server::run(settings).await,
+    let result = match example_shared::Startup::from_env() {
+        Ok(startup) => example_actix_server::run(startup).await,
         Err(e) => Err(e),
     };
     match result {

@@ -25,3 +25,13 @@ fn printed_tokens_get_200_and_the_exact_mfa_refusal() {
     let discovery = server.get("/.well-known/openid-configuration", None).unwrap();
     assert!(discovery.starts_with("HTTP/1.1 200 OK\r\n") && discovery.contains("jwks_uri"), "{discovery}");
 }
+
+#[test]
+fn metrics_are_served_on_their_own_listener_when_asked_for() {
+    example_shared::testkit::assert_metrics_are_served(env!("CARGO_BIN_EXE_example-actix-server"));
+}
+
+#[test]
+fn startup_mistakes_are_said_before_binding_and_logs_fit_a_pipe() {
+    example_shared::testkit::assert_startup_mistakes_are_said(env!("CARGO_BIN_EXE_example-actix-server"));
+}

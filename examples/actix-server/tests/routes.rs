@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use actix_web::http::header;
 use actix_web::test;
-use example_shared::{Settings, areas, caller_body, dev_tokens, discovery_document, health_body};
+use example_shared::{Startup, areas, caller_body, dev_tokens, discovery_document, health_body};
 use mfa_guard_core::dev::DevIssuer;
 use mfa_guard_core::{Guard, Principal, RequestInfo};
 
@@ -16,7 +16,7 @@ const BOUND: &str = "127.0.0.1:3999";
 fn dev_mode() -> (Guard, Arc<DevIssuer>, SocketAddr) {
     let bound: SocketAddr = BOUND.parse().expect("address");
     let settings =
-        Settings::from_lookup(|name| (name == "MFA_LISTEN").then(|| BOUND.to_owned())).expect("settings");
+        Startup::from_lookup(|name| (name == "MFA_LISTEN").then(|| BOUND.to_owned())).expect("settings");
     let (guard, dev) = settings.guard(bound).expect("guard");
     (guard, Arc::new(dev.expect("development mode")), bound)
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use axum::http::{Method, Uri};
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use example_shared::{Settings, areas, caller_body, discovery_document, health_body};
+use example_shared::{Startup, areas, caller_body, discovery_document, health_body};
 use http::header::AUTHORIZATION;
 use mfa_guard_core::Guard;
 use mfa_guard_core::dev::DevIssuer;
@@ -68,14 +68,16 @@ fn area_handler(area: &'static str) -> axum::routing::MethodRouter {
 
 /// Binds, builds the guard (making the development issuer if none is configured),
 /// prints the development banner, and serves until SIGINT or SIGTERM.
-pub async fn run(settings: Settings) -> Result<(), String> {
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+pub async fn run(startup: Startup) -> Result<(), String> {
+    let addr = startup.listen_addr()?;
+    let listener =
+        tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    let (guard, dev) = settings.guard(bound)?;
+    startup.serve_metrics()?;
+    let (guard, dev) = startup.guard(bound)?;
     let dev = dev.map(Arc::new);
     example_shared::announce("axum", dev.as_deref(), bound)?;
+    tokio::spawn(example_shared::warm_up(guard.clone()));
     let app = app(guard, dev.map(|d| (d, bound)));
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
 }

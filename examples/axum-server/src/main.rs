@@ -10,8 +10,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     example_shared::init_tracing();
-    let result = runtime().and_then(|runtime| match example_shared::Settings::from_env() {
-        Ok(settings) => runtime.block_on(example_axum_server::run(settings)),
+    let result = runtime().and_then(|runtime| match example_shared::Startup::from_env() {
+        Ok(startup) => runtime.block_on(example_axum_server::run(startup)),
         Err(e) => Err(e),
     });
     match result {

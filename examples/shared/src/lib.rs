@@ -1,159 +1,75 @@
 //! What both example servers share, so the axum and actix examples differ only in
-//! framework glue: the environment contract (DESIGN §6), the embedded development
-//! issuer, the Partner Center route table (the preset's own areas) and the JSON their handlers answer.
+//! framework glue: starting from the environment contract (core's
+//! [`Environment`]), the development banner, the Partner Center route table (the
+//! preset's own areas) and the JSON their handlers answer.
 
 pub mod testkit;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
-use mfa_guard_core::verify::is_guid;
-use mfa_guard_core::{Config, Guard, GuardBuilder, KeySource, Policy, Principal, Requirement, Role};
+use mfa_guard_core::config::Environment;
+use mfa_guard_core::dev::DevIssuer;
+use mfa_guard_core::{Guard, Policy, Principal, Role};
 use serde_json::{Value, json};
-
-/// Where a server listens when `MFA_LISTEN` is not set.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 
 /// How long the printed development tokens are valid.
 pub const DEV_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
-/// The settings of an example server, read from the environment.
+/// What a server knows before it binds: its environment (`MFA_*`, see
+/// [`Environment`]) and, outside development mode, its guard — built before
+/// binding, so a configuration mistake is reported even when the port is taken.
 #[derive(Debug)]
-pub struct Settings {
-    /// `MFA_LISTEN`.
-    pub listen: SocketAddr,
-    issuer: Option<String>,
-    audiences: Vec<String>,
-    tenants: Vec<String>,
-    jwks_url: Option<String>,
-    discovery_url: Option<String>,
-    config: Option<Config>,
-    token_cache_capacity: Option<u64>,
+pub struct Startup {
+    env: Environment,
+    configured: Option<Guard>,
 }
 
-impl Settings {
-    /// Reads `MFA_LISTEN`, `MFA_ISSUER`, `MFA_AUDIENCE`, `MFA_TENANTS`, `MFA_JWKS_URL`,
-    /// `MFA_DISCOVERY_URL`, `MFA_CONFIG` and `MFA_TOKEN_CACHE_CAPACITY`.
+impl Startup {
+    /// Reads the process environment and builds what can be built before binding.
     pub fn from_env() -> Result<Self, String> {
-        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+        Self::new(Environment::from_env().map_err(|e| e.to_string())?)
     }
 
-    /// Reads the same variables through `get` (tests pass a map).
+    /// The same from variables looked up through `get` (tests pass a map).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
-        let listen = get("MFA_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = listen
-            .parse()
-            .map_err(|_| format!("MFA_LISTEN={listen:?} is not an address like 127.0.0.1:3000"))?;
-        let config = match get("MFA_CONFIG") {
-            Some(path) => Some(Config::from_file(&path).map_err(|e| format!("MFA_CONFIG: {e}"))?),
-            None => None,
-        };
-        let token_cache_capacity = match get("MFA_TOKEN_CACHE_CAPACITY") {
-            Some(v) => Some(v.trim().parse().map_err(|_| {
-                format!("MFA_TOKEN_CACHE_CAPACITY={v:?} is not a number of entries (0 disables the cache)")
-            })?),
-            None => None,
-        };
-        let (jwks_url, discovery_url) = (get("MFA_JWKS_URL"), get("MFA_DISCOVERY_URL"));
-        if jwks_url.is_some() && discovery_url.is_some() {
-            return Err("set MFA_JWKS_URL or MFA_DISCOVERY_URL, not both".into());
-        }
-        let audiences = get("MFA_AUDIENCE")
-            .map(|a| a.split(',').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect())
-            .unwrap_or_default();
-        let tenants = match get("MFA_TENANTS") {
-            Some(list) => {
-                let tenants: Vec<String> =
-                    list.split(',').map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect();
-                if tenants.is_empty() {
-                    return Err(format!("MFA_TENANTS={list:?} names no tenant id"));
-                }
-                if let Some(bad) = tenants.iter().find(|t| !is_guid(t)) {
-                    return Err(format!(
-                        "MFA_TENANTS: {bad:?} is not a tenant id (a GUID like aaaabbbb-0000-cccc-1111-dddd2222eeee)"
-                    ));
-                }
-                tenants
-            }
-            None => Vec::new(),
-        };
-        Ok(Self {
-            listen,
-            issuer: get("MFA_ISSUER"),
-            audiences,
-            tenants,
-            jwks_url,
-            discovery_url,
-            config,
-            token_cache_capacity,
-        })
+        Self::new(Environment::from_lookup(get).map_err(|e| e.to_string())?)
     }
 
-    /// Development mode: no issuer and no key source configured anywhere.
-    pub fn is_dev_mode(&self) -> bool {
-        self.issuer.is_none()
-            && self.jwks_url.is_none()
-            && self.discovery_url.is_none()
-            && !self.config.as_ref().is_some_and(Config::has_issuers)
+    fn new(env: Environment) -> Result<Self, String> {
+        let configured = if env.is_dev_mode() { None } else { Some(env.guard().map_err(|e| e.to_string())?) };
+        Ok(Self { env, configured })
     }
 
-    /// Builds the guard. In development mode `bound` (the address actually bound)
-    /// names the embedded issuer, whose key is made here.
-    pub fn guard(&self, bound: SocketAddr) -> Result<(Guard, Option<DevIssuer>), String> {
-        let mut builder = match &self.config {
-            Some(config) => config.builder().map_err(|e| format!("MFA_CONFIG: {e}"))?,
-            None => GuardBuilder::default().policy(Policy::partner_center()),
-        };
-        let policy = match &self.config {
-            Some(config) => config.policy().map_err(|e| format!("MFA_CONFIG: {e}"))?,
-            None => Policy::partner_center(),
-        };
-        if let Some(n) = self.token_cache_capacity {
-            builder = builder.token_cache_capacity(n);
-        }
-        if !self.tenants.is_empty() {
-            builder = builder.tenants(self.tenants.iter().cloned());
-        }
-        let dev = if self.is_dev_mode() {
-            let issuer = DevIssuer::generate(format!("http://{bound}/{{tenantid}}/"))
-                .map_err(|e| format!("development issuer: {e}"))?;
-            let keys = issuer.key_source().map_err(|e| format!("development issuer: {e}"))?;
-            // Its tokens are all of one tenant: say so, rather than warn that every
-            // tenant is accepted.
-            if self.tenants.is_empty() {
-                builder = builder.tenants([DEV_TENANT]);
+    /// The address to bind (`MFA_LISTEN`, names resolved).
+    pub fn listen_addr(&self) -> Result<SocketAddr, String> {
+        self.env.listen_addr().map_err(|e| e.to_string())
+    }
+
+    /// Serves Prometheus metrics (`mfa_guard_decisions_total` and the others of
+    /// `mfa_guard_core::metrics`) at `/metrics` on `MFA_METRICS_LISTEN`, when it is
+    /// set, on a listener of its own; returns where. Call it before the first
+    /// request: counters attach to the recorder installed when they are first used.
+    pub fn serve_metrics(&self) -> Result<Option<SocketAddr>, String> {
+        let Some(addr) = self.env.metrics_addr().map_err(|e| e.to_string())? else { return Ok(None) };
+        metrics_exporter_prometheus::PrometheusBuilder::new()
+            .with_http_listener(addr)
+            .install()
+            .map_err(|e| format!("MFA_METRICS_LISTEN: cannot serve metrics on {addr}: {e}"))?;
+        println!("metrics on http://{addr}/metrics");
+        Ok(Some(addr))
+    }
+
+    /// The guard; in development mode made now, on an issuer named after `bound`
+    /// (the address actually bound), which is returned too.
+    pub fn guard(self, bound: SocketAddr) -> Result<(Guard, Option<DevIssuer>), String> {
+        match self.configured {
+            Some(guard) => Ok((guard, None)),
+            None => {
+                let (guard, dev) = self.env.development_guard(bound).map_err(|e| e.to_string())?;
+                Ok((guard, Some(dev)))
             }
-            // The discovery and JWKS documents it serves are public.
-            builder = builder
-                .policy(policy.route("/.well-known/*", Requirement::public()))
-                .issuer(issuer.issuer())
-                .keys(keys)
-                .audience(DEV_AUDIENCE);
-            Some(issuer)
-        } else {
-            let remote = self.config.as_ref().map(Config::remote_options).unwrap_or_default();
-            let keys = match (&self.jwks_url, &self.discovery_url) {
-                (Some(url), None) => Some(KeySource::jwks_url_with(url, remote)),
-                (None, Some(url)) => Some(KeySource::discovery_with(url, remote)),
-                _ => None,
-            };
-            builder = match (&self.issuer, keys) {
-                (Some(iss), Some(keys)) => builder.issuer(iss.clone()).keys(keys),
-                (None, Some(keys)) if self.discovery_url.is_some() => builder.issuer_from_keys(keys),
-                (None, Some(_)) => {
-                    return Err("MFA_JWKS_URL needs MFA_ISSUER (only discovery declares one)".into());
-                }
-                (Some(_), None) => return Err("MFA_ISSUER needs MFA_JWKS_URL or MFA_DISCOVERY_URL".into()),
-                (None, None) => builder,
-            };
-            if self.audiences.is_empty() && self.config.as_ref().is_none_or(|c| c.audiences().is_empty()) {
-                return Err("set MFA_AUDIENCE (comma-separated accepted audiences)".into());
-            }
-            None
-        };
-        let guard = builder.audiences(self.audiences.iter().cloned()).build().map_err(|e| e.to_string())?;
-        Ok((guard, dev))
+        }
     }
 }
 
@@ -254,9 +170,30 @@ pub fn announce(framework: &str, dev: Option<&DevIssuer>, bound: SocketAddr) -> 
 }
 
 /// Logs to stderr, `RUST_LOG` to tune (default `info`; mfa-guard logs refusals at
-/// `debug`, key-source trouble at `warn`).
+/// `debug`, key-source trouble at `warn`). An unusable `RUST_LOG` is said, not
+/// ignored; colours only when stderr is a terminal.
 pub fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    use std::io::IsTerminal as _;
+    let (filter, bad) = match std::env::var("RUST_LOG") {
+        Ok(value) if !value.trim().is_empty() => match tracing_subscriber::EnvFilter::try_new(&value) {
+            Ok(filter) => (filter, None),
+            Err(e) => (tracing_subscriber::EnvFilter::new("info"), Some(format!("RUST_LOG={value:?}: {e}"))),
+        },
+        _ => (tracing_subscriber::EnvFilter::new("info"), None),
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+    if let Some(why) = bad {
+        tracing::warn!("ignoring an unusable log filter ({why}); logging at info");
+    }
+}
+
+/// Fetches every issuer's signing keys once, at start, so an unreachable key
+/// source is reported now rather than at the first request; the server keeps
+/// serving either way (requests retry the fetch with backoff).
+pub async fn warm_up(guard: Guard) {
+    guard.verifier().warm_up().await;
 }

@@ -55,11 +55,11 @@ fn start_actix_on(
 
 /// Starts the actix example from an environment (as `MFA_*` variables would give it).
 pub fn start_actix_from_env(env: &[(&str, String)]) -> Result<Target, String> {
-    let settings =
-        example_shared::Settings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
+    let startup =
+        example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (guard, dev) = settings.guard(addr)?;
+    let (guard, dev) = startup.guard(addr)?;
     start_actix_on(listener, guard, dev.map(|d| (std::sync::Arc::new(d), addr)))?;
     Ok(Target { name: "actix", addr })
 }
@@ -67,11 +67,11 @@ pub fn start_actix_from_env(env: &[(&str, String)]) -> Result<Target, String> {
 /// Starts the axum example from an environment (as `MFA_*` variables would give it),
 /// on an ephemeral port.
 pub async fn start_axum_from_env(env: &[(&str, String)]) -> Result<Target, String> {
-    let settings =
-        example_shared::Settings::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
+    let startup =
+        example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (guard, dev) = settings.guard(addr)?;
+    let (guard, dev) = startup.guard(addr)?;
     let app = example_axum_server::app(guard, dev.map(|d| (std::sync::Arc::new(d), addr)));
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Target { name: "axum", addr })

@@ -1,5 +1,7 @@
 use super::*;
-use crate::policy::Access;
+use std::time::Duration;
+
+use crate::policy::{Access, Policy, Role};
 
 fn parse(src: &str) -> Result<Config, ConfigError> {
     Config::from_toml_str(src, "policy.toml")
@@ -340,4 +342,20 @@ fn a_tenant_that_is_not_a_guid_or_an_empty_list_is_named_with_its_line() {
     let e = parse("tenants = []\n").unwrap_err();
     assert_eq!((e.line(), e.key()), (Some(1), Some("tenants")));
     assert!(e.message().contains("empty"), "{e}");
+}
+
+#[test]
+fn a_top_level_key_inside_a_table_says_where_it_belongs() {
+    let e = parse("[policy]\ncompliance_header = \"mfa-compliance\"\n").unwrap_err();
+    assert_eq!(e.line(), Some(2), "{e}");
+    assert!(e.to_string().contains("`compliance_header` is a top-level key"), "{e}");
+}
+
+#[test]
+fn a_missing_jwks_file_is_reported_at_its_own_line() {
+    let src = "audiences = [\"a\"]\n\n[[issuers]]\nissuer = \"https://i.example/\"\njwks_file = \"/nonexistent/keys.json\"\n";
+    let e = parse(src).unwrap().builder().unwrap_err();
+    assert_eq!(e.line(), Some(5), "{e}");
+    assert_eq!(e.key(), Some("issuers.jwks_file"), "{e}");
+    assert!(e.message().contains("/nonexistent/keys.json"), "{e}");
 }

@@ -87,6 +87,9 @@ pub type KeyFuture<'a> = Pin<Box<dyn Future<Output = Result<Arc<VerifyingKey>, K
 /// The future of [`KeyProvider::issuer`].
 pub type IssuerFuture<'a> = Pin<Box<dyn Future<Output = Result<Option<String>, KeyError>> + Send + 'a>>;
 
+/// The future of [`KeyProvider::prefetch`].
+pub type PrefetchFuture<'a> = Pin<Box<dyn Future<Output = Result<(), KeyError>> + Send + 'a>>;
+
 /// A supplier of verification keys for one issuer.
 ///
 /// Implement it to plug in a key store of your own; the built-in ones are reached
@@ -109,6 +112,13 @@ pub trait KeyProvider: Send + Sync + fmt::Debug + 'static {
     /// Loads what is needed to know [`declared_issuer`](Self::declared_issuer).
     fn issuer(&self) -> IssuerFuture<'_> {
         Box::pin(std::future::ready(Ok(self.declared_issuer())))
+    }
+
+    /// Loads the keys now, as the first request would (a remote source fetches;
+    /// a static one has nothing to do): for a warm start, and so that a source that
+    /// cannot be reached is reported at start rather than at the first request.
+    fn prefetch(&self) -> PrefetchFuture<'_> {
+        Box::pin(std::future::ready(Ok(())))
     }
 }
 

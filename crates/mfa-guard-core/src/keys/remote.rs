@@ -32,7 +32,7 @@ use serde::Deserialize;
 
 use super::fetch::{self, check_url};
 use super::static_source::unknown_key_error;
-use super::{IssuerFuture, KeyError, KeyFuture, KeyProvider, KeySet, Lookup, VerifyingKey};
+use super::{IssuerFuture, KeyError, KeyFuture, KeyProvider, KeySet, Lookup, PrefetchFuture, VerifyingKey};
 use crate::algorithm::Algorithm;
 use crate::time::{Clock, SystemClock};
 
@@ -562,6 +562,15 @@ impl KeyProvider for RemoteKeys {
     fn declared_issuer(&self) -> Option<String> {
         let shared = &self.shared;
         shared.metadata(shared.now()).map(|m| m.issuer.clone())
+    }
+
+    fn prefetch(&self) -> PrefetchFuture<'_> {
+        Box::pin(async move {
+            if self.shared.keys(self.shared.now()).is_some() {
+                return Ok(());
+            }
+            self.shared.load_detached().await.map(|_| ())
+        })
     }
 
     fn issuer(&self) -> IssuerFuture<'_> {

@@ -157,6 +157,29 @@ impl Verifier {
         }
     }
 
+    /// Fetches every issuer's keys once (see [`KeyProvider::prefetch`](crate::KeyProvider::prefetch)),
+    /// logging at `warn` each source that cannot be had; returns their errors. The
+    /// verifier works either way: requests fetch again, with backoff.
+    pub async fn warm_up(&self) -> Vec<KeyError> {
+        let mut failed = Vec::new();
+        for issuer in &self.issuers {
+            match issuer.keys.provider().prefetch().await {
+                // Now that discovery may have declared the issuer, its warnings (if
+                // any) are due.
+                Ok(()) => drop(issuer.pattern()),
+                Err(e) => {
+                    tracing::warn!(
+                        issuer = issuer.pattern().map_or_else(|| "(to be declared by discovery)".to_owned(), |p| p.to_string()),
+                        error = %e,
+                        "cannot fetch the issuer's signing keys at start; serving anyway, requests will fetch them again"
+                    );
+                    failed.push(e);
+                }
+            }
+        }
+        failed
+    }
+
     /// The expected issuers, as configured or (once known) declared by discovery.
     pub fn issuers(&self) -> impl Iterator<Item = Option<&IssuerPattern>> {
         self.issuers.iter().map(Issuer::pattern)

@@ -1,0 +1,338 @@
+//! From a parsed file to what it configures: the policy, the guard builder, the
+//! remote key options. Every error names the key and, where known, its line.
+
+use std::path::{Path, PathBuf};
+
+use toml::Spanned;
+
+use super::schema::{RawAccess, RawCallers, RawIssuer, RawMode, Timestamp};
+use super::source::{IssuerSource, KeyLocation, SourceError};
+use super::{Config, ConfigError};
+use crate::guard::GuardBuilder;
+use crate::keys::RemoteOptions;
+use crate::path::PathRules;
+use crate::policy::{MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
+use crate::rejection::ChallengeStyle;
+use crate::verify::{Algorithm, is_guid};
+
+impl Config {
+    /// The route policy the file describes (preset, routes, roles, MFA).
+    pub fn policy(&self) -> Result<Policy, ConfigError> {
+        let raw_policy = self.raw.policy.as_ref();
+        let mut policy = match raw_policy.and_then(|p| p.preset.as_ref()) {
+            None => Policy::partner_center(),
+            Some(p) => match p.get_ref().as_str() {
+                "partner-center" => Policy::partner_center(),
+                "none" => Policy::new().role_map(RoleMap::new()),
+                other => {
+                    return Err(self.err_at(
+                        p.span().start,
+                        "policy.preset",
+                        format!("unknown preset {other:?}; expected \"partner-center\" or \"none\""),
+                    ));
+                }
+            },
+        };
+        // Roles first, so routes can name them.
+        let mut map = policy.roles().clone();
+        for (name, raw) in &self.raw.roles {
+            let role = Role::from_name(name);
+            map = map.clear(&role).define(role.clone());
+            let matchers = raw
+                .app_roles
+                .iter()
+                .map(|v| RoleMatcher::AppRole(v.clone()))
+                .chain(raw.wids.iter().map(|v| RoleMatcher::DirectoryRole(v.clone())))
+                .chain(raw.groups.iter().map(|v| RoleMatcher::Group(v.clone())))
+                .chain(raw.scopes.iter().map(|v| RoleMatcher::Scope(v.clone())));
+            for m in matchers {
+                map = map.grant(role.clone(), m);
+            }
+        }
+        policy = policy.role_map(map);
+        if let Some(mfa) = &self.raw.mfa {
+            let mut m = MfaPolicy::new();
+            if let Some(v) = &mfa.amr {
+                if v.is_empty() {
+                    return Err(self.err("mfa.amr", "must name at least one accepted amr value"));
+                }
+                m = m.amr_values(v.iter().cloned());
+            }
+            if let Some(v) = &mfa.auth_contexts {
+                m = m.auth_contexts(v.iter().cloned());
+            }
+            if let Some(v) = &mfa.acr {
+                m = m.acr_values(v.iter().cloned());
+            }
+            if let Some(v) = mfa.max_age {
+                m = m.max_age(v.0);
+            }
+            policy = policy.mfa(m);
+        }
+        let role_map = policy.roles().clone();
+        let requirement = |access: RawAccess,
+                           callers: Option<RawCallers>,
+                           roles: &[Spanned<String>],
+                           mode: Option<RawMode>,
+                           enforce_from: &Option<Spanned<Timestamp>>,
+                           key: &str| {
+            let mut req = match access {
+                RawAccess::Public => Requirement::public(),
+                RawAccess::Authenticated => Requirement::authenticated(),
+                RawAccess::Mfa => Requirement::mfa(),
+            };
+            match callers {
+                Some(RawCallers::Users) => req = req.users_only(),
+                Some(RawCallers::UsersAndApps) => req = req.allow_apps(),
+                None => {}
+            }
+            for r in roles {
+                if role_map.index_of(&Role::from_name(r.get_ref())).is_none() {
+                    return Err(self.err_at(
+                        r.span().start,
+                        key,
+                        format!(
+                            "role {:?} is not defined; define it under [roles.{}]",
+                            r.get_ref(),
+                            r.get_ref()
+                        ),
+                    ));
+                }
+            }
+            if !roles.is_empty() && access == RawAccess::Public {
+                return Err(self.err(key, "a public route cannot require roles"));
+            }
+            if let Some(m) = mode {
+                req = req.mode(m.mode());
+            }
+            if let Some(ts) = enforce_from {
+                let at = crate::time::parse_rfc3339(&ts.get_ref().0)
+                    .map_err(|e| self.err_at(ts.span().start, "enforce_from", e.to_string()))?;
+                req = req.enforce_from(at);
+            }
+            Ok(req.any_role(roles.iter().map(|r| Role::from_name(r.get_ref()))))
+        };
+        if let Some(m) = raw_policy.and_then(|p| p.default_mode) {
+            policy = policy.default_mode(m.mode());
+        }
+        if let Some(raw) = raw_policy {
+            if let Some(f) = &raw.fallback {
+                policy = policy.fallback(requirement(
+                    f.access,
+                    f.callers,
+                    &f.roles,
+                    f.mode,
+                    &f.enforce_from,
+                    "policy.fallback",
+                )?);
+            }
+            for route in &raw.routes {
+                let r = route.get_ref();
+                let req = requirement(
+                    r.access,
+                    r.callers,
+                    &r.roles,
+                    r.mode,
+                    &r.enforce_from,
+                    "policy.routes.roles",
+                )?;
+                let mut rule = Rule::new(r.path.get_ref().clone(), req).methods(&r.methods);
+                if let Some(n) = &r.name {
+                    rule = rule.name(n.clone());
+                }
+                // Validate the pattern where it is written.
+                let probe = Policy::new().role_map(role_map.clone()).rule(rule.clone());
+                if let Err(e) = probe.compile() {
+                    return Err(self.err_at(r.path.span().start, "policy.routes.path", e));
+                }
+                policy = policy.rule(rule);
+            }
+        }
+        policy.compile().map_err(|e| self.err("policy", e))?;
+        Ok(policy)
+    }
+
+    pub(super) fn challenge_style(&self) -> Result<ChallengeStyle, ConfigError> {
+        match self.raw.challenge.as_ref().and_then(|c| c.style.as_ref()) {
+            None => Ok(ChallengeStyle::PartnerCenter),
+            Some(s) => ChallengeStyle::from_name(s.get_ref()).ok_or_else(|| {
+                self.err_at(
+                    s.span().start,
+                    "challenge.style",
+                    format!(
+                        "unknown challenge style {:?}; expected \"partner-center\", \"step-up\" or \"entra-claims\"",
+                        s.get_ref()
+                    ),
+                )
+            }),
+        }
+    }
+
+    pub(super) fn tenants(&self) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(list) = &self.raw.tenants else {
+            return Ok(None);
+        };
+        if list.get_ref().is_empty() {
+            return Err(self.err_at(
+                list.span().start,
+                "tenants",
+                "the tenant allow-list is empty; name at least one tenant id, or leave the key out to accept every tenant",
+            ));
+        }
+        list.get_ref()
+            .iter()
+            .map(|t| {
+                if is_guid(t.get_ref()) {
+                    Ok(t.get_ref().clone())
+                } else {
+                    Err(self.err_at(
+                        t.span().start,
+                        "tenants",
+                        format!(
+                            "{:?} is not a tenant id (a GUID like aaaabbbb-0000-cccc-1111-dddd2222eeee)",
+                            t.get_ref()
+                        ),
+                    ))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    pub(super) fn algorithms(&self) -> Result<Option<Vec<Algorithm>>, ConfigError> {
+        let Some(list) = &self.raw.algorithms else {
+            return Ok(None);
+        };
+        list.iter()
+            .map(|a| {
+                Algorithm::from_name(a.get_ref()).ok_or_else(|| {
+                    self.err_at(a.span().start, "algorithms", format!("unknown algorithm {:?}", a.get_ref()))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// A builder with every setting of the file applied. The caller may add more
+    /// (issuers from the environment, a clock) before building.
+    pub fn builder(&self) -> Result<GuardBuilder, ConfigError> {
+        let mut b = GuardBuilder::default().policy(self.policy()?).challenge_style(self.challenge_style()?);
+        if let Some(algs) = self.algorithms()? {
+            b = b.algorithms(algs);
+        }
+        if let Some(tenants) = self.tenants()? {
+            b = b.tenants(tenants);
+        }
+        if let Some(l) = &self.raw.leeway {
+            b = b.leeway(l.get_ref().0);
+        }
+        if let Some(l) = self.raw.max_token_lifetime {
+            b = b.max_token_lifetime(l.0);
+        }
+        if let Some(n) = self.raw.max_header_bytes {
+            b = b.max_header_bytes(n);
+        }
+        if let Some(n) = self.raw.token_cache_capacity {
+            b = b.token_cache_capacity(n);
+        }
+        if let Some(p) = &self.raw.paths {
+            b = b.path_rules(PathRules::default().allow_encoded_slash(p.allow_encoded_slash));
+        }
+        if let Some(name) = &self.raw.compliance_header {
+            b = b.compliance_header(name.clone());
+        }
+        b = b.audiences(self.raw.audiences.iter().cloned());
+        if let Some(c) = &self.raw.challenge {
+            if let Some(r) = &c.realm {
+                b = b.realm(r.clone());
+            }
+            if let Some(a) = &c.acr_values {
+                b = b.step_up_acr_values(a.clone());
+            }
+            if let (Some(uri), Some(ctx)) = (&c.authorization_uri, &c.auth_context) {
+                b = b.entra_claims(uri.clone(), ctx.clone());
+            }
+        }
+        let remote = self.remote_options();
+        for spanned in &self.raw.issuers {
+            let (source, key, at) = self.issuer_source(spanned)?;
+            b = source.add_to(b, &remote).map_err(|e| match e {
+                SourceError::IssuerNeeded => self.err_at(
+                    spanned.span().start,
+                    "issuers.issuer",
+                    "this issuer needs an `issuer` string (only discovery_url can declare one)",
+                ),
+                other => self.err_at(at, key, other.to_string()),
+            })?;
+        }
+        Ok(b)
+    }
+
+    /// The remote key source options of the `[keys]` table.
+    pub fn remote_options(&self) -> RemoteOptions {
+        let mut o = RemoteOptions::new();
+        let Some(k) = &self.raw.keys else { return o };
+        if let Some(v) = k.connect_timeout {
+            o = o.connect_timeout(v.0);
+        }
+        if let Some(v) = k.timeout {
+            o = o.timeout(v.0);
+        }
+        if let Some(v) = k.max_response_bytes {
+            o = o.max_response_bytes(v);
+        }
+        if let Some(v) = k.default_max_age {
+            o = o.default_max_age(v.0);
+        }
+        if k.min_max_age.is_some() || k.max_max_age.is_some() {
+            let d = RemoteOptions::new();
+            o = o.max_age_bounds(
+                k.min_max_age.map_or(d.min_max_age, |v| v.0),
+                k.max_max_age.map_or(d.max_max_age, |v| v.0),
+            );
+        }
+        if let Some(v) = k.unknown_kid_cooldown {
+            o = o.unknown_kid_cooldown(v.0);
+        }
+        if let Some(v) = k.stale_if_error {
+            o = o.stale_if_error(v.0);
+        }
+        o
+    }
+
+    /// An `[[issuers]]` entry as an [`IssuerSource`], with the key of its key
+    /// location and where that is written (for errors at its own line).
+    fn issuer_source(
+        &self,
+        spanned: &Spanned<RawIssuer>,
+    ) -> Result<(IssuerSource, &'static str, usize), ConfigError> {
+        let issuer = spanned.get_ref();
+        let located = [
+            issuer
+                .jwks_url
+                .as_ref()
+                .map(|u| ("issuers.jwks_url", u, KeyLocation::JwksUrl(u.get_ref().clone()))),
+            issuer
+                .discovery_url
+                .as_ref()
+                .map(|u| ("issuers.discovery_url", u, KeyLocation::Discovery(u.get_ref().clone()))),
+            issuer.jwks_file.as_ref().map(|f| {
+                let path = match &self.base_dir {
+                    Some(dir) if Path::new(f.get_ref()).is_relative() => dir.join(f.get_ref()),
+                    _ => PathBuf::from(f.get_ref()),
+                };
+                ("issuers.jwks_file", f, KeyLocation::JwksFile(path))
+            }),
+            issuer.jwks.as_ref().map(|j| ("issuers.jwks", j, KeyLocation::Jwks(j.get_ref().clone()))),
+        ];
+        let mut located = located.into_iter().flatten();
+        let (Some((key, value, keys)), None) = (located.next(), located.next()) else {
+            return Err(self.err_at(
+                spanned.span().start,
+                "issuers",
+                "each issuer needs exactly one of `jwks_url`, `discovery_url`, `jwks_file` or `jwks`",
+            ));
+        };
+        Ok((IssuerSource::new(issuer.issuer.clone(), keys), key, value.span().start))
+    }
+}

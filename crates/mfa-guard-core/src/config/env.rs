@@ -1,0 +1,307 @@
+//! The environment contract of the servers built on mfa-guard (the example servers
+//! and `mfa-guard serve`): which `MFA_*` variables configure a guard, and how.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `MFA_LISTEN` | where to listen, `host:port` (default `127.0.0.1:3000`; a name such as `localhost:3001` is resolved) |
+//! | `MFA_ISSUER` | the expected issuer, exact or with `{tenantid}` |
+//! | `MFA_AUDIENCE` | accepted audiences, comma-separated |
+//! | `MFA_TENANTS` | the tenants a `{tenantid}` issuer admits, comma-separated GUIDs |
+//! | `MFA_JWKS_URL` / `MFA_DISCOVERY_URL` | a JWKS document, or OIDC discovery (which declares the issuer) |
+//! | `MFA_CONFIG` | a TOML file (see [`crate::config`]); the variables above add to it |
+//! | `MFA_TOKEN_CACHE_CAPACITY` | verified-token cache entries (0 disables it) |
+//! | `MFA_METRICS_LISTEN` | where to serve Prometheus metrics at `/metrics`, `host:port` (off when unset) |
+//!
+//! With none of `MFA_ISSUER`, `MFA_JWKS_URL`, `MFA_DISCOVERY_URL` set, and no
+//! `[[issuers]]` in the file, a server runs in development mode on an embedded
+//! issuer (feature `dev-issuer`).
+
+use std::net::{SocketAddr, ToSocketAddrs as _};
+
+use super::{Config, ConfigError, IssuerSource, KeyLocation, SourceError};
+use crate::error::BuildError;
+use crate::guard::{Guard, GuardBuilder};
+use crate::verify::is_guid;
+
+/// Where a server listens when `MFA_LISTEN` is not set.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+
+/// The settings a server reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Environment {
+    listen: String,
+    metrics_listen: Option<String>,
+    issuer: Option<String>,
+    audiences: Vec<String>,
+    tenants: Vec<String>,
+    keys: Option<(&'static str, KeyLocation)>,
+    config: Option<Config>,
+    token_cache_capacity: Option<u64>,
+}
+
+/// Why the environment does not describe a usable guard.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvError {
+    /// A variable's value is unusable, or two variables conflict.
+    #[error("{message}")]
+    Variable {
+        /// The variable (or variables) concerned.
+        name: &'static str,
+        /// What is wrong, naming the variable.
+        message: String,
+    },
+    /// The file of `MFA_CONFIG` is unreadable or invalid.
+    #[error("MFA_CONFIG: {0}")]
+    Config(#[from] ConfigError),
+    /// The settings do not make a guard.
+    #[error("{0}")]
+    Build(#[from] BuildError),
+    /// The development issuer could not be made.
+    #[error("development issuer: {0}")]
+    Development(String),
+}
+
+fn variable(name: &'static str, message: impl Into<String>) -> EnvError {
+    EnvError::Variable { name, message: message.into() }
+}
+
+/// `host:port`, the port a number: checked when read, resolved when bound.
+fn check_address(name: &'static str, value: &str) -> Result<(), EnvError> {
+    if value.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_err()) {
+        return Err(variable(
+            name,
+            format!("{name}={value:?} is not an address like 127.0.0.1:3000 or localhost:3000"),
+        ));
+    }
+    Ok(())
+}
+
+fn resolve(name: &'static str, value: &str) -> Result<SocketAddr, EnvError> {
+    let mut addrs = value
+        .to_socket_addrs()
+        .map_err(|e| variable(name, format!("{name}={value:?} cannot be resolved: {e}")))?;
+    addrs.next().ok_or_else(|| variable(name, format!("{name}={value:?} resolves to no address")))
+}
+
+fn list(value: &str) -> Vec<String> {
+    value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
+}
+
+impl Environment {
+    /// Reads the process environment (a variable set to blanks counts as unset).
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Reads the variables through `get` (tests pass a map).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
+        let listen = get("MFA_LISTEN").map_or_else(|| DEFAULT_LISTEN.to_owned(), |l| l.trim().to_owned());
+        check_address("MFA_LISTEN", &listen)?;
+        let metrics_listen = get("MFA_METRICS_LISTEN").map(|l| l.trim().to_owned());
+        if let Some(addr) = &metrics_listen {
+            check_address("MFA_METRICS_LISTEN", addr)?;
+        }
+        let config = get("MFA_CONFIG").map(Config::from_file).transpose()?;
+        let token_cache_capacity = match get("MFA_TOKEN_CACHE_CAPACITY") {
+            Some(v) => Some(v.trim().parse().map_err(|_| {
+                variable(
+                    "MFA_TOKEN_CACHE_CAPACITY",
+                    format!(
+                        "MFA_TOKEN_CACHE_CAPACITY={v:?} is not a number of entries (0 disables the cache)"
+                    ),
+                )
+            })?),
+            None => None,
+        };
+        let keys = match (get("MFA_JWKS_URL"), get("MFA_DISCOVERY_URL")) {
+            (Some(_), Some(_)) => {
+                return Err(variable("MFA_JWKS_URL", "set MFA_JWKS_URL or MFA_DISCOVERY_URL, not both"));
+            }
+            (Some(url), None) => Some(("MFA_JWKS_URL", KeyLocation::JwksUrl(url.trim().to_owned()))),
+            (None, Some(url)) => Some(("MFA_DISCOVERY_URL", KeyLocation::Discovery(url.trim().to_owned()))),
+            (None, None) => None,
+        };
+        let tenants = match get("MFA_TENANTS") {
+            Some(value) => {
+                let tenants = list(&value);
+                if tenants.is_empty() {
+                    return Err(variable("MFA_TENANTS", format!("MFA_TENANTS={value:?} names no tenant id")));
+                }
+                if let Some(bad) = tenants.iter().find(|t| !is_guid(t)) {
+                    return Err(variable(
+                        "MFA_TENANTS",
+                        format!(
+                            "MFA_TENANTS: {bad:?} is not a tenant id (a GUID like aaaabbbb-0000-cccc-1111-dddd2222eeee)"
+                        ),
+                    ));
+                }
+                tenants
+            }
+            None => Vec::new(),
+        };
+        Ok(Self {
+            listen,
+            metrics_listen,
+            issuer: get("MFA_ISSUER").map(|i| i.trim().to_owned()),
+            audiences: get("MFA_AUDIENCE").map(|a| list(&a)).unwrap_or_default(),
+            tenants,
+            keys,
+            config,
+            token_cache_capacity,
+        })
+    }
+
+    /// `MFA_LISTEN` as given.
+    pub fn listen(&self) -> &str {
+        &self.listen
+    }
+
+    /// `MFA_LISTEN` resolved to an address to bind (the first a name resolves to).
+    pub fn listen_addr(&self) -> Result<SocketAddr, EnvError> {
+        resolve("MFA_LISTEN", &self.listen)
+    }
+
+    /// `MFA_METRICS_LISTEN` resolved, when set.
+    pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, EnvError> {
+        self.metrics_listen.as_deref().map(|l| resolve("MFA_METRICS_LISTEN", l)).transpose()
+    }
+
+    /// The configuration file of `MFA_CONFIG`, if set.
+    pub fn config(&self) -> Option<&Config> {
+        self.config.as_ref()
+    }
+
+    /// Development mode: no issuer and no key source configured anywhere.
+    pub fn is_dev_mode(&self) -> bool {
+        self.issuer.is_none() && self.keys.is_none() && !self.config.as_ref().is_some_and(Config::has_issuers)
+    }
+
+    /// Everything but the issuers: the file's settings, the tenants, the cache.
+    fn base(&self) -> Result<GuardBuilder, EnvError> {
+        let mut builder = match &self.config {
+            Some(config) => config.builder()?,
+            None => GuardBuilder::default(),
+        };
+        if let Some(n) = self.token_cache_capacity {
+            builder = builder.token_cache_capacity(n);
+        }
+        if !self.tenants.is_empty() {
+            builder = builder.tenants(self.tenants.iter().cloned());
+        }
+        Ok(builder)
+    }
+
+    /// The guard the environment describes, outside development mode (needing no
+    /// address, so a server can check its whole configuration before it binds).
+    pub fn guard(&self) -> Result<Guard, EnvError> {
+        if self.is_dev_mode() {
+            return Err(variable(
+                "MFA_ISSUER",
+                "none of MFA_ISSUER, MFA_JWKS_URL, MFA_DISCOVERY_URL is set (development mode): \
+                 the guard needs the embedded development issuer",
+            ));
+        }
+        let mut builder = self.base()?;
+        let remote = self.config.as_ref().map(Config::remote_options).unwrap_or_default();
+        builder = match (&self.issuer, &self.keys) {
+            (issuer, Some((name, keys))) => IssuerSource::new(issuer.clone(), keys.clone())
+                .add_to(builder, &remote)
+                .map_err(|e| match e {
+                    SourceError::IssuerNeeded => variable(
+                        "MFA_JWKS_URL",
+                        "MFA_JWKS_URL needs MFA_ISSUER (only discovery declares one)",
+                    ),
+                    other => variable(name, format!("{name}: {other}")),
+                })?,
+            (Some(_), None) => {
+                return Err(variable("MFA_ISSUER", "MFA_ISSUER needs MFA_JWKS_URL or MFA_DISCOVERY_URL"));
+            }
+            (None, None) => builder,
+        };
+        if self.audiences.is_empty() && self.config.as_ref().is_none_or(|c| c.audiences().is_empty()) {
+            return Err(variable("MFA_AUDIENCE", "set MFA_AUDIENCE (comma-separated accepted audiences)"));
+        }
+        Ok(builder.audiences(self.audiences.iter().cloned()).build()?)
+    }
+
+    /// The guard of development mode, on a development issuer made now, named after
+    /// `bound` (the address the server actually bound): its discovery and JWKS
+    /// documents are public routes, and its tokens' tenant is the one admitted.
+    #[cfg(feature = "dev-issuer")]
+    pub fn development_guard(&self, bound: SocketAddr) -> Result<(Guard, crate::dev::DevIssuer), EnvError> {
+        use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
+        use crate::policy::{Policy, Requirement};
+
+        let issuer = DevIssuer::generate(format!("http://{bound}/{{tenantid}}/"))
+            .map_err(|e| EnvError::Development(e.to_string()))?;
+        let keys = issuer.key_source().map_err(|e| EnvError::Development(e.to_string()))?;
+        let policy = match &self.config {
+            Some(config) => config.policy()?,
+            None => Policy::partner_center(),
+        };
+        let mut builder = self.base()?;
+        // Its tokens are all of one tenant: say so, rather than warn that every
+        // tenant is accepted.
+        if self.tenants.is_empty() {
+            builder = builder.tenants([DEV_TENANT]);
+        }
+        let guard = builder
+            .policy(policy.route("/.well-known/*", Requirement::public()))
+            .issuer(issuer.issuer())
+            .keys(keys)
+            .audience(DEV_AUDIENCE)
+            .audiences(self.audiences.iter().cloned())
+            .build()?;
+        Ok((guard, issuer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(vars: &[(&str, &str)]) -> Result<Environment, EnvError> {
+        Environment::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned()))
+    }
+
+    #[test]
+    fn a_listen_address_may_be_a_name_and_must_have_a_port() {
+        assert_eq!(env(&[]).unwrap().listen_addr().unwrap().to_string(), DEFAULT_LISTEN);
+        let named = env(&[("MFA_LISTEN", "localhost:3001")]).unwrap();
+        assert_eq!(named.listen_addr().unwrap().port(), 3001);
+        for bad in ["localhost", "127.0.0.1", ":x", "127.0.0.1:99999"] {
+            let e = env(&[("MFA_LISTEN", bad)]).unwrap_err();
+            assert!(e.to_string().starts_with("MFA_LISTEN="), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn each_conflict_or_gap_names_its_variables() {
+        let both =
+            env(&[("MFA_JWKS_URL", "https://a/keys"), ("MFA_DISCOVERY_URL", "https://a/d")]).unwrap_err();
+        assert!(both.to_string().contains("not both"), "{both}");
+        let no_issuer = env(&[("MFA_JWKS_URL", "https://a/keys"), ("MFA_AUDIENCE", "api")]).unwrap();
+        assert!(no_issuer.guard().unwrap_err().to_string().contains("needs MFA_ISSUER"));
+        let no_keys = env(&[("MFA_ISSUER", "https://a/"), ("MFA_AUDIENCE", "api")]).unwrap();
+        assert!(no_keys.guard().unwrap_err().to_string().contains("needs MFA_JWKS_URL or MFA_DISCOVERY_URL"));
+        let no_aud = env(&[("MFA_DISCOVERY_URL", "https://a/.well-known/openid-configuration")]).unwrap();
+        assert!(no_aud.guard().unwrap_err().to_string().contains("set MFA_AUDIENCE"));
+        let plain = env(&[
+            ("MFA_ISSUER", "https://a/"),
+            ("MFA_JWKS_URL", "http://a.example/k"),
+            ("MFA_AUDIENCE", "x"),
+        ])
+        .unwrap();
+        assert!(plain.guard().unwrap_err().to_string().starts_with("MFA_JWKS_URL: "));
+        let tenants = env(&[("MFA_TENANTS", "contoso")]).unwrap_err();
+        assert!(tenants.to_string().starts_with("MFA_TENANTS: \"contoso\" is not a tenant id"), "{tenants}");
+    }
+
+    #[test]
+    fn development_mode_is_no_issuer_anywhere() {
+        assert!(env(&[]).unwrap().is_dev_mode());
+        assert!(!env(&[("MFA_ISSUER", "https://a/")]).unwrap().is_dev_mode());
+        assert!(env(&[]).unwrap().guard().is_err());
+    }
+}

@@ -1,0 +1,188 @@
+//! Configuration files (TOML), shared by the example servers and the CLI.
+//!
+//! Every setting of [`GuardBuilder`] has a key. A file is read whole, at most
+//! 1 MiB; unknown keys are refused (a typo must not silently weaken a policy); an
+//! error names the key and the line.
+//!
+//! ```toml
+//! audiences = ["https://api.partnercenter.microsoft.com"]
+//! tenants = ["aaaabbbb-0000-cccc-1111-dddd2222eeee"]   # see below; default: every tenant, with a warning
+//! algorithms = ["RS256"]          # default: RS/PS 256-512, ES256, ES384, EdDSA
+//! leeway = "60s"                  # or 60; also bounds how far ahead iat may be
+//! max_token_lifetime = "24h"      # exp - iat at most this, iat then required; off by default
+//!
+//! token_cache_capacity = 10000    # 0 disables the verified-token cache
+//! compliance_header = "mfa-compliance"   # off by default
+//!
+//! [[issuers]]
+//! issuer = "https://sts.windows.net/{tenantid}/"
+//! jwks_url = "https://login.microsoftonline.com/common/discovery/keys"
+//! # or: discovery_url = "https://…/.well-known/openid-configuration" (issuer optional)
+//! # or: jwks_file = "keys.json", or jwks = '{"keys":[...]}'
+//!
+//! [keys]                          # remote key sources (defaults shown)
+//! connect_timeout = "2s"
+//! timeout = "5s"
+//! max_response_bytes = 524288
+//! default_max_age = "1h"
+//! unknown_kid_cooldown = "30s"
+//! stale_if_error = "24h"
+//!
+//! [paths]                         # paths refused before a rule is chosen
+//! allow_encoded_slash = false     # true lets %2F through inside a segment
+//!
+//! [challenge]
+//! style = "partner-center"        # or "step-up", "entra-claims"
+//!
+//! [mfa]
+//! amr = ["mfa", "ngcmfa"]
+//!
+//! [roles.AdminAgent]              # replaces the preset's matchers for this role
+//! app_roles = ["AdminAgent"]
+//! groups = ["0e9f5d2c-1111-4444-8888-123456789abc"]
+//!
+//! [policy]
+//! preset = "partner-center"       # or "none"
+//! default_mode = "enforce"        # or "report-only" (policy refusals let through, recorded)
+//!
+//! [[policy.routes]]
+//! path = "/reports/*"
+//! methods = ["GET"]
+//! access = "mfa"                  # "public", "authenticated" or "mfa"
+//! callers = "users"               # or "users-and-apps"
+//! roles = ["AdminAgent"]
+//! name = "reports"
+//! mode = "report-only"            # this route only
+//! enforce_from = "2027-03-01T00:00:00Z"   # report-only before, enforced from
+//! ```
+//!
+//! `tenants` is the allow-list of tenant ids (`tid`, GUIDs) that every
+//! `{tenantid}` issuer admits, configured or declared by discovery. It is one list at
+//! the top level, like `audiences`, rather than one per issuer: a tenant is the same
+//! tenant whichever issuer form names it (Entra's v1 `sts.windows.net` and v2
+//! `login.microsoftonline.com` issuers serve the same tenants), and a copy per
+//! issuer would be one more place to forget, reopening every tenant. Exact issuers
+//! already name their tenant and are not affected. Without the key a template
+//! accepts tokens of every tenant, whose `wids` and `roles` then count here, and
+//! building the guard logs a warning saying so.
+
+mod build;
+mod env;
+mod error;
+mod schema;
+mod source;
+
+pub use env::{DEFAULT_LISTEN, EnvError, Environment};
+pub use error::ConfigError;
+pub use schema::{InvalidDuration, parse_duration};
+pub use source::{IssuerSource, KeyLocation, SourceError};
+
+use std::path::{Path, PathBuf};
+
+use schema::Raw;
+
+/// Largest configuration file read.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// A parsed configuration file.
+#[derive(Debug, Clone)]
+pub struct Config {
+    raw: Raw,
+    source: String,
+    origin: String,
+    base_dir: Option<PathBuf>,
+}
+
+fn line_of(source: &str, offset: usize) -> usize {
+    source.as_bytes()[..offset.min(source.len())].iter().filter(|&&b| b == b'\n').count() + 1
+}
+
+impl Config {
+    /// Parses configuration text; `origin` names it in errors (a file name).
+    pub fn from_toml_str(source: &str, origin: &str) -> Result<Self, ConfigError> {
+        let raw: Raw = toml::from_str(source).map_err(|e| {
+            let line = e.span().map(|s| line_of(source, s.start));
+            let key = e.span().and_then(|s| key_at(source, s.start));
+            ConfigError::new(origin, line, key, with_hint(e.message().trim()))
+        })?;
+        let config = Self { raw, source: source.to_owned(), origin: origin.to_owned(), base_dir: None };
+        // Check everything that can be checked without touching files or the network.
+        config.policy()?;
+        config.challenge_style()?;
+        config.algorithms()?;
+        config.tenants()?;
+        Ok(config)
+    }
+
+    /// Reads and parses a file (at most 1 MiB). Relative paths inside it
+    /// (`jwks_file`) are relative to the file's directory.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Self, ConfigError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let bytes = crate::file::read_capped(path, MAX_CONFIG_BYTES)
+            .map_err(|e| ConfigError::new(&origin, None, None, format!("cannot read the file: {e}")))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| ConfigError::new(&origin, None, None, "the file is not UTF-8"))?;
+        let mut config = Self::from_toml_str(&text, &origin)?;
+        config.base_dir = path.parent().map(Path::to_path_buf);
+        Ok(config)
+    }
+
+    fn err_at(&self, offset: usize, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::new(&self.origin, Some(line_of(&self.source, offset)), Some(key.to_owned()), message)
+    }
+
+    fn err(&self, key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::new(&self.origin, None, Some(key.to_owned()), message)
+    }
+
+    /// The audiences configured (may be empty; the caller can add its own).
+    pub fn audiences(&self) -> &[String] {
+        &self.raw.audiences
+    }
+
+    /// Whether the file configures at least one issuer.
+    pub fn has_issuers(&self) -> bool {
+        !self.raw.issuers.is_empty()
+    }
+}
+
+/// The keys of the file's top level (before any `[table]`).
+const TOP_LEVEL_KEYS: [&str; 10] = [
+    "audiences",
+    "tenants",
+    "algorithms",
+    "leeway",
+    "max_token_lifetime",
+    "max_header_bytes",
+    "token_cache_capacity",
+    "compliance_header",
+    "issuers",
+    "policy",
+];
+
+/// serde's message, and, for a top-level key written inside a table (where it is
+/// unknown), where it belongs.
+fn with_hint(message: &str) -> String {
+    let misplaced = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split_once('`'))
+        .map(|(name, _)| name)
+        .filter(|name| TOP_LEVEL_KEYS.contains(name));
+    match misplaced {
+        Some(name) => format!("{message}; `{name}` is a top-level key: write it before the first [table]"),
+        None => message.to_owned(),
+    }
+}
+
+/// The key written on the line holding `offset`, if the line is `key = …`.
+fn key_at(source: &str, offset: usize) -> Option<String> {
+    let start = source[..offset.min(source.len())].rfind('\n').map_or(0, |i| i + 1);
+    let line = source[start..].lines().next()?;
+    let (key, _) = line.split_once('=')?;
+    let key = key.trim().trim_matches('"');
+    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_owned())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+//! The file's shape: what serde reads, before any of it is trusted. Unknown keys
+//! are refused everywhere, so a typo cannot silently drop a setting.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::policy::Mode;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Raw {
+    #[serde(default)]
+    pub(super) issuers: Vec<Spanned<RawIssuer>>,
+    #[serde(default)]
+    pub(super) audiences: Vec<String>,
+    pub(super) tenants: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(super) algorithms: Option<Vec<Spanned<String>>>,
+    pub(super) leeway: Option<Spanned<DurationValue>>,
+    pub(super) max_token_lifetime: Option<DurationValue>,
+    pub(super) max_header_bytes: Option<usize>,
+    pub(super) token_cache_capacity: Option<u64>,
+    pub(super) compliance_header: Option<String>,
+    pub(super) keys: Option<RawKeys>,
+    pub(super) paths: Option<RawPaths>,
+    pub(super) challenge: Option<RawChallenge>,
+    pub(super) mfa: Option<RawMfa>,
+    #[serde(default)]
+    pub(super) roles: BTreeMap<String, RawRole>,
+    pub(super) policy: Option<RawPolicy>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawIssuer {
+    pub(super) issuer: Option<String>,
+    // Spanned: a bad URL or a missing file is reported at its own line.
+    pub(super) jwks_url: Option<Spanned<String>>,
+    pub(super) discovery_url: Option<Spanned<String>>,
+    pub(super) jwks_file: Option<Spanned<String>>,
+    pub(super) jwks: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawKeys {
+    pub(super) connect_timeout: Option<DurationValue>,
+    pub(super) timeout: Option<DurationValue>,
+    pub(super) max_response_bytes: Option<usize>,
+    pub(super) default_max_age: Option<DurationValue>,
+    pub(super) min_max_age: Option<DurationValue>,
+    pub(super) max_max_age: Option<DurationValue>,
+    pub(super) unknown_kid_cooldown: Option<DurationValue>,
+    pub(super) stale_if_error: Option<DurationValue>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPaths {
+    #[serde(default)]
+    pub(super) allow_encoded_slash: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChallenge {
+    pub(super) style: Option<Spanned<String>>,
+    pub(super) realm: Option<String>,
+    pub(super) acr_values: Option<String>,
+    pub(super) authorization_uri: Option<String>,
+    pub(super) auth_context: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMfa {
+    pub(super) amr: Option<Vec<String>>,
+    pub(super) auth_contexts: Option<Vec<String>>,
+    pub(super) acr: Option<Vec<String>>,
+    pub(super) max_age: Option<DurationValue>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRole {
+    #[serde(default)]
+    pub(super) app_roles: Vec<String>,
+    #[serde(default)]
+    pub(super) wids: Vec<String>,
+    #[serde(default)]
+    pub(super) groups: Vec<String>,
+    #[serde(default)]
+    pub(super) scopes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    pub(super) preset: Option<Spanned<String>>,
+    pub(super) default_mode: Option<RawMode>,
+    pub(super) fallback: Option<RawRequirement>,
+    #[serde(default)]
+    pub(super) routes: Vec<Spanned<RawRoute>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRequirement {
+    pub(super) access: RawAccess,
+    pub(super) mode: Option<RawMode>,
+    pub(super) enforce_from: Option<Spanned<Timestamp>>,
+    pub(super) callers: Option<RawCallers>,
+    #[serde(default)]
+    pub(super) roles: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRoute {
+    pub(super) path: Spanned<String>,
+    #[serde(default)]
+    pub(super) methods: Vec<String>,
+    pub(super) name: Option<String>,
+    pub(super) access: RawAccess,
+    pub(super) mode: Option<RawMode>,
+    pub(super) enforce_from: Option<Spanned<Timestamp>>,
+    pub(super) callers: Option<RawCallers>,
+    #[serde(default)]
+    pub(super) roles: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawAccess {
+    Public,
+    Authenticated,
+    Mfa,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawMode {
+    Enforce,
+    ReportOnly,
+}
+
+impl RawMode {
+    pub(super) fn mode(self) -> Mode {
+        match self {
+            RawMode::Enforce => Mode::Enforce,
+            RawMode::ReportOnly => Mode::ReportOnly,
+        }
+    }
+}
+
+/// An RFC 3339 timestamp, quoted or as a TOML datetime.
+#[derive(Debug, Clone)]
+pub(super) struct Timestamp(pub(super) String);
+
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Text(String),
+            Toml(toml::value::Datetime),
+        }
+        Ok(Timestamp(match Either::deserialize(d)? {
+            Either::Text(t) => t,
+            Either::Toml(t) => t.to_string(),
+        }))
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawCallers {
+    Users,
+    UsersAndApps,
+}
+
+/// A duration as seconds (`60`) or in words (`"60s"`, `"1h 30m"`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct DurationValue(pub(super) Duration);
+
+impl<'de> Deserialize<'de> for DurationValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Secs(u64),
+            Text(String),
+        }
+        match Either::deserialize(d)? {
+            Either::Secs(s) => Ok(DurationValue(Duration::from_secs(s))),
+            Either::Text(t) => parse_duration(&t).map(DurationValue).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+/// Parses a duration in words (`"90s"`, `"5m"`, `"1h 30m"`, `"2d"`: humantime's units)
+/// or as bare seconds (`"60"`).
+pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| InvalidDuration { text: text.to_owned(), reason: e.to_string() })
+}
+
+/// A duration that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a duration like \"90s\", \"5m\" or \"1h 30m\" ({reason})")]
+pub struct InvalidDuration {
+    text: String,
+    reason: String,
+}
