@@ -1,4 +1,4 @@
-//! Authorization header values and counts through mfa_guard_core::token::extract_bearer.
+//! Authorization header values and counts through mfa_guard_core::extract_bearer.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -272,7 +272,7 @@ fn strings(v: &Value) -> Vec<String> {
 /// The `authorization` target: `[count, flags, values separated by LF…]`. Up to
 /// three `Authorization` values and, when `flags` is odd, a query string after them.
 pub fn authorization(data: &[u8]) {
-    use mfa_guard_core::token::{DEFAULT_MAX_HEADER_BYTES, extract_bearer};
+    use mfa_guard_core::{DEFAULT_MAX_HEADER_BYTES, extract_bearer};
     let [count, flags, rest @ ..] = data else { return };
     let count = usize::from(count % 4);
     let mut parts = rest.split(|&b| b == b'\n');
@@ -313,7 +313,7 @@ pub fn authorization(data: &[u8]) {
                 assert!(!scheme.eq_ignore_ascii_case(b"bearer"), "a Bearer header read as no token");
             }
         }
-        Err(refusal) => assert_eq!(refusal.code, RejectionCode::InvalidRequest),
+        Err(refusal) => assert_eq!(refusal.code(), RejectionCode::InvalidRequest),
     }
 }
 
@@ -352,7 +352,7 @@ pub fn jwks(data: &[u8]) {
             }
             assert!(!key.verify(alg, b"message", b"s"), "a one-byte signature verified");
         }
-        assert_ne!(key.family(), mfa_guard_core::verify::KeyFamily::Hmac, "a JWKS yielded a secret");
+        assert_ne!(key.family(), mfa_guard_core::KeyFamily::Hmac, "a JWKS yielded a secret");
     }
 }
 

@@ -5,7 +5,7 @@ use std::fmt;
 use std::io::{IsTerminal, Read};
 
 use mfa_guard_core::RequestInfo;
-use mfa_guard_core::token::{DEFAULT_MAX_HEADER_BYTES, extract_bearer};
+use mfa_guard_core::{DEFAULT_MAX_HEADER_BYTES, extract_bearer};
 
 use crate::exit::Failure;
 
@@ -108,7 +108,7 @@ pub(crate) fn parse_token_text(text: &str) -> Result<String, Failure> {
             ))
             .hint("mfa-guard reads bearer access tokens only"))
         }
-        Err(refusal) => Err(Failure::invalid_token(refusal.detail.into_owned())
+        Err(refusal) => Err(Failure::invalid_token(refusal.detail().to_owned())
             .hint("give the token alone, or a line `Authorization: Bearer <token>`")),
     }
 }

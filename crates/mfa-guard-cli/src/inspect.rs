@@ -38,12 +38,12 @@ pub(crate) fn run(token: &Token, options: &Options, out: Style) -> Result<Exit, 
                 let report = json!({
                     "verified": false,
                     "decoded": false,
-                    "error": { "code": refusal.code.as_str(), "detail": refusal.detail },
+                    "error": { "code": refusal.code().as_str(), "detail": refusal.detail() },
                 });
                 println!("{}", pretty(&report));
                 return Ok(Exit::InvalidToken);
             }
-            return Err(Failure::invalid_token(format!("the token cannot be decoded: {}", refusal.detail))
+            return Err(Failure::invalid_token(format!("the token cannot be decoded: {}", refusal.detail()))
                 .hint("an access token is three base64url segments separated by dots (eyJ….eyJ….…)"));
         }
     };
@@ -154,7 +154,7 @@ impl<'a> Report<'a> {
                     },
                     "verdict": verdict_code(&a.outcome),
                     "explanation": verdict_text(&a.outcome, &a.roles),
-                    "detail": a.outcome.as_ref().err().map(|r| r.detail.as_ref()),
+                    "detail": a.outcome.as_ref().err().map(|r| r.detail()),
                 })
             })
             .collect();
@@ -336,7 +336,7 @@ impl<'a> Report<'a> {
             let text = verdict_text(&a.outcome, &a.roles);
             let painted = match &a.outcome {
                 Ok(()) => s.good(&text),
-                Err(r) if r.code == RejectionCode::MfaRequired => s.warn(&text),
+                Err(r) if r.code() == RejectionCode::MfaRequired => s.warn(&text),
                 Err(_) => s.bad(&text),
             };
             out.push_str(&format!(
@@ -400,13 +400,13 @@ fn evidence_json(e: &MfaEvidence) -> Value {
 fn verdict_code(outcome: &Result<(), Refusal>) -> &'static str {
     match outcome {
         Ok(()) => "allowed",
-        Err(r) => r.code.as_str(),
+        Err(r) => r.code().as_str(),
     }
 }
 
 fn verdict_text(outcome: &Result<(), Refusal>, roles: &[Role]) -> String {
     let Err(refusal) = outcome else { return "allowed".into() };
-    match refusal.code {
+    match refusal.code() {
         RejectionCode::MfaRequired => "MFA required".into(),
         RejectionCode::AppOnlyNotAllowed => "app-only not allowed".into(),
         RejectionCode::InsufficientRole => {
@@ -414,8 +414,8 @@ fn verdict_text(outcome: &Result<(), Refusal>, roles: &[Role]) -> String {
             format!("role missing (needs any of {})", names.join(", "))
         }
         RejectionCode::GroupsOverage => "role unknown (groups overage)".into(),
-        RejectionCode::InvalidToken => format!("invalid token: {}", clean(&refusal.detail)),
-        other => format!("{other}: {}", clean(&refusal.detail)),
+        RejectionCode::InvalidToken => format!("invalid token: {}", clean(refusal.detail())),
+        other => format!("{other}: {}", clean(refusal.detail())),
     }
 }
 

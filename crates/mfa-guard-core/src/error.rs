@@ -1,7 +1,5 @@
 //! Errors of building a guard or reading its configuration.
 
-use std::fmt;
-
 /// What part of the setup is wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -24,7 +22,8 @@ pub enum BuildErrorKind {
 }
 
 /// Why a guard could not be built. The message names what to fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
 pub struct BuildError {
     kind: BuildErrorKind,
     message: String,
@@ -40,11 +39,3 @@ impl BuildError {
         self.kind
     }
 }
-
-impl fmt::Display for BuildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for BuildError {}

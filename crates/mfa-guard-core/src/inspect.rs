@@ -20,7 +20,7 @@ pub struct Inspection {
 }
 
 /// Largest token inspected (as the guard's default header cap).
-pub const MAX_INSPECTED_BYTES: usize = crate::token::DEFAULT_MAX_HEADER_BYTES;
+pub(crate) const MAX_INSPECTED_BYTES: usize = crate::token::DEFAULT_MAX_HEADER_BYTES;
 
 impl Inspection {
     /// Decodes a compact JWS: header and payload are read with the guard's strict

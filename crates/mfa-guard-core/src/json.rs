@@ -1,38 +1,16 @@
 //! A helper shared by the strict JSON readers of tokens (claims and JOSE header).
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, Visitor};
+use serde::Deserialize;
 
-/// A JSON string, borrowed from the input whenever it holds no escape sequence.
-///
-/// serde's own `Cow<'de, str>` always copies (it borrows only for fields marked
-/// `#[serde(borrow)]` in derived code), which cost every claim name and header
-/// parameter an allocation on each verification.
-pub(crate) struct JsonStr<'de>(pub(crate) Cow<'de, str>);
-
-impl<'de> Deserialize<'de> for JsonStr<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = JsonStr<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<JsonStr<'de>, E> {
-                Ok(JsonStr(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<JsonStr<'de>, E> {
-                Ok(JsonStr(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<JsonStr<'de>, E> {
-                Ok(JsonStr(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V)
-    }
-}
+/// A JSON string, borrowed from the input whenever it holds no escape sequence:
+/// serde's own borrowing of a `Cow<str>` field marked `#[serde(borrow)]` (a bare
+/// `Cow<'de, str>` always copies, which cost every claim name and header parameter an
+/// allocation on each verification).
+#[derive(Deserialize)]
+#[serde(transparent)]
+pub(crate) struct JsonStr<'a>(#[serde(borrow)] pub(crate) Cow<'a, str>);
 
 #[cfg(test)]
 mod tests {

@@ -32,14 +32,15 @@
 //!
 //! The rules (DESIGN §3–5):
 //!
-//! - **Token**: one `Authorization: Bearer` header ([`token`]); signature by a key of
-//!   the token's own issuer, from an allow-list of algorithms ([`verify`], [`keys`]);
+//! - **Token**: one `Authorization: Bearer` header ([`extract_bearer`]); signature by a
+//!   key of the token's own issuer, from an allow-list of algorithms ([`Verifier`],
+//!   [`keys`]);
 //!   `exp` required, `nbf` honoured, `iat` not in the future (and `exp - iat` bounded
 //!   when configured), `iss` exact or `{tenantid}`-templated (and then of a listed
 //!   tenant, when tenants are listed), `aud` one of those configured.
 //! - **Path**: the rule is chosen from the path as the router reads it, and a path
 //!   that cannot be read one way (malformed escape, `%2F`, `\`, dot segment, NUL)
-//!   is `400 invalid_request` before any rule is chosen ([`path`]).
+//!   is `400 invalid_request` before any rule is chosen ([`PathRules`]).
 //! - **Caller**: `idtyp`, else `scp`, else `roles` with `oid == sub` ([`CallerKind`]).
 //! - **MFA**: `amr` ∋ `mfa` for users on MFA routes; app-only tokens pass only where
 //!   apps are admitted ([`policy`]).
@@ -49,7 +50,7 @@
 #![forbid(unsafe_code)]
 
 mod algorithm;
-pub mod claims;
+mod claims;
 pub mod config;
 #[cfg(any(test, feature = "dev-issuer"))]
 pub mod dev;
@@ -60,17 +61,17 @@ pub mod inspect;
 mod json;
 pub mod keys;
 pub mod metrics;
-pub mod path;
+mod path;
 pub mod policy;
 mod principal;
 pub mod rejection;
 mod request;
-pub mod time;
-pub mod token;
-pub mod verify;
+mod time;
+mod token;
+mod verify;
 
-pub use algorithm::{Algorithm, AlgorithmSet};
-pub use claims::{CallerKind, Claims, KindRule};
+pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
+pub use claims::{CallerKind, Claims, InvalidClaims, KindRule};
 pub use config::{Config, ConfigError};
 pub use error::{BuildError, BuildErrorKind};
 pub use guard::{Admission, Anonymous, Evaluation, Guard, GuardBuilder, PendingCheck, extract_caller};
@@ -80,5 +81,6 @@ pub use policy::{Access, Callers, MfaPolicy, Mode, Policy, Requirement, Role, Ro
 pub use principal::Principal;
 pub use rejection::{ChallengeStyle, MFA_REQUIRED_REASON, Refusal, Rejection, RejectionCode};
 pub use request::RequestInfo;
-pub use time::{Clock, ManualClock, SystemClock};
-pub use verify::{Verified, Verifier, VerifierBuilder};
+pub use time::{Clock, ManualClock, NumericDate, SystemClock};
+pub use token::{BearerToken, DEFAULT_MAX_HEADER_BYTES, extract_bearer};
+pub use verify::{InvalidIssuer, IssuerPattern, Verified, Verifier, VerifierBuilder};

@@ -174,7 +174,7 @@ fn check_segment(segment: &[u8], rules: PathRules) -> Result<(), Unreadable> {
     if dots_only && (decoded_len == 1 || decoded_len == 2) {
         return Err(Unreadable::DotSegment);
     }
-    if high && std::str::from_utf8(&decode(segment)).is_err() {
+    if high && percent_encoding::percent_decode(segment).decode_utf8().is_err() {
         return Err(Unreadable::NotUtf8);
     }
     Ok(())
@@ -205,29 +205,6 @@ fn hex(b: u8) -> Option<u8> {
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
     }
-}
-
-/// Percent-decodes a segment already known to be well formed.
-fn decode(segment: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(segment.len());
-    let mut i = 0;
-    while i < segment.len() {
-        match (
-            segment[i],
-            segment.get(i + 1).copied().and_then(hex),
-            segment.get(i + 2).copied().and_then(hex),
-        ) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push(hi << 4 | lo);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -135,7 +135,7 @@ mod tests {
 
 /// Parses an RFC 3339 timestamp (`2027-03-01T00:00:00Z`, `2027-03-01T09:00:00+09:00`,
 /// fractions allowed and dropped) into seconds since the epoch.
-pub fn parse_rfc3339(text: &str) -> Result<i64, InvalidTimestamp> {
+pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, InvalidTimestamp> {
     time::OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
         .map(|t| t.unix_timestamp())
         .map_err(|_| InvalidTimestamp(text.to_owned()))
@@ -144,7 +144,7 @@ pub fn parse_rfc3339(text: &str) -> Result<i64, InvalidTimestamp> {
 /// A timestamp that is not RFC 3339.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0:?} is not an RFC 3339 timestamp like 2027-03-01T00:00:00Z")]
-pub struct InvalidTimestamp(String);
+pub(crate) struct InvalidTimestamp(String);
 
 #[cfg(test)]
 mod rfc3339_tests {

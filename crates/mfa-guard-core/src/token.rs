@@ -175,28 +175,9 @@ fn query_has_access_token(query: &str) -> bool {
         if !name.contains('%') {
             return name == "access_token";
         }
-        percent_decode(name).as_deref() == Some(b"access_token".as_slice())
+        // A malformed escape stays as it is, so it never spells the name.
+        percent_encoding::percent_decode_str(name).eq(b"access_token".iter().copied())
     })
-}
-
-/// Percent-decodes `s`; `None` on a malformed escape.
-pub(crate) fn percent_decode(s: &str) -> Option<Vec<u8>> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            let hi = (hex[0] as char).to_digit(16)?;
-            let lo = (hex[1] as char).to_digit(16)?;
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]

@@ -15,6 +15,12 @@ mod de;
 pub use caller::{CallerKind, KindRule};
 pub(crate) use de::parse_claims;
 
+/// Why a token payload is not a set of claims the guard can read: a description
+/// without token material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidClaims(std::borrow::Cow<'static, str>);
+
 use serde_json::{Map, Value};
 
 use crate::time::NumericDate;
@@ -73,8 +79,8 @@ impl Claims {
     /// Reads a token payload (the JSON, already base64url-decoded) with the guard's
     /// rules: strict types for known claims, duplicate names refused, unknown claims
     /// kept. The error is a description without token material.
-    pub fn from_json(json: &[u8]) -> Result<Claims, String> {
-        parse_claims(json).map_err(|e| e.into_owned())
+    pub fn from_json(json: &[u8]) -> Result<Claims, InvalidClaims> {
+        parse_claims(json).map_err(InvalidClaims)
     }
 
     str_accessors! {

@@ -8,12 +8,13 @@ use toml::Spanned;
 use super::schema::{RawAccess, RawCallers, RawIssuer, RawMode, Timestamp};
 use super::source::{IssuerSource, KeyLocation, SourceError};
 use super::{Config, ConfigError};
+use crate::algorithm::Algorithm;
 use crate::guard::GuardBuilder;
 use crate::keys::RemoteOptions;
 use crate::path::PathRules;
 use crate::policy::{MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
 use crate::rejection::ChallengeStyle;
-use crate::verify::{Algorithm, is_guid};
+use crate::verify::is_guid;
 
 impl Config {
     /// The route policy the file describes (preset, routes, roles, MFA).

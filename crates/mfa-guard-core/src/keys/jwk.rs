@@ -61,9 +61,18 @@ fn b64(field: &str, value: Option<&String>) -> Result<Vec<u8>, String> {
     URL_SAFE_NO_PAD.decode(value).map_err(|_| format!("`{field}` is not unpadded base64url"))
 }
 
+/// Why a JWK cannot be used to verify tokens (no key material in the description).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidKey(String);
+
 impl VerifyingKey {
-    /// Reads a JWK. The error says why the key is unusable (no key material in it).
-    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, String> {
+    /// Reads a JWK. The error says why the key is unusable.
+    pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, InvalidKey> {
+        Self::parse_jwk(jwk).map_err(InvalidKey)
+    }
+
+    fn parse_jwk(jwk: &serde_json::Value) -> Result<Self, String> {
         let raw = RawJwk::deserialize(jwk).map_err(|e| format!("not a JWK object ({e})"))?;
         if let Some(u) = raw.use_.as_deref()
             && u != "sig"
@@ -167,7 +176,11 @@ impl VerifyingKey {
     }
 
     /// Whether this key may verify a token signed with `alg`; the error says why not.
-    pub fn fits(&self, alg: Algorithm) -> Result<(), String> {
+    pub fn fits(&self, alg: Algorithm) -> Result<(), InvalidKey> {
+        self.check_fits(alg).map_err(InvalidKey)
+    }
+
+    fn check_fits(&self, alg: Algorithm) -> Result<(), String> {
         if alg.family() != self.family {
             return Err(format!("the token's algorithm {alg} does not fit the issuer's key"));
         }

@@ -13,7 +13,7 @@ mod remote;
 mod set;
 mod static_source;
 
-pub use jwk::{MAX_RSA_BITS, MIN_RSA_BITS, VerifyingKey};
+pub use jwk::{InvalidKey, MAX_RSA_BITS, MIN_RSA_BITS, VerifyingKey};
 pub use remote::RemoteOptions;
 pub use set::{KeyMiss, KeySet, KeySetError, MAX_KEYS};
 pub use static_source::StaticKeys;
@@ -27,6 +27,7 @@ use crate::algorithm::Algorithm;
 
 /// The answer of [`KeyProvider::lookup`].
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Lookup {
     /// The key, known now.
     Found(Arc<VerifyingKey>),
@@ -103,6 +104,13 @@ pub trait KeyProvider: Send + Sync + fmt::Debug + 'static {
     /// and may refetch (once, coalesced, rate-limited) for an unknown `kid`.
     fn resolve<'a>(&'a self, kid: Option<&'a str>, alg: Algorithm) -> KeyFuture<'a>;
 
+    /// Whether this source declares the issuer its keys belong to (OIDC discovery
+    /// does), so that a guard may take the issuer from it
+    /// ([`GuardBuilder::issuer_from_keys`](crate::GuardBuilder::issuer_from_keys)).
+    fn declares_issuer(&self) -> bool {
+        false
+    }
+
     /// The issuer this source declares (OIDC discovery's `issuer`), if it declares
     /// one and it is known without I/O.
     fn declared_issuer(&self) -> Option<String> {
@@ -129,7 +137,6 @@ pub trait KeyProvider: Send + Sync + fmt::Debug + 'static {
 #[derive(Clone)]
 pub struct KeySource {
     provider: Arc<dyn KeyProvider>,
-    declares_issuer: bool,
     hmac: bool,
     error: Option<Arc<str>>,
 }
@@ -190,21 +197,19 @@ impl KeySource {
             remote::RemoteKeys::new(origin, options)
         });
         match built {
-            Ok(provider) => {
-                Self { provider: Arc::new(provider), declares_issuer: discovery, hmac: false, error: None }
-            }
+            Ok(provider) => Self { provider: Arc::new(provider), hmac: false, error: None },
             Err(e) => Self {
                 provider: Arc::new(StaticKeys::new(KeySet::default())),
-                declares_issuer: false,
                 hmac: false,
                 error: Some(e.into()),
             },
         }
     }
 
-    /// Any provider.
+    /// Any provider (a key store of your own). It can stand for an issuer without
+    /// one being configured when its [`KeyProvider::declares_issuer`] says so.
     pub fn custom(provider: impl KeyProvider) -> Self {
-        Self { provider: Arc::new(provider), declares_issuer: false, hmac: false, error: None }
+        Self { provider: Arc::new(provider), hmac: false, error: None }
     }
 
     /// Why this source cannot work, if it cannot (reported by `GuardBuilder::build`).
@@ -214,7 +219,7 @@ impl KeySource {
 
     /// Whether the source declares its issuer (OIDC discovery).
     pub fn declares_issuer(&self) -> bool {
-        self.declares_issuer
+        self.provider.declares_issuer()
     }
 
     /// The provider behind this source.

@@ -559,6 +559,10 @@ impl KeyProvider for RemoteKeys {
         Box::pin(Arc::clone(&self.shared).resolve(kid.map(str::to_owned), alg))
     }
 
+    fn declares_issuer(&self) -> bool {
+        matches!(self.shared.origin, Origin::Discovery(_))
+    }
+
     fn declared_issuer(&self) -> Option<String> {
         let shared = &self.shared;
         shared.metadata(shared.now()).map(|m| m.issuer.clone())

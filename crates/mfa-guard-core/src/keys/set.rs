@@ -29,6 +29,7 @@ pub struct KeySetError(pub(crate) String);
 
 /// Why a key set has no key for a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum KeyMiss {
     /// No key with that `kid` (or, without a `kid`, none of the token's family).
     Unknown,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 /// Every value is a quoted-string; `"` and `\` are escaped with a backslash (RFC 7230
 /// §3.2.6). Values are expected to be visible ASCII or space; anything else is
 /// replaced by `?` so the header is always a valid field value.
-pub fn render_bearer<'a, I>(params: I) -> String
+pub(crate) fn render_bearer<'a, I>(params: I) -> String
 where
     I: IntoIterator<Item = (&'a str, &'a str)>,
 {

@@ -18,7 +18,8 @@
 mod challenge;
 mod problem;
 
-pub use challenge::{ParsedChallenge, parse_challenge, render_bearer};
+pub(crate) use challenge::render_bearer;
+pub use challenge::{ParsedChallenge, parse_challenge};
 pub(crate) use challenge::{quote_untrusted, sanitize_description};
 
 use std::borrow::Cow;
@@ -170,12 +171,11 @@ impl ChallengeStyle {
 /// [`Rejection`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
-    /// The code.
-    pub code: RejectionCode,
+    pub(crate) code: RejectionCode,
     /// A description without token material (it is sent to the client).
-    pub detail: Cow<'static, str>,
+    pub(crate) detail: Cow<'static, str>,
     /// Seconds the client should wait (`key_source_unavailable` only).
-    pub retry_after: Option<u64>,
+    pub(crate) retry_after: Option<u64>,
     /// Whether an `invalid_request` challenge repeats the description as
     /// `error_description` (the path rule's refusals do; a malformed Authorization
     /// header keeps the bare `Bearer error="invalid_request"`).
@@ -206,6 +206,11 @@ impl Refusal {
         &self.detail
     }
 
+    /// The seconds of `Retry-After`, if set.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        self.retry_after
+    }
+
     /// Sets `Retry-After`.
     #[must_use]
     pub fn retry_after(mut self, seconds: u64) -> Self {
@@ -216,7 +221,7 @@ impl Refusal {
 
 /// The settings that shape challenges, resolved once when the guard is built.
 #[derive(Debug, Clone, Default)]
-pub struct Challenges {
+pub(crate) struct Challenges {
     pub(crate) style: ChallengeStyle,
     pub(crate) realm: Option<String>,
     /// Step-up: `acr_values` to ask for.
@@ -240,7 +245,7 @@ impl Challenges {
 
     /// Dresses a refusal as a response. `client_handles_claims` is whether the
     /// token's `xms_cc` holds `cp1` (only the Entra style looks at it).
-    pub fn reject(&self, refusal: Refusal, client_handles_claims: bool) -> Rejection {
+    pub(crate) fn reject(&self, refusal: Refusal, client_handles_claims: bool) -> Rejection {
         let Refusal { code, detail, retry_after, describe } = refusal;
         let detail: Cow<'static, str> = match detail {
             Cow::Borrowed(s) if is_clean(s) => Cow::Borrowed(s),

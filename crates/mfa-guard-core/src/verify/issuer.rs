@@ -10,6 +10,11 @@ use std::fmt;
 
 const PLACEHOLDER: &str = "{tenantid}";
 
+/// Why an expected issuer cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidIssuer(String);
+
 /// An expected issuer: an exact string or a `{tenantid}` template.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IssuerPattern {
@@ -31,21 +36,22 @@ pub(crate) enum IssuerMatch {
 
 impl IssuerPattern {
     /// Parses an expected issuer; `{tenantid}` may appear at most once.
-    pub fn new(issuer: &str) -> Result<Self, String> {
+    pub fn new(issuer: &str) -> Result<Self, InvalidIssuer> {
+        let bad = |why: String| Err(InvalidIssuer(why));
         if issuer.is_empty() {
-            return Err("an issuer must not be empty".into());
+            return bad("an issuer must not be empty".into());
         }
         if !issuer.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return Err(format!("issuer {issuer:?} must be visible ASCII without spaces"));
+            return bad(format!("issuer {issuer:?} must be visible ASCII without spaces"));
         }
         let placeholder = issuer.find(PLACEHOLDER);
         if let Some(at) = placeholder
             && issuer[at + PLACEHOLDER.len()..].contains(PLACEHOLDER)
         {
-            return Err(format!("issuer {issuer:?} holds {PLACEHOLDER} more than once"));
+            return bad(format!("issuer {issuer:?} holds {PLACEHOLDER} more than once"));
         }
         if issuer.replace(PLACEHOLDER, "").contains(['{', '}']) {
-            return Err(format!("issuer {issuer:?} holds a placeholder other than {PLACEHOLDER}"));
+            return bad(format!("issuer {issuer:?} holds a placeholder other than {PLACEHOLDER}"));
         }
         Ok(Self { raw: issuer.to_owned(), placeholder })
     }
@@ -101,7 +107,7 @@ impl fmt::Display for IssuerPattern {
 }
 
 /// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits in either case.
-pub fn is_guid(s: &str) -> bool {
+pub(crate) fn is_guid(s: &str) -> bool {
     s.len() == 36
         && s.bytes().enumerate().all(|(i, b)| match i {
             8 | 13 | 18 | 23 => b == b'-',

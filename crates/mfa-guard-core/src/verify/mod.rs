@@ -15,9 +15,9 @@ mod verifier;
 pub(crate) use verifier::{Step, Waiting};
 pub use verifier::{Verified, Verifier, VerifierBuilder};
 
-pub use crate::algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 pub(crate) use issuer::IssuerMatch;
-pub use issuer::{IssuerPattern, is_guid};
+pub(crate) use issuer::is_guid;
+pub use issuer::{InvalidIssuer, IssuerPattern};
 pub(crate) use tenant::Tenants;
 
 use std::borrow::Cow;
@@ -25,11 +25,12 @@ use std::borrow::Cow;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::algorithm::{Algorithm, AlgorithmSet};
 use crate::claims::{Claims, parse_claims};
 use crate::rejection::{Refusal, RejectionCode, quote_untrusted};
 
 /// Default leeway for `exp` and `nbf`, in seconds.
-pub const DEFAULT_LEEWAY_SECS: u64 = 60;
+pub(crate) const DEFAULT_LEEWAY_SECS: u64 = 60;
 
 /// A token split and decoded, not yet trusted.
 #[derive(Debug, Clone)]

@@ -303,7 +303,7 @@ impl Verifier {
 
 fn verify_signature(token: &str, parsed: Parsed, key: Arc<VerifyingKey>) -> Step {
     if let Err(reason) = key.fits(parsed.alg) {
-        return Step::Refused(invalid(reason));
+        return Step::Refused(invalid(reason.to_string()));
     }
     let message = &token.as_bytes()[..parsed.signing_input_len];
     if !key.verify(parsed.alg, message, &parsed.signature) {
@@ -498,7 +498,7 @@ impl VerifierBuilder {
                 .as_deref()
                 .map(IssuerPattern::new)
                 .transpose()
-                .map_err(|e| BuildError::new(BuildErrorKind::Issuer, e))?;
+                .map_err(|e| BuildError::new(BuildErrorKind::Issuer, e.to_string()))?;
             let keys = keys.ok_or_else(|| {
                 BuildError::new(
                     BuildErrorKind::Keys,
