@@ -105,7 +105,7 @@ impl Inspection {
         let facts = compiled.facts(&self.claims, kind);
         let subject =
             Subject { kind, mfa: facts.mfa.is_some(), auth_time: facts.auth_time, roles: facts.roles };
-        let decision = compiled.authorize(&rule, &subject, now);
+        let decision = compiled.authorize(&rule, &subject, &|| &self.claims, now);
         match decision.refusal.or(decision.reported) {
             Some(refusal) => Err(refusal),
             None => Ok(()),

@@ -100,13 +100,37 @@ impl Identity {
     }
 }
 
-/// Where a principal's full claims come from.
-pub(crate) enum ClaimsSource {
-    /// Already parsed (a verification that just happened).
-    Parsed(Box<Claims>),
-    /// The token text, to parse if a handler asks (a cache hit), shared with the
-    /// cache's per-thread level.
-    Token(Arc<[u8]>),
+/// A verified token's full claims: already parsed (a verification that just
+/// happened), or its text, parsed on the first ask (a cache hit; only a handler or a
+/// claim check asks).
+pub(crate) struct LazyClaims {
+    claims: OnceLock<Claims>,
+    /// The token, copied as is (a plain memcpy; finding its payload segment waits
+    /// until someone asks), shared with the cache's per-thread level.
+    token_text: Option<Arc<[u8]>>,
+}
+
+impl LazyClaims {
+    pub(crate) fn parsed(claims: Box<Claims>) -> Self {
+        Self { claims: OnceLock::from(*claims), token_text: None }
+    }
+
+    pub(crate) fn of_token(text: Arc<[u8]>) -> Self {
+        Self { claims: OnceLock::new(), token_text: Some(text) }
+    }
+
+    /// The claims. The token verified, so parsing cannot fail; an empty set would
+    /// be returned if it somehow did.
+    pub(crate) fn get(&self) -> &Claims {
+        self.claims.get_or_init(|| {
+            self.token_text
+                .as_deref()
+                .and_then(|t| t.split(|&b| b == b'.').nth(1))
+                .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
+                .and_then(|json| crate::claims::parse_claims(&json).ok())
+                .unwrap_or_default()
+        })
+    }
 }
 
 /// The verified caller of a request.
@@ -118,10 +142,7 @@ pub struct Principal(Arc<Inner>);
 
 struct Inner {
     token: Arc<VerifiedToken>,
-    claims: OnceLock<Claims>,
-    /// The token, copied as is (a plain memcpy; finding its payload segment waits
-    /// until a handler asks for the claims).
-    token_text: Option<Arc<[u8]>>,
+    claims: LazyClaims,
     report: Option<Rejection>,
     compliance: Option<(Arc<str>, &'static str)>,
 }
@@ -129,15 +150,11 @@ struct Inner {
 impl Principal {
     pub(crate) fn new(
         token: Arc<VerifiedToken>,
-        source: ClaimsSource,
+        claims: LazyClaims,
         report: Option<Rejection>,
         compliance: Option<(Arc<str>, &'static str)>,
     ) -> Self {
-        let (claims, payload) = match source {
-            ClaimsSource::Parsed(claims) => (OnceLock::from(*claims), None),
-            ClaimsSource::Token(text) => (OnceLock::new(), Some(text)),
-        };
-        Self(Arc::new(Inner { token, claims, token_text: payload, report, compliance }))
+        Self(Arc::new(Inner { token, claims, report, compliance }))
     }
 
     pub(crate) fn verified(&self) -> &VerifiedToken {
@@ -219,15 +236,7 @@ impl Principal {
     /// parsed on the first call (the token verified, so this cannot fail; an empty
     /// set would be returned if it somehow did).
     pub fn claims(&self) -> &Claims {
-        self.0.claims.get_or_init(|| {
-            self.0
-                .token_text
-                .as_deref()
-                .and_then(|t| t.split(|&b| b == b'.').nth(1))
-                .and_then(|p| URL_SAFE_NO_PAD.decode(p).ok())
-                .and_then(|json| crate::claims::parse_claims(&json).ok())
-                .unwrap_or_default()
-        })
+        self.0.claims.get()
     }
 }
 

@@ -10,7 +10,7 @@ use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::KeySource;
 use crate::path::PathRules;
 use crate::policy::Policy;
-use crate::rejection::{ChallengeStyle, Challenges};
+use crate::rejection::{BodyRenderer, ChallengeStyle, Challenges, CustomBody, Rejection};
 use crate::time::{Clock, SystemClock};
 use crate::token::DEFAULT_MAX_HEADER_BYTES;
 use crate::verify::VerifierBuilder;
@@ -37,6 +37,7 @@ pub struct GuardBuilder {
     paths: PathRules,
     token_cache_capacity: u64,
     compliance_header: Option<String>,
+    body: Option<BodyRenderer>,
 }
 
 impl Default for GuardBuilder {
@@ -54,6 +55,7 @@ impl Default for GuardBuilder {
             paths: PathRules::default(),
             token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
             compliance_header: None,
+            body: None,
         }
     }
 }
@@ -199,6 +201,41 @@ impl GuardBuilder {
         self
     }
 
+    /// Renders the body of refusals with `render` instead of problem+json, where it
+    /// returns one: an HTML page, the JSON shape of an existing API. The status line
+    /// (`401 Unauthorized - MFA required` included), `WWW-Authenticate` and
+    /// `Retry-After` stay the guard's; only the body and its media type change.
+    /// `render` runs once per refusal and sees the whole [`Rejection`] (code,
+    /// status, title, description).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mfa_guard_core::rejection::CustomBody;
+    /// use mfa_guard_core::{Guard, KeySource, RejectionCode, Refusal};
+    ///
+    /// # let jwks = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+    /// let guard = Guard::builder()
+    ///     .issuer("https://issuer.example/")
+    ///     .keys(KeySource::jwks_json(jwks)?)
+    ///     .audience("api://reports")
+    ///     .refusal_body(|refusal| {
+    ///         let json = serde_json::json!({ "error": { "code": refusal.code().as_str(), "message": refusal.detail() } });
+    ///         Some(CustomBody::new("application/json", json.to_string()))
+    ///     })
+    ///     .build()?;
+    /// let r = guard.reject(Refusal::new(RejectionCode::MfaRequired, "MFA needed"));
+    /// assert_eq!(r.content_type(), "application/json");
+    /// assert_eq!(r.reason_phrase(), Some("Unauthorized - MFA required"));
+    /// # Ok(()) }
+    /// ```
+    pub fn refusal_body(
+        mut self,
+        render: impl Fn(&Rejection) -> Option<CustomBody> + Send + Sync + 'static,
+    ) -> Self {
+        self.body = Some(BodyRenderer(Arc::new(render)));
+        self
+    }
+
     /// Checks every setting and builds the guard.
     pub fn build(self) -> Result<Guard, BuildError> {
         let verifier = self.verifier.shared_clock(Arc::clone(&self.clock)).build_quietly()?;
@@ -216,6 +253,7 @@ impl GuardBuilder {
             max_age: policy.mfa.max_age_secs(),
             authorization_uri: self.authorization_uri,
             claims: None,
+            body: self.body,
         };
         if let Some(r) = &challenges.realm
             && !r.bytes().all(|b| (0x20..0x7f).contains(&b))

@@ -20,7 +20,7 @@ use crate::error::{BuildError, BuildErrorKind};
 use crate::metrics::{CheckDuration, Outcome, RuleCounters};
 use crate::path::{self, PathRules};
 use crate::policy::{CompiledPolicy, CompiledRule, Mode, Requirement};
-use crate::principal::{ClaimsSource, Principal, VerifiedToken};
+use crate::principal::{LazyClaims, Principal, VerifiedToken};
 use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
 use crate::request::RequestInfo;
 use crate::time::Clock;
@@ -186,7 +186,7 @@ impl Guard {
         if let Some(cache) = &inner.token_cache
             && let Some((text, verified)) = cache.get(credentials, now)
         {
-            return Evaluation::Ready(self.admit(rule, verified, ClaimsSource::Token(text), now, span));
+            return Evaluation::Ready(self.admit(rule, verified, LazyClaims::of_token(text), now, span));
         }
         let token = match check_credentials(credentials) {
             Ok(token) => token,
@@ -194,7 +194,7 @@ impl Guard {
         };
         match inner.verifier.verify_now(token.as_str(), now) {
             Step::Verified(verified) => Evaluation::Ready(match self.accept(token.as_str(), verified) {
-                Ok((cached, claims)) => self.admit(rule, cached, ClaimsSource::Parsed(claims), now, span),
+                Ok((cached, claims)) => self.admit(rule, cached, LazyClaims::parsed(claims), now, span),
                 Err(refusal) => self.refuse(rule, public, refusal, span),
             }),
             Step::Refused(refusal) => Evaluation::Ready(self.refuse(rule, public, refusal, span)),
@@ -236,7 +236,12 @@ impl Guard {
         }
         let rule = self.select(method, path);
         let token = principal.verified();
-        let decision = self.inner.policy.authorize(rule, &token.subject(), self.inner.clock.now_unix());
+        let decision = self.inner.policy.authorize(
+            rule,
+            &token.subject(),
+            &|| principal.claims(),
+            self.inner.clock.now_unix(),
+        );
         match decision.refusal {
             None => Ok(()),
             Some(refusal) => Err(self.inner.challenges.reject(refusal, token.cp1)),
@@ -270,13 +275,13 @@ impl Guard {
         &self,
         rule: &CompiledRule,
         token: Arc<VerifiedToken>,
-        claims: ClaimsSource,
+        claims: LazyClaims,
         now: i64,
         span: &tracing::Span,
     ) -> Admission {
         let inner = &*self.inner;
         let subject = token.subject();
-        let decision = inner.policy.authorize(rule, &subject, now);
+        let decision = inner.policy.authorize(rule, &subject, &|| claims.get(), now);
         let compliance = inner
             .compliance_header
             .as_ref()
@@ -349,7 +354,7 @@ impl PendingCheck {
         let rule = guard.select(&method, &path);
         let result = match verified.and_then(|v| guard.accept(&token, v)) {
             Ok((cached, claims)) => {
-                guard.admit(rule, cached, ClaimsSource::Parsed(claims), guard.inner.clock.now_unix(), &span)
+                guard.admit(rule, cached, LazyClaims::parsed(claims), guard.inner.clock.now_unix(), &span)
             }
             Err(refusal) => guard.refuse(rule, public, refusal, &span),
         };

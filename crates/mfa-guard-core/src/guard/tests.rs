@@ -1390,3 +1390,113 @@ mod rollout {
         assert_eq!(histogram_samples, 5);
     }
 }
+
+mod extension_points {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::keys::StaticKeys;
+
+    const APP_ID: &str = "4c3e7a9b-0000-1111-2222-333344445555";
+
+    fn checked_guard(calls: Arc<AtomicUsize>, mode: Option<crate::policy::Mode>) -> Guard {
+        let mut requirement =
+            Requirement::mfa().claims_check("a token issued for the reporting app", move |c| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                c.appid() == Some(APP_ID)
+            });
+        if let Some(m) = mode {
+            requirement = requirement.mode(m);
+        }
+        Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .policy(Policy::partner_center().route("/reports/*", requirement))
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn a_claims_check_that_does_not_hold_is_403_claim_check_failed_naming_what_is_missing() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let g = checked_guard(Arc::clone(&calls), None);
+        let other =
+            format!("Bearer {}", issuer().user().claim("appid", json!("someone-else")).sign().unwrap());
+        let r = assert_refused(
+            check_with(&g, "GET", "/reports/q3", &[&other], None),
+            403,
+            None,
+            Some(r#"Bearer error="insufficient_scope""#),
+            "claim_check_failed",
+        );
+        assert_eq!(r.detail(), "this operation requires a token issued for the reporting app");
+        // MFA comes first: a token without MFA is refused for that, unchecked.
+        let no_mfa =
+            format!("Bearer {}", issuer().user().mfa(false).claim("appid", json!(APP_ID)).sign().unwrap());
+        let r = check_with(&g, "GET", "/reports/q3", &[&no_mfa], None);
+        assert_refused(r, 401, MFA_REASON, MFA_WWW, "mfa_required");
+        // Routes without the check never run it.
+        assert!(check_with(&g, "GET", "/overview", &[&other], None).unwrap().is_some());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_claims_check_runs_on_every_request_cached_tokens_included() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let g = checked_guard(Arc::clone(&calls), None);
+        let ours = format!("Bearer {}", issuer().user().claim("appid", json!(APP_ID)).sign().unwrap());
+        for _ in 0..3 {
+            assert!(check_with(&g, "GET", "/reports/q3", &[&ours], None).unwrap().is_some());
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn a_claims_check_on_a_report_only_route_is_reported_not_sent() {
+        let g = checked_guard(Arc::new(AtomicUsize::new(0)), Some(crate::policy::Mode::ReportOnly));
+        let other = format!("Bearer {}", issuer().user().sign().unwrap());
+        let p = check_with(&g, "GET", "/reports/q3", &[&other], None).unwrap().expect("let through");
+        assert_eq!(p.report_only_refusal().map(Rejection::code), Some(RejectionCode::ClaimCheckFailed));
+    }
+
+    /// A key store of the application's own that declares the issuer of its keys.
+    #[derive(Debug)]
+    struct Declaring(StaticKeys);
+
+    impl KeyProvider for Declaring {
+        fn lookup(&self, kid: Option<&str>, alg: Algorithm) -> Lookup {
+            self.0.lookup(kid, alg)
+        }
+        fn resolve<'a>(&'a self, kid: Option<&'a str>, alg: Algorithm) -> KeyFuture<'a> {
+            self.0.resolve(kid, alg)
+        }
+        fn declares_issuer(&self) -> bool {
+            true
+        }
+        fn declared_issuer(&self) -> Option<String> {
+            Some(TEMPLATE.to_owned())
+        }
+    }
+
+    #[test]
+    fn a_custom_key_source_may_declare_its_issuer() {
+        let set = KeySet::from_json(issuer().jwks_json().as_bytes()).unwrap();
+        let g = Guard::builder()
+            .issuer_from_keys(KeySource::custom(Declaring(StaticKeys::new(set.clone()))))
+            .audience(DEV_AUDIENCE)
+            .tenants([DEV_TENANT])
+            .build()
+            .unwrap();
+        assert!(check("/overview", &issuer().user().sign().unwrap()).unwrap().is_some());
+        let h = format!("Bearer {}", issuer().user().sign().unwrap());
+        assert!(check_with(&g, "GET", "/overview", &[&h], None).unwrap().is_some());
+        // One that does not declare cannot stand for an issuer.
+        let e = Guard::builder()
+            .issuer_from_keys(KeySource::custom(StaticKeys::new(set)))
+            .audience(DEV_AUDIENCE)
+            .build()
+            .unwrap_err();
+        assert_eq!(e.kind(), BuildErrorKind::Issuer);
+    }
+}

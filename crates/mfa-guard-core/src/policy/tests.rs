@@ -1,9 +1,11 @@
 use std::time::Duration;
 
 use super::*;
-use crate::claims::parse_claims;
+use crate::claims::{CallerKind, parse_claims};
 use crate::keys::VerifyingKey;
 use crate::principal::{Identity, VerifiedToken};
+use crate::rejection::RejectionCode;
+use std::sync::Arc;
 
 fn verified(policy: &CompiledPolicy, json: &str) -> VerifiedToken {
     let claims = parse_claims(json.as_bytes()).unwrap();
@@ -24,7 +26,8 @@ fn verified(policy: &CompiledPolicy, json: &str) -> VerifiedToken {
 
 fn decide(policy: &CompiledPolicy, method: &str, path: &str, json: &str) -> Result<(), RejectionCode> {
     let token = verified(policy, json);
-    let d = policy.authorize(policy.select(method, path), &token.subject(), 1_000);
+    let claims = parse_claims(json.as_bytes()).unwrap();
+    let d = policy.authorize(policy.select(method, path), &token.subject(), &|| &claims, 1_000);
     match d.refusal.or(d.reported) {
         Some(r) => Err(r.code),
         None => Ok(()),

@@ -49,6 +49,9 @@ pub enum RejectionCode {
     AppOnlyNotAllowed,
     /// MFA satisfied (or not needed) but none of the route's roles.
     InsufficientRole,
+    /// A check of the application's own on the caller's claims did not hold
+    /// ([`Requirement::claims_check`](crate::Requirement::claims_check)).
+    ClaimCheckFailed,
     /// A route role could only be granted by group membership, and the token's groups
     /// did not fit in it (Entra's groups overage): membership is unknown, so refused.
     GroupsOverage,
@@ -67,11 +70,12 @@ impl RejectionCode {
                 | RejectionCode::InsufficientRole
                 | RejectionCode::GroupsOverage
                 | RejectionCode::AppOnlyNotAllowed
+                | RejectionCode::ClaimCheckFailed
         )
     }
 
     /// All codes, for tables and tests.
-    pub const ALL: [RejectionCode; 8] = [
+    pub const ALL: [RejectionCode; 9] = [
         RejectionCode::MissingToken,
         RejectionCode::InvalidRequest,
         RejectionCode::InvalidToken,
@@ -79,6 +83,7 @@ impl RejectionCode {
         RejectionCode::AppOnlyNotAllowed,
         RejectionCode::InsufficientRole,
         RejectionCode::GroupsOverage,
+        RejectionCode::ClaimCheckFailed,
         RejectionCode::KeySourceUnavailable,
     ];
 
@@ -92,6 +97,7 @@ impl RejectionCode {
             RejectionCode::AppOnlyNotAllowed => "app_only_not_allowed",
             RejectionCode::InsufficientRole => "insufficient_role",
             RejectionCode::GroupsOverage => "groups_overage",
+            RejectionCode::ClaimCheckFailed => "claim_check_failed",
             RejectionCode::KeySourceUnavailable => "key_source_unavailable",
         }
     }
@@ -103,7 +109,8 @@ impl RejectionCode {
             RejectionCode::MissingToken | RejectionCode::InvalidToken | RejectionCode::MfaRequired => 401,
             RejectionCode::AppOnlyNotAllowed
             | RejectionCode::InsufficientRole
-            | RejectionCode::GroupsOverage => 403,
+            | RejectionCode::GroupsOverage
+            | RejectionCode::ClaimCheckFailed => 403,
             RejectionCode::KeySourceUnavailable => 503,
         }
     }
@@ -117,6 +124,7 @@ impl RejectionCode {
             RejectionCode::AppOnlyNotAllowed => "App-only access not allowed",
             RejectionCode::InsufficientRole => "Insufficient role",
             RejectionCode::GroupsOverage => "Group membership unavailable",
+            RejectionCode::ClaimCheckFailed => "Not allowed",
             RejectionCode::KeySourceUnavailable => "Signing keys unavailable",
         }
     }
@@ -232,6 +240,44 @@ pub(crate) struct Challenges {
     pub(crate) authorization_uri: Option<String>,
     /// Entra claims challenge: base64url of the claims request JSON.
     pub(crate) claims: Option<String>,
+    /// The application's own rendering of refusal bodies, if any.
+    pub(crate) body: Option<BodyRenderer>,
+}
+
+/// The application's rendering of refusal bodies ([`GuardBuilder::refusal_body`](crate::GuardBuilder::refusal_body)).
+#[derive(Clone)]
+pub(crate) struct BodyRenderer(pub(crate) Arc<RenderBody>);
+
+/// What [`BodyRenderer`] calls.
+pub(crate) type RenderBody = dyn Fn(&Rejection) -> Option<CustomBody> + Send + Sync;
+
+impl fmt::Debug for BodyRenderer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BodyRenderer")
+    }
+}
+
+/// A refusal body of the application's own: its media type and bytes. The status
+/// line and headers stay the guard's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomBody {
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+impl CustomBody {
+    /// A body of this media type (e.g. `text/html; charset=utf-8`). A media type
+    /// that is not visible ASCII, or longer than 200 bytes, is not sent: the
+    /// refusal keeps its problem+json body, and the mistake is logged.
+    pub fn new(content_type: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
+        Self { content_type: content_type.into(), bytes: bytes.into() }
+    }
+
+    fn is_sendable(&self) -> bool {
+        !self.content_type.is_empty()
+            && self.content_type.len() <= 200
+            && self.content_type.bytes().all(|b| (0x20..0x7f).contains(&b))
+    }
 }
 
 impl Challenges {
@@ -266,7 +312,8 @@ impl Challenges {
             )),
             RejectionCode::AppOnlyNotAllowed
             | RejectionCode::InsufficientRole
-            | RejectionCode::GroupsOverage => {
+            | RejectionCode::GroupsOverage
+            | RejectionCode::ClaimCheckFailed => {
                 Some(render_bearer(realm.into_iter().chain([("error", "insufficient_scope")])))
             }
             RejectionCode::KeySourceUnavailable => None,
@@ -299,7 +346,28 @@ impl Challenges {
             RejectionCode::KeySourceUnavailable => Some(retry_after.unwrap_or(30)),
             _ => None,
         };
-        Rejection(Arc::new(Inner { code, detail, reason, www_authenticate, retry_after, extra: None }))
+        let mut rejection = Rejection(Arc::new(Inner {
+            code,
+            detail,
+            reason,
+            www_authenticate,
+            retry_after,
+            extra: None,
+            body: None,
+        }));
+        if let Some(BodyRenderer(render)) = &self.body
+            && let Some(body) = render(&rejection)
+        {
+            if body.is_sendable() {
+                Arc::make_mut(&mut rejection.0).body = Some(Arc::new(body));
+            } else {
+                tracing::error!(
+                    code = %rejection.code(),
+                    "the refusal body renderer gave an unusable media type; sending the problem+json body instead"
+                );
+            }
+        }
+        rejection
     }
 }
 
@@ -318,6 +386,8 @@ pub struct Rejection(Arc<Inner>);
 struct Inner {
     /// One more header (the compliance signal), name validated at build.
     extra: Option<(Arc<str>, &'static str)>,
+    /// The application's body, replacing problem+json.
+    body: Option<Arc<CustomBody>>,
     code: RejectionCode,
     detail: Cow<'static, str>,
     reason: Option<&'static str>,
@@ -369,13 +439,23 @@ impl Rejection {
     }
 
     /// The body's media type.
-    pub fn content_type(&self) -> &'static str {
-        problem::CONTENT_TYPE
+    pub fn content_type(&self) -> &str {
+        self.0.body.as_deref().map_or(problem::CONTENT_TYPE, |b| &b.content_type)
     }
 
-    /// The `application/problem+json` body.
+    /// The body: `application/problem+json`, or the application's own (see
+    /// [`GuardBuilder::refusal_body`](crate::GuardBuilder::refusal_body)).
     pub fn body(&self) -> Vec<u8> {
-        problem::render(self.0.code, &self.0.detail)
+        match &self.0.body {
+            Some(custom) => custom.bytes.clone(),
+            None => problem::render(self.0.code, &self.0.detail),
+        }
+    }
+
+    /// The human title of the refusal (the problem's `title`), for a body of the
+    /// application's own.
+    pub fn title(&self) -> &'static str {
+        self.0.code.title()
     }
 
     /// Every header of the response, in the order to send them: `Content-Type`,
@@ -383,7 +463,7 @@ impl Rejection {
     /// compliance signal when configured. Names are lowercase.
     pub fn headers(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
         [
-            Some(("content-type", Cow::Borrowed(problem::CONTENT_TYPE))),
+            Some(("content-type", Cow::Borrowed(self.content_type()))),
             self.0.www_authenticate.as_deref().map(|v| ("www-authenticate", Cow::Borrowed(v))),
             self.0.retry_after.map(|s| ("retry-after", Cow::Owned(s.to_string()))),
             self.0.extra.as_ref().map(|(n, v)| (&**n, Cow::Borrowed(*v))),

@@ -149,6 +149,7 @@ fn every_code_has_the_documented_status() {
             ("app_only_not_allowed", 403),
             ("insufficient_role", 403),
             ("groups_overage", 403),
+            ("claim_check_failed", 403),
             ("key_source_unavailable", 503),
         ]
     );

@@ -1,0 +1,181 @@
+//! [`Requirement`]: what one route asks of its caller.
+
+use std::fmt;
+use std::sync::Arc;
+
+use super::{Access, Callers, Mode, Role};
+use crate::claims::Claims;
+
+/// What a route requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    pub(super) access: Access,
+    pub(super) callers: Callers,
+    pub(super) roles: Vec<Role>,
+    pub(super) checks: Vec<ClaimCheck>,
+    pub(super) mode: Option<Mode>,
+    pub(super) enforce_from: Option<i64>,
+}
+
+/// A check of the caller's claims written by the application
+/// ([`Requirement::claims_check`]). Two checks are equal when they are the same
+/// check (the same closure, shared), whatever their names.
+#[derive(Clone)]
+pub(crate) struct ClaimCheck {
+    pub(crate) name: Arc<str>,
+    pub(crate) check: Arc<dyn Fn(&Claims) -> bool + Send + Sync>,
+}
+
+impl PartialEq for ClaimCheck {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.check, &other.check)
+    }
+}
+
+impl Eq for ClaimCheck {}
+
+impl fmt::Debug for ClaimCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("ClaimCheck").field(&self.name).finish()
+    }
+}
+
+impl Requirement {
+    /// Anyone, no token needed.
+    pub fn public() -> Self {
+        Self {
+            access: Access::Public,
+            callers: Callers::UsersAndApps,
+            roles: Vec::new(),
+            checks: Vec::new(),
+            mode: None,
+            enforce_from: None,
+        }
+    }
+
+    /// Any valid token, user or app, no MFA.
+    pub fn authenticated() -> Self {
+        Self {
+            access: Access::Authenticated,
+            callers: Callers::UsersAndApps,
+            roles: Vec::new(),
+            checks: Vec::new(),
+            mode: None,
+            enforce_from: None,
+        }
+    }
+
+    /// A user token with MFA (app-only tokens refused; see [`allow_apps`](Self::allow_apps)).
+    pub fn mfa() -> Self {
+        Self {
+            access: Access::Mfa,
+            callers: Callers::Users,
+            roles: Vec::new(),
+            checks: Vec::new(),
+            mode: None,
+            enforce_from: None,
+        }
+    }
+
+    /// Admits app-only callers too.
+    #[must_use]
+    pub fn allow_apps(mut self) -> Self {
+        self.callers = Callers::UsersAndApps;
+        self
+    }
+
+    /// Admits only App+User callers.
+    #[must_use]
+    pub fn users_only(mut self) -> Self {
+        self.callers = Callers::Users;
+        self
+    }
+
+    /// Requires any one of these roles.
+    #[must_use]
+    pub fn any_role<I: IntoIterator<Item = Role>>(mut self, roles: I) -> Self {
+        self.roles = roles.into_iter().collect();
+        self
+    }
+
+    /// Also requires `check` to hold for the caller's claims: the application's own
+    /// rule (a tenant, a scope, a custom claim), run after caller kind, MFA and
+    /// roles on every request the route admits, cached tokens included (their
+    /// claims are then parsed, about a microsecond). A caller for whom it does not
+    /// hold is refused with `403 Forbidden`, `Bearer error="insufficient_scope"`
+    /// and code `claim_check_failed`, whose description says "this operation
+    /// requires `name`" — so `name` should read as what is missing, and must not
+    /// hold secrets. Like every policy refusal it is only reported on report-only
+    /// routes.
+    ///
+    /// ```
+    /// use mfa_guard_core::{Requirement, Role};
+    ///
+    /// let reports = Requirement::mfa()
+    ///     .any_role([Role::AdminAgent])
+    ///     .claims_check("a token issued for the reporting app", |claims| {
+    ///         claims.appid() == Some("4c3e7a9b-0000-1111-2222-333344445555")
+    ///     });
+    /// # let _ = reports;
+    /// ```
+    #[must_use]
+    pub fn claims_check(
+        mut self,
+        name: impl Into<String>,
+        check: impl Fn(&Claims) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        self.checks.push(ClaimCheck { name: name.into().into(), check: Arc::new(check) });
+        self
+    }
+
+    /// Sets the mode of this requirement (default: the policy's default mode).
+    #[must_use]
+    pub fn mode(mut self, mode: Mode) -> Self {
+        self.mode = Some(mode);
+        self
+    }
+
+    /// Report-only: policy refusals are recorded, not sent.
+    #[must_use]
+    pub fn report_only(self) -> Self {
+        self.mode(Mode::ReportOnly)
+    }
+
+    /// Report-only before `unix_seconds`, enforced from it: a rollout date in
+    /// configuration rather than in a deploy. Overrides [`mode`](Self::mode).
+    #[must_use]
+    pub fn enforce_from(mut self, unix_seconds: i64) -> Self {
+        self.enforce_from = Some(unix_seconds);
+        self
+    }
+
+    /// The mode set on this requirement, if any.
+    pub fn mode_setting(&self) -> Option<Mode> {
+        self.mode
+    }
+
+    /// The enforcement date, seconds since the epoch, if any.
+    pub fn enforce_from_unix(&self) -> Option<i64> {
+        self.enforce_from
+    }
+
+    /// The access level.
+    pub fn access(&self) -> Access {
+        self.access
+    }
+
+    /// The callers admitted.
+    pub fn callers(&self) -> Callers {
+        self.callers
+    }
+
+    /// The roles of which one is required (none: no role needed).
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
+    /// The names of the application's claim checks, in order.
+    pub fn claims_checks(&self) -> impl Iterator<Item = &str> {
+        self.checks.iter().map(|c| &*c.name)
+    }
+}
