@@ -7,6 +7,7 @@
 
 mod admission;
 mod builder;
+mod decide;
 mod recent;
 pub(crate) mod token_cache;
 
@@ -17,11 +18,11 @@ use std::sync::Arc;
 
 use crate::claims::Claims;
 use crate::error::{BuildError, BuildErrorKind};
-use crate::metrics::{CheckDuration, Outcome, RuleCounters};
+use crate::metrics::{CheckDuration, RuleCounters};
 use crate::path::{self, PathRules};
-use crate::policy::{CompiledPolicy, CompiledRule, Mode, Requirement};
+use crate::policy::{CompiledPolicy, CompiledRule, Requirement};
 use crate::principal::{LazyClaims, Principal, VerifiedToken};
-use crate::rejection::{Challenges, Refusal, Rejection, RejectionCode};
+use crate::rejection::{Challenges, Refusal, Rejection};
 use crate::request::RequestInfo;
 use crate::time::Clock;
 use crate::token::{check_credentials, locate_bearer};
@@ -269,78 +270,6 @@ impl Guard {
     /// algorithms, audiences).
     pub fn verifier(&self) -> &Verifier {
         &self.inner.verifier
-    }
-
-    fn admit(
-        &self,
-        rule: &CompiledRule,
-        token: Arc<VerifiedToken>,
-        claims: LazyClaims,
-        now: i64,
-        span: &tracing::Span,
-    ) -> Admission {
-        let inner = &*self.inner;
-        let subject = token.subject();
-        let decision = inner.policy.authorize(rule, &subject, &|| claims.get(), now);
-        let compliance = inner
-            .compliance_header
-            .as_ref()
-            .map(|name| (Arc::clone(name), inner.policy.compliance(rule, &subject, now)));
-        let label = &rule.label;
-        span.record("rule", &**label);
-        match decision.refusal {
-            None => {
-                let report = decision.reported.map(|refusal| {
-                    tracing::debug!(rule = &**label, code = %refusal.code, "report-only: would have refused");
-                    inner.challenges.reject(refusal, token.cp1)
-                });
-                let code = report.as_ref().map_or("admitted", |r| r.code().as_str());
-                let outcome = report.as_ref().map_or(Outcome::Admitted, |r| Outcome::Refused(r.code()));
-                span.record("decision", if report.is_some() { "report-only" } else { "admitted" });
-                span.record("code", code);
-                rule.counters.count(label, outcome, decision.mode == Mode::ReportOnly);
-                Admission::Admitted(Principal::new(token, claims, report, compliance))
-            }
-            Some(refusal) => {
-                tracing::debug!(rule = &**label, code = %refusal.code, "refused");
-                span.record("decision", "refused");
-                span.record("code", refusal.code.as_str());
-                rule.counters.count(label, Outcome::Refused(refusal.code), decision.mode == Mode::ReportOnly);
-                let rejection = inner.challenges.reject(refusal, token.cp1);
-                Admission::Refused(match compliance {
-                    Some((name, value)) => rejection.with_header(name, value),
-                    None => rejection,
-                })
-            }
-        }
-    }
-
-    fn refuse(&self, rule: &CompiledRule, public: bool, refusal: Refusal, span: &tracing::Span) -> Admission {
-        let label = &rule.label;
-        span.record("rule", &**label);
-        if public {
-            span.record("decision", "anonymous");
-            rule.counters.count(label, Outcome::Anonymous, false);
-            return Admission::Anonymous(self.inner.anonymous.clone());
-        }
-        span.record("decision", "refused");
-        span.record("code", refusal.code.as_str());
-        tracing::debug!(rule = &**label, code = %refusal.code, reason = %refusal.detail, "refused");
-        // Token validity is never report-only.
-        rule.counters.count(label, Outcome::Refused(refusal.code), false);
-        Admission::Refused(self.inner.challenges.reject(refusal, false))
-    }
-}
-
-impl Guard {
-    fn refuse_path(&self, unreadable: path::Unreadable, span: &tracing::Span) -> Rejection {
-        static LABEL: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from("path"));
-        span.record("rule", &**LABEL);
-        span.record("decision", "refused");
-        span.record("code", RejectionCode::InvalidRequest.as_str());
-        tracing::debug!(rule = &**LABEL, code = %RejectionCode::InvalidRequest, reason = %unreadable, "refused");
-        self.inner.path_counters.count(&LABEL, Outcome::Refused(RejectionCode::InvalidRequest), false);
-        self.inner.challenges.reject(unreadable.refusal(), false)
     }
 }
 

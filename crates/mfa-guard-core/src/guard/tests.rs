@@ -15,7 +15,7 @@ use crate::claims::CallerKind;
 use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use crate::keys::{KeyError, KeyFuture, KeyProvider, KeySet, KeySource, Lookup};
 use crate::policy::{Policy, Requirement, wids};
-use crate::rejection::{ChallengeStyle, parse_challenge};
+use crate::rejection::{ChallengeStyle, RejectionCode, parse_challenge};
 
 /// What a check concluded, as a `Result` (see [`Admission::into_result`]).
 type CheckResult = Result<Option<Principal>, Rejection>;

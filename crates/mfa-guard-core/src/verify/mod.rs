@@ -7,13 +7,15 @@
 //! `exp`/`nbf`/`iat`/lifetime/`aud` → key → signature. Any failure is `invalid_token`
 //! with a description that names the rule and never echoes token material.
 
+mod builder;
 mod header;
 mod issuer;
 mod tenant;
 mod verifier;
 
+pub use builder::VerifierBuilder;
 pub(crate) use verifier::{Step, Waiting};
-pub use verifier::{Verified, Verifier, VerifierBuilder};
+pub use verifier::{Verified, Verifier};
 
 pub(crate) use issuer::IssuerMatch;
 pub(crate) use issuer::is_guid;
