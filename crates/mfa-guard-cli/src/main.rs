@@ -5,6 +5,10 @@
 //! Every decision comes from `mfa-guard-core`; this crate reads arguments, words
 //! the engine's answers, and maps them to documented exit codes (see [`exit`]).
 
+// The argument docs are clap's --help text, written for a terminal: a URL there is
+// text to copy, not a link.
+#![allow(rustdoc::bare_urls)]
+
 mod check;
 #[cfg(feature = "dev-tools")]
 mod dev_issuer;

@@ -250,7 +250,8 @@ impl<'a> TokenSpec<'a> {
         self
     }
 
-    /// How long the token is valid from now (negative lifetimes via [`expired`](Self::expired)).
+    /// How long the token is valid from now (an expired token: set `exp` with
+    /// [`claim`](Self::claim)).
     pub fn lifetime(mut self, lifetime: Duration) -> Self {
         self.lifetime = lifetime;
         self

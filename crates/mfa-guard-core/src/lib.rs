@@ -30,7 +30,7 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The rules (DESIGN §3–5):
+//! The rules:
 //!
 //! - **Token**: one `Authorization: Bearer` header ([`extract_bearer`]); signature by a
 //!   key of the token's own issuer, from an allow-list of algorithms ([`Verifier`],

@@ -1,4 +1,4 @@
-//! One table of cases: every row of DESIGN §4 across the routes of §3, each caller
+//! One table of cases: every row of the response table (docs/ARCHITECTURE.md) across the Partner Center areas, each caller
 //! kind, each challenge style. [`run`] sends every case to every target and checks
 //! the expected answer, and that all targets answered the same bytes.
 
@@ -223,7 +223,7 @@ pub fn table() -> Vec<Case> {
         refused(FORBIDDEN, SCOPE_WWW, "app_only_not_allowed"),
     ));
 
-    // Row: the role table of DESIGN §3.
+    // Row: the role table of the Partner Center preset.
     let role_table: &[(&str, &str, Tok, bool)] = &[
         ("customers", "/commerce/customers", SalesMfa, true),
         ("customers", "/commerce/customers", HelpdeskMfa, true),

@@ -1,4 +1,4 @@
-//! The axum example over real sockets: every row of DESIGN §4 on every route of §3,
+//! The axum example over real sockets: every row of the response table on every Partner Center area,
 //! with each challenge style (the whole conformance table, one adapter).
 
 use mfa_guard_conformance::cases::{run, table};

@@ -1,5 +1,5 @@
-//! The example servers configured only through the environment contract of DESIGN
-//! §6, against keys served on loopback.
+//! The example servers configured only through the environment contract
+//! (`config::Environment`), against keys served on loopback.
 
 use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::fixture::{ISSUER, Tok};

@@ -55,7 +55,7 @@ impl KindRule {
 }
 
 impl Claims {
-    /// Decides the caller kind, in the order of DESIGN §3:
+    /// Decides the caller kind, in this order:
     ///
     /// 1. `idtyp` = `app` or `user` decides (any other value is refused: a caller
     ///    type this engine does not know must not be guessed);

@@ -1,6 +1,6 @@
 //! Configuration files (TOML), shared by the example servers and the CLI.
 //!
-//! Every setting of [`GuardBuilder`] has a key. A file is read whole, at most
+//! Every setting of [`GuardBuilder`](crate::GuardBuilder) has a key. A file is read whole, at most
 //! 1 MiB; unknown keys are refused (a typo must not silently weaken a policy); an
 //! error names the key and the line.
 //!

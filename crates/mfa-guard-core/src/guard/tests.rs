@@ -1,5 +1,5 @@
 //! The guard end to end: real RS256 tokens from a development issuer, every row of
-//! DESIGN §4 on the routes of §3, asserting status, reason phrase, the exact
+//! the response table on the Partner Center areas, asserting status, reason phrase, the exact
 //! `WWW-Authenticate` and the body code.
 
 use std::sync::OnceLock;
@@ -171,7 +171,7 @@ mod seed {
 }
 
 mod rows {
-    //! One test per row of DESIGN §4.
+    //! One test per row of the response table (docs/ARCHITECTURE.md).
     use super::*;
 
     #[test]

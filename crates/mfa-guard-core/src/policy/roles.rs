@@ -118,7 +118,7 @@ impl RoleMap {
         Self::default()
     }
 
-    /// The Partner Center map of DESIGN §3: the agent roles by app role value, the
+    /// The Partner Center map: the agent roles by app role value, the
     /// administrators by directory role template id.
     pub fn partner_center() -> Self {
         Self::new()

@@ -1,5 +1,5 @@
 //! Every refusal as a neutral response: status, reason phrase, headers and an
-//! `application/problem+json` body (RFC 9457), exactly as DESIGN §4.
+//! `application/problem+json` body (RFC 9457).
 //!
 //! Adapters copy these bytes onto their framework's response and decide nothing, so
 //! axum and actix answer identically.
@@ -136,7 +136,7 @@ impl fmt::Display for RejectionCode {
     }
 }
 
-/// How the MFA refusal is phrased (DESIGN §4). Only the `mfa_required` row changes.
+/// How the MFA refusal is phrased. Only the `mfa_required` row changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum ChallengeStyle {
@@ -175,8 +175,9 @@ impl ChallengeStyle {
 }
 
 /// A refusal before it is dressed as a response: the code and a human description.
-/// Produced throughout the engine; [`Challenges::reject`] turns it into a
-/// [`Rejection`].
+/// Produced throughout the engine, and by an application's own checks; the guard
+/// dresses it as a [`Rejection`] with its challenge settings
+/// ([`Guard::reject`](crate::Guard::reject)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
     pub(crate) code: RejectionCode,
