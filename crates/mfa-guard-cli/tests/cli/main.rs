@@ -5,4 +5,5 @@ mod check;
 mod dev_tools;
 mod inspect;
 mod support;
+mod verdicts;
 mod verify;
