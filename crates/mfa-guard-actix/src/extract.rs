@@ -87,7 +87,7 @@ impl std::error::Error for RejectionResponse {}
 
 impl ResponseError for RejectionResponse {
     fn status_code(&self) -> StatusCode {
-        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::UNAUTHORIZED)
+        StatusCode::from_u16(self.0.response_status()).unwrap_or(StatusCode::UNAUTHORIZED)
     }
 
     fn error_response(&self) -> HttpResponse {

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage as _};
 use mfa_guard_core::{Admission, BuildError, Evaluation, Guard, Rejection, RequestInfo, Requirement};
 
@@ -102,6 +102,7 @@ where
                 // router reaches.
                 .with_routed_path(req.match_info().as_str())
                 .with_query(req.uri().query())
+                .with_content_type(req.headers().get(CONTENT_TYPE).map(|v| v.as_bytes()))
                 .with_authorizations(req.headers().get_all(AUTHORIZATION).map(|v| v.as_bytes()));
             self.guard.evaluate(&info)
         };

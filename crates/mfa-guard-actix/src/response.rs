@@ -12,8 +12,8 @@ use mfa_guard_core::Rejection;
 /// see why) and, when core asks for one, a custom reason in its head so HTTP/1.1
 /// sends `401 Unauthorized - MFA required` (HTTP/2 has no reason phrase).
 pub(crate) fn render(rejection: &Rejection) -> HttpResponse {
-    // Core only produces 400, 401, 403 and 503, all valid status codes.
-    let status = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    // Core only produces 200 (gRPC), 400, 401, 403 and 503, all valid status codes.
+    let status = StatusCode::from_u16(rejection.response_status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let mut response = HttpResponse::with_body(status, rejection.body()).map_into_boxed_body();
     let headers = response.headers_mut();
     for (name, value) in rejection.headers() {

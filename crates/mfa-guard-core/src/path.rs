@@ -37,20 +37,54 @@ use crate::rejection::{Refusal, RejectionCode};
 /// - percent-escapes that decode to bytes that are not UTF-8;
 /// - a path that does not start with `/` (`OPTIONS *`, a CONNECT authority).
 ///
+/// [`PathRules::strict`] refuses two more forms, for a guard that cannot know the
+/// router behind it (forward-auth: the upstream application routes the request
+/// again, its own way): a `;` inside a segment (servlet containers drop `;jsessionid`
+/// parameters before routing) and an empty segment (`//`, which many servers and
+/// proxies merge).
+///
 /// ```
 /// use mfa_guard_core::PathRules;
 ///
 /// // An API whose identifiers hold slashes (`/projects/group%2Fname`):
 /// let rules = PathRules::default().allow_encoded_slash(true);
 /// assert!(rules.encoded_slash_allowed());
+/// assert!(!PathRules::default().is_strict());
+/// assert!(PathRules::strict().is_strict());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[must_use]
 pub struct PathRules {
     allow_encoded_slash: bool,
+    refuse_matrix_parameters: bool,
+    refuse_empty_segments: bool,
 }
 
 impl PathRules {
+    /// The default, and also `;` parameters and empty segments refused: for a
+    /// router the guard cannot see (`mfa-guard serve` uses it by default).
+    pub fn strict() -> Self {
+        Self { allow_encoded_slash: false, refuse_matrix_parameters: true, refuse_empty_segments: true }
+    }
+
+    /// Refuses a `;` inside a segment (`/commerce;x=1/customers`), raw or encoded.
+    pub fn refuse_matrix_parameters(mut self, refuse: bool) -> Self {
+        self.refuse_matrix_parameters = refuse;
+        self
+    }
+
+    /// Refuses an empty segment (`//commerce`, `/commerce//x`; a trailing `/` is
+    /// not one).
+    pub fn refuse_empty_segments(mut self, refuse: bool) -> Self {
+        self.refuse_empty_segments = refuse;
+        self
+    }
+
+    /// Whether both of [`strict`](Self::strict)'s refusals are on.
+    pub fn is_strict(&self) -> bool {
+        self.refuse_matrix_parameters && self.refuse_empty_segments
+    }
+
     /// Lets `%2F` through inside a segment (off by default). Routers that match the
     /// path as received (axum, hyper) or keep `%2F` encoded (actix-web) then read it
     /// as part of the segment; a component behind them that decodes it before
@@ -78,6 +112,8 @@ pub(crate) enum Unreadable {
     DotSegment,
     Control,
     NotUtf8,
+    MatrixParameter,
+    EmptySegment,
 }
 
 impl Unreadable {
@@ -98,6 +134,12 @@ impl Unreadable {
             }
             Unreadable::Control => "the request path has a control character (such as %00)",
             Unreadable::NotUtf8 => "the request path percent-encodes bytes that are not UTF-8",
+            Unreadable::MatrixParameter => {
+                "the request path has a ';' inside a segment, which some servers strip before routing"
+            }
+            Unreadable::EmptySegment => {
+                "the request path has an empty segment ('//'), which some servers merge before routing"
+            }
         }
     }
 
@@ -128,7 +170,13 @@ fn check_received(path: &str, rules: PathRules) -> Result<(), Unreadable> {
     if bytes.first() != Some(&b'/') {
         return Err(Unreadable::NotAbsolute);
     }
-    for segment in path[1..].split('/') {
+    let segments = path[1..].split('/');
+    let count = path[1..].split('/').count();
+    for (i, segment) in segments.enumerate() {
+        // An empty last segment is a trailing slash, which routers tell apart.
+        if segment.is_empty() && rules.refuse_empty_segments && i + 1 < count {
+            return Err(Unreadable::EmptySegment);
+        }
         check_segment(segment.as_bytes(), rules)?;
     }
     Ok(())
@@ -154,6 +202,7 @@ fn check_segment(segment: &[u8], rules: PathRules) -> Result<(), Unreadable> {
             match v {
                 b'/' if !rules.allow_encoded_slash => return Err(Unreadable::EncodedSlash),
                 b'\\' => return Err(Unreadable::Backslash),
+                b';' if rules.refuse_matrix_parameters => return Err(Unreadable::MatrixParameter),
                 0x80.. => high = true,
                 _ => {}
             }
@@ -161,6 +210,9 @@ fn check_segment(segment: &[u8], rules: PathRules) -> Result<(), Unreadable> {
         } else {
             if b == b'\\' {
                 return Err(Unreadable::Backslash);
+            }
+            if b == b';' && rules.refuse_matrix_parameters {
+                return Err(Unreadable::MatrixParameter);
             }
             i += 1;
             b
@@ -302,6 +354,24 @@ mod tests {
     }
 
     #[test]
+    fn the_strict_rules_also_refuse_matrix_parameters_and_empty_segments() {
+        let strict = PathRules::strict();
+        for path in
+            ["/commerce;x=1/customers", "/security;/alerts", "/commerce/customers;jsessionid=1", "/a%3Bb"]
+        {
+            assert_eq!(check(path, None, strict), Err(Unreadable::MatrixParameter), "{path}");
+            assert_eq!(received(path), Ok(()), "{path} under the default rules");
+        }
+        for path in ["//commerce/x", "/commerce//x", "/commerce///"] {
+            assert_eq!(check(path, None, strict), Err(Unreadable::EmptySegment), "{path}");
+            assert_eq!(received(path), Ok(()), "{path} under the default rules");
+        }
+        for path in ["/", "/commerce/", "/commerce/customers", "/%63ommerce"] {
+            assert_eq!(check(path, None, strict), Ok(()), "{path}");
+        }
+    }
+
+    #[test]
     fn a_routers_reading_is_checked_too() {
         let rules = PathRules::default();
         assert_eq!(check("/commerce", Some("/commerce"), rules), Ok(()));
@@ -324,6 +394,8 @@ mod tests {
             Unreadable::DotSegment,
             Unreadable::Control,
             Unreadable::NotUtf8,
+            Unreadable::MatrixParameter,
+            Unreadable::EmptySegment,
         ] {
             let r = u.refusal();
             assert_eq!(r.code, RejectionCode::InvalidRequest);

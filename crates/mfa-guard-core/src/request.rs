@@ -22,6 +22,7 @@ pub struct RequestInfo<'a> {
     pub(crate) query: Option<&'a str>,
     pub(crate) authorization: Option<&'a [u8]>,
     pub(crate) authorization_count: usize,
+    pub(crate) content_type: Option<&'a [u8]>,
 }
 
 impl<'a> RequestInfo<'a> {
@@ -31,7 +32,15 @@ impl<'a> RequestInfo<'a> {
     /// The route rule is chosen from this path unless the router reads it another
     /// way; then say how with [`with_routed_path`](Self::with_routed_path).
     pub fn new(method: &'a str, path: &'a str) -> Self {
-        Self { method, path, routed_path: None, query: None, authorization: None, authorization_count: 0 }
+        Self {
+            method,
+            path,
+            routed_path: None,
+            query: None,
+            authorization: None,
+            authorization_count: 0,
+            content_type: None,
+        }
     }
 
     /// The path exactly as the router that dispatches the request reads it, when
@@ -70,6 +79,24 @@ impl<'a> RequestInfo<'a> {
         }
         self.authorization_count += 1;
         self
+    }
+
+    /// The `Content-Type` of the request: a gRPC request (`application/grpc…`) is
+    /// refused the gRPC way (see [`Rejection::for_grpc`](crate::Rejection::for_grpc)).
+    #[must_use]
+    pub fn with_content_type(mut self, value: Option<&'a [u8]>) -> Self {
+        self.content_type = value;
+        self
+    }
+
+    /// Whether the request is gRPC (its `Content-Type` is `application/grpc`, with
+    /// or without a `+proto`-style suffix).
+    pub fn is_grpc(&self) -> bool {
+        self.content_type.is_some_and(|v| {
+            v.len() >= 16
+                && v[..16].eq_ignore_ascii_case(b"application/grpc")
+                && matches!(v.get(16), None | Some(b'+' | b';'))
+        })
     }
 
     /// Adds every value of an iterator of `Authorization` header values.
@@ -116,6 +143,7 @@ impl std::fmt::Debug for RequestInfo<'_> {
             .field("query", &self.query.map(|_| "<redacted>"))
             .field("authorization", &self.authorization.map(|_| "<redacted>"))
             .field("authorization_count", &self.authorization_count)
+            .field("grpc", &self.is_grpc())
             .finish()
     }
 }

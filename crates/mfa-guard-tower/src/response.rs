@@ -13,8 +13,9 @@ use mfa_guard_core::Rejection;
 /// `401 Unauthorized - MFA required` (HTTP/2 has no reason phrase).
 pub(crate) fn render<B>(rejection: &Rejection, body: impl FnOnce(Bytes) -> B) -> Response<B> {
     let mut response = Response::new(body(Bytes::from(rejection.body())));
-    // Core only produces 400, 401, 403 and 503, all valid status codes.
-    *response.status_mut() = StatusCode::from_u16(rejection.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    // Core only produces 200 (gRPC), 400, 401, 403 and 503, all valid status codes.
+    *response.status_mut() =
+        StatusCode::from_u16(rejection.response_status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let headers = response.headers_mut();
     for (name, value) in rejection.headers() {
         // Core renders header values from visible ASCII only; a value that still

@@ -2,7 +2,7 @@
 
 use std::task::{Context, Poll};
 
-use http::header::AUTHORIZATION;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderName, HeaderValue, Request, Response};
 use mfa_guard_core::{Admission, Evaluation, Guard, Rejection, RequestInfo};
 use tower_service::Service;
@@ -65,6 +65,7 @@ where
         let evaluation = {
             let info = RequestInfo::new(req.method().as_str(), routed_path(&req))
                 .with_query(req.uri().query())
+                .with_content_type(req.headers().get(CONTENT_TYPE).map(|v| v.as_bytes()))
                 .with_authorizations(req.headers().get_all(AUTHORIZATION).iter().map(|v| v.as_bytes()));
             self.guard.evaluate(&info)
         };

@@ -236,8 +236,8 @@ impl Config {
         if let Some(n) = self.raw.token_cache_capacity {
             b = b.token_cache_capacity(n);
         }
-        if let Some(p) = &self.raw.paths {
-            b = b.path_rules(PathRules::default().allow_encoded_slash(p.allow_encoded_slash));
+        if self.raw.paths.is_some() {
+            b = b.path_rules(self.path_rules(PathRules::default()));
         }
         if let Some(name) = &self.raw.compliance_header {
             b = b.compliance_header(name.clone());
@@ -267,6 +267,24 @@ impl Config {
             })?;
         }
         Ok(b)
+    }
+
+    /// The path rules of the `[paths]` table, each key set there replacing its
+    /// value in `base` (the default rules in-process, the strict ones for
+    /// `mfa-guard serve`).
+    pub fn path_rules(&self, base: PathRules) -> PathRules {
+        let Some(p) = &self.raw.paths else { return base };
+        let mut rules = base;
+        if let Some(v) = p.allow_encoded_slash {
+            rules = rules.allow_encoded_slash(v);
+        }
+        if let Some(v) = p.refuse_matrix_parameters {
+            rules = rules.refuse_matrix_parameters(v);
+        }
+        if let Some(v) = p.refuse_empty_segments {
+            rules = rules.refuse_empty_segments(v);
+        }
+        rules
     }
 
     /// The remote key source options of the `[keys]` table.

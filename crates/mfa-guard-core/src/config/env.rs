@@ -195,6 +195,16 @@ impl Environment {
     /// The guard the environment describes, outside development mode (needing no
     /// address, so a server can check its whole configuration before it binds).
     pub fn guard(&self) -> Result<Guard, EnvError> {
+        Ok(self.builder()?.build()?)
+    }
+
+    /// The path rules of `MFA_CONFIG`'s `[paths]` table over `base`.
+    pub fn path_rules(&self, base: crate::PathRules) -> crate::PathRules {
+        self.config.as_ref().map_or(base, |c| c.path_rules(base))
+    }
+
+    /// [`guard`](Self::guard)'s builder, for a server that adds settings of its own.
+    pub fn builder(&self) -> Result<GuardBuilder, EnvError> {
         if self.is_dev_mode() {
             return Err(variable(
                 "MFA_ISSUER",
@@ -222,7 +232,7 @@ impl Environment {
         if self.audiences.is_empty() && self.config.as_ref().is_none_or(|c| c.audiences().is_empty()) {
             return Err(variable("MFA_AUDIENCE", "set MFA_AUDIENCE (comma-separated accepted audiences)"));
         }
-        Ok(builder.audiences(self.audiences.iter().cloned()).build()?)
+        Ok(builder.audiences(self.audiences.iter().cloned()))
     }
 
     /// The guard of development mode, on a development issuer made now, named after

@@ -30,6 +30,8 @@
 //!
 //! [paths]                         # paths refused before a rule is chosen
 //! allow_encoded_slash = false     # true lets %2F through inside a segment
+//! refuse_matrix_parameters = false  # true refuses ';' in a segment (mfa-guard serve: true)
+//! refuse_empty_segments = false   # true refuses '//' (mfa-guard serve: true)
 //!
 //! [challenge]
 //! style = "partner-center"        # or "step-up", "entra-claims"

@@ -59,8 +59,9 @@ pub(super) struct RawKeys {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPaths {
-    #[serde(default)]
-    pub(super) allow_encoded_slash: bool,
+    pub(super) allow_encoded_slash: Option<bool>,
+    pub(super) refuse_matrix_parameters: Option<bool>,
+    pub(super) refuse_empty_segments: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -25,6 +25,14 @@ pub enum Admission {
 }
 
 impl Admission {
+    /// A refusal rendered for a gRPC client; an admission as it is.
+    pub(crate) fn for_grpc(self) -> Self {
+        match self {
+            Admission::Refused(r) => Admission::Refused(r.for_grpc()),
+            other => other,
+        }
+    }
+
     /// The decision as a `Result`: the caller if there is one, or the refusal.
     pub fn into_result(self) -> Result<Option<Principal>, Rejection> {
         match self {

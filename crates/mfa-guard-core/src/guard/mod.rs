@@ -93,6 +93,8 @@ pub struct PendingCheck {
     token: String,
     public: bool,
     state: Waiting,
+    /// The request is gRPC: a refusal is rendered for it.
+    grpc: bool,
 }
 
 impl std::fmt::Debug for PendingCheck {
@@ -153,7 +155,16 @@ impl Guard {
             code = tracing::field::Empty,
         );
         let _entered = span.enter();
-        let evaluation = self.evaluate_now(req, started, &span);
+        let mut evaluation = self.evaluate_now(req, started, &span);
+        if req.is_grpc() {
+            evaluation = match evaluation {
+                Evaluation::Ready(admission) => Evaluation::Ready(admission.for_grpc()),
+                Evaluation::Pending(mut pending) => {
+                    pending.grpc = true;
+                    Evaluation::Pending(pending)
+                }
+            };
+        }
         if let Evaluation::Ready(_) = evaluation {
             self.inner.check_duration.record(started);
         }
@@ -208,6 +219,7 @@ impl Guard {
                 state,
                 started,
                 span: span.clone(),
+                grpc: false,
             }),
         }
     }
@@ -277,7 +289,7 @@ impl PendingCheck {
     /// Fetches what is missing and finishes the check.
     pub async fn finish(self) -> Admission {
         use tracing::Instrument as _;
-        let PendingCheck { guard, method, path, token, public, state, started, span } = self;
+        let PendingCheck { guard, method, path, token, public, state, started, span, grpc } = self;
         let verified = guard.inner.verifier.finish(&token, state).instrument(span.clone()).await;
         let _entered = span.enter();
         let rule = guard.select(&method, &path);
@@ -288,7 +300,7 @@ impl PendingCheck {
             Err(refusal) => guard.refuse(rule, public, refusal, &span),
         };
         guard.inner.check_duration.record(started);
-        result
+        if grpc { result.for_grpc() } else { result }
     }
 }
 

@@ -355,6 +355,7 @@ impl Challenges {
             retry_after,
             extra: None,
             body: None,
+            grpc: false,
         }));
         if let Some(BodyRenderer(render)) = &self.body
             && let Some(body) = render(&rejection)
@@ -394,7 +395,15 @@ struct Inner {
     reason: Option<&'static str>,
     www_authenticate: Option<String>,
     retry_after: Option<u64>,
+    /// Rendered for a gRPC client: a trailers-only `200` carrying `grpc-status`.
+    grpc: bool,
 }
+
+/// The gRPC status codes a refusal maps to.
+const GRPC_INVALID_ARGUMENT: u16 = 3;
+const GRPC_PERMISSION_DENIED: u16 = 7;
+const GRPC_UNAVAILABLE: u16 = 14;
+const GRPC_UNAUTHENTICATED: u16 = 16;
 
 impl Rejection {
     /// A rejection rendered with default challenge settings (no realm, Partner
@@ -413,15 +422,52 @@ impl Rejection {
         self.0.code
     }
 
-    /// The HTTP status code.
+    /// The HTTP status code of the refusal (`401` for `mfa_required`, ...), also
+    /// for a gRPC client (see [`response_status`](Self::response_status)).
     pub fn status(&self) -> u16 {
         self.0.code.status()
     }
 
+    /// The status the response carries: [`status`](Self::status), except for a
+    /// gRPC client, whose refusal travels in a trailers-only `200` with
+    /// `grpc-status` (see [`grpc_status`](Self::grpc_status)).
+    pub fn response_status(&self) -> u16 {
+        if self.0.grpc { 200 } else { self.status() }
+    }
+
+    /// The gRPC status of the refusal: `UNAUTHENTICATED` (16) for the 401 cases,
+    /// `PERMISSION_DENIED` (7) for the 403 cases, `UNAVAILABLE` (14) for 503 and
+    /// `INVALID_ARGUMENT` (3) for 400.
+    pub fn grpc_status(&self) -> u16 {
+        match self.status() {
+            400 => GRPC_INVALID_ARGUMENT,
+            403 => GRPC_PERMISSION_DENIED,
+            503 => GRPC_UNAVAILABLE,
+            _ => GRPC_UNAUTHENTICATED,
+        }
+    }
+
+    /// Whether the rejection is rendered for a gRPC client.
+    pub fn is_grpc(&self) -> bool {
+        self.0.grpc
+    }
+
+    /// This rejection rendered for a gRPC client (the guard does it when the request
+    /// is gRPC): status `200`, no body, and in the headers (a trailers-only
+    /// response) `grpc-status`, `grpc-message`, `mfa-guard-code`, and the same
+    /// `WWW-Authenticate` and `Retry-After` as for HTTP. For the MFA refusal
+    /// `grpc-message` is `Unauthorized - MFA required`, so it stays recognisable.
+    #[must_use]
+    pub fn for_grpc(mut self) -> Self {
+        Arc::make_mut(&mut self.0).grpc = true;
+        self
+    }
+
     /// The HTTP/1.1 reason phrase when it is not the standard one
-    /// (`Unauthorized - MFA required`); `None` means the standard phrase.
+    /// (`Unauthorized - MFA required`); `None` means the standard phrase (and a gRPC
+    /// response has none).
     pub fn reason_phrase(&self) -> Option<&'static str> {
-        self.0.reason
+        if self.0.grpc { None } else { self.0.reason }
     }
 
     /// The `WWW-Authenticate` value, if the response carries one.
@@ -441,12 +487,18 @@ impl Rejection {
 
     /// The body's media type.
     pub fn content_type(&self) -> &str {
+        if self.0.grpc {
+            return "application/grpc";
+        }
         self.0.body.as_deref().map_or(problem::CONTENT_TYPE, |b| &b.content_type)
     }
 
     /// The body: `application/problem+json`, or the application's own (see
     /// [`GuardBuilder::refusal_body`](crate::GuardBuilder::refusal_body)).
     pub fn body(&self) -> Vec<u8> {
+        if self.0.grpc {
+            return Vec::new();
+        }
         match &self.0.body {
             Some(custom) => custom.bytes.clone(),
             None => problem::render(self.0.code, &self.0.detail),
@@ -460,18 +512,43 @@ impl Rejection {
     }
 
     /// Every header of the response, in the order to send them: `Content-Type`,
+    /// (for gRPC: `grpc-status`, `grpc-message`, `mfa-guard-code`),
     /// `WWW-Authenticate` when present, `Retry-After` when present, then the
     /// compliance signal when configured. Names are lowercase.
     pub fn headers(&self) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
-        [
-            Some(("content-type", Cow::Borrowed(self.content_type()))),
-            self.0.www_authenticate.as_deref().map(|v| ("www-authenticate", Cow::Borrowed(v))),
-            self.0.retry_after.map(|s| ("retry-after", Cow::Owned(s.to_string()))),
-            self.0.extra.as_ref().map(|(n, v)| (&**n, Cow::Borrowed(*v))),
-        ]
-        .into_iter()
-        .flatten()
+        let grpc = self.0.grpc.then(|| {
+            let message = self.0.reason.unwrap_or(&self.0.detail);
+            [
+                ("grpc-status", Cow::Owned(self.grpc_status().to_string())),
+                ("grpc-message", Cow::Owned(grpc_percent_encode(message))),
+                ("mfa-guard-code", Cow::Borrowed(self.0.code.as_str())),
+            ]
+        });
+        [Some(("content-type", Cow::Borrowed(self.content_type())))]
+            .into_iter()
+            .chain(grpc.into_iter().flatten().map(Some))
+            .chain([
+                self.0.www_authenticate.as_deref().map(|v| ("www-authenticate", Cow::Borrowed(v))),
+                self.0.retry_after.map(|s| ("retry-after", Cow::Owned(s.to_string()))),
+                self.0.extra.as_ref().map(|(n, v)| (&**n, Cow::Borrowed(*v))),
+            ])
+            .flatten()
     }
+}
+
+/// `grpc-message` is percent-encoded: every byte outside visible ASCII and space,
+/// and `%` itself.
+fn grpc_percent_encode(message: &str) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(message.len());
+    for b in message.bytes() {
+        if (0x20..0x7f).contains(&b) && b != b'%' {
+            out.push(b as char);
+        } else {
+            let _ = write!(out, "%{b:02X}");
+        }
+    }
+    out
 }
 
 impl fmt::Debug for Rejection {

@@ -160,3 +160,60 @@ fn rejection_debug_shows_no_body_or_headers() {
     let r = reject(&Challenges::default(), RejectionCode::InvalidToken, "x");
     assert_eq!(format!("{r:?}"), r#"Rejection { code: InvalidToken, status: 401, detail: "x" }"#);
 }
+
+#[test]
+fn a_grpc_refusal_is_a_trailers_only_200_with_the_same_challenge_and_code() {
+    let challenges = Challenges::default();
+    let mfa = challenges.reject(Refusal::new(RejectionCode::MfaRequired, "needs mfa"), false).for_grpc();
+    assert_eq!((mfa.status(), mfa.response_status(), mfa.grpc_status()), (401, 200, 16));
+    assert_eq!(mfa.reason_phrase(), None);
+    assert!(mfa.body().is_empty());
+    let headers: Vec<(String, String)> = mfa.headers().map(|(n, v)| (n.to_owned(), v.into_owned())).collect();
+    assert_eq!(
+        headers,
+        [
+            ("content-type", "application/grpc"),
+            ("grpc-status", "16"),
+            ("grpc-message", "Unauthorized - MFA required"),
+            ("mfa-guard-code", "mfa_required"),
+            ("www-authenticate", r#"Bearer error="invalid_token""#),
+        ]
+        .map(|(n, v)| (n.to_owned(), v.to_owned()))
+    );
+    let codes = [
+        (RejectionCode::InvalidRequest, 3),
+        (RejectionCode::MissingToken, 16),
+        (RejectionCode::InvalidToken, 16),
+        (RejectionCode::AppOnlyNotAllowed, 7),
+        (RejectionCode::InsufficientRole, 7),
+        (RejectionCode::KeySourceUnavailable, 14),
+    ];
+    for (code, grpc) in codes {
+        let r = challenges.reject(Refusal::new(code, "100% sure"), false).for_grpc();
+        assert_eq!(r.grpc_status(), grpc, "{code}");
+        if code != RejectionCode::MfaRequired {
+            let message = r.headers().find(|(n, _)| *n == "grpc-message").map(|(_, v)| v.into_owned());
+            assert_eq!(message.as_deref(), Some("100%25 sure"), "grpc-message is percent-encoded");
+        }
+    }
+}
+
+#[test]
+fn a_grpc_request_is_recognised_by_its_content_type_only() {
+    use crate::RequestInfo;
+    for (value, grpc) in [
+        (&b"application/grpc"[..], true),
+        (b"application/grpc+proto", true),
+        (b"Application/GRPC", true),
+        (b"application/grpc-web", false),
+        (b"application/json", false),
+        (b"application/grpcx", false),
+    ] {
+        assert_eq!(
+            RequestInfo::new("POST", "/x").with_content_type(Some(value)).is_grpc(),
+            grpc,
+            "{value:?}"
+        );
+    }
+    assert!(!RequestInfo::new("POST", "/x").is_grpc());
+}
