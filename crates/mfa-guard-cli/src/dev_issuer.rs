@@ -70,31 +70,10 @@ pub(crate) async fn run(options: &Options) -> Result<Exit, Failure> {
         .route("/token", get(token).post(token))
         .with_state(state);
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
+        .with_graceful_shutdown(crate::runtime::shutdown_signal())
         .await
         .map_err(|e| Failure::error(format!("the server stopped: {e}")))?;
     Ok(Exit::Ok)
-}
-
-async fn shutdown() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
-    }
 }
 
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {

@@ -23,7 +23,7 @@ pub(crate) enum Exit {
     /// 4: a user token without MFA where MFA is required.
     MfaRequired,
     /// 5: forbidden: app-only token on a user-only route, required role missing,
-    /// group membership unknown.
+    /// group membership unknown, a claim check of the application's not holding.
     Forbidden,
     /// 6: the issuer's signing keys could not be had.
     KeysUnavailable,
@@ -36,7 +36,8 @@ impl Exit {
             RejectionCode::MfaRequired => Exit::MfaRequired,
             RejectionCode::AppOnlyNotAllowed
             | RejectionCode::InsufficientRole
-            | RejectionCode::GroupsOverage => Exit::Forbidden,
+            | RejectionCode::GroupsOverage
+            | RejectionCode::ClaimCheckFailed => Exit::Forbidden,
             RejectionCode::KeySourceUnavailable => Exit::KeysUnavailable,
             // Missing token, invalid token, invalid request, and any code added later:
             // the caller is not authenticated.

@@ -17,9 +17,12 @@ mod guard;
 mod human;
 mod input;
 mod inspect;
+mod logs;
 #[cfg(feature = "dev-tools")]
 mod mint;
 mod response;
+mod runtime;
+mod serve;
 mod style;
 mod verify;
 
@@ -130,6 +133,27 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve as the external authorizer of a proxy: nginx auth_request, Traefik
+    /// ForwardAuth, Caddy forward_auth, Envoy ext_authz (HTTP, and gRPC with
+    /// --grpc-listen)
+    ///
+    /// Configured by the environment of the example servers: MFA_LISTEN (where the
+    /// HTTP endpoints listen, default 127.0.0.1:3000), MFA_ISSUER with MFA_JWKS_URL
+    /// or MFA_DISCOVERY_URL, MFA_AUDIENCE, MFA_TENANTS, MFA_CONFIG (a TOML file),
+    /// MFA_TOKEN_CACHE_CAPACITY, MFA_METRICS_LISTEN; MFA_GRPC_LISTEN for the gRPC
+    /// service. Paths are checked strictly (no ';' parameters, no empty segments)
+    /// unless [paths] in MFA_CONFIG says otherwise. Endpoints: /auth (Traefik, Caddy),
+    /// /nginx/auth and /nginx/refusal (nginx), /envoy/... (Envoy HTTP), /health.
+    /// Recipes for each proxy are in the repository's deploy/ folder.
+    #[command(after_help = EXIT_CODES_HELP)]
+    Serve {
+        /// Where the HTTP endpoints listen (overrides MFA_LISTEN)
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Where Envoy's gRPC ext_authz service listens (overrides MFA_GRPC_LISTEN)
+        #[arg(long, value_name = "ADDR")]
+        grpc_listen: Option<String>,
+    },
     /// [development only] Mint a signed test token
     ///
     /// The key is made on the spot unless --key names one; the private key is
@@ -226,13 +250,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Failure::error(format!("cannot start the async runtime: {e}")))
-}
-
 fn run(cli: Cli) -> Result<Exit, Failure> {
     let out = Style::stdout(cli.color);
     match cli.command {
@@ -244,13 +261,14 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
             let token = input::read_token(token.as_deref())?;
             let options =
                 verify::Options { keys, issuer, audiences: audience, no_mfa, users_only, roles: role, json };
-            runtime()?.block_on(verify::run(&token, &options, out))
+            runtime::current_thread()?.block_on(verify::run(&token, &options, out))
         }
         Command::Check { config, method, path, token, no_token, keys, issuer, audience, json } => {
             let token = if no_token { None } else { Some(input::read_token(token.as_deref())?) };
             let options = check::Options { config, method, path, keys, issuer, audiences: audience, json };
-            runtime()?.block_on(check::run(token.as_ref(), &options, out))
+            runtime::current_thread()?.block_on(check::run(token.as_ref(), &options, out))
         }
+        Command::Serve { listen, grpc_listen } => serve::run(&serve::Options { listen, grpc_listen }),
         #[cfg(feature = "dev-tools")]
         Command::Mint {
             app,
@@ -285,8 +303,7 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
             mint::run(&mint::Options { spec, issuer, key, save_key, print_jwks, jwks_out, json })
         }
         #[cfg(feature = "dev-tools")]
-        Command::DevIssuer { listen, key, save_key } => {
-            runtime()?.block_on(dev_issuer::run(&dev_issuer::Options { listen, key, save_key }))
-        }
+        Command::DevIssuer { listen, key, save_key } => runtime::current_thread()?
+            .block_on(dev_issuer::run(&dev_issuer::Options { listen, key, save_key })),
     }
 }

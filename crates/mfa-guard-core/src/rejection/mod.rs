@@ -118,7 +118,7 @@ impl RejectionCode {
     fn title(self) -> &'static str {
         match self {
             RejectionCode::MissingToken => "Authentication required",
-            RejectionCode::InvalidRequest => "Malformed authorization",
+            RejectionCode::InvalidRequest => "Malformed request",
             RejectionCode::InvalidToken => "Invalid access token",
             RejectionCode::MfaRequired => "Multi-factor authentication required",
             RejectionCode::AppOnlyNotAllowed => "App-only access not allowed",

@@ -1,0 +1,122 @@
+//! `mfa-guard serve`: mfa-guard as the external authorizer of a proxy (nginx
+//! `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth`, Envoy `ext_authz`
+//! over HTTP and gRPC), configured by the same environment as the example servers.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+
+use mfa_guard_core::PathRules;
+use mfa_guard_core::config::Environment;
+use mfa_guard_serve::AuthServer;
+
+use crate::exit::{Exit, Failure};
+
+/// Options of `serve` (the rest comes from the `MFA_*` environment).
+#[derive(Debug)]
+pub(crate) struct Options {
+    /// Overrides `MFA_LISTEN`.
+    pub(crate) listen: Option<String>,
+    /// The gRPC listener (overrides `MFA_GRPC_LISTEN`); none unless given.
+    pub(crate) grpc_listen: Option<String>,
+}
+
+fn env_failure(e: impl std::fmt::Display) -> Failure {
+    Failure::error(e.to_string()).hint("see `mfa-guard serve --help` for the MFA_* variables")
+}
+
+/// Reads the environment, builds the guard (before binding, so a configuration
+/// mistake is said even when a port is taken), binds, and serves until SIGINT or
+/// SIGTERM.
+pub(crate) fn run(options: &Options) -> Result<Exit, Failure> {
+    crate::logs::init();
+    let env = Environment::from_lookup(|name| {
+        let cli = match name {
+            "MFA_LISTEN" => options.listen.clone(),
+            _ => None,
+        };
+        cli.or_else(|| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    })
+    .map_err(env_failure)?;
+    if env.is_dev_mode() {
+        return Err(Failure::usage("mfa-guard serve needs an issuer and its keys").hint(
+            "set MFA_ISSUER with MFA_JWKS_URL, or MFA_DISCOVERY_URL (and MFA_AUDIENCE), or [[issuers]] in MFA_CONFIG; \
+             to try it locally, run `mfa-guard dev-issuer` and point MFA_DISCOVERY_URL at it",
+        ));
+    }
+    // The upstream behind the proxy routes the request again, its own way.
+    let guard = env
+        .builder()
+        .map_err(env_failure)?
+        .path_rules(env.path_rules(PathRules::strict()))
+        .build()
+        .map_err(env_failure)?;
+    let grpc = match options.grpc_listen.clone().or_else(|| std::env::var("MFA_GRPC_LISTEN").ok()) {
+        Some(addr) if !addr.trim().is_empty() => {
+            Some(resolve("MFA_GRPC_LISTEN / --grpc-listen", addr.trim())?)
+        }
+        _ => None,
+    };
+    let http = env.listen_addr().map_err(env_failure)?;
+    let metrics = env.metrics_addr().map_err(env_failure)?;
+    crate::runtime::for_servers()?.block_on(serve(AuthServer::new(guard), http, grpc, metrics))
+}
+
+fn resolve(what: &str, addr: &str) -> Result<SocketAddr, Failure> {
+    use std::net::ToSocketAddrs as _;
+    addr.to_socket_addrs()
+        .ok()
+        .and_then(|mut a| a.next())
+        .ok_or_else(|| Failure::usage(format!("{what}: {addr:?} is not an address like 127.0.0.1:9001")))
+}
+
+async fn serve(
+    server: AuthServer,
+    http: SocketAddr,
+    grpc: Option<SocketAddr>,
+    metrics: Option<SocketAddr>,
+) -> Result<Exit, Failure> {
+    let listener = tokio::net::TcpListener::bind(http).await.map_err(|e| {
+        Failure::error(format!("cannot listen on {http}: {e}")).hint("pick another MFA_LISTEN")
+    })?;
+    let bound =
+        listener.local_addr().map_err(|e| Failure::error(format!("cannot read the bound address: {e}")))?;
+    if let Some(addr) = metrics {
+        metrics_exporter_prometheus::PrometheusBuilder::new().with_http_listener(addr).install().map_err(
+            |e| Failure::error(format!("MFA_METRICS_LISTEN: cannot serve metrics on {addr}: {e}")),
+        )?;
+        println!("metrics on http://{addr}/metrics");
+    }
+    let grpc_listener = match grpc {
+        Some(addr) => {
+            let l = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| Failure::error(format!("cannot listen on {addr} for gRPC: {e}")))?;
+            let bound =
+                l.local_addr().map_err(|e| Failure::error(format!("cannot read the bound address: {e}")))?;
+            println!("grpc ext_authz on {bound}");
+            Some(l)
+        }
+        None => None,
+    };
+    println!("listening on http://{bound}");
+    let _ = std::io::stdout().flush();
+    tokio::spawn({
+        let guard = server.guard().clone();
+        async move { guard.verifier().warm_up().await }
+    });
+    let shutdown = crate::runtime::shutdown_signal();
+    let http_server = axum::serve(listener, server.router()).with_graceful_shutdown(shutdown);
+    match grpc_listener {
+        Some(l) => {
+            let incoming = tokio_stream::wrappers::TcpListenerStream::new(l);
+            let grpc_server = tonic::transport::Server::builder()
+                .add_service(server.grpc())
+                .serve_with_incoming_shutdown(incoming, crate::runtime::shutdown_signal());
+            let (h, g) = tokio::join!(http_server, grpc_server);
+            h.map_err(|e| Failure::error(format!("the HTTP server failed: {e}")))?;
+            g.map_err(|e| Failure::error(format!("the gRPC server failed: {e}")))?;
+        }
+        None => http_server.await.map_err(|e| Failure::error(format!("the HTTP server failed: {e}")))?,
+    }
+    Ok(Exit::Ok)
+}

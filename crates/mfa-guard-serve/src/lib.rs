@@ -1,0 +1,96 @@
+//! mfa-guard as the external authorizer of a proxy: the same engine, policy and
+//! answers as the in-process adapters, asked by nginx (`auth_request`, and
+//! ingress-nginx's `auth-url`), Traefik (`ForwardAuth`), Caddy (`forward_auth`) and
+//! Envoy (`ext_authz`, HTTP and gRPC) about every request.
+//!
+//! | endpoint | asked by | the original request is read from | allow | deny |
+//! |---|---|---|---|---|
+//! | `/auth` | Traefik, Caddy | `X-Forwarded-Method`, `X-Forwarded-Uri` | `200` + identity headers | the refusal, as is |
+//! | `/nginx/auth` | nginx `auth_request` | `X-Original-Method`, `X-Original-URI` (or ingress-nginx's `X-Original-URL`) | `200` + identity headers | a bare `401` (nginx understands only 401 and 403), for `error_page` |
+//! | `/nginx/refusal` | nginx's `error_page` location | the same | — | the refusal, as is (nginx keeps its status line, reason phrase included) |
+//! | `/envoy/…` | Envoy `ext_authz` HTTP (`path_prefix: /envoy`) | the request's own method and path | `200` + identity headers | the refusal, as is |
+//! | gRPC `envoy.service.auth.v3.Authorization/Check` | Envoy `ext_authz` gRPC | `attributes.request.http` | `OK` + identity headers (client copies removed) | the refusal as Envoy's denied response |
+//! | `/health` | probes | — | `200` | — |
+//!
+//! Every endpoint also takes `X-Mfa-Guard-Routed-Path`, the path as the proxy
+//! routes on it (nginx: `$uri`), when the proxy's reading is not the raw path: the
+//! rule is then chosen from it, while the raw path is checked for forms that cannot
+//! be read one way. A header the proxy sets must come once: two copies (a client's
+//! and the proxy's, or one injected by a decoded `%0D%0A` in nginx's `$uri`) are
+//! `400 invalid_request`, never a choice between them.
+//!
+//! The identity headers of an admitted caller are `X-Mfa-Guard-Oid`, `-Tid`,
+//! `-Kind` (`user` or `app`), `-Roles` (comma-separated) and `-Mfa` (`true` or
+//! `false`), plus the compliance header when one is configured. The recipes in
+//! `deploy/` copy them to the upstream and strip any copy a client sent.
+//!
+//! mfa-guard keeps no state but its caches: any number of replicas can stand
+//! behind a proxy.
+
+mod envoy;
+mod identity;
+mod original;
+mod routes;
+
+use std::sync::Arc;
+
+pub use envoy::EnvoyAuthorization;
+pub use identity::IDENTITY_HEADERS;
+use mfa_guard_core::Guard;
+
+/// The authorization server: the HTTP endpoints and the Envoy gRPC service, all
+/// deciding with one [`Guard`].
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// use mfa_guard_core::{Guard, KeySource, PathRules, Policy};
+/// use mfa_guard_serve::AuthServer;
+///
+/// let guard = Guard::builder()
+///     .issuer("https://sts.windows.net/{tenantid}/")
+///     .keys(KeySource::discovery("https://login.microsoftonline.com/common/.well-known/openid-configuration"))
+///     .tenants(["aaaabbbb-0000-cccc-1111-dddd2222eeee"])
+///     .audience("https://api.partnercenter.microsoft.com")
+///     .policy(Policy::partner_center())
+///     // The upstream routes again, its own way: refuse what routers read differently.
+///     .path_rules(PathRules::strict())
+///     .build()?;
+/// let server = AuthServer::new(guard);
+/// let http = tokio::net::TcpListener::bind("127.0.0.1:9000").await?;
+/// tokio::spawn(axum::serve(http, server.router()).into_future());
+/// tonic::transport::Server::builder()
+///     .add_service(server.grpc())
+///     .serve("127.0.0.1:9001".parse()?)
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct AuthServer {
+    guard: Arc<Guard>,
+}
+
+impl AuthServer {
+    /// A server deciding with `guard`. Build the guard with
+    /// [`PathRules::strict`](mfa_guard_core::PathRules::strict) unless every upstream
+    /// reads paths exactly as the proxy does.
+    pub fn new(guard: Guard) -> Self {
+        Self { guard: Arc::new(guard) }
+    }
+
+    /// The guard.
+    pub fn guard(&self) -> &Guard {
+        &self.guard
+    }
+
+    /// The HTTP endpoints, as an axum router (see the table of the crate docs).
+    pub fn router(&self) -> axum::Router {
+        routes::router(Arc::clone(&self.guard))
+    }
+
+    /// Envoy's `ext_authz` gRPC service.
+    pub fn grpc(&self) -> envoy_types::ext_authz::v3::pb::AuthorizationServer<EnvoyAuthorization> {
+        envoy_types::ext_authz::v3::pb::AuthorizationServer::new(EnvoyAuthorization::new(Arc::clone(
+            &self.guard,
+        )))
+    }
+}

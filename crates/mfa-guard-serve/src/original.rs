@@ -1,0 +1,207 @@
+//! The request a proxy asks about, read from the headers it sets.
+//!
+//! Each proxy names the original method and URI in headers of its own. They are
+//! trusted because only the proxy can reach the authorizer (the recipes keep it off
+//! the public network), but never taken twice: a header that comes more than once
+//! is refused, so neither a client's copy nor one smuggled in through a decoded
+//! `%0D%0A` (nginx writes `$uri` decoded into the subrequest) can stand beside the
+//! proxy's.
+
+use axum::http::HeaderMap;
+use mfa_guard_core::{Refusal, RejectionCode};
+
+/// The path as the proxy routes on it, when that is not the raw path (nginx: `$uri`).
+pub(crate) const ROUTED_PATH: &str = "X-Mfa-Guard-Routed-Path";
+
+/// Largest method and URI read from a header.
+const MAX_METHOD: usize = 32;
+const MAX_URI: usize = 16 * 1024;
+
+/// How a proxy names the original request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// Traefik ForwardAuth, Caddy forward_auth: `X-Forwarded-Method`, `X-Forwarded-Uri`.
+    Forwarded,
+    /// nginx auth_request (the shipped recipe) and ingress-nginx auth-url:
+    /// `X-Original-Method`, and `X-Original-URI` or `X-Original-URL`.
+    Nginx,
+}
+
+/// The original request: method, raw path, query, and the proxy's reading of the path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Original {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) query: Option<String>,
+    pub(crate) routed: Option<String>,
+}
+
+fn bad(detail: String) -> Refusal {
+    Refusal::new(RejectionCode::InvalidRequest, detail)
+}
+
+/// The one value of `name`, visible ASCII; `None` when absent.
+pub(crate) fn single<'h>(headers: &'h HeaderMap, name: &str, max: usize) -> Result<Option<&'h str>, Refusal> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(bad(format!(
+            "the request names {name} more than once; the proxy must set it exactly once (and drop any copy from the client)"
+        )));
+    }
+    if value.len() > max {
+        return Err(bad(format!("the {name} header is longer than {max} bytes")));
+    }
+    let text = value
+        .to_str()
+        .ok()
+        .filter(|t| t.bytes().all(|b| (0x21..0x7f).contains(&b)))
+        .ok_or_else(|| bad(format!("the {name} header holds bytes outside visible ASCII")))?;
+    Ok(Some(text))
+}
+
+fn required<'h>(
+    headers: &'h HeaderMap,
+    name: &str,
+    max: usize,
+    dialect: Dialect,
+) -> Result<&'h str, Refusal> {
+    single(headers, name, max)?.ok_or_else(|| {
+        bad(format!(
+            "the proxy did not say {what}: set {name} (see the {proxy} recipe)",
+            what = if name.ends_with("Method") { "the original method" } else { "the original URI" },
+            proxy = match dialect {
+                Dialect::Forwarded => "Traefik or Caddy",
+                Dialect::Nginx => "nginx",
+            }
+        ))
+    })
+}
+
+/// Reads the original request of `dialect` from `headers`.
+pub(crate) fn read(headers: &HeaderMap, dialect: Dialect) -> Result<Original, Refusal> {
+    let (method, uri) = match dialect {
+        Dialect::Forwarded => (
+            required(headers, "X-Forwarded-Method", MAX_METHOD, dialect)?,
+            required(headers, "X-Forwarded-Uri", MAX_URI, dialect)?,
+        ),
+        Dialect::Nginx => {
+            let method = required(headers, "X-Original-Method", MAX_METHOD, dialect)?;
+            let uri =
+                match (
+                    single(headers, "X-Original-URI", MAX_URI)?,
+                    single(headers, "X-Original-URL", MAX_URI)?,
+                ) {
+                    (Some(uri), None) => uri,
+                    (None, Some(url)) => path_of_url(url)?,
+                    (Some(_), Some(_)) => {
+                        return Err(bad(
+                            "the request names both X-Original-URI and X-Original-URL; send one".into(),
+                        ));
+                    }
+                    (None, None) => return Err(bad(
+                        "the proxy did not say the original URI: set X-Original-URI (see the nginx recipe)"
+                            .into(),
+                    )),
+                };
+            (method, uri)
+        }
+    };
+    if !method.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(bad("the original method is not an HTTP method".into()));
+    }
+    let (path, query) = match uri.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_owned())),
+        None => (uri, None),
+    };
+    let routed = single(headers, ROUTED_PATH, MAX_URI)?.map(str::to_owned);
+    Ok(Original { method: method.to_ascii_uppercase(), path: path.to_owned(), query, routed })
+}
+
+/// The path and query of an absolute URL (`https://host/path?q` → `/path?q`).
+fn path_of_url(url: &str) -> Result<&str, Refusal> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| bad("X-Original-URL is not an http(s) URL".into()))?;
+    Ok(rest.find(['/', '?']).map_or("/", |i| &rest[i..]))
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (n, v) in pairs {
+            h.append(*n, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn each_dialect_names_the_original_request_its_own_way() {
+        let traefik = headers(&[("x-forwarded-method", "get"), ("x-forwarded-uri", "/commerce/x?page=2")]);
+        assert_eq!(
+            read(&traefik, Dialect::Forwarded).unwrap(),
+            Original {
+                method: "GET".into(),
+                path: "/commerce/x".into(),
+                query: Some("page=2".into()),
+                routed: None
+            }
+        );
+        let nginx = headers(&[
+            ("x-original-method", "POST"),
+            ("x-original-uri", "/%63ommerce//x"),
+            ("x-mfa-guard-routed-path", "/commerce/x"),
+        ]);
+        let o = read(&nginx, Dialect::Nginx).unwrap();
+        assert_eq!((o.path.as_str(), o.routed.as_deref()), ("/%63ommerce//x", Some("/commerce/x")));
+        let ingress = headers(&[
+            ("x-original-method", "GET"),
+            ("x-original-url", "https://partner.example/billing/x?y"),
+        ]);
+        let o = read(&ingress, Dialect::Nginx).unwrap();
+        assert_eq!((o.path.as_str(), o.query.as_deref()), ("/billing/x", Some("y")));
+    }
+
+    #[test]
+    fn a_header_the_proxy_sets_is_never_taken_twice() {
+        for name in ["x-original-uri", "x-original-method", "x-mfa-guard-routed-path"] {
+            let mut pairs = vec![
+                ("x-original-method", "GET"),
+                ("x-original-uri", "/commerce/x"),
+                ("x-mfa-guard-routed-path", "/commerce/x"),
+            ];
+            pairs.push((name, "/health"));
+            let e = read(&headers(&pairs), Dialect::Nginx).unwrap_err();
+            assert!(e.detail().contains("more than once"), "{name}: {}", e.detail());
+            assert_eq!(e.code(), RejectionCode::InvalidRequest);
+        }
+    }
+
+    #[test]
+    fn a_missing_or_malformed_original_request_is_an_invalid_request() {
+        let e = read(&headers(&[("x-forwarded-uri", "/x")]), Dialect::Forwarded).unwrap_err();
+        assert!(e.detail().contains("set X-Forwarded-Method"), "{}", e.detail());
+        let e = read(&headers(&[("x-original-method", "GET")]), Dialect::Nginx).unwrap_err();
+        assert!(e.detail().contains("X-Original-URI"), "{}", e.detail());
+        let e = read(&headers(&[("x-original-method", "G T"), ("x-original-uri", "/x")]), Dialect::Nginx)
+            .unwrap_err();
+        assert_eq!(e.code(), RejectionCode::InvalidRequest);
+        let both = headers(&[
+            ("x-original-method", "GET"),
+            ("x-original-uri", "/x"),
+            ("x-original-url", "http://h/x"),
+        ]);
+        assert!(read(&both, Dialect::Nginx).unwrap_err().detail().contains("both"));
+        let long = "/".repeat(MAX_URI + 1);
+        let e =
+            read(&headers(&[("x-forwarded-method", "GET"), ("x-forwarded-uri", &long)]), Dialect::Forwarded)
+                .unwrap_err();
+        assert!(e.detail().contains("longer than"), "{}", e.detail());
+    }
+}

@@ -1,0 +1,134 @@
+//! The HTTP endpoints: each reads the original request its proxy's way, asks the
+//! guard, and answers as its proxy understands.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use mfa_guard_core::{Admission, Guard, Refusal, RejectionCode, RequestInfo};
+use mfa_guard_tower::RejectionResponse;
+
+use crate::identity;
+use crate::original::{self, Dialect, Original};
+
+/// Envoy's HTTP `ext_authz` is configured with this `path_prefix`; the rest of
+/// the path is the original request's.
+pub(crate) const ENVOY_PREFIX: &str = "/envoy";
+
+pub(crate) fn router(guard: Arc<Guard>) -> Router {
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route("/auth", any(forwarded))
+        .route("/nginx/auth", any(nginx_auth))
+        .route("/nginx/refusal", any(nginx_refusal))
+        .route(ENVOY_PREFIX, any(envoy))
+        .route(&format!("{ENVOY_PREFIX}/{{*rest}}"), any(envoy))
+        .with_state(guard)
+}
+
+/// Asks the guard about `original`, with the headers the proxy passed on.
+pub(crate) async fn decide(guard: &Guard, original: &Original, headers: &HeaderMap) -> Admission {
+    let mut req = RequestInfo::new(&original.method, &original.path)
+        .with_query(original.query.as_deref())
+        .with_content_type(headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes))
+        .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(HeaderValue::as_bytes));
+    if let Some(routed) = &original.routed {
+        req = req.with_routed_path(routed);
+    }
+    guard.check(&req).await
+}
+
+/// What the original request is, or the refusal of a request that does not say.
+async fn ask(guard: &Guard, headers: &HeaderMap, dialect: Dialect) -> Admission {
+    match original::read(headers, dialect) {
+        Ok(original) => decide(guard, &original, headers).await,
+        Err(refusal) => Admission::Refused(guard.reject(refusal)),
+    }
+}
+
+/// `200` with the identity headers; `200` alone for a caller-less admission.
+fn allow(admission: &Admission) -> Response {
+    let mut response = StatusCode::OK.into_response();
+    if let Admission::Admitted(principal) = admission {
+        let headers = response.headers_mut();
+        for (name, value) in identity::headers(principal) {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(name, value);
+            }
+        }
+        for (name, value) in principal.response_headers() {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
+            {
+                headers.insert(name, value);
+            }
+        }
+    }
+    response
+}
+
+/// Traefik ForwardAuth and Caddy forward_auth: a refusal is copied to the client.
+async fn forwarded(State(guard): State<Arc<Guard>>, headers: HeaderMap) -> Response {
+    match ask(&guard, &headers, Dialect::Forwarded).await {
+        Admission::Refused(rejection) => RejectionResponse(rejection).into_response(),
+        admitted => allow(&admitted),
+    }
+}
+
+/// nginx auth_request: only 2xx, 401 and 403 mean something to nginx (anything
+/// else is its own 500), and it copies a 401's `WWW-Authenticate` into the answer.
+/// So every refusal is a bare 401 here, and the recipe's `error_page` location asks
+/// [`nginx_refusal`] for the real answer, which nginx then sends as it is.
+async fn nginx_auth(State(guard): State<Arc<Guard>>, headers: HeaderMap) -> Response {
+    match ask(&guard, &headers, Dialect::Nginx).await {
+        Admission::Refused(_) => StatusCode::UNAUTHORIZED.into_response(),
+        admitted => allow(&admitted),
+    }
+}
+
+/// The answer nginx sends after [`nginx_auth`] refused: the refusal itself, status
+/// line, `WWW-Authenticate`, `Retry-After` and body.
+async fn nginx_refusal(State(guard): State<Arc<Guard>>, headers: HeaderMap) -> Response {
+    match ask(&guard, &headers, Dialect::Nginx).await {
+        Admission::Refused(rejection) => RejectionResponse(rejection).into_response(),
+        // Admitted now, refused a moment ago (an enforcement date passing, keys
+        // arriving): never an admission from here, which would replace the
+        // upstream's answer; the client asks again.
+        _ => RejectionResponse(guard.reject(Refusal::new(
+            RejectionCode::InvalidRequest,
+            "the decision changed while the request was checked; send it again",
+        )))
+        .into_response(),
+    }
+}
+
+/// Envoy's HTTP ext_authz: the original method and path are this request's own
+/// (behind `path_prefix`); a refusal is passed to the client as it is.
+async fn envoy(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response {
+    let (parts, _) = req.into_parts();
+    let full = parts.uri.path();
+    let path = full.strip_prefix(ENVOY_PREFIX).filter(|p| !p.is_empty()).unwrap_or("/");
+    let routed = match original::single(&parts.headers, original::ROUTED_PATH, 16 * 1024) {
+        Ok(r) => r.map(str::to_owned),
+        Err(refusal) => return RejectionResponse(guard.reject(refusal)).into_response(),
+    };
+    let original = Original {
+        method: method_name(&parts.method),
+        path: path.to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        routed,
+    };
+    match decide(&guard, &original, &parts.headers).await {
+        Admission::Refused(rejection) => RejectionResponse(rejection).into_response(),
+        admitted => allow(&admitted),
+    }
+}
+
+fn method_name(method: &Method) -> String {
+    method.as_str().to_owned()
+}
