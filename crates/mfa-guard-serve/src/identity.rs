@@ -10,7 +10,7 @@ pub const IDENTITY_HEADERS: [&str; 5] =
 /// The identity headers of an admitted caller, then the headers the guard asks to
 /// add to the response (the compliance signal, when configured). A claim that is
 /// not a usable header value (not visible ASCII, or longer than 256 bytes) is left
-/// out rather than sent mangled.
+/// out rather than sent mangled; a header that would be empty is not sent.
 pub(crate) fn headers(principal: &Principal) -> Vec<(&'static str, String)> {
     let usable = |v: &str| v.len() <= 256 && v.bytes().all(|b| (0x20..0x7f).contains(&b));
     let mut out = Vec::with_capacity(6);
@@ -21,8 +21,17 @@ pub(crate) fn headers(principal: &Principal) -> Vec<(&'static str, String)> {
         out.push((IDENTITY_HEADERS[1], tid.to_owned()));
     }
     out.push((IDENTITY_HEADERS[2], principal.kind().as_str().to_owned()));
-    let roles = principal.roles().map(Role::name).collect::<Vec<_>>().join(",");
-    if usable(&roles) {
+    // Comma-separated; a role whose name could not be read back from that list
+    // (a comma, or not a usable value) is left out, which only ever shows the
+    // application fewer roles. No roles: no header (nginx drops empty values, so
+    // every proxy agrees that absent means none).
+    let roles = principal
+        .roles()
+        .map(Role::name)
+        .filter(|r| !r.is_empty() && !r.contains(',') && usable(r))
+        .collect::<Vec<_>>()
+        .join(",");
+    if !roles.is_empty() && roles.len() <= 4096 {
         out.push((IDENTITY_HEADERS[3], roles));
     }
     out.push((IDENTITY_HEADERS[4], principal.mfa().to_string()));

@@ -428,7 +428,8 @@ pub fn table() -> Vec<Case> {
     cases
 }
 
-fn bearer_line(tok: Tok) -> Vec<u8> {
+/// The `Authorization: Bearer …` line of a fixture token.
+pub fn bearer_line(tok: Tok) -> Vec<u8> {
     format!("Authorization: Bearer {}", tok.mint()).into_bytes()
 }
 

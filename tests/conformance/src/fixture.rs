@@ -6,8 +6,8 @@ use std::time::Duration;
 use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use mfa_guard_core::policy::wids;
 use mfa_guard_core::{
-    ChallengeStyle, Clock, Guard, KeySource, ManualClock, Policy, RemoteOptions, Requirement, Role, RoleMap,
-    RoleMatcher, Rule,
+    ChallengeStyle, Clock, Guard, GuardBuilder, KeySource, ManualClock, Policy, RemoteOptions, Requirement,
+    Role, RoleMap, RoleMatcher, Rule,
 };
 use serde_json::{Value, json};
 
@@ -65,6 +65,15 @@ pub fn guard(style: Style) -> Guard {
 /// [`guard`] reading time from `clock` (the rollout's enforcement date is
 /// [`ENFORCE_AFTER`] seconds after the clock's time now).
 pub fn guard_with_clock(style: Style, clock: ManualClock) -> Guard {
+    guard_builder_with_clock(style, clock).build().expect("the fixture guard builds")
+}
+
+/// [`guard`]'s builder, for suites that add a setting of their own.
+pub fn guard_builder(style: Style) -> GuardBuilder {
+    guard_builder_with_clock(style, ManualClock::new(now()))
+}
+
+fn guard_builder_with_clock(style: Style, clock: ManualClock) -> GuardBuilder {
     let map = RoleMap::partner_center().grant(Role::AdminAgent, RoleMatcher::Group(ADMIN_GROUP.into()));
     let down = RemoteOptions::new()
         .timeout(Duration::from_secs(2))
@@ -106,7 +115,7 @@ pub fn guard_with_clock(style: Style, clock: ManualClock) -> Guard {
             b.policy(policy).compliance_header(COMPLIANCE_HEADER)
         }
     };
-    b.build().expect("the fixture guard builds")
+    b
 }
 
 /// The tokens of the table.

@@ -8,6 +8,7 @@ pub mod attacks;
 pub mod cases;
 pub mod fixture;
 pub mod forge;
+pub mod forward;
 pub mod http1;
 pub mod idp;
 pub mod oidc;

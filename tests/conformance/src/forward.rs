@@ -1,0 +1,398 @@
+//! Forward-auth under test: `mfa-guard serve`'s endpoints in this process, an
+//! upstream application behind the proxy that says which area it served and which
+//! identity headers reached it, and real proxies (nginx, Caddy) started on loopback
+//! with the recipes shipped in `deploy/` — the files themselves, not copies.
+//!
+//! A proxy that is not installed skips its suite with one line on stderr, except
+//! under CI (`CI=true`), where a skip would count as a pass: there it fails, saying
+//! what to install (`.ci/run` installs Debian's `nginx-light` and `caddy`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::routing::any;
+use mfa_guard_core::{Guard, PathRules};
+use mfa_guard_serve::{AuthServer, IDENTITY_HEADERS};
+use serde_json::{Value, json};
+
+use crate::fixture::{Style, guard_builder};
+use crate::oidc::{Decision, decide};
+
+/// The repository's `deploy/` folder.
+pub fn deploy_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy")
+}
+
+/// The fixture's guard for a forward-auth server: strict path rules, as
+/// `mfa-guard serve` builds it.
+pub fn serve_guard(style: Style) -> Guard {
+    guard_builder(style).path_rules(PathRules::strict()).build().expect("the forward-auth guard builds")
+}
+
+/// `mfa-guard serve`'s endpoints, in this process.
+#[derive(Debug, Clone, Copy)]
+pub struct Serve {
+    /// The HTTP endpoints.
+    pub http: SocketAddr,
+    /// The gRPC ext_authz service.
+    pub grpc: SocketAddr,
+}
+
+/// Starts the HTTP endpoints and the gRPC service of `guard` on ephemeral ports.
+pub async fn start_serve(guard: Guard) -> Serve {
+    let server = AuthServer::new(guard);
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let http_addr = http.local_addr().expect("addr");
+    let router = server.router();
+    tokio::spawn(async move { axum::serve(http, router).await });
+    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let grpc_addr = grpc.local_addr().expect("addr");
+    let service = server.grpc();
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(grpc))
+            .await
+    });
+    Serve { http: http_addr, grpc: grpc_addr }
+}
+
+/// The application behind the proxy: it routes the path it receives as axum does
+/// (the Partner Center areas, raw path) and answers which area served it, the path
+/// it got, and every `x-mfa-guard-*` header that reached it. It runs no mfa-guard.
+pub async fn start_upstream() -> SocketAddr {
+    let mut router = Router::new();
+    for area in mfa_guard_core::Policy::partner_center_areas() {
+        let path = area.path();
+        let handler = echo(area.name);
+        router = if area.is_prefix() {
+            router.route(path, handler.clone()).route(&format!("{path}/{{*rest}}"), handler)
+        } else {
+            router.route(path, handler)
+        };
+    }
+    let app = router.fallback(echo("unmatched"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+fn echo(area: &'static str) -> axum::routing::MethodRouter {
+    any(move |req: Request| async move {
+        let identity: serde_json::Map<String, Value> = req
+            .headers()
+            .iter()
+            .filter(|(n, _)| n.as_str().starts_with("x-mfa-guard-"))
+            .map(|(n, v)| (n.as_str().to_owned(), json!(v.to_str().unwrap_or("?"))))
+            .collect();
+        axum::Json(json!({
+            "area": area,
+            "path": req.uri().path(),
+            "kind": identity.get(IDENTITY_HEADERS[2]).cloned().unwrap_or(Value::Null),
+            "identity": identity,
+        }))
+    })
+}
+
+/// Whether `tool` can run here, deciding with the CI rule above: `Ok(true)` run,
+/// `Ok(false)` skip (said once on stderr), `Err` fail.
+pub fn require(
+    tool: &str,
+    package: &str,
+    probe: impl FnOnce() -> Result<(), String>,
+) -> Result<bool, String> {
+    match decide(std::env::var("CI").ok().as_deref(), probe()) {
+        Decision::Run => Ok(true),
+        Decision::Skip(why) => {
+            use std::io::Write as _;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping the {tool} forward-auth tests: {why} (Debian: apt-get install {package})"
+            );
+            Ok(false)
+        }
+        Decision::Fail(why) => Err(format!("{why} (the {tool} tests need Debian's {package})")),
+    }
+}
+
+fn probe(binary: &str, arg: &str) -> Result<(), String> {
+    match Command::new(binary).arg(arg).stdout(Stdio::null()).stderr(Stdio::null()).status() {
+        Ok(s) if s.success() => Ok(()),
+        Ok(s) => Err(format!("`{binary} {arg}` failed ({s})")),
+        Err(_) => Err(format!("{binary} not found")),
+    }
+}
+
+/// A running proxy; stopped when dropped.
+#[derive(Debug)]
+pub struct Proxy {
+    child: Child,
+    /// Where clients reach it.
+    pub addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Proxy {
+    /// The proxy's error log, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mfa-guard-{name}-{}-{}", std::process::id(), free_port()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+/// Waits until `addr` accepts connections (at most 10 s).
+async fn listening(addr: SocketAddr, child: &mut Child, what: &str, log: &Path) -> Result<(), String> {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "{what} exited ({status}): {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Err(format!("{what} did not listen on {addr} within 10 s"))
+}
+
+/// nginx with the shipped recipe (`deploy/nginx/mfa-guard-server.conf` and
+/// `mfa-guard-protect.conf`, included as they are) in front of `upstream`, asking
+/// `serve`. `None` where nginx is missing outside CI.
+pub async fn start_nginx(serve: SocketAddr, upstream: SocketAddr) -> Result<Option<Proxy>, String> {
+    if !require("nginx", "nginx-light", || probe("nginx", "-v"))? {
+        return Ok(None);
+    }
+    let dir = scratch("nginx");
+    let port = free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let recipe = deploy_dir().canonicalize().map_err(|e| format!("deploy/: {e}"))?.join("nginx");
+    let conf = format!(
+        r#"worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    fastcgi_temp_path {dir}/fastcgi;
+    uwsgi_temp_path {dir}/uwsgi;
+    scgi_temp_path {dir}/scgi;
+    upstream mfa_guard {{ server {serve}; keepalive 8; }}
+    upstream app {{ server {upstream}; keepalive 8; }}
+    server {{
+        listen {addr};
+        include {recipe}/mfa-guard-server.conf;
+        location / {{
+            include {recipe}/mfa-guard-protect.conf;
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"#,
+        dir = dir.display(),
+        recipe = recipe.display(),
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).map_err(|e| e.to_string())?;
+    let mut child = Command::new("nginx")
+        .arg("-c")
+        .arg(&path)
+        .arg("-p")
+        .arg(&dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start nginx: {e}"))?;
+    listening(addr, &mut child, "nginx", &dir.join("error.log")).await?;
+    Ok(Some(Proxy { child, addr, dir }))
+}
+
+/// Caddy with the shipped `deploy/caddy/Caddyfile` (addresses through its
+/// environment placeholders) in front of `upstream`, asking `serve`. `None` where
+/// Caddy is missing outside CI.
+pub async fn start_caddy(serve: SocketAddr, upstream: SocketAddr) -> Result<Option<Proxy>, String> {
+    if !require("Caddy", "caddy", || probe("caddy", "version"))? {
+        return Ok(None);
+    }
+    let dir = scratch("caddy");
+    let port = free_port();
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let caddyfile = deploy_dir().join("caddy/Caddyfile");
+    let log = dir.join("error.log");
+    let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+    let mut child = Command::new("caddy")
+        .arg("run")
+        .arg("--config")
+        .arg(&caddyfile)
+        .arg("--adapter")
+        .arg("caddyfile")
+        .env("MFA_GUARD_SITE", format!("http://{addr}"))
+        .env("MFA_GUARD_UPSTREAM", serve.to_string())
+        .env("MFA_GUARD_APP", upstream.to_string())
+        .env("HOME", &dir)
+        .env("XDG_DATA_HOME", &dir)
+        .env("XDG_CONFIG_HOME", &dir)
+        .stdout(Stdio::null())
+        .stderr(log_file)
+        .spawn()
+        .map_err(|e| format!("cannot start caddy: {e}"))?;
+    listening(addr, &mut child, "caddy", &log).await?;
+    Ok(Some(Proxy { child, addr, dir }))
+}
+
+/// What a proxy lets through of mfa-guard's status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusLine {
+    /// As mfa-guard wrote it, reason phrase included (nginx).
+    Kept,
+    /// The standard reason phrase for the code (Go's servers: Caddy, Traefik).
+    Standard,
+}
+
+/// Sends every case of the conformance table for `style` through the proxy at
+/// `addr`, each with forged identity headers beside its own: a refusal must reach
+/// the client as mfa-guard answers it (status line per `status_line`, exactly one
+/// `WWW-Authenticate`, the body's code, the compliance signal); an admission must
+/// reach the upstream's handler of the expected area with mfa-guard's identity
+/// headers only. Returns the failures.
+pub async fn run_table(name: &str, addr: SocketAddr, style: Style, status_line: StatusLine) -> Vec<String> {
+    use crate::cases::{Auth, Case, Expect, bearer_line, check, table};
+    use crate::http1::request;
+
+    let forged: Vec<Vec<u8>> = IDENTITY_HEADERS.iter().map(|h| format!("{h}: forged").into_bytes()).collect();
+    let mut failures = Vec::new();
+    for case in table().into_iter().filter(|c| c.style == style) {
+        let mut lines = match &case.auth {
+            Auth::None => Vec::new(),
+            Auth::Bearer(tok) => vec![bearer_line(*tok)],
+            Auth::Raw(lines) => lines.clone(),
+        };
+        lines.extend(forged.iter().cloned());
+        let res = match request(addr, case.method, &case.target, &lines).await {
+            Ok(res) => res,
+            Err(e) => {
+                failures.push(format!("[{name}] {}: no answer: {e}", case.name));
+                continue;
+            }
+        };
+        let fail = |why: String| format!("[{name}] {}: {why}", case.name);
+        match &case.expect {
+            Expect::Refused { status_line: line, www, code } => {
+                let expected = match status_line {
+                    StatusLine::Kept => (*line).to_owned(),
+                    StatusLine::Standard => line.replace(" - MFA required", ""),
+                };
+                let expected: &'static str = Box::leak(expected.into_boxed_str());
+                let as_proxied = Case {
+                    expect: Expect::Refused { status_line: expected, www: www.clone(), code },
+                    ..case.clone()
+                };
+                // A proxy may refuse a malformed request before asking anyone (nginx:
+                // a second Authorization header is its own 400). Refused all the
+                // same, with the proxy's bytes.
+                let refused_by_proxy =
+                    *code == "invalid_request" && res.status == 400 && res.code().is_none();
+                if refused_by_proxy {
+                    continue;
+                }
+                if res.all("www-authenticate").len() > 1 {
+                    failures.push(fail(format!(
+                        "{} WWW-Authenticate headers",
+                        res.all("www-authenticate").len()
+                    )));
+                } else if let Err(e) = check(&as_proxied, &res) {
+                    failures.push(fail(e));
+                }
+            }
+            Expect::Ok { area, kind, .. } => {
+                if res.status != 200 {
+                    failures.push(fail(format!(
+                        "{} {}",
+                        res.status_line,
+                        String::from_utf8_lossy(&res.body)
+                    )));
+                    continue;
+                }
+                let compliance = res.header(crate::fixture::COMPLIANCE_HEADER);
+                if compliance != case.compliance {
+                    failures.push(fail(format!(
+                        "compliance header {compliance:?} instead of {:?}",
+                        case.compliance
+                    )));
+                }
+                let body: Value = match serde_json::from_slice(&res.body) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        failures.push(fail(format!("the upstream's answer is not JSON ({e})")));
+                        continue;
+                    }
+                };
+                if body["area"] != *area {
+                    failures.push(fail(format!("served by {} instead of {area}", body["area"])));
+                }
+                let identity = body["identity"].as_object().cloned().unwrap_or_default();
+                if identity.values().any(|v| v == "forged") {
+                    failures
+                        .push(fail(format!("a forged identity header reached the upstream: {identity:?}")));
+                }
+                // A header mfa-guard did not send must not arrive at all — neither
+                // empty nor as the proxy's unexpanded placeholder (Caddy 2.6's
+                // `copy_headers` does that; the shipped Caddyfile removes them).
+                if identity.values().any(|v| v.as_str().is_none_or(|v| v.is_empty() || v.contains('{'))) {
+                    failures.push(fail(format!(
+                        "an identity header mfa-guard did not set reached the upstream: {identity:?}"
+                    )));
+                }
+                if matches!(case.auth, Auth::None) && !identity.is_empty() {
+                    failures.push(fail(format!("identity headers on an anonymous request: {identity:?}")));
+                }
+                match kind {
+                    // `/health`: the example answers without naming a caller.
+                    Some("") => {}
+                    Some(kind) => {
+                        if identity.get("x-mfa-guard-kind").and_then(Value::as_str) != Some(kind) {
+                            failures.push(fail(format!("identity {identity:?} is not of a {kind}")));
+                        }
+                        if identity.get("x-mfa-guard-oid").and_then(Value::as_str).is_none_or(str::is_empty) {
+                            failures.push(fail(format!("no oid in {identity:?}")));
+                        }
+                    }
+                    None if !identity.is_empty() => {
+                        failures.push(fail(format!("identity headers without a caller: {identity:?}")));
+                    }
+                    None => {}
+                }
+            }
+        }
+    }
+    failures
+}

@@ -1,0 +1,73 @@
+//! Caddy (Debian's `caddy`) in front of an application, asking `mfa-guard serve`
+//! through the shipped `deploy/caddy/Caddyfile`: what the client sees (Go writes
+//! the standard reason phrase, so the MFA refusal reads `401 Unauthorized`; its
+//! `WWW-Authenticate` and body code say `mfa_required`) and what the upstream
+//! receives, for every case of the conformance table; the path differential; and
+//! mfa-guard down.
+
+use mfa_guard_conformance::cases::Target;
+use mfa_guard_conformance::fixture::{Style, Tok};
+use mfa_guard_conformance::forward::{
+    StatusLine, run_table, serve_guard, start_caddy, start_serve, start_upstream,
+};
+use mfa_guard_conformance::http1::request;
+use mfa_guard_conformance::paths::{Caller, count_from_env, generate, run, seed_from_env};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_caddy() {
+    let upstream = start_upstream().await;
+    let mut failures = Vec::new();
+    for style in [Style::PartnerCenter, Style::StepUp, Style::EntraClaims, Style::Rollout] {
+        let serve = start_serve(serve_guard(style)).await;
+        let Some(caddy) = start_caddy(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
+            return;
+        };
+        let found = run_table("caddy", caddy.addr, style, StatusLine::Standard).await;
+        if !found.is_empty() {
+            failures.push(format!("{}\ncaddy log:\n{}", found.join("\n"), caddy.log()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_generated_path_reaches_a_protected_handler_under_a_weaker_rule_through_caddy() {
+    let upstream = start_upstream().await;
+    let serve = start_serve(serve_guard(Style::PartnerCenter)).await;
+    let Some(caddy) = start_caddy(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
+        return;
+    };
+    let seed = seed_from_env();
+    let count = count_from_env();
+    eprintln!(
+        "path differential through caddy: {count} paths from seed {seed} (replay with MFA_PATHS_SEED={seed})"
+    );
+    let paths = generate(seed, count);
+    let tokens = [
+        (Caller::AdminMfa, Tok::AdminMfa.mint()),
+        (Caller::UserNoMfa, Tok::AdminNoMfa.mint()),
+        (Caller::App, Tok::App.mint()),
+    ];
+    let report = run(&Target { name: "caddy", addr: caddy.addr }, &paths, &tokens).await;
+    eprintln!("{}", report.summary("caddy"));
+    assert!(
+        report.failures.is_empty(),
+        "{} failures (seed {seed}):\n{}\ncaddy log:\n{}",
+        report.failures.len(),
+        report.failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n"),
+        caddy.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mfa_guard_unreachable_caddy_lets_nothing_through() {
+    let upstream = start_upstream().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let Some(caddy) = start_caddy(closed, upstream).await.unwrap_or_else(|e| panic!("{e}")) else { return };
+    let mfa = format!("Authorization: Bearer {}", Tok::AdminMfa.mint()).into_bytes();
+    for path in ["/health", "/overview", "/commerce/customers"] {
+        let res = request(caddy.addr, "GET", path, std::slice::from_ref(&mfa)).await.expect("an answer");
+        assert!(res.status >= 500, "{path} answered {} with mfa-guard down", res.status_line);
+        assert!(!String::from_utf8_lossy(&res.body).contains("\"area\""), "{path} reached the upstream");
+    }
+}

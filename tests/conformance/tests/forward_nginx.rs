@@ -1,0 +1,96 @@
+//! nginx (Debian's `nginx-light`) in front of an application, asking
+//! `mfa-guard serve` through the shipped recipe (`deploy/nginx/`): what the client
+//! sees and what the upstream receives, for every case of the conformance table;
+//! the path differential through nginx's own reading of paths; a header smuggled
+//! into the auth subrequest through nginx's decoded `$uri`; and mfa-guard down.
+
+use mfa_guard_conformance::cases::Target;
+use mfa_guard_conformance::fixture::{Style, Tok};
+use mfa_guard_conformance::forward::{
+    StatusLine, run_table, serve_guard, start_nginx, start_serve, start_upstream,
+};
+use mfa_guard_conformance::http1::request;
+use mfa_guard_conformance::paths::{Caller, count_from_env, generate, run, seed_from_env};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_nginx() {
+    let upstream = start_upstream().await;
+    let mut failures = Vec::new();
+    for style in [Style::PartnerCenter, Style::StepUp, Style::EntraClaims, Style::Rollout] {
+        let serve = start_serve(serve_guard(style)).await;
+        let Some(nginx) = start_nginx(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
+            return;
+        };
+        let found = run_table("nginx", nginx.addr, style, StatusLine::Kept).await;
+        if !found.is_empty() {
+            failures.push(format!("{}\nnginx error log:\n{}", found.join("\n"), nginx.log()));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_generated_path_reaches_a_protected_handler_under_a_weaker_rule_through_nginx() {
+    let upstream = start_upstream().await;
+    let serve = start_serve(serve_guard(Style::PartnerCenter)).await;
+    let Some(nginx) = start_nginx(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
+        return;
+    };
+    let seed = seed_from_env();
+    let count = count_from_env();
+    eprintln!(
+        "path differential through nginx: {count} paths from seed {seed} (replay with MFA_PATHS_SEED={seed})"
+    );
+    let paths = generate(seed, count);
+    let tokens = [
+        (Caller::AdminMfa, Tok::AdminMfa.mint()),
+        (Caller::UserNoMfa, Tok::AdminNoMfa.mint()),
+        (Caller::App, Tok::App.mint()),
+    ];
+    let report = run(&Target { name: "nginx", addr: nginx.addr }, &paths, &tokens).await;
+    eprintln!("{}", report.summary("nginx"));
+    assert!(
+        report.mutated_into_protected.len() >= 4,
+        "too few protected areas reached by mutated paths: {:?}",
+        report.mutated_into_protected
+    );
+    assert!(
+        report.failures.is_empty(),
+        "{} failures (seed {seed}):\n{}\nnginx error log:\n{}",
+        report.failures.len(),
+        report.failures.iter().take(40).cloned().collect::<Vec<_>>().join("\n"),
+        nginx.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_smuggled_through_nginxs_decoded_uri_is_refused_not_believed() {
+    let upstream = start_upstream().await;
+    let serve = start_serve(serve_guard(Style::PartnerCenter)).await;
+    let Some(nginx) = start_nginx(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
+        return;
+    };
+    let no_mfa = format!("Authorization: Bearer {}", Tok::AdminNoMfa.mint()).into_bytes();
+    for target in [
+        "/commerce/customers%0D%0AX-Original-URI:%20/health",
+        "/commerce/customers%0D%0AX-Mfa-Guard-Routed-Path:%20/health",
+        "/commerce/customers%0AX-Original-Method:%20OPTIONS",
+    ] {
+        let res = request(nginx.addr, "GET", target, std::slice::from_ref(&no_mfa)).await.expect("an answer");
+        assert_ne!(res.status, 200, "{target} was admitted: {}", String::from_utf8_lossy(&res.body));
+        assert!((400..500).contains(&res.status), "{target}: {}", res.status_line);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_mfa_guard_unreachable_nginx_lets_nothing_through() {
+    let upstream = start_upstream().await;
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let Some(nginx) = start_nginx(closed, upstream).await.unwrap_or_else(|e| panic!("{e}")) else { return };
+    let mfa = format!("Authorization: Bearer {}", Tok::AdminMfa.mint()).into_bytes();
+    for path in ["/health", "/overview", "/commerce/customers"] {
+        let res = request(nginx.addr, "GET", path, std::slice::from_ref(&mfa)).await.expect("an answer");
+        assert!(res.status >= 500, "{path} answered {} with mfa-guard down", res.status_line);
+        assert!(!String::from_utf8_lossy(&res.body).contains("\"area\""), "{path} reached the upstream");
+    }
+}
