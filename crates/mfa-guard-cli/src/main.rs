@@ -141,8 +141,10 @@ enum Command {
     /// HTTP endpoints listen, default 127.0.0.1:3000), MFA_ISSUER with MFA_JWKS_URL
     /// or MFA_DISCOVERY_URL, MFA_AUDIENCE, MFA_TENANTS, MFA_CONFIG (a TOML file),
     /// MFA_TOKEN_CACHE_CAPACITY, MFA_METRICS_LISTEN; MFA_GRPC_LISTEN for the gRPC
-    /// service. Paths are checked strictly (no ';' parameters, no empty segments)
-    /// unless [paths] in MFA_CONFIG says otherwise. Endpoints: /auth (Traefik, Caddy),
+    /// service. Paths are checked strictly (paths that two routers could read
+    /// differently are refused: escaped plain characters, ';' parameters, empty
+    /// segments, a case that picks the rule) unless [paths] in MFA_CONFIG says
+    /// otherwise. Endpoints: /auth (Traefik, Caddy),
     /// /nginx/auth and /nginx/refusal (nginx), /envoy/... (Envoy HTTP), /health.
     /// Recipes for each proxy are in the repository's deploy/ folder.
     #[command(after_help = EXIT_CODES_HELP)]

@@ -37,11 +37,16 @@ use crate::rejection::{Refusal, RejectionCode};
 /// - percent-escapes that decode to bytes that are not UTF-8;
 /// - a path that does not start with `/` (`OPTIONS *`, a CONNECT authority).
 ///
-/// [`PathRules::strict`] refuses two more forms, for a guard that cannot know the
+/// [`PathRules::strict`] refuses three more forms, for a guard that cannot know the
 /// router behind it (forward-auth: the upstream application routes the request
-/// again, its own way): a `;` inside a segment (servlet containers drop `;jsessionid`
-/// parameters before routing) and an empty segment (`//`, which many servers and
-/// proxies merge).
+/// again, its own way): a percent-escape of a character that needs none (`%63` for
+/// `c`: axum matches it literally, actix-web and most proxies decode it first), a
+/// `;` inside a segment (servlet containers drop `;jsessionid` parameters before
+/// routing), an empty segment (`//`, which many servers and proxies merge), and a
+/// path whose letter case decides its rule (`/COMMERCE/x`: no rule by its case,
+/// `/commerce/*` by Express's or ASP.NET's case-insensitive routing). What is left
+/// selects the same rule for every router, whether it decodes escapes or not and
+/// whether it ignores case or not.
 ///
 /// ```
 /// use mfa_guard_core::PathRules;
@@ -58,13 +63,42 @@ pub struct PathRules {
     allow_encoded_slash: bool,
     refuse_matrix_parameters: bool,
     refuse_empty_segments: bool,
+    refuse_encoded_unreserved: bool,
+    refuse_case_variants: bool,
 }
 
 impl PathRules {
-    /// The default, and also `;` parameters and empty segments refused: for a
-    /// router the guard cannot see (`mfa-guard serve` uses it by default).
+    /// The default, and also escapes of plain characters, `;` parameters and
+    /// empty segments refused: for a router the guard cannot see (`mfa-guard serve`
+    /// uses it by default).
     pub fn strict() -> Self {
-        Self { allow_encoded_slash: false, refuse_matrix_parameters: true, refuse_empty_segments: true }
+        Self {
+            allow_encoded_slash: false,
+            refuse_matrix_parameters: true,
+            refuse_empty_segments: true,
+            refuse_encoded_unreserved: true,
+            refuse_case_variants: true,
+        }
+    }
+
+    /// Refuses a path that a case-insensitive router would give another rule
+    /// (`/HEALTH` when `/health` is public and unmatched paths are not). Such a
+    /// path is sent with the route's own case by every client that means it.
+    pub fn refuse_case_variants(mut self, refuse: bool) -> Self {
+        self.refuse_case_variants = refuse;
+        self
+    }
+
+    pub(crate) fn case_variants_refused(&self) -> bool {
+        self.refuse_case_variants
+    }
+
+    /// Refuses a percent-escape of an unreserved character — a letter, a digit,
+    /// `-`, `.`, `_` or `~` (`/%63ommerce`, `/commerce/%41lice`) — which no client
+    /// needs to send and routers read two ways.
+    pub fn refuse_encoded_unreserved(mut self, refuse: bool) -> Self {
+        self.refuse_encoded_unreserved = refuse;
+        self
     }
 
     /// Refuses a `;` inside a segment (`/commerce;x=1/customers`), raw or encoded.
@@ -80,9 +114,12 @@ impl PathRules {
         self
     }
 
-    /// Whether both of [`strict`](Self::strict)'s refusals are on.
+    /// Whether all of [`strict`](Self::strict)'s refusals are on.
     pub fn is_strict(&self) -> bool {
-        self.refuse_matrix_parameters && self.refuse_empty_segments
+        self.refuse_matrix_parameters
+            && self.refuse_empty_segments
+            && self.refuse_encoded_unreserved
+            && self.refuse_case_variants
     }
 
     /// Lets `%2F` through inside a segment (off by default). Routers that match the
@@ -114,6 +151,8 @@ pub(crate) enum Unreadable {
     NotUtf8,
     MatrixParameter,
     EmptySegment,
+    EncodedUnreserved,
+    CaseVariant,
 }
 
 impl Unreadable {
@@ -139,6 +178,12 @@ impl Unreadable {
             }
             Unreadable::EmptySegment => {
                 "the request path has an empty segment ('//'), which some servers merge before routing"
+            }
+            Unreadable::EncodedUnreserved => {
+                "the request path percent-encodes a letter, digit or one of '-._~', which some servers decode before routing and others do not; send the character itself"
+            }
+            Unreadable::CaseVariant => {
+                "the request path matches a route only when letter case is ignored, which some servers do and others do not; send it with the route's case"
             }
         }
     }
@@ -203,6 +248,11 @@ fn check_segment(segment: &[u8], rules: PathRules) -> Result<(), Unreadable> {
                 b'/' if !rules.allow_encoded_slash => return Err(Unreadable::EncodedSlash),
                 b'\\' => return Err(Unreadable::Backslash),
                 b';' if rules.refuse_matrix_parameters => return Err(Unreadable::MatrixParameter),
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~'
+                    if rules.refuse_encoded_unreserved =>
+                {
+                    return Err(Unreadable::EncodedUnreserved);
+                }
                 0x80.. => high = true,
                 _ => {}
             }
@@ -366,7 +416,13 @@ mod tests {
             assert_eq!(check(path, None, strict), Err(Unreadable::EmptySegment), "{path}");
             assert_eq!(received(path), Ok(()), "{path} under the default rules");
         }
-        for path in ["/", "/commerce/", "/commerce/customers", "/%63ommerce"] {
+        for path in ["/%63ommerce", "/commerce/%41lice", "/a%2Db", "/a%5fb", "/%7E", "/%30"] {
+            assert_eq!(check(path, None, strict), Err(Unreadable::EncodedUnreserved), "{path}");
+            assert_eq!(received(path), Ok(()), "{path} under the default rules");
+        }
+        assert_eq!(check("/a%2eb", None, strict), Err(Unreadable::EncodedUnreserved));
+        // Escapes of reserved and non-ASCII characters stay.
+        for path in ["/", "/commerce/", "/commerce/customers", "/a%20b", "/a%3Fb", "/caf%C3%A9", "/a%25b"] {
             assert_eq!(check(path, None, strict), Ok(()), "{path}");
         }
     }

@@ -2,15 +2,17 @@
 
 use std::sync::Arc;
 
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use envoy_types::ext_authz::v3::pb::{
     Authorization, CheckRequest, CheckResponse, HeaderAppendAction, HttpStatusCode,
 };
 use envoy_types::ext_authz::v3::{CheckResponseExt as _, DeniedHttpResponseBuilder, OkHttpResponseBuilder};
+use envoy_types::pb::envoy::service::auth::v3::attribute_context::HttpRequest;
 use mfa_guard_core::{Admission, Guard, Rejection};
 
 use crate::identity::{self, IDENTITY_HEADERS};
-use crate::original::{self, Original};
+use crate::original::Original;
 use crate::routes::decide;
 
 /// The gRPC service Envoy asks. Admitted: `OK`, the identity headers set on the
@@ -40,24 +42,12 @@ impl Authorization for EnvoyAuthorization {
                 "the check request carries no HTTP request attributes (configure Envoy's ext_authz for HTTP)",
             ));
         };
-        // Envoy sends header names lowercase, repeated ones joined with ','.
-        let mut headers = HeaderMap::new();
-        for (name, value) in &http.headers {
-            if let (Ok(name), Ok(value)) =
-                (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
-            {
-                headers.append(name, value);
-            }
-        }
+        let headers = request_headers(&http);
         let (path, query) = match http.path.split_once('?') {
             Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
             None => (http.path.clone(), None),
         };
-        let routed = match original::single(&headers, original::ROUTED_PATH, 16 * 1024) {
-            Ok(r) => r.map(str::to_owned),
-            Err(refusal) => return Ok(tonic::Response::new(denied(&self.guard.reject(refusal)))),
-        };
-        let original = Original { method: http.method.to_ascii_uppercase(), path, query, routed };
+        let original = Original { method: http.method.to_ascii_uppercase(), path, query };
         let response = match decide(&self.guard, &original, &headers).await {
             Admission::Refused(rejection) => denied(&rejection),
             Admission::Admitted(principal) => {
@@ -110,4 +100,80 @@ fn denied(rejection: &Rejection) -> CheckResponse {
     let mut response = CheckResponse::with_status(tonic::Status::new(code, rejection.detail()));
     response.set_http_response(denied);
     response
+}
+
+/// The original request's headers. With `encode_raw_headers: true` Envoy sends
+/// each header separately, as bytes (`header_map`); otherwise (`headers`) it joins
+/// repeated headers with `,`, which would hide a second `Authorization`: a joined
+/// value whose parts each read `scheme credentials` is split back, so the guard
+/// sees two headers and refuses the request as it would unproxied. A header that is
+/// not a valid HTTP header is left out.
+fn request_headers(http: &HttpRequest) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(raw) = http.header_map.as_ref().filter(|m| !m.headers.is_empty()) {
+        for h in &raw.headers {
+            let value = if h.raw_value.is_empty() { h.value.as_bytes() } else { &h.raw_value };
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::from_bytes(h.key.as_bytes()), HeaderValue::from_bytes(value))
+            {
+                headers.append(name, value);
+            }
+        }
+        return headers;
+    }
+    for (name, value) in &http.headers {
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else { continue };
+        let parts = if name == AUTHORIZATION { joined_credentials(value) } else { None };
+        for part in parts.unwrap_or_else(|| vec![value.as_str()]) {
+            if let Ok(value) = HeaderValue::from_str(part) {
+                headers.append(name.clone(), value);
+            }
+        }
+    }
+    headers
+}
+
+/// The credentials of an `Authorization` value Envoy joined from several headers
+/// (`Bearer a,Bearer b`), or `None` for one header's value. Bearer, Basic and
+/// other token68 credentials hold no comma; a scheme with comma-separated
+/// parameters (`Digest realm="x", nonce="y"`) has parts without a scheme of their
+/// own and stays one value.
+fn joined_credentials(value: &str) -> Option<Vec<&str>> {
+    if !value.contains(',') {
+        return None;
+    }
+    let parts: Vec<&str> = value.split(',').map(str::trim).collect();
+    let is_credentials = |p: &str| {
+        p.split_once(' ').is_some_and(|(scheme, rest)| {
+            !scheme.is_empty()
+                && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+                && !rest.trim().is_empty()
+        })
+    };
+    (parts.len() > 1 && parts.iter().all(|p| is_credentials(p))).then_some(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::joined_credentials;
+
+    #[test]
+    fn joined_authorization_headers_are_split_back() {
+        assert_eq!(
+            joined_credentials("Bearer a.b.c,Bearer d.e.f"),
+            Some(vec!["Bearer a.b.c", "Bearer d.e.f"])
+        );
+        assert_eq!(
+            joined_credentials("Bearer a.b.c, Basic dXNlcg=="),
+            Some(vec!["Bearer a.b.c", "Basic dXNlcg=="])
+        );
+    }
+
+    #[test]
+    fn one_header_stays_one_value() {
+        assert_eq!(joined_credentials("Bearer a.b.c"), None);
+        assert_eq!(joined_credentials(r#"Digest username="u", realm="r", nonce="n""#), None);
+        // A comma inside what would be a token: one malformed value, refused as such.
+        assert_eq!(joined_credentials("Bearer a,b"), None);
+    }
 }

@@ -12,12 +12,14 @@
 //! | gRPC `envoy.service.auth.v3.Authorization/Check` | Envoy `ext_authz` gRPC | `attributes.request.http` | `OK` + identity headers (client copies removed) | the refusal as Envoy's denied response |
 //! | `/health` | probes | — | `200` | — |
 //!
-//! Every endpoint also takes `X-Mfa-Guard-Routed-Path`, the path as the proxy
-//! routes on it (nginx: `$uri`), when the proxy's reading is not the raw path: the
-//! rule is then chosen from it, while the raw path is checked for forms that cannot
-//! be read one way. A header the proxy sets must come once: two copies (a client's
-//! and the proxy's, or one injected by a decoded `%0D%0A` in nginx's `$uri`) are
-//! `400 invalid_request`, never a choice between them.
+//! The rule is chosen from the path as the client sent it: the application behind
+//! the proxy routes the request again, its own way, so the guard is built with
+//! [`PathRules::strict`](mfa_guard_core::PathRules::strict), which refuses every
+//! path two routers could read differently (escapes of plain characters, `%2F`,
+//! dot segments, `//`, `;`) before a rule is chosen. Nothing a client can send
+//! chooses the rule: the method and URI headers are set by the proxy, which
+//! replaces a client's copy, and a header found twice (a client's copy beside the
+//! proxy's) is `400 invalid_request`, never a choice between them.
 //!
 //! The identity headers of an admitted caller are `X-Mfa-Guard-Oid`, `-Tid`,
 //! `-Kind` (`user` or `app`), `-Roles` (comma-separated) and `-Mfa` (`true` or

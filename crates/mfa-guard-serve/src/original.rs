@@ -10,9 +10,6 @@
 use axum::http::HeaderMap;
 use mfa_guard_core::{Refusal, RejectionCode};
 
-/// The path as the proxy routes on it, when that is not the raw path (nginx: `$uri`).
-pub(crate) const ROUTED_PATH: &str = "X-Mfa-Guard-Routed-Path";
-
 /// Largest method and URI read from a header.
 const MAX_METHOD: usize = 32;
 const MAX_URI: usize = 16 * 1024;
@@ -27,13 +24,12 @@ pub(crate) enum Dialect {
     Nginx,
 }
 
-/// The original request: method, raw path, query, and the proxy's reading of the path.
+/// The original request: method, path as received, query.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Original {
     pub(crate) method: String,
     pub(crate) path: String,
     pub(crate) query: Option<String>,
-    pub(crate) routed: Option<String>,
 }
 
 fn bad(detail: String) -> Refusal {
@@ -114,8 +110,7 @@ pub(crate) fn read(headers: &HeaderMap, dialect: Dialect) -> Result<Original, Re
         Some((p, q)) => (p, Some(q.to_owned())),
         None => (uri, None),
     };
-    let routed = single(headers, ROUTED_PATH, MAX_URI)?.map(str::to_owned);
-    Ok(Original { method: method.to_ascii_uppercase(), path: path.to_owned(), query, routed })
+    Ok(Original { method: method.to_ascii_uppercase(), path: path.to_owned(), query })
 }
 
 /// The path and query of an absolute URL (`https://host/path?q` → `/path?q`).
@@ -146,20 +141,11 @@ mod tests {
         let traefik = headers(&[("x-forwarded-method", "get"), ("x-forwarded-uri", "/commerce/x?page=2")]);
         assert_eq!(
             read(&traefik, Dialect::Forwarded).unwrap(),
-            Original {
-                method: "GET".into(),
-                path: "/commerce/x".into(),
-                query: Some("page=2".into()),
-                routed: None
-            }
+            Original { method: "GET".into(), path: "/commerce/x".into(), query: Some("page=2".into()) }
         );
-        let nginx = headers(&[
-            ("x-original-method", "POST"),
-            ("x-original-uri", "/%63ommerce//x"),
-            ("x-mfa-guard-routed-path", "/commerce/x"),
-        ]);
+        let nginx = headers(&[("x-original-method", "POST"), ("x-original-uri", "/%63ommerce//x")]);
         let o = read(&nginx, Dialect::Nginx).unwrap();
-        assert_eq!((o.path.as_str(), o.routed.as_deref()), ("/%63ommerce//x", Some("/commerce/x")));
+        assert_eq!((o.method.as_str(), o.path.as_str()), ("POST", "/%63ommerce//x"));
         let ingress = headers(&[
             ("x-original-method", "GET"),
             ("x-original-url", "https://partner.example/billing/x?y"),
@@ -170,12 +156,8 @@ mod tests {
 
     #[test]
     fn a_header_the_proxy_sets_is_never_taken_twice() {
-        for name in ["x-original-uri", "x-original-method", "x-mfa-guard-routed-path"] {
-            let mut pairs = vec![
-                ("x-original-method", "GET"),
-                ("x-original-uri", "/commerce/x"),
-                ("x-mfa-guard-routed-path", "/commerce/x"),
-            ];
+        for name in ["x-original-uri", "x-original-method"] {
+            let mut pairs = vec![("x-original-method", "GET"), ("x-original-uri", "/commerce/x")];
             pairs.push((name, "/health"));
             let e = read(&headers(&pairs), Dialect::Nginx).unwrap_err();
             assert!(e.detail().contains("more than once"), "{name}: {}", e.detail());

@@ -13,7 +13,7 @@ use axum::routing::{any, get};
 use mfa_guard_core::{Admission, Guard, Refusal, RejectionCode, RequestInfo};
 use mfa_guard_tower::RejectionResponse;
 
-use crate::identity;
+use crate::identity::{self, IDENTITY_HEADERS};
 use crate::original::{self, Dialect, Original};
 
 /// Envoy's HTTP `ext_authz` is configured with this `path_prefix`; the rest of
@@ -33,13 +33,10 @@ pub(crate) fn router(guard: Arc<Guard>) -> Router {
 
 /// Asks the guard about `original`, with the headers the proxy passed on.
 pub(crate) async fn decide(guard: &Guard, original: &Original, headers: &HeaderMap) -> Admission {
-    let mut req = RequestInfo::new(&original.method, &original.path)
+    let req = RequestInfo::new(&original.method, &original.path)
         .with_query(original.query.as_deref())
         .with_content_type(headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes))
         .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(HeaderValue::as_bytes));
-    if let Some(routed) = &original.routed {
-        req = req.with_routed_path(routed);
-    }
     guard.check(&req).await
 }
 
@@ -113,21 +110,36 @@ async fn envoy(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response 
     let (parts, _) = req.into_parts();
     let full = parts.uri.path();
     let path = full.strip_prefix(ENVOY_PREFIX).filter(|p| !p.is_empty()).unwrap_or("/");
-    let routed = match original::single(&parts.headers, original::ROUTED_PATH, 16 * 1024) {
-        Ok(r) => r.map(str::to_owned),
-        Err(refusal) => return RejectionResponse(guard.reject(refusal)).into_response(),
-    };
     let original = Original {
         method: method_name(&parts.method),
         path: path.to_owned(),
         query: parts.uri.query().map(str::to_owned),
-        routed,
     };
     match decide(&guard, &original, &parts.headers).await {
         Admission::Refused(rejection) => RejectionResponse(rejection).into_response(),
-        admitted => allow(&admitted),
+        admitted => {
+            let mut response = allow(&admitted);
+            // Envoy copies the identity headers set here over the request's own,
+            // and removes those named in this header: a client's copy of one the
+            // guard did not set (no roles, an anonymous request) never arrives.
+            let unset = IDENTITY_HEADERS
+                .iter()
+                .filter(|h| !response.headers().contains_key(**h))
+                .copied()
+                .collect::<Vec<_>>()
+                .join(",");
+            if let Ok(unset) = HeaderValue::from_str(&unset)
+                && !unset.is_empty()
+            {
+                response.headers_mut().insert(ENVOY_HEADERS_TO_REMOVE, unset);
+            }
+            response
+        }
     }
 }
+
+/// The header of Envoy's HTTP ext_authz naming request headers to remove.
+const ENVOY_HEADERS_TO_REMOVE: &str = "x-envoy-auth-headers-to-remove";
 
 fn method_name(method: &Method) -> String {
     method.as_str().to_owned()

@@ -61,10 +61,104 @@ pub async fn start_serve(guard: Guard) -> Serve {
     Serve { http: http_addr, grpc: grpc_addr }
 }
 
-/// The application behind the proxy: it routes the path it receives as axum does
-/// (the Partner Center areas, raw path) and answers which area served it, the path
-/// it got, and every `x-mfa-guard-*` header that reached it. It runs no mfa-guard.
+/// How the application behind the proxy reads the path it routes on. The proxy
+/// hands it the path as received; which handler that reaches depends on the
+/// application's router, which mfa-guard cannot see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reading {
+    /// As received, escapes and all (axum, hyper).
+    Raw,
+    /// Every escape decoded but `%2F`, `%25` and `%2B` (actix-web).
+    Decoded,
+    /// Decoded, slashes merged, dot segments resolved (Go's `path.Clean`, nginx's
+    /// `$uri`, many frameworks).
+    Normalized,
+    /// As received, letter case ignored (Express's and ASP.NET's defaults).
+    IgnoringCase,
+}
+
+impl Reading {
+    /// All four.
+    pub const ALL: [Reading; 4] =
+        [Reading::Raw, Reading::Decoded, Reading::Normalized, Reading::IgnoringCase];
+
+    /// The path this application routes `path` (as received) on, written back as a
+    /// valid request path: bytes a URI cannot hold stay escaped, which no area's
+    /// plain-ASCII route matches, as in the real routers.
+    pub fn read(self, path: &str) -> String {
+        match self {
+            Reading::Raw => path.to_owned(),
+            Reading::IgnoringCase => path.to_ascii_lowercase(),
+            Reading::Decoded => decode(path, true),
+            Reading::Normalized => normalize(&decode(path, false)),
+        }
+    }
+}
+
+/// Percent-decodes `path`, keeping `%2F`, `%25` and `%2B` when `keep_reserved`,
+/// and escaping again what cannot stand in a URI path.
+fn decode(path: &str, keep_reserved: bool) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+        if bytes[i] == b'%'
+            && let (Some(h), Some(l)) =
+                (bytes.get(i + 1).and_then(|&b| hex(b)), bytes.get(i + 2).and_then(|&b| hex(b)))
+        {
+            let v = h << 4 | l;
+            if !(keep_reserved && matches!(v, b'/' | b'%' | b'+')) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    let mut s = String::with_capacity(out.len());
+    for b in out {
+        if b.is_ascii_graphic() && !b"\"<>\\^`{|}?#".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+/// Merges slashes and resolves dot segments, as `path.Clean` does (keeping a
+/// trailing slash, which routers tell apart).
+fn normalize(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for segment in path.split('/') {
+        match segment {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let trailing = path.len() > 1 && (path.ends_with('/') || path.ends_with("/.") || path.ends_with("/.."));
+    let mut s = format!("/{}", out.join("/"));
+    if trailing && s.len() > 1 {
+        s.push('/');
+    }
+    s
+}
+
+/// The application behind the proxy, routing the raw path as axum does.
 pub async fn start_upstream() -> SocketAddr {
+    start_upstream_reading(Reading::Raw).await
+}
+
+/// The application behind the proxy: it routes the Partner Center areas with
+/// axum's router on its `reading` of the path it receives, and answers which area
+/// served it, the path it got, and every `x-mfa-guard-*` header that reached it. It
+/// runs no mfa-guard.
+pub async fn start_upstream_reading(reading: Reading) -> SocketAddr {
     let mut router = Router::new();
     for area in mfa_guard_core::Policy::partner_center_areas() {
         let path = area.path();
@@ -75,12 +169,31 @@ pub async fn start_upstream() -> SocketAddr {
             router.route(path, handler)
         };
     }
-    let app = router.fallback(echo("unmatched"));
+    let router = router.fallback(echo("unmatched"));
+    let app = tower::ServiceExt::<Request>::map_request(router, move |mut req: Request| {
+        if reading != Reading::Raw {
+            let read = reading.read(req.uri().path());
+            let target = match req.uri().query() {
+                Some(q) => format!("{read}?{q}"),
+                None => read,
+            };
+            if let Ok(uri) = target.parse() {
+                let received = ReceivedPath(req.uri().path().to_owned());
+                req.extensions_mut().insert(received);
+                *req.uri_mut() = uri;
+            }
+        }
+        req
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move { axum::serve(listener, tower::make::Shared::new(app)).await });
     addr
 }
+
+/// The path as the upstream received it, before its reading.
+#[derive(Clone)]
+struct ReceivedPath(String);
 
 fn echo(area: &'static str) -> axum::routing::MethodRouter {
     any(move |req: Request| async move {
@@ -90,9 +203,11 @@ fn echo(area: &'static str) -> axum::routing::MethodRouter {
             .filter(|(n, _)| n.as_str().starts_with("x-mfa-guard-"))
             .map(|(n, v)| (n.as_str().to_owned(), json!(v.to_str().unwrap_or("?"))))
             .collect();
+        let received = req.extensions().get::<ReceivedPath>().map_or(req.uri().path(), |p| p.0.as_str());
         axum::Json(json!({
             "area": area,
-            "path": req.uri().path(),
+            "path": received,
+            "read_as": req.uri().path(),
             "kind": identity.get(IDENTITY_HEADERS[2]).cloned().unwrap_or(Value::Null),
             "identity": identity,
         }))
@@ -391,6 +506,101 @@ pub async fn run_table(name: &str, addr: SocketAddr, style: Style, status_line: 
                     }
                     None => {}
                 }
+            }
+        }
+    }
+    failures
+}
+
+/// The path differential through a proxy: for each [`Reading`] an application may
+/// have, `start` puts the proxy (asking `mfa-guard serve` with the strict rules)
+/// in front of an upstream reading paths that way, and every generated path is
+/// sent with every caller's token. A path that reaches a protected handler under a
+/// weaker rule than its own fails. `Ok(None)` when the proxy is not installed.
+pub async fn differential<F, Fut>(name: &str, start: F) -> Result<Option<String>, String>
+where
+    F: Fn(SocketAddr, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Proxy>, String>>,
+{
+    use crate::cases::Target;
+    use crate::fixture::Tok;
+    use crate::paths::{Caller, count_from_env, generate, run, seed_from_env};
+
+    let seed = seed_from_env();
+    let count = count_from_env();
+    let paths = generate(seed, count);
+    let tokens = [
+        (Caller::AdminMfa, Tok::AdminMfa.mint()),
+        (Caller::UserNoMfa, Tok::AdminNoMfa.mint()),
+        (Caller::App, Tok::App.mint()),
+    ];
+    let serve = start_serve(serve_guard(Style::PartnerCenter)).await;
+    let mut summary = format!(
+        "path differential through {name}: {count} paths from seed {seed} (replay with MFA_PATHS_SEED={seed})\n"
+    );
+    let mut failures = Vec::new();
+    for reading in Reading::ALL {
+        let upstream = start_upstream_reading(reading).await;
+        let Some(proxy) = start(serve.http, upstream).await? else { return Ok(None) };
+        let label = format!("{name}, upstream reading {reading:?}");
+        let report = run(&Target { name: "proxy", addr: proxy.addr }, &paths, &tokens).await;
+        summary.push_str(&report.summary(&label));
+        if report.mutated_into_protected.len() < 4 {
+            failures.push(format!(
+                "{label}: too few protected areas reached by mutated paths: {:?}",
+                report.mutated_into_protected
+            ));
+        }
+        if !report.failures.is_empty() {
+            failures.push(format!(
+                "{label}: {} failures (seed {seed}):\n{}\n{name} log:\n{}",
+                report.failures.len(),
+                report.failures.iter().take(25).cloned().collect::<Vec<_>>().join("\n"),
+                proxy.log()
+            ));
+        }
+    }
+    if failures.is_empty() { Ok(Some(summary)) } else { Err(format!("{summary}\n{}", failures.join("\n"))) }
+}
+
+/// Requests for a protected route that also carry, as a client's own headers,
+/// every header a proxy uses to name the original request, each pointing at the
+/// public `/health`. The proxy must replace them (or mfa-guard must refuse the
+/// duplicate): a `200` means a client chose the rule. Returns the failures.
+pub async fn forged_control_headers(name: &str, addr: SocketAddr) -> Vec<String> {
+    use crate::fixture::Tok;
+    use crate::http1::request;
+
+    let forged: &[&[u8]] = &[
+        b"X-Forwarded-Method: OPTIONS",
+        b"X-Forwarded-Uri: /health",
+        b"X-Original-Method: OPTIONS",
+        b"X-Original-URI: /health",
+        b"X-Original-URL: http://partner.example/health",
+        b"X-Mfa-Guard-Routed-Path: /health",
+        b"X-Forwarded-Prefix: /health",
+        b"X-Rewrite-URL: /health",
+        b"X-Envoy-Original-Path: /health",
+    ];
+    let no_mfa = format!("Authorization: Bearer {}", Tok::AdminNoMfa.mint()).into_bytes();
+    let mut failures = Vec::new();
+    for (who, token) in [("anonymous", None), ("a user without MFA", Some(&no_mfa))] {
+        // Each header alone, then all of them together.
+        let mut sets: Vec<Vec<Vec<u8>>> = forged.iter().map(|h| vec![h.to_vec()]).collect();
+        sets.push(forged.iter().map(|h| h.to_vec()).collect());
+        for mut lines in sets {
+            let what = String::from_utf8_lossy(&lines.concat()).into_owned();
+            lines.extend(token.cloned());
+            match request(addr, "GET", "/commerce/customers", &lines).await {
+                Ok(res) if res.status == 200 => failures.push(format!(
+                    "[{name}] {who} with {what}: admitted to /commerce/customers: {}",
+                    String::from_utf8_lossy(&res.body)
+                )),
+                Ok(res) if res.status >= 500 => {
+                    failures.push(format!("[{name}] {who} with {what}: {}", res.status_line))
+                }
+                Ok(_) => {}
+                Err(e) => failures.push(format!("[{name}] {who} with {what}: no answer: {e}")),
             }
         }
     }

@@ -284,6 +284,12 @@ impl Config {
         if let Some(v) = p.refuse_empty_segments {
             rules = rules.refuse_empty_segments(v);
         }
+        if let Some(v) = p.refuse_encoded_unreserved {
+            rules = rules.refuse_encoded_unreserved(v);
+        }
+        if let Some(v) = p.refuse_case_variants {
+            rules = rules.refuse_case_variants(v);
+        }
         rules
     }
 

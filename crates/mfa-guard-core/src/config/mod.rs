@@ -32,6 +32,8 @@
 //! allow_encoded_slash = false     # true lets %2F through inside a segment
 //! refuse_matrix_parameters = false  # true refuses ';' in a segment (mfa-guard serve: true)
 //! refuse_empty_segments = false   # true refuses '//' (mfa-guard serve: true)
+//! refuse_encoded_unreserved = false  # true refuses '%63' for 'c' (mfa-guard serve: true)
+//! refuse_case_variants = false    # true refuses '/HEALTH' when case picks the rule (serve: true)
 //!
 //! [challenge]
 //! style = "partner-center"        # or "step-up", "entra-claims"

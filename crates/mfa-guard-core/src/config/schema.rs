@@ -62,6 +62,8 @@ pub(super) struct RawPaths {
     pub(super) allow_encoded_slash: Option<bool>,
     pub(super) refuse_matrix_parameters: Option<bool>,
     pub(super) refuse_empty_segments: Option<bool>,
+    pub(super) refuse_encoded_unreserved: Option<bool>,
+    pub(super) refuse_case_variants: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -277,6 +277,27 @@ fn encoded_slashes_are_refused_unless_the_paths_table_allows_them() {
 }
 
 #[test]
+fn each_strict_path_rule_can_be_turned_off_in_the_file() {
+    use crate::PathRules;
+    let jwks = r#"{"keys":[]}"#;
+    let base =
+        format!("audiences = [\"a\"]\n[[issuers]]\nissuer = \"https://i.example/\"\njwks = '{jwks}'\n");
+    let rules = |src: &str| parse(src).unwrap().path_rules(PathRules::strict());
+    assert!(rules(&base).is_strict());
+    for key in [
+        "refuse_matrix_parameters",
+        "refuse_empty_segments",
+        "refuse_encoded_unreserved",
+        "refuse_case_variants",
+    ] {
+        let off = rules(&format!("{base}[paths]\n{key} = false\n"));
+        assert!(!off.is_strict(), "{key} = false left the rules strict");
+        let on = parse(&format!("{base}[paths]\n{key} = true\n")).unwrap().path_rules(PathRules::default());
+        assert!(on != PathRules::default(), "{key} = true changed nothing");
+    }
+}
+
+#[test]
 fn max_token_lifetime_from_the_file_reaches_the_guard() {
     use crate::dev::{DEV_AUDIENCE, DevIssuer};
     use crate::{RejectionCode, RequestInfo};

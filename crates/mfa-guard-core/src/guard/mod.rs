@@ -184,6 +184,14 @@ impl Guard {
             return Evaluation::Ready(Admission::Refused(self.refuse_path(unreadable, span)));
         }
         let rule = self.select(req.method, req.routed_path());
+        if inner.paths.case_variants_refused()
+            && self.fixed.is_none()
+            && inner.policy.case_changes_rule(req.method, req.routed_path(), rule)
+        {
+            return Evaluation::Ready(Admission::Refused(
+                self.refuse_path(path::Unreadable::CaseVariant, span),
+            ));
+        }
         let public = rule.is_public();
         let credentials = match locate_bearer(req, inner.max_header_bytes) {
             Ok(Some(credentials)) => credentials,

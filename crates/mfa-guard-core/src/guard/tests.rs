@@ -539,6 +539,30 @@ mod public_routes {
     }
 
     #[test]
+    fn strict_rules_refuse_a_path_whose_case_picks_its_rule() {
+        let token = format!("Bearer {}", issuer().user().sign().unwrap());
+        let strict = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .policy(Policy::partner_center())
+            .path_rules(PathRules::strict())
+            .build()
+            .unwrap();
+        // `/HEALTH` is unmatched by its case and public ignoring it; `/COMMERCE/x`
+        // is unmatched by its case and the Customers rule ignoring it.
+        for path in ["/HEALTH", "/Commerce/customers", "/BILLING"] {
+            let e = assert_unreadable_path(check_with(&strict, "GET", path, &[&token], None));
+            assert!(e.detail().contains("letter case"), "{path}: {}", e.detail());
+        }
+        // A case variant that picks the same rule either way is not ambiguous.
+        assert!(check_with(&strict, "GET", "/unmatched/X", &[&token], None).unwrap().is_some());
+        assert!(check_with(&strict, "GET", "/commerce/CUSTOMERS", &[&token], None).is_ok());
+        // The default rules follow the router's reading, with its case.
+        assert!(check_with(&guard(), "GET", "/HEALTH", &[&token], None).unwrap().is_some());
+    }
+
+    #[test]
     fn an_encoded_slash_is_let_through_only_when_configured() {
         let token = format!("Bearer {}", issuer().user().sign().unwrap());
         let strict = guard();

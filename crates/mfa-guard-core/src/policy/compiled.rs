@@ -152,4 +152,15 @@ impl CompiledPolicy {
             .find(|r| r.admits_method(method) && r.pattern.matches(path))
             .unwrap_or(&self.fallback)
     }
+
+    /// Whether a router that ignores letter case would give `path` another rule
+    /// than [`select`](Self::select) does.
+    pub(crate) fn case_changes_rule(&self, method: &str, path: &str, selected: &CompiledRule) -> bool {
+        let folded = self
+            .rules
+            .iter()
+            .find(|r| r.admits_method(method) && r.pattern.matches_ignoring_case(path))
+            .unwrap_or(&self.fallback);
+        !std::ptr::eq(folded, selected)
+    }
 }

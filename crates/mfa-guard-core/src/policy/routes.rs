@@ -50,6 +50,19 @@ impl PathPattern {
         }
     }
 
+    /// [`matches`](Self::matches), ignoring ASCII letter case (as a router that
+    /// routes case-insensitively would).
+    pub(crate) fn matches_ignoring_case(&self, path: &str) -> bool {
+        let starts =
+            |p: &str| path.len() >= p.len() && path.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+        match self {
+            PathPattern::Exact(p) => path.eq_ignore_ascii_case(p),
+            PathPattern::Prefix(p) => {
+                starts(p) && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
+            }
+        }
+    }
+
     /// Sort key: more specific first.
     pub(crate) fn specificity(&self) -> (usize, bool) {
         match self {
@@ -86,6 +99,18 @@ mod tests {
         assert!(p.matches("/health"));
         assert!(!p.matches("/health/"));
         assert!(!p.matches("/healthz"));
+    }
+
+    #[test]
+    fn patterns_can_be_matched_ignoring_case() {
+        let p = PathPattern::parse("/commerce/*").unwrap();
+        assert!(!p.matches("/Commerce/x"));
+        assert!(p.matches_ignoring_case("/Commerce/x"));
+        assert!(p.matches_ignoring_case("/COMMERCE"));
+        assert!(!p.matches_ignoring_case("/COMMERCEX"));
+        let e = PathPattern::parse("/health").unwrap();
+        assert!(e.matches_ignoring_case("/HEALTH"));
+        assert!(!e.matches_ignoring_case("/HEALTH/"));
     }
 
     #[test]
