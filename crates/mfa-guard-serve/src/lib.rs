@@ -71,6 +71,21 @@ pub struct AuthServer {
     guard: Arc<Guard>,
 }
 
+/// The connections accepted by `listener`, with `TCP_NODELAY` set: the gRPC
+/// service answers in several HTTP/2 frames, which Nagle's algorithm would hold
+/// back for the peer's delayed acknowledgement (tens of milliseconds per check).
+/// Pass it to tonic's `serve_with_incoming`.
+pub fn nodelay(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use tokio_stream::StreamExt as _;
+    tokio_stream::wrappers::TcpListenerStream::new(listener).map(|accepted| {
+        let stream = accepted?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    })
+}
+
 impl AuthServer {
     /// A server deciding with `guard`. Build the guard with
     /// [`PathRules::strict`](mfa_guard_core::PathRules::strict) unless every upstream

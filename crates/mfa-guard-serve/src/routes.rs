@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::header::AUTHORIZATION;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
@@ -32,10 +32,16 @@ pub(crate) fn router(guard: Arc<Guard>) -> Router {
 }
 
 /// Asks the guard about `original`, with the headers the proxy passed on.
+///
+/// The request's content type is not passed on: the guard would render a gRPC
+/// client's refusal as gRPC does, `200` with `grpc-status` in the headers, and a
+/// proxy reads any `2xx` from its authorizer as "allow". Every refusal here keeps
+/// its HTTP status; the proxy turns it into the gRPC status a gRPC client expects
+/// (Envoy converts its local replies for gRPC requests; gRPC clients map `401` to
+/// `UNAUTHENTICATED`, `403` to `PERMISSION_DENIED`, `503` to `UNAVAILABLE`).
 pub(crate) async fn decide(guard: &Guard, original: &Original, headers: &HeaderMap) -> Admission {
     let req = RequestInfo::new(&original.method, &original.path)
         .with_query(original.query.as_deref())
-        .with_content_type(headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes))
         .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(HeaderValue::as_bytes));
     guard.check(&req).await
 }

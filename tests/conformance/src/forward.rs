@@ -10,6 +10,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -55,7 +56,7 @@ pub async fn start_serve(guard: Guard) -> Serve {
     tokio::spawn(async move {
         tonic::transport::Server::builder()
             .add_service(service)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(grpc))
+            .serve_with_incoming(mfa_guard_serve::nodelay(grpc))
             .await
     });
     Serve { http: http_addr, grpc: grpc_addr }
@@ -204,8 +205,10 @@ fn echo(area: &'static str) -> axum::routing::MethodRouter {
             .map(|(n, v)| (n.as_str().to_owned(), json!(v.to_str().unwrap_or("?"))))
             .collect();
         let received = req.extensions().get::<ReceivedPath>().map_or(req.uri().path(), |p| p.0.as_str());
+        let compliance = req.headers().get(crate::fixture::COMPLIANCE_HEADER).and_then(|v| v.to_str().ok());
         axum::Json(json!({
             "area": area,
+            "compliance": compliance,
             "path": received,
             "read_as": req.uri().path(),
             "kind": identity.get(IDENTITY_HEADERS[2]).cloned().unwrap_or(Value::Null),
@@ -243,27 +246,57 @@ fn probe(binary: &str, arg: &str) -> Result<(), String> {
     }
 }
 
-/// A running proxy; stopped when dropped.
+/// A running proxy, a process or a model in this process; stopped when dropped.
 #[derive(Debug)]
 pub struct Proxy {
-    child: Child,
+    running: Running,
     /// Where clients reach it.
     pub addr: SocketAddr,
-    dir: PathBuf,
+}
+
+#[derive(Debug)]
+enum Running {
+    Process { child: Child, dir: PathBuf },
+    Model { name: &'static str, task: tokio::task::AbortHandle, log: Arc<Mutex<String>> },
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        match &mut self.running {
+            Running::Process { child, dir } => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Running::Model { task, .. } => task.abort(),
+        }
     }
 }
 
 impl Proxy {
-    /// The proxy's error log, for failure messages.
+    fn process(child: Child, addr: SocketAddr, dir: PathBuf) -> Self {
+        Self { running: Running::Process { child, dir }, addr }
+    }
+
+    pub(crate) fn model(
+        name: &'static str,
+        addr: SocketAddr,
+        task: tokio::task::AbortHandle,
+        log: Arc<Mutex<String>>,
+    ) -> Self {
+        Self { running: Running::Model { name, task, log }, addr }
+    }
+
+    /// The proxy's error log (a model's notes), for failure messages.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("error.log")).unwrap_or_default()
+        match &self.running {
+            Running::Process { dir, .. } => {
+                std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+            }
+            Running::Model { name, log, .. } => {
+                format!("({name}) {}", log.lock().map(|l| l.clone()).unwrap_or_default())
+            }
+        }
     }
 }
 
@@ -348,7 +381,7 @@ http {{
         .spawn()
         .map_err(|e| format!("cannot start nginx: {e}"))?;
     listening(addr, &mut child, "nginx", &dir.join("error.log")).await?;
-    Ok(Some(Proxy { child, addr, dir }))
+    Ok(Some(Proxy::process(child, addr, dir)))
 }
 
 /// Caddy with the shipped `deploy/caddy/Caddyfile` (addresses through its
@@ -381,7 +414,17 @@ pub async fn start_caddy(serve: SocketAddr, upstream: SocketAddr) -> Result<Opti
         .spawn()
         .map_err(|e| format!("cannot start caddy: {e}"))?;
     listening(addr, &mut child, "caddy", &log).await?;
-    Ok(Some(Proxy { child, addr, dir }))
+    Ok(Some(Proxy::process(child, addr, dir)))
+}
+
+/// Where a proxy delivers the compliance signal of an admitted request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ComplianceTo {
+    /// To the client, on the response (nginx, Caddy, Envoy).
+    Client,
+    /// To the application, on the request (Traefik: it copies mfa-guard's
+    /// headers onto the request only).
+    Application,
 }
 
 /// What a proxy lets through of mfa-guard's status line.
@@ -399,11 +442,21 @@ pub enum StatusLine {
 /// `WWW-Authenticate`, the body's code, the compliance signal); an admission must
 /// reach the upstream's handler of the expected area with mfa-guard's identity
 /// headers only. Returns the failures.
-pub async fn run_table(name: &str, addr: SocketAddr, style: Style, status_line: StatusLine) -> Vec<String> {
+pub async fn run_table(
+    name: &str,
+    addr: SocketAddr,
+    style: Style,
+    status_line: StatusLine,
+    compliance_to: ComplianceTo,
+) -> Vec<String> {
     use crate::cases::{Auth, Case, Expect, bearer_line, check, table};
     use crate::http1::request;
 
-    let forged: Vec<Vec<u8>> = IDENTITY_HEADERS.iter().map(|h| format!("{h}: forged").into_bytes()).collect();
+    let mut forged: Vec<Vec<u8>> =
+        IDENTITY_HEADERS.iter().map(|h| format!("{h}: forged").into_bytes()).collect();
+    if compliance_to == ComplianceTo::Application {
+        forged.push(format!("{}: forged", crate::fixture::COMPLIANCE_HEADER).into_bytes());
+    }
     let mut failures = Vec::new();
     for case in table().into_iter().filter(|c| c.style == style) {
         let mut lines = match &case.auth {
@@ -457,13 +510,6 @@ pub async fn run_table(name: &str, addr: SocketAddr, style: Style, status_line: 
                     )));
                     continue;
                 }
-                let compliance = res.header(crate::fixture::COMPLIANCE_HEADER);
-                if compliance != case.compliance {
-                    failures.push(fail(format!(
-                        "compliance header {compliance:?} instead of {:?}",
-                        case.compliance
-                    )));
-                }
                 let body: Value = match serde_json::from_slice(&res.body) {
                     Ok(b) => b,
                     Err(e) => {
@@ -471,6 +517,23 @@ pub async fn run_table(name: &str, addr: SocketAddr, style: Style, status_line: 
                         continue;
                     }
                 };
+                let (to_client, to_app) =
+                    (res.header(crate::fixture::COMPLIANCE_HEADER), body["compliance"].as_str());
+                let (compliance, other) = match compliance_to {
+                    ComplianceTo::Client => (to_client, to_app),
+                    ComplianceTo::Application => (to_app, to_client),
+                };
+                if compliance != case.compliance {
+                    failures.push(fail(format!(
+                        "compliance signal {compliance:?} instead of {:?} ({compliance_to:?})",
+                        case.compliance
+                    )));
+                }
+                // Where the signal is not meant to go it may still arrive (Caddy
+                // passes it through the request), but only as mfa-guard set it.
+                if other.is_some() && other != case.compliance {
+                    failures.push(fail(format!("another compliance signal on the other side: {other:?}")));
+                }
                 if body["area"] != *area {
                     failures.push(fail(format!("served by {} instead of {area}", body["area"])));
                 }
@@ -519,7 +582,7 @@ pub async fn run_table(name: &str, addr: SocketAddr, style: Style, status_line: 
 /// weaker rule than its own fails. `Ok(None)` when the proxy is not installed.
 pub async fn differential<F, Fut>(name: &str, start: F) -> Result<Option<String>, String>
 where
-    F: Fn(SocketAddr, SocketAddr) -> Fut,
+    F: Fn(Serve, SocketAddr) -> Fut,
     Fut: std::future::Future<Output = Result<Option<Proxy>, String>>,
 {
     use crate::cases::Target;
@@ -541,7 +604,7 @@ where
     let mut failures = Vec::new();
     for reading in Reading::ALL {
         let upstream = start_upstream_reading(reading).await;
-        let Some(proxy) = start(serve.http, upstream).await? else { return Ok(None) };
+        let Some(proxy) = start(serve, upstream).await? else { return Ok(None) };
         let label = format!("{name}, upstream reading {reading:?}");
         let report = run(&Target { name: "proxy", addr: proxy.addr }, &paths, &tokens).await;
         summary.push_str(&report.summary(&label));
@@ -565,8 +628,9 @@ where
 
 /// Requests for a protected route that also carry, as a client's own headers,
 /// every header a proxy uses to name the original request, each pointing at the
-/// public `/health`. The proxy must replace them (or mfa-guard must refuse the
-/// duplicate): a `200` means a client chose the rule. Returns the failures.
+/// public `/health`, and gRPC content types. The proxy must replace the former (or
+/// mfa-guard must refuse the duplicate), and a gRPC client's refusal must stay a
+/// refusal: a `200` means a client steered the decision. Returns the failures.
 pub async fn forged_control_headers(name: &str, addr: SocketAddr) -> Vec<String> {
     use crate::fixture::Tok;
     use crate::http1::request;
@@ -581,6 +645,11 @@ pub async fn forged_control_headers(name: &str, addr: SocketAddr) -> Vec<String>
         b"X-Forwarded-Prefix: /health",
         b"X-Rewrite-URL: /health",
         b"X-Envoy-Original-Path: /health",
+        // A gRPC client's refusal is a `200` in-process (grpc-status in the
+        // headers); to a proxy, a 2xx from its authorizer means "allow".
+        b"Content-Type: application/grpc",
+        b"Content-Type: application/grpc+proto",
+        b"Content-Type: application/grpc-web",
     ];
     let no_mfa = format!("Authorization: Bearer {}", Tok::AdminNoMfa.mint()).into_bytes();
     let mut failures = Vec::new();

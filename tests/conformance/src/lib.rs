@@ -11,6 +11,7 @@ pub mod forge;
 pub mod forward;
 pub mod http1;
 pub mod idp;
+pub mod models;
 pub mod oidc;
 pub mod paths;
 pub mod servers;

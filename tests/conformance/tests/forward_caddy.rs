@@ -7,8 +7,8 @@
 
 use mfa_guard_conformance::fixture::{Style, Tok};
 use mfa_guard_conformance::forward::{
-    StatusLine, differential, forged_control_headers, run_table, serve_guard, start_caddy, start_serve,
-    start_upstream,
+    ComplianceTo, StatusLine, differential, forged_control_headers, run_table, serve_guard, start_caddy,
+    start_serve, start_upstream,
 };
 use mfa_guard_conformance::http1::request;
 
@@ -21,7 +21,7 @@ async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_caddy() {
         let Some(caddy) = start_caddy(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
             return;
         };
-        let found = run_table("caddy", caddy.addr, style, StatusLine::Standard).await;
+        let found = run_table("caddy", caddy.addr, style, StatusLine::Standard, ComplianceTo::Client).await;
         if !found.is_empty() {
             failures.push(format!("{}\ncaddy log:\n{}", found.join("\n"), caddy.log()));
         }
@@ -31,7 +31,7 @@ async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_caddy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_generated_path_reaches_a_protected_handler_under_a_weaker_rule_through_caddy() {
-    match differential("caddy", start_caddy).await {
+    match differential("caddy", |serve, upstream| start_caddy(serve.http, upstream)).await {
         Ok(Some(summary)) => eprintln!("{summary}"),
         Ok(None) => {}
         Err(failures) => panic!("{failures}"),

@@ -6,8 +6,8 @@
 
 use mfa_guard_conformance::fixture::{Style, Tok};
 use mfa_guard_conformance::forward::{
-    StatusLine, differential, forged_control_headers, run_table, serve_guard, start_nginx, start_serve,
-    start_upstream,
+    ComplianceTo, StatusLine, differential, forged_control_headers, run_table, serve_guard, start_nginx,
+    start_serve, start_upstream,
 };
 use mfa_guard_conformance::http1::request;
 
@@ -20,7 +20,7 @@ async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_nginx() {
         let Some(nginx) = start_nginx(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
             return;
         };
-        let found = run_table("nginx", nginx.addr, style, StatusLine::Kept).await;
+        let found = run_table("nginx", nginx.addr, style, StatusLine::Kept, ComplianceTo::Client).await;
         if !found.is_empty() {
             failures.push(format!("{}\nnginx error log:\n{}", found.join("\n"), nginx.log()));
         }
@@ -30,7 +30,7 @@ async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_nginx() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_generated_path_reaches_a_protected_handler_under_a_weaker_rule_through_nginx() {
-    match differential("nginx", start_nginx).await {
+    match differential("nginx", |serve, upstream| start_nginx(serve.http, upstream)).await {
         Ok(Some(summary)) => eprintln!("{summary}"),
         Ok(None) => {}
         Err(failures) => panic!("{failures}"),
