@@ -328,3 +328,35 @@ async fn envoy_grpc_check_answers_with_the_matching_grpc_status_and_the_refusal(
     assert_eq!(empty.code(), tonic::Code::InvalidArgument);
     assert!(empty.message().contains("HTTP request attributes"), "{}", empty.message());
 }
+
+#[test]
+fn every_yaml_recipe_is_valid_yaml() {
+    let mut checked = Vec::new();
+    let mut dirs = vec![mfa_guard_conformance::forward::deploy_dir()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let docs = yaml_rust2::YamlLoader::load_from_str(&text)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                assert!(!docs.is_empty(), "{} holds no document", path.display());
+                checked.push(path.file_name().unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    checked.sort();
+    assert_eq!(
+        checked,
+        [
+            "envoy-http.yaml",
+            "envoy.yaml",
+            "gateway-security-policy.yaml",
+            "ingress-nginx.yaml",
+            "mfa-guard.yaml",
+            "mfa-guard.yaml"
+        ],
+    );
+}

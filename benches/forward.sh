@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Forward-auth benchmark: nginx in front of an application, without authentication
+# and with mfa-guard serve through the shipped auth_request recipe (verified-token
+# cache on, and off), in alternating rounds; the axum example in-process beside
+# them, for the cost of one decision.
+#
+#   benches/forward.sh [ROUNDS] [SECONDS] [CONNECTIONS]      (defaults: 5 10 32)
+#
+# Every server-side process (nginx with one process, mfa-guard serve, the
+# application, the axum example) runs pinned to CPU 0; wrk runs pinned to CPU 1
+# with one thread. Printed: per scenario the median req/s, p50/p99 latency, the CPU
+# per request of the whole server side and of mfa-guard alone, then the ratios.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-5}
+seconds=${2:-10}
+connections=${3:-32}
+export PATH="$PATH:/usr/sbin"
+
+for tool in wrk taskset nginx curl; do
+    command -v "$tool" >/dev/null || { echo "forward.sh: needs $tool (Debian: wrk, util-linux, nginx-light, curl)" >&2; exit 2; }
+done
+[ "$(nproc)" -ge 2 ] || { echo "forward.sh: needs two CPUs (servers on one, load on the other)" >&2; exit 2; }
+
+echo "building release binaries ..." >&2
+cargo build -q --release --locked -p example-axum-server -p mfa-guard-cli
+cargo build -q --release --manifest-path benches/peers/Cargo.toml -p bench-noauth
+bin=target/release
+peers=benches/peers/target/release
+recipe=$(cd deploy/nginx && pwd)
+
+work=$(mktemp -d)
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+listening() { # log -> ADDR of "listening on http://ADDR"
+    for _ in $(seq 1 300); do
+        if grep -q "listening on http://" "$1" 2>/dev/null; then
+            grep -m1 -o "listening on http://[0-9.:]*" "$1" | sed 's|listening on http://||'
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "forward.sh: nothing listening per $1:" >&2; cat "$1" >&2; exit 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+"$bin/mfa-guard" mint --save-key "$work/key.pem" >/dev/null
+taskset -c 1 "$bin/mfa-guard" dev-issuer --listen 127.0.0.1:0 --key "$work/key.pem" >"$work/idp.log" 2>&1 &
+pids+=($!)
+idp=$(listening "$work/idp.log")
+jwks="http://$idp/.well-known/jwks.json"
+issuer='https://sts.windows.net/{tenantid}/'
+audience=https://api.partnercenter.microsoft.com
+token=$("$bin/mfa-guard" mint --key "$work/key.pem" --expires-in 3h)
+
+declare -A addr pid
+taskset -c 0 "$peers/bench-noauth" 127.0.0.1:0 >"$work/app.log" 2>&1 &
+pid[app]=$!; pids+=($!)
+app=$(listening "$work/app.log")
+for cache in hit verify; do
+    capacity=$([ $cache = hit ] && echo 10000 || echo 0)
+    env MFA_LISTEN=127.0.0.1:0 MFA_ISSUER="$issuer" MFA_JWKS_URL="$jwks" MFA_AUDIENCE="$audience" \
+        MFA_TOKEN_CACHE_CAPACITY=$capacity RUST_LOG=warn \
+        taskset -c 0 "$bin/mfa-guard" serve >"$work/serve-$cache.log" 2>&1 &
+    pid[serve-$cache]=$!; pids+=($!)
+done
+env MFA_LISTEN=127.0.0.1:0 MFA_ISSUER="$issuer" MFA_JWKS_URL="$jwks" MFA_AUDIENCE="$audience" RUST_LOG=warn \
+    taskset -c 0 "$bin/example-axum-server" >"$work/axum-hit.log" 2>&1 &
+pid[axum-hit]=$!; pids+=($!)
+addr[axum-hit]=$(listening "$work/axum-hit.log")
+addr[noauth]=$app; pid[noauth]=${pid[app]}
+
+# nginx, one process (master_process off), in front of the application: without
+# authentication, or with the recipe asking the given mfa-guard.
+nginx_conf() { # name, port, mfa-guard address or ""
+    local dir="$work/nginx-$1"; mkdir -p "$dir"
+    local guard="" protect=""
+    if [ -n "$3" ]; then
+        guard="upstream mfa_guard { server $3; keepalive 32; }"
+        protect="include $recipe/mfa-guard-protect.conf;"
+    fi
+    cat >"$dir/nginx.conf" <<EOF
+master_process off;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+    $guard
+    upstream app { server $app; keepalive 32; }
+    server {
+        listen 127.0.0.1:$2;
+        $( [ -n "$3" ] && echo "include $recipe/mfa-guard-server.conf;" )
+        location / {
+            $protect
+            proxy_pass http://app;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }
+    }
+}
+EOF
+    taskset -c 0 nginx -p "$dir" -c "$dir/nginx.conf" >"$dir/out.log" 2>&1 &
+    pid[$1]=$!; pids+=($!)
+    addr[$1]="127.0.0.1:$2"
+}
+nginx_conf nginx-noauth "$(free_port)" ""
+nginx_conf nginx-serve-hit "$(free_port)" "$(listening "$work/serve-hit.log")"
+nginx_conf nginx-serve-verify "$(free_port)" "$(listening "$work/serve-verify.log")"
+declare -A serve_of=([nginx-serve-hit]=serve-hit [nginx-serve-verify]=serve-verify)
+
+scenarios=(noauth nginx-noauth nginx-serve-hit nginx-serve-verify axum-hit)
+for s in "${scenarios[@]}"; do
+    for _ in $(seq 1 100); do
+        code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "http://${addr[$s]}/commerce/customers" || true)
+        [ "$code" = 200 ] && break
+        sleep 0.1
+    done
+    [ "$code" = 200 ] || { echo "forward.sh: $s answered $code" >&2; cat "$work"/*.log "$work"/nginx-*/error.log >&2 || true; exit 1; }
+done
+
+ticks=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+server_side() { # scenario -> the pids whose CPU is the server side's
+    case $1 in
+        noauth) echo "${pid[app]}" ;;
+        axum-hit) echo "${pid[axum-hit]}" ;;
+        nginx-noauth) echo "${pid[nginx-noauth]} ${pid[app]}" ;;
+        *) echo "${pid[$1]} ${pid[app]} ${pid[${serve_of[$1]}]}" ;;
+    esac
+}
+sum_ticks() { local t=0; for p in "$@"; do t=$((t + $(cpu_ticks "$p"))); done; echo $t; }
+echo "scenario,round,rps,p50_us,p99_us,cpu_us_per_req,guard_us_per_req" >"$work/results.csv"
+for round in $(seq 1 "$rounds"); do
+    for s in "${scenarios[@]}"; do
+        read -r -a side <<<"$(server_side "$s")"
+        guard_pid=${pid[${serve_of[$s]:-$s}]}
+        before=$(sum_ticks "${side[@]}"); gbefore=$(cpu_ticks "$guard_pid")
+        out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${seconds}s" --latency \
+            -H "Authorization: Bearer $token" "http://${addr[$s]}/commerce/customers")
+        after=$(sum_ticks "${side[@]}"); gafter=$(cpu_ticks "$guard_pid")
+        echo "$out" | grep -qE "Non-2xx|Socket errors" && { echo "forward.sh: $s had errors:" >&2; echo "$out" >&2; exit 1; }
+        echo "$out" >"$work/wrk.out"
+        python3 - "$s" "$round" "$((after - before))" "$((gafter - gbefore))" "$ticks" "$work/results.csv" "$work/wrk.out" <<'PY'
+import re, sys
+s, rnd, used, gused, ticks, csv, wrk = sys.argv[1:]
+out = open(wrk).read()
+def us(v):
+    n, unit = re.match(r"([\d.]+)(us|ms|s|m)$", v).groups()
+    return float(n) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 6e7}[unit]
+reqs = int(re.search(r"(\d+) requests in", out).group(1))
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+p50 = us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
+p99 = us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+per = lambda t: int(t) / int(ticks) * 1e6 / reqs
+guard = per(gused) if s.startswith("nginx-serve") or s == "axum-hit" else 0.0
+with open(csv, "a") as f:
+    f.write(f"{s},{rnd},{rps:.0f},{p50:.0f},{p99:.0f},{per(used):.2f},{guard:.2f}\n")
+PY
+        echo "round $round/$rounds  $(tail -1 "$work/results.csv")" >&2
+    done
+done
+
+python3 - "$work/results.csv" <<'PY'
+import csv, statistics, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+by = {}
+for r in rows:
+    by.setdefault(r["scenario"], []).append(r)
+keys = ("rps", "p50_us", "p99_us", "cpu_us_per_req", "guard_us_per_req")
+med = {s: {k: statistics.median(float(r[k]) for r in rs) for k in keys} for s, rs in by.items()}
+print(f"{'scenario':20} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'CPU µs/req':>11} {'guard µs/req':>13}"
+      f"   (medians of {len(rows) // len(by)} rounds; CPU of every server-side process)")
+for s, m in med.items():
+    print(f"{s:20} {m['rps']:9.0f} {m['p50_us']:8.0f} {m['p99_us']:8.0f} {m['cpu_us_per_req']:11.2f} {m['guard_us_per_req']:13.2f}")
+print()
+rounds = {(r["scenario"], r["round"]): r for r in rows}
+def line(label, a, b, key="rps"):
+    paired = statistics.median(
+        float(rounds[(a, n)][key]) / float(rounds[(b, n)][key]) for (s, n) in rounds if s == a and (b, n) in rounds
+    )
+    print(f"{label:40} {med[a][key] / med[b][key]:9.2f}x {paired:9.2f}x")
+print(f"{'ratio':40} {'of medians':>10} {'per round':>10}")
+line("nginx-serve-hit / nginx-noauth", "nginx-serve-hit", "nginx-noauth")
+line("nginx-serve-verify / nginx-noauth", "nginx-serve-verify", "nginx-noauth")
+line("nginx-noauth / noauth", "nginx-noauth", "noauth")
+print(f"in-process decision (axum-hit - noauth CPU/req): {med['axum-hit']['cpu_us_per_req'] - med['noauth']['cpu_us_per_req']:.2f} µs")
+print(f"mfa-guard serve per decision, cache hit: {med['nginx-serve-hit']['guard_us_per_req']:.2f} µs; verify: {med['nginx-serve-verify']['guard_us_per_req']:.2f} µs")
+PY
