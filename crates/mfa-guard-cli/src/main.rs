@@ -143,7 +143,7 @@ enum Command {
     /// MFA_TOKEN_CACHE_CAPACITY, MFA_METRICS_LISTEN; MFA_GRPC_LISTEN for the gRPC
     /// service. Paths are checked strictly (paths that two routers could read
     /// differently are refused: escaped plain characters, ';' parameters, empty
-    /// segments, a case that picks the rule) unless [paths] in MFA_CONFIG says
+    /// segments, a case that picks the rule) unless the paths table of MFA_CONFIG says
     /// otherwise. Endpoints: /auth (Traefik, Caddy),
     /// /nginx/auth and /nginx/refusal (nginx), /envoy/... (Envoy HTTP), /health.
     /// Recipes for each proxy are in the repository's deploy/ folder.
