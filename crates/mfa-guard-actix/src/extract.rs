@@ -91,6 +91,6 @@ impl ResponseError for RejectionResponse {
     }
 
     fn error_response(&self) -> HttpResponse {
-        render(&self.0)
+        render(&mfa_guard_core::Answer::from(self.0.clone()))
     }
 }

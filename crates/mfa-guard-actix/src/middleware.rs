@@ -6,9 +6,9 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage as _};
-use mfa_guard_core::{Admission, BuildError, Evaluation, Guard, Rejection, RequestInfo, Requirement};
+use mfa_guard_core::{Admission, Admitted, Answer, BuildError, Evaluation, Guard, RequestInfo, Requirement};
 
 use crate::future::ResponseFuture;
 use crate::response::{admitted_headers, render};
@@ -93,6 +93,22 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let evaluation = {
+            let headers = req.headers();
+            // Cookie values as a slice, allocating only for several `Cookie` headers
+            // (HTTP/2 browsers send one per cookie).
+            let (one, many): ([&[u8]; 1], Vec<&[u8]>);
+            let mut values = headers.get_all(COOKIE);
+            let cookies: &[&[u8]] = match (values.next(), values.next()) {
+                (None, _) => &[],
+                (Some(v), None) => {
+                    one = [v.as_bytes()];
+                    &one
+                }
+                _ => {
+                    many = headers.get_all(COOKIE).map(|v| v.as_bytes()).collect();
+                    &many
+                }
+            };
             // The URI's own path and query, read exactly as the tower adapter reads them
             // (not actix's `query_string()`, which cannot tell a bare `?` from none) ...
             let info = RequestInfo::new(req.method().as_str(), req.uri().path())
@@ -102,14 +118,19 @@ where
                 // router reaches.
                 .with_routed_path(req.match_info().as_str())
                 .with_query(req.uri().query())
-                .with_content_type(req.headers().get(CONTENT_TYPE).map(|v| v.as_bytes()))
-                .with_authorizations(req.headers().get_all(AUTHORIZATION).map(|v| v.as_bytes()));
+                .with_content_type(headers.get(CONTENT_TYPE).map(|v| v.as_bytes()))
+                .with_authorizations(headers.get_all(AUTHORIZATION).map(|v| v.as_bytes()))
+                .with_cookies(cookies)
+                .with_navigation_headers(
+                    headers.get("sec-fetch-mode").map(|v| v.as_bytes()),
+                    headers.get(ACCEPT).map(|v| v.as_bytes()),
+                );
             self.guard.evaluate(&info)
         };
         match evaluation {
             Evaluation::Ready(admission) => match admit(&req, admission) {
                 Ok(headers) => ResponseFuture::inner(self.inner.call(req), headers),
-                Err(rejection) => ResponseFuture::rejected(respond(req, &rejection)),
+                Err(answer) => ResponseFuture::rejected(respond(req, &answer)),
             },
             Evaluation::Pending(pending) => {
                 // actix-web services are shared and always called through `&self`
@@ -123,7 +144,7 @@ where
                             add_headers(&mut res, headers);
                             res.map_into_left_body()
                         }),
-                        Err(rejection) => Ok(respond(req, &rejection)),
+                        Err(answer) => Ok(respond(req, &answer)),
                     }
                 }))
             }
@@ -134,18 +155,17 @@ where
 /// Copies core's decision onto the request: the caller (or the anonymous marker) into
 /// its extensions, and back the headers core wants on the response; a refusal comes
 /// back as `Err`.
-fn admit(req: &ServiceRequest, admission: Admission) -> Result<Vec<(HeaderName, HeaderValue)>, Rejection> {
-    match admission {
-        Admission::Admitted(principal) => {
+fn admit(req: &ServiceRequest, admission: Admission) -> Result<Vec<(HeaderName, HeaderValue)>, Answer> {
+    match admission.into_answer()? {
+        Admitted::Caller(principal) => {
             let headers = admitted_headers(&principal);
             req.extensions_mut().insert(principal);
             Ok(headers)
         }
-        Admission::Anonymous(marker) => {
+        Admitted::Anonymous(marker) => {
             req.extensions_mut().insert(marker);
             Ok(Vec::new())
         }
-        Admission::Refused(rejection) => Err(rejection),
     }
 }
 
@@ -156,8 +176,8 @@ pub(crate) fn add_headers<B>(res: &mut ServiceResponse<B>, headers: Vec<(HeaderN
     }
 }
 
-/// Answers `req` with `rejection`, without calling the inner service.
-fn respond<B>(req: ServiceRequest, rejection: &Rejection) -> ServiceResponse<EitherBody<B>> {
+/// Answers `req` with `answer`, without calling the inner service.
+fn respond<B>(req: ServiceRequest, answer: &Answer) -> ServiceResponse<EitherBody<B>> {
     let (request, _payload) = req.into_parts();
-    ServiceResponse::new(request, render(rejection)).map_into_right_body()
+    ServiceResponse::new(request, render(answer)).map_into_right_body()
 }

@@ -1,22 +1,24 @@
-//! A core [`Rejection`] as an actix-web `HttpResponse`: every byte comes from core;
-//! this only copies status, headers, body and the HTTP/1.1 reason phrase across.
+//! A core [`Answer`] (a refusal, or a browser-mode redirect or page) as an actix-web
+//! `HttpResponse`: every byte comes from core; this only copies status, headers,
+//! body and the HTTP/1.1 reason phrase across.
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
-use mfa_guard_core::Rejection;
+use mfa_guard_core::Answer;
 
-/// Renders `rejection`.
+/// Renders `answer`.
 ///
-/// The response carries the [`Rejection`] in its extensions (so outer middleware can
-/// see why) and, when core asks for one, a custom reason in its head so HTTP/1.1
-/// sends `401 Unauthorized - MFA required` (HTTP/2 has no reason phrase).
-pub(crate) fn render(rejection: &Rejection) -> HttpResponse {
-    // Core only produces 200 (gRPC), 400, 401, 403 and 503, all valid status codes.
-    let status = StatusCode::from_u16(rejection.response_status()).unwrap_or(StatusCode::UNAUTHORIZED);
-    let mut response = HttpResponse::with_body(status, rejection.body()).map_into_boxed_body();
+/// The response carries the [`Rejection`](mfa_guard_core::Rejection) behind the
+/// answer, if any, in its extensions (so outer middleware can see why) and, when
+/// core asks for one, a custom reason in its head so HTTP/1.1 sends
+/// `401 Unauthorized - MFA required` (HTTP/2 has no reason phrase).
+pub(crate) fn render(answer: &Answer) -> HttpResponse {
+    // Core only produces 200 (gRPC), 302, 400, 401, 403 and 503, all valid codes.
+    let status = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::UNAUTHORIZED);
+    let mut response = HttpResponse::with_body(status, answer.body()).map_into_boxed_body();
     let headers = response.headers_mut();
-    for (name, value) in rejection.headers() {
+    for (name, value) in answer.headers() {
         // Core renders header values from visible ASCII only; a value that still
         // failed to convert would be dropped rather than turned into a 500.
         if let (Ok(name), Ok(value)) =
@@ -25,10 +27,12 @@ pub(crate) fn render(rejection: &Rejection) -> HttpResponse {
             headers.append(name, value);
         }
     }
-    if let Some(reason) = rejection.reason_phrase() {
+    if let Some(reason) = answer.reason_phrase() {
         response.head_mut().reason = Some(reason);
     }
-    response.extensions_mut().insert(rejection.clone());
+    if let Some(rejection) = answer.rejection() {
+        response.extensions_mut().insert(rejection.clone());
+    }
     response
 }
 

@@ -19,6 +19,8 @@ pub enum BuildErrorKind {
     Challenge,
     /// A configuration file is unreadable or invalid.
     Config,
+    /// Browser sign-in is misconfigured (redirect URI, session keys...).
+    Browser,
 }
 
 /// Why a guard could not be built. The message names what to fix.

@@ -50,6 +50,9 @@
 #![forbid(unsafe_code)]
 
 mod algorithm;
+mod answer;
+#[cfg(feature = "browser")]
+pub mod browser;
 mod claims;
 pub mod config;
 #[cfg(any(test, feature = "dev-issuer"))]
@@ -71,10 +74,11 @@ mod token;
 mod verify;
 
 pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
+pub use answer::Answer;
 pub use claims::{CallerKind, Claims, InvalidClaims, KindRule};
 pub use config::{Config, ConfigError};
 pub use error::{BuildError, BuildErrorKind};
-pub use guard::{Admission, Anonymous, Evaluation, Guard, GuardBuilder, PendingCheck, extract_caller};
+pub use guard::{Admission, Admitted, Anonymous, Evaluation, Guard, GuardBuilder, PendingCheck, extract_caller};
 pub use keys::{KeyProvider, KeySet, KeySource, RemoteOptions, VerifyingKey};
 pub use path::PathRules;
 pub use policy::{Access, Callers, MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};

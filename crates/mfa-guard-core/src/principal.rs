@@ -29,8 +29,9 @@ pub(crate) struct VerifiedToken {
     /// `auth_time` for MFA freshness; [`NO_AUTH_TIME`] when absent (8 bytes, not 16).
     pub(crate) auth_time: i64,
     pub(crate) identity: Identity,
-    /// The key that verified the signature.
-    pub(crate) key: Arc<VerifyingKey>,
+    /// The key that verified the signature (none for a browser session, whose ID
+    /// token was verified at sign-in).
+    pub(crate) key: Option<Arc<VerifyingKey>>,
 }
 
 impl VerifiedToken {
@@ -39,7 +40,7 @@ impl VerifiedToken {
     pub(crate) fn of(
         claims: &Claims,
         (kind, kind_rule): (CallerKind, KindRule),
-        key: Arc<VerifyingKey>,
+        key: Option<Arc<VerifyingKey>>,
         policy: &CompiledPolicy,
     ) -> Self {
         let facts = policy.facts(claims, kind);
@@ -145,6 +146,8 @@ struct Inner {
     claims: LazyClaims,
     report: Option<Rejection>,
     compliance: Option<(Arc<str>, &'static str)>,
+    /// A session cookie to write again (browser mode: its idle expiry moved).
+    set_cookie: Option<String>,
 }
 
 impl Principal {
@@ -154,7 +157,7 @@ impl Principal {
         report: Option<Rejection>,
         compliance: Option<(Arc<str>, &'static str)>,
     ) -> Self {
-        Self(Arc::new(Inner { token, claims, report, compliance }))
+        Self(Arc::new(Inner { token, claims, report, compliance, set_cookie: None }))
     }
 
     pub(crate) fn verified(&self) -> &VerifiedToken {
@@ -170,7 +173,20 @@ impl Principal {
     /// Headers the adapter adds to the response it sends for this request (the
     /// compliance signal, when configured). Names are lowercase.
     pub fn response_headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.compliance.as_ref().map(|(n, v)| (&**n, *v)).into_iter()
+        let compliance = self.0.compliance.as_ref().map(|(n, v)| (&**n, *v));
+        let cookie = self.0.set_cookie.as_deref().map(|c| ("set-cookie", c));
+        compliance.into_iter().chain(cookie)
+    }
+
+    /// The same caller, whose response also writes this `Set-Cookie` value.
+    #[cfg(feature = "browser")]
+    /// Called on a principal just made (not shared yet); were it shared, the cookie
+    /// would simply be written on a later request.
+    pub(crate) fn with_set_cookie(mut self, cookie: String) -> Self {
+        if let Some(inner) = Arc::get_mut(&mut self.0) {
+            inner.set_cookie = Some(cookie);
+        }
+        self
     }
 
     /// App+User or app-only.
@@ -229,7 +245,7 @@ impl Principal {
 
     /// `kid` of the key that verified the token.
     pub fn kid(&self) -> Option<&str> {
-        self.0.token.key.kid()
+        self.0.token.key.as_deref().and_then(VerifyingKey::kid)
     }
 
     /// All claims. On a request admitted from the verified-token cache they are

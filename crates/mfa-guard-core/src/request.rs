@@ -23,6 +23,12 @@ pub struct RequestInfo<'a> {
     pub(crate) authorization: Option<&'a [u8]>,
     pub(crate) authorization_count: usize,
     pub(crate) content_type: Option<&'a [u8]>,
+    /// `Cookie` header values (browser mode reads its session there).
+    pub(crate) cookies: &'a [&'a [u8]],
+    /// `Sec-Fetch-Mode`.
+    pub(crate) fetch_mode: Option<&'a [u8]>,
+    /// `Accept`.
+    pub(crate) accept: Option<&'a [u8]>,
 }
 
 impl<'a> RequestInfo<'a> {
@@ -40,7 +46,28 @@ impl<'a> RequestInfo<'a> {
             authorization: None,
             authorization_count: 0,
             content_type: None,
+            cookies: &[],
+            fetch_mode: None,
+            accept: None,
         }
+    }
+
+    /// The request's `Cookie` header values (HTTP/2 may split them over several).
+    /// Only browser mode reads them, and only for top-level navigations.
+    #[must_use]
+    pub fn with_cookies(mut self, values: &'a [&'a [u8]]) -> Self {
+        self.cookies = values;
+        self
+    }
+
+    /// `Sec-Fetch-Mode` and `Accept`, by which browser mode tells a top-level
+    /// navigation (answered with redirects and pages) from an API call (answered
+    /// as without browser mode).
+    #[must_use]
+    pub fn with_navigation_headers(mut self, sec_fetch_mode: Option<&'a [u8]>, accept: Option<&'a [u8]>) -> Self {
+        self.fetch_mode = sec_fetch_mode;
+        self.accept = accept;
+        self
     }
 
     /// The path exactly as the router that dispatches the request reads it, when

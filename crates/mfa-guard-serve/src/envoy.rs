@@ -50,6 +50,9 @@ impl Authorization for EnvoyAuthorization {
         let original = Original { method: http.method.to_ascii_uppercase(), path, query };
         let response = match decide(&self.guard, &original, &headers).await {
             Admission::Refused(rejection) => denied(&rejection),
+            // `decide` turns browser answers into refusals; were one to come
+            // through, it is a denial.
+            Admission::Answered(_) => denied(&self.guard.missing_token()),
             Admission::Admitted(principal) => {
                 let set = identity::headers(&principal);
                 let mut ok = OkHttpResponseBuilder::new();

@@ -43,7 +43,16 @@ pub(crate) async fn decide(guard: &Guard, original: &Original, headers: &HeaderM
     let req = RequestInfo::new(&original.method, &original.path)
         .with_query(original.query.as_deref())
         .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(HeaderValue::as_bytes));
-    guard.check(&req).await
+    match guard.check(&req).await {
+        // Browser mode's redirects and pages cannot travel through a proxy's
+        // authorizer (nginx reads a 302 as an error, the others as "deny" with the
+        // wrong answer): the refusal behind one stands in, and a redirect to sign in
+        // is a missing credential.
+        Admission::Answered(answer) => {
+            Admission::Refused(answer.rejection().cloned().unwrap_or_else(|| guard.missing_token()))
+        }
+        admission => admission,
+    }
 }
 
 /// What the original request is, or the refusal of a request that does not say.

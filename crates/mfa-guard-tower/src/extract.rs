@@ -57,7 +57,7 @@ impl From<Rejection> for RejectionResponse {
 
 impl IntoResponse for RejectionResponse {
     fn into_response(self) -> Response {
-        render(&self.0, axum::body::Body::from)
+        render(&mfa_guard_core::Answer::from(self.0), axum::body::Body::from)
     }
 }
 

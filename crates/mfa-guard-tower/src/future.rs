@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::{HeaderName, HeaderValue, Request, Response};
-use mfa_guard_core::{Admission, Rejection};
+use mfa_guard_core::{Admission, Answer};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
@@ -38,7 +38,7 @@ pin_project! {
         S: Service<Request<ReqBody>>,
     {
         Inner { #[pin] future: S::Future, headers: Vec<(HeaderName, HeaderValue)> },
-        Rejected { rejection: Option<Rejection> },
+        Rejected { answer: Option<Answer> },
         Checking {
             check: Check,
             service: Option<S>,
@@ -55,8 +55,8 @@ where
         Self { state: State::Inner { future, headers } }
     }
 
-    pub(crate) fn rejected(rejection: Rejection) -> Self {
-        Self { state: State::Rejected { rejection: Some(rejection) } }
+    pub(crate) fn rejected(answer: Answer) -> Self {
+        Self { state: State::Rejected { answer: Some(answer) } }
     }
 
     pub(crate) fn checking(check: Check, service: S, request: Request<ReqBody>) -> Self {
@@ -81,11 +81,11 @@ where
                     }
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
-                StateProj::Rejected { rejection } => {
+                StateProj::Rejected { answer } => {
                     // Polling a future again after it completed is a bug of the caller,
                     // answered as tower-http answers it.
-                    let rejection = rejection.take().expect("ResponseFuture polled after completion");
-                    return Poll::Ready(Ok(render(&rejection, ResponseBody::rejection)));
+                    let answer = answer.take().expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(render(&answer, ResponseBody::rejection)));
                 }
                 StateProj::Checking { check, service, request } => {
                     let admission = ready!(check.as_mut().poll(cx));
@@ -93,7 +93,7 @@ where
                     let mut req = request.take().expect("ResponseFuture polled after completion");
                     match admit(&mut req, admission) {
                         Ok(headers) => this.state.set(State::Inner { future: service.call(req), headers }),
-                        Err(r) => this.state.set(State::Rejected { rejection: Some(r) }),
+                        Err(a) => this.state.set(State::Rejected { answer: Some(a) }),
                     }
                 }
             }

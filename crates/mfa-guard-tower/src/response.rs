@@ -1,23 +1,24 @@
-//! A core [`Rejection`] as an `http::Response`: every byte comes from core; this only
-//! copies status, headers, body and the HTTP/1.1 reason phrase across.
+//! A core [`Answer`] (a refusal, or a browser-mode redirect or page) as an
+//! `http::Response`: every byte comes from core; this only copies status, headers,
+//! body and the HTTP/1.1 reason phrase across.
 
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use hyper::ext::ReasonPhrase;
-use mfa_guard_core::Rejection;
+use mfa_guard_core::Answer;
 
-/// Renders `rejection`, with the body type made by `body`.
+/// Renders `answer`, with the body type made by `body`.
 ///
-/// The response carries the [`Rejection`] in its extensions (so outer layers can see
-/// why), and, when core asks for one, hyper's [`ReasonPhrase`] so HTTP/1.1 sends
+/// The response carries the [`Rejection`](mfa_guard_core::Rejection) behind the
+/// answer, if any, in its extensions (so outer layers can see why), and, when core
+/// asks for one, hyper's [`ReasonPhrase`] so HTTP/1.1 sends
 /// `401 Unauthorized - MFA required` (HTTP/2 has no reason phrase).
-pub(crate) fn render<B>(rejection: &Rejection, body: impl FnOnce(Bytes) -> B) -> Response<B> {
-    let mut response = Response::new(body(Bytes::from(rejection.body())));
-    // Core only produces 200 (gRPC), 400, 401, 403 and 503, all valid status codes.
-    *response.status_mut() =
-        StatusCode::from_u16(rejection.response_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+pub(crate) fn render<B>(answer: &Answer, body: impl FnOnce(Bytes) -> B) -> Response<B> {
+    let mut response = Response::new(body(Bytes::from(answer.body())));
+    // Core only produces 200 (gRPC), 302, 400, 401, 403 and 503, all valid codes.
+    *response.status_mut() = StatusCode::from_u16(answer.status()).unwrap_or(StatusCode::UNAUTHORIZED);
     let headers = response.headers_mut();
-    for (name, value) in rejection.headers() {
+    for (name, value) in answer.headers() {
         // Core renders header values from visible ASCII only; a value that still
         // failed to convert would be dropped rather than turned into a 500.
         if let (Ok(name), Ok(value)) =
@@ -26,10 +27,12 @@ pub(crate) fn render<B>(rejection: &Rejection, body: impl FnOnce(Bytes) -> B) ->
             headers.append(name, value);
         }
     }
-    if let Some(reason) = rejection.reason_phrase() {
+    if let Some(reason) = answer.reason_phrase() {
         response.extensions_mut().insert(ReasonPhrase::from_static(reason.as_bytes()));
     }
-    response.extensions_mut().insert(rejection.clone());
+    if let Some(rejection) = answer.rejection() {
+        response.extensions_mut().insert(rejection.clone());
+    }
     response
 }
 

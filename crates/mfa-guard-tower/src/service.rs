@@ -2,9 +2,9 @@
 
 use std::task::{Context, Poll};
 
-use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use http::{HeaderName, HeaderValue, Request, Response};
-use mfa_guard_core::{Admission, Evaluation, Guard, Rejection, RequestInfo};
+use mfa_guard_core::{Admission, Admitted, Answer, Evaluation, Guard, RequestInfo};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
@@ -15,7 +15,7 @@ use crate::{MfaLayer, ResponseBody};
 ///
 /// Admitted requests carry the [`Principal`](mfa_guard_core::Principal) in their
 /// extensions; refused ones are answered here with core's response, which carries
-/// the [`Rejection`] in its extensions.
+/// the [`Rejection`](mfa_guard_core::Rejection) in its extensions.
 #[derive(Clone, Debug)]
 pub struct MfaService<S> {
     inner: S,
@@ -63,16 +63,37 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let evaluation = {
+            let headers = req.headers();
+            // Cookie values as a slice, allocating only for several `Cookie` headers
+            // (HTTP/2 browsers send one per cookie).
+            let (one, many): ([&[u8]; 1], Vec<&[u8]>);
+            let mut values = headers.get_all(COOKIE).iter();
+            let cookies: &[&[u8]] = match (values.next(), values.next()) {
+                (None, _) => &[],
+                (Some(v), None) => {
+                    one = [v.as_bytes()];
+                    &one
+                }
+                _ => {
+                    many = headers.get_all(COOKIE).iter().map(|v| v.as_bytes()).collect();
+                    &many
+                }
+            };
             let info = RequestInfo::new(req.method().as_str(), routed_path(&req))
                 .with_query(req.uri().query())
-                .with_content_type(req.headers().get(CONTENT_TYPE).map(|v| v.as_bytes()))
-                .with_authorizations(req.headers().get_all(AUTHORIZATION).iter().map(|v| v.as_bytes()));
+                .with_content_type(headers.get(CONTENT_TYPE).map(|v| v.as_bytes()))
+                .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(|v| v.as_bytes()))
+                .with_cookies(cookies)
+                .with_navigation_headers(
+                    headers.get("sec-fetch-mode").map(|v| v.as_bytes()),
+                    headers.get(ACCEPT).map(|v| v.as_bytes()),
+                );
             self.guard.evaluate(&info)
         };
         match evaluation {
             Evaluation::Ready(admission) => match admit(&mut req, admission) {
                 Ok(headers) => ResponseFuture::inner(self.inner.call(req), headers),
-                Err(rejection) => ResponseFuture::rejected(rejection),
+                Err(answer) => ResponseFuture::rejected(answer),
             },
             Evaluation::Pending(pending) => {
                 // The inner service was driven to readiness by `poll_ready`; that
@@ -106,17 +127,16 @@ fn routed_path<B>(req: &Request<B>) -> &str {
 pub(crate) fn admit<B>(
     req: &mut Request<B>,
     admission: Admission,
-) -> Result<Vec<(HeaderName, HeaderValue)>, Rejection> {
-    match admission {
-        Admission::Admitted(principal) => {
+) -> Result<Vec<(HeaderName, HeaderValue)>, Answer> {
+    match admission.into_answer()? {
+        Admitted::Caller(principal) => {
             let headers = admitted_headers(&principal);
             req.extensions_mut().insert(principal);
             Ok(headers)
         }
-        Admission::Anonymous(marker) => {
+        Admitted::Anonymous(marker) => {
             req.extensions_mut().insert(marker);
             Ok(Vec::new())
         }
-        Admission::Refused(rejection) => Err(rejection),
     }
 }

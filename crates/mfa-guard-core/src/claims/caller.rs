@@ -41,6 +41,9 @@ pub enum KindRule {
     Scopes,
     /// No `idtyp`, no `scp`; the token carries `roles` and `oid` equals `sub`.
     RolesWithOidEqualsSub,
+    /// A browser session: the user signed in through the identity provider (an
+    /// ID token), so the caller is a user.
+    Session,
 }
 
 impl KindRule {
@@ -50,6 +53,7 @@ impl KindRule {
             KindRule::Idtyp => "the idtyp claim names the caller type",
             KindRule::Scopes => "no idtyp; the token carries delegated scopes (scp)",
             KindRule::RolesWithOidEqualsSub => "no idtyp or scp; it carries roles and oid equals sub",
+            KindRule::Session => "a browser session signed in through the identity provider",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! What a check hands an adapter: one value, so that every decision is core's and
 //! an adapter only copies it into its framework's types.
 
+use crate::answer::Answer;
 use crate::principal::Principal;
 use crate::rejection::{Refusal, Rejection, RejectionCode};
 
@@ -11,6 +12,7 @@ use crate::rejection::{Refusal, Rejection, RejectionCode};
 /// | `Admitted(principal)` | puts `principal` in the request's extensions, calls the handler, adds [`Principal::response_headers`] to its response |
 /// | `Anonymous(marker)` | puts `marker` in the request's extensions and calls the handler (a public route, and no valid token) |
 /// | `Refused(rejection)` | answers with `rejection` (its status line, headers and body) without calling the handler |
+/// | `Answered(answer)` | answers with `answer` (browser mode: a redirect to sign in, a step-up, a page) without calling the handler |
 ///
 /// Deliberately exhaustive: it is the contract of every adapter, and a new kind of
 /// decision must make each adapter fail to compile until it handles it.
@@ -22,6 +24,8 @@ pub enum Admission {
     Anonymous(Anonymous),
     /// Refused.
     Refused(Rejection),
+    /// Answered by core itself: a redirect or page of browser mode.
+    Answered(Answer),
 }
 
 impl Admission {
@@ -33,14 +37,40 @@ impl Admission {
         }
     }
 
-    /// The decision as a `Result`: the caller if there is one, or the refusal.
+    /// The decision as a `Result`: the caller if there is one, or the refusal. A
+    /// browser answer counts as the refusal it explains (the MFA-required page as
+    /// `mfa_required`), and a redirect to sign in as a missing credential.
     pub fn into_result(self) -> Result<Option<Principal>, Rejection> {
         match self {
             Admission::Admitted(p) => Ok(Some(p)),
             Admission::Anonymous(_) => Ok(None),
             Admission::Refused(r) => Err(r),
+            Admission::Answered(a) => Err(a.rejection().cloned().unwrap_or_else(|| Rejection::standalone(missing_token()))),
         }
     }
+
+    /// What to send instead of calling the handler, if anything: the refusal or
+    /// core's own answer. Adapters render it with [`Answer`]'s accessors.
+    pub fn into_answer(self) -> Result<Admitted, Answer> {
+        match self {
+            Admission::Admitted(p) => Ok(Admitted::Caller(p)),
+            Admission::Anonymous(a) => Ok(Admitted::Anonymous(a)),
+            Admission::Refused(r) => Err(Answer::from(r)),
+            Admission::Answered(a) => Err(a),
+        }
+    }
+}
+
+/// A request let through, as [`Admission::into_answer`] hands it to an adapter.
+#[derive(Debug, Clone)]
+pub enum Admitted {
+    /// With this caller.
+    Caller(Principal),
+    /// Without a caller (a public route).
+    Anonymous(Anonymous),
+}
+
+impl Admission {
 }
 
 /// The marker of a request let through without a caller. It holds the answer an

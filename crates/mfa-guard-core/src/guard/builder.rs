@@ -38,6 +38,8 @@ pub struct GuardBuilder {
     token_cache_capacity: u64,
     compliance_header: Option<String>,
     body: Option<BodyRenderer>,
+    #[cfg(feature = "browser")]
+    browser: Option<crate::browser::Browser>,
 }
 
 impl Default for GuardBuilder {
@@ -56,6 +58,8 @@ impl Default for GuardBuilder {
             token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
             compliance_header: None,
             body: None,
+            #[cfg(feature = "browser")]
+            browser: None,
         }
     }
 }
@@ -236,6 +240,15 @@ impl GuardBuilder {
         self
     }
 
+    /// Signs people in with a browser (OpenID Connect), keeps their session in an
+    /// encrypted cookie, and steps them up to MFA where a page needs it; see
+    /// [`browser`](crate::browser). Bearer-token requests are decided as without it.
+    #[cfg(feature = "browser")]
+    pub fn browser(mut self, browser: crate::browser::Browser) -> Self {
+        self.browser = Some(browser);
+        self
+    }
+
     /// Checks every setting and builds the guard.
     pub fn build(self) -> Result<Guard, BuildError> {
         let verifier = self.verifier.shared_clock(Arc::clone(&self.clock)).build_quietly()?;
@@ -296,6 +309,11 @@ impl GuardBuilder {
                 Some(Arc::from(name.to_ascii_lowercase()))
             }
         };
+        #[cfg(feature = "browser")]
+        let browser = match self.browser {
+            Some(b) => Some(Arc::new(b.build(&verifier).map_err(|e| BuildError::new(BuildErrorKind::Browser, e.to_string()))?)),
+            None => None,
+        };
         // Only once everything else is known to be right: a guard that is not built
         // admits no one.
         verifier.warn_if_any_tenant();
@@ -314,6 +332,8 @@ impl GuardBuilder {
                 token_cache,
                 compliance_header,
                 check_duration: Default::default(),
+                #[cfg(feature = "browser")]
+                browser,
             }),
             fixed: None,
         })

@@ -12,7 +12,7 @@ use crate::principal::{LazyClaims, Principal, VerifiedToken};
 use crate::rejection::{Refusal, Rejection, RejectionCode};
 
 impl Guard {
-    pub(super) fn admit(
+    pub(crate) fn admit(
         &self,
         rule: &CompiledRule,
         token: Arc<VerifiedToken>,

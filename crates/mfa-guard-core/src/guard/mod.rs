@@ -11,7 +11,7 @@ mod decide;
 mod recent;
 pub(crate) mod token_cache;
 
-pub use admission::{Admission, Anonymous, extract_caller};
+pub use admission::{Admission, Admitted, Anonymous, extract_caller};
 pub use builder::GuardBuilder;
 
 use std::sync::Arc;
@@ -71,6 +71,9 @@ struct Inner {
     token_cache: Option<TokenCache>,
     compliance_header: Option<Arc<str>>,
     check_duration: CheckDuration,
+    /// Browser sign-in, sessions and step-up, when configured.
+    #[cfg(feature = "browser")]
+    browser: Option<Arc<crate::browser::BrowserMode>>,
 }
 
 /// The outcome of [`Guard::evaluate`].
@@ -83,8 +86,18 @@ pub enum Evaluation {
     Pending(PendingCheck),
 }
 
-/// A check waiting for keys. Owns what it needs, so its future is `'static`.
-pub struct PendingCheck {
+/// A check waiting for keys (or, in browser mode, for the identity provider). Owns
+/// what it needs, so its future is `'static`.
+pub struct PendingCheck(Pending);
+
+enum Pending {
+    Token(TokenCheck),
+    /// Browser mode's work with the provider (discovery, the code exchange).
+    #[cfg(feature = "browser")]
+    Browser(std::pin::Pin<Box<dyn std::future::Future<Output = Admission> + Send>>),
+}
+
+struct TokenCheck {
     started: std::time::Instant,
     span: tracing::Span,
     guard: Guard,
@@ -99,10 +112,15 @@ pub struct PendingCheck {
 
 impl std::fmt::Debug for PendingCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PendingCheck")
-            .field("method", &self.method)
-            .field("path", &self.path)
-            .finish_non_exhaustive()
+        match &self.0 {
+            Pending::Token(t) => f
+                .debug_struct("PendingCheck")
+                .field("method", &t.method)
+                .field("path", &t.path)
+                .finish_non_exhaustive(),
+            #[cfg(feature = "browser")]
+            Pending::Browser(_) => f.write_str("PendingCheck(browser)"),
+        }
     }
 }
 
@@ -159,10 +177,12 @@ impl Guard {
         if req.is_grpc() {
             evaluation = match evaluation {
                 Evaluation::Ready(admission) => Evaluation::Ready(admission.for_grpc()),
-                Evaluation::Pending(mut pending) => {
+                Evaluation::Pending(PendingCheck(Pending::Token(mut pending))) => {
                     pending.grpc = true;
-                    Evaluation::Pending(pending)
+                    Evaluation::Pending(PendingCheck(Pending::Token(pending)))
                 }
+                #[cfg(feature = "browser")]
+                pending => pending,
             };
         }
         if let Evaluation::Ready(_) = evaluation {
@@ -192,6 +212,12 @@ impl Guard {
                 self.refuse_path(path::Unreadable::CaseVariant, span),
             ));
         }
+        #[cfg(feature = "browser")]
+        if let Some(browser) = &inner.browser
+            && let Some(evaluation) = browser.evaluate(self, req, rule, span)
+        {
+            return evaluation;
+        }
         let public = rule.is_public();
         let credentials = match locate_bearer(req, inner.max_header_bytes) {
             Ok(Some(credentials)) => credentials,
@@ -218,7 +244,7 @@ impl Guard {
                 Err(refusal) => self.refuse(rule, public, refusal, span),
             }),
             Step::Refused(refusal) => Evaluation::Ready(self.refuse(rule, public, refusal, span)),
-            Step::Wait(state) => Evaluation::Pending(PendingCheck {
+            Step::Wait(state) => Evaluation::Pending(PendingCheck(Pending::Token(TokenCheck {
                 guard: self.clone(),
                 method: req.method.to_owned(),
                 path: req.routed_path().to_owned(),
@@ -228,7 +254,7 @@ impl Guard {
                 started,
                 span: span.clone(),
                 grpc: false,
-            }),
+            }))),
         }
     }
 
@@ -238,7 +264,7 @@ impl Guard {
     fn accept(&self, token: &str, verified: Verified) -> Result<(Arc<VerifiedToken>, Box<Claims>), Refusal> {
         let (claims, key) = verified.into_boxed_parts();
         let kind = claims.caller_kind().map_err(invalid)?;
-        let cached = Arc::new(VerifiedToken::of(&claims, kind, key, &self.inner.policy));
+        let cached = Arc::new(VerifiedToken::of(&claims, kind, Some(key), &self.inner.policy));
         if let Some(cache) = &self.inner.token_cache {
             cache.insert(token.as_bytes(), &cached);
         }
@@ -286,6 +312,12 @@ impl Guard {
         &*self.inner.clock
     }
 
+    /// The compiled route policy.
+    #[cfg(feature = "browser")]
+    pub(crate) fn policy(&self) -> &CompiledPolicy {
+        &self.inner.policy
+    }
+
     /// The verifier the guard checks tokens with (issuers, tenants, key sources,
     /// algorithms, audiences).
     pub fn verifier(&self) -> &Verifier {
@@ -294,10 +326,28 @@ impl Guard {
 }
 
 impl PendingCheck {
+    /// Browser mode's pending work.
+    #[cfg(feature = "browser")]
+    pub(crate) fn browser(
+        work: std::pin::Pin<Box<dyn std::future::Future<Output = Admission> + Send>>,
+    ) -> Self {
+        PendingCheck(Pending::Browser(work))
+    }
+
     /// Fetches what is missing and finishes the check.
     pub async fn finish(self) -> Admission {
+        match self.0 {
+            Pending::Token(check) => check.finish().await,
+            #[cfg(feature = "browser")]
+            Pending::Browser(work) => work.await,
+        }
+    }
+}
+
+impl TokenCheck {
+    async fn finish(self) -> Admission {
         use tracing::Instrument as _;
-        let PendingCheck { guard, method, path, token, public, state, started, span, grpc } = self;
+        let TokenCheck { guard, method, path, token, public, state, started, span, grpc } = self;
         let verified = guard.inner.verifier.finish(&token, state).instrument(span.clone()).await;
         let _entered = span.enter();
         let rule = guard.select(&method, &path);

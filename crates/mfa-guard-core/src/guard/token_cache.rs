@@ -27,6 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::recent;
+use crate::keys::VerifyingKey;
 use crate::principal::VerifiedToken;
 use crate::time::Clock;
 
@@ -78,7 +79,7 @@ impl TokenCache {
     }
 
     fn usable(&self, entry: &VerifiedToken, now: i64) -> bool {
-        now <= entry.exp.saturating_add(self.leeway) && !entry.key.is_retired()
+        now <= entry.exp.saturating_add(self.leeway) && !entry.key.as_deref().is_some_and(VerifyingKey::is_retired)
     }
 
     /// The verified token for exactly these bytes, and the bytes as a shared copy

@@ -18,7 +18,7 @@ fn verified(policy: &CompiledPolicy, json: &str) -> VerifiedToken {
         exp: 0,
         kind,
         kind_rule,
-        key: Arc::new(VerifyingKey::hmac(b"test", None)),
+        key: Some(Arc::new(VerifyingKey::hmac(b"test", None))),
         auth_time: claims.auth_time().map_or(crate::principal::NO_AUTH_TIME, |t| t.unix()),
         identity: Identity::of(&claims),
     }

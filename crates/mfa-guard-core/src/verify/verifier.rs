@@ -37,6 +37,7 @@ use crate::time::Clock;
 /// assert_eq!(refusal.code().as_str(), "invalid_token");
 /// # Ok(()) }
 /// ```
+#[derive(Clone)]
 pub struct Verifier {
     pub(super) issuers: Vec<Issuer>,
     pub(super) audiences: Vec<String>,
@@ -95,6 +96,7 @@ pub(crate) enum Waiting {
     Key { parsed: Box<Parsed>, issuer: usize },
 }
 
+#[derive(Clone)]
 pub(super) struct Issuer {
     pub(super) configured: Option<IssuerPattern>,
     pub(super) declared: OnceLock<IssuerPattern>,
@@ -342,5 +344,40 @@ impl Verifier {
                 warn_any_tenant(p);
             }
         }
+    }
+}
+
+#[cfg(feature = "browser")]
+impl Verifier {
+    /// A verifier of the ID tokens `issuer` issues for the client `client_id`: same
+    /// tenants, algorithms, leeway and clock as this one, and the key source of this
+    /// verifier's issuer of the same name when there is one (one key cache per
+    /// issuer), otherwise the provider's `jwks_uri`.
+    pub(crate) fn for_id_tokens(
+        &self,
+        issuer: &str,
+        jwks_uri: &str,
+        client_id: &str,
+    ) -> Result<Verifier, super::InvalidIssuer> {
+        let pattern = IssuerPattern::new(issuer)?;
+        let keys = self
+            .issuers
+            .iter()
+            .find(|i| i.pattern().is_some_and(|p| p.as_str() == pattern.as_str()))
+            .map_or_else(|| KeySource::jwks_url(jwks_uri), |i| i.keys.clone());
+        Ok(Verifier {
+            issuers: vec![Issuer {
+                configured: Some(pattern),
+                declared: OnceLock::new(),
+                keys,
+                any_tenant: self.tenants.is_none(),
+            }],
+            audiences: vec![client_id.to_owned()],
+            tenants: self.tenants.clone(),
+            algorithms: self.algorithms,
+            leeway: self.leeway,
+            max_lifetime: None,
+            clock: Arc::clone(&self.clock),
+        })
     }
 }
