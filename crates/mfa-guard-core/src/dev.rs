@@ -23,6 +23,11 @@ use crate::time::{Clock, SystemClock};
 pub const DEV_TENANT: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
 /// The audience of development tokens (Partner Center's, as in the seed document).
 pub const DEV_AUDIENCE: &str = "https://api.partnercenter.microsoft.com";
+/// The client id of the example servers' web sign-in at the development issuer.
+pub const DEV_CLIENT_ID: &str = "mfa-guard-dev";
+/// Where the development issuer's sign-in endpoints live (`/authorize`, `/token`,
+/// `/sign-out` under it), on the example server itself.
+pub const DEV_SIGN_IN_PREFIX: &str = "/dev-idp";
 
 /// Why a development key could not be made or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

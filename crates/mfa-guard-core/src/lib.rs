@@ -78,7 +78,9 @@ pub use answer::Answer;
 pub use claims::{CallerKind, Claims, InvalidClaims, KindRule};
 pub use config::{Config, ConfigError};
 pub use error::{BuildError, BuildErrorKind};
-pub use guard::{Admission, Admitted, Anonymous, Evaluation, Guard, GuardBuilder, PendingCheck, extract_caller};
+pub use guard::{
+    Admission, Admitted, Anonymous, Evaluation, Guard, GuardBuilder, PendingCheck, extract_caller,
+};
 pub use keys::{KeyProvider, KeySet, KeySource, RemoteOptions, VerifyingKey};
 pub use path::PathRules;
 pub use policy::{Access, Callers, MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};

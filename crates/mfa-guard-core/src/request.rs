@@ -64,7 +64,11 @@ impl<'a> RequestInfo<'a> {
     /// navigation (answered with redirects and pages) from an API call (answered
     /// as without browser mode).
     #[must_use]
-    pub fn with_navigation_headers(mut self, sec_fetch_mode: Option<&'a [u8]>, accept: Option<&'a [u8]>) -> Self {
+    pub fn with_navigation_headers(
+        mut self,
+        sec_fetch_mode: Option<&'a [u8]>,
+        accept: Option<&'a [u8]>,
+    ) -> Self {
         self.fetch_mode = sec_fetch_mode;
         self.accept = accept;
         self

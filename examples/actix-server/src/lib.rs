@@ -4,7 +4,7 @@
 //! route table, handler JSON and development issuer come from `example-shared`,
 //! which the axum example uses too, so both servers answer byte for byte alike.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::body::MessageBody;
@@ -12,10 +12,10 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
 use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, Route, web};
-use example_shared::{Startup, areas, caller_body, discovery_document, health_body};
+use example_shared::{DevSite, Startup, areas, caller_body, discovery_document, health_body};
 use mfa_guard_actix::{MfaMiddleware, Principal};
 use mfa_guard_core::Guard;
-use mfa_guard_core::dev::DevIssuer;
+use mfa_guard_core::dev::DEV_SIGN_IN_PREFIX;
 use serde_json::Value;
 
 /// The access log: method, path (never the query, which might carry a token the
@@ -26,7 +26,7 @@ const ACCESS_LOG: &str = r#"%a "%{method}xi %U" %s %b %Dms"#;
 /// discovery and JWKS documents) behind [`MfaMiddleware`], inside an access log.
 pub fn app(
     guard: Guard,
-    dev: Option<(Arc<DevIssuer>, SocketAddr)>,
+    dev: Option<DevSite>,
 ) -> App<
     impl ServiceFactory<
         ServiceRequest,
@@ -49,11 +49,32 @@ pub fn app(
             _ => app.route(path, area_route(area.name)),
         };
     }
-    if let Some((issuer, bound)) = dev {
-        let jwks: Value = serde_json::from_str(issuer.jwks_json()).unwrap_or_default();
+    if let Some(site) = dev {
+        let jwks: Value = serde_json::from_str(site.issuer.jwks_json()).unwrap_or_default();
+        let idp = site.idp;
         app = app
-            .service(get_only("/.well-known/openid-configuration", discovery_document(&issuer, bound)))
-            .service(get_only("/.well-known/jwks.json", jwks));
+            .service(get_only(
+                "/.well-known/openid-configuration",
+                discovery_document(&site.issuer, site.bound),
+            ))
+            .service(get_only("/.well-known/jwks.json", jwks))
+            .route(
+                &format!("{DEV_SIGN_IN_PREFIX}/{{endpoint:.+}}"),
+                web::route().to(move |req: HttpRequest, body: web::Bytes| {
+                    let idp = Arc::clone(&idp);
+                    async move {
+                        let reply =
+                            idp.handle(req.method().as_str(), req.uri().path(), req.uri().query(), &body);
+                        let status = actix_web::http::StatusCode::from_u16(reply.status)
+                            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
+                        let mut response = HttpResponse::build(status);
+                        for (name, value) in reply.headers {
+                            response.append_header((name, value));
+                        }
+                        response.body(reply.body)
+                    }
+                }),
+            );
     }
     app.default_service(area_route("unmatched"))
         .wrap(MfaMiddleware::new(guard))
@@ -94,11 +115,7 @@ fn get_only(path: &str, body: Value) -> Resource {
 
 /// The server on `listener`, not yet running: await it (or spawn it) to serve.
 /// actix-web stops it on SIGINT and SIGTERM.
-pub fn server(
-    listener: TcpListener,
-    guard: Guard,
-    dev: Option<(Arc<DevIssuer>, SocketAddr)>,
-) -> std::io::Result<Server> {
+pub fn server(listener: TcpListener, guard: Guard, dev: Option<DevSite>) -> std::io::Result<Server> {
     Ok(HttpServer::new(move || app(guard.clone(), dev.clone())).listen(listener)?.run())
 }
 
@@ -113,6 +130,6 @@ pub async fn run(startup: Startup) -> Result<(), String> {
     let dev = dev.map(Arc::new);
     example_shared::announce("actix", dev.as_deref(), bound)?;
     actix_web::rt::spawn(example_shared::warm_up(guard.clone()));
-    let server = server(listener, guard, dev.map(|d| (d, bound))).map_err(|e| e.to_string())?;
+    let server = server(listener, guard, dev.map(|d| DevSite::new(d, bound))).map_err(|e| e.to_string())?;
     server.await.map_err(|e| e.to_string())
 }

@@ -41,7 +41,9 @@ async fn every_area_answers_the_shared_caller_body_as_application_json() {
     let (guard, dev, bound) = dev_mode();
     let token = token(&dev, "TOKEN_MFA");
     let caller = principal(&guard, &token).await;
-    let svc = test::init_service(example_actix_server::app(guard, Some((dev, bound)))).await;
+    let svc =
+        test::init_service(example_actix_server::app(guard, Some(example_shared::DevSite::new(dev, bound))))
+            .await;
     let mut cases = Vec::new();
     for area in areas().into_iter().filter(|a| a.name != "health") {
         cases.push((area.name, area.path().to_owned()));
@@ -74,7 +76,9 @@ async fn every_area_answers_the_shared_caller_body_as_application_json() {
 #[actix_web::test]
 async fn health_is_public_and_answers_get_and_head_only() {
     let (guard, dev, bound) = dev_mode();
-    let svc = test::init_service(example_actix_server::app(guard, Some((dev, bound)))).await;
+    let svc =
+        test::init_service(example_actix_server::app(guard, Some(example_shared::DevSite::new(dev, bound))))
+            .await;
     let res = test::call_service(&svc, test::TestRequest::get().uri("/health").to_request()).await;
     assert_eq!(res.status(), 200);
     assert_eq!(test::read_body(res).await, json(&health_body()));
@@ -94,7 +98,11 @@ async fn health_is_public_and_answers_get_and_head_only() {
 #[actix_web::test]
 async fn development_mode_serves_its_discovery_and_jwks_without_a_token() {
     let (guard, dev, bound) = dev_mode();
-    let svc = test::init_service(example_actix_server::app(guard, Some((Arc::clone(&dev), bound)))).await;
+    let svc = test::init_service(example_actix_server::app(
+        guard,
+        Some(example_shared::DevSite::new(Arc::clone(&dev), bound)),
+    ))
+    .await;
     let req = test::TestRequest::get().uri("/.well-known/openid-configuration").to_request();
     let res = test::call_service(&svc, req).await;
     assert_eq!(res.status(), 200);
@@ -110,7 +118,9 @@ async fn development_mode_serves_its_discovery_and_jwks_without_a_token() {
 async fn mfa_refusal_comes_from_the_guard_before_any_handler() {
     let (guard, dev, bound) = dev_mode();
     let token = token(&dev, "TOKEN_NO_MFA");
-    let svc = test::init_service(example_actix_server::app(guard, Some((dev, bound)))).await;
+    let svc =
+        test::init_service(example_actix_server::app(guard, Some(example_shared::DevSite::new(dev, bound))))
+            .await;
     let req = test::TestRequest::get()
         .uri("/commerce/customers")
         .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))

@@ -4,16 +4,15 @@
 //! route table, handler JSON and development issuer come from `example-shared`,
 //! which the actix example uses too.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::http::{Method, Uri};
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use example_shared::{Startup, areas, caller_body, discovery_document, health_body};
+use example_shared::{DevSite, Startup, areas, caller_body, discovery_document, health_body};
 use http::header::AUTHORIZATION;
 use mfa_guard_core::Guard;
-use mfa_guard_core::dev::DevIssuer;
+use mfa_guard_core::dev::DEV_SIGN_IN_PREFIX;
 use mfa_guard_tower::{MfaLayer, Principal};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -21,7 +20,7 @@ use tracing::Level;
 
 /// The router: the Partner Center routes (and, in development mode, the issuer's
 /// discovery and JWKS documents) behind [`MfaLayer`].
-pub fn app(guard: Guard, dev: Option<(Arc<DevIssuer>, SocketAddr)>) -> Router {
+pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
     let mut router = Router::new();
     for area in areas() {
         let handler = area_handler(area.name);
@@ -34,12 +33,19 @@ pub fn app(guard: Guard, dev: Option<(Arc<DevIssuer>, SocketAddr)>) -> Router {
             _ => router.route(path, handler),
         };
     }
-    if let Some((issuer, bound)) = dev {
-        let discovery = discovery_document(&issuer, bound);
-        let jwks: serde_json::Value = serde_json::from_str(issuer.jwks_json()).unwrap_or_default();
+    if let Some(site) = dev {
+        let discovery = discovery_document(&site.issuer, site.bound);
+        let jwks: serde_json::Value = serde_json::from_str(site.issuer.jwks_json()).unwrap_or_default();
+        let idp = site.idp;
         router = router
             .route("/.well-known/openid-configuration", get(move || async move { Json(discovery) }))
-            .route("/.well-known/jwks.json", get(move || async move { Json(jwks) }));
+            .route("/.well-known/jwks.json", get(move || async move { Json(jwks) }))
+            .route(
+                &format!("{DEV_SIGN_IN_PREFIX}/{{*endpoint}}"),
+                any(move |method: Method, uri: Uri, body: axum::body::Bytes| async move {
+                    dev_reply(idp.handle(method.as_str(), uri.path(), uri.query(), &body))
+                }),
+            );
     }
     let router = router.fallback(area_handler("unmatched")).layer(MfaLayer::new(guard));
     // Request spans and response events only when someone reads them: the trace layer
@@ -60,6 +66,19 @@ pub fn app(guard: Guard, dev: Option<(Arc<DevIssuer>, SocketAddr)>) -> Router {
     router.layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
 }
 
+/// A development sign-in endpoint's answer as a response.
+fn dev_reply(reply: example_shared::dev_idp::DevReply) -> axum::response::Response {
+    let mut response = axum::response::Response::new(axum::body::Body::from(reply.body));
+    *response.status_mut() =
+        http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::BAD_REQUEST);
+    for (name, value) in reply.headers {
+        if let Ok(value) = http::HeaderValue::from_str(&value) {
+            response.headers_mut().append(name, value);
+        }
+    }
+    response
+}
+
 fn area_handler(area: &'static str) -> axum::routing::MethodRouter {
     any(move |caller: Option<Principal>, method: Method, uri: Uri| async move {
         Json(caller_body(area, method.as_str(), uri.path(), caller.as_deref()))
@@ -78,7 +97,7 @@ pub async fn run(startup: Startup) -> Result<(), String> {
     let dev = dev.map(Arc::new);
     example_shared::announce("axum", dev.as_deref(), bound)?;
     tokio::spawn(example_shared::warm_up(guard.clone()));
-    let app = app(guard, dev.map(|d| (d, bound)));
+    let app = app(guard, dev.map(|d| DevSite::new(d, bound)));
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.map_err(|e| e.to_string())
 }
 

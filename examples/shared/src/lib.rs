@@ -3,6 +3,7 @@
 //! [`Environment`]), the development banner, the Partner Center route table (the
 //! preset's own areas) and the JSON their handlers answer.
 
+pub mod dev_idp;
 pub mod testkit;
 
 use std::net::SocketAddr;
@@ -37,7 +38,18 @@ impl Startup {
     }
 
     fn new(env: Environment) -> Result<Self, String> {
-        let configured = if env.is_dev_mode() { None } else { Some(env.guard().map_err(|e| e.to_string())?) };
+        let configured = if env.is_dev_mode() {
+            None
+        } else {
+            let mut builder = env.builder().map_err(|e| e.to_string())?;
+            // Outside development mode the redirect URI names the server's address,
+            // so the bound one is not needed.
+            let unbound = SocketAddr::from(([127, 0, 0, 1], 0));
+            if let Some(browser) = env.browser(unbound).map_err(|e| e.to_string())? {
+                builder = builder.browser(browser);
+            }
+            Some(builder.build().map_err(|e| e.to_string())?)
+        };
         Ok(Self { env, configured })
     }
 
@@ -66,8 +78,11 @@ impl Startup {
         match self.configured {
             Some(guard) => Ok((guard, None)),
             None => {
-                let (guard, dev) = self.env.development_guard(bound).map_err(|e| e.to_string())?;
-                Ok((guard, Some(dev)))
+                let (mut builder, dev) = self.env.development_builder(bound).map_err(|e| e.to_string())?;
+                if let Some(browser) = self.env.browser(bound).map_err(|e| e.to_string())? {
+                    builder = builder.browser(browser);
+                }
+                Ok((builder.build().map_err(|e| e.to_string())?, Some(dev)))
             }
         }
     }
@@ -108,13 +123,31 @@ pub fn caller_body(area: &str, method: &str, path: &str, caller: Option<&Princip
     body
 }
 
-/// The OpenID configuration the development issuer serves.
+/// What a development-mode server serves beside its routes: the development
+/// issuer (its discovery and JWKS documents) and its sign-in endpoints, shared by
+/// every worker of the server (codes issued by one are exchanged at another).
+#[derive(Debug, Clone)]
+pub struct DevSite {
+    /// The issuer.
+    pub issuer: std::sync::Arc<DevIssuer>,
+    /// Where the server listens.
+    pub bound: SocketAddr,
+    /// The issuer's sign-in endpoints, under `/dev-idp/`.
+    pub idp: std::sync::Arc<dev_idp::DevIdp>,
+}
+
+impl DevSite {
+    /// The site of `issuer` for a server bound at `bound`.
+    pub fn new(issuer: std::sync::Arc<DevIssuer>, bound: SocketAddr) -> Self {
+        let idp = dev_idp::DevIdp::new(std::sync::Arc::clone(&issuer), &format!("http://{bound}"));
+        DevSite { issuer, bound, idp: std::sync::Arc::new(idp) }
+    }
+}
+
+/// The OpenID configuration the development issuer serves (with its sign-in
+/// endpoints, [`dev_idp`]).
 pub fn discovery_document(dev: &DevIssuer, bound: SocketAddr) -> Value {
-    json!({
-        "issuer": dev.issuer(),
-        "jwks_uri": format!("http://{bound}/.well-known/jwks.json"),
-        "id_token_signing_alg_values_supported": ["RS256"],
-    })
+    dev_idp::discovery(dev, &format!("http://{bound}"))
 }
 
 /// The development tokens printed at start: user with MFA, user without, app-only.
@@ -152,7 +185,10 @@ pub fn dev_banner(framework: &str, dev: &DevIssuer, bound: SocketAddr) -> Result
          curl -i -H \"Authorization: Bearer $TOKEN_MFA\" {base}/commerce/customers      # 200\n\
          curl -i -H \"Authorization: Bearer $TOKEN_NO_MFA\" {base}/commerce/customers   # 401 Unauthorized - MFA required\n\
          curl -i -H \"Authorization: Bearer $TOKEN_APP\" {base}/v1/customers/contoso    # 403 app_only_not_allowed\n\
-         curl -i -H \"Authorization: Bearer $TOKEN_APP\" {base}/v1/catalog/prices       # 200 (apps allowed)\n"
+         curl -i -H \"Authorization: Bearer $TOKEN_APP\" {base}/v1/catalog/prices       # 200 (apps allowed)\n\n\
+         In a browser (sign in on the development issuer's page; pick \"password\" to be asked\n\
+         for MFA when a page needs it, or the user whose MFA is not recognised):\n\
+         open {base}/commerce/customers\n"
     ));
     Ok(out)
 }

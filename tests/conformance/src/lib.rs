@@ -5,6 +5,7 @@
 //! content type and body.
 
 pub mod attacks;
+pub mod browser;
 pub mod cases;
 pub mod fixture;
 pub mod forge;

@@ -39,7 +39,11 @@ fn start_actix_on(
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            match example_actix_server::server(listener, guard, dev) {
+            match example_actix_server::server(
+                listener,
+                guard,
+                dev.map(|(d, a)| example_shared::DevSite::new(d, a)),
+            ) {
                 Ok(server) => {
                     let _ = ready_tx.send(Ok(()));
                     let _ = server.await;
@@ -72,7 +76,10 @@ pub async fn start_axum_from_env(env: &[(&str, String)]) -> Result<Target, Strin
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (guard, dev) = startup.guard(addr)?;
-    let app = example_axum_server::app(guard, dev.map(|d| (std::sync::Arc::new(d), addr)));
+    let app = example_axum_server::app(
+        guard,
+        dev.map(|d| example_shared::DevSite::new(std::sync::Arc::new(d), addr)),
+    );
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Target { name: "axum", addr })
 }

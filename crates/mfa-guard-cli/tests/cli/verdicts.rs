@@ -77,6 +77,8 @@ fn verdict_of_guard(admission: Admission) -> String {
     match admission {
         Admission::Admitted(p) => format!("admitted {}", p.kind()),
         Admission::Anonymous(_) => "admitted anonymous".to_owned(),
+        // No browser mode in these guards: an answer would be a bug.
+        Admission::Answered(a) => format!("browser answer {}", a.status()),
         Admission::Refused(r) => {
             let reason =
                 r.reason_phrase().map(str::to_owned).unwrap_or_else(|| http_reason(r.status()).to_owned());

@@ -54,6 +54,14 @@ const REFRESH_AFTER: i64 = 60;
 const MAX_RETURN_TO: usize = 2048;
 /// Longest callback query read.
 const MAX_CALLBACK_QUERY: usize = 8 * 1024;
+/// What is escaped in a query parameter value: everything but RFC 3986's
+/// unreserved characters.
+const QUERY_VALUE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+fn encode(value: &str) -> String {
+    percent_encoding::utf8_percent_encode(value, QUERY_VALUE).collect()
+}
 
 /// Why browser mode cannot be set up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -104,7 +112,8 @@ impl StepUp {
             }
             StepUp::Entra { auth_context } => vec![(
                 "claims",
-                serde_json::json!({"id_token": {"acrs": {"essential": true, "value": auth_context}}}).to_string(),
+                serde_json::json!({"id_token": {"acrs": {"essential": true, "value": auth_context}}})
+                    .to_string(),
             )],
         }
     }
@@ -228,10 +237,14 @@ impl Browser {
             Err(_) => return bad(format!("the redirect URI {:?} is not a URI", self.redirect_uri)),
         };
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return bad(format!("the redirect URI {:?} must be absolute (https://host/path)", self.redirect_uri));
+            return bad(format!(
+                "the redirect URI {:?} must be absolute (https://host/path)",
+                self.redirect_uri
+            ));
         };
         let host = authority.host().trim_start_matches('[').trim_end_matches(']');
-        let loopback = host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let loopback =
+            host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
         let secure = match scheme {
             "https" => true,
             "http" if loopback => false,
@@ -261,7 +274,8 @@ impl Browser {
             client_secret: self.client_secret.clone(),
             redirect_uri: self.redirect_uri.clone(),
         };
-        let provider = Provider::new(self.discovery_url.clone(), client, api.clone()).map_err(BrowserError::Config)?;
+        let provider =
+            Provider::new(self.discovery_url.clone(), client, api.clone()).map_err(BrowserError::Config)?;
         let (session_cookie, flow_prefix) = if secure {
             ("__Host-mfa-guard", "__Host-mfa-guard-flow-")
         } else {
@@ -377,8 +391,7 @@ impl BrowserMode {
     }
 
     fn sign_in_link(&self, return_to: &str) -> String {
-        let encoded: String = percent_encoding::utf8_percent_encode(return_to, percent_encoding::NON_ALPHANUMERIC).collect();
-        format!("{}?return_to={encoded}", self.settings.sign_in_path)
+        format!("{}?return_to={}", self.settings.sign_in_path, encode(return_to))
     }
 
     /// The session of the request, if it carries a valid one at `now`.
@@ -485,8 +498,12 @@ impl BrowserMode {
     fn start(self: &Arc<Self>, guard: &Guard, return_to: String, step_up: bool) -> Evaluation {
         let now = guard.clock().now_unix();
         match self.provider.ready() {
-            Ready::Loaded(loaded) => Evaluation::Ready(Admission::Answered(self.redirect(&loaded, return_to, step_up, now))),
-            Ready::CoolingDown(why, secs) => Evaluation::Ready(Admission::Answered(pages::unavailable(&why, secs))),
+            Ready::Loaded(loaded) => {
+                Evaluation::Ready(Admission::Answered(self.redirect(&loaded, return_to, step_up, now)))
+            }
+            Ready::CoolingDown(why, secs) => {
+                Evaluation::Ready(Admission::Answered(pages::unavailable(&why, secs)))
+            }
             Ready::NotYet => {
                 let this = Arc::clone(self);
                 Evaluation::Pending(PendingCheck::browser(Box::pin(async move {
@@ -501,10 +518,11 @@ impl BrowserMode {
 
     fn redirect(&self, loaded: &provider::Loaded, return_to: String, step_up: bool, now: i64) -> Answer {
         let extra = if step_up { self.settings.step_up.parameters() } else { Vec::new() };
-        let (url, state, nonce, verifier) = match self.provider.authorize(loaded, &self.settings.scopes, &extra) {
-            Ok(parts) => parts,
-            Err(why) => return pages::unavailable(&why, provider::COOLDOWN.as_secs()),
-        };
+        let (url, state, nonce, verifier) =
+            match self.provider.authorize(loaded, &self.settings.scopes, &extra) {
+                Ok(parts) => parts,
+                Err(why) => return pages::unavailable(&why, provider::COOLDOWN.as_secs()),
+            };
         let Some(id) = Flow::id(&state).map(str::to_owned) else {
             return pages::unavailable("the state made for the sign-in is unusable", 1);
         };
@@ -522,14 +540,11 @@ impl BrowserMode {
         let location = match self.provider.ready() {
             Ready::Loaded(loaded) => match &loaded.end_session {
                 Some(end) => {
-                    let enc = |s: &str| -> String {
-                        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).collect()
-                    };
                     let sep = if end.contains('?') { '&' } else { '?' };
                     format!(
                         "{end}{sep}client_id={}&post_logout_redirect_uri={}",
-                        enc(&self.settings.client_id),
-                        enc(&self.post_logout)
+                        encode(&self.settings.client_id),
+                        encode(&self.post_logout)
                     )
                 }
                 None => self.post_logout.clone(),
@@ -549,21 +564,34 @@ impl BrowserMode {
             Evaluation::Ready(Admission::Answered(pages::sign_in_failed(status, why, &restart)))
         };
         let Some(state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
-            return fail(400, "The identity provider's answer carries no state, so it cannot be matched to a sign-in this browser started.");
+            return fail(
+                400,
+                "The identity provider's answer carries no state, so it cannot be matched to a sign-in this browser started.",
+            );
         };
         let Some(id) = Flow::id(state) else {
-            return fail(400, "The identity provider's answer carries a state this application never issued.");
+            return fail(
+                400,
+                "The identity provider's answer carries a state this application never issued.",
+            );
         };
         let name = format!("{}{id}", self.flow_prefix);
         let flow = session::cookie(req.cookies, &name)
             .and_then(|v| self.settings.keys.open(&name, v))
             .and_then(|plain| serde_json::from_slice::<Flow>(&plain).ok());
         let Some(flow) = flow else {
-            return fail(400, "This sign-in cannot be completed here: it was started in another browser, already completed, or took longer than ten minutes (its state cookie is missing).");
+            return fail(
+                400,
+                "This sign-in cannot be completed here: it was started in another browser, already completed, or took longer than ten minutes (its state cookie is missing).",
+            );
         };
         let clear = self.set_cookie(&name, "", 0);
-        if aws_lc_rs::constant_time::verify_slices_are_equal(flow.state.as_bytes(), state.as_bytes()).is_err() {
-            return fail(400, "The state of the identity provider's answer does not match the sign-in this browser started.");
+        if aws_lc_rs::constant_time::verify_slices_are_equal(flow.state.as_bytes(), state.as_bytes()).is_err()
+        {
+            return fail(
+                400,
+                "The state of the identity provider's answer does not match the sign-in this browser started.",
+            );
         }
         let now = guard.clock().now_unix();
         if now.saturating_sub(flow.started) > FLOW_LIFETIME {
@@ -575,7 +603,9 @@ impl BrowserMode {
             if flow.step_up {
                 // The provider ended the step-up without MFA (the user cancelled, or
                 // it cannot do the MFA asked for): the MFA page explains.
-                return Evaluation::Ready(Admission::Answered(self.step_up_failed(guard, req, flow, now, clear)));
+                return Evaluation::Ready(Admission::Answered(
+                    self.step_up_failed(guard, req, flow, now, clear),
+                ));
             }
             return fail(401, &format!("The identity provider refused the sign-in: {error} {detail}"));
         }
@@ -591,7 +621,14 @@ impl BrowserMode {
 
     /// A step-up that came back without MFA, without a usable answer: the session
     /// keeps what it had and remembers the failure.
-    fn step_up_failed(&self, guard: &Guard, req: &RequestInfo<'_>, flow: Flow, now: i64, clear: String) -> Answer {
+    fn step_up_failed(
+        &self,
+        guard: &Guard,
+        req: &RequestInfo<'_>,
+        flow: Flow,
+        now: i64,
+        clear: String,
+    ) -> Answer {
         let restart = self.sign_in_link(&flow.return_to);
         match self.session(req, now) {
             Some(mut s) => {
@@ -599,7 +636,8 @@ impl BrowserMode {
                 s.seen = now;
                 self.write_session(guard, s, &flow.return_to, clear)
             }
-            None => pages::sign_in_failed(401, "The sign-in was not completed.", &restart).with_header("set-cookie", clear),
+            None => pages::sign_in_failed(401, "The sign-in was not completed.", &restart)
+                .with_header("set-cookie", clear),
         }
     }
 
@@ -626,7 +664,9 @@ impl BrowserMode {
         };
         let id_token = match self.provider.exchange(&loaded, &code, &flow.verifier).await {
             Ok(t) => t,
-            Err(ProviderError::Unavailable(why)) => return pages::unavailable(&why, provider::COOLDOWN.as_secs()),
+            Err(ProviderError::Unavailable(why)) => {
+                return pages::unavailable(&why, provider::COOLDOWN.as_secs());
+            }
             Err(ProviderError::Refused(why)) => {
                 return failed(400, format!("The identity provider did not accept this sign-in's authorization code (already used, or not issued for this browser): {why}").into());
             }
@@ -634,13 +674,20 @@ impl BrowserMode {
         let verified = match loaded.id_tokens.verify(&id_token).await {
             Ok(v) => v,
             Err(refusal) => {
-                return failed(400, format!("The identity provider's ID token was refused: {}", refusal.detail()).into());
+                return failed(
+                    400,
+                    format!("The identity provider's ID token was refused: {}", refusal.detail()).into(),
+                );
             }
         };
         let claims = verified.claims();
         let nonce = claims.extra().get("nonce").and_then(|v| v.as_str()).unwrap_or("");
-        if aws_lc_rs::constant_time::verify_slices_are_equal(nonce.as_bytes(), flow.nonce.as_bytes()).is_err() {
-            return failed(400, "The ID token's nonce does not match this sign-in (a replayed or injected token).".into());
+        if aws_lc_rs::constant_time::verify_slices_are_equal(nonce.as_bytes(), flow.nonce.as_bytes()).is_err()
+        {
+            return failed(
+                400,
+                "The ID token's nonce does not match this sign-in (a replayed or injected token).".into(),
+            );
         }
         let policy = guard.policy();
         let mut session = Session::of(claims, policy, now);

@@ -11,7 +11,8 @@ fn page_headers() -> Vec<(&'static str, String)> {
         ("cache-control", "no-store".to_owned()),
         (
             "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'".to_owned(),
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+                .to_owned(),
         ),
         ("referrer-policy", "no-referrer".to_owned()),
         ("x-content-type-options", "nosniff".to_owned()),
@@ -53,7 +54,11 @@ pub(crate) fn page(status: u16, title: &str, body_html: &str) -> Answer {
 pub(crate) fn redirect(location: String) -> Answer {
     Answer::page(
         302,
-        vec![("location", location), ("cache-control", "no-store".to_owned()), ("content-length", "0".to_owned())],
+        vec![
+            ("location", location),
+            ("cache-control", "no-store".to_owned()),
+            ("content-length", "0".to_owned()),
+        ],
         Vec::new(),
     )
 }

@@ -148,7 +148,8 @@ impl Provider {
     }
 
     async fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
-        let response = self.http.get(url).send().await.map_err(|e| format!("GET {url}: {}", without_url(&e)))?;
+        let response =
+            self.http.get(url).send().await.map_err(|e| format!("GET {url}: {}", without_url(&e)))?;
         if !response.status().is_success() {
             return Err(format!("GET {url}: status {}", response.status()));
         }
@@ -191,7 +192,11 @@ impl Provider {
         let client = self.client(loaded)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
             .set_pkce_challenge(challenge);
         for scope in scopes.iter().filter(|s| s.as_str() != "openid") {
             request = request.add_scope(Scope::new(scope.clone()));
@@ -204,7 +209,12 @@ impl Provider {
     }
 
     /// Exchanges `code` (with its PKCE verifier) for an ID token, returned unverified.
-    pub(crate) async fn exchange(&self, loaded: &Loaded, code: &str, verifier: &str) -> Result<String, ProviderError> {
+    pub(crate) async fn exchange(
+        &self,
+        loaded: &Loaded,
+        code: &str,
+        verifier: &str,
+    ) -> Result<String, ProviderError> {
         let client = self.client(loaded).map_err(ProviderError::Unavailable)?;
         let http = self.client_fn();
         let request = client

@@ -38,20 +38,20 @@ impl SessionKeys {
         let mut ring = SessionKeys { keys: Vec::new() };
         for (n, entry) in spec.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
             let Some((id, key)) = entry.split_once(':') else {
-                return Err(BrowserError::Keys(format!(
-                    "entry {} is not `id:base64-key` (no `:`)",
-                    n + 1
-                )));
+                return Err(BrowserError::Keys(format!("entry {} is not `id:base64-key` (no `:`)", n + 1)));
             };
             let key = key.trim();
-            let bytes = URL_SAFE_NO_PAD
-                .decode(key.trim_end_matches('='))
-                .or_else(|_| STANDARD.decode(key))
-                .map_err(|_| BrowserError::Keys(format!("the key of `{}` is not base64", id.trim())))?;
+            let bytes =
+                URL_SAFE_NO_PAD
+                    .decode(key.trim_end_matches('='))
+                    .or_else(|_| STANDARD.decode(key))
+                    .map_err(|_| BrowserError::Keys(format!("the key of `{}` is not base64", id.trim())))?;
             ring = ring.with_key(id.trim(), &bytes)?;
         }
         if ring.keys.is_empty() {
-            return Err(BrowserError::Keys("no key given (expected `id:base64-key[,id:base64-key...]`)".into()));
+            return Err(BrowserError::Keys(
+                "no key given (expected `id:base64-key[,id:base64-key...]`)".into(),
+            ));
         }
         Ok(ring)
     }
@@ -84,7 +84,8 @@ impl SessionKeys {
         if self.keys.iter().any(|(k, _)| k == id) {
             return Err(BrowserError::Keys(format!("key id `{id}` is given twice")));
         }
-        let unbound = UnboundKey::new(&AES_256_GCM_SIV, key).map_err(|_| BrowserError::Keys("unusable key".into()))?;
+        let unbound =
+            UnboundKey::new(&AES_256_GCM_SIV, key).map_err(|_| BrowserError::Keys("unusable key".into()))?;
         self.keys.push((id.to_owned(), std::sync::Arc::new(LessSafeKey::new(unbound))));
         Ok(self)
     }
@@ -183,7 +184,8 @@ mod tests {
         assert_eq!(keys.open("session", std::str::from_utf8(&bytes).unwrap()), None);
         let same_id_other_key = ring("a:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA");
         assert_eq!(same_id_other_key.open("session", &sealed), None, "another deployment's key");
-        for junk in ["", "v1", "v1.a", "v1.a.", "v1.a.!!!", "v2.a.AAAA", "v1.zz.AAAA", &"v1.a.A".repeat(2000)] {
+        for junk in ["", "v1", "v1.a", "v1.a.", "v1.a.!!!", "v2.a.AAAA", "v1.zz.AAAA", &"v1.a.A".repeat(2000)]
+        {
             assert_eq!(keys.open("session", junk), None, "{junk:.20}");
         }
     }

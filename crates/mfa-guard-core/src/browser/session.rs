@@ -117,7 +117,8 @@ impl Session {
     /// defines are dropped).
     pub(crate) fn resolved_roles(&self, policy: &CompiledPolicy) -> ResolvedRoles {
         let mut resolved = ResolvedRoles::default();
-        for (names, set) in [(&self.roles, &mut resolved.held), (&self.unknown_roles, &mut resolved.unknown)] {
+        for (names, set) in [(&self.roles, &mut resolved.held), (&self.unknown_roles, &mut resolved.unknown)]
+        {
             for name in names {
                 if let Some(i) = policy.roles.index_of(&Role::from_name(name)) {
                     set.insert(i);

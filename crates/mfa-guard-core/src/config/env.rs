@@ -11,6 +11,12 @@
 //! | `MFA_CONFIG` | a TOML file (see [`crate::config`]); the variables above add to it |
 //! | `MFA_TOKEN_CACHE_CAPACITY` | verified-token cache entries (0 disables it) |
 //! | `MFA_METRICS_LISTEN` | where to serve Prometheus metrics at `/metrics`, `host:port` (off when unset) |
+//! | `MFA_OIDC_CLIENT_ID` | browser sign-in (feature `browser`): the web app's client id at the provider; turns browser mode on |
+//! | `MFA_OIDC_CLIENT_SECRET` | its secret (a confidential client) |
+//! | `MFA_OIDC_REDIRECT_URI` | its registered redirect URI, e.g. `https://app.example/auth/callback` |
+//! | `MFA_OIDC_DISCOVERY_URL` | the provider's discovery document (default `MFA_DISCOVERY_URL`) |
+//! | `MFA_SESSION_KEYS` | session cookie keys, `id:base64-32-bytes[,id:key...]`, the first seals (`openssl rand -base64 32`) |
+//! | `MFA_STEP_UP` | how MFA is asked for: `generic` (default), `generic:<acr_values>`, or `entra:<auth-context-id>` |
 //!
 //! With none of `MFA_ISSUER`, `MFA_JWKS_URL`, `MFA_DISCOVERY_URL` set, and no
 //! `[[issuers]]` in the file, a server runs in development mode on an embedded
@@ -37,6 +43,32 @@ pub struct Environment {
     keys: Option<(&'static str, KeyLocation)>,
     config: Option<Config>,
     token_cache_capacity: Option<u64>,
+    oidc: Oidc,
+}
+
+/// The browser sign-in variables, as given.
+#[derive(Clone, Default)]
+struct Oidc {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    redirect_uri: Option<String>,
+    discovery_url: Option<String>,
+    session_keys: Option<String>,
+    step_up: Option<String>,
+}
+
+impl std::fmt::Debug for Oidc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Oidc")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &redacted(&self.client_secret))
+            .field("redirect_uri", &self.redirect_uri)
+            .field("discovery_url", &self.discovery_url)
+            .field("session_keys", &redacted(&self.session_keys))
+            .field("step_up", &self.step_up)
+            .finish()
+    }
 }
 
 /// Why the environment does not describe a usable guard.
@@ -149,6 +181,16 @@ impl Environment {
             keys,
             config,
             token_cache_capacity,
+            oidc: Oidc {
+                client_id: get("MFA_OIDC_CLIENT_ID").map(|v| v.trim().to_owned()),
+                client_secret: get("MFA_OIDC_CLIENT_SECRET").map(|v| v.trim().to_owned()),
+                redirect_uri: get("MFA_OIDC_REDIRECT_URI").map(|v| v.trim().to_owned()),
+                discovery_url: get("MFA_OIDC_DISCOVERY_URL")
+                    .or_else(|| get("MFA_DISCOVERY_URL"))
+                    .map(|v| v.trim().to_owned()),
+                session_keys: get("MFA_SESSION_KEYS"),
+                step_up: get("MFA_STEP_UP").map(|v| v.trim().to_owned()),
+            },
         })
     }
 
@@ -235,11 +277,90 @@ impl Environment {
         Ok(builder.audiences(self.audiences.iter().cloned()))
     }
 
+    /// Browser sign-in as the `MFA_OIDC_*`, `MFA_SESSION_KEYS` and `MFA_STEP_UP`
+    /// variables describe it: `None` when `MFA_OIDC_CLIENT_ID` is unset. In
+    /// development mode (`bound` is the address the server bound) it is always on,
+    /// on the development issuer's sign-in page, with a key made at start unless
+    /// `MFA_SESSION_KEYS` is set.
+    #[cfg(feature = "browser")]
+    pub fn browser(&self, bound: SocketAddr) -> Result<Option<crate::browser::Browser>, EnvError> {
+        use crate::browser::{Browser, SessionKeys, StepUp};
+        let o = &self.oidc;
+        let keys = |required: bool| match &o.session_keys {
+            Some(spec) => SessionKeys::parse(spec)
+                .map_err(|e| variable("MFA_SESSION_KEYS", format!("MFA_SESSION_KEYS: {e}"))),
+            None if required => Err(variable(
+                "MFA_SESSION_KEYS",
+                "browser sign-in needs MFA_SESSION_KEYS (id:base64-key, 32 bytes, e.g. `k1:$(openssl rand -base64 32)`),                  the same on every replica",
+            )),
+            None => SessionKeys::random("dev").map_err(|e| EnvError::Development(e.to_string())),
+        };
+        let step_up = match o.step_up.as_deref() {
+            None | Some("generic") => StepUp::Generic { acr_values: None },
+            Some(s) => match s.split_once(':') {
+                Some(("generic", acr)) if !acr.trim().is_empty() => {
+                    StepUp::Generic { acr_values: Some(acr.trim().to_owned()) }
+                }
+                Some(("entra", ctx)) if !ctx.trim().is_empty() => {
+                    StepUp::Entra { auth_context: ctx.trim().to_owned() }
+                }
+                _ => {
+                    return Err(variable(
+                        "MFA_STEP_UP",
+                        format!(
+                            "MFA_STEP_UP={s:?} is not `generic`, `generic:<acr_values>` or `entra:<auth-context-id>`"
+                        ),
+                    ));
+                }
+            },
+        };
+        let browser = if self.is_dev_mode() {
+            let base = format!("http://{bound}");
+            Browser::new(
+                o.client_id.clone().unwrap_or_else(|| crate::dev::DEV_CLIENT_ID.to_owned()),
+                o.redirect_uri.clone().unwrap_or_else(|| format!("{base}/auth/callback")),
+                format!("{base}/.well-known/openid-configuration"),
+                keys(false)?,
+            )
+        } else {
+            let Some(client_id) = &o.client_id else { return Ok(None) };
+            let Some(redirect) = &o.redirect_uri else {
+                return Err(variable(
+                    "MFA_OIDC_REDIRECT_URI",
+                    "MFA_OIDC_CLIENT_ID needs MFA_OIDC_REDIRECT_URI (the redirect URI registered at the provider)",
+                ));
+            };
+            let Some(discovery) = &o.discovery_url else {
+                return Err(variable(
+                    "MFA_OIDC_DISCOVERY_URL",
+                    "MFA_OIDC_CLIENT_ID needs MFA_OIDC_DISCOVERY_URL (or MFA_DISCOVERY_URL): the provider's discovery document",
+                ));
+            };
+            Browser::new(client_id.clone(), redirect.clone(), discovery.clone(), keys(true)?)
+        };
+        let browser = browser.step_up(step_up);
+        Ok(Some(match &o.client_secret {
+            Some(secret) => browser.client_secret(secret.clone()),
+            None => browser,
+        }))
+    }
+
     /// The guard of development mode, on a development issuer made now, named after
     /// `bound` (the address the server actually bound): its discovery and JWKS
     /// documents are public routes, and its tokens' tenant is the one admitted.
     #[cfg(feature = "dev-issuer")]
     pub fn development_guard(&self, bound: SocketAddr) -> Result<(Guard, crate::dev::DevIssuer), EnvError> {
+        let (builder, issuer) = self.development_builder(bound)?;
+        Ok((builder.build()?, issuer))
+    }
+
+    /// [`development_guard`](Self::development_guard)'s builder, for a server that
+    /// adds settings of its own (browser sign-in).
+    #[cfg(feature = "dev-issuer")]
+    pub fn development_builder(
+        &self,
+        bound: SocketAddr,
+    ) -> Result<(GuardBuilder, crate::dev::DevIssuer), EnvError> {
         use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
         use crate::policy::{Policy, Requirement};
 
@@ -256,14 +377,17 @@ impl Environment {
         if self.tenants.is_empty() {
             builder = builder.tenants([DEV_TENANT]);
         }
-        let guard = builder
-            .policy(policy.route("/.well-known/*", Requirement::public()))
+        let builder = builder
+            .policy(
+                policy
+                    .route("/.well-known/*", Requirement::public())
+                    .route(format!("{}/*", crate::dev::DEV_SIGN_IN_PREFIX), Requirement::public()),
+            )
             .issuer(issuer.issuer())
             .keys(keys)
             .audience(DEV_AUDIENCE)
-            .audiences(self.audiences.iter().cloned())
-            .build()?;
-        Ok((guard, issuer))
+            .audiences(self.audiences.iter().cloned());
+        Ok((builder, issuer))
     }
 }
 

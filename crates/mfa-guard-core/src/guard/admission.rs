@@ -45,7 +45,9 @@ impl Admission {
             Admission::Admitted(p) => Ok(Some(p)),
             Admission::Anonymous(_) => Ok(None),
             Admission::Refused(r) => Err(r),
-            Admission::Answered(a) => Err(a.rejection().cloned().unwrap_or_else(|| Rejection::standalone(missing_token()))),
+            Admission::Answered(a) => {
+                Err(a.rejection().cloned().unwrap_or_else(|| Rejection::standalone(missing_token())))
+            }
         }
     }
 
@@ -70,8 +72,7 @@ pub enum Admitted {
     Anonymous(Anonymous),
 }
 
-impl Admission {
-}
+impl Admission {}
 
 /// The marker of a request let through without a caller. It holds the answer an
 /// extractor gives when a handler there asks for a caller anyway: the guard's own

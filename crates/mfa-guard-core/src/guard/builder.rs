@@ -311,7 +311,9 @@ impl GuardBuilder {
         };
         #[cfg(feature = "browser")]
         let browser = match self.browser {
-            Some(b) => Some(Arc::new(b.build(&verifier).map_err(|e| BuildError::new(BuildErrorKind::Browser, e.to_string()))?)),
+            Some(b) => Some(Arc::new(
+                b.build(&verifier).map_err(|e| BuildError::new(BuildErrorKind::Browser, e.to_string()))?,
+            )),
             None => None,
         };
         // Only once everything else is known to be right: a guard that is not built

@@ -79,7 +79,8 @@ impl TokenCache {
     }
 
     fn usable(&self, entry: &VerifiedToken, now: i64) -> bool {
-        now <= entry.exp.saturating_add(self.leeway) && !entry.key.as_deref().is_some_and(VerifyingKey::is_retired)
+        now <= entry.exp.saturating_add(self.leeway)
+            && !entry.key.as_deref().is_some_and(VerifyingKey::is_retired)
     }
 
     /// The verified token for exactly these bytes, and the bytes as a shared copy

@@ -1,0 +1,625 @@
+//! Browser mode against a scripted provider (wiremock): what a browser cannot be
+//! made to do — tampered and foreign cookies, replayed or injected answers, hostile
+//! ID tokens, a provider that is down — each refused with a clear page, never a 500,
+//! and never a session.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use mfa_guard_core::browser::{Browser, SessionKeys, StepUp};
+use mfa_guard_core::dev::DevIssuer;
+use mfa_guard_core::{Admission, Answer, Guard, KeySource, ManualClock, Policy, RejectionCode, RequestInfo};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+const CLIENT: &str = "web-app";
+const KEYS: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const OTHER_KEYS: &str = "k1:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBA";
+const APP: &str = "https://app.example";
+
+struct Rp {
+    guard: Guard,
+    dev: Arc<DevIssuer>,
+    idp: MockServer,
+    clock: ManualClock,
+}
+
+fn now() -> i64 {
+    mfa_guard_core::Clock::now_unix(&mfa_guard_core::SystemClock)
+}
+
+async fn provider(dev: &DevIssuer, idp: &MockServer) {
+    let base = idp.uri();
+    let discovery = json!({
+        "issuer": dev.issuer(),
+        "jwks_uri": format!("{base}/jwks"),
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "end_session_endpoint": format!("{base}/logout"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    Mock::given(method("GET"))
+        .and(path("/.well-known/openid-configuration"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(discovery))
+        .mount(idp)
+        .await;
+}
+
+async fn rp_with(keys: &str, configure: impl FnOnce(Browser) -> Browser) -> Rp {
+    let idp = MockServer::start().await;
+    let dev = Arc::new(DevIssuer::generate(idp.uri()).unwrap());
+    provider(&dev, &idp).await;
+    let clock = ManualClock::new(now());
+    let browser = Browser::new(
+        CLIENT,
+        format!("{APP}/auth/callback"),
+        format!("{}/.well-known/openid-configuration", idp.uri()),
+        SessionKeys::parse(keys).unwrap(),
+    )
+    .step_up(StepUp::Generic { acr_values: Some("urn:mfa".into()) });
+    let guard = Guard::builder()
+        .issuer(dev.issuer())
+        .keys(dev.key_source().unwrap())
+        .audience("https://api.partnercenter.microsoft.com")
+        .policy(Policy::partner_center())
+        .clock(clock.clone())
+        .browser(configure(browser))
+        .build()
+        .unwrap();
+    Rp { guard, dev, idp, clock }
+}
+
+async fn rp() -> Rp {
+    rp_with(KEYS, |b| b).await
+}
+
+/// A browser's request: a navigation, with these cookies.
+async fn navigate(guard: &Guard, target: &str, cookies: &[String]) -> Admission {
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    let joined = cookies.join("; ");
+    let values: Vec<&[u8]> = if joined.is_empty() { Vec::new() } else { vec![joined.as_bytes()] };
+    let req = RequestInfo::new("GET", path)
+        .with_query(query)
+        .with_cookies(&values)
+        .with_navigation_headers(Some(b"navigate"), Some(b"text/html"));
+    guard.check(&req).await
+}
+
+fn answer(admission: Admission) -> Answer {
+    match admission {
+        Admission::Answered(a) => a,
+        other => panic!("expected a browser answer, got {other:?}"),
+    }
+}
+
+fn header(a: &Answer, name: &str) -> Vec<String> {
+    a.headers().filter(|(n, _)| *n == name).map(|(_, v)| v.into_owned()).collect()
+}
+
+fn location(a: &Answer) -> String {
+    header(a, "location").pop().unwrap_or_default()
+}
+
+fn body(a: &Answer) -> String {
+    String::from_utf8(a.body()).unwrap()
+}
+
+/// `name=value` of each `Set-Cookie` that sets (not clears) a cookie.
+fn cookies_set(a: &Answer) -> Vec<String> {
+    header(a, "set-cookie")
+        .into_iter()
+        .filter(|c| !c.contains("Max-Age=0"))
+        .map(|c| c.split(';').next().unwrap().to_owned())
+        .collect()
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    form_pairs(query).into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
+}
+
+fn form_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter_map(|p| p.split_once('='))
+        .map(|(n, v)| {
+            (
+                n.to_owned(),
+                percent_encoding::percent_decode_str(&v.replace('+', " ")).decode_utf8_lossy().into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A sign-in started: the redirect to the provider and the flow cookie.
+struct Started {
+    state: String,
+    nonce: String,
+    flow_cookie: String,
+    url: String,
+}
+
+async fn start(rp: &Rp, target: &str, cookies: &[String]) -> Started {
+    let a = answer(navigate(&rp.guard, target, cookies).await);
+    assert_eq!(a.status(), 302, "{}", body(&a));
+    let url = location(&a);
+    assert!(url.starts_with(&format!("{}/authorize?", rp.idp.uri())), "{url}");
+    Started {
+        state: query_param(&url, "state").unwrap(),
+        nonce: query_param(&url, "nonce").unwrap(),
+        flow_cookie: cookies_set(&a).pop().expect("a flow cookie"),
+        url,
+    }
+}
+
+/// The provider's token endpoint answers `id_token` (once per call of this).
+async fn token_answers(rp: &Rp, id_token: &str) {
+    rp.idp.reset().await;
+    provider(&rp.dev, &rp.idp).await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(
+                json!({"access_token": "opaque", "token_type": "Bearer", "id_token": id_token}),
+            ),
+        )
+        .mount(&rp.idp)
+        .await;
+}
+
+fn id_token(rp: &Rp, nonce: &str, amr: &[&str], auth_time: i64) -> String {
+    rp.dev
+        .user()
+        .audience(CLIENT)
+        .claim("scp", Value::Null)
+        .claim("nonce", json!(nonce))
+        .claim("amr", json!(amr))
+        .claim("auth_time", json!(auth_time))
+        .at(&rp.clock)
+        .lifetime(Duration::from_secs(600))
+        .sign()
+        .unwrap()
+}
+
+async fn callback(rp: &Rp, query: &str, cookies: &[String]) -> Answer {
+    answer(navigate(&rp.guard, &format!("/auth/callback?{query}"), cookies).await)
+}
+
+/// Signs in (amr as given) starting at `target`; returns the session cookie.
+async fn sign_in(rp: &Rp, target: &str, amr: &[&str]) -> String {
+    let s = start(rp, target, &[]).await;
+    token_answers(rp, &id_token(rp, &s.nonce, amr, rp.clock.now())).await;
+    let back = callback(rp, &format!("code=c1&state={}", s.state), &[s.flow_cookie]).await;
+    assert_eq!(back.status(), 302, "{}", body(&back));
+    assert_eq!(location(&back), target);
+    let session = cookies_set(&back).pop().expect("a session cookie");
+    assert!(header(&back, "set-cookie").iter().any(|c| c.contains("-flow-") && c.contains("Max-Age=0")));
+    session
+}
+
+trait Now {
+    fn now(&self) -> i64;
+}
+
+impl Now for ManualClock {
+    fn now(&self) -> i64 {
+        mfa_guard_core::Clock::now_unix(self)
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_without_mfa_is_stepped_up_once_and_then_admitted() {
+    let rp = rp().await;
+    let session = sign_in(&rp, "/overview", &["pwd"]).await;
+    assert!(session.starts_with("__Host-mfa-guard=v1.k1."), "{session}");
+    assert!(session.len() <= 1024 + "__Host-mfa-guard=".len());
+    match navigate(&rp.guard, "/overview", std::slice::from_ref(&session)).await {
+        Admission::Admitted(p) => assert!(!p.mfa()),
+        other => panic!("{other:?}"),
+    }
+    // The MFA page: a step-up asking for MFA.
+    let step = start(&rp, "/commerce/customers?page=2", std::slice::from_ref(&session)).await;
+    for (name, value) in [("prompt", "login"), ("max_age", "0"), ("acr_values", "urn:mfa")] {
+        assert_eq!(query_param(&step.url, name).as_deref(), Some(value), "{}", step.url);
+    }
+    assert!(query_param(&step.url, "claims").unwrap().contains("\"mfa\""));
+    rp.clock.advance(5);
+    token_answers(&rp, &id_token(&rp, &step.nonce, &["pwd", "mfa"], rp.clock.now())).await;
+    let back = callback(&rp, &format!("code=c2&state={}", step.state), &[session, step.flow_cookie]).await;
+    assert_eq!(location(&back), "/commerce/customers?page=2");
+    let stepped = cookies_set(&back).pop().unwrap();
+    match navigate(&rp.guard, "/commerce/customers", &[stepped]).await {
+        Admission::Admitted(p) => assert!(p.mfa() && p.upn().is_some()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_step_up_without_mfa_ends_on_the_mfa_page_not_in_a_loop() {
+    let rp = rp().await;
+    let session = sign_in(&rp, "/overview", &["pwd"]).await;
+    let step = start(&rp, "/commerce/customers", std::slice::from_ref(&session)).await;
+    token_answers(&rp, &id_token(&rp, &step.nonce, &["pwd", "otp"], rp.clock.now())).await;
+    let back = callback(&rp, &format!("code=c&state={}", step.state), &[session, step.flow_cookie]).await;
+    assert_eq!(location(&back), "/commerce/customers");
+    let failed = cookies_set(&back).pop().unwrap();
+    for page in ["/commerce/customers", "/billing/invoices"] {
+        let a = answer(navigate(&rp.guard, page, std::slice::from_ref(&failed)).await);
+        assert_eq!((a.status(), a.reason_phrase()), (401, Some("Unauthorized - MFA required")));
+        assert_eq!(a.rejection().map(|r| r.code()), Some(RejectionCode::MfaRequired));
+        let text = body(&a);
+        assert!(
+            text.contains("amr") && text.contains("pwd, otp") && text.contains("administrator"),
+            "{text}"
+        );
+        assert_eq!(header(&a, "content-type"), ["text/html; charset=utf-8"]);
+    }
+    // Another day (after the step-up window) the provider is asked again, once.
+    rp.clock.advance(601);
+    start(&rp, "/commerce/customers", &[failed]).await;
+}
+
+#[tokio::test]
+async fn mfa_from_before_the_step_up_does_not_count() {
+    let rp = rp().await;
+    let session = sign_in(&rp, "/overview", &["pwd"]).await;
+    rp.clock.advance(100);
+    let step = start(&rp, "/commerce/customers", std::slice::from_ref(&session)).await;
+    // A provider that answers with an old authentication (auth_time before the step-up).
+    token_answers(&rp, &id_token(&rp, &step.nonce, &["pwd", "mfa"], rp.clock.now() - 90)).await;
+    let back = callback(&rp, &format!("code=c&state={}", step.state), &[session, step.flow_cookie]).await;
+    let a = answer(navigate(&rp.guard, "/commerce/customers", &[cookies_set(&back).pop().unwrap()]).await);
+    assert_eq!(a.status(), 401);
+}
+
+#[tokio::test]
+async fn a_missing_role_is_a_403_page() {
+    let rp = rp().await;
+    let s = start(&rp, "/billing/x", &[]).await;
+    let token = rp
+        .dev
+        .user()
+        .audience(CLIENT)
+        .claim("scp", Value::Null)
+        .roles(["SalesAgent"])
+        .claim("nonce", json!(s.nonce))
+        .at(&rp.clock)
+        .sign()
+        .unwrap();
+    token_answers(&rp, &token).await;
+    let back = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+    let a = answer(navigate(&rp.guard, "/billing/x", &[cookies_set(&back).pop().unwrap()]).await);
+    assert_eq!(a.status(), 403);
+    assert_eq!(a.rejection().map(|r| r.code()), Some(RejectionCode::InsufficientRole));
+    assert!(body(&a).contains("role"));
+}
+
+#[tokio::test]
+async fn api_calls_keep_their_answers_and_never_read_the_cookie() {
+    let rp = rp().await;
+    let session = sign_in(&rp, "/overview", &["pwd", "mfa"]).await;
+    let values: Vec<&[u8]> = vec![session.as_bytes()];
+    for (mode, accept, method) in [
+        (Some(&b"cors"[..]), Some(&b"application/json"[..]), "GET"),
+        (None, Some(&b"*/*"[..]), "GET"),
+        (Some(&b"navigate"[..]), Some(&b"text/html"[..]), "POST"),
+    ] {
+        let req = RequestInfo::new(method, "/commerce/customers")
+            .with_cookies(&values)
+            .with_navigation_headers(mode, accept);
+        match rp.guard.check(&req).await {
+            Admission::Refused(r) => assert_eq!(r.code(), RejectionCode::MissingToken),
+            other => panic!("{method} {mode:?}: {other:?}"),
+        }
+    }
+    // A bearer token on a navigation: the API answer for that token.
+    let token = rp.dev.user().mfa(false).sign().unwrap();
+    let auth = format!("Bearer {token}");
+    let req = RequestInfo::new("GET", "/commerce/customers")
+        .with_cookies(&values)
+        .with_navigation_headers(Some(b"navigate"), None)
+        .with_authorization(auth.as_bytes());
+    match rp.guard.check(&req).await {
+        Admission::Refused(r) => assert_eq!(r.code(), RejectionCode::MfaRequired),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn bad_cookies_are_no_session_never_an_error() {
+    let rp = rp().await;
+    let session = sign_in(&rp, "/overview", &["pwd", "mfa"]).await;
+    let (name, value) = session.split_once('=').unwrap();
+    let mut flipped = value.to_owned().into_bytes();
+    let i = flipped.len() - 5;
+    flipped[i] = if flipped[i] == b'A' { b'B' } else { b'A' };
+    let foreign = rp_with(OTHER_KEYS, |b| b).await;
+    let foreign_session = sign_in(&foreign, "/overview", &["pwd", "mfa"]).await;
+    for bad in [
+        format!("{name}={}", String::from_utf8(flipped).unwrap()),
+        format!("{name}=garbage"),
+        format!("{name}="),
+        format!("{name}=v1.k1.{}", "A".repeat(5000)),
+        format!("{name}=v1.k2.AAAA"),
+        format!("{name}=\u{0}\u{1}"),
+        foreign_session,
+    ] {
+        let a = answer(navigate(&rp.guard, "/commerce/customers", std::slice::from_ref(&bad)).await);
+        assert_eq!(a.status(), 302, "{bad:.40}: a new sign-in");
+        assert!(location(&a).contains("/authorize?"));
+    }
+    // On a public page a bad cookie is simply no caller.
+    assert!(matches!(
+        navigate(&rp.guard, "/health", &[format!("{name}=garbage")]).await,
+        Admission::Anonymous(_)
+    ));
+}
+
+#[tokio::test]
+async fn sessions_end_when_idle_and_at_their_absolute_end() {
+    let rp = rp_with(KEYS, |b| {
+        b.idle_timeout(Duration::from_secs(300)).absolute_timeout(Duration::from_secs(900))
+    })
+    .await;
+    let session = sign_in(&rp, "/overview", &["pwd", "mfa"]).await;
+    rp.clock.advance(299);
+    // Used within the idle time: admitted, and the cookie written again.
+    let refreshed = match navigate(&rp.guard, "/overview", std::slice::from_ref(&session)).await {
+        Admission::Admitted(p) => {
+            let set: Vec<_> =
+                p.response_headers().filter(|(n, _)| *n == "set-cookie").map(|(_, v)| v.to_owned()).collect();
+            assert_eq!(set.len(), 1);
+            set[0].split(';').next().unwrap().to_owned()
+        }
+        other => panic!("{other:?}"),
+    };
+    rp.clock.advance(299);
+    assert!(matches!(
+        navigate(&rp.guard, "/overview", std::slice::from_ref(&refreshed)).await,
+        Admission::Admitted(_)
+    ));
+    assert_eq!(answer(navigate(&rp.guard, "/overview", &[session]).await).status(), 302, "idle too long");
+    // However often it is used, it ends 900 s after sign-in.
+    let mut current = refreshed;
+    for _ in 0..2 {
+        rp.clock.advance(150);
+        if let Admission::Admitted(p) = navigate(&rp.guard, "/overview", std::slice::from_ref(&current)).await
+            && let Some((_, v)) = p.response_headers().find(|(n, _)| *n == "set-cookie")
+        {
+            current = v.split(';').next().unwrap().to_owned();
+        }
+    }
+    rp.clock.advance(10);
+    assert_eq!(answer(navigate(&rp.guard, "/overview", &[current]).await).status(), 302);
+}
+
+#[tokio::test]
+async fn callbacks_that_do_not_match_a_sign_in_are_refused() {
+    let rp = rp().await;
+    let a = start(&rp, "/commerce/a", &[]).await;
+    let b = start(&rp, "/commerce/b", &[]).await;
+    token_answers(&rp, &id_token(&rp, &a.nonce, &["pwd", "mfa"], rp.clock.now())).await;
+    let cases: Vec<(String, Vec<String>, &str)> = vec![
+        (format!("code=c&state={}", a.state), vec![], "state cookie is missing"),
+        ("code=c".to_owned(), vec![a.flow_cookie.clone()], "no state"),
+        (format!("code=c&state={}x", a.state), vec![a.flow_cookie.clone()], "does not match"),
+        // B's cookie carried under A's name: sealed for another cookie, it does not open.
+        (
+            format!("code=c&state={}", a.state),
+            vec![format!(
+                "{}={}",
+                a.flow_cookie.split('=').next().unwrap(),
+                b.flow_cookie.split_once('=').unwrap().1
+            )],
+            "state cookie is missing",
+        ),
+        (format!("state={}", a.state), vec![a.flow_cookie.clone()], "no authorization code"),
+        (format!("code=c&state={}&state={}", a.state, a.state), vec![a.flow_cookie.clone()], "no state"),
+    ];
+    for (query, cookies, expected) in cases {
+        let page = callback(&rp, &query, &cookies).await;
+        assert_eq!(page.status(), 400, "{query}");
+        assert!(body(&page).contains(expected), "{query}: {}", body(&page));
+        assert!(cookies_set(&page).is_empty(), "{query}: no session");
+    }
+    // B's state with A's ID token (its nonce): refused.
+    let page =
+        callback(&rp, &format!("code=c&state={}", b.state), std::slice::from_ref(&b.flow_cookie)).await;
+    assert_eq!(page.status(), 400);
+    assert!(body(&page).contains("nonce"), "{}", body(&page));
+    // A flow older than ten minutes.
+    rp.clock.advance(601);
+    let page = callback(&rp, &format!("code=c&state={}", a.state), &[a.flow_cookie]).await;
+    assert!(body(&page).contains("ten minutes"), "{}", body(&page));
+}
+
+#[tokio::test]
+async fn a_replayed_or_foreign_code_is_refused_by_the_provider_and_said() {
+    let rp = rp().await;
+    let s = start(&rp, "/overview", &[]).await;
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(
+            json!({"error": "invalid_grant", "error_description": "grant request is invalid (PKCE verification failed)"}),
+        ))
+        .mount(&rp.idp)
+        .await;
+    let page = callback(&rp, &format!("code=used&state={}", s.state), &[s.flow_cookie]).await;
+    assert_eq!(page.status(), 400);
+    let text = body(&page);
+    assert!(text.contains("invalid_grant") && text.contains("PKCE"), "{text}");
+}
+
+#[tokio::test]
+async fn hostile_id_tokens_are_refused() {
+    let rp = rp().await;
+    let s = start(&rp, "/overview", &[]).await;
+    let claims = json!({"iss": rp.dev.issuer(), "aud": CLIENT, "sub": "x", "nonce": s.nonce,
+        "exp": rp.clock.now() + 600, "iat": rp.clock.now(), "amr": ["mfa"]});
+    let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let none = format!("{}.{}.", part(&json!({"alg": "none", "typ": "JWT"})), part(&claims));
+    // HMAC with the provider's public key as the secret (key confusion).
+    let hmac_key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, rp.dev.jwks_json().as_bytes());
+    let signing_input = format!("{}.{}", part(&json!({"alg": "HS256", "kid": rp.dev.kid()})), part(&claims));
+    let tag = aws_lc_rs::hmac::sign(&hmac_key, signing_input.as_bytes());
+    let hs256 = format!("{signing_input}.{}", URL_SAFE_NO_PAD.encode(tag.as_ref()));
+    let wrong_audience = rp.dev.user().claim("nonce", json!(s.nonce)).at(&rp.clock).sign().unwrap();
+    for (token, why) in [(none, "none"), (hs256, "HS256"), (wrong_audience, "audience")] {
+        let s = start(&rp, "/overview", &[]).await;
+        token_answers(&rp, &token).await;
+        let page = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+        assert_eq!(page.status(), 400, "{why}");
+        assert!(body(&page).contains("ID token was refused"), "{why}: {}", body(&page));
+        assert!(cookies_set(&page).is_empty(), "{why}: no session");
+    }
+}
+
+#[tokio::test]
+async fn open_redirects_are_not_followed() {
+    let rp = rp().await;
+    for evil in [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "%2F%2Fevil.example",
+        "/%2F%2Fevil.example",
+        "/%5Cevil.example",
+        "%252F%252Fevil.example",
+        "https%3A%2F%2Fevil.example",
+    ] {
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(evil, percent_encoding::NON_ALPHANUMERIC).collect();
+        let s = start(&rp, &format!("/auth/sign-in?return_to={encoded}"), &[]).await;
+        token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd"], rp.clock.now())).await;
+        let back = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+        let to = location(&back);
+        assert!(
+            to == "/" || (to.starts_with('/') && !to.starts_with("//") && !to.contains('\\')),
+            "{evil} -> {to}"
+        );
+        assert!(!to.contains("evil.example") || to.starts_with("/%25"), "{evil} -> {to}");
+    }
+}
+
+#[tokio::test]
+async fn five_tabs_sign_in_in_parallel() {
+    let rp = rp().await;
+    let mut tabs = Vec::new();
+    for i in 0..5 {
+        tabs.push((i, start(&rp, &format!("/commerce/tab{i}"), &[]).await));
+    }
+    let jar: Vec<String> = tabs.iter().map(|(_, s)| s.flow_cookie.clone()).collect();
+    // They complete in reverse order, each with every tab's cookie in the jar.
+    for (i, s) in tabs.iter().rev() {
+        token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd", "mfa"], rp.clock.now())).await;
+        let back = callback(&rp, &format!("code=c{i}&state={}", s.state), &jar).await;
+        assert_eq!(location(&back), format!("/commerce/tab{i}"), "{}", body(&back));
+    }
+}
+
+#[tokio::test]
+async fn a_provider_that_is_down_gets_a_503_page_with_retry_after() {
+    // A port nothing listens on.
+    let url = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let clock = ManualClock::new(now());
+    let dev = DevIssuer::generate("https://issuer.example").unwrap();
+    let guard = Guard::builder()
+        .issuer(dev.issuer())
+        .keys(KeySource::jwks_json(dev.jwks_json().as_bytes()).unwrap())
+        .audience("aud")
+        .clock(clock)
+        .browser(Browser::new(
+            CLIENT,
+            format!("{APP}/auth/callback"),
+            format!("{url}/.well-known/openid-configuration"),
+            SessionKeys::parse(KEYS).unwrap(),
+        ))
+        .build()
+        .unwrap();
+    for _ in 0..2 {
+        let a = answer(navigate(&guard, "/commerce/x", &[]).await);
+        assert_eq!(a.status(), 503);
+        assert!(header(&a, "retry-after").first().is_some_and(|s| s.parse::<u64>().is_ok()));
+        assert!(body(&a).contains("cannot be reached"));
+    }
+}
+
+#[tokio::test]
+async fn sign_out_clears_the_session_and_ends_it_at_the_provider() {
+    let rp = rp().await;
+    let session = sign_in(&rp, "/overview", &["pwd"]).await;
+    let a = answer(navigate(&rp.guard, "/auth/sign-out", &[session]).await);
+    assert_eq!(a.status(), 302);
+    assert!(
+        location(&a)
+            .starts_with(&format!("{}/logout?client_id=web-app&post_logout_redirect_uri=", rp.idp.uri()))
+    );
+    assert!(
+        header(&a, "set-cookie")
+            .iter()
+            .any(|c| c.starts_with("__Host-mfa-guard=;") && c.contains("Max-Age=0"))
+    );
+}
+
+#[test]
+fn cookies_carry_every_protection() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let rp = rp().await;
+        let a = answer(navigate(&rp.guard, "/commerce/x", &[]).await);
+        let set = header(&a, "set-cookie").pop().unwrap();
+        for attribute in
+            ["__Host-mfa-guard-flow-", "Path=/", "HttpOnly", "SameSite=Lax", "Secure", "Max-Age=600"]
+        {
+            assert!(set.contains(attribute), "{attribute}: {set}");
+        }
+        assert!(!set.contains("Domain="), "__Host- cookies have no Domain");
+    });
+}
+
+#[test]
+fn plain_http_is_refused_outside_loopback() {
+    let dev = DevIssuer::generate("https://issuer.example").unwrap();
+    let build = |redirect: &str| {
+        Guard::builder()
+            .issuer(dev.issuer())
+            .keys(KeySource::jwks_json(dev.jwks_json().as_bytes()).unwrap())
+            .audience("aud")
+            .browser(Browser::new(
+                CLIENT,
+                redirect,
+                "https://issuer.example/.well-known/openid-configuration",
+                SessionKeys::parse(KEYS).unwrap(),
+            ))
+            .build()
+    };
+    let err = build("http://app.example/auth/callback").unwrap_err().to_string();
+    assert!(err.contains("must be https"), "{err}");
+    assert!(build("http://127.0.0.1:3000/auth/callback").is_ok());
+    assert!(build("http://localhost:3000/auth/callback").is_ok());
+    assert!(build("/auth/callback").unwrap_err().to_string().contains("absolute"));
+}
+
+#[test]
+fn debug_output_holds_no_secret() {
+    let browser = Browser::new(
+        CLIENT,
+        "https://app.example/cb",
+        "https://idp.example/d",
+        SessionKeys::parse(KEYS).unwrap(),
+    )
+    .client_secret("s3cr3t-value");
+    let shown = format!("{browser:?}");
+    assert!(!shown.contains("s3cr3t") && !shown.contains("AAAAAAAA"), "{shown}");
+}
