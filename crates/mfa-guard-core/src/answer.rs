@@ -38,10 +38,17 @@ impl Answer {
         Answer(Kind::Page(Box::new(Page { status, reason: None, headers, body, why: None })))
     }
 
-    /// The same answer, explained by `why` (and with its reason phrase).
+    /// The same answer, explained by `why`: with its reason phrase and, on a `401`,
+    /// its `WWW-Authenticate` (the MFA page is the same recognisable refusal as the
+    /// API's, in HTML).
     pub(crate) fn because(mut self, why: Rejection) -> Self {
         if let Kind::Page(page) = &mut self.0 {
             page.reason = why.reason_phrase();
+            if page.status == 401
+                && let Some(challenge) = why.www_authenticate()
+            {
+                page.headers.push(("www-authenticate", challenge.to_owned()));
+            }
             page.why = Some(why);
         }
         self

@@ -261,6 +261,7 @@ async fn a_step_up_without_mfa_ends_on_the_mfa_page_not_in_a_loop() {
             "{text}"
         );
         assert_eq!(header(&a, "content-type"), ["text/html; charset=utf-8"]);
+        assert_eq!(header(&a, "www-authenticate"), [r#"Bearer error="invalid_token""#]);
     }
     // Another day (after the step-up window) the provider is asked again, once.
     rp.clock.advance(601);

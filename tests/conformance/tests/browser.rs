@@ -1,0 +1,143 @@
+//! The seed's browser journeys on both example servers, in development mode, with a
+//! scripted browser (`mfa_guard_conformance::browser`): examples 1, 3 and 4, the
+//! role page, and API calls next to a session. Headless Chromium walks the same
+//! journeys in `chromium.rs`; this suite needs no browser and reads the status line
+//! as sent.
+
+use mfa_guard_conformance::browser::{Browser, SignIn};
+use mfa_guard_conformance::cases::Target;
+use mfa_guard_conformance::http1;
+use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
+use reqwest::Url;
+
+async fn servers() -> Vec<Target> {
+    vec![
+        start_axum_from_env(&[]).await.expect("the axum example starts"),
+        start_actix_from_env(&[]).expect("the actix example starts"),
+    ]
+}
+
+fn url(target: &Target, path: &str) -> Url {
+    Url::parse(&format!("http://{}{path}", target.addr)).unwrap()
+}
+
+fn area(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text).map(|v| v["area"].to_string()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn example_1_mfa_at_sign_in_opens_mfa_pages_without_a_second_prompt() {
+    for target in servers().await {
+        let mut browser = Browser::new();
+        let overview =
+            browser.open(&url(&target, "/overview"), &mut vec![SignIn::PasswordAndMfa("admin")]).await;
+        assert_eq!(
+            (overview.status(), area(&overview.text())),
+            (200, "\"overview\"".into()),
+            "{}",
+            target.name
+        );
+        let customers = browser.open(&url(&target, "/commerce/customers"), &mut vec![]).await;
+        assert_eq!(customers.status(), 200, "{}: {}", target.name, customers.text());
+        assert!(customers.text().contains("\"mfa\":true"));
+        assert_eq!(browser.provider_trips, 1, "{}: one sign-in, no second prompt", target.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn example_3_sign_in_without_mfa_then_step_up_on_the_mfa_page() {
+    for target in servers().await {
+        let mut browser = Browser::new();
+        for day in 1..=2 {
+            let before = browser.provider_trips;
+            let overview =
+                browser.open(&url(&target, "/overview"), &mut vec![SignIn::Password("admin")]).await;
+            assert_eq!(overview.status(), 200, "{} day {day}", target.name);
+            assert!(overview.text().contains("\"mfa\":false"));
+            // The MFA page sends the browser to the provider, which is asked for MFA.
+            let mut steps = vec![SignIn::PasswordAndMfa("admin")];
+            let customers = browser.open(&url(&target, "/commerce/customers?page=2"), &mut steps).await;
+            assert!(steps.is_empty(), "{}: the step-up page was shown", target.name);
+            assert_eq!(customers.status(), 200, "{}: {}", target.name, customers.text());
+            assert_eq!(customers.url.path(), "/commerce/customers");
+            assert_eq!(customers.url.query(), Some("page=2"), "the return path keeps the query");
+            assert!(customers.text().contains("\"mfa\":true"));
+            assert_eq!(
+                browser.provider_trips - before,
+                2,
+                "{} day {day}: sign-in, then one step-up",
+                target.name
+            );
+            // Another day: signed out, the same again.
+            let out = browser.get(&url(&target, "/auth/sign-out")).await;
+            assert_eq!(out.status(), 302);
+            assert!(!browser.jar.contains_key("mfa-guard"), "signing out clears the session");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn example_4_unrecognised_mfa_is_refused_with_the_mfa_page_everywhere() {
+    for target in servers().await {
+        let mut browser = Browser::new();
+        browser.open(&url(&target, "/overview"), &mut vec![SignIn::Password("incompatible")]).await;
+        let page = browser
+            .open(&url(&target, "/commerce/customers"), &mut vec![SignIn::PasswordAndMfa("incompatible")])
+            .await;
+        assert_eq!(page.response.status_line, "HTTP/1.1 401 Unauthorized - MFA required", "{}", target.name);
+        assert_eq!(page.url.path(), "/commerce/customers");
+        let text = page.text();
+        assert!(text.contains("<h1>Unauthorized - MFA required</h1>"), "{text}");
+        assert!(text.contains("pwd, otp") && text.contains("administrator"), "{text}");
+        assert_eq!(page.response.all("www-authenticate").len(), 1, "still one Bearer challenge");
+        assert_eq!(browser.provider_trips, 2);
+        // Every MFA page, at once and without another round trip: never a loop.
+        for other in ["/billing/invoices", "/security/alerts", "/commerce/customers"] {
+            let again = browser.open(&url(&target, other), &mut vec![]).await;
+            assert_eq!(again.response.status_line, "HTTP/1.1 401 Unauthorized - MFA required", "{other}");
+        }
+        assert_eq!(browser.provider_trips, 2, "{}: at most one step-up per visit", target.name);
+        // And the API refuses their tokens as ever (the session is not a token).
+        let cookie = format!("Cookie: mfa-guard={}", browser.jar["mfa-guard"]).into_bytes();
+        let api = http1::request(target.addr, "GET", "/commerce/customers", &[cookie]).await.unwrap();
+        assert_eq!(api.status, 401);
+        assert_eq!(api.code().as_deref(), Some("missing_token"));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_role_is_a_403_page_on_both_servers() {
+    for target in servers().await {
+        let mut browser = Browser::new();
+        let page = browser
+            .open(&url(&target, "/billing/invoices"), &mut vec![SignIn::PasswordAndMfa("sales")])
+            .await;
+        assert_eq!(page.status(), 403, "{}: {}", target.name, page.text());
+        assert!(page.text().contains("<h1>Forbidden</h1>"));
+        // The sales agent's own area opens.
+        let customers = browser.open(&url(&target, "/commerce/customers"), &mut vec![]).await;
+        assert_eq!(customers.status(), 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn both_servers_answer_the_browser_alike() {
+    let targets = servers().await;
+    let mut seen = Vec::new();
+    for target in &targets {
+        let mut browser = Browser::new();
+        let first = browser.get(&url(target, "/commerce/customers")).await;
+        let location = first.location().unwrap();
+        let params: Vec<String> = location.query_pairs().map(|(k, _)| k.into_owned()).collect();
+        let page = browser.open(&url(target, "/overview"), &mut vec![SignIn::Password("incompatible")]).await;
+        let step = browser.get(&url(target, "/commerce/customers")).await;
+        seen.push((
+            first.status(),
+            params,
+            page.status(),
+            step.status(),
+            step.location().map(|l| l.path().to_owned()),
+        ));
+    }
+    assert_eq!(seen[0], seen[1], "axum and actix");
+}
