@@ -1,0 +1,426 @@
+// Headless Chromium walks mfa-guard's browser-mode journeys on the example servers,
+// clicking through the real pages (the development issuer's sign-in page, or
+// oidc-provider's password and MFA steps).
+//
+//   node journeys.mjs --server NAME=URL [--server NAME=URL ...]
+//                     [--provider dev|oidc] [--screenshots DIR]
+//
+// Examples walked on every server, each in a fresh browser context:
+//   1  the provider gives MFA at sign-in: sign in at /overview with MFA, then
+//      /commerce/customers opens without a second prompt (1 provider round trip);
+//   3  sign in at /overview with a password only; /commerce/customers steps up to MFA
+//      (a 2nd round trip) and opens; sign out and do it all again (2 + 2 trips);
+//   4  a user whose MFA never counts as `mfa` (no `mfa` in amr): the step-up ends on
+//      the 401 "Unauthorized - MFA required" page, and /billing/invoices shows the
+//      same page with no new round trip (2 trips).
+// A provider round trip is a GET of the provider's authorization endpoint
+// (/dev-idp/authorize on the server itself, or /auth on oidc-provider).
+//
+// The only URLs typed in are the pages a user opens (/overview, /commerce/customers,
+// /billing/invoices) and the sign-out URL; every sign-in goes through the forms.
+//
+// Stdout: ONE line of JSON, {"ok":true,"journeys":[...]} or {"ok":false,"failures":[...],
+// "journeys":[...]} (exit code 1). Progress goes to stderr. Each journey times out on
+// its own (JOURNEY_TIMEOUT_MS, default 20000; each step STEP_TIMEOUT_MS, default 5000).
+//
+// Chromium: /usr/bin/chromium unless CHROMIUM names another binary.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+const JOURNEY_TIMEOUT_MS = Number(process.env.JOURNEY_TIMEOUT_MS ?? 20000);
+const STEP_TIMEOUT_MS = Number(process.env.STEP_TIMEOUT_MS ?? 5000);
+const REASON = 'Unauthorized - MFA required';
+
+function usage(why) {
+  process.stderr.write(
+    `${why}\nusage: node journeys.mjs --server NAME=URL [--server NAME=URL ...] [--provider dev|oidc] [--screenshots DIR]\n`,
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = { servers: [], provider: 'dev', screenshots: null };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${arg} needs a value`);
+      return argv[++i];
+    };
+    if (arg === '--server') {
+      const spec = value();
+      const eq = spec.indexOf('=');
+      if (eq <= 0) usage(`--server ${spec}: expected NAME=URL`);
+      const url = new URL(spec.slice(eq + 1));
+      opts.servers.push({ name: spec.slice(0, eq), origin: url.origin });
+    } else if (arg === '--provider') {
+      opts.provider = value();
+      if (!['dev', 'oidc'].includes(opts.provider)) usage(`--provider ${opts.provider}: dev or oidc`);
+    } else if (arg === '--screenshots') {
+      opts.screenshots = value();
+    } else {
+      usage(`unknown argument ${arg}`);
+    }
+  }
+  if (opts.servers.length === 0) usage('at least one --server is needed');
+  return opts;
+}
+
+const log = (msg) => process.stderr.write(`[journeys] ${msg}\n`);
+
+class JourneyError extends Error {}
+
+function check(cond, what) {
+  if (!cond) throw new JourneyError(what);
+}
+
+/**
+ * One browser tab with what the journeys observe: the round trips to the provider's
+ * authorization endpoint, and the response of the last main-frame navigation.
+ */
+class Tab {
+  constructor(page, server, provider) {
+    this.page = page;
+    this.server = server;
+    this.provider = provider;
+    this.trips = 0;
+    this.navigations = [];
+    page.setDefaultTimeout(STEP_TIMEOUT_MS);
+    page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
+    page.on('request', (req) => {
+      if (req.method() === 'GET' && req.isNavigationRequest() && this.isAuthorize(new URL(req.url()))) {
+        this.trips += 1;
+        log(`  ${server.name}: provider round trip #${this.trips}`);
+      }
+    });
+    page.on('response', (res) => {
+      if (res.request().isNavigationRequest() && res.frame() === page.mainFrame()) {
+        this.navigations.push(res);
+      }
+    });
+  }
+
+  isAuthorize(url) {
+    if (this.provider === 'dev') {
+      return url.origin === this.server.origin && url.pathname === '/dev-idp/authorize';
+    }
+    // oidc-provider's authorization endpoint; /auth/:uid (resuming after the
+    // login) is the same round trip, not a new one.
+    return url.origin !== this.server.origin && url.pathname === '/auth';
+  }
+
+  path() {
+    return new URL(this.page.url()).pathname;
+  }
+
+  /** The response that produced the page now shown (after every redirect). */
+  finalResponse() {
+    const url = this.page.url();
+    for (let i = this.navigations.length - 1; i >= 0; i--) {
+      const res = this.navigations[i];
+      if (res.url() === url && !(res.status() >= 300 && res.status() < 400)) return res;
+    }
+    return null;
+  }
+
+  /** Opens a page the way a user types its address. */
+  async open(pathname) {
+    log(`  ${this.server.name}: open ${pathname}`);
+    await this.page.goto(this.server.origin + pathname, { waitUntil: 'load' });
+  }
+
+  /** Clicks a submit button and waits until the browser settles on `until`. */
+  async submit(selector, until) {
+    await Promise.all([
+      this.page.waitForURL(until, { waitUntil: 'load' }),
+      this.page.click(selector),
+    ]);
+  }
+
+  async text() {
+    return this.page.innerText('body');
+  }
+
+  /** Asserts the page shown: its path, status and (substrings of) its text. */
+  async expectPage(pathname, status, texts = []) {
+    const where = `${this.server.name}: ${pathname}`;
+    check(this.path() === pathname, `${where}: the browser is at ${this.path()}, not ${pathname}`);
+    const res = this.finalResponse();
+    check(res !== null, `${where}: no navigation response for ${this.path()}`);
+    check(
+      res.status() === status,
+      `${where}: status ${res.status()} ${res.statusText()}, expected ${status}; page text: ${(await this.text()).slice(0, 300)}`,
+    );
+    const body = await this.text();
+    for (const t of texts) {
+      check(body.includes(t), `${where}: the page does not show ${JSON.stringify(t)}; it shows: ${body.slice(0, 400)}`);
+    }
+    return res;
+  }
+
+  /** Asserts the 401 page of a user whose MFA is not recognised. */
+  async expectMfaRequiredPage(pathname, statusTexts) {
+    const res = await this.expectPage(pathname, 401, ['amr']);
+    const h1 = (await this.page.innerText('h1')).trim();
+    check(h1 === REASON, `${this.server.name}: the 401 page's <h1> is ${JSON.stringify(h1)}, not ${REASON}`);
+    const body = await this.text();
+    check(/administrator/i.test(body), `${this.server.name}: the 401 page does not address the administrator: ${body}`);
+    check(/MFA provider|multi-factor/i.test(body), `${this.server.name}: the 401 page does not name the MFA provider: ${body}`);
+    statusTexts.push(res.statusText());
+    if (res.statusText() !== '') {
+      check(
+        res.statusText() === REASON,
+        `${this.server.name}: the 401's reason phrase is ${JSON.stringify(res.statusText())}, not ${REASON}`,
+      );
+    }
+    return res;
+  }
+}
+
+/** The sign-in pages of a provider, driven by clicks. */
+const PROVIDERS = {
+  dev: {
+    users: { mfaAtSignIn: 'admin', admin: 'admin', incompatible: 'incompatible' },
+    isSignInPage: (url, server) => url.origin === server.origin && url.pathname === '/dev-idp/authorize',
+    /** Signs `user` in on the sign-in page shown; `mfa` picks "password + MFA". */
+    async signIn(tab, user, { mfa, stepUp, until }) {
+      const page = tab.page;
+      check(
+        tab.path() === '/dev-idp/authorize',
+        `${tab.server.name}: expected the sign-in page, the browser is at ${page.url()}`,
+      );
+      check((await page.title()) === 'Sign in', `${tab.server.name}: the sign-in page is titled ${await page.title()}`);
+      const asked = await page.locator('#mfa-requested').count();
+      check(
+        asked === (stepUp ? 1 : 0),
+        `${tab.server.name}: the sign-in page ${asked ? 'says' : 'does not say'} that MFA is requested`,
+      );
+      if (stepUp) {
+        check(await page.isVisible('#mfa-requested'), `${tab.server.name}: #mfa-requested is not visible`);
+      }
+      check(await page.isChecked('#user-admin'), `${tab.server.name}: the first user is not pre-checked`);
+      await page.check(`#user-${user}`);
+      await tab.submit(mfa ? '#sign-in-mfa' : '#sign-in-password', until);
+    },
+  },
+  oidc: {
+    users: { mfaAtSignIn: 'mfa-at-sign-in', admin: 'admin-agent', incompatible: 'incompatible-mfa' },
+    async signIn(tab, account, { mfa, until }) {
+      const page = tab.page;
+      await page.waitForSelector('#sign-in');
+      check(
+        new URL(page.url()).origin !== tab.server.origin,
+        `${tab.server.name}: expected the provider's password step, the browser is at ${page.url()}`,
+      );
+      const h1 = (await page.innerText('h1')).trim();
+      check(h1 === 'Sign in', `${tab.server.name}: the password step's <h1> is ${h1}`);
+      await page.check(`#account-${account}`);
+      await page.fill('#password', 'password');
+      if (!mfa) {
+        await tab.submit('#sign-in', until);
+        return;
+      }
+      await Promise.all([page.waitForSelector('#otp'), page.click('#sign-in')]);
+      const step = (await page.innerText('h1')).trim();
+      check(step === 'Verify your identity', `${tab.server.name}: the MFA step's <h1> is ${step}`);
+      await page.fill('#otp', '123456');
+      await tab.submit('#verify', until);
+    },
+  },
+};
+
+const at = (pathname) => (url) => url.pathname === pathname;
+
+/** A sign-in page is shown (the browser left the server for the provider). */
+async function expectSignInPage(tab, provider) {
+  if (provider === 'dev') {
+    check(tab.path() === '/dev-idp/authorize', `${tab.server.name}: not sent to sign in: at ${tab.page.url()}`);
+  } else {
+    check(
+      new URL(tab.page.url()).origin !== tab.server.origin,
+      `${tab.server.name}: not sent to sign in: at ${tab.page.url()}`,
+    );
+    await tab.page.waitForSelector('#sign-in');
+  }
+}
+
+/** Example 1: MFA at sign-in, then an MFA page without a second prompt. */
+async function example1(tab, ctx) {
+  const p = PROVIDERS[ctx.provider];
+  await tab.open('/overview');
+  await expectSignInPage(tab, ctx.provider);
+  if (ctx.screenshot && ctx.provider === 'dev') {
+    await tab.page.screenshot({ path: ctx.screenshot('dev-sign-in.png') });
+  }
+  await p.signIn(tab, p.users.mfaAtSignIn, { mfa: true, stepUp: false, until: at('/overview') });
+  await tab.expectPage('/overview', 200, ['"area":"overview"', '"mfa":true']);
+  check(tab.trips === 1, `${tab.server.name}: ${tab.trips} provider round trips to sign in, expected 1`);
+  await tab.open('/commerce/customers');
+  await tab.expectPage('/commerce/customers', 200, ['"area":"customers"', '"mfa":true']);
+  check(tab.trips === 1, `${tab.server.name}: the MFA page cost another provider round trip (${tab.trips} in all)`);
+  return { finalPath: tab.path(), status: tab.finalResponse().status(), providerTrips: tab.trips };
+}
+
+/** One day of example 3: password sign-in, overview, step-up to MFA, customers. */
+async function passwordThenStepUp(tab, ctx) {
+  const p = PROVIDERS[ctx.provider];
+  const before = tab.trips;
+  await tab.open('/overview');
+  await expectSignInPage(tab, ctx.provider);
+  await p.signIn(tab, p.users.admin, { mfa: false, stepUp: false, until: at('/overview') });
+  await tab.expectPage('/overview', 200, ['"area":"overview"', '"mfa":false']);
+  check(tab.trips - before === 1, `${tab.server.name}: ${tab.trips - before} round trips to sign in, expected 1`);
+  await tab.open('/commerce/customers');
+  // Without MFA the session is sent to the provider again (the step-up).
+  await expectSignInPage(tab, ctx.provider);
+  check(tab.trips - before === 2, `${tab.server.name}: no step-up round trip for /commerce/customers`);
+  await p.signIn(tab, p.users.admin, { mfa: true, stepUp: true, until: at('/commerce/customers') });
+  await tab.expectPage('/commerce/customers', 200, ['"area":"customers"', '"mfa":true']);
+  return tab.trips - before;
+}
+
+/** Example 3: password only, step-up at the MFA page; sign out and again. */
+async function example3(tab, ctx) {
+  const firstDay = await passwordThenStepUp(tab, ctx);
+  log(`  ${tab.server.name}: sign out`);
+  const tripsBefore = tab.trips;
+  // The provider's end-session endpoint sends the browser back to the server's `/`
+  // (its post-logout redirect URI); oidc-provider's confirmation page submits itself
+  // on the way. What `/` then shows is the server's business: wait for the browser to
+  // get there and settle.
+  const home = new Promise((resolve) => {
+    const seen = (req) => {
+      const u = new URL(req.url());
+      if (req.isNavigationRequest() && u.origin === tab.server.origin && u.pathname === '/') {
+        tab.page.off('request', seen);
+        resolve();
+      }
+    };
+    tab.page.on('request', seen);
+  });
+  await tab.page.goto(tab.server.origin + '/auth/sign-out', { waitUntil: 'load' });
+  await home;
+  await tab.page.waitForLoadState('networkidle');
+  const cookies = await tab.page.context().cookies(tab.server.origin);
+  check(
+    !cookies.some((c) => c.name === 'mfa-guard'),
+    `${tab.server.name}: the session cookie survived the sign-out`,
+  );
+  const signOutLanding = tab.page.url();
+  const signOutTrips = tab.trips - tripsBefore;
+  // Another day: the same again.
+  const secondDay = await passwordThenStepUp(tab, ctx);
+  return {
+    finalPath: tab.path(),
+    status: tab.finalResponse().status(),
+    providerTrips: firstDay + secondDay,
+    providerTripsBeforeSignOut: firstDay,
+    providerTripsAfterSignOut: secondDay,
+    signOutLanding: new URL(signOutLanding).pathname,
+    providerTripsAtSignOutLanding: signOutTrips,
+  };
+}
+
+/** Example 4: a second factor that is not `mfa` ends on the 401 page. */
+async function example4(tab, ctx) {
+  const p = PROVIDERS[ctx.provider];
+  await tab.open('/overview');
+  await expectSignInPage(tab, ctx.provider);
+  await p.signIn(tab, p.users.incompatible, { mfa: false, stepUp: false, until: at('/overview') });
+  await tab.expectPage('/overview', 200, ['"area":"overview"', '"mfa":false']);
+  await tab.open('/commerce/customers');
+  await expectSignInPage(tab, ctx.provider);
+  check(tab.trips === 2, `${tab.server.name}: ${tab.trips} round trips before the step-up sign-in, expected 2`);
+  await p.signIn(tab, p.users.incompatible, { mfa: true, stepUp: true, until: at('/commerce/customers') });
+  await tab.expectMfaRequiredPage('/commerce/customers', ctx.statusTexts);
+  if (ctx.screenshot) {
+    await tab.page.screenshot({ path: ctx.screenshot('mfa-required.png') });
+  }
+  await tab.open('/billing/invoices');
+  await tab.expectMfaRequiredPage('/billing/invoices', ctx.statusTexts);
+  check(tab.trips === 2, `${tab.server.name}: /billing/invoices made a new provider round trip (${tab.trips} in all)`);
+  return {
+    finalPath: tab.path(),
+    status: tab.finalResponse().status(),
+    statusText: tab.finalResponse().statusText(),
+    providerTrips: tab.trips,
+  };
+}
+
+const EXAMPLES = [
+  [1, example1],
+  [3, example3],
+  [4, example4],
+];
+
+function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new JourneyError(`${what}: timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+  if (opts.screenshots) fs.mkdirSync(opts.screenshots, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu'],
+  });
+  const journeys = [];
+  const failures = [];
+  const statusTexts = [];
+  try {
+    for (const [index, server] of opts.servers.entries()) {
+      for (const [example, walk] of EXAMPLES) {
+        const what = `${server.name} example ${example}`;
+        log(`${what} (${opts.provider} provider)`);
+        const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
+        const page = await context.newPage();
+        const tab = new Tab(page, server, opts.provider);
+        const ctx = {
+          provider: opts.provider,
+          statusTexts,
+          screenshot:
+            opts.screenshots && index === 0 ? (name) => path.join(opts.screenshots, name) : null,
+        };
+        const started = Date.now();
+        try {
+          const result = await withTimeout(walk(tab, ctx), JOURNEY_TIMEOUT_MS, what);
+          journeys.push({ server: server.name, example, ...result, ms: Date.now() - started });
+          log(`${what}: ok (${result.providerTrips} provider round trips)`);
+        } catch (e) {
+          const message = e instanceof JourneyError ? e.message : `${what}: ${e.message ?? e}`;
+          failures.push({
+            server: server.name,
+            example,
+            error: message.split('\n')[0],
+            url: page.url(),
+            providerTrips: tab.trips,
+          });
+          log(`${what}: FAILED: ${message}`);
+        } finally {
+          await context.close().catch(() => {});
+        }
+      }
+    }
+  } finally {
+    await browser.close().catch(() => {});
+  }
+  const reason = [...new Set(statusTexts)];
+  const out = failures.length === 0
+    ? { ok: true, provider: opts.provider, reasonPhrases: reason, journeys }
+    : { ok: false, provider: opts.provider, failures, journeys };
+  process.stdout.write(`${JSON.stringify(out)}\n`);
+  process.exitCode = failures.length === 0 ? 0 : 1;
+}
+
+main().catch((e) => {
+  process.stdout.write(`${JSON.stringify({ ok: false, failures: [{ error: String(e?.message ?? e) }] })}\n`);
+  process.exitCode = 1;
+});

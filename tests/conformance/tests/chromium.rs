@@ -1,0 +1,392 @@
+//! Headless Chromium walks the browser-mode journeys (`tests/browser/journeys.mjs`)
+//! on both example servers, started in this process: examples 1 (MFA at sign-in, no
+//! second prompt), 3 (password sign-in, step-up to MFA at an MFA page; sign out and
+//! again) and 4 (a second factor that is not `mfa`: the 401 "Unauthorized - MFA
+//! required" page, and no new provider round trip for the next MFA page). Once on the
+//! development issuer's sign-in page (development mode), once on oidc-provider's pages
+//! (`tests/idp/provider.mjs`, the servers configured with `MFA_OIDC_*`).
+//!
+//! Needs node 20+, Chromium (`/usr/bin/chromium`, or the binary `CHROMIUM` names) and,
+//! where `tests/browser/node_modules` is missing, npm (`npm ci` runs once). Without
+//! them each test passes at once and one line on stderr says it was skipped — except
+//! under `CI=true` (or `1`), where each test fails saying what to install.
+//!
+//! `MFA_GUARD_SCREENSHOTS=1` makes the development-mode test write
+//! `docs/images/dev-sign-in.png` and `docs/images/mfa-required.png`.
+//!
+//! Run: `cargo test -p mfa-guard-conformance --test chromium`.
+
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use mfa_guard_conformance::cases::Target;
+use mfa_guard_conformance::oidc::{self, Decision, RESOURCE, is_ci};
+use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
+use serde_json::Value;
+
+/// How long one run of the journeys (Chromium, six journeys) may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(50);
+/// How long oidc-provider may take to start.
+const IDP_START_TIMEOUT: Duration = Duration::from_secs(30);
+/// The reason phrase of the MFA-required refusal.
+const MFA_REQUIRED_REASON: &str = "Unauthorized - MFA required";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+}
+
+fn browser_dir() -> PathBuf {
+    repo_root().join("tests").join("browser")
+}
+
+fn chromium_path() -> String {
+    std::env::var("CHROMIUM")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| "/usr/bin/chromium".into())
+}
+
+fn installed() -> bool {
+    browser_dir().join("node_modules/playwright-core/package.json").is_file()
+}
+
+/// What is missing, if anything: node 20+, npm (when the packages are not installed),
+/// Chromium.
+fn probe_tools() -> Result<(), String> {
+    let version = match Command::new("node").arg("--version").stdin(Stdio::null()).output() {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+        Ok(_) => return Err("`node --version` failed (install node 20+ and npm)".into()),
+        Err(_) => return Err("node not found (install node 20+ and npm)".into()),
+    };
+    let major = version.trim_start_matches('v').split('.').next().and_then(|m| m.parse::<u32>().ok());
+    if !matches!(major, Some(m) if m >= 20) {
+        return Err(format!("node {version} is older than 20 (install node 20+)"));
+    }
+    if !installed() {
+        match Command::new("npm").arg("--version").stdin(Stdio::null()).output() {
+            Ok(out) if out.status.success() => {}
+            _ => {
+                return Err(
+                    "npm not found, and tests/browser/node_modules is not installed (install npm)".into()
+                );
+            }
+        }
+    }
+    let chromium = chromium_path();
+    match Command::new(&chromium).arg("--version").stdin(Stdio::null()).output() {
+        Ok(out) if out.status.success() => Ok(()),
+        Ok(out) => Err(format!(
+            "`{chromium} --version` failed ({}): {} (apt-get install chromium, or set CHROMIUM)",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(_) => {
+            Err(format!("Chromium not found at {chromium} (apt-get install chromium, or set CHROMIUM)"))
+        }
+    }
+}
+
+/// oidc.rs's rule: a missing tool skips the suite, except under CI, where it fails.
+fn decide(ci: Option<&str>, probe: Result<(), String>) -> Decision {
+    match probe {
+        Ok(()) => Decision::Run,
+        Err(why) if is_ci(ci) => Decision::Fail(format!(
+            "the headless Chromium suite cannot run: {why}; under CI (CI={}) a missing tool fails the suite \
+             instead of skipping it: install node 20+ and npm, and Chromium (apt-get install chromium)",
+            ci.unwrap_or_default().trim()
+        )),
+        Err(why) => Decision::Skip(why),
+    }
+}
+
+/// Probes once per process and installs `tests/browser`'s packages where missing.
+/// `Ok(false)`: skipped (said once on stderr). `Err`: the test must fail.
+fn prepare() -> Result<bool, String> {
+    static SETUP: OnceLock<Result<bool, String>> = OnceLock::new();
+    SETUP
+        .get_or_init(|| match decide(std::env::var("CI").ok().as_deref(), probe_tools()) {
+            Decision::Run => install().map(|()| true),
+            Decision::Skip(why) => {
+                // The stderr handle itself: the harness would hide `eprintln!`.
+                let _ = writeln!(std::io::stderr(), "skipping the headless Chromium tests: {why}");
+                Ok(false)
+            }
+            Decision::Fail(why) => Err(why),
+        })
+        .clone()
+}
+
+fn install() -> Result<(), String> {
+    if installed() {
+        return Ok(());
+    }
+    let dir = browser_dir();
+    let out = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("`npm ci` in {} could not run: {e}", dir.display()))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`npm ci` in {} failed ({}): {}",
+            dir.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// A child process killed (and reaped) when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Reads a pipe to the end in a thread of its own.
+fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHandle<String> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = pipe.read_to_end(&mut buf);
+        String::from_utf8_lossy(&buf).into_owned()
+    })
+}
+
+/// Runs the journeys against `targets` and returns their JSON verdict; panics with
+/// the suite's stderr when it fails, says nothing, or outlives [`RUN_TIMEOUT`].
+fn run_journeys(targets: &[Target], provider: &str, screenshots: Option<&Path>) -> Value {
+    let mut cmd = Command::new("node");
+    cmd.arg(browser_dir().join("journeys.mjs")).args(["--provider", provider]);
+    for t in targets {
+        cmd.arg("--server").arg(format!("{}=http://{}", t.name, t.addr));
+    }
+    if let Some(dir) = screenshots {
+        cmd.arg("--screenshots").arg(dir);
+    }
+    let mut child = Killed(
+        cmd.current_dir(browser_dir())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start node: {e}")),
+    );
+    let stdout = drain(child.0.stdout.take().expect("stdout pipe"));
+    let stderr = drain(child.0.stderr.take().expect("stderr pipe"));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("wait for node") {
+            break Some(status);
+        }
+        if started.elapsed() > RUN_TIMEOUT {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(child);
+    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    let Some(status) = status else {
+        panic!("the journeys ({provider}) did not finish within {RUN_TIMEOUT:?}; their stderr:\n{stderr}");
+    };
+    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let verdict: Value = serde_json::from_str(line).unwrap_or_else(|_| {
+        panic!("the journeys ({provider}) exited {status} saying {stdout:?}; their stderr:\n{stderr}")
+    });
+    assert!(
+        verdict["ok"] == true && status.success(),
+        "the journeys ({provider}) failed (exit {status}):\n{}\n\ntheir stderr:\n{stderr}",
+        serde_json::to_string_pretty(&verdict["failures"]).unwrap_or_default()
+    );
+    let _ = writeln!(std::io::stderr(), "chromium journeys ({provider}) in {:?}", started.elapsed());
+    verdict
+}
+
+/// Each server walked examples 1, 3 and 4, with the provider round trips each costs.
+fn assert_journeys(verdict: &Value, targets: &[Target]) {
+    let journeys = verdict["journeys"].as_array().expect("a list of journeys");
+    for t in targets {
+        let journey = |example: u64| {
+            journeys
+                .iter()
+                .find(|j| j["server"] == t.name && j["example"] == example)
+                .unwrap_or_else(|| panic!("{}: no journey for example {example} in {verdict}", t.name))
+        };
+        let one = journey(1);
+        assert_eq!(
+            (&one["finalPath"], &one["status"], &one["providerTrips"]),
+            (&Value::from("/commerce/customers"), &Value::from(200), &Value::from(1)),
+            "{} example 1 (MFA at sign-in, then an MFA page without a second prompt): {one}",
+            t.name
+        );
+        let three = journey(3);
+        assert_eq!(
+            (
+                &three["finalPath"],
+                &three["status"],
+                &three["providerTripsBeforeSignOut"],
+                &three["providerTripsAfterSignOut"]
+            ),
+            (&Value::from("/commerce/customers"), &Value::from(200), &Value::from(2), &Value::from(2)),
+            "{} example 3 (password, step-up to MFA; sign out, and again): {three}",
+            t.name
+        );
+        let four = journey(4);
+        assert_eq!(
+            (&four["finalPath"], &four["status"], &four["statusText"], &four["providerTrips"]),
+            (
+                &Value::from("/billing/invoices"),
+                &Value::from(401),
+                &Value::from(MFA_REQUIRED_REASON),
+                &Value::from(2)
+            ),
+            "{} example 4 (MFA not recognised: the 401 page, no new round trip): {four}",
+            t.name
+        );
+    }
+}
+
+/// Development mode: the servers' own development issuer and its sign-in page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_walks_the_journeys_on_the_development_sign_in_page() {
+    if !tokio::task::spawn_blocking(prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
+        return;
+    }
+    let axum = start_axum_from_env(&[]).await.unwrap_or_else(|e| panic!("axum example: {e}"));
+    let actix = start_actix_from_env(&[]).unwrap_or_else(|e| panic!("actix example: {e}"));
+    let targets = [axum, actix];
+    let screenshots = (std::env::var("MFA_GUARD_SCREENSHOTS").as_deref() == Ok("1"))
+        .then(|| repo_root().join("docs").join("images"));
+    let verdict = tokio::task::spawn_blocking(move || run_journeys(&targets, "dev", screenshots.as_deref()))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    assert_journeys(&verdict, &targets);
+}
+
+/// oidc-provider (`tests/idp/provider.mjs`), started with the servers' redirect and
+/// post-logout URIs; it exits when its stdin closes or it is dropped.
+fn start_provider(ports: &[u16]) -> (Killed, String) {
+    let redirects: Vec<String> =
+        ports.iter().map(|p| format!("http://127.0.0.1:{p}/auth/callback")).collect();
+    let logouts: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}/")).collect();
+    let mut child = Killed(
+        Command::new("node")
+            .args(["provider.mjs", "0"])
+            .current_dir(oidc::idp_dir())
+            .env("IDP_REDIRECT_URIS", redirects.join(","))
+            .env("IDP_POST_LOGOUT_URIS", logouts.join(","))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start node: {e}")),
+    );
+    let stderr = drain(child.0.stderr.take().expect("stderr pipe"));
+    let stdout = child.0.stdout.take().expect("stdout pipe");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        let _ = tx.send(lines.next());
+        for _ in lines {}
+    });
+    let line = match rx.recv_timeout(IDP_START_TIMEOUT) {
+        Ok(Some(Ok(line))) => line,
+        _ => {
+            drop(child);
+            panic!("oidc-provider did not start; its stderr:\n{}", stderr.join().unwrap_or_default());
+        }
+    };
+    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("oidc-provider said {line:?}"));
+    let issuer = ready["issuer"].as_str().unwrap_or_else(|| panic!("no issuer in {line}")).to_owned();
+    (child, issuer)
+}
+
+/// The `MFA_*` environment of a server signing browsers in at oidc-provider.
+fn oidc_env(issuer: &str, addr: SocketAddr, session_keys: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("MFA_DISCOVERY_URL", format!("{issuer}/.well-known/openid-configuration")),
+        ("MFA_AUDIENCE", RESOURCE.to_owned()),
+        ("MFA_OIDC_CLIENT_ID", "e2e-browser".to_owned()),
+        ("MFA_OIDC_CLIENT_SECRET", "e2e-browser-secret".to_owned()),
+        ("MFA_OIDC_REDIRECT_URI", format!("http://{addr}/auth/callback")),
+        ("MFA_SESSION_KEYS", session_keys.to_owned()),
+        ("MFA_STEP_UP", "generic:http://schemas.openid.net/pape/policies/2007/06/multi-factor".to_owned()),
+    ]
+}
+
+fn guard_from(env: &[(&'static str, String)], addr: SocketAddr) -> mfa_guard_core::Guard {
+    let startup =
+        example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap_or_else(|e| panic!("the oidc-mode environment: {e}"));
+    let (guard, dev) = startup.guard(addr).unwrap_or_else(|e| panic!("the oidc-mode guard: {e}"));
+    assert!(dev.is_none(), "with MFA_DISCOVERY_URL the servers are not in development mode");
+    guard
+}
+
+/// oidc-provider's password and MFA steps instead of the development sign-in page.
+/// The servers' ports are bound first, so the provider knows their redirect URIs
+/// before it starts; the servers then serve on those very listeners.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_walks_the_journeys_on_oidc_provider_pages() {
+    if !tokio::task::spawn_blocking(prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
+        return;
+    }
+    // oidc-provider's own packages (tests/idp), as the end-to-end suite installs them.
+    if !tokio::task::spawn_blocking(oidc::prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
+        return;
+    }
+    let axum_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let actix_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let axum_addr = axum_listener.local_addr().expect("addr");
+    let actix_addr = actix_listener.local_addr().expect("addr");
+    let (provider, issuer) =
+        tokio::task::spawn_blocking(move || start_provider(&[axum_addr.port(), actix_addr.port()]))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+
+    let mut key = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut key).expect("random session key");
+    let session_keys = format!("k1:{}", STANDARD.encode(key));
+
+    let axum_guard = guard_from(&oidc_env(&issuer, axum_addr, &session_keys), axum_addr);
+    axum_listener.set_nonblocking(true).expect("nonblocking");
+    let listener = tokio::net::TcpListener::from_std(axum_listener).expect("tokio listener");
+    let app = example_axum_server::app(axum_guard, None);
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let actix_guard = guard_from(&oidc_env(&issuer, actix_addr, &session_keys), actix_addr);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            match example_actix_server::server(actix_listener, actix_guard, None) {
+                Ok(server) => {
+                    let _ = ready_tx.send(Ok(()));
+                    let _ = server.await;
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                }
+            }
+        });
+    });
+    ready_rx.recv().expect("the actix thread").unwrap_or_else(|e| panic!("actix example: {e}"));
+
+    let targets = [Target { name: "axum", addr: axum_addr }, Target { name: "actix", addr: actix_addr }];
+    let verdict = tokio::task::spawn_blocking(move || run_journeys(&targets, "oidc", None))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    assert_journeys(&verdict, &targets);
+    drop(provider);
+}
