@@ -5,6 +5,10 @@
 #   benches/load.sh [ROUNDS] [SECONDS] [CONNECTIONS]      (defaults: 5 10 32)
 #   SCENARIOS="axum-verify jwt-authorizer" benches/load.sh   (a subset, same rounds)
 #
+# axum-session is a signed-in browser: the axum example in development mode (browser
+# mode on), a session cookie got by signing in through its development issuer with
+# curl before each round, and top-level navigations (Sec-Fetch-Mode: navigate).
+#
 # Every server runs pinned to CPU 0 (one tokio / actix worker, since the affinity
 # mask has one CPU), wrk runs pinned to CPU 1 with one thread. Each round runs every
 # scenario once, in turn, so slow drifts of a shared machine hit all of them alike.
@@ -75,15 +79,53 @@ for fw in axum actix; do
         pids+=($!)
     done
 done
-all=(noauth axum-hit axum-verify actix-hit actix-verify jwt-authorizer)
+# A signed-in browser: the axum example in development mode, fixed session keys.
+env MFA_LISTEN=127.0.0.1:0 RUST_LOG=warn MFA_SESSION_KEYS="bench:$(head -c 32 /dev/urandom | base64)" \
+    taskset -c 0 "$bin/example-axum-server" >"$work/axum-session.log" 2>&1 &
+pid[axum-session]=$!
+pids+=($!)
+
+# Signs in on a development-mode server ($1 = ADDR) as the admin agent with MFA,
+# clicking through its sign-in page with curl; prints the session cookie.
+dev_sign_in() {
+    local base="http://$1" jar="$work/jar.txt" authorize form callback
+    rm -f "$jar"
+    authorize=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -H 'Sec-Fetch-Mode: navigate' "$base/commerce/customers")
+    form=$(curl -s -c "$jar" -b "$jar" "$authorize" | python3 -c '
+import html, re, sys, urllib.parse
+page = sys.stdin.read()
+pairs = re.findall(r"<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">", page)
+pairs = [(n, html.unescape(v)) for n, v in pairs] + [("user", "admin"), ("method", "mfa")]
+print(urllib.parse.urlencode(pairs))')
+    callback=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" --data "$form" "$base/dev-idp/authorize")
+    curl -s -o /dev/null -c "$jar" -b "$jar" -H 'Sec-Fetch-Mode: navigate' "$callback"
+    awk '$6 == "mfa-guard" { print $7 }' "$jar"
+}
+
+all=(noauth axum-hit axum-verify actix-hit actix-verify jwt-authorizer axum-session)
 read -r -a scenarios <<<"${SCENARIOS:-${all[*]}}"
 for s in "${scenarios[@]}"; do
     [[ " ${all[*]} " == *" $s "* ]] || { echo "load.sh: unknown scenario $s (known: ${all[*]})" >&2; exit 2; }
 done
+# The request headers of scenario $1, one per line.
+headers() {
+    if [ "$1" = axum-session ]; then
+        printf '%s\n' "Cookie: mfa-guard=$session" "Sec-Fetch-Mode: navigate" "Accept: text/html"
+    else
+        printf '%s\n' "Authorization: Bearer $token"
+    fi
+}
+session=""
 for s in "${scenarios[@]}"; do
     addr[$s]=$(listening "$work/$s.log")
+    if [ "$s" = axum-session ]; then
+        session=$(dev_sign_in "${addr[$s]}")
+        [ -n "$session" ] || { echo "load.sh: signing in on axum-session failed" >&2; cat "$work/$s.log" >&2; exit 1; }
+    fi
     # Warm up (first key fetch, caches) and check the route answers 200.
-    code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "http://${addr[$s]}/commerce/customers")
+    mapfile -t hdrs < <(headers "$s")
+    args=(); for h in "${hdrs[@]}"; do args+=(-H "$h"); done
+    code=$(curl -s -o /dev/null -w '%{http_code}' "${args[@]}" "http://${addr[$s]}/commerce/customers")
     [ "$code" = 200 ] || { echo "load.sh: $s answered $code" >&2; cat "$work/$s.log" >&2; exit 1; }
 done
 
@@ -93,9 +135,16 @@ cpu_ticks() { awk '{print $14 "," $15}' "/proc/$1/stat"; }
 echo "scenario,round,rps,p50_us,p99_us,cpu_us_per_req,user_us_per_req,sys_us_per_req" >"$work/results.csv"
 for round in $(seq 1 "$rounds"); do
     for s in "${scenarios[@]}"; do
+        if [ "$s" = axum-session ]; then
+            # A fresh session each round: a browser's cookie is rewritten at most once
+            # a minute, which a replayed cookie never is.
+            session=$(dev_sign_in "${addr[$s]}")
+        fi
+        mapfile -t hdrs < <(headers "$s")
+        args=(); for h in "${hdrs[@]}"; do args+=(-H "$h"); done
         before=$(cpu_ticks "${pid[$s]}")
         out=$(taskset -c 1 wrk -t1 -c"$connections" -d"${seconds}s" --latency \
-            -H "Authorization: Bearer $token" "http://${addr[$s]}/commerce/customers")
+            "${args[@]}" "http://${addr[$s]}/commerce/customers")
         after=$(cpu_ticks "${pid[$s]}")
         echo "$out" | grep -qE "Non-2xx|Socket errors" && { echo "load.sh: $s had errors:" >&2; echo "$out" >&2; exit 1; }
         echo "$out" >"$work/wrk.out"
@@ -150,6 +199,8 @@ def line(label, a, b, key="rps", target=""):
         print(f"{label:32} {med[a][key] / med[b][key]:9.2f}x {paired:9.2f}x   {target}")
 print(f"{'ratio':32} {'of medians':>10} {'per round':>10}")
 line("axum-hit / noauth", "axum-hit", "noauth", target="(target >= 0.85)")
+line("axum-session / noauth", "axum-session", "noauth", target="(target >= 0.85)")
+line("axum-session / axum-hit", "axum-session", "axum-hit")
 line("axum-hit / jwt-authorizer", "axum-hit", "jwt-authorizer", target="(target >= 5)")
 line("axum-verify / jwt-authorizer", "axum-verify", "jwt-authorizer", target="(target >= 1.10)")
 line("  user CPU: jwt-auth. / axum-v.", "jwt-authorizer", "axum-verify", key="user_us_per_req")

@@ -293,7 +293,7 @@ async function example3(tab, ctx) {
   const home = new Promise((resolve) => {
     const seen = (req) => {
       const u = new URL(req.url());
-      if (req.isNavigationRequest() && u.origin === tab.server.origin && u.pathname === '/') {
+      if (req.isNavigationRequest() && u.origin === tab.server.origin && u.pathname === '/auth/signed-out') {
         tab.page.off('request', seen);
         resolve();
       }
@@ -310,6 +310,11 @@ async function example3(tab, ctx) {
   );
   const signOutLanding = tab.page.url();
   const signOutTrips = tab.trips - tripsBefore;
+  check(
+    new URL(signOutLanding).pathname === '/auth/signed-out' && signOutTrips === 0,
+    `${tab.server.name}: sign-out should land on the signed-out page without a new sign-in, ` +
+      `landed on ${signOutLanding} after ${signOutTrips} provider trips`,
+  );
   // Another day: the same again.
   const secondDay = await passwordThenStepUp(tab, ctx);
   return {

@@ -56,7 +56,39 @@ fn bench(c: &mut Criterion) {
         assert!(admitted(&cached, h.as_bytes()));
     }
 
+    // A browser with a session cookie (browser mode), on the same MFA route: the
+    // cookie opened (AES-256-GCM-SIV), its facts parsed, the policy applied.
+    let browser = mfa_guard_core::browser::Browser::new(
+        "web-app",
+        "https://app.example/auth/callback",
+        "https://issuer.example/.well-known/openid-configuration",
+        mfa_guard_core::browser::SessionKeys::parse("k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
+            .unwrap(),
+    );
+    let with_sessions = Guard::builder()
+        .issuer(ISSUER)
+        .keys(issuer.key_source().unwrap())
+        .audience(DEV_AUDIENCE)
+        .browser(browser)
+        .build()
+        .unwrap();
+    let claims = Claims::from_json(
+        br#"{"sub":"s","oid":"aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb","tid":"aaaabbbb-0000-cccc-1111-dddd2222eeee",
+            "upn":"adminagent@dev.example","roles":["AdminAgent"],"amr":["pwd","mfa"],"auth_time":1700000000}"#,
+    )
+    .unwrap();
+    let cookie = mfa_guard_core::dev::session_cookie(&with_sessions, &claims).unwrap();
+    let cookies = [cookie.as_bytes()];
+    let session_admitted = |guard: &Guard| {
+        let req = RequestInfo::new("GET", "/commerce/customers")
+            .with_cookies(&cookies)
+            .with_navigation_headers(Some(b"navigate"), Some(b"text/html"));
+        matches!(guard.evaluate(&req), Evaluation::Ready(Admission::Admitted(_)))
+    };
+    assert!(session_admitted(&with_sessions));
+
     let mut group = c.benchmark_group("check");
+    group.bench_function("browser_session", |b| b.iter(|| session_admitted(black_box(&with_sessions))));
     group.bench_function("guard_cache_hit", |b| b.iter(|| admitted(&cached, black_box(header.as_bytes()))));
     let mut turn = 0;
     group.bench_function("guard_cache_hit_shared_level", |b| {

@@ -145,6 +145,14 @@ impl DevIssuer {
     }
 }
 
+/// `name=value` of a browser session cookie for a user with these ID-token
+/// `claims`, as `guard`'s sign-in would write it now; `None` without browser mode.
+/// For tests and benchmarks that need a signed-in browser without a provider.
+#[cfg(feature = "browser")]
+pub fn session_cookie(guard: &crate::Guard, claims: &crate::Claims) -> Option<String> {
+    guard.browser()?.session_cookie(guard, claims, guard.clock().now_unix())
+}
+
 impl fmt::Debug for DevIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DevIssuer")

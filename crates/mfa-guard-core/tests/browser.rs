@@ -562,10 +562,16 @@ async fn sign_out_clears_the_session_and_ends_it_at_the_provider() {
     let session = sign_in(&rp, "/overview", &["pwd"]).await;
     let a = answer(navigate(&rp.guard, "/auth/sign-out", &[session]).await);
     assert_eq!(a.status(), 302);
-    assert!(
-        location(&a)
-            .starts_with(&format!("{}/logout?client_id=web-app&post_logout_redirect_uri=", rp.idp.uri()))
+    assert_eq!(
+        location(&a),
+        format!(
+            "{}/logout?client_id=web-app&post_logout_redirect_uri=https%3A%2F%2Fapp.example%2Fauth%2Fsigned-out",
+            rp.idp.uri()
+        )
     );
+    let done = answer(navigate(&rp.guard, "/auth/signed-out", &[]).await);
+    assert_eq!(done.status(), 200);
+    assert!(body(&done).contains("signed out"));
     assert!(
         header(&a, "set-cookie")
             .iter()

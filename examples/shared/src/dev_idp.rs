@@ -192,7 +192,7 @@ impl DevIdp {
         DevIdp {
             issuer,
             redirect_uri: format!("{base}/auth/callback"),
-            post_logout_uri: format!("{base}/"),
+            post_logout_uri: format!("{base}/auth/signed-out"),
             codes: Mutex::new(HashMap::new()),
         }
     }

@@ -280,7 +280,8 @@ async fn chromium_walks_the_journeys_on_the_development_sign_in_page() {
 fn start_provider(ports: &[u16]) -> (Killed, String) {
     let redirects: Vec<String> =
         ports.iter().map(|p| format!("http://127.0.0.1:{p}/auth/callback")).collect();
-    let logouts: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}/")).collect();
+    let logouts: Vec<String> =
+        ports.iter().map(|p| format!("http://127.0.0.1:{p}/auth/signed-out")).collect();
     let mut child = Killed(
         Command::new("node")
             .args(["provider.mjs", "0"])

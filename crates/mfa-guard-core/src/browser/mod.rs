@@ -10,7 +10,7 @@
 //!
 //! | situation | answer |
 //! |---|---|
-//! | the callback path, sign-in path, sign-out path | handled here whatever the route table says |
+//! | the callback, sign-in, sign-out and signed-out paths | handled here whatever the route table says |
 //! | no (valid) session, public route | the handler runs without a caller |
 //! | no (valid) session, protected route | `302` to the provider; the path is kept to return to |
 //! | session, policy admits | the handler runs with the session's caller |
@@ -137,6 +137,7 @@ pub struct Browser {
     step_up_window: Duration,
     sign_in_path: String,
     sign_out_path: String,
+    signed_out_path: String,
     post_logout_redirect_uri: Option<String>,
 }
 
@@ -163,6 +164,7 @@ impl Browser {
             step_up_window: Duration::from_secs(600),
             sign_in_path: "/auth/sign-in".into(),
             sign_out_path: "/auth/sign-out".into(),
+            signed_out_path: "/auth/signed-out".into(),
             post_logout_redirect_uri: None,
         }
     }
@@ -223,8 +225,15 @@ impl Browser {
         self
     }
 
+    /// The page that says the browser is signed out (public, with a link to sign in
+    /// again). Default `/auth/signed-out`.
+    pub fn signed_out_path(mut self, path: impl Into<String>) -> Self {
+        self.signed_out_path = path.into();
+        self
+    }
+
     /// Where the provider sends the browser after sign-out (it must be registered
-    /// there). Default: the origin of the redirect URI, `/`.
+    /// there). Default: the signed-out page on the redirect URI's origin.
     pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
         self.post_logout_redirect_uri = Some(uri.into());
         self
@@ -258,7 +267,7 @@ impl Browser {
         if self.client_id.is_empty() {
             return bad("the client id is empty".into());
         }
-        for path in [&self.sign_in_path, &self.sign_out_path] {
+        for path in [&self.sign_in_path, &self.sign_out_path, &self.signed_out_path] {
             if !path.starts_with('/') || path.starts_with("//") {
                 return bad(format!("{path:?} is not an absolute path"));
             }
@@ -268,7 +277,10 @@ impl Browser {
         }
         let callback_path = uri.path().to_owned();
         let origin = format!("{scheme}://{authority}");
-        let post_logout = self.post_logout_redirect_uri.clone().unwrap_or_else(|| format!("{origin}/"));
+        let post_logout = self
+            .post_logout_redirect_uri
+            .clone()
+            .unwrap_or_else(|| format!("{origin}{}", self.signed_out_path));
         let client = ClientSettings {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
@@ -406,6 +418,15 @@ impl BrowserMode {
         valid.then_some(s)
     }
 
+    /// `name=value` of a session cookie holding `claims` as a sign-in at `now` would
+    /// write it (development and benchmarks: see `dev::session_cookie`).
+    #[cfg(feature = "dev-issuer")]
+    pub(crate) fn session_cookie(&self, guard: &Guard, claims: &crate::Claims, now: i64) -> Option<String> {
+        let value =
+            Session::of(claims, guard.policy(), now).seal(&self.settings.keys, self.session_cookie)?;
+        Some(format!("{}={value}", self.session_cookie))
+    }
+
     /// Decides a request, or leaves it to the API path (`None`).
     pub(crate) fn evaluate(
         self: &Arc<Self>,
@@ -429,6 +450,9 @@ impl BrowserMode {
         if (get || req.method == "POST") && req.path == self.settings.sign_out_path {
             return Some(Evaluation::Ready(Admission::Answered(self.sign_out())));
         }
+        if get && req.path == self.settings.signed_out_path {
+            return Some(Evaluation::Ready(Admission::Answered(pages::signed_out(&self.sign_in_link("/")))));
+        }
         if !is_navigation(req) {
             return None;
         }
@@ -444,13 +468,15 @@ impl BrowserMode {
             }
             return Some(self.start(guard, return_to, false));
         };
-        Some(self.decide(guard, rule, session, return_to, now, span))
+        Some(self.decide(guard, req, rule, session, return_to, now, span))
     }
 
     /// The policy's decision for a session, rendered for a browser.
+    #[allow(clippy::too_many_arguments)]
     fn decide(
         self: &Arc<Self>,
         guard: &Guard,
+        req: &RequestInfo<'_>,
         rule: &CompiledRule,
         session: Session,
         return_to: String,
@@ -459,16 +485,20 @@ impl BrowserMode {
     ) -> Evaluation {
         let policy = guard.policy();
         let absolute = i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX);
-        let claims = session.claims(session.created.saturating_add(absolute));
+        let end = session.created.saturating_add(absolute);
+        let (step_up_failed, roles) = (session.step_up_failed, session.resolved_roles(policy));
+        // Written again at most once a minute; only then is the session copied.
+        let refresh = (now.saturating_sub(session.seen) >= REFRESH_AFTER)
+            .then(|| Session { seen: now, ..session.clone() });
+        let claims = session.into_claims(end);
         let mut token = VerifiedToken::of(&claims, (CallerKind::User, KindRule::Session), None, policy);
-        token.roles = session.resolved_roles(policy);
+        token.roles = roles;
         let admission = guard.admit(rule, Arc::new(token), LazyClaims::parsed(Box::new(claims)), now, span);
         let sign_out = &self.settings.sign_out_path;
         match admission {
-            Admission::Admitted(principal) if now.saturating_sub(session.seen) >= REFRESH_AFTER => {
-                let refreshed = Session { seen: now, ..session.clone() };
-                let left = session.created.saturating_add(absolute).saturating_sub(now);
-                match refreshed.seal(&self.settings.keys, self.session_cookie) {
+            Admission::Admitted(principal) if refresh.is_some() => {
+                let left = end.saturating_sub(now);
+                match refresh.and_then(|s| s.seal(&self.settings.keys, self.session_cookie)) {
                     Some(value) => Evaluation::Ready(Admission::Admitted(
                         principal.with_set_cookie(self.set_cookie(self.session_cookie, &value, left)),
                     )),
@@ -478,8 +508,13 @@ impl BrowserMode {
             Admission::Refused(rejection) => match rejection.code() {
                 RejectionCode::MfaRequired => {
                     let window = i64::try_from(self.settings.step_up_window.as_secs()).unwrap_or(i64::MAX);
-                    if session.step_up_failed.is_some_and(|t| now.saturating_sub(t) < window) {
-                        let page = pages::mfa_required(session.upn.as_deref(), &session.amr, sign_out);
+                    if step_up_failed.is_some_and(|t| now.saturating_sub(t) < window) {
+                        // The page names the user and what the provider reported: read
+                        // again from the cookie (this path is rare; the hot one moved them).
+                        let shown = self.session(req, now);
+                        let (user, amr) =
+                            shown.as_ref().map_or((None, &[][..]), |s| (s.upn.as_deref(), &s.amr[..]));
+                        let page = pages::mfa_required(user, amr, sign_out);
                         Evaluation::Ready(Admission::Answered(page.because(rejection)))
                     } else {
                         self.start(guard, return_to, true)

@@ -130,6 +130,15 @@ pub(crate) fn sign_in_failed(status: u16, detail: &str, restart: &str) -> Answer
     )
 }
 
+/// After sign-out: a public page, so leaving does not start a new sign-in.
+pub(crate) fn signed_out(sign_in: &str) -> Answer {
+    page(
+        200,
+        "Signed out",
+        &format!("<p>You are signed out.</p><p><a href=\"{}\">Sign in again</a></p>", escape(sign_in)),
+    )
+}
+
 /// The account's session would not fit in a cookie.
 pub(crate) fn too_many_roles(restart: &str) -> Answer {
     sign_in_failed(

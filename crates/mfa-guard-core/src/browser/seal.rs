@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use aws_lc_rs::aead::{AES_256_GCM_SIV, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
+use aws_lc_rs::aead::{AES_256_GCM_SIV, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
@@ -104,7 +104,8 @@ impl SessionKeys {
         buf.extend_from_slice(&nonce);
         buf.extend_from_slice(plain);
         let mut body = buf.split_off(NONCE_LEN);
-        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), aad(name, id).as_aad(), &mut body)
+        let aad = Aad(name, id);
+        key.seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), aad.bytes()?.as_aad(), &mut body)
             .ok()?;
         buf.extend_from_slice(&body);
         Some(format!("v1.{id}.{}", URL_SAFE_NO_PAD.encode(&buf)))
@@ -123,25 +124,42 @@ impl SessionKeys {
         if bytes.len() < NONCE_LEN + AES_256_GCM_SIV.tag_len() {
             return None;
         }
-        let mut body = bytes.split_off(NONCE_LEN);
-        let nonce = Nonce::try_assume_unique_for_key(&bytes).ok()?;
-        let plain = key.open_in_place(nonce, aad(name, id).as_aad(), &mut body).ok()?;
-        let len = plain.len();
-        body.truncate(len);
-        Some(body)
+        // Opened in place, behind the nonce: no copy of the ciphertext.
+        let (nonce, body) = bytes.split_at_mut(NONCE_LEN);
+        let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
+        let aad = Aad(name, id);
+        let len = key.open_in_place(nonce, aad.bytes()?.as_aad(), body).ok()?.len();
+        bytes.drain(..NONCE_LEN);
+        bytes.truncate(len);
+        Some(bytes)
     }
 }
 
-struct AadText(String);
+/// The associated data of a value: `mfa-guard/v1/<cookie name>/<key id>`, built on
+/// the stack (this runs on every request that carries a session).
+struct Aad<'a>(&'a str, &'a str);
 
-impl AadText {
-    fn as_aad(&self) -> Aad<&[u8]> {
-        Aad::from(self.0.as_bytes())
+struct AadBytes {
+    buf: [u8; 128],
+    len: usize,
+}
+
+impl AadBytes {
+    fn as_aad(&self) -> aws_lc_rs::aead::Aad<&[u8]> {
+        aws_lc_rs::aead::Aad::from(&self.buf[..self.len])
     }
 }
 
-fn aad(name: &str, id: &str) -> AadText {
-    AadText(format!("mfa-guard/v1/{name}/{id}"))
+impl Aad<'_> {
+    /// `None` for a cookie name too long to be one of ours.
+    fn bytes(&self) -> Option<AadBytes> {
+        let mut out = AadBytes { buf: [0; 128], len: 0 };
+        for part in [b"mfa-guard/v1/".as_slice(), self.0.as_bytes(), b"/", self.1.as_bytes()] {
+            out.buf.get_mut(out.len..out.len + part.len())?.copy_from_slice(part);
+            out.len += part.len();
+        }
+        Some(out)
+    }
 }
 
 impl fmt::Debug for SessionKeys {

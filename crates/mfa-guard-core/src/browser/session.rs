@@ -19,43 +19,90 @@ const MAX_FACT: usize = 128;
 const MAX_LIST: usize = 8;
 
 /// What a signed-in browser carries: the facts of its ID token that policy reads,
-/// and the session's clock.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+/// and the session's clock. Encoded compactly (see [`Session::encode`]) before it is
+/// sealed: it is decoded on every request of a signed-in browser.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Session {
-    #[serde(rename = "s", default, skip_serializing_if = "Option::is_none")]
     pub(crate) sub: Option<String>,
-    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     pub(crate) oid: Option<String>,
-    #[serde(rename = "t", default, skip_serializing_if = "Option::is_none")]
     pub(crate) tid: Option<String>,
-    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
     pub(crate) upn: Option<String>,
     /// Names of the roles held under the role map at sign-in (only mapped roles:
     /// however many groups or roles the provider lists, these are bounded by the
     /// configuration).
-    #[serde(rename = "r", default)]
     pub(crate) roles: Vec<String>,
     /// Roles a groups overage left unknown.
-    #[serde(rename = "q", default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) unknown_roles: Vec<String>,
-    #[serde(rename = "m", default)]
     pub(crate) amr: Vec<String>,
-    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
     pub(crate) acr: Option<String>,
-    #[serde(rename = "x", default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) acrs: Vec<String>,
-    #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
     pub(crate) auth_time: Option<i64>,
     /// When the session began (absolute expiry counts from here).
-    #[serde(rename = "c")]
     pub(crate) created: i64,
     /// When the session was last written (idle expiry counts from here).
-    #[serde(rename = "l")]
     pub(crate) seen: i64,
     /// When a step-up came back without MFA: within the step-up window the MFA page
     /// answers instead of sending the browser to the provider again.
-    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
     pub(crate) step_up_failed: Option<i64>,
+}
+
+/// The version byte of the encoding.
+const ENCODING_V1: u8 = 1;
+/// Marks an absent string or time.
+const ABSENT_LEN: u8 = u8::MAX;
+const ABSENT_TIME: i64 = i64::MIN;
+
+/// Reads the encoding; every read is bounds-checked, any surprise is `None`.
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn time(&mut self) -> Option<Option<i64>> {
+        let t = i64::from_le_bytes(self.take(8)?.try_into().ok()?);
+        Some((t != ABSENT_TIME).then_some(t))
+    }
+    fn text(&mut self) -> Option<Option<String>> {
+        match self.byte()? {
+            ABSENT_LEN => Some(None),
+            n => Some(Some(std::str::from_utf8(self.take(usize::from(n))?).ok()?.to_owned())),
+        }
+    }
+    fn list(&mut self) -> Option<Vec<String>> {
+        let n = self.byte()?;
+        if usize::from(n) > MAX_ROLE_NAMES {
+            return None;
+        }
+        (0..n).map(|_| self.text()?).collect()
+    }
+}
+
+/// Most role names a session holds (a role map holds at most 64 roles).
+const MAX_ROLE_NAMES: usize = 64;
+
+fn put_text(out: &mut Vec<u8>, text: Option<&str>) {
+    match text.filter(|t| t.len() < usize::from(ABSENT_LEN)) {
+        Some(t) => {
+            out.push(u8::try_from(t.len()).unwrap_or(0));
+            out.extend_from_slice(t.as_bytes());
+        }
+        None => out.push(ABSENT_LEN),
+    }
+}
+
+fn put_list(out: &mut Vec<u8>, list: &[String]) {
+    let kept: Vec<&String> =
+        list.iter().filter(|v| v.len() < usize::from(ABSENT_LEN)).take(MAX_ROLE_NAMES).collect();
+    out.push(u8::try_from(kept.len()).unwrap_or(0));
+    for v in kept {
+        put_text(out, Some(v));
+    }
 }
 
 fn fact(value: Option<&str>) -> Option<String> {
@@ -96,16 +143,17 @@ impl Session {
         }
     }
 
-    /// The claims policy reads, as a verified token would carry them.
-    pub(crate) fn claims(&self, absolute_end: i64) -> Claims {
+    /// The claims policy reads, as a verified token would carry them (the session's
+    /// facts moved, not copied: this runs on every request of a signed-in browser).
+    pub(crate) fn into_claims(self, absolute_end: i64) -> Claims {
         Claims {
-            sub: self.sub.clone(),
-            oid: self.oid.clone(),
-            tid: self.tid.clone(),
-            upn: self.upn.clone(),
-            amr: Some(self.amr.clone()),
-            acr: self.acr.clone(),
-            acrs: (!self.acrs.is_empty()).then(|| self.acrs.clone()),
+            sub: self.sub,
+            oid: self.oid,
+            tid: self.tid,
+            upn: self.upn,
+            amr: Some(self.amr),
+            acr: self.acr,
+            acrs: (!self.acrs.is_empty()).then_some(self.acrs),
             auth_time: self.auth_time.and_then(NumericDate::from_unix),
             exp: NumericDate::from_unix(absolute_end),
             idtyp: Some("user".to_owned()),
@@ -128,20 +176,64 @@ impl Session {
         resolved
     }
 
+    /// The encoding: a version byte, four times (little-endian `i64`, `i64::MIN`
+    /// for none), five strings and four lists of strings (a length byte, `0xFF` for
+    /// none; a count byte). Strings are at most 128 bytes when written.
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(256);
+        out.push(ENCODING_V1);
+        for t in [Some(self.created), Some(self.seen), self.auth_time, self.step_up_failed] {
+            out.extend_from_slice(&t.unwrap_or(ABSENT_TIME).to_le_bytes());
+        }
+        for t in [&self.sub, &self.oid, &self.tid, &self.upn, &self.acr] {
+            put_text(&mut out, t.as_deref());
+        }
+        for l in [&self.roles, &self.unknown_roles, &self.amr, &self.acrs] {
+            put_list(&mut out, l);
+        }
+        out
+    }
+
+    /// The session of an encoding, if it is one, whole.
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
+        let mut r = Reader(bytes);
+        if r.byte()? != ENCODING_V1 {
+            return None;
+        }
+        let (created, seen, auth_time, step_up_failed) = (r.time()??, r.time()??, r.time()?, r.time()?);
+        let (sub, oid, tid, upn, acr) = (r.text()?, r.text()?, r.text()?, r.text()?, r.text()?);
+        let (roles, unknown_roles, amr, acrs) = (r.list()?, r.list()?, r.list()?, r.list()?);
+        r.0.is_empty().then_some(Session {
+            sub,
+            oid,
+            tid,
+            upn,
+            roles,
+            unknown_roles,
+            amr,
+            acr,
+            acrs,
+            auth_time,
+            created,
+            seen,
+            step_up_failed,
+        })
+    }
+
     /// The sealed cookie value; `None` when even without the user name it would
     /// exceed [`MAX_COOKIE_BYTES`] (a role map of very many long role names).
     pub(crate) fn seal(&self, keys: &SessionKeys, name: &str) -> Option<String> {
-        let sealed = keys.seal(name, &serde_json::to_vec(self).ok()?)?;
+        let sealed = keys.seal(name, &self.encode())?;
         if sealed.len() <= MAX_COOKIE_BYTES {
             return Some(sealed);
         }
         let slim = Session { upn: None, ..self.clone() };
-        keys.seal(name, &serde_json::to_vec(&slim).ok()?).filter(|s| s.len() <= MAX_COOKIE_BYTES)
+        keys.seal(name, &slim.encode()).filter(|s| s.len() <= MAX_COOKIE_BYTES)
     }
 
-    /// The session in a cookie value, if it opens and parses.
+    /// The session in a cookie value, if it opens and decodes.
     pub(crate) fn open(keys: &SessionKeys, name: &str, value: &str) -> Option<Self> {
-        serde_json::from_slice(&keys.open(name, value)?).ok()
+        Self::decode(&keys.open(name, value)?)
     }
 }
 
@@ -192,6 +284,36 @@ mod tests {
         assert_eq!(cookie(&headers, "d"), Some("4"));
         assert_eq!(cookie(&headers, "e"), None);
         assert_eq!(cookie(&[b"\xff\xfe=1"], "x"), None);
+    }
+
+    #[test]
+    fn sessions_encode_and_decode_whole_and_nothing_else_decodes() {
+        let session = Session {
+            sub: Some("s".into()),
+            oid: Some("o".into()),
+            tid: None,
+            upn: Some("\u{e9}t\u{e9}@x".into()),
+            roles: vec!["AdminAgent".into()],
+            unknown_roles: vec![],
+            amr: vec!["pwd".into(), "mfa".into()],
+            acr: None,
+            acrs: vec!["c1".into()],
+            auth_time: Some(-5),
+            created: 10,
+            seen: 20,
+            step_up_failed: None,
+        };
+        let bytes = session.encode();
+        assert_eq!(Session::decode(&bytes), Some(session.clone()));
+        for cut in 0..bytes.len() {
+            assert_eq!(Session::decode(&bytes[..cut]), None, "truncated at {cut}");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(Session::decode(&longer), None, "trailing bytes");
+        let mut other_version = bytes;
+        other_version[0] = 2;
+        assert_eq!(Session::decode(&other_version), None);
     }
 
     #[test]

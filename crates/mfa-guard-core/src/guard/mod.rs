@@ -312,6 +312,12 @@ impl Guard {
         &*self.inner.clock
     }
 
+    /// Browser mode, when configured.
+    #[cfg(feature = "browser")]
+    pub(crate) fn browser(&self) -> Option<&Arc<crate::browser::BrowserMode>> {
+        self.inner.browser.as_ref()
+    }
+
     /// The compiled route policy.
     #[cfg(feature = "browser")]
     pub(crate) fn policy(&self) -> &CompiledPolicy {
