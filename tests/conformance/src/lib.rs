@@ -23,3 +23,8 @@ pub mod soak;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeSnippets;
+
+/// The Rust snippets of docs/BROWSER.md, compiled the same way.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/BROWSER.md")]
+pub struct BrowserDocSnippets;
