@@ -527,6 +527,26 @@ async fn five_tabs_sign_in_in_parallel() {
 }
 
 #[tokio::test]
+async fn a_browser_never_holds_more_than_eight_sign_ins_in_progress() {
+    let rp = rp().await;
+    let mut jar: Vec<String> = Vec::new();
+    for i in 0..12 {
+        rp.clock.advance(1);
+        let a = answer(navigate(&rp.guard, &format!("/commerce/{i}"), &jar).await);
+        for set in header(&a, "set-cookie") {
+            let pair = set.split(';').next().unwrap().to_owned();
+            let name = pair.split('=').next().unwrap().to_owned();
+            jar.retain(|c| !c.starts_with(&format!("{name}=")));
+            if !set.contains("Max-Age=0") {
+                jar.push(pair);
+            }
+        }
+        assert!(jar.len() <= 8, "{} flow cookies after {} sign-ins", jar.len(), i + 1);
+    }
+    assert_eq!(jar.len(), 8);
+}
+
+#[tokio::test]
 async fn a_provider_that_is_down_gets_a_503_page_with_retry_after() {
     // A port nothing listens on.
     let url = {

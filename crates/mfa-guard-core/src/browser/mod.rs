@@ -21,45 +21,42 @@
 //!
 //! See `docs/BROWSER.md` in the repository for the whole journey.
 
-mod pages;
-mod provider;
+pub(crate) mod pages;
+pub(crate) mod provider;
 mod seal;
-mod session;
+pub(crate) mod session;
 
 pub use seal::SessionKeys;
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
-use crate::answer::Answer;
-use crate::claims::{CallerKind, KindRule};
-use crate::guard::{Admission, Evaluation, Guard, PendingCheck};
-use crate::policy::CompiledRule;
-use crate::principal::{LazyClaims, VerifiedToken};
-use crate::rejection::RejectionCode;
 use crate::request::RequestInfo;
 use crate::verify::Verifier;
-use provider::{ClientSettings, Provider, ProviderError, Ready};
-use session::{Flow, Session};
+use provider::{ClientSettings, Provider};
+use session::Session;
 
 /// How long a sign-in may take, from the redirect to the provider to the callback.
-const FLOW_LIFETIME: i64 = 600;
+pub(crate) const FLOW_LIFETIME: i64 = 600;
 /// A session cookie is written again (its idle expiry moved) at most this often.
-const REFRESH_AFTER: i64 = 60;
+pub(crate) const REFRESH_AFTER: i64 = 60;
+/// Most sign-ins in progress a browser keeps: starting another clears the flow
+/// cookies of the oldest beyond it (a page that makes a browser start sign-in after
+/// sign-in cannot fill its cookie jar).
+pub(crate) const MAX_FLOWS: usize = 8;
 /// Longest path (with query) kept to return to after sign-in.
 const MAX_RETURN_TO: usize = 2048;
 /// Longest callback query read.
-const MAX_CALLBACK_QUERY: usize = 8 * 1024;
+pub(crate) const MAX_CALLBACK_QUERY: usize = 8 * 1024;
 /// What is escaped in a query parameter value: everything but RFC 3986's
 /// unreserved characters.
 const QUERY_VALUE: &percent_encoding::AsciiSet =
     &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     percent_encoding::utf8_percent_encode(value, QUERY_VALUE).collect()
 }
 
@@ -97,7 +94,7 @@ pub enum StepUp {
 
 impl StepUp {
     /// The parameters of the step-up authorization request.
-    fn parameters(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn parameters(&self) -> Vec<(&'static str, String)> {
         match self {
             StepUp::Generic { acr_values } => {
                 let mut p = vec![
@@ -125,20 +122,20 @@ impl StepUp {
 #[derive(Clone)]
 #[must_use]
 pub struct Browser {
-    client_id: String,
-    client_secret: Option<String>,
-    redirect_uri: String,
-    discovery_url: String,
-    keys: SessionKeys,
-    scopes: Vec<String>,
-    step_up: StepUp,
-    idle: Duration,
-    absolute: Duration,
-    step_up_window: Duration,
-    sign_in_path: String,
-    sign_out_path: String,
-    signed_out_path: String,
-    post_logout_redirect_uri: Option<String>,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) redirect_uri: String,
+    pub(crate) discovery_url: String,
+    pub(crate) keys: SessionKeys,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) step_up: StepUp,
+    pub(crate) idle: Duration,
+    pub(crate) absolute: Duration,
+    pub(crate) step_up_window: Duration,
+    pub(crate) sign_in_path: String,
+    pub(crate) sign_out_path: String,
+    pub(crate) signed_out_path: String,
+    pub(crate) post_logout_redirect_uri: Option<String>,
 }
 
 impl Browser {
@@ -320,26 +317,26 @@ impl fmt::Debug for Browser {
 
 /// Browser mode as the guard runs it.
 pub(crate) struct BrowserMode {
-    settings: Browser,
-    callback_path: String,
-    post_logout: String,
-    secure: bool,
-    session_cookie: &'static str,
-    flow_prefix: &'static str,
-    provider: Arc<Provider>,
+    pub(crate) settings: Browser,
+    pub(crate) callback_path: String,
+    pub(crate) post_logout: String,
+    pub(crate) secure: bool,
+    pub(crate) session_cookie: &'static str,
+    pub(crate) flow_prefix: &'static str,
+    pub(crate) provider: Arc<Provider>,
 }
 
 /// What the callback reads of its query.
 #[derive(Default)]
-struct Callback {
-    code: Option<String>,
-    state: Option<String>,
-    error: Option<String>,
-    error_description: Option<String>,
+pub(crate) struct Callback {
+    pub(crate) code: Option<String>,
+    pub(crate) state: Option<String>,
+    pub(crate) error: Option<String>,
+    pub(crate) error_description: Option<String>,
 }
 
 impl Callback {
-    fn parse(query: Option<&str>) -> Self {
+    pub(crate) fn parse(query: Option<&str>) -> Self {
         let mut out = Callback::default();
         let Some(q) = query.filter(|q| q.len() <= MAX_CALLBACK_QUERY) else { return out };
         for pair in q.split('&') {
@@ -359,12 +356,12 @@ impl Callback {
     }
 }
 
-fn decode_query(value: &str) -> String {
+pub(crate) fn decode_query(value: &str) -> String {
     percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
 /// Whether the request is a top-level navigation of a browser.
-fn is_navigation(req: &RequestInfo<'_>) -> bool {
+pub(crate) fn is_navigation(req: &RequestInfo<'_>) -> bool {
     if !matches!(req.method, "GET" | "HEAD") || req.authorization_count > 0 {
         return false;
     }
@@ -393,21 +390,42 @@ pub(crate) fn safe_return_to(candidate: &str) -> Option<&str> {
 }
 
 impl BrowserMode {
-    fn cookie_attributes(&self, max_age: i64) -> String {
+    pub(crate) fn cookie_attributes(&self, max_age: i64) -> String {
         let secure = if self.secure { "; Secure" } else { "" };
         format!("; Path=/; HttpOnly; SameSite=Lax{secure}; Max-Age={}", max_age.max(0))
     }
 
-    fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> String {
+    pub(crate) fn set_cookie(&self, name: &str, value: &str, max_age: i64) -> String {
         format!("{name}={value}{}", self.cookie_attributes(max_age))
     }
 
-    fn sign_in_link(&self, return_to: &str) -> String {
+    pub(crate) fn sign_in_link(&self, return_to: &str) -> String {
         format!("{}?return_to={}", self.settings.sign_in_path, encode(return_to))
     }
 
+    /// `Set-Cookie` values clearing the flow cookies a new sign-in pushes beyond
+    /// [`MAX_FLOWS`]: the oldest, and any that does not open.
+    pub(crate) fn stale_flows(&self, req: &RequestInfo<'_>) -> Vec<String> {
+        let mut flows: Vec<(i64, &str)> = session::cookies_named(req.cookies, self.flow_prefix)
+            .map(|(name, value)| {
+                let started = self
+                    .settings
+                    .keys
+                    .open(name, value)
+                    .and_then(|plain| serde_json::from_slice::<session::Flow>(&plain).ok())
+                    .map_or(i64::MIN, |f| f.started);
+                (started, name)
+            })
+            .collect();
+        if flows.len() < MAX_FLOWS {
+            return Vec::new();
+        }
+        flows.sort_by_key(|(started, _)| std::cmp::Reverse(*started));
+        flows.into_iter().skip(MAX_FLOWS - 1).map(|(_, name)| self.set_cookie(name, "", 0)).collect()
+    }
+
     /// The session of the request, if it carries a valid one at `now`.
-    fn session(&self, req: &RequestInfo<'_>, now: i64) -> Option<Session> {
+    pub(crate) fn session(&self, req: &RequestInfo<'_>, now: i64) -> Option<Session> {
         let value = session::cookie(req.cookies, self.session_cookie)?;
         let s = Session::open(&self.settings.keys, self.session_cookie, value)?;
         let absolute = i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX);
@@ -416,332 +434,6 @@ impl BrowserMode {
             && now < s.created.saturating_add(absolute)
             && now < s.seen.saturating_add(idle);
         valid.then_some(s)
-    }
-
-    /// `name=value` of a session cookie holding `claims` as a sign-in at `now` would
-    /// write it (development and benchmarks: see `dev::session_cookie`).
-    #[cfg(feature = "dev-issuer")]
-    pub(crate) fn session_cookie(&self, guard: &Guard, claims: &crate::Claims, now: i64) -> Option<String> {
-        let value =
-            Session::of(claims, guard.policy(), now).seal(&self.settings.keys, self.session_cookie)?;
-        Some(format!("{}={value}", self.session_cookie))
-    }
-
-    /// Decides a request, or leaves it to the API path (`None`).
-    pub(crate) fn evaluate(
-        self: &Arc<Self>,
-        guard: &Guard,
-        req: &RequestInfo<'_>,
-        rule: &CompiledRule,
-        span: &tracing::Span,
-    ) -> Option<Evaluation> {
-        let get = matches!(req.method, "GET" | "HEAD");
-        if get && req.path == self.callback_path {
-            return Some(self.callback(guard, req));
-        }
-        if get && req.path == self.settings.sign_in_path {
-            let wanted = req
-                .query
-                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("return_to=")))
-                .map(decode_query);
-            let return_to = wanted.as_deref().and_then(safe_return_to).unwrap_or("/").to_owned();
-            return Some(self.start(guard, return_to, false));
-        }
-        if (get || req.method == "POST") && req.path == self.settings.sign_out_path {
-            return Some(Evaluation::Ready(Admission::Answered(self.sign_out())));
-        }
-        if get && req.path == self.settings.signed_out_path {
-            return Some(Evaluation::Ready(Admission::Answered(pages::signed_out(&self.sign_in_link("/")))));
-        }
-        if !is_navigation(req) {
-            return None;
-        }
-        let now = guard.clock().now_unix();
-        let here = match req.query {
-            Some(q) => format!("{}?{q}", req.path),
-            None => req.path.to_owned(),
-        };
-        let return_to = safe_return_to(&here).unwrap_or("/").to_owned();
-        let Some(session) = self.session(req, now) else {
-            if rule.is_public() {
-                return None;
-            }
-            return Some(self.start(guard, return_to, false));
-        };
-        Some(self.decide(guard, req, rule, session, return_to, now, span))
-    }
-
-    /// The policy's decision for a session, rendered for a browser.
-    #[allow(clippy::too_many_arguments)]
-    fn decide(
-        self: &Arc<Self>,
-        guard: &Guard,
-        req: &RequestInfo<'_>,
-        rule: &CompiledRule,
-        session: Session,
-        return_to: String,
-        now: i64,
-        span: &tracing::Span,
-    ) -> Evaluation {
-        let policy = guard.policy();
-        let absolute = i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX);
-        let end = session.created.saturating_add(absolute);
-        let (step_up_failed, roles) = (session.step_up_failed, session.resolved_roles(policy));
-        // Written again at most once a minute; only then is the session copied.
-        let refresh = (now.saturating_sub(session.seen) >= REFRESH_AFTER)
-            .then(|| Session { seen: now, ..session.clone() });
-        let claims = session.into_claims(end);
-        let mut token = VerifiedToken::of(&claims, (CallerKind::User, KindRule::Session), None, policy);
-        token.roles = roles;
-        let admission = guard.admit(rule, Arc::new(token), LazyClaims::parsed(Box::new(claims)), now, span);
-        let sign_out = &self.settings.sign_out_path;
-        match admission {
-            Admission::Admitted(principal) if refresh.is_some() => {
-                let left = end.saturating_sub(now);
-                match refresh.and_then(|s| s.seal(&self.settings.keys, self.session_cookie)) {
-                    Some(value) => Evaluation::Ready(Admission::Admitted(
-                        principal.with_set_cookie(self.set_cookie(self.session_cookie, &value, left)),
-                    )),
-                    None => Evaluation::Ready(Admission::Admitted(principal)),
-                }
-            }
-            Admission::Refused(rejection) => match rejection.code() {
-                RejectionCode::MfaRequired => {
-                    let window = i64::try_from(self.settings.step_up_window.as_secs()).unwrap_or(i64::MAX);
-                    if step_up_failed.is_some_and(|t| now.saturating_sub(t) < window) {
-                        // The page names the user and what the provider reported: read
-                        // again from the cookie (this path is rare; the hot one moved them).
-                        let shown = self.session(req, now);
-                        let (user, amr) =
-                            shown.as_ref().map_or((None, &[][..]), |s| (s.upn.as_deref(), &s.amr[..]));
-                        let page = pages::mfa_required(user, amr, sign_out);
-                        Evaluation::Ready(Admission::Answered(page.because(rejection)))
-                    } else {
-                        self.start(guard, return_to, true)
-                    }
-                }
-                code if code.status() == 403 => Evaluation::Ready(Admission::Answered(
-                    pages::forbidden(rejection.detail(), sign_out).because(rejection),
-                )),
-                _ => self.start(guard, return_to, false),
-            },
-            other => Evaluation::Ready(other),
-        }
-    }
-
-    /// Sends the browser to the provider: a sign-in, or a step-up asking for MFA.
-    fn start(self: &Arc<Self>, guard: &Guard, return_to: String, step_up: bool) -> Evaluation {
-        let now = guard.clock().now_unix();
-        match self.provider.ready() {
-            Ready::Loaded(loaded) => {
-                Evaluation::Ready(Admission::Answered(self.redirect(&loaded, return_to, step_up, now)))
-            }
-            Ready::CoolingDown(why, secs) => {
-                Evaluation::Ready(Admission::Answered(pages::unavailable(&why, secs)))
-            }
-            Ready::NotYet => {
-                let this = Arc::clone(self);
-                Evaluation::Pending(PendingCheck::browser(Box::pin(async move {
-                    Admission::Answered(match this.provider.get().await {
-                        Ok(loaded) => this.redirect(&loaded, return_to, step_up, now),
-                        Err((why, secs)) => pages::unavailable(&why, secs),
-                    })
-                })))
-            }
-        }
-    }
-
-    fn redirect(&self, loaded: &provider::Loaded, return_to: String, step_up: bool, now: i64) -> Answer {
-        let extra = if step_up { self.settings.step_up.parameters() } else { Vec::new() };
-        let (url, state, nonce, verifier) =
-            match self.provider.authorize(loaded, &self.settings.scopes, &extra) {
-                Ok(parts) => parts,
-                Err(why) => return pages::unavailable(&why, provider::COOLDOWN.as_secs()),
-            };
-        let Some(id) = Flow::id(&state).map(str::to_owned) else {
-            return pages::unavailable("the state made for the sign-in is unusable", 1);
-        };
-        let flow = Flow { state, nonce, verifier, return_to, step_up, started: now };
-        let name = format!("{}{id}", self.flow_prefix);
-        let sealed = serde_json::to_vec(&flow).ok().and_then(|plain| self.settings.keys.seal(&name, &plain));
-        let Some(sealed) = sealed else {
-            return pages::unavailable("the sign-in state could not be sealed", 1);
-        };
-        tracing::debug!(step_up, "browser: sending the browser to the identity provider");
-        pages::redirect(url).with_header("set-cookie", self.set_cookie(&name, &sealed, FLOW_LIFETIME))
-    }
-
-    fn sign_out(&self) -> Answer {
-        let location = match self.provider.ready() {
-            Ready::Loaded(loaded) => match &loaded.end_session {
-                Some(end) => {
-                    let sep = if end.contains('?') { '&' } else { '?' };
-                    format!(
-                        "{end}{sep}client_id={}&post_logout_redirect_uri={}",
-                        encode(&self.settings.client_id),
-                        encode(&self.post_logout)
-                    )
-                }
-                None => self.post_logout.clone(),
-            },
-            _ => self.post_logout.clone(),
-        };
-        pages::redirect(location).with_header("set-cookie", self.set_cookie(self.session_cookie, "", 0))
-    }
-
-    /// The provider's answer: the flow cookie found and checked, the code exchanged,
-    /// the ID token verified, a session written.
-    fn callback(self: &Arc<Self>, guard: &Guard, req: &RequestInfo<'_>) -> Evaluation {
-        let query = Callback::parse(req.query);
-        let restart = self.sign_in_link("/");
-        let fail = |status: u16, why: &str| {
-            tracing::debug!(reason = why, "browser: sign-in callback refused");
-            Evaluation::Ready(Admission::Answered(pages::sign_in_failed(status, why, &restart)))
-        };
-        let Some(state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
-            return fail(
-                400,
-                "The identity provider's answer carries no state, so it cannot be matched to a sign-in this browser started.",
-            );
-        };
-        let Some(id) = Flow::id(state) else {
-            return fail(
-                400,
-                "The identity provider's answer carries a state this application never issued.",
-            );
-        };
-        let name = format!("{}{id}", self.flow_prefix);
-        let flow = session::cookie(req.cookies, &name)
-            .and_then(|v| self.settings.keys.open(&name, v))
-            .and_then(|plain| serde_json::from_slice::<Flow>(&plain).ok());
-        let Some(flow) = flow else {
-            return fail(
-                400,
-                "This sign-in cannot be completed here: it was started in another browser, already completed, or took longer than ten minutes (its state cookie is missing).",
-            );
-        };
-        let clear = self.set_cookie(&name, "", 0);
-        if aws_lc_rs::constant_time::verify_slices_are_equal(flow.state.as_bytes(), state.as_bytes()).is_err()
-        {
-            return fail(
-                400,
-                "The state of the identity provider's answer does not match the sign-in this browser started.",
-            );
-        }
-        let now = guard.clock().now_unix();
-        if now.saturating_sub(flow.started) > FLOW_LIFETIME {
-            return fail(400, "This sign-in took longer than ten minutes; start again.");
-        }
-        if let Some(error) = query.error.as_deref() {
-            let detail = query.error_description.as_deref().unwrap_or("");
-            let detail: String = detail.chars().take(200).collect();
-            if flow.step_up {
-                // The provider ended the step-up without MFA (the user cancelled, or
-                // it cannot do the MFA asked for): the MFA page explains.
-                return Evaluation::Ready(Admission::Answered(
-                    self.step_up_failed(guard, req, flow, now, clear),
-                ));
-            }
-            return fail(401, &format!("The identity provider refused the sign-in: {error} {detail}"));
-        }
-        let Some(code) = query.code.filter(|c| !c.is_empty()) else {
-            return fail(400, "The identity provider's answer carries no authorization code.");
-        };
-        let this = Arc::clone(self);
-        let guard = guard.clone();
-        Evaluation::Pending(PendingCheck::browser(Box::pin(async move {
-            Admission::Answered(this.finish(&guard, flow, code, clear, now).await)
-        })))
-    }
-
-    /// A step-up that came back without MFA, without a usable answer: the session
-    /// keeps what it had and remembers the failure.
-    fn step_up_failed(
-        &self,
-        guard: &Guard,
-        req: &RequestInfo<'_>,
-        flow: Flow,
-        now: i64,
-        clear: String,
-    ) -> Answer {
-        let restart = self.sign_in_link(&flow.return_to);
-        match self.session(req, now) {
-            Some(mut s) => {
-                s.step_up_failed = Some(now);
-                s.seen = now;
-                self.write_session(guard, s, &flow.return_to, clear)
-            }
-            None => pages::sign_in_failed(401, "The sign-in was not completed.", &restart)
-                .with_header("set-cookie", clear),
-        }
-    }
-
-    fn write_session(&self, _guard: &Guard, session: Session, return_to: &str, clear: String) -> Answer {
-        let absolute = i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX);
-        let left = session.created.saturating_add(absolute).saturating_sub(session.seen);
-        match session.seal(&self.settings.keys, self.session_cookie) {
-            Some(value) => pages::redirect(return_to.to_owned())
-                .with_header("set-cookie", clear)
-                .with_header("set-cookie", self.set_cookie(self.session_cookie, &value, left)),
-            None => pages::too_many_roles(&self.settings.sign_out_path).with_header("set-cookie", clear),
-        }
-    }
-
-    async fn finish(&self, guard: &Guard, flow: Flow, code: String, clear: String, now: i64) -> Answer {
-        let restart = self.sign_in_link(&flow.return_to);
-        let failed = |status: u16, why: Cow<'_, str>| {
-            tracing::debug!(reason = %why, "browser: sign-in refused");
-            pages::sign_in_failed(status, &why, &restart).with_header("set-cookie", clear.clone())
-        };
-        let loaded = match self.provider.get().await {
-            Ok(l) => l,
-            Err((why, secs)) => return pages::unavailable(&why, secs),
-        };
-        let id_token = match self.provider.exchange(&loaded, &code, &flow.verifier).await {
-            Ok(t) => t,
-            Err(ProviderError::Unavailable(why)) => {
-                return pages::unavailable(&why, provider::COOLDOWN.as_secs());
-            }
-            Err(ProviderError::Refused(why)) => {
-                return failed(400, format!("The identity provider did not accept this sign-in's authorization code (already used, or not issued for this browser): {why}").into());
-            }
-        };
-        let verified = match loaded.id_tokens.verify(&id_token).await {
-            Ok(v) => v,
-            Err(refusal) => {
-                return failed(
-                    400,
-                    format!("The identity provider's ID token was refused: {}", refusal.detail()).into(),
-                );
-            }
-        };
-        let claims = verified.claims();
-        let nonce = claims.extra().get("nonce").and_then(|v| v.as_str()).unwrap_or("");
-        if aws_lc_rs::constant_time::verify_slices_are_equal(nonce.as_bytes(), flow.nonce.as_bytes()).is_err()
-        {
-            return failed(
-                400,
-                "The ID token's nonce does not match this sign-in (a replayed or injected token).".into(),
-            );
-        }
-        let policy = guard.policy();
-        let mut session = Session::of(claims, policy, now);
-        if flow.step_up {
-            let leeway = guard.verifier().leeway_secs();
-            let fresh = claims.auth_time().is_some_and(|t| t.unix() >= flow.started.saturating_sub(leeway));
-            let mfa = policy.mfa.evidence(claims).is_some();
-            if !(mfa && fresh) {
-                if mfa {
-                    // MFA from an older authentication does not count for this step-up.
-                    session.amr.retain(|v| v != "mfa");
-                    session.acrs.clear();
-                    session.acr = None;
-                }
-                session.step_up_failed = Some(now);
-                tracing::info!(fresh, mfa, "browser: the step-up came back without MFA");
-            }
-        }
-        self.write_session(guard, session, &flow.return_to, clear)
     }
 }
 

@@ -272,6 +272,20 @@ pub(crate) fn cookie<'a>(headers: &[&'a [u8]], name: &str) -> Option<&'a str> {
     })
 }
 
+/// Every cookie whose name starts with `prefix`, as `(name, value)`.
+pub(crate) fn cookies_named<'a>(
+    headers: &'a [&'a [u8]],
+    prefix: &'a str,
+) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    headers.iter().filter_map(|h| std::str::from_utf8(h).ok()).flat_map(|h| h.split(';')).filter_map(
+        move |pair| {
+            let (n, v) = pair.split_once('=')?;
+            let n = n.trim();
+            n.starts_with(prefix).then(|| (n, v.trim().trim_matches('"')))
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,8 @@
 //! and only hands back a [`PendingCheck`] to await when one does.
 
 mod admission;
+#[cfg(feature = "browser")]
+mod browser;
 mod builder;
 mod decide;
 mod recent;

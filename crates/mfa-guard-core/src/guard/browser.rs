@@ -1,0 +1,365 @@
+//! Browser mode's decisions (feature `browser`): where the guard hands a top-level
+//! navigation, or the callback, sign-in and sign-out paths, to the session and the
+//! provider. The mechanisms (sealed cookies, sessions, the provider, the pages) live
+//! in `browser/`; what they decide with the policy lives here, beside the guard.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::{Admission, Evaluation, Guard, PendingCheck};
+use crate::answer::Answer;
+use crate::browser::provider::{self, ProviderError, Ready};
+use crate::browser::session::{self, Flow, Session};
+use crate::browser::{
+    BrowserMode, Callback, FLOW_LIFETIME, REFRESH_AFTER, decode_query, encode, is_navigation, pages,
+    safe_return_to,
+};
+use crate::claims::{CallerKind, KindRule};
+use crate::policy::CompiledRule;
+use crate::principal::{LazyClaims, VerifiedToken};
+use crate::rejection::RejectionCode;
+use crate::request::RequestInfo;
+
+impl BrowserMode {
+    /// `name=value` of a session cookie holding `claims` as a sign-in at `now` would
+    /// write it (development and benchmarks: see `dev::session_cookie`).
+    #[cfg(feature = "dev-issuer")]
+    pub(crate) fn session_cookie(&self, guard: &Guard, claims: &crate::Claims, now: i64) -> Option<String> {
+        let value =
+            Session::of(claims, guard.policy(), now).seal(&self.settings.keys, self.session_cookie)?;
+        Some(format!("{}={value}", self.session_cookie))
+    }
+
+    /// Decides a request, or leaves it to the API path (`None`).
+    pub(crate) fn evaluate(
+        self: &Arc<Self>,
+        guard: &Guard,
+        req: &RequestInfo<'_>,
+        rule: &CompiledRule,
+        span: &tracing::Span,
+    ) -> Option<Evaluation> {
+        let get = matches!(req.method, "GET" | "HEAD");
+        if get && req.path == self.callback_path {
+            return Some(self.callback(guard, req));
+        }
+        if get && req.path == self.settings.sign_in_path {
+            let wanted = req
+                .query
+                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("return_to=")))
+                .map(decode_query);
+            let return_to = wanted.as_deref().and_then(safe_return_to).unwrap_or("/").to_owned();
+            return Some(self.start(guard, req, return_to, false));
+        }
+        if (get || req.method == "POST") && req.path == self.settings.sign_out_path {
+            return Some(Evaluation::Ready(Admission::Answered(self.sign_out())));
+        }
+        if get && req.path == self.settings.signed_out_path {
+            return Some(Evaluation::Ready(Admission::Answered(pages::signed_out(&self.sign_in_link("/")))));
+        }
+        if !is_navigation(req) {
+            return None;
+        }
+        let now = guard.clock().now_unix();
+        let here = match req.query {
+            Some(q) => format!("{}?{q}", req.path),
+            None => req.path.to_owned(),
+        };
+        let return_to = safe_return_to(&here).unwrap_or("/").to_owned();
+        let Some(session) = self.session(req, now) else {
+            if rule.is_public() {
+                return None;
+            }
+            return Some(self.start(guard, req, return_to, false));
+        };
+        Some(self.decide(guard, req, rule, session, return_to, now, span))
+    }
+
+    /// The policy's decision for a session, rendered for a browser.
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        self: &Arc<Self>,
+        guard: &Guard,
+        req: &RequestInfo<'_>,
+        rule: &CompiledRule,
+        session: Session,
+        return_to: String,
+        now: i64,
+        span: &tracing::Span,
+    ) -> Evaluation {
+        let policy = guard.policy();
+        let absolute = i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX);
+        let end = session.created.saturating_add(absolute);
+        let (step_up_failed, roles) = (session.step_up_failed, session.resolved_roles(policy));
+        // Written again at most once a minute; only then is the session copied.
+        let refresh = (now.saturating_sub(session.seen) >= REFRESH_AFTER)
+            .then(|| Session { seen: now, ..session.clone() });
+        let claims = session.into_claims(end);
+        let mut token = VerifiedToken::of(&claims, (CallerKind::User, KindRule::Session), None, policy);
+        token.roles = roles;
+        let admission = guard.admit(rule, Arc::new(token), LazyClaims::parsed(Box::new(claims)), now, span);
+        let sign_out = &self.settings.sign_out_path;
+        match admission {
+            Admission::Admitted(principal) if refresh.is_some() => {
+                let left = end.saturating_sub(now);
+                match refresh.and_then(|s| s.seal(&self.settings.keys, self.session_cookie)) {
+                    Some(value) => Evaluation::Ready(Admission::Admitted(
+                        principal.with_set_cookie(self.set_cookie(self.session_cookie, &value, left)),
+                    )),
+                    None => Evaluation::Ready(Admission::Admitted(principal)),
+                }
+            }
+            Admission::Refused(rejection) => match rejection.code() {
+                RejectionCode::MfaRequired => {
+                    let window = i64::try_from(self.settings.step_up_window.as_secs()).unwrap_or(i64::MAX);
+                    if step_up_failed.is_some_and(|t| now.saturating_sub(t) < window) {
+                        // The page names the user and what the provider reported: read
+                        // again from the cookie (this path is rare; the hot one moved them).
+                        let shown = self.session(req, now);
+                        let (user, amr) =
+                            shown.as_ref().map_or((None, &[][..]), |s| (s.upn.as_deref(), &s.amr[..]));
+                        let page = pages::mfa_required(user, amr, sign_out);
+                        Evaluation::Ready(Admission::Answered(page.because(rejection)))
+                    } else {
+                        self.start(guard, req, return_to, true)
+                    }
+                }
+                code if code.status() == 403 => Evaluation::Ready(Admission::Answered(
+                    pages::forbidden(rejection.detail(), sign_out).because(rejection),
+                )),
+                _ => self.start(guard, req, return_to, false),
+            },
+            other => Evaluation::Ready(other),
+        }
+    }
+
+    /// Sends the browser to the provider: a sign-in, or a step-up asking for MFA.
+    fn start(
+        self: &Arc<Self>,
+        guard: &Guard,
+        req: &RequestInfo<'_>,
+        return_to: String,
+        step_up: bool,
+    ) -> Evaluation {
+        let now = guard.clock().now_unix();
+        let stale = self.stale_flows(req);
+        match self.provider.ready() {
+            Ready::Loaded(loaded) => {
+                Evaluation::Ready(Admission::Answered(self.redirect(&loaded, return_to, step_up, now, stale)))
+            }
+            Ready::CoolingDown(why, secs) => {
+                Evaluation::Ready(Admission::Answered(pages::unavailable(&why, secs)))
+            }
+            Ready::NotYet => {
+                let this = Arc::clone(self);
+                Evaluation::Pending(PendingCheck::browser(Box::pin(async move {
+                    Admission::Answered(match this.provider.get().await {
+                        Ok(loaded) => this.redirect(&loaded, return_to, step_up, now, stale),
+                        Err((why, secs)) => pages::unavailable(&why, secs),
+                    })
+                })))
+            }
+        }
+    }
+
+    fn redirect(
+        &self,
+        loaded: &provider::Loaded,
+        return_to: String,
+        step_up: bool,
+        now: i64,
+        stale: Vec<String>,
+    ) -> Answer {
+        let extra = if step_up { self.settings.step_up.parameters() } else { Vec::new() };
+        let (url, state, nonce, verifier) =
+            match self.provider.authorize(loaded, &self.settings.scopes, &extra) {
+                Ok(parts) => parts,
+                Err(why) => return pages::unavailable(&why, provider::COOLDOWN.as_secs()),
+            };
+        let Some(id) = Flow::id(&state).map(str::to_owned) else {
+            return pages::unavailable("the state made for the sign-in is unusable", 1);
+        };
+        let flow = Flow { state, nonce, verifier, return_to, step_up, started: now };
+        let name = format!("{}{id}", self.flow_prefix);
+        let sealed = serde_json::to_vec(&flow).ok().and_then(|plain| self.settings.keys.seal(&name, &plain));
+        let Some(sealed) = sealed else {
+            return pages::unavailable("the sign-in state could not be sealed", 1);
+        };
+        tracing::debug!(step_up, "browser: sending the browser to the identity provider");
+        let answer =
+            pages::redirect(url).with_header("set-cookie", self.set_cookie(&name, &sealed, FLOW_LIFETIME));
+        stale.into_iter().fold(answer, |a, clear| a.with_header("set-cookie", clear))
+    }
+
+    fn sign_out(&self) -> Answer {
+        let location = match self.provider.ready() {
+            Ready::Loaded(loaded) => match &loaded.end_session {
+                Some(end) => {
+                    let sep = if end.contains('?') { '&' } else { '?' };
+                    format!(
+                        "{end}{sep}client_id={}&post_logout_redirect_uri={}",
+                        encode(&self.settings.client_id),
+                        encode(&self.post_logout)
+                    )
+                }
+                None => self.post_logout.clone(),
+            },
+            _ => self.post_logout.clone(),
+        };
+        pages::redirect(location).with_header("set-cookie", self.set_cookie(self.session_cookie, "", 0))
+    }
+
+    /// The provider's answer: the flow cookie found and checked, the code exchanged,
+    /// the ID token verified, a session written.
+    fn callback(self: &Arc<Self>, guard: &Guard, req: &RequestInfo<'_>) -> Evaluation {
+        let query = Callback::parse(req.query);
+        let restart = self.sign_in_link("/");
+        let fail = |status: u16, why: &str| {
+            tracing::debug!(reason = why, "browser: sign-in callback refused");
+            Evaluation::Ready(Admission::Answered(pages::sign_in_failed(status, why, &restart)))
+        };
+        let Some(state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
+            return fail(
+                400,
+                "The identity provider's answer carries no state, so it cannot be matched to a sign-in this browser started.",
+            );
+        };
+        let Some(id) = Flow::id(state) else {
+            return fail(
+                400,
+                "The identity provider's answer carries a state this application never issued.",
+            );
+        };
+        let name = format!("{}{id}", self.flow_prefix);
+        let flow = session::cookie(req.cookies, &name)
+            .and_then(|v| self.settings.keys.open(&name, v))
+            .and_then(|plain| serde_json::from_slice::<Flow>(&plain).ok());
+        let Some(flow) = flow else {
+            return fail(
+                400,
+                "This sign-in cannot be completed here: it was started in another browser, already completed, or took longer than ten minutes (its state cookie is missing).",
+            );
+        };
+        let clear = self.set_cookie(&name, "", 0);
+        if aws_lc_rs::constant_time::verify_slices_are_equal(flow.state.as_bytes(), state.as_bytes()).is_err()
+        {
+            return fail(
+                400,
+                "The state of the identity provider's answer does not match the sign-in this browser started.",
+            );
+        }
+        let now = guard.clock().now_unix();
+        if now.saturating_sub(flow.started) > FLOW_LIFETIME {
+            return fail(400, "This sign-in took longer than ten minutes; start again.");
+        }
+        if let Some(error) = query.error.as_deref() {
+            let detail = query.error_description.as_deref().unwrap_or("");
+            let detail: String = detail.chars().take(200).collect();
+            if flow.step_up {
+                // The provider ended the step-up without MFA (the user cancelled, or
+                // it cannot do the MFA asked for): the MFA page explains.
+                return Evaluation::Ready(Admission::Answered(
+                    self.step_up_failed(guard, req, flow, now, clear),
+                ));
+            }
+            return fail(401, &format!("The identity provider refused the sign-in: {error} {detail}"));
+        }
+        let Some(code) = query.code.filter(|c| !c.is_empty()) else {
+            return fail(400, "The identity provider's answer carries no authorization code.");
+        };
+        let this = Arc::clone(self);
+        let guard = guard.clone();
+        Evaluation::Pending(PendingCheck::browser(Box::pin(async move {
+            Admission::Answered(this.finish(&guard, flow, code, clear, now).await)
+        })))
+    }
+
+    /// A step-up that came back without MFA, without a usable answer: the session
+    /// keeps what it had and remembers the failure.
+    fn step_up_failed(
+        &self,
+        guard: &Guard,
+        req: &RequestInfo<'_>,
+        flow: Flow,
+        now: i64,
+        clear: String,
+    ) -> Answer {
+        let restart = self.sign_in_link(&flow.return_to);
+        match self.session(req, now) {
+            Some(mut s) => {
+                s.step_up_failed = Some(now);
+                s.seen = now;
+                self.write_session(guard, s, &flow.return_to, clear)
+            }
+            None => pages::sign_in_failed(401, "The sign-in was not completed.", &restart)
+                .with_header("set-cookie", clear),
+        }
+    }
+
+    fn write_session(&self, _guard: &Guard, session: Session, return_to: &str, clear: String) -> Answer {
+        let absolute = i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX);
+        let left = session.created.saturating_add(absolute).saturating_sub(session.seen);
+        match session.seal(&self.settings.keys, self.session_cookie) {
+            Some(value) => pages::redirect(return_to.to_owned())
+                .with_header("set-cookie", clear)
+                .with_header("set-cookie", self.set_cookie(self.session_cookie, &value, left)),
+            None => pages::too_many_roles(&self.settings.sign_out_path).with_header("set-cookie", clear),
+        }
+    }
+
+    async fn finish(&self, guard: &Guard, flow: Flow, code: String, clear: String, now: i64) -> Answer {
+        let restart = self.sign_in_link(&flow.return_to);
+        let failed = |status: u16, why: Cow<'_, str>| {
+            tracing::debug!(reason = %why, "browser: sign-in refused");
+            pages::sign_in_failed(status, &why, &restart).with_header("set-cookie", clear.clone())
+        };
+        let loaded = match self.provider.get().await {
+            Ok(l) => l,
+            Err((why, secs)) => return pages::unavailable(&why, secs),
+        };
+        let id_token = match self.provider.exchange(&loaded, &code, &flow.verifier).await {
+            Ok(t) => t,
+            Err(ProviderError::Unavailable(why)) => {
+                return pages::unavailable(&why, provider::COOLDOWN.as_secs());
+            }
+            Err(ProviderError::Refused(why)) => {
+                return failed(400, format!("The identity provider did not accept this sign-in's authorization code (already used, or not issued for this browser): {why}").into());
+            }
+        };
+        let verified = match loaded.id_tokens.verify(&id_token).await {
+            Ok(v) => v,
+            Err(refusal) => {
+                return failed(
+                    400,
+                    format!("The identity provider's ID token was refused: {}", refusal.detail()).into(),
+                );
+            }
+        };
+        let claims = verified.claims();
+        let nonce = claims.extra().get("nonce").and_then(|v| v.as_str()).unwrap_or("");
+        if aws_lc_rs::constant_time::verify_slices_are_equal(nonce.as_bytes(), flow.nonce.as_bytes()).is_err()
+        {
+            return failed(
+                400,
+                "The ID token's nonce does not match this sign-in (a replayed or injected token).".into(),
+            );
+        }
+        let policy = guard.policy();
+        let mut session = Session::of(claims, policy, now);
+        if flow.step_up {
+            let leeway = guard.verifier().leeway_secs();
+            let fresh = claims.auth_time().is_some_and(|t| t.unix() >= flow.started.saturating_sub(leeway));
+            let mfa = policy.mfa.evidence(claims).is_some();
+            if !(mfa && fresh) {
+                if mfa {
+                    // MFA from an older authentication does not count for this step-up.
+                    session.amr.retain(|v| v != "mfa");
+                    session.acrs.clear();
+                    session.acr = None;
+                }
+                session.step_up_failed = Some(now);
+                tracing::info!(fresh, mfa, "browser: the step-up came back without MFA");
+            }
+        }
+        self.write_session(guard, session, &flow.return_to, clear)
+    }
+}
