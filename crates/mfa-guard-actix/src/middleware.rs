@@ -62,7 +62,7 @@ where
 ///
 /// Admitted requests carry the [`Principal`](mfa_guard_core::Principal) in their
 /// extensions; refused ones are answered here with core's response, which carries
-/// the [`Rejection`] in its extensions. Made by [`MfaMiddleware`].
+/// the [`Rejection`](mfa_guard_core::Rejection) in its extensions. Made by [`MfaMiddleware`].
 ///
 /// actix-web owns its services and calls them through `&self`; the inner service is
 /// held in an `Rc` so a check that waits for keys can call it afterwards, which is
