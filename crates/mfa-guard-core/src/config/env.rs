@@ -43,6 +43,8 @@ pub struct Environment {
     keys: Option<(&'static str, KeyLocation)>,
     config: Option<Config>,
     token_cache_capacity: Option<u64>,
+    /// Read only by browser mode (feature `browser`).
+    #[cfg_attr(not(feature = "browser"), allow(dead_code))]
     oidc: Oidc,
 }
 
