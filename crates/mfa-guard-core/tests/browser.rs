@@ -527,6 +527,35 @@ async fn five_tabs_sign_in_in_parallel() {
 }
 
 #[tokio::test]
+async fn a_sign_in_started_on_one_replica_completes_on_another() {
+    let rp = rp().await;
+    // A second replica: its own guard, the same key configuration and provider.
+    let replica = Guard::builder()
+        .issuer(rp.dev.issuer())
+        .keys(rp.dev.key_source().unwrap())
+        .audience("https://api.partnercenter.microsoft.com")
+        .policy(Policy::partner_center())
+        .clock(rp.clock.clone())
+        .browser(Browser::new(
+            CLIENT,
+            format!("{APP}/auth/callback"),
+            format!("{}/.well-known/openid-configuration", rp.idp.uri()),
+            SessionKeys::parse(KEYS).unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let s = start(&rp, "/commerce/customers", &[]).await;
+    token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd", "mfa"], rp.clock.now())).await;
+    let back = answer(
+        navigate(&replica, &format!("/auth/callback?code=c&state={}", s.state), &[s.flow_cookie]).await,
+    );
+    assert_eq!(location(&back), "/commerce/customers", "{}", body(&back));
+    let session = cookies_set(&back).pop().unwrap();
+    // And the session written by the second replica is good on the first.
+    assert!(matches!(navigate(&rp.guard, "/commerce/customers", &[session]).await, Admission::Admitted(_)));
+}
+
+#[tokio::test]
 async fn a_browser_never_holds_more_than_eight_sign_ins_in_progress() {
     let rp = rp().await;
     let mut jar: Vec<String> = Vec::new();

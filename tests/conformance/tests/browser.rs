@@ -141,3 +141,39 @@ async fn both_servers_answer_the_browser_alike() {
     }
     assert_eq!(seen[0], seen[1], "axum and actix");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_replayed_callback_or_a_code_of_another_sign_in_is_refused_by_the_development_issuer() {
+    for target in servers().await {
+        // Two sign-ins in two tabs of one browser: A and B.
+        let mut browser = Browser::new();
+        let a = browser.get(&url(&target, "/commerce/a")).await.location().unwrap();
+        let b = browser.get(&url(&target, "/commerce/b")).await.location().unwrap();
+        let page_a = browser.get(&a).await;
+        let page_b = browser.get(&b).await;
+        let back_a =
+            browser.submit_dev_sign_in(&page_a, SignIn::PasswordAndMfa("admin")).await.location().unwrap();
+        let back_b =
+            browser.submit_dev_sign_in(&page_b, SignIn::PasswordAndMfa("admin")).await.location().unwrap();
+        let code_b = back_b.query_pairs().find(|(k, _)| k == "code").unwrap().1.into_owned();
+        let state_a = back_a.query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned();
+        // B's code under A's state: A's PKCE verifier does not match B's challenge.
+        let mut forged = back_a.clone();
+        forged.set_query(Some(&format!("code={code_b}&state={state_a}")));
+        let saved = browser.jar.clone();
+        let refused = browser.get(&forged).await;
+        assert_eq!(refused.status(), 400, "{}: {}", target.name, refused.text());
+        assert!(refused.text().contains("PKCE"), "{}", refused.text());
+        assert!(!browser.jar.contains_key("mfa-guard"), "no session");
+        // A's own callback, once: signed in. Replayed with A's flow cookie put back:
+        // the code was spent.
+        browser.jar = saved.clone();
+        let first = browser.get(&back_a).await;
+        assert_eq!(first.status(), 302, "{}", first.text());
+        assert!(browser.jar.contains_key("mfa-guard"));
+        let mut replay = Browser { jar: saved, provider_trips: 0 };
+        let again = replay.get(&back_a).await;
+        assert_eq!(again.status(), 400, "{}: {}", target.name, again.text());
+        assert!(again.text().contains("already used"), "{}", again.text());
+    }
+}
