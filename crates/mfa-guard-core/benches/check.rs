@@ -89,6 +89,28 @@ fn bench(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("check");
     group.bench_function("browser_session", |b| b.iter(|| session_admitted(black_box(&with_sessions))));
+    // Eight sessions in turn: more than a thread remembers, so each is opened
+    // (base64, AES-256-GCM-SIV, the session decoded, the caller built).
+    let many: Vec<String> = (0..8)
+        .map(|i| {
+            let claims = Claims::from_json(
+                format!(r#"{{"sub":"s{i}","amr":["pwd","mfa"],"roles":["AdminAgent"]}}"#).as_bytes(),
+            )
+            .unwrap();
+            mfa_guard_core::dev::session_cookie(&with_sessions, &claims).unwrap()
+        })
+        .collect();
+    let mut turn = 0;
+    group.bench_function("browser_session_opened", |b| {
+        b.iter(|| {
+            turn = (turn + 1) % many.len();
+            let cookies = [many[turn].as_bytes()];
+            let req = RequestInfo::new("GET", "/commerce/customers")
+                .with_cookies(&cookies)
+                .with_navigation_headers(Some(b"navigate"), Some(b"text/html"));
+            matches!(with_sessions.evaluate(black_box(&req)), Evaluation::Ready(Admission::Admitted(_)))
+        })
+    });
     group.bench_function("guard_cache_hit", |b| b.iter(|| admitted(&cached, black_box(header.as_bytes()))));
     let mut turn = 0;
     group.bench_function("guard_cache_hit_shared_level", |b| {

@@ -106,6 +106,8 @@ impl Identity {
 /// claim check asks).
 pub(crate) struct LazyClaims {
     claims: OnceLock<Claims>,
+    /// Claims shared with a cache (a browser session opened before).
+    shared: Option<Arc<Claims>>,
     /// The token, copied as is (a plain memcpy; finding its payload segment waits
     /// until someone asks), shared with the cache's per-thread level.
     token_text: Option<Arc<[u8]>>,
@@ -113,16 +115,25 @@ pub(crate) struct LazyClaims {
 
 impl LazyClaims {
     pub(crate) fn parsed(claims: Box<Claims>) -> Self {
-        Self { claims: OnceLock::from(*claims), token_text: None }
+        Self { claims: OnceLock::from(*claims), shared: None, token_text: None }
     }
 
     pub(crate) fn of_token(text: Arc<[u8]>) -> Self {
-        Self { claims: OnceLock::new(), token_text: Some(text) }
+        Self { claims: OnceLock::new(), shared: None, token_text: Some(text) }
     }
 
     /// The claims. The token verified, so parsing cannot fail; an empty set would
     /// be returned if it somehow did.
+    /// Claims already parsed and shared (no copy).
+    #[cfg(feature = "browser")]
+    pub(crate) fn shared(claims: Arc<Claims>) -> Self {
+        Self { claims: OnceLock::new(), shared: Some(claims), token_text: None }
+    }
+
     pub(crate) fn get(&self) -> &Claims {
+        if let Some(shared) = &self.shared {
+            return shared;
+        }
         self.claims.get_or_init(|| {
             self.token_text
                 .as_deref()

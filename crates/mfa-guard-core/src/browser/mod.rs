@@ -21,6 +21,7 @@
 //!
 //! See `docs/BROWSER.md` in the repository for the whole journey.
 
+mod opened;
 pub(crate) mod pages;
 pub(crate) mod provider;
 mod seal;
@@ -34,8 +35,12 @@ use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
+use crate::claims::{CallerKind, KindRule};
+use crate::policy::CompiledPolicy;
+use crate::principal::VerifiedToken;
 use crate::request::RequestInfo;
 use crate::verify::Verifier;
+pub(crate) use opened::Opened;
 use provider::{ClientSettings, Provider};
 use session::Session;
 
@@ -290,7 +295,9 @@ impl Browser {
         } else {
             ("mfa-guard", "mfa-guard-flow-")
         };
+        static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         Ok(BrowserMode {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             settings: self,
             callback_path,
             post_logout,
@@ -317,6 +324,8 @@ impl fmt::Debug for Browser {
 
 /// Browser mode as the guard runs it.
 pub(crate) struct BrowserMode {
+    /// Tells this guard's entries in the per-thread session cache from others'.
+    pub(crate) id: usize,
     pub(crate) settings: Browser,
     pub(crate) callback_path: String,
     pub(crate) post_logout: String,
@@ -428,12 +437,44 @@ impl BrowserMode {
     pub(crate) fn session(&self, req: &RequestInfo<'_>, now: i64) -> Option<Session> {
         let value = session::cookie(req.cookies, self.session_cookie)?;
         let s = Session::open(&self.settings.keys, self.session_cookie, value)?;
-        let absolute = i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX);
+        self.valid(&s, now).then_some(s)
+    }
+
+    /// When the session ends, however much it is used.
+    pub(crate) fn absolute_end(&self, s: &Session) -> i64 {
+        s.created.saturating_add(i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX))
+    }
+
+    fn valid(&self, s: &Session, now: i64) -> bool {
         let idle = i64::try_from(self.settings.idle.as_secs()).unwrap_or(i64::MAX);
-        let valid = s.created <= now.saturating_add(60)
-            && now < s.created.saturating_add(absolute)
-            && now < s.seen.saturating_add(idle);
-        valid.then_some(s)
+        s.created <= now.saturating_add(60) && now < self.absolute_end(s) && now < s.seen.saturating_add(idle)
+    }
+
+    /// The session of the request as the caller it makes under `policy`, if it
+    /// carries a valid one at `now`: from this thread's recently opened sessions
+    /// when the cookie is one of them, else opened and remembered.
+    pub(crate) fn opened(
+        &self,
+        req: &RequestInfo<'_>,
+        policy: &CompiledPolicy,
+        now: i64,
+    ) -> Option<Arc<Opened>> {
+        let value = session::cookie(req.cookies, self.session_cookie)?;
+        let opened = match opened::lookup(self.id, value.as_bytes()) {
+            Some(hit) => hit,
+            None => {
+                let session = Session::open(&self.settings.keys, self.session_cookie, value)?;
+                let roles = session.resolved_roles(policy);
+                let claims = session.clone().into_claims(self.absolute_end(&session));
+                let mut token =
+                    VerifiedToken::of(&claims, (CallerKind::User, KindRule::Session), None, policy);
+                token.roles = roles;
+                let opened = Arc::new(Opened { session, token: Arc::new(token), claims: Arc::new(claims) });
+                opened::remember(self.id, value.as_bytes(), Arc::clone(&opened));
+                opened
+            }
+        };
+        self.valid(&opened.session, now).then_some(opened)
     }
 }
 

@@ -11,12 +11,11 @@ use crate::answer::Answer;
 use crate::browser::provider::{self, ProviderError, Ready};
 use crate::browser::session::{self, Flow, Session};
 use crate::browser::{
-    BrowserMode, Callback, FLOW_LIFETIME, REFRESH_AFTER, decode_query, encode, is_navigation, pages,
+    BrowserMode, Callback, FLOW_LIFETIME, Opened, REFRESH_AFTER, decode_query, encode, is_navigation, pages,
     safe_return_to,
 };
-use crate::claims::{CallerKind, KindRule};
 use crate::policy::CompiledRule;
-use crate::principal::{LazyClaims, VerifiedToken};
+use crate::principal::LazyClaims;
 use crate::rejection::RejectionCode;
 use crate::request::RequestInfo;
 
@@ -48,7 +47,7 @@ impl BrowserMode {
                 .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("return_to=")))
                 .map(decode_query);
             let return_to = wanted.as_deref().and_then(safe_return_to).unwrap_or("/").to_owned();
-            return Some(self.start(guard, req, return_to, false));
+            return Some(self.start_at(guard, req, return_to, false));
         }
         if (get || req.method == "POST") && req.path == self.settings.sign_out_path {
             return Some(Evaluation::Ready(Admission::Answered(self.sign_out())));
@@ -60,48 +59,35 @@ impl BrowserMode {
             return None;
         }
         let now = guard.clock().now_unix();
-        let here = match req.query {
-            Some(q) => format!("{}?{q}", req.path),
-            None => req.path.to_owned(),
-        };
-        let return_to = safe_return_to(&here).unwrap_or("/").to_owned();
-        let Some(session) = self.session(req, now) else {
+        let Some(opened) = self.opened(req, guard.policy(), now) else {
             if rule.is_public() {
                 return None;
             }
-            return Some(self.start(guard, req, return_to, false));
+            return Some(self.start(guard, req, false));
         };
-        Some(self.decide(guard, req, rule, session, return_to, now, span))
+        Some(self.decide(guard, req, rule, &opened, now, span))
     }
 
     /// The policy's decision for a session, rendered for a browser.
-    #[allow(clippy::too_many_arguments)]
     fn decide(
         self: &Arc<Self>,
         guard: &Guard,
         req: &RequestInfo<'_>,
         rule: &CompiledRule,
-        session: Session,
-        return_to: String,
+        opened: &Opened,
         now: i64,
         span: &tracing::Span,
     ) -> Evaluation {
-        let policy = guard.policy();
-        let absolute = i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX);
-        let end = session.created.saturating_add(absolute);
-        let (step_up_failed, roles) = (session.step_up_failed, session.resolved_roles(policy));
-        // Written again at most once a minute; only then is the session copied.
-        let refresh = (now.saturating_sub(session.seen) >= REFRESH_AFTER)
-            .then(|| Session { seen: now, ..session.clone() });
-        let claims = session.into_claims(end);
-        let mut token = VerifiedToken::of(&claims, (CallerKind::User, KindRule::Session), None, policy);
-        token.roles = roles;
-        let admission = guard.admit(rule, Arc::new(token), LazyClaims::parsed(Box::new(claims)), now, span);
+        let session = &opened.session;
+        let claims = LazyClaims::shared(Arc::clone(&opened.claims));
+        let admission = guard.admit(rule, Arc::clone(&opened.token), claims, now, span);
         let sign_out = &self.settings.sign_out_path;
         match admission {
-            Admission::Admitted(principal) if refresh.is_some() => {
-                let left = end.saturating_sub(now);
-                match refresh.and_then(|s| s.seal(&self.settings.keys, self.session_cookie)) {
+            // Written again at most once a minute, moving the idle expiry.
+            Admission::Admitted(principal) if now.saturating_sub(session.seen) >= REFRESH_AFTER => {
+                let left = self.absolute_end(session).saturating_sub(now);
+                let refreshed = Session { seen: now, ..session.clone() };
+                match refreshed.seal(&self.settings.keys, self.session_cookie) {
                     Some(value) => Evaluation::Ready(Admission::Admitted(
                         principal.with_set_cookie(self.set_cookie(self.session_cookie, &value, left)),
                     )),
@@ -111,29 +97,29 @@ impl BrowserMode {
             Admission::Refused(rejection) => match rejection.code() {
                 RejectionCode::MfaRequired => {
                     let window = i64::try_from(self.settings.step_up_window.as_secs()).unwrap_or(i64::MAX);
-                    if step_up_failed.is_some_and(|t| now.saturating_sub(t) < window) {
-                        // The page names the user and what the provider reported: read
-                        // again from the cookie (this path is rare; the hot one moved them).
-                        let shown = self.session(req, now);
-                        let (user, amr) =
-                            shown.as_ref().map_or((None, &[][..]), |s| (s.upn.as_deref(), &s.amr[..]));
-                        let page = pages::mfa_required(user, amr, sign_out);
+                    if session.step_up_failed.is_some_and(|t| now.saturating_sub(t) < window) {
+                        let page = pages::mfa_required(session.upn.as_deref(), &session.amr, sign_out);
                         Evaluation::Ready(Admission::Answered(page.because(rejection)))
                     } else {
-                        self.start(guard, req, return_to, true)
+                        self.start(guard, req, true)
                     }
                 }
                 code if code.status() == 403 => Evaluation::Ready(Admission::Answered(
                     pages::forbidden(rejection.detail(), sign_out).because(rejection),
                 )),
-                _ => self.start(guard, req, return_to, false),
+                _ => self.start(guard, req, false),
             },
             other => Evaluation::Ready(other),
         }
     }
 
     /// Sends the browser to the provider: a sign-in, or a step-up asking for MFA.
-    fn start(
+    fn start(self: &Arc<Self>, guard: &Guard, req: &RequestInfo<'_>, step_up: bool) -> Evaluation {
+        self.start_at(guard, req, return_path(req), step_up)
+    }
+
+    /// [`start`](Self::start), returning to `return_to`.
+    fn start_at(
         self: &Arc<Self>,
         guard: &Guard,
         req: &RequestInfo<'_>,
@@ -362,4 +348,14 @@ impl BrowserMode {
         }
         self.write_session(guard, session, &flow.return_to, clear)
     }
+}
+
+/// Where to come back to after signing in: this request's path and query, when it is
+/// a path of this origin (it always is, after the path rule; else `/`).
+fn return_path(req: &RequestInfo<'_>) -> String {
+    let here = match req.query {
+        Some(q) => format!("{}?{q}", req.path),
+        None => req.path.to_owned(),
+    };
+    safe_return_to(&here).map_or_else(|| "/".to_owned(), str::to_owned)
 }
