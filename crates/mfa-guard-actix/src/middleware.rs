@@ -8,7 +8,9 @@ use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
 use actix_web::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
 use actix_web::{Error, HttpMessage as _};
-use mfa_guard_core::{Admission, Admitted, Answer, BuildError, Evaluation, Guard, RequestInfo, Requirement};
+use mfa_guard_core::{
+    Admission, Admitted, Answer, BuildError, CookieValues, Evaluation, Guard, RequestInfo, Requirement,
+};
 
 use crate::future::ResponseFuture;
 use crate::response::{admitted_headers, render};
@@ -94,21 +96,7 @@ where
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let evaluation = {
             let headers = req.headers();
-            // Cookie values as a slice, allocating only for several `Cookie` headers
-            // (HTTP/2 browsers send one per cookie).
-            let (one, many): ([&[u8]; 1], Vec<&[u8]>);
-            let mut values = headers.get_all(COOKIE);
-            let cookies: &[&[u8]] = match (values.next(), values.next()) {
-                (None, _) => &[],
-                (Some(v), None) => {
-                    one = [v.as_bytes()];
-                    &one
-                }
-                _ => {
-                    many = headers.get_all(COOKIE).map(|v| v.as_bytes()).collect();
-                    &many
-                }
-            };
+            let cookies = CookieValues::collect(headers.get_all(COOKIE).map(|v| v.as_bytes()));
             // The URI's own path and query, read exactly as the tower adapter reads them
             // (not actix's `query_string()`, which cannot tell a bare `?` from none) ...
             let info = RequestInfo::new(req.method().as_str(), req.uri().path())
@@ -120,7 +108,7 @@ where
                 .with_query(req.uri().query())
                 .with_content_type(headers.get(CONTENT_TYPE).map(|v| v.as_bytes()))
                 .with_authorizations(headers.get_all(AUTHORIZATION).map(|v| v.as_bytes()))
-                .with_cookies(cookies)
+                .with_cookies(cookies.as_slice())
                 .with_navigation_headers(
                     headers.get("sec-fetch-mode").map(|v| v.as_bytes()),
                     headers.get(ACCEPT).map(|v| v.as_bytes()),

@@ -178,3 +178,53 @@ impl std::fmt::Debug for RequestInfo<'_> {
             .finish()
     }
 }
+
+/// A request's `Cookie` header values as the slice [`RequestInfo::with_cookies`]
+/// takes, allocating only when there are several (HTTP/2 browsers send one header
+/// per cookie).
+#[derive(Debug, Default)]
+pub struct CookieValues<'a>(Values<'a>);
+
+#[derive(Debug, Default)]
+enum Values<'a> {
+    #[default]
+    None,
+    One([&'a [u8]; 1]),
+    Many(Vec<&'a [u8]>),
+}
+
+impl<'a> CookieValues<'a> {
+    /// The values, in order.
+    pub fn collect<I: IntoIterator<Item = &'a [u8]>>(values: I) -> Self {
+        let mut values = values.into_iter();
+        CookieValues(match (values.next(), values.next()) {
+            (None, _) => Values::None,
+            (Some(one), None) => Values::One([one]),
+            (Some(a), Some(b)) => Values::Many([a, b].into_iter().chain(values).collect()),
+        })
+    }
+
+    /// The values as a slice.
+    pub fn as_slice(&self) -> &[&'a [u8]] {
+        match &self.0 {
+            Values::None => &[],
+            Values::One(one) => one,
+            Values::Many(many) => many,
+        }
+    }
+}
+
+#[cfg(test)]
+mod cookie_values_tests {
+    use super::CookieValues;
+
+    #[test]
+    fn every_value_comes_back_in_order() {
+        let none: [&[u8]; 0] = [];
+        assert!(CookieValues::collect(none).as_slice().is_empty());
+        let one: [&[u8]; 1] = [b"a=1"];
+        assert_eq!(CookieValues::collect(one).as_slice(), &[&b"a=1"[..]]);
+        let three: [&[u8]; 3] = [b"a=1", b"b=2", b"c=3"];
+        assert_eq!(CookieValues::collect(three).as_slice(), &three[..]);
+    }
+}

@@ -4,7 +4,7 @@ use std::task::{Context, Poll};
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use http::{HeaderName, HeaderValue, Request, Response};
-use mfa_guard_core::{Admission, Admitted, Answer, Evaluation, Guard, RequestInfo};
+use mfa_guard_core::{Admission, Admitted, Answer, CookieValues, Evaluation, Guard, RequestInfo};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
@@ -64,26 +64,12 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let evaluation = {
             let headers = req.headers();
-            // Cookie values as a slice, allocating only for several `Cookie` headers
-            // (HTTP/2 browsers send one per cookie).
-            let (one, many): ([&[u8]; 1], Vec<&[u8]>);
-            let mut values = headers.get_all(COOKIE).iter();
-            let cookies: &[&[u8]] = match (values.next(), values.next()) {
-                (None, _) => &[],
-                (Some(v), None) => {
-                    one = [v.as_bytes()];
-                    &one
-                }
-                _ => {
-                    many = headers.get_all(COOKIE).iter().map(|v| v.as_bytes()).collect();
-                    &many
-                }
-            };
+            let cookies = CookieValues::collect(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()));
             let info = RequestInfo::new(req.method().as_str(), routed_path(&req))
                 .with_query(req.uri().query())
                 .with_content_type(headers.get(CONTENT_TYPE).map(|v| v.as_bytes()))
                 .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(|v| v.as_bytes()))
-                .with_cookies(cookies)
+                .with_cookies(cookies.as_slice())
                 .with_navigation_headers(
                     headers.get("sec-fetch-mode").map(|v| v.as_bytes()),
                     headers.get(ACCEPT).map(|v| v.as_bytes()),

@@ -6,8 +6,8 @@
 //! it produced: the session, the caller it makes under the guard's policy, and its
 //! claims. Only bytes that opened are recognised (compared in constant time: a
 //! remembered cookie may be another user's), the session's expiry is checked on
-//! every hit, and route policy runs on every request as always. Bounded: [`SLOTS`]
-//! sessions per thread, replaced round-robin; entries of different guards never mix.
+//! every hit, and route policy runs on every request as always. Bounded and kept
+//! apart per guard as [`crate::recent`] says.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -15,9 +15,7 @@ use std::sync::Arc;
 use super::session::Session;
 use crate::claims::Claims;
 use crate::principal::VerifiedToken;
-
-/// Sessions remembered per thread.
-const SLOTS: usize = 4;
+use crate::recent::Slots;
 
 /// An opened session: what the cookie held, and the caller it makes.
 pub(crate) struct Opened {
@@ -26,45 +24,18 @@ pub(crate) struct Opened {
     pub(crate) claims: Arc<Claims>,
 }
 
-struct Slot {
-    owner: usize,
-    value: Box<[u8]>,
-    opened: Arc<Opened>,
-}
-
-#[derive(Default)]
-struct Recent {
-    slots: [Option<Slot>; SLOTS],
-    next: usize,
-}
-
 thread_local! {
-    static RECENT: RefCell<Recent> = RefCell::default();
+    static RECENT: RefCell<Slots<Arc<Opened>>> = RefCell::default();
 }
 
 /// The session this thread opened from exactly these cookie bytes, if any.
 pub(crate) fn lookup(owner: usize, value: &[u8]) -> Option<Arc<Opened>> {
-    RECENT.with(|recent| {
-        recent
-            .borrow()
-            .slots
-            .iter()
-            .flatten()
-            .find(|s| {
-                s.owner == owner && aws_lc_rs::constant_time::verify_slices_are_equal(&s.value, value).is_ok()
-            })
-            .map(|s| Arc::clone(&s.opened))
-    })
+    RECENT.with(|recent| recent.borrow().lookup(owner, value)).map(|(_, opened)| opened)
 }
 
 /// Remembers a session this thread opened, replacing the oldest slot.
 pub(crate) fn remember(owner: usize, value: &[u8], opened: Arc<Opened>) {
-    RECENT.with(|recent| {
-        let mut recent = recent.borrow_mut();
-        let at = recent.next;
-        recent.slots[at] = Some(Slot { owner, value: value.into(), opened });
-        recent.next = (at + 1) % SLOTS;
-    });
+    RECENT.with(|recent| recent.borrow_mut().remember(owner, Arc::from(value), opened));
 }
 
 #[cfg(test)]
@@ -90,7 +61,7 @@ mod tests {
         changed[0] ^= 1;
         assert!(lookup(7, &changed).is_none(), "first byte differs");
         // Bounded: four more sessions push it out.
-        for i in 0..SLOTS {
+        for i in 0..crate::recent::SLOTS {
             remember(7, format!("other{i}").as_bytes(), opened());
         }
         assert!(lookup(7, value).is_none());
