@@ -556,6 +556,23 @@ async fn a_sign_in_started_on_one_replica_completes_on_another() {
 }
 
 #[tokio::test]
+async fn a_head_request_never_spends_the_code() {
+    let rp = rp().await;
+    let s = start(&rp, "/overview", &[]).await;
+    let joined = s.flow_cookie.clone();
+    let values = [joined.as_bytes()];
+    let query = format!("code=c&state={}", s.state);
+    let head = RequestInfo::new("HEAD", "/auth/callback")
+        .with_query(Some(&query))
+        .with_cookies(&values)
+        .with_navigation_headers(Some(b"navigate"), None);
+    let a = answer(rp.guard.check(&head).await);
+    assert!(location(&a).contains("/authorize?"), "not handled as the callback: {}", a.status());
+    let received = rp.idp.received_requests().await.unwrap_or_default();
+    assert!(received.iter().all(|r| r.url.path() != "/token"), "the token endpoint was not called");
+}
+
+#[tokio::test]
 async fn a_browser_never_holds_more_than_eight_sign_ins_in_progress() {
     let rp = rp().await;
     let mut jar: Vec<String> = Vec::new();

@@ -38,7 +38,8 @@ impl BrowserMode {
         span: &tracing::Span,
     ) -> Option<Evaluation> {
         let get = matches!(req.method, "GET" | "HEAD");
-        if get && req.path == self.callback_path {
+        // The code is exchanged for a GET only: a HEAD never spends it.
+        if req.method == "GET" && req.path == self.callback_path {
             return Some(self.callback(guard, req));
         }
         if get && req.path == self.settings.sign_in_path {
@@ -243,9 +244,7 @@ impl BrowserMode {
             if flow.step_up {
                 // The provider ended the step-up without MFA (the user cancelled, or
                 // it cannot do the MFA asked for): the MFA page explains.
-                return Evaluation::Ready(Admission::Answered(
-                    self.step_up_failed(guard, req, flow, now, clear),
-                ));
+                return Evaluation::Ready(Admission::Answered(self.step_up_failed(req, flow, now, clear)));
             }
             return fail(401, &format!("The identity provider refused the sign-in: {error} {detail}"));
         }
@@ -261,27 +260,20 @@ impl BrowserMode {
 
     /// A step-up that came back without MFA, without a usable answer: the session
     /// keeps what it had and remembers the failure.
-    fn step_up_failed(
-        &self,
-        guard: &Guard,
-        req: &RequestInfo<'_>,
-        flow: Flow,
-        now: i64,
-        clear: String,
-    ) -> Answer {
+    fn step_up_failed(&self, req: &RequestInfo<'_>, flow: Flow, now: i64, clear: String) -> Answer {
         let restart = self.sign_in_link(&flow.return_to);
         match self.session(req, now) {
             Some(mut s) => {
                 s.step_up_failed = Some(now);
                 s.seen = now;
-                self.write_session(guard, s, &flow.return_to, clear)
+                self.write_session(s, &flow.return_to, clear)
             }
             None => pages::sign_in_failed(401, "The sign-in was not completed.", &restart)
                 .with_header("set-cookie", clear),
         }
     }
 
-    fn write_session(&self, _guard: &Guard, session: Session, return_to: &str, clear: String) -> Answer {
+    fn write_session(&self, session: Session, return_to: &str, clear: String) -> Answer {
         let absolute = i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX);
         let left = session.created.saturating_add(absolute).saturating_sub(session.seen);
         match session.seal(&self.settings.keys, self.session_cookie) {
@@ -346,7 +338,7 @@ impl BrowserMode {
                 tracing::info!(fresh, mfa, "browser: the step-up came back without MFA");
             }
         }
-        self.write_session(guard, session, &flow.return_to, clear)
+        self.write_session(session, &flow.return_to, clear)
     }
 }
 
