@@ -180,6 +180,11 @@ fn random_code() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// The S256 PKCE challenge of `verifier` (RFC 7636): base64url of its SHA-256.
+fn pkce_challenge(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()))
+}
+
 /// Whether an authorization request asks for MFA (what the page tells the user).
 fn asks_for_mfa(params: &HashMap<String, String>) -> bool {
     params.get("claims").is_some_and(|c| c.contains("\"mfa\"") || c.contains("\"acrs\""))
@@ -330,9 +335,8 @@ impl DevIdp {
         if grant.redirect_uri != self.redirect_uri {
             return oauth_error("invalid_grant", "redirect_uri differs from the authorization request's");
         }
-        let verifier = params.get("code_verifier").cloned().unwrap_or_default();
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes());
-        if URL_SAFE_NO_PAD.encode(digest.as_ref()) != grant.challenge {
+        let verifier = params.get("code_verifier").map_or("", String::as_str);
+        if pkce_challenge(verifier) != grant.challenge {
             return oauth_error("invalid_grant", "PKCE verifier does not match the challenge");
         }
         let user = &USERS[grant.user];
@@ -406,30 +410,38 @@ mod tests {
         reply.headers.iter().find(|(n, _)| *n == "location").map(|(_, v)| v.as_str()).unwrap_or("")
     }
 
+    const REDIRECT: &str = "http%3A%2F%2F127.0.0.1%3A1%2Fauth%2Fcallback";
+
+    /// Signs `user` in with MFA through the page's form; the code and the redirect.
+    fn sign_in(idp: &DevIdp, user: &str, verifier: &str, state: &str) -> (String, DevReply) {
+        let form = format!(
+            "client_id={DEV_CLIENT_ID}&redirect_uri={REDIRECT}&state={state}&nonce=n\
+             &code_challenge={}&user={user}&method=mfa",
+            pkce_challenge(verifier)
+        );
+        let back = idp.handle("POST", "/dev-idp/authorize", None, form.as_bytes());
+        let code = location(&back).split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
+        (code, back)
+    }
+
+    fn exchange(idp: &DevIdp, code: &str, verifier: &str) -> DevReply {
+        let body = format!(
+            "grant_type=authorization_code&code={code}&client_id={DEV_CLIENT_ID}\
+             &redirect_uri={REDIRECT}&code_verifier={verifier}"
+        );
+        idp.handle("POST", "/dev-idp/token", None, body.as_bytes())
+    }
+
     #[test]
     fn a_code_is_exchanged_once_with_its_verifier() {
         let idp = idp();
         let verifier = "v".repeat(43);
-        let challenge = URL_SAFE_NO_PAD
-            .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()));
-        let form = format!(
-            "client_id={DEV_CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fauth%2Fcallback&state=s1&nonce=n1\
-             &code_challenge={challenge}&user=incompatible&method=mfa"
-        );
-        let back = idp.handle("POST", "/dev-idp/authorize", None, form.as_bytes());
+        let (code, back) = sign_in(&idp, "incompatible", &verifier, "s1");
         assert_eq!(back.status, 302);
-        let code = location(&back).split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
         assert!(location(&back).ends_with("&state=s1"));
-        let exchange = |v: &str| {
-            let body = format!(
-                "grant_type=authorization_code&code={code}&client_id={DEV_CLIENT_ID}\
-                 &redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fauth%2Fcallback&code_verifier={v}"
-            );
-            idp.handle("POST", "/dev-idp/token", None, body.as_bytes())
-        };
-        let wrong = exchange("w");
+        let wrong = exchange(&idp, &code, "w");
         assert_eq!(wrong.status, 400, "a wrong verifier spends the code too");
-        let again = exchange(&verifier);
+        let again = exchange(&idp, &code, &verifier);
         assert!(String::from_utf8_lossy(&again.body).contains("invalid_grant"));
     }
 
@@ -437,19 +449,8 @@ mod tests {
     fn the_incompatible_users_mfa_never_says_mfa() {
         let idp = idp();
         let verifier = "x".repeat(43);
-        let challenge = URL_SAFE_NO_PAD
-            .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, verifier.as_bytes()));
-        let form = format!(
-            "client_id={DEV_CLIENT_ID}&redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fauth%2Fcallback&state=s&nonce=n\
-             &code_challenge={challenge}&user=incompatible&method=mfa"
-        );
-        let back = idp.handle("POST", "/dev-idp/authorize", None, form.as_bytes());
-        let code = location(&back).split("code=").nth(1).unwrap().split('&').next().unwrap().to_owned();
-        let body = format!(
-            "grant_type=authorization_code&code={code}&client_id={DEV_CLIENT_ID}\
-             &redirect_uri=http%3A%2F%2F127.0.0.1%3A1%2Fauth%2Fcallback&code_verifier={verifier}"
-        );
-        let tokens = idp.handle("POST", "/dev-idp/token", None, body.as_bytes());
+        let (code, _) = sign_in(&idp, "incompatible", &verifier, "s");
+        let tokens = exchange(&idp, &code, &verifier);
         assert_eq!(tokens.status, 200);
         let v: serde_json::Value = serde_json::from_slice(&tokens.body).unwrap();
         let id = v["id_token"].as_str().unwrap();
