@@ -56,6 +56,8 @@ pub(crate) async fn decide(guard: &Guard, original: &Original, headers: &HeaderM
 }
 
 /// What the original request is, or the refusal of a request that does not say.
+/// The handlers lend the request's own headers (axum's `HeaderMap` extractor would
+/// copy every one of them for each decision).
 async fn ask(guard: &Guard, headers: &HeaderMap, dialect: Dialect) -> Admission {
     match original::read(headers, dialect) {
         Ok(original) => decide(guard, &original, headers).await,
@@ -85,8 +87,8 @@ fn allow(admission: &Admission) -> Response {
 }
 
 /// Traefik ForwardAuth and Caddy forward_auth: a refusal is copied to the client.
-async fn forwarded(State(guard): State<Arc<Guard>>, headers: HeaderMap) -> Response {
-    match ask(&guard, &headers, Dialect::Forwarded).await {
+async fn forwarded(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response {
+    match ask(&guard, req.headers(), Dialect::Forwarded).await {
         Admission::Refused(rejection) => RejectionResponse(rejection).into_response(),
         admitted => allow(&admitted),
     }
@@ -96,8 +98,8 @@ async fn forwarded(State(guard): State<Arc<Guard>>, headers: HeaderMap) -> Respo
 /// else is its own 500), and it copies a 401's `WWW-Authenticate` into the answer.
 /// So every refusal is a bare 401 here, and the recipe's `error_page` location asks
 /// [`nginx_refusal`] for the real answer, which nginx then sends as it is.
-async fn nginx_auth(State(guard): State<Arc<Guard>>, headers: HeaderMap) -> Response {
-    match ask(&guard, &headers, Dialect::Nginx).await {
+async fn nginx_auth(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response {
+    match ask(&guard, req.headers(), Dialect::Nginx).await {
         Admission::Refused(_) => StatusCode::UNAUTHORIZED.into_response(),
         admitted => allow(&admitted),
     }
@@ -105,8 +107,8 @@ async fn nginx_auth(State(guard): State<Arc<Guard>>, headers: HeaderMap) -> Resp
 
 /// The answer nginx sends after [`nginx_auth`] refused: the refusal itself, status
 /// line, `WWW-Authenticate`, `Retry-After` and body.
-async fn nginx_refusal(State(guard): State<Arc<Guard>>, headers: HeaderMap) -> Response {
-    match ask(&guard, &headers, Dialect::Nginx).await {
+async fn nginx_refusal(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response {
+    match ask(&guard, req.headers(), Dialect::Nginx).await {
         Admission::Refused(rejection) => RejectionResponse(rejection).into_response(),
         // Admitted now, refused a moment ago (an enforcement date passing, keys
         // arriving): never an admission from here, which would replace the
