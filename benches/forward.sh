@@ -159,17 +159,11 @@ for round in $(seq 1 "$rounds"); do
         after=$(sum_ticks "${side[@]}"); gafter=$(cpu_ticks "$guard_pid")
         echo "$out" | grep -qE "Non-2xx|Socket errors" && { echo "forward.sh: $s had errors:" >&2; echo "$out" >&2; exit 1; }
         echo "$out" >"$work/wrk.out"
-        python3 - "$s" "$round" "$((after - before))" "$((gafter - gbefore))" "$ticks" "$work/results.csv" "$work/wrk.out" <<'PY'
-import re, sys
+        PYTHONPATH=benches python3 - "$s" "$round" "$((after - before))" "$((gafter - gbefore))" "$ticks" "$work/results.csv" "$work/wrk.out" <<'PY'
+import sys
+from wrkstats import read_wrk
 s, rnd, used, gused, ticks, csv, wrk = sys.argv[1:]
-out = open(wrk).read()
-def us(v):
-    n, unit = re.match(r"([\d.]+)(us|ms|s|m)$", v).groups()
-    return float(n) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 6e7}[unit]
-reqs = int(re.search(r"(\d+) requests in", out).group(1))
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-p50 = us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-p99 = us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+reqs, rps, p50, p99 = read_wrk(wrk, "forward.sh")
 per = lambda t: int(t) / int(ticks) * 1e6 / reqs
 guard = per(gused) if s.startswith(("nginx-serve", "axum-", "nginx-axum")) else 0.0
 with open(csv, "a") as f:
@@ -179,25 +173,20 @@ PY
     done
 done
 
-python3 - "$work/results.csv" <<'PY'
-import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-by = {}
-for r in rows:
-    by.setdefault(r["scenario"], []).append(r)
+PYTHONPATH=benches python3 - "$work/results.csv" <<'PY'
+import sys
+from wrkstats import Rounds
 keys = ("rps", "p50_us", "p99_us", "cpu_us_per_req", "guard_us_per_req")
-med = {s: {k: statistics.median(float(r[k]) for r in rs) for k in keys} for s, rs in by.items()}
+rounds = Rounds(sys.argv[1], keys)
+med = rounds.median
 print(f"{'scenario':20} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'CPU µs/req':>11} {'guard µs/req':>13}"
-      f"   (medians of {len(rows) // len(by)} rounds; CPU of every server-side process)")
+      f"   (medians of {rounds.count} rounds; CPU of every server-side process)")
 for s, m in med.items():
     print(f"{s:20} {m['rps']:9.0f} {m['p50_us']:8.0f} {m['p99_us']:8.0f} {m['cpu_us_per_req']:11.2f} {m['guard_us_per_req']:13.2f}")
 print()
-rounds = {(r["scenario"], r["round"]): r for r in rows}
-def line(label, a, b, key="rps"):
-    paired = statistics.median(
-        float(rounds[(a, n)][key]) / float(rounds[(b, n)][key]) for (s, n) in rounds if s == a and (b, n) in rounds
-    )
-    print(f"{label:40} {med[a][key] / med[b][key]:9.2f}x {paired:9.2f}x")
+def line(label, a, b):
+    of_medians, paired = rounds.ratio(a, b)
+    print(f"{label:40} {of_medians:9.2f}x {paired:9.2f}x")
 print(f"{'ratio':40} {'of medians':>10} {'per round':>10}")
 line("nginx-serve-hit / nginx-noauth", "nginx-serve-hit", "nginx-noauth")
 line("nginx-serve-verify / nginx-noauth", "nginx-serve-verify", "nginx-noauth")
@@ -208,10 +197,7 @@ line("nginx-noauth / noauth", "nginx-noauth", "noauth")
 for c in ("hit", "verify"):
     for base, where in ((f"axum-{c}", "direct"), (f"nginx-axum-{c}", "behind nginx")):
         serve, axum = med[f"nginx-serve-{c}"]["guard_us_per_req"], med[base]["guard_us_per_req"]
-        paired = statistics.median(
-            float(rounds[(f"nginx-serve-{c}", n)]["guard_us_per_req"]) / float(rounds[(base, n)]["guard_us_per_req"])
-            for (s, n) in rounds if s == f"nginx-serve-{c}" and (base, n) in rounds
-        )
+        of_medians, paired = rounds.ratio(f"nginx-serve-{c}", base, "guard_us_per_req")
         print(f"CPU of one decision in serve / one request through the axum example ({where}), {c}: "
-              f"{serve:.2f} / {axum:.2f} µs = {serve / axum:.2f}x ({paired:.2f}x per round; target <= 1.10)")
+              f"{serve:.2f} / {axum:.2f} µs = {of_medians:.2f}x ({paired:.2f}x per round; target <= 1.10)")
 PY

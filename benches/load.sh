@@ -148,20 +148,11 @@ for round in $(seq 1 "$rounds"); do
         after=$(cpu_ticks "${pid[$s]}")
         echo "$out" | grep -qE "Non-2xx|Socket errors" && { echo "load.sh: $s had errors:" >&2; echo "$out" >&2; exit 1; }
         echo "$out" >"$work/wrk.out"
-        python3 - "$s" "$round" "$before" "$after" "$ticks" "$work/results.csv" "$work/wrk.out" <<'PY'
-import re, sys
+        PYTHONPATH=benches python3 - "$s" "$round" "$before" "$after" "$ticks" "$work/results.csv" "$work/wrk.out" <<'PY'
+import sys
+from wrkstats import read_wrk
 s, rnd, before, after, ticks, csv, wrk = sys.argv[1:]
-out = open(wrk).read()
-def us(v):
-    m = re.match(r"([\d.]+)(us|ms|s|m)$", v)
-    if not m:
-        sys.exit(f"load.sh: cannot read latency {v!r} in:\n{out}")
-    n, unit = m.groups()
-    return float(n) * {"us": 1, "ms": 1e3, "s": 1e6, "m": 6e7}[unit]
-reqs = int(re.search(r"(\d+) requests in", out).group(1))
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-p50 = us(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))
-p99 = us(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))
+reqs, rps, p50, p99 = read_wrk(wrk, "load.sh")
 (u0, s0), (u1, s1) = (map(int, before.split(","))), (map(int, after.split(",")))
 per_req = lambda ticks_used: ticks_used / int(ticks) * 1e6 / reqs
 user, system = per_req(u1 - u0), per_req(s1 - s0)
@@ -172,31 +163,22 @@ PY
     done
 done
 
-python3 - "$work/results.csv" <<'PY'
-import csv, statistics, sys
-rows = list(csv.DictReader(open(sys.argv[1])))
-by = {}
-for r in rows:
-    by.setdefault(r["scenario"], []).append(r)
+PYTHONPATH=benches python3 - "$work/results.csv" <<'PY'
+import sys
+from wrkstats import Rounds
 keys = ("rps", "p50_us", "p99_us", "cpu_us_per_req", "user_us_per_req", "sys_us_per_req")
-med = {s: {k: statistics.median(float(r[k]) for r in rs) for k in keys} for s, rs in by.items()}
+rounds = Rounds(sys.argv[1], keys)
+med = rounds.median
 print(f"{'scenario':16} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'CPU µs/req':>11} {'user':>7} {'sys':>7}"
-      f"   (medians of {len(rows) // len(by)} rounds)")
+      f"   (medians of {rounds.count} rounds)")
 for s, m in med.items():
     print(f"{s:16} {m['rps']:9.0f} {m['p50_us']:8.0f} {m['p99_us']:8.0f} {m['cpu_us_per_req']:11.2f}"
           f" {m['user_us_per_req']:7.2f} {m['sys_us_per_req']:7.2f}")
 print()
-# Each ratio twice: of the medians, and the median of the ratios within each round
-# (paired: the two runs were seconds apart, so a drift of the machine between rounds
-# cancels out). When they disagree, the machine drifted; trust the paired one.
-rounds = {(r["scenario"], r["round"]): r for r in rows}
 def line(label, a, b, key="rps", target=""):
     if a in med and b in med:
-        paired = statistics.median(
-            float(rounds[(a, n)][key]) / float(rounds[(b, n)][key])
-            for (s, n) in rounds if s == a and (b, n) in rounds
-        )
-        print(f"{label:32} {med[a][key] / med[b][key]:9.2f}x {paired:9.2f}x   {target}")
+        of_medians, paired = rounds.ratio(a, b, key)
+        print(f"{label:32} {of_medians:9.2f}x {paired:9.2f}x   {target}")
 print(f"{'ratio':32} {'of medians':>10} {'per round':>10}")
 line("axum-hit / noauth", "axum-hit", "noauth", target="(target >= 0.85)")
 line("axum-session / noauth", "axum-session", "noauth", target="(target >= 0.85)")
