@@ -29,31 +29,10 @@ bin=target/release
 peers=benches/peers/target/release
 recipe=$(cd deploy/nginx && pwd)
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-listening() { # log -> ADDR of "listening on http://ADDR"
-    for _ in $(seq 1 300); do
-        if grep -q "listening on http://" "$1" 2>/dev/null; then
-            grep -m1 -o "listening on http://[0-9.:]*" "$1" | sed 's|listening on http://||'
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "forward.sh: nothing listening per $1:" >&2; cat "$1" >&2; exit 1
-}
+script=forward.sh
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-"$bin/mfa-guard" mint --save-key "$work/key.pem" >/dev/null
-taskset -c 1 "$bin/mfa-guard" dev-issuer --listen 127.0.0.1:0 --key "$work/key.pem" >"$work/idp.log" 2>&1 &
-pids+=($!)
-idp=$(listening "$work/idp.log")
-jwks="http://$idp/.well-known/jwks.json"
-issuer='https://sts.windows.net/{tenantid}/'
-audience=https://api.partnercenter.microsoft.com
-token=$("$bin/mfa-guard" mint --key "$work/key.pem" --expires-in 3h)
 
 declare -A addr pid
 taskset -c 0 "$peers/bench-noauth" 127.0.0.1:0 >"$work/app.log" 2>&1 &

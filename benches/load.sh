@@ -31,32 +31,9 @@ cargo build -q --release --manifest-path benches/peers/Cargo.toml -p bench-noaut
 bin=target/release
 peers=benches/peers/target/release
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
-trap cleanup EXIT
-
-# Waits for "listening on http://ADDR" in a log and prints ADDR.
-listening() {
-    for _ in $(seq 1 300); do
-        if grep -q "listening on http://" "$1" 2>/dev/null; then
-            grep -m1 -o "listening on http://[0-9.:]*" "$1" | sed 's|listening on http://||'
-            return 0
-        fi
-        sleep 0.1
-    done
-    echo "load.sh: nothing listening per $1:" >&2; cat "$1" >&2; exit 1
-}
-
-# The issuer: the CLI's development issuer serves the JWKS every server fetches.
-"$bin/mfa-guard" mint --save-key "$work/key.pem" >/dev/null
-taskset -c 1 "$bin/mfa-guard" dev-issuer --listen 127.0.0.1:0 --key "$work/key.pem" >"$work/idp.log" 2>&1 &
-pids+=($!)
-idp=$(listening "$work/idp.log")
-jwks="http://$idp/.well-known/jwks.json"
-issuer='https://sts.windows.net/{tenantid}/'
-audience=https://api.partnercenter.microsoft.com
-token=$("$bin/mfa-guard" mint --key "$work/key.pem" --expires-in 3h)
+script=load.sh
+# shellcheck source=benches/lib.sh
+source benches/lib.sh
 # jwt-authorizer has no {tenantid} templates: it gets the token's own issuer.
 concrete_issuer=$(python3 -c 'import base64,json,sys; p=sys.argv[1].split(".")[1]; print(json.loads(base64.urlsafe_b64decode(p+"="*(-len(p)%4)))["iss"])' "$token")
 
