@@ -293,7 +293,8 @@ impl Environment {
                 .map_err(|e| variable("MFA_SESSION_KEYS", format!("MFA_SESSION_KEYS: {e}"))),
             None if required => Err(variable(
                 "MFA_SESSION_KEYS",
-                "browser sign-in needs MFA_SESSION_KEYS (id:base64-key, 32 bytes, e.g. `k1:$(openssl rand -base64 32)`),                  the same on every replica",
+                "browser sign-in needs MFA_SESSION_KEYS (id:base64-key, 32 bytes, e.g. `k1:$(openssl rand -base64 32)`), \
+                 the same on every replica",
             )),
             None => SessionKeys::random("dev").map_err(|e| EnvError::Development(e.to_string())),
         };
@@ -432,6 +433,50 @@ mod tests {
         assert!(plain.guard().unwrap_err().to_string().starts_with("MFA_JWKS_URL: "));
         let tenants = env(&[("MFA_TENANTS", "contoso")]).unwrap_err();
         assert!(tenants.to_string().starts_with("MFA_TENANTS: \"contoso\" is not a tenant id"), "{tenants}");
+    }
+
+    #[cfg(feature = "browser")]
+    #[test]
+    fn browser_sign_in_names_each_missing_or_bad_variable() {
+        let bound: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let browser = |extra: &[(&str, &str)]| {
+            let mut vars = vec![("MFA_ISSUER", "https://login.example/t/v2.0")];
+            vars.extend_from_slice(extra);
+            env(&vars).unwrap().browser(bound)
+        };
+        assert!(browser(&[]).unwrap().is_none(), "no client id: no browser sign-in");
+        let id = ("MFA_OIDC_CLIENT_ID", "app");
+        let redirect = ("MFA_OIDC_REDIRECT_URI", "https://app.example/auth/callback");
+        let discovery = ("MFA_OIDC_DISCOVERY_URL", "https://login.example/.well-known/openid-configuration");
+        let keys = ("MFA_SESSION_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        let message = |r: Result<Option<crate::browser::Browser>, EnvError>| r.unwrap_err().to_string();
+
+        assert!(message(browser(&[id])).starts_with("MFA_OIDC_CLIENT_ID needs MFA_OIDC_REDIRECT_URI"));
+        assert!(
+            message(browser(&[id, redirect])).starts_with("MFA_OIDC_CLIENT_ID needs MFA_OIDC_DISCOVERY_URL")
+        );
+        assert_eq!(
+            message(browser(&[id, redirect, discovery])),
+            "browser sign-in needs MFA_SESSION_KEYS (id:base64-key, 32 bytes, e.g. \
+             `k1:$(openssl rand -base64 32)`), the same on every replica"
+        );
+        let short = message(browser(&[id, redirect, discovery, ("MFA_SESSION_KEYS", "k1:AAAA")]));
+        assert!(short.starts_with("MFA_SESSION_KEYS: "), "{short}");
+        for bad in ["entra", "entra:", "okta:x", "generic:"] {
+            let e = message(browser(&[id, redirect, discovery, keys, ("MFA_STEP_UP", bad)]));
+            assert!(e.starts_with(&format!("MFA_STEP_UP={bad:?} is not")), "{bad}: {e}");
+        }
+
+        let secret = ("MFA_OIDC_CLIENT_SECRET", "s3cr3t-value");
+        let step_up = ("MFA_STEP_UP", "entra: c1 ");
+        let configured = browser(&[id, redirect, discovery, keys, secret, step_up]).unwrap().unwrap();
+        let shown = format!("{configured:?}");
+        assert!(shown.contains(r#"Entra { auth_context: "c1" }"#), "{shown}");
+        assert!(!shown.contains("s3cr3t") && !shown.contains("AAAAAAAA"), "a secret in Debug: {shown}");
+        // The API's discovery URL stands in for the provider's.
+        let api_discovery = ("MFA_DISCOVERY_URL", "https://login.example/.well-known/openid-configuration");
+        let vars = [("MFA_AUDIENCE", "api"), api_discovery, id, redirect, keys];
+        assert!(env(&vars).unwrap().browser(bound).unwrap().is_some());
     }
 
     #[test]
