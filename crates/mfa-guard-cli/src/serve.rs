@@ -43,6 +43,12 @@ pub(crate) fn run(options: &Options) -> Result<Exit, Failure> {
              to try it locally, run `mfa-guard dev-issuer` and point MFA_DISCOVERY_URL at it",
         ));
     }
+    if env.config().is_some_and(mfa_guard_core::config::Config::has_browser) {
+        tracing::warn!(
+            "MFA_CONFIG has a [browser] table, which mfa-guard serve does not use: a proxy's \
+             authorizer cannot send a browser to sign in, so browsers get the API's answers"
+        );
+    }
     // The upstream behind the proxy routes the request again, its own way.
     let guard = env
         .builder()

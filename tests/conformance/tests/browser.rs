@@ -177,3 +177,23 @@ async fn a_replayed_callback_or_a_code_of_another_sign_in_is_refused_by_the_deve
         assert!(again.text().contains("already used"), "{}", again.text());
     }
 }
+
+/// docs/BROWSER.md's `[browser]` table is a file the servers accept, and builds the
+/// browser sign-in it shows.
+#[test]
+fn the_browser_table_of_the_docs_is_a_valid_file() {
+    let doc = include_str!("../../../docs/BROWSER.md");
+    let block = doc
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n```").next())
+        .expect("docs/BROWSER.md shows a [browser] table");
+    let config = mfa_guard_core::config::Config::from_toml_str(block, "docs/BROWSER.md")
+        .unwrap_or_else(|e| panic!("{e}\n{block}"));
+    assert!(config.has_browser());
+    let keys = mfa_guard_core::browser::SessionKeys::random("doc").unwrap();
+    let base =
+        mfa_guard_core::browser::Browser::new("id", "https://a.example/cb", "https://a.example/d", keys);
+    let browser = config.apply_browser(base).unwrap();
+    assert!(format!("{browser:?}").contains(r#"Entra { auth_context: "c1" }"#), "{browser:?}");
+}

@@ -4,6 +4,7 @@
 mod check;
 mod dev_tools;
 mod inspect;
+mod serve;
 mod support;
 mod verdicts;
 mod verify;

@@ -97,6 +97,33 @@ pub enum StepUp {
     },
 }
 
+/// A step-up profile that is not one of `generic`, `generic:<acr_values>` or
+/// `entra:<auth-context-id>`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not `generic`, `generic:<acr_values>` or `entra:<auth-context-id>`")]
+pub struct InvalidStepUp(String);
+
+impl std::str::FromStr for StepUp {
+    type Err = InvalidStepUp;
+
+    /// The profile as the `MFA_STEP_UP` variable and the `step_up` key of a
+    /// configuration file write it: `generic`, `generic:<acr_values>` or
+    /// `entra:<auth-context-id>`.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        match text.split_once(':') {
+            None if text == "generic" => Ok(StepUp::Generic { acr_values: None }),
+            Some(("generic", acr)) if !acr.trim().is_empty() => {
+                Ok(StepUp::Generic { acr_values: Some(acr.trim().to_owned()) })
+            }
+            Some(("entra", ctx)) if !ctx.trim().is_empty() => {
+                Ok(StepUp::Entra { auth_context: ctx.trim().to_owned() })
+            }
+            _ => Err(InvalidStepUp(text.to_owned())),
+        }
+    }
+}
+
 impl StepUp {
     /// The parameters of the step-up authorization request.
     pub(crate) fn parameters(&self) -> Vec<(&'static str, String)> {

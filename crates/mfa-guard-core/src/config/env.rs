@@ -14,9 +14,13 @@
 //! | `MFA_OIDC_CLIENT_ID` | browser sign-in (feature `browser`): the web app's client id at the provider; turns browser mode on |
 //! | `MFA_OIDC_CLIENT_SECRET` | its secret (a confidential client) |
 //! | `MFA_OIDC_REDIRECT_URI` | its registered redirect URI, e.g. `https://app.example/auth/callback` |
-//! | `MFA_OIDC_DISCOVERY_URL` | the provider's discovery document (default `MFA_DISCOVERY_URL`) |
+//! | `MFA_OIDC_DISCOVERY_URL` | the provider's discovery document (default: the file's, then `MFA_DISCOVERY_URL`) |
 //! | `MFA_SESSION_KEYS` | session cookie keys, `id:base64-32-bytes[,id:key...]`, the first seals (`openssl rand -base64 32`) |
 //! | `MFA_STEP_UP` | how MFA is asked for: `generic` (default), `generic:<acr_values>`, or `entra:<auth-context-id>` |
+//!
+//! The browser settings that are not secrets (client id, redirect URI, discovery,
+//! step-up, and the timeouts and paths no variable sets) may also be written in
+//! the `[browser]` table of `MFA_CONFIG`; a variable wins over the file's key.
 //!
 //! With none of `MFA_ISSUER`, `MFA_JWKS_URL`, `MFA_DISCOVERY_URL` set, and no
 //! `[[issuers]]` in the file, a server runs in development mode on an embedded
@@ -55,6 +59,8 @@ struct Oidc {
     client_secret: Option<String>,
     redirect_uri: Option<String>,
     discovery_url: Option<String>,
+    /// `MFA_DISCOVERY_URL`, the API's: the provider's when nothing names another.
+    api_discovery_url: Option<String>,
     session_keys: Option<String>,
     step_up: Option<String>,
 }
@@ -67,6 +73,7 @@ impl std::fmt::Debug for Oidc {
             .field("client_secret", &redacted(&self.client_secret))
             .field("redirect_uri", &self.redirect_uri)
             .field("discovery_url", &self.discovery_url)
+            .field("api_discovery_url", &self.api_discovery_url)
             .field("session_keys", &redacted(&self.session_keys))
             .field("step_up", &self.step_up)
             .finish()
@@ -187,9 +194,8 @@ impl Environment {
                 client_id: get("MFA_OIDC_CLIENT_ID").map(|v| v.trim().to_owned()),
                 client_secret: get("MFA_OIDC_CLIENT_SECRET").map(|v| v.trim().to_owned()),
                 redirect_uri: get("MFA_OIDC_REDIRECT_URI").map(|v| v.trim().to_owned()),
-                discovery_url: get("MFA_OIDC_DISCOVERY_URL")
-                    .or_else(|| get("MFA_DISCOVERY_URL"))
-                    .map(|v| v.trim().to_owned()),
+                discovery_url: get("MFA_OIDC_DISCOVERY_URL").map(|v| v.trim().to_owned()),
+                api_discovery_url: get("MFA_DISCOVERY_URL").map(|v| v.trim().to_owned()),
                 session_keys: get("MFA_SESSION_KEYS"),
                 step_up: get("MFA_STEP_UP").map(|v| v.trim().to_owned()),
             },
@@ -280,68 +286,72 @@ impl Environment {
     }
 
     /// Browser sign-in as the `MFA_OIDC_*`, `MFA_SESSION_KEYS` and `MFA_STEP_UP`
-    /// variables describe it: `None` when `MFA_OIDC_CLIENT_ID` is unset. In
-    /// development mode (`bound` is the address the server bound) it is always on,
-    /// on the development issuer's sign-in page, with a key made at start unless
-    /// `MFA_SESSION_KEYS` is set.
+    /// variables and the `[browser]` table of `MFA_CONFIG` describe it (a variable
+    /// wins over the file's key; secrets come from variables only): `None` when no
+    /// client id is set. In development mode (`bound` is the address the server
+    /// bound) it is always on, on the development issuer's sign-in page, with a key
+    /// made at start unless `MFA_SESSION_KEYS` is set.
     #[cfg(feature = "browser")]
     pub fn browser(&self, bound: SocketAddr) -> Result<Option<crate::browser::Browser>, EnvError> {
         use crate::browser::{Browser, SessionKeys, StepUp};
         let o = &self.oidc;
+        let [file_client, file_redirect, file_discovery] =
+            self.config.as_ref().map(Config::browser_client).unwrap_or_default();
+        let client_id = o.client_id.as_deref().or(file_client);
+        let redirect_uri = o.redirect_uri.as_deref().or(file_redirect);
+        let discovery_url = o.discovery_url.as_deref().or(file_discovery).or(o.api_discovery_url.as_deref());
         let keys = |required: bool| match &o.session_keys {
             Some(spec) => SessionKeys::parse(spec)
                 .map_err(|e| variable("MFA_SESSION_KEYS", format!("MFA_SESSION_KEYS: {e}"))),
             None if required => Err(variable(
                 "MFA_SESSION_KEYS",
-                "browser sign-in needs MFA_SESSION_KEYS (id:base64-key, 32 bytes, e.g. `k1:$(openssl rand -base64 32)`), \
-                 the same on every replica",
+                "browser sign-in needs MFA_SESSION_KEYS (id:base64-key, 32 bytes, e.g. \
+                 `k1:$(openssl rand -base64 32)`), the same on every replica",
             )),
             None => SessionKeys::random("dev").map_err(|e| EnvError::Development(e.to_string())),
         };
-        let step_up = match o.step_up.as_deref() {
-            None | Some("generic") => StepUp::Generic { acr_values: None },
-            Some(s) => match s.split_once(':') {
-                Some(("generic", acr)) if !acr.trim().is_empty() => {
-                    StepUp::Generic { acr_values: Some(acr.trim().to_owned()) }
-                }
-                Some(("entra", ctx)) if !ctx.trim().is_empty() => {
-                    StepUp::Entra { auth_context: ctx.trim().to_owned() }
-                }
-                _ => {
-                    return Err(variable(
-                        "MFA_STEP_UP",
-                        format!(
-                            "MFA_STEP_UP={s:?} is not `generic`, `generic:<acr_values>` or `entra:<auth-context-id>`"
-                        ),
-                    ));
-                }
-            },
-        };
-        let browser = if self.is_dev_mode() {
-            let base = format!("http://{bound}");
-            Browser::new(
-                o.client_id.clone().unwrap_or_else(|| crate::dev::DEV_CLIENT_ID.to_owned()),
-                o.redirect_uri.clone().unwrap_or_else(|| format!("{base}/auth/callback")),
+        let step_up = o
+            .step_up
+            .as_deref()
+            .map(|s| s.parse::<StepUp>().map_err(|e| variable("MFA_STEP_UP", format!("MFA_STEP_UP={e}"))))
+            .transpose()?;
+        // Development mode signs in at the development issuer; a build without it
+        // (feature `dev-issuer`) has no guard in development mode to sign in to.
+        let development = self.is_dev_mode().then(|| format!("http://{bound}"));
+        let browser = match development {
+            #[cfg(feature = "dev-issuer")]
+            Some(base) => Browser::new(
+                client_id.unwrap_or(crate::dev::DEV_CLIENT_ID),
+                redirect_uri.map_or_else(|| format!("{base}/auth/callback"), str::to_owned),
                 format!("{base}/.well-known/openid-configuration"),
                 keys(false)?,
-            )
-        } else {
-            let Some(client_id) = &o.client_id else { return Ok(None) };
-            let Some(redirect) = &o.redirect_uri else {
-                return Err(variable(
-                    "MFA_OIDC_REDIRECT_URI",
-                    "MFA_OIDC_CLIENT_ID needs MFA_OIDC_REDIRECT_URI (the redirect URI registered at the provider)",
-                ));
-            };
-            let Some(discovery) = &o.discovery_url else {
-                return Err(variable(
-                    "MFA_OIDC_DISCOVERY_URL",
-                    "MFA_OIDC_CLIENT_ID needs MFA_OIDC_DISCOVERY_URL (or MFA_DISCOVERY_URL): the provider's discovery document",
-                ));
-            };
-            Browser::new(client_id.clone(), redirect.clone(), discovery.clone(), keys(true)?)
+            ),
+            _ => {
+                let Some(client_id) = client_id else { return Ok(None) };
+                let Some(redirect_uri) = redirect_uri else {
+                    return Err(variable(
+                        "MFA_OIDC_REDIRECT_URI",
+                        "browser sign-in needs the redirect URI registered at the provider: \
+                     set MFA_OIDC_REDIRECT_URI (or `redirect_uri` in the [browser] table)",
+                    ));
+                };
+                let Some(discovery_url) = discovery_url else {
+                    return Err(variable(
+                        "MFA_OIDC_DISCOVERY_URL",
+                        "browser sign-in needs the provider's discovery document: set MFA_OIDC_DISCOVERY_URL \
+                     (or MFA_DISCOVERY_URL, or `discovery_url` in the [browser] table)",
+                    ));
+                };
+                Browser::new(client_id, redirect_uri, discovery_url, keys(true)?)
+            }
         };
-        let browser = browser.step_up(step_up);
+        let mut browser = match &self.config {
+            Some(config) => config.apply_browser(browser)?,
+            None => browser,
+        };
+        if let Some(step_up) = step_up {
+            browser = browser.step_up(step_up);
+        }
         Ok(Some(match &o.client_secret {
             Some(secret) => browser.client_secret(secret.clone()),
             None => browser,
@@ -451,10 +461,8 @@ mod tests {
         let keys = ("MFA_SESSION_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
         let message = |r: Result<Option<crate::browser::Browser>, EnvError>| r.unwrap_err().to_string();
 
-        assert!(message(browser(&[id])).starts_with("MFA_OIDC_CLIENT_ID needs MFA_OIDC_REDIRECT_URI"));
-        assert!(
-            message(browser(&[id, redirect])).starts_with("MFA_OIDC_CLIENT_ID needs MFA_OIDC_DISCOVERY_URL")
-        );
+        assert!(message(browser(&[id])).contains("set MFA_OIDC_REDIRECT_URI"));
+        assert!(message(browser(&[id, redirect])).contains("set MFA_OIDC_DISCOVERY_URL"));
         assert_eq!(
             message(browser(&[id, redirect, discovery])),
             "browser sign-in needs MFA_SESSION_KEYS (id:base64-key, 32 bytes, e.g. \
@@ -477,6 +485,59 @@ mod tests {
         let api_discovery = ("MFA_DISCOVERY_URL", "https://login.example/.well-known/openid-configuration");
         let vars = [("MFA_AUDIENCE", "api"), api_discovery, id, redirect, keys];
         assert!(env(&vars).unwrap().browser(bound).unwrap().is_some());
+    }
+
+    #[cfg(feature = "browser")]
+    #[test]
+    fn the_browser_table_fills_in_what_no_variable_sets() {
+        let dir = std::env::temp_dir().join(format!("mfa-guard-env-browser-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("mfa.toml");
+        std::fs::write(
+            &file,
+            r#"
+[browser]
+client_id = "file-app"
+redirect_uri = "https://app.example/auth/callback"
+discovery_url = "https://browser-idp.example/.well-known/openid-configuration"
+step_up = "entra:c1"
+idle_timeout = "15m"
+"#,
+        )
+        .unwrap();
+        let bound: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let config = file.to_str().unwrap();
+        let keys = ("MFA_SESSION_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        let api = ("MFA_DISCOVERY_URL", "https://api-idp.example/.well-known/openid-configuration");
+        let audience = ("MFA_AUDIENCE", "api");
+
+        let from_file =
+            env(&[("MFA_CONFIG", config), keys, api, audience]).unwrap().browser(bound).unwrap().unwrap();
+        assert_eq!(from_file.client_id, "file-app");
+        assert_eq!(from_file.redirect_uri, "https://app.example/auth/callback");
+        // The file's [browser] discovery_url, not the API's MFA_DISCOVERY_URL.
+        assert!(from_file.discovery_url.starts_with("https://browser-idp.example/"), "{from_file:?}");
+        assert_eq!(from_file.step_up, crate::browser::StepUp::Entra { auth_context: "c1".into() });
+        assert_eq!(from_file.idle, std::time::Duration::from_secs(900));
+
+        let overridden = env(&[
+            ("MFA_CONFIG", config),
+            keys,
+            api,
+            audience,
+            ("MFA_OIDC_CLIENT_ID", "env-app"),
+            ("MFA_OIDC_DISCOVERY_URL", "https://env-idp.example/.well-known/openid-configuration"),
+            ("MFA_STEP_UP", "generic"),
+        ])
+        .unwrap()
+        .browser(bound)
+        .unwrap()
+        .unwrap();
+        assert_eq!(overridden.client_id, "env-app");
+        assert!(overridden.discovery_url.starts_with("https://env-idp.example/"));
+        assert_eq!(overridden.step_up, crate::browser::StepUp::Generic { acr_values: None });
+        assert_eq!(overridden.idle, std::time::Duration::from_secs(900), "the file's other keys still hold");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

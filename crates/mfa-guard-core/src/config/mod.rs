@@ -58,6 +58,22 @@
 //! name = "reports"
 //! mode = "report-only"            # this route only
 //! enforce_from = "2027-03-01T00:00:00Z"   # report-only before, enforced from
+//!
+//! [browser]                       # browser sign-in (feature `browser`; not `mfa-guard serve`)
+//! client_id = "00001111-aaaa-2222-bbbb-3333cccc4444"   # MFA_OIDC_CLIENT_ID wins over it
+//! redirect_uri = "https://partner.example/auth/callback"  # MFA_OIDC_REDIRECT_URI wins
+//! discovery_url = "https://login.microsoftonline.com/aaaabbbb-0000-cccc-1111-dddd2222eeee/v2.0/.well-known/openid-configuration"
+//! step_up = "entra:c1"            # or "generic", "generic:<acr_values>"; MFA_STEP_UP wins
+//! scopes = ["openid", "profile"]
+//! idle_timeout = "1h"
+//! absolute_timeout = "12h"
+//! step_up_window = "10m"          # after a step-up without MFA, the MFA page this long
+//! sign_in_path = "/auth/sign-in"
+//! sign_out_path = "/auth/sign-out"
+//! signed_out_path = "/auth/signed-out"
+//! # post_logout_redirect_uri = "https://partner.example/auth/signed-out"
+//! # The client secret and the session keys are never read from a file:
+//! # MFA_OIDC_CLIENT_SECRET and MFA_SESSION_KEYS.
 //! ```
 //!
 //! `tenants` is the allow-list of tenant ids (`tid`, GUIDs) that every
@@ -70,6 +86,7 @@
 //! accepts tokens of every tenant, whose `wids` and `roles` then count here, and
 //! building the guard logs a warning saying so.
 
+mod browser;
 mod build;
 mod env;
 mod error;
@@ -115,6 +132,7 @@ impl Config {
         config.challenge_style()?;
         config.algorithms()?;
         config.tenants()?;
+        config.check_browser()?;
         Ok(config)
     }
 

@@ -30,6 +30,7 @@ pub(super) struct Raw {
     #[serde(default)]
     pub(super) roles: BTreeMap<String, RawRole>,
     pub(super) policy: Option<RawPolicy>,
+    pub(super) browser: Option<Spanned<RawBrowser>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -74,6 +75,29 @@ pub(super) struct RawChallenge {
     pub(super) acr_values: Option<String>,
     pub(super) authorization_uri: Option<String>,
     pub(super) auth_context: Option<String>,
+}
+
+/// Browser sign-in. Secrets are named here only to be refused with a pointer to
+/// the environment. Read whatever the features (a file means the same to every
+/// build); used where the `browser` feature is on.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(not(feature = "browser"), allow(dead_code))]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBrowser {
+    pub(super) client_id: Option<String>,
+    pub(super) redirect_uri: Option<String>,
+    pub(super) discovery_url: Option<String>,
+    pub(super) step_up: Option<Spanned<String>>,
+    pub(super) scopes: Option<Vec<String>>,
+    pub(super) idle_timeout: Option<DurationValue>,
+    pub(super) absolute_timeout: Option<DurationValue>,
+    pub(super) step_up_window: Option<DurationValue>,
+    pub(super) sign_in_path: Option<String>,
+    pub(super) sign_out_path: Option<String>,
+    pub(super) signed_out_path: Option<String>,
+    pub(super) post_logout_redirect_uri: Option<String>,
+    pub(super) client_secret: Option<Spanned<toml::Value>>,
+    pub(super) session_keys: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

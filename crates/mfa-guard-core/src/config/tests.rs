@@ -380,3 +380,110 @@ fn a_missing_jwks_file_is_reported_at_its_own_line() {
     assert_eq!(e.key(), Some("issuers.jwks_file"), "{e}");
     assert!(e.message().contains("/nonexistent/keys.json"), "{e}");
 }
+
+#[cfg(feature = "browser")]
+mod browser_table {
+    use super::*;
+    use crate::browser::{Browser, SessionKeys, StepUp};
+
+    fn base() -> Browser {
+        Browser::new(
+            "app",
+            "https://app.example/auth/callback",
+            "https://login.example/.well-known/openid-configuration",
+            SessionKeys::random("t").unwrap(),
+        )
+    }
+
+    #[test]
+    fn every_key_of_the_browser_table_is_applied() {
+        let c = parse(
+            r#"
+[browser]
+client_id = "from-file"
+step_up = "entra:c2"
+scopes = ["openid", "email"]
+idle_timeout = "20m"
+absolute_timeout = "8h"
+step_up_window = 300
+sign_in_path = "/login"
+sign_out_path = "/logout"
+signed_out_path = "/bye"
+post_logout_redirect_uri = "https://app.example/bye"
+"#,
+        )
+        .unwrap();
+        let b = c.apply_browser(base()).unwrap();
+        assert_eq!(b.step_up, StepUp::Entra { auth_context: "c2".into() });
+        assert_eq!(b.scopes, ["openid", "email"]);
+        assert_eq!(
+            (b.idle, b.absolute, b.step_up_window),
+            (Duration::from_secs(1200), Duration::from_secs(8 * 3600), Duration::from_secs(300))
+        );
+        assert_eq!((b.sign_in_path.as_str(), b.sign_out_path.as_str()), ("/login", "/logout"));
+        assert_eq!(b.signed_out_path, "/bye");
+        assert_eq!(b.post_logout_redirect_uri.as_deref(), Some("https://app.example/bye"));
+        // The client itself is what Browser::new took: the file's client id is read by
+        // Environment::browser, not applied over a browser built in code.
+        assert_eq!(b.client_id, "app");
+
+        let untouched = parse("").unwrap().apply_browser(base()).unwrap();
+        assert_eq!((untouched.idle, untouched.sign_in_path.as_str()), (base().idle, "/auth/sign-in"));
+    }
+
+    #[test]
+    fn a_secret_in_the_file_is_refused_naming_its_variable_and_line_never_its_value() {
+        for (key, variable) in
+            [("client_secret", "MFA_OIDC_CLIENT_SECRET"), ("session_keys", "MFA_SESSION_KEYS")]
+        {
+            let e =
+                parse(&format!("[browser]\nclient_id = \"app\"\n{key} = \"hunter2-secret\"\n")).unwrap_err();
+            assert_eq!((e.line(), e.key()), (Some(3), Some(format!("browser.{key}").as_str())), "{e}");
+            assert!(e.message().contains(&format!("set {variable} in the environment")), "{e}");
+            assert!(!e.to_string().contains("hunter2"), "the secret in the error: {e}");
+            assert!(!format!("{e:?}").contains("hunter2"), "the secret in Debug: {e:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_step_up_or_unknown_key_in_the_browser_table_is_named_with_its_line() {
+        let e = parse("[browser]\n\nstep_up = \"okta:x\"\n").unwrap_err();
+        assert_eq!((e.line(), e.key()), (Some(3), Some("browser.step_up")), "{e}");
+        assert!(e.message().contains(r#""okta:x" is not `generic`"#), "{e}");
+        let e = parse("[browser]\nidle_timeout = \"soon\"\n").unwrap_err();
+        assert_eq!(e.line(), Some(2), "{e}");
+        let e = parse("[browser]\nclient = \"app\"\n").unwrap_err();
+        assert!(e.message().contains("unknown field `client`"), "{e}");
+        assert_eq!(e.line(), Some(2), "{e}");
+    }
+}
+
+/// The TOML blocks of a Markdown text (or of `//!` documentation), as written.
+fn toml_blocks(text: &str) -> Vec<String> {
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        let line = line.trim_start().strip_prefix("//!").map_or(line, |l| l.strip_prefix(' ').unwrap_or(l));
+        match (&mut current, line.trim_end()) {
+            (None, "```toml") => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn the_example_file_of_the_module_documentation_is_a_valid_file() {
+    let blocks = toml_blocks(include_str!("mod.rs"));
+    assert_eq!(blocks.len(), 1, "one example file in config/mod.rs");
+    let c = parse(&blocks[0]).unwrap_or_else(|e| panic!("{e}\n{}", blocks[0]));
+    assert!(c.has_issuers() && c.has_browser());
+}

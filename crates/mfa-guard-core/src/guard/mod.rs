@@ -314,8 +314,8 @@ impl Guard {
         &*self.inner.clock
     }
 
-    /// Browser mode, when configured.
-    #[cfg(feature = "browser")]
+    /// Browser mode, when configured (for the development issuer's session cookies).
+    #[cfg(all(feature = "browser", feature = "dev-issuer"))]
     pub(crate) fn browser(&self) -> Option<&Arc<crate::browser::BrowserMode>> {
         self.inner.browser.as_ref()
     }
