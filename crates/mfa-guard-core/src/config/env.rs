@@ -332,14 +332,14 @@ impl Environment {
                     return Err(variable(
                         "MFA_OIDC_REDIRECT_URI",
                         "browser sign-in needs the redirect URI registered at the provider: \
-                     set MFA_OIDC_REDIRECT_URI (or `redirect_uri` in the [browser] table)",
+                         set MFA_OIDC_REDIRECT_URI (or `redirect_uri` in the [browser] table)",
                     ));
                 };
                 let Some(discovery_url) = discovery_url else {
                     return Err(variable(
                         "MFA_OIDC_DISCOVERY_URL",
                         "browser sign-in needs the provider's discovery document: set MFA_OIDC_DISCOVERY_URL \
-                     (or MFA_DISCOVERY_URL, or `discovery_url` in the [browser] table)",
+                         (or MFA_DISCOVERY_URL, or `discovery_url` in the [browser] table)",
                     ));
                 };
                 Browser::new(client_id, redirect_uri, discovery_url, keys(true)?)
