@@ -327,6 +327,26 @@ fn oidc_env(issuer: &str, addr: SocketAddr, session_keys: &str) -> Vec<(&'static
     ]
 }
 
+/// The same settings, with the browser ones that are not secrets in the `[browser]`
+/// table of an `MFA_CONFIG` file instead of variables: one server reads them that
+/// way, so a real browser walks the file's configuration too.
+fn oidc_env_with_file(issuer: &str, addr: SocketAddr, session_keys: &str) -> Vec<(&'static str, String)> {
+    let file =
+        std::env::temp_dir().join(format!("mfa-guard-chromium-{}-{}.toml", std::process::id(), addr.port()));
+    std::fs::write(
+        &file,
+        format!(
+            "[browser]\nclient_id = \"e2e-browser\"\nredirect_uri = \"http://{addr}/auth/callback\"\n\
+             step_up = \"generic:http://schemas.openid.net/pape/policies/2007/06/multi-factor\"\n"
+        ),
+    )
+    .expect("the configuration file is written");
+    let mut env = oidc_env(issuer, addr, session_keys);
+    env.retain(|(name, _)| !matches!(*name, "MFA_OIDC_CLIENT_ID" | "MFA_OIDC_REDIRECT_URI" | "MFA_STEP_UP"));
+    env.push(("MFA_CONFIG", file.display().to_string()));
+    env
+}
+
 fn guard_from(env: &[(&'static str, String)], addr: SocketAddr) -> mfa_guard_core::Guard {
     let startup =
         example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
@@ -367,7 +387,12 @@ async fn chromium_walks_the_journeys_on_oidc_provider_pages() {
     let app = example_axum_server::app(axum_guard, None);
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let actix_guard = guard_from(&oidc_env(&issuer, actix_addr, &session_keys), actix_addr);
+    let actix_env = oidc_env_with_file(&issuer, actix_addr, &session_keys);
+    let actix_guard = guard_from(&actix_env, actix_addr);
+    // Read whole when the environment was: the file is no longer needed.
+    if let Some((_, file)) = actix_env.iter().find(|(name, _)| *name == "MFA_CONFIG") {
+        let _ = std::fs::remove_file(file);
+    }
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
