@@ -7,7 +7,7 @@ use super::{Config, ConfigError};
 
 impl Config {
     fn browser_table(&self) -> Option<&RawBrowser> {
-        self.raw.browser.as_ref().map(|t| t.get_ref())
+        self.raw.browser.as_ref()
     }
 
     /// Whether the file has a `[browser]` table (a server without browser sign-in,

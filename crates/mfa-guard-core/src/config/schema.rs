@@ -30,7 +30,7 @@ pub(super) struct Raw {
     #[serde(default)]
     pub(super) roles: BTreeMap<String, RawRole>,
     pub(super) policy: Option<RawPolicy>,
-    pub(super) browser: Option<Spanned<RawBrowser>>,
+    pub(super) browser: Option<RawBrowser>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
