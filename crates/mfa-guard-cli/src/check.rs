@@ -9,6 +9,7 @@ use serde_json::json;
 use crate::exit::{Exit, Failure};
 use crate::guard::KeyArgs;
 use crate::input::Token;
+use crate::out::outln;
 use crate::response;
 use crate::style::Style;
 
@@ -61,7 +62,7 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
     match guard.check(&req).await.into_result() {
         Ok(principal) => {
             if options.json {
-                println!(
+                outln!(
                     "{}",
                     json!({
                         "outcome": "admitted",
@@ -77,35 +78,35 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
                             .and_then(|p| p.report_only_refusal())
                             .map(response::rejection_json),
                     })
-                );
+                )?;
             } else {
-                println!(
+                outln!(
                     "{} {method} {} reaches the handler; the middleware sends no response of its own",
                     out.good("admitted:"),
                     crate::style::clean(&options.path)
-                );
+                )?;
                 match &principal {
-                    Some(p) => println!("  caller: {}", response::principal_text(p)),
+                    Some(p) => outln!("  caller: {}", response::principal_text(p))?,
                     None => {
-                        println!("  caller: none (a public route, and no valid token came with the request)")
+                        outln!("  caller: none (a public route, and no valid token came with the request)")?
                     }
                 }
                 for (name, value) in principal.iter().flat_map(|p| p.response_headers()) {
-                    println!("  the response gets: {name}: {value}");
+                    outln!("  the response gets: {name}: {value}")?;
                 }
                 if let Some(would) = principal.as_ref().and_then(|p| p.report_only_refusal()) {
-                    println!(
+                    outln!(
                         "{} the route is report-only; enforced, the middleware would have answered:",
                         out.warn("report-only:")
-                    );
-                    print!("{}", response::http_text(would));
+                    )?;
+                    crate::out::print(&response::http_text(would))?;
                 }
             }
             Ok(Exit::Ok)
         }
         Err(rejection) => {
             if options.json {
-                println!(
+                outln!(
                     "{}",
                     json!({
                         "outcome": "refused",
@@ -113,12 +114,12 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
                         "path": options.path,
                         "response": response::rejection_json(&rejection),
                     })
-                );
+                )?;
             } else {
                 let text = response::http_text(&rejection);
                 let (status, rest) = text.split_once('\n').unwrap_or((&text, ""));
-                println!("{}", out.bad(status));
-                print!("{rest}");
+                outln!("{}", out.bad(status))?;
+                crate::out::print(rest)?;
             }
             Ok(Exit::for_code(rejection.code()))
         }

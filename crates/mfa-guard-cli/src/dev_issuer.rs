@@ -2,7 +2,6 @@
 //! OIDC discovery and a JWKS for core's development issuer, and mints a token for
 //! anyone who asks, so it refuses to listen anywhere but loopback.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -59,8 +58,7 @@ pub(crate) async fn run(options: &Options) -> Result<Exit, Failure> {
         issuer.issuer()
     );
     banner.push_str("Stop with Ctrl-C.\n");
-    print!("{banner}");
-    let _ = std::io::stdout().flush();
+    crate::out::print(&banner)?;
 
     let state = Arc::new(Served { issuer, bound });
     let app = Router::new()

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use crate::exit::{Exit, Failure};
 use crate::human;
 use crate::input::Token;
+use crate::out::outln;
 use crate::style::{Style, clean};
 
 /// What the tool says first, every time: nothing here is verified.
@@ -40,7 +41,7 @@ pub(crate) fn run(token: &Token, options: &Options, out: Style) -> Result<Exit, 
                     "decoded": false,
                     "error": { "code": refusal.code().as_str(), "detail": refusal.detail() },
                 });
-                println!("{}", pretty(&report));
+                outln!("{}", pretty(&report))?;
                 return Ok(Exit::InvalidToken);
             }
             return Err(Failure::invalid_token(format!("the token cannot be decoded: {}", refusal.detail()))
@@ -54,9 +55,9 @@ pub(crate) fn run(token: &Token, options: &Options, out: Style) -> Result<Exit, 
         if let Some(sig) = signature {
             value["signature"] = json!(sig);
         }
-        println!("{}", pretty(&value));
+        outln!("{}", pretty(&value))?;
     } else {
-        print!("{}", report.render(out, signature));
+        crate::out::print(&report.render(out, signature))?;
     }
     Ok(Exit::Ok)
 }

@@ -20,6 +20,7 @@ mod inspect;
 mod logs;
 #[cfg(feature = "dev-tools")]
 mod mint;
+mod out;
 mod response;
 mod runtime;
 mod serve;

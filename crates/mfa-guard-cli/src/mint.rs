@@ -13,6 +13,7 @@ use mfa_guard_core::{Clock, SystemClock};
 use serde_json::{Value, json};
 
 use crate::exit::{Exit, Failure};
+use crate::out::outln;
 
 /// The issuer of minted tokens unless `--issuer` says otherwise: Entra's v1.0
 /// issuer, so tokens read like the real ones Partner Center receives.
@@ -203,11 +204,11 @@ pub(crate) fn run(options: &Options) -> Result<Exit, Failure> {
         if options.print_jwks {
             out["jwks"] = jwks;
         }
-        println!("{out}");
+        outln!("{out}")?;
     } else {
-        println!("{token}");
+        outln!("{token}")?;
         if options.print_jwks {
-            println!("{jwks}");
+            outln!("{jwks}")?;
         }
     }
     let verifiable = options.key.is_some()

@@ -2,7 +2,6 @@
 //! `auth_request`, Traefik `ForwardAuth`, Caddy `forward_auth`, Envoy `ext_authz`
 //! over HTTP and gRPC), configured by the same environment as the example servers.
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 
 use mfa_guard_core::PathRules;
@@ -10,6 +9,7 @@ use mfa_guard_core::config::Environment;
 use mfa_guard_serve::AuthServer;
 
 use crate::exit::{Exit, Failure};
+use crate::out::outln;
 
 /// Options of `serve` (the rest comes from the `MFA_*` environment).
 #[derive(Debug)]
@@ -90,7 +90,7 @@ async fn serve(
         metrics_exporter_prometheus::PrometheusBuilder::new().with_http_listener(addr).install().map_err(
             |e| Failure::error(format!("MFA_METRICS_LISTEN: cannot serve metrics on {addr}: {e}")),
         )?;
-        println!("metrics on http://{addr}/metrics");
+        outln!("metrics on http://{addr}/metrics")?;
     }
     let grpc_listener = match grpc {
         Some(addr) => {
@@ -99,13 +99,12 @@ async fn serve(
                 .map_err(|e| Failure::error(format!("cannot listen on {addr} for gRPC: {e}")))?;
             let bound =
                 l.local_addr().map_err(|e| Failure::error(format!("cannot read the bound address: {e}")))?;
-            println!("grpc ext_authz on {bound}");
+            outln!("grpc ext_authz on {bound}")?;
             Some(l)
         }
         None => None,
     };
-    println!("listening on http://{bound}");
-    let _ = std::io::stdout().flush();
+    outln!("listening on http://{bound}")?;
     tokio::spawn({
         let guard = server.guard().clone();
         async move { guard.verifier().warm_up().await }

@@ -7,6 +7,7 @@ use serde_json::json;
 use crate::exit::{Exit, Failure};
 use crate::guard::KeyArgs;
 use crate::input::Token;
+use crate::out::outln;
 use crate::response;
 use crate::style::Style;
 
@@ -56,16 +57,16 @@ pub(crate) async fn run(token: &Token, options: &Options, out: Style) -> Result<
             // A fixed requirement is never public, so an admitted check has a caller.
             let principal = principal.ok_or_else(|| Failure::error("the guard admitted no caller"))?;
             if options.json {
-                println!("{}", json!({ "ok": true, "principal": response::principal_json(&principal) }));
+                outln!("{}", json!({ "ok": true, "principal": response::principal_json(&principal) }))?;
             } else {
-                println!("{} the token is valid and passes", out.good("ok:"));
-                println!("  {}", response::principal_text(&principal));
+                outln!("{} the token is valid and passes", out.good("ok:"))?;
+                outln!("  {}", response::principal_text(&principal))?;
             }
             Ok(Exit::Ok)
         }
         Err(rejection) => {
             if options.json {
-                println!(
+                outln!(
                     "{}",
                     json!({
                         "ok": false,
@@ -73,18 +74,18 @@ pub(crate) async fn run(token: &Token, options: &Options, out: Style) -> Result<
                         "detail": rejection.detail(),
                         "response": response::rejection_json(&rejection),
                     })
-                );
+                )?;
             } else {
-                println!(
+                outln!(
                     "{} {}: {}",
                     out.bad("refused:"),
                     rejection.code(),
                     crate::style::clean(rejection.detail())
-                );
-                println!(
+                )?;
+                outln!(
                     "  {}",
                     out.dim(&format!("a guard would answer {}", response::status_line(&rejection)))
-                );
+                )?;
             }
             Ok(Exit::for_code(rejection.code()))
         }

@@ -2,6 +2,7 @@
 //! verdict and every documented exit code, with `--json` output parsed.
 
 mod check;
+mod closed_stdout;
 mod dev_tools;
 mod inspect;
 mod serve;
