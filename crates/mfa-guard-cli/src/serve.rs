@@ -38,7 +38,8 @@ pub(crate) fn run(options: &Options) -> Result<Exit, Failure> {
     })
     .map_err(env_failure)?;
     if env.is_dev_mode() {
-        return Err(Failure::usage("mfa-guard serve needs an issuer and its keys").hint(
+        // A configuration error (exit 1) like any other: the arguments were fine.
+        return Err(Failure::error("mfa-guard serve needs an issuer and its keys").hint(
             "set MFA_ISSUER with MFA_JWKS_URL, or MFA_DISCOVERY_URL (and MFA_AUDIENCE), or [[issuers]] in MFA_CONFIG; \
              to try it locally, run `mfa-guard dev-issuer` and point MFA_DISCOVERY_URL at it",
         ));

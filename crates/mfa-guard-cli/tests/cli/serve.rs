@@ -3,7 +3,7 @@
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::Stdio;
 
-use crate::support::{AUDIENCE, command, issuer, jwks_file, temp_dir};
+use crate::support::{AUDIENCE, command, exit, issuer, jwks_file, temp_dir};
 
 /// Starts serve on `config`, waits until it listens (or ends), stops it, and
 /// returns what it wrote to stderr.
@@ -47,4 +47,22 @@ fn serve_says_it_does_not_use_a_browser_table() {
     assert!(with.contains("MFA_CONFIG has a [browser] table, which mfa-guard serve does not use"), "{with}");
     let without = stderr_of_serve_with(&issuers);
     assert!(!without.contains("[browser]"), "{without}");
+}
+
+#[test]
+fn serve_without_an_issuer_is_a_configuration_error_with_exit_1() {
+    let out = command()
+        .arg("serve")
+        .env("MFA_LISTEN", "127.0.0.1:0")
+        .env_remove("MFA_CONFIG")
+        .env_remove("MFA_ISSUER")
+        .env_remove("MFA_JWKS_URL")
+        .env_remove("MFA_DISCOVERY_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("serve runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(exit::ERROR), "{stderr}");
+    assert!(stderr.contains("mfa-guard serve needs an issuer and its keys"), "{stderr}");
+    assert!(stderr.contains("mfa-guard dev-issuer"), "the hint says how to try it locally: {stderr}");
 }
