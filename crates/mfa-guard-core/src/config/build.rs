@@ -89,15 +89,15 @@ impl Config {
             }
             for r in roles {
                 if role_map.index_of(&Role::from_name(r.get_ref())).is_none() {
-                    return Err(self.err_at(
-                        r.span().start,
-                        key,
-                        format!(
-                            "role {:?} is not defined; define it under [roles.{}]",
-                            r.get_ref(),
-                            r.get_ref()
+                    let name = r.get_ref();
+                    let message = match closest(name, role_map.roles().map(Role::name)) {
+                        Some(known) => format!(
+                            "role {name:?} is not defined; did you mean {known:?}? (else define it under \
+                             [roles.{name}])"
                         ),
-                    ));
+                        None => format!("role {name:?} is not defined; define it under [roles.{name}]"),
+                    };
+                    return Err(self.err_at(r.span().start, key, message));
                 }
             }
             if !roles.is_empty() && access == RawAccess::Public {
@@ -360,4 +360,38 @@ impl Config {
         };
         Ok((IssuerSource::new(issuer.issuer.clone(), keys), key, value.span().start))
     }
+}
+
+/// The defined role a misspelt name most likely meant: the same but for letter case,
+/// or at most two edits away (one for short names).
+fn closest<'a>(name: &str, known: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = if name.chars().count() <= 4 { 1 } else { 2 };
+    known
+        .map(|k| (if k.eq_ignore_ascii_case(name) { 0 } else { edits(name, k) }, k))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance, counting an exchange of two neighbours as one edit (the
+/// usual slip: "AdminAgnet").
+fn edits(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[a.len()][b.len()]
 }

@@ -98,6 +98,28 @@ fn an_undefined_role_is_named_with_its_line() {
 }
 
 #[test]
+fn a_misspelt_role_is_named_with_the_role_it_likely_meant() {
+    let err = parse("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfa\"\nroles = [\"AdminAgnet\"]\n")
+        .unwrap_err();
+    assert_eq!((err.line(), err.key()), (Some(4), Some("policy.routes.roles")), "{err}");
+    assert!(
+        err.message().contains(r#"role "AdminAgnet" is not defined; did you mean "AdminAgent"?"#),
+        "{err}"
+    );
+    for (typo, meant) in
+        [("adminagent", "AdminAgent"), ("SalesAgnt", "SalesAgent"), ("BillingAdmn", "BillingAdmin")]
+    {
+        let src = format!("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfa\"\nroles = [\"{typo}\"]\n");
+        let err = parse(&src).unwrap_err();
+        assert!(err.message().contains(&format!("did you mean {meant:?}?")), "{typo}: {err}");
+    }
+    // Nothing close: no guess.
+    let err =
+        parse("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfa\"\nroles = [\"Auditor\"]\n").unwrap_err();
+    assert!(!err.message().contains("did you mean"), "{err}");
+}
+
+#[test]
 fn a_bad_route_pattern_is_named_with_its_line() {
     let err = parse("\n[[policy.routes]]\npath = \"x/*\"\naccess = \"mfa\"\n").unwrap_err();
     assert_eq!(err.line(), Some(3));
