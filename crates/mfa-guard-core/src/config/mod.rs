@@ -122,8 +122,9 @@ impl Config {
     /// Parses configuration text; `origin` names it in errors (a file name).
     pub fn from_toml_str(source: &str, origin: &str) -> Result<Self, ConfigError> {
         let raw: Raw = toml::from_str(source).map_err(|e| {
-            let line = e.span().map(|s| line_of(source, s.start));
-            let key = e.span().and_then(|s| key_at(source, s.start));
+            let at = e.span().map(|s| error_offset(source, s.start, e.message()));
+            let line = at.map(|at| line_of(source, at));
+            let key = at.and_then(|at| key_at(source, at));
             ConfigError::new(origin, line, key, with_hint(e.message().trim()))
         })?;
         let config = Self { raw, source: source.to_owned(), origin: origin.to_owned(), base_dir: None };
@@ -199,6 +200,29 @@ fn with_hint(message: &str) -> String {
 
 /// The key written on the line holding `offset`, if the line is `key = …`.
 fn key_at(source: &str, offset: usize) -> Option<String> {
+/// Where a syntax error is: where toml found it, except for a missing comma. toml
+/// notices that one at the next element, which in a list written one element per
+/// line is a line (or, after blank and comment lines, several) below the element
+/// the comma belongs behind; the error then names that element's line.
+fn error_offset(source: &str, found: usize, message: &str) -> usize {
+    let found = found.min(source.len());
+    if !message.starts_with("missing comma") {
+        return found;
+    }
+    // Back from where toml looked, line by line, to the last one with more than
+    // blanks and a comment.
+    let mut end = found;
+    for line in source[..found].rsplit('\n') {
+        let start = end - line.len();
+        let text = line.trim();
+        if !text.is_empty() && !text.starts_with('#') {
+            return start + (line.len() - line.trim_start().len());
+        }
+        end = start.saturating_sub(1);
+    }
+    found
+}
+
     let start = source[..offset.min(source.len())].rfind('\n').map_or(0, |i| i + 1);
     let line = source[start..].lines().next()?;
     let (key, _) = line.split_once('=')?;

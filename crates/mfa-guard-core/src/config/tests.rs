@@ -144,6 +144,24 @@ fn bad_durations_are_explained() {
 }
 
 #[test]
+fn a_missing_comma_is_reported_on_the_line_it_belongs_to() {
+    // toml finds it at the next element; the comma belongs behind "a", on line 2.
+    let e = parse("audiences = [\n  \"a\"\n  \"b\",\n]\n").unwrap_err();
+    assert_eq!(e.line(), Some(2), "{e}");
+    assert!(e.message().contains("missing comma"), "{e}");
+    assert!(e.to_string().starts_with("policy.toml:2:"), "{e}");
+    let e = parse("audiences = [\n  \"a\"  # the first\n\n  # the next one\n  \"b\",\n]\n").unwrap_err();
+    assert_eq!(e.line(), Some(2), "{e}");
+    let e = parse("[roles.Reader]\nscopes = [\"a\"\n  \"b\"]\n").unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(2), Some("scopes")), "{e}");
+    // Other syntax errors are where toml found them.
+    let e = parse("leeway = \"30s\"\n\n\n5\n").unwrap_err();
+    assert_eq!(e.line(), Some(4), "{e}");
+    let e = parse("leeway = \"30s\"\n[policy\n").unwrap_err();
+    assert_eq!(e.line(), Some(2), "{e}");
+}
+
+#[test]
 fn not_toml_at_all_is_one_clear_error() {
     let e = parse("this is = = not toml").unwrap_err();
     assert_eq!(e.line(), Some(1));
