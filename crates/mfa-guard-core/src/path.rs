@@ -11,23 +11,54 @@
 //! by default it is the path as received), and the engine compares route patterns
 //! with it literally.
 //!
-//! **Paths that cannot be read one way are refused.** Some paths mean different
-//! things to different components: whether `%2F` separates segments, whether `\` is
-//! a separator, whether `..` is resolved, what a malformed escape decodes to. Even
-//! with the reading above, another component behind the router (a static file
-//! server, a framework mounted under a prefix, the upstream of a proxy) could read
-//! them another way. Such a path is `400 invalid_request` with an
-//! `error_description` saying what is wrong, before any rule is chosen — never
-//! mapped to the fallback rule. [`PathRules`] lists what is refused; only `%2F` can
-//! be allowed, for APIs that carry slashes inside a segment.
+//! **A path is accepted in one form; everything else is refused.** What is accepted
+//! is written as a grammar, here and nowhere else, because a list of refused tricks
+//! always misses one (a raw `#` did: nginx passed `/commerce#/customers` on, the
+//! guard found no rule for it, and the application behind cut it at the `#` and
+//! served `/commerce`). The grammar, for the path as received:
+//!
+//! ```text
+//! path     = "/" *( pchar / "/" )                       ; RFC 3986 path-absolute
+//! pchar    = unreserved / sub-delims / ":" / "@" / escape
+//! unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~"
+//! sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "="
+//! escape   = "%" HEXDIG HEXDIG                          ; decoding to UTF-8
+//! ```
+//!
+//! Every other byte — `#`, space, `"`, `<`, `>`, `` ` ``, `{`, `}`, `|`, `^`, `\`,
+//! a control byte, raw non-ASCII — is `400 invalid_request` before any rule is
+//! chosen, with an `error_description` saying what is wrong; a client that means one
+//! of them escapes it. On top of the grammar, escapes and segments that components
+//! read two ways are refused ([`PathRules`] lists each, with its reason): `%2F` and
+//! `%5C` (a separator or not), dot segments (resolved or not), control characters,
+//! and — under [`PathRules::strict`], for a router the guard cannot see — escapes of
+//! plain characters, `;` parameters, empty segments, escaped non-ASCII, and
+//! *confusables*: a path that any modelled reader maps onto another rule's pattern.
+//!
+//! **The modelled readers.** What the applications behind a proxy do to a path
+//! before they route it, each seen in real frameworks: decode escapes (actix-web,
+//! Flask, Express), resolve dot segments and merge slashes (Go's `path.Clean`,
+//! nginx), ignore ASCII letter case (Express, ASP.NET), cut at a decoded `#` or `?`
+//! (code that decodes a path and parses it again as a URL), cut `;` parameters
+//! (Tomcat, Jetty, Spring), drop trailing dots and spaces of a segment (IIS, Win32
+//! names), drop a format suffix (`/commerce.json` routed as `/commerce` by Rails, by
+//! Spring before 5.3), fold Unicode case or compatibility forms (Java's
+//! `equalsIgnoreCase` reads `ſ` as `s` and `ı` as `i`; NFKC reads a fullwidth `ｃ`
+//! as `c` and a fullwidth `／` as `/`). [`confusable_key`] applies all of them at
+//! once: the most a reader could make of the path. A path whose key falls under a
+//! rule's pattern that the path itself does not match could be routed to that
+//! rule's handler by some application, so it is refused.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use crate::rejection::{Refusal, RejectionCode};
 
 /// Which path forms are refused before a rule is chosen.
 ///
-/// The default refuses, in the path as received:
+/// Every guard accepts only paths of the grammar in the [module docs](self): bytes
+/// outside RFC 3986's `pchar` and `/` are always refused. The default then refuses,
+/// in the path as received:
 ///
 /// - a malformed percent-escape (`%` not followed by two hex digits: `%zz`, `%4`);
 /// - an encoded separator inside a segment: `%2F` (`/`) and `%5C` (`\`);
@@ -37,16 +68,18 @@ use crate::rejection::{Refusal, RejectionCode};
 /// - percent-escapes that decode to bytes that are not UTF-8;
 /// - a path that does not start with `/` (`OPTIONS *`, a CONNECT authority).
 ///
-/// [`PathRules::strict`] refuses three more forms, for a guard that cannot know the
-/// router behind it (forward-auth: the upstream application routes the request
-/// again, its own way): a percent-escape of a character that needs none (`%63` for
-/// `c`: axum matches it literally, actix-web and most proxies decode it first), a
-/// `;` inside a segment (servlet containers drop `;jsessionid` parameters before
-/// routing), an empty segment (`//`, which many servers and proxies merge), and a
-/// path whose letter case decides its rule (`/COMMERCE/x`: no rule by its case,
-/// `/commerce/*` by Express's or ASP.NET's case-insensitive routing). What is left
-/// selects the same rule for every router, whether it decodes escapes or not and
-/// whether it ignores case or not.
+/// [`PathRules::strict`] refuses more, for a guard that cannot know the router
+/// behind it (forward-auth: the upstream application routes the request again, its
+/// own way): a percent-escape of a character that needs none (`%63` for `c`: axum
+/// matches it literally, actix-web and most proxies decode it first), a `;` inside a
+/// segment (servlet containers drop `;jsessionid` parameters before routing), an
+/// empty segment (`//`, which many servers and proxies merge), an escaped non-ASCII
+/// character (readers fold them differently), and a *confusable* path: one that a
+/// modelled reader — ASCII or Unicode case folding, trailing dots and spaces dropped,
+/// a format suffix dropped, a cut at a decoded `#`, `?` or `;` — maps onto a rule's
+/// pattern that the path itself does not match (`/COMMERCE/x`, `/commerce./x`,
+/// `/commerce.json`, `/commerce%20/x`, `/commerce%23/x` are all refused where
+/// `/commerce/*` is a rule). What is left selects the same rule for every router.
 ///
 /// ```
 /// use mfa_guard_core::PathRules;
@@ -56,6 +89,9 @@ use crate::rejection::{Refusal, RejectionCode};
 /// assert!(rules.encoded_slash_allowed());
 /// assert!(!PathRules::default().is_strict());
 /// assert!(PathRules::strict().is_strict());
+/// // A forward-auth deployment whose applications have non-ASCII paths:
+/// let rules = PathRules::strict().refuse_non_ascii(false);
+/// assert!(!rules.is_strict());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[must_use]
@@ -64,33 +100,37 @@ pub struct PathRules {
     refuse_matrix_parameters: bool,
     refuse_empty_segments: bool,
     refuse_encoded_unreserved: bool,
-    refuse_case_variants: bool,
+    refuse_non_ascii: bool,
+    refuse_confusables: bool,
 }
 
 impl PathRules {
-    /// The default, and also escapes of plain characters, `;` parameters and
-    /// empty segments refused: for a router the guard cannot see (`mfa-guard serve`
-    /// uses it by default).
+    /// The default, and also escapes of plain characters, `;` parameters, empty
+    /// segments, escaped non-ASCII and confusable paths refused: for a router the
+    /// guard cannot see (`mfa-guard serve` uses it by default).
     pub fn strict() -> Self {
         Self {
             allow_encoded_slash: false,
             refuse_matrix_parameters: true,
             refuse_empty_segments: true,
             refuse_encoded_unreserved: true,
-            refuse_case_variants: true,
+            refuse_non_ascii: true,
+            refuse_confusables: true,
         }
     }
 
-    /// Refuses a path that a case-insensitive router would give another rule
-    /// (`/HEALTH` when `/health` is public and unmatched paths are not). Such a
-    /// path is sent with the route's own case by every client that means it.
-    pub fn refuse_case_variants(mut self, refuse: bool) -> Self {
-        self.refuse_case_variants = refuse;
+    /// Refuses a path that a modelled reader maps onto another rule's pattern (see
+    /// the [module docs](self)): `/HEALTH` when `/health` is public and unmatched
+    /// paths are not, `/commerce./x`, `/commerce.json` or `/%C5%BFecurity/x` (`ſ`)
+    /// beside `/commerce/*` and `/security/*`. Such a path is sent with the route's
+    /// own spelling by every client that means it.
+    pub fn refuse_confusables(mut self, refuse: bool) -> Self {
+        self.refuse_confusables = refuse;
         self
     }
 
-    pub(crate) fn case_variants_refused(&self) -> bool {
-        self.refuse_case_variants
+    pub(crate) fn confusables_refused(&self) -> bool {
+        self.refuse_confusables
     }
 
     /// Refuses a percent-escape of an unreserved character — a letter, a digit,
@@ -98,6 +138,16 @@ impl PathRules {
     /// needs to send and routers read two ways.
     pub fn refuse_encoded_unreserved(mut self, refuse: bool) -> Self {
         self.refuse_encoded_unreserved = refuse;
+        self
+    }
+
+    /// Refuses a percent-escape of a non-ASCII character (`/caf%C3%A9`), which
+    /// readers fold into ASCII differently (Unicode case, compatibility forms). Turn
+    /// it off for applications whose paths hold non-ASCII text; confusable paths
+    /// (a non-ASCII letter standing in for a route's own) stay refused while
+    /// [`refuse_confusables`](Self::refuse_confusables) is on.
+    pub fn refuse_non_ascii(mut self, refuse: bool) -> Self {
+        self.refuse_non_ascii = refuse;
         self
     }
 
@@ -119,7 +169,8 @@ impl PathRules {
         self.refuse_matrix_parameters
             && self.refuse_empty_segments
             && self.refuse_encoded_unreserved
-            && self.refuse_case_variants
+            && self.refuse_non_ascii
+            && self.refuse_confusables
     }
 
     /// Lets `%2F` through inside a segment (off by default). Routers that match the
@@ -143,6 +194,7 @@ impl PathRules {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Unreadable {
     NotAbsolute,
+    NotPathCharacter,
     MalformedEscape,
     EncodedSlash,
     Backslash,
@@ -152,13 +204,17 @@ pub(crate) enum Unreadable {
     MatrixParameter,
     EmptySegment,
     EncodedUnreserved,
-    CaseVariant,
+    NonAscii,
+    Confusable,
 }
 
 impl Unreadable {
     fn describe(self) -> &'static str {
         match self {
             Unreadable::NotAbsolute => "the request path does not start with '/'",
+            Unreadable::NotPathCharacter => {
+                "the request path holds a character that a URI path cannot hold unescaped (such as '#', a space, a quote, '<', '>', '{', '|', '^', '`' or a non-ASCII byte), which servers cut or read differently; percent-encode it"
+            }
             Unreadable::MalformedEscape => {
                 "the request path has a malformed percent-escape ('%' not followed by two hex digits), which servers decode differently"
             }
@@ -182,8 +238,11 @@ impl Unreadable {
             Unreadable::EncodedUnreserved => {
                 "the request path percent-encodes a letter, digit or one of '-._~', which some servers decode before routing and others do not; send the character itself"
             }
-            Unreadable::CaseVariant => {
-                "the request path matches a route only when letter case is ignored, which some servers do and others do not; send it with the route's case"
+            Unreadable::NonAscii => {
+                "the request path percent-encodes a non-ASCII character, which servers fold into ASCII differently (Unicode case, compatibility forms)"
+            }
+            Unreadable::Confusable => {
+                "the request path reads as a route's path once letter case, trailing dots or spaces, a format suffix or a parameter is ignored, as some servers do; send it with the route's own spelling"
             }
         }
     }
@@ -208,6 +267,41 @@ pub(crate) fn check(received: &str, routed: Option<&str>, rules: PathRules) -> R
         None => Ok(()),
     }
 }
+
+/// What may stand unescaped in a path: RFC 3986's `pchar` (less `%`, which starts
+/// an escape) and `/`.
+const fn path_bytes() -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            );
+        b += 1;
+    }
+    table
+}
+
+static PATH_BYTES: [bool; 256] = path_bytes();
 
 /// The path as received: still percent-encoded, so every escape is read here.
 fn check_received(path: &str, rules: PathRules) -> Result<(), Unreadable> {
@@ -253,13 +347,19 @@ fn check_segment(segment: &[u8], rules: PathRules) -> Result<(), Unreadable> {
                 {
                     return Err(Unreadable::EncodedUnreserved);
                 }
+                0x80.. if rules.refuse_non_ascii => return Err(Unreadable::NonAscii),
                 0x80.. => high = true,
                 _ => {}
             }
             v
         } else {
-            if b == b'\\' {
-                return Err(Unreadable::Backslash);
+            if !PATH_BYTES[usize::from(b)] {
+                // The grammar refuses them all; the answer names the likeliest mistake.
+                return Err(match b {
+                    b'\\' => Unreadable::Backslash,
+                    0..0x20 | 0x7f => Unreadable::Control,
+                    _ => Unreadable::NotPathCharacter,
+                });
             }
             if b == b';' && rules.refuse_matrix_parameters {
                 return Err(Unreadable::MatrixParameter);
@@ -306,6 +406,101 @@ fn hex(b: u8) -> Option<u8> {
         b'a'..=b'f' => Some(b - b'a' + 10),
         b'A'..=b'F' => Some(b - b'A' + 10),
         _ => None,
+    }
+}
+
+/// The most any modelled reader could make of `path` (a path the grammar accepted,
+/// or a route pattern's literal part): escapes decoded; cut at a decoded `#` or `?`;
+/// each character folded to ASCII where a reader would (ASCII and Unicode case,
+/// compatibility forms such as fullwidth letters, accents dropped) and lowercased;
+/// `\` read as `/`; per segment, a `;` parameter cut, dot segments resolved, empty
+/// segments merged, trailing dots and spaces and a format suffix (`.json`) dropped.
+/// A trailing `/` is kept, as routers keep it.
+///
+/// Two paths with the same key may reach the same handler in some application;
+/// route patterns are compared with it in [`CompiledPolicy::confusable`]. Paths of
+/// lowercase letters, digits, `-`, `_` and `~` are their own key, without allocating.
+///
+/// [`CompiledPolicy::confusable`]: crate::policy::CompiledPolicy
+pub(crate) fn confusable_key(path: &str) -> Cow<'_, str> {
+    let plain =
+        |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'/' | b'-' | b'_' | b'~');
+    if path.bytes().all(plain) && !path.contains("//") {
+        return Cow::Borrowed(path);
+    }
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let cut = decoded.find(['#', '?']).map_or(&*decoded, |i| &decoded[..i]);
+    let mut folded = String::with_capacity(cut.len());
+    for c in cut.chars() {
+        fold_char(c, &mut folded);
+    }
+    let mut key = String::with_capacity(folded.len() + 1);
+    let mut kept: Vec<&str> = Vec::new();
+    for segment in folded.split('/') {
+        let segment = segment.split(';').next().unwrap_or_default();
+        match segment {
+            "" | "." => {}
+            ".." => {
+                kept.pop();
+            }
+            s => {
+                let s = strip_suffixes(s);
+                if !s.is_empty() {
+                    kept.push(s);
+                }
+            }
+        }
+    }
+    for s in &kept {
+        key.push('/');
+        key.push_str(s);
+    }
+    if key.is_empty() || folded.ends_with('/') {
+        key.push('/');
+    }
+    Cow::Owned(key)
+}
+
+/// A segment without its trailing dots and spaces (IIS) and its format suffix
+/// (Rails, Spring): `commerce.` `commerce ` `commerce.json` `commerce.tar.gz` all
+/// read `commerce`. A segment that starts with a dot (`.well-known`) keeps it.
+fn strip_suffixes(segment: &str) -> &str {
+    let trimmed = segment.trim_end_matches(['.', ' ']);
+    let stem = match trimmed.find('.') {
+        Some(i) if i > 0 => &trimmed[..i],
+        _ => trimmed,
+    };
+    stem.trim_end_matches(['.', ' '])
+}
+
+/// Appends what a lenient reader makes of `c`: ASCII lowercased (`\` as `/`); a
+/// non-ASCII character as the ASCII its compatibility decomposition (NFKD: `ｃ` →
+/// `c`, `ſ` → `s`, `K` (Kelvin) → `K`, `é` → `e`), its lowercase (`İ` → `i`) or its
+/// uppercase (`ı` → `I`) begins with, lowercased; else itself.
+fn fold_char(c: char, out: &mut String) {
+    if c.is_ascii() {
+        out.push(if c == '\\' { '/' } else { c.to_ascii_lowercase() });
+        return;
+    }
+    const NFKD: icu_normalizer::DecomposingNormalizerBorrowed<'static> =
+        icu_normalizer::DecomposingNormalizerBorrowed::new_nfkd();
+    let mut buf = [0u8; 4];
+    let decomposed = NFKD.normalize(c.encode_utf8(&mut buf));
+    let ascii_start = |s: &str| s.chars().next().is_some_and(|f| f.is_ascii());
+    let mapped = if ascii_start(&decomposed) {
+        Some(decomposed.into_owned())
+    } else {
+        [c.to_lowercase().collect::<String>(), c.to_uppercase().collect::<String>()]
+            .into_iter()
+            .find(|s| ascii_start(s))
+    };
+    match mapped {
+        Some(m) => {
+            for a in m.chars().filter(char::is_ascii) {
+                out.push(if a == '\\' { '/' } else { a.to_ascii_lowercase() });
+            }
+        }
+        None => out.push(c),
     }
 }
 
@@ -421,10 +616,76 @@ mod tests {
             assert_eq!(received(path), Ok(()), "{path} under the default rules");
         }
         assert_eq!(check("/a%2eb", None, strict), Err(Unreadable::EncodedUnreserved));
-        // Escapes of reserved and non-ASCII characters stay.
-        for path in ["/", "/commerce/", "/commerce/customers", "/a%20b", "/a%3Fb", "/caf%C3%A9", "/a%25b"] {
+        // Escapes of reserved characters stay.
+        for path in ["/", "/commerce/", "/commerce/customers", "/a%20b", "/a%3Fb", "/a%25b"] {
             assert_eq!(check(path, None, strict), Ok(()), "{path}");
         }
+    }
+
+    #[test]
+    fn only_rfc_3986_path_characters_stand_unescaped_under_every_rule_set() {
+        // Every ASCII byte: those of the grammar pass alone in a segment, the rest
+        // are refused before any rule, by the default rules as by the strict ones.
+        for rules in [PathRules::default(), PathRules::strict()] {
+            for b in 0u8..0x80 {
+                let path = format!("/commerce{}x", b as char);
+                let grammar = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/".contains(&b);
+                let got = check(&path, None, rules);
+                if b == b'%' {
+                    assert_eq!(got, Err(Unreadable::MalformedEscape), "{path:?}");
+                } else if grammar {
+                    let strict_refusal = rules.is_strict() && b == b';';
+                    assert_eq!(got.is_ok(), !strict_refusal, "{path:?}: {got:?}");
+                } else {
+                    assert!(got.is_err(), "{path:?} was accepted under {rules:?}");
+                }
+            }
+            for path in ["/commerce#/customers", "/v1/customers#", "/security#/alerts", "/a b", "/caf\u{e9}"]
+            {
+                assert!(check(&path, None, rules).is_err(), "{path:?}");
+            }
+            assert_eq!(check("/commerce#/customers", None, rules), Err(Unreadable::NotPathCharacter));
+            assert_eq!(check("/caf\u{e9}/x", None, rules), Err(Unreadable::NotPathCharacter));
+            assert_eq!(check("/a\tb", None, rules), Err(Unreadable::Control));
+        }
+    }
+
+    #[test]
+    fn escaped_non_ascii_is_refused_by_the_strict_rules_unless_allowed() {
+        let strict = PathRules::strict();
+        for path in ["/caf%C3%A9", "/%C5%BFecurity/x", "/%EF%BD%83ommerce/customers"] {
+            assert_eq!(check(path, None, strict), Err(Unreadable::NonAscii), "{path}");
+            assert_eq!(check(path, None, strict.refuse_non_ascii(false)), Ok(()), "{path}");
+            assert_eq!(received(path), Ok(()), "{path} under the default rules");
+        }
+    }
+
+    #[test]
+    fn the_confusable_key_applies_every_modelled_reader_at_once() {
+        for (path, key) in [
+            ("/commerce/customers", "/commerce/customers"),
+            ("/commerce/", "/commerce/"),
+            ("/", "/"),
+            ("/COMMERCE/x", "/commerce/x"),
+            ("/commerce./customers", "/commerce/customers"),
+            ("/commerce%20/customers", "/commerce/customers"),
+            ("/commerce.json", "/commerce"),
+            ("/security.xml/x", "/security/x"),
+            ("/commerce%23/customers", "/commerce"),
+            ("/commerce%3Fx/customers", "/commerce"),
+            ("/commerce;x=1/customers", "/commerce/customers"),
+            ("/%C5%BFecurity/x", "/security/x"),
+            ("/b%C4%B1lling/x", "/billing/x"),
+            ("/%EF%BD%83ommerce/customers", "/commerce/customers"),
+            ("/commerce%EF%BC%8Fcustomers", "/commerce/customers"),
+            ("/health/%EF%BC%8E%EF%BC%8E/commerce/customers", "/commerce/customers"),
+            ("/%E2%84%AAey", "/key"),
+            ("/.well-known/openid-configuration", "/.well-known/openid-configuration"),
+            ("/a//b", "/a/b"),
+        ] {
+            assert_eq!(confusable_key(path), key, "{path}");
+        }
+        assert!(matches!(confusable_key("/v1/catalog/x-1_~"), Cow::Borrowed(_)));
     }
 
     #[test]
@@ -452,6 +713,10 @@ mod tests {
             Unreadable::NotUtf8,
             Unreadable::MatrixParameter,
             Unreadable::EmptySegment,
+            Unreadable::EncodedUnreserved,
+            Unreadable::NotPathCharacter,
+            Unreadable::NonAscii,
+            Unreadable::Confusable,
         ] {
             let r = u.refusal();
             assert_eq!(r.code, RejectionCode::InvalidRequest);

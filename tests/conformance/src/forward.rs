@@ -64,7 +64,8 @@ pub async fn start_serve(guard: Guard) -> Serve {
 
 /// How the application behind the proxy reads the path it routes on. The proxy
 /// hands it the path as received; which handler that reaches depends on the
-/// application's router, which mfa-guard cannot see.
+/// application's router, which mfa-guard cannot see. Each reading is a family of
+/// real readers; the differential puts one upstream of each behind the proxy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reading {
     /// As received, escapes and all (axum, hyper).
@@ -76,12 +77,40 @@ pub enum Reading {
     Normalized,
     /// As received, letter case ignored (Express's and ASP.NET's defaults).
     IgnoringCase,
+    /// Cut at the first `#`, decoded or not: hyper and the `http` crate, Node's
+    /// `URL`, WSGI servers, and code that decodes a path and parses it again.
+    FragmentCut,
+    /// Each segment cut at its first `;`, raw or decoded (Tomcat, Jetty, Spring's
+    /// `;jsessionid` handling).
+    SemicolonCut,
+    /// Decoded, trailing dots and spaces of each segment dropped (IIS and ASP.NET
+    /// on Windows, whose file names cannot end in either).
+    TrailingDots,
+    /// Decoded, a format suffix of the last segment dropped (`/commerce.json`
+    /// routed as `/commerce`: Rails, Spring before 5.3).
+    FormatSuffix,
+    /// Decoded, letters compared as Java's `equalsIgnoreCase` compares them: `ſ`
+    /// reads `s`, `ı` reads `i`, the Kelvin sign reads `k`.
+    UnicodeCase,
+    /// Decoded, NFKC-normalised (fullwidth `ｃ` reads `c`, fullwidth `／` reads `/`,
+    /// fullwidth `．．` reads `..`), then normalised as [`Reading::Normalized`].
+    Nfkc,
 }
 
 impl Reading {
-    /// All four.
-    pub const ALL: [Reading; 4] =
-        [Reading::Raw, Reading::Decoded, Reading::Normalized, Reading::IgnoringCase];
+    /// Every reader family.
+    pub const ALL: [Reading; 10] = [
+        Reading::Raw,
+        Reading::Decoded,
+        Reading::Normalized,
+        Reading::IgnoringCase,
+        Reading::FragmentCut,
+        Reading::SemicolonCut,
+        Reading::TrailingDots,
+        Reading::FormatSuffix,
+        Reading::UnicodeCase,
+        Reading::Nfkc,
+    ];
 
     /// The path this application routes `path` (as received) on, written back as a
     /// valid request path: bytes a URI cannot hold stay escaped, which no area's
@@ -90,15 +119,76 @@ impl Reading {
         match self {
             Reading::Raw => path.to_owned(),
             Reading::IgnoringCase => path.to_ascii_lowercase(),
-            Reading::Decoded => decode(path, true),
-            Reading::Normalized => normalize(&decode(path, false)),
+            Reading::Decoded => escape(&decode(path, true)),
+            Reading::Normalized => normalize(&escape(&decode(path, false))),
+            Reading::FragmentCut => {
+                let decoded = decode(path, false);
+                let cut = decoded.iter().position(|&b| b == b'#').map_or(&decoded[..], |i| &decoded[..i]);
+                escape(cut)
+            }
+            Reading::SemicolonCut => {
+                let decoded = decode(path, false);
+                let segments: Vec<&[u8]> = decoded
+                    .split(|&b| b == b'/')
+                    .map(|s| s.split(|&b| b == b';').next().unwrap_or_default())
+                    .collect();
+                escape(&segments.join(&b'/'))
+            }
+            Reading::TrailingDots => {
+                let decoded = decode(path, false);
+                let segments: Vec<&[u8]> = decoded
+                    .split(|&b| b == b'/')
+                    .map(|s| {
+                        let end = s.iter().rposition(|&b| b != b'.' && b != b' ').map_or(0, |e| e + 1);
+                        &s[..end]
+                    })
+                    .collect();
+                escape(&segments.join(&b'/'))
+            }
+            Reading::FormatSuffix => {
+                let decoded = decode(path, false);
+                let last = decoded.iter().rposition(|&b| b == b'/').map_or(0, |i| i + 1);
+                let end = decoded[last..]
+                    .iter()
+                    .position(|&b| b == b'.')
+                    .filter(|&d| d > 0)
+                    .map_or(decoded.len(), |d| last + d);
+                escape(&decoded[..end])
+            }
+            Reading::UnicodeCase => {
+                let decoded = String::from_utf8_lossy(&decode(path, false)).into_owned();
+                let folded: String = decoded.chars().map(java_ignoring_case).collect();
+                escape(folded.as_bytes())
+            }
+            Reading::Nfkc => {
+                const NFKC: icu_normalizer::ComposingNormalizerBorrowed<'static> =
+                    icu_normalizer::ComposingNormalizerBorrowed::new_nfkc();
+                let decoded = String::from_utf8_lossy(&decode(path, false)).into_owned();
+                normalize(&escape(NFKC.normalize(&decoded).as_bytes()))
+            }
         }
     }
 }
 
-/// Percent-decodes `path`, keeping `%2F`, `%25` and `%2B` when `keep_reserved`,
-/// and escaping again what cannot stand in a URI path.
-fn decode(path: &str, keep_reserved: bool) -> String {
+/// One character as Java's `String.equalsIgnoreCase` lets it match: two characters
+/// are equal when their uppercase forms are, or their lowercase forms are. Written
+/// as the lowercase ASCII letter a character matches, if any (`ſ`.toUpperCase() is
+/// `S`; `K`.toLowerCase() is `k`; `ı`.toUpperCase() is `I`).
+fn java_ignoring_case(c: char) -> char {
+    let single = |mut it: std::iter::Peekable<std::vec::IntoIter<char>>| {
+        let first = it.next()?;
+        (it.peek().is_none() && first.is_ascii_alphabetic()).then(|| first.to_ascii_lowercase())
+    };
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    let upper: Vec<char> = c.to_uppercase().collect();
+    let lower: Vec<char> = c.to_lowercase().collect();
+    single(upper.into_iter().peekable()).or_else(|| single(lower.into_iter().peekable())).unwrap_or(c)
+}
+
+/// Percent-decodes `path`, keeping `%2F`, `%25` and `%2B` when `keep_reserved`.
+fn decode(path: &str, keep_reserved: bool) -> Vec<u8> {
     let bytes = path.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -118,8 +208,13 @@ fn decode(path: &str, keep_reserved: bool) -> String {
         out.push(bytes[i]);
         i += 1;
     }
-    let mut s = String::with_capacity(out.len());
-    for b in out {
+    out
+}
+
+/// Escapes again what cannot stand in a URI path.
+fn escape(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len());
+    for &b in bytes {
         if b.is_ascii_graphic() && !b"\"<>\\^`{|}?#".contains(&b) {
             s.push(b as char);
         } else {
@@ -264,13 +359,44 @@ impl Drop for Proxy {
     fn drop(&mut self) {
         match &mut self.running {
             Running::Process { child, dir } => {
-                let _ = child.kill();
-                let _ = child.wait();
+                stop_group(child);
                 let _ = std::fs::remove_dir_all(dir);
             }
             Running::Model { task, .. } => task.abort(),
         }
     }
+}
+
+/// Starts `command` as the leader of a process group of its own, so that everything
+/// it starts (nginx's workers) can be stopped with it.
+fn spawn_group(command: &mut Command) -> std::io::Result<Child> {
+    use std::os::unix::process::CommandExt as _;
+    command.process_group(0).spawn()
+}
+
+/// Stops a process started by [`spawn_group`] and every process of its group:
+/// `SIGQUIT` first (nginx's master then stops its workers and exits; Caddy exits),
+/// `SIGKILL` to the whole group for anything still there after five seconds. Killing
+/// only nginx's master (as this once did) leaves its workers listening.
+fn stop_group(child: &mut Child) {
+    use rustix::process::{Pid, Signal, kill_process_group};
+    let Some(group) = i32::try_from(child.id()).ok().and_then(Pid::from_raw) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return;
+    };
+    let _ = kill_process_group(group, Signal::QUIT);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The leader may be gone while a worker lingers: the group is signalled anyway
+    // (ESRCH when it is empty, which is the aim).
+    let _ = kill_process_group(group, Signal::KILL);
+    let _ = child.wait();
 }
 
 impl Proxy {
@@ -285,6 +411,15 @@ impl Proxy {
         log: Arc<Mutex<String>>,
     ) -> Self {
         Self { running: Running::Model { name, task, log }, addr }
+    }
+
+    /// The process id of a proxy that runs as a process (the leader of its own
+    /// process group), `None` for a model.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.running {
+            Running::Process { child, .. } => Some(child.id()),
+            Running::Model { .. } => None,
+        }
     }
 
     /// The proxy's error log (a model's notes), for failure messages.
@@ -371,15 +506,16 @@ http {{
     );
     let path = dir.join("nginx.conf");
     std::fs::write(&path, conf).map_err(|e| e.to_string())?;
-    let mut child = Command::new("nginx")
-        .arg("-c")
-        .arg(&path)
-        .arg("-p")
-        .arg(&dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("cannot start nginx: {e}"))?;
+    let mut child = spawn_group(
+        Command::new("nginx")
+            .arg("-c")
+            .arg(&path)
+            .arg("-p")
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    )
+    .map_err(|e| format!("cannot start nginx: {e}"))?;
     listening(addr, &mut child, "nginx", &dir.join("error.log")).await?;
     Ok(Some(Proxy::process(child, addr, dir)))
 }
@@ -397,22 +533,23 @@ pub async fn start_caddy(serve: SocketAddr, upstream: SocketAddr) -> Result<Opti
     let caddyfile = deploy_dir().join("caddy/Caddyfile");
     let log = dir.join("error.log");
     let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-    let mut child = Command::new("caddy")
-        .arg("run")
-        .arg("--config")
-        .arg(&caddyfile)
-        .arg("--adapter")
-        .arg("caddyfile")
-        .env("MFA_GUARD_SITE", format!("http://{addr}"))
-        .env("MFA_GUARD_UPSTREAM", serve.to_string())
-        .env("MFA_GUARD_APP", upstream.to_string())
-        .env("HOME", &dir)
-        .env("XDG_DATA_HOME", &dir)
-        .env("XDG_CONFIG_HOME", &dir)
-        .stdout(Stdio::null())
-        .stderr(log_file)
-        .spawn()
-        .map_err(|e| format!("cannot start caddy: {e}"))?;
+    let mut child = spawn_group(
+        Command::new("caddy")
+            .arg("run")
+            .arg("--config")
+            .arg(&caddyfile)
+            .arg("--adapter")
+            .arg("caddyfile")
+            .env("MFA_GUARD_SITE", format!("http://{addr}"))
+            .env("MFA_GUARD_UPSTREAM", serve.to_string())
+            .env("MFA_GUARD_APP", upstream.to_string())
+            .env("HOME", &dir)
+            .env("XDG_DATA_HOME", &dir)
+            .env("XDG_CONFIG_HOME", &dir)
+            .stdout(Stdio::null())
+            .stderr(log_file),
+    )
+    .map_err(|e| format!("cannot start caddy: {e}"))?;
     listening(addr, &mut child, "caddy", &log).await?;
     Ok(Some(Proxy::process(child, addr, dir)))
 }
@@ -674,4 +811,65 @@ pub async fn forged_control_headers(name: &str, addr: SocketAddr) -> Vec<String>
         }
     }
     failures
+}
+
+/// The requests of the red-team report that reached protected handlers through the
+/// shipped nginx recipe (and, where Caddy passes them on, through Caddy): each with
+/// the caller that was let through. `start` puts the proxy in front of an upstream
+/// that routes the raw path as hyper does (cutting at `#`), asking `serve` with the
+/// strict rules of `mfa-guard serve` — the Partner Center preset, and for `/admin#`
+/// a policy whose unmatched paths are public. Every one must be refused before it
+/// reaches the upstream. Returns the failures; `Ok(None)` where the proxy is missing.
+pub async fn red_team_requests<F, Fut>(name: &str, start: F) -> Result<Option<Vec<String>>, String>
+where
+    F: Fn(Serve, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Proxy>, String>>,
+{
+    use mfa_guard_core::{Policy, Requirement, Role};
+
+    use crate::fixture::{Tok, issuer};
+    use crate::http1::request;
+
+    let no_mfa_no_roles = issuer().user().mfa(false).roles(Vec::<String>::new()).sign().expect("sign");
+    let bearer = |t: &str| vec![format!("Authorization: Bearer {t}").into_bytes()];
+    let preset: [(&str, &str, Vec<Vec<u8>>); 3] = [
+        ("GET", "/commerce#/customers", bearer(&Tok::AdminNoMfa.mint())),
+        ("POST", "/v1/customers#", bearer(&Tok::App.mint())),
+        ("GET", "/security#/alerts", bearer(&no_mfa_no_roles)),
+    ];
+    let public_fallback = crate::fixture::guard_builder(crate::fixture::Style::PartnerCenter)
+        .policy(
+            Policy::partner_center()
+                .fallback(Requirement::public())
+                .route("/admin/*", Requirement::mfa().users_only().any_role([Role::AdminAgent])),
+        )
+        .path_rules(PathRules::strict())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let upstream = start_upstream().await;
+    let mut failures = Vec::new();
+    for (guard, requests) in [
+        (serve_guard(crate::fixture::Style::PartnerCenter), preset.to_vec()),
+        (public_fallback, vec![("GET", "/admin#", Vec::new()), ("GET", "/admin#/users", Vec::new())]),
+    ] {
+        let serve = start_serve(guard).await;
+        let Some(proxy) = start(serve, upstream).await? else { return Ok(None) };
+        for (method, target, lines) in requests {
+            match request(proxy.addr, method, target, &lines).await {
+                // Refused by mfa-guard (nginx passes the `#` on: `400 invalid_request`),
+                // or by the proxy itself; Caddy cuts the fragment, and mfa-guard then
+                // refuses the caller on the protected path. Never the upstream's answer.
+                Ok(res)
+                    if (400..500).contains(&res.status)
+                        && !String::from_utf8_lossy(&res.body).contains("\"area\"") => {}
+                Ok(res) => failures.push(format!(
+                    "[{name}] {method} {target}: {} {}",
+                    res.status_line,
+                    String::from_utf8_lossy(&res.body)
+                )),
+                Err(e) => failures.push(format!("[{name}] {method} {target}: no answer: {e}")),
+            }
+        }
+    }
+    Ok(Some(failures))
 }

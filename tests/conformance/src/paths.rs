@@ -5,7 +5,10 @@
 //! ways routers and proxies read differently — a percent-encoded character (upper or
 //! lower hex), malformed and truncated escapes, encoded and raw `/` `\` `.` `..`,
 //! doubled slashes, `;` parameters, trailing slashes, case changes, `%00`, a public
-//! prefix to climb out of — and sends every path to a server three times:
+//! prefix to climb out of, a `#`, trailing dots and spaces, a format suffix, Unicode
+//! look-alikes of a letter (`ſ`, `ı`, the Kelvin sign, fullwidth forms, raw or
+//! escaped), and any ASCII byte at all (raw where a request line can carry it,
+//! escaped where not) — and sends every path to a server three times:
 //!
 //! - with an Admin agent's token **with** MFA: it passes every rule, so where it is
 //!   admitted its answer names the handler the router reached (each handler says
@@ -119,9 +122,19 @@ pub enum Mutation {
     Nul,
     /// A public or unmatched prefix to climb out of (`/health/..`, `/overview/%2e%2e`).
     Climb,
+    /// A `#`, raw or escaped, where a reader may cut the path.
+    Fragment,
+    /// Trailing dots or spaces after a segment (`commerce.`, `commerce%20`).
+    TrailingDot,
+    /// A format suffix after a segment (`commerce.json`).
+    Suffix,
+    /// A letter (or `/`, `.`) replaced by a Unicode look-alike, raw or escaped.
+    Unicode,
+    /// Any ASCII byte: raw when a request line can carry it, escaped otherwise.
+    AnyByte,
 }
 
-const ALL: [Mutation; 10] = [
+const ALL: [Mutation; 15] = [
     Mutation::Encode,
     Mutation::Malformed,
     Mutation::Separator,
@@ -132,27 +145,44 @@ const ALL: [Mutation; 10] = [
     Mutation::Case,
     Mutation::Nul,
     Mutation::Climb,
+    Mutation::Fragment,
+    Mutation::TrailingDot,
+    Mutation::Suffix,
+    Mutation::Unicode,
+    Mutation::AnyByte,
 ];
 
 /// A generated path and the mutations that made it.
 #[derive(Debug, Clone)]
 pub struct Generated {
-    /// The request target (visible ASCII, sent as is).
+    /// The request target (visible ASCII or raw UTF-8, sent as is).
     pub path: String,
     /// What was done to the base path.
     pub mutations: Vec<Mutation>,
 }
 
 /// `n` paths from `seed`, each a protected prefix (with a tail) mutated one to three
-/// times. The first paths are the bases themselves, unmutated.
+/// times. The first paths are the bases themselves, unmutated, then each ASCII byte
+/// after a protected prefix.
 pub fn generate(seed: u64, n: usize) -> Vec<Generated> {
     let mut rng = Rng::new(seed);
     let prefixes = protected_prefixes();
-    let tails = ["", "/", "/customers", "/x/y", "/42", "/a.b"];
+    let tails = ["", "/", "/customers", "/x/y", "/42", "/a.b", "/keys"];
     let mut out = Vec::with_capacity(n);
     for p in &prefixes {
         if out.len() < n {
             out.push(Generated { path: format!("{p}/x"), mutations: Vec::new() });
+        }
+    }
+    // Every ASCII byte once, right after a protected prefix, where a reader that
+    // cuts or drops it would land on the protected handler.
+    for b in 0u8..0x80 {
+        if out.len() < n {
+            let p = &prefixes[usize::from(b) % prefixes.len()];
+            out.push(Generated {
+                path: format!("{p}{}/x", byte_text(b)),
+                mutations: vec![Mutation::AnyByte],
+            });
         }
     }
     while out.len() < n {
@@ -181,11 +211,25 @@ fn in_escape(path: &str, i: usize) -> bool {
 
 /// A random char boundary of `path` (never inside a `%XX` escape).
 fn boundary(rng: &mut Rng, path: &str) -> usize {
-    let mut candidates: Vec<usize> = (1..=path.len()).filter(|&i| !in_escape(path, i)).collect();
+    let mut candidates: Vec<usize> =
+        (1..=path.len()).filter(|&i| path.is_char_boundary(i) && !in_escape(path, i)).collect();
     if candidates.is_empty() {
         candidates.push(path.len());
     }
     *rng.pick(&candidates)
+}
+
+/// An ASCII byte as it goes into a request target: raw when a request line can
+/// carry it; a space or control byte would end or break the line, so escaped.
+fn byte_text(b: u8) -> String {
+    if b.is_ascii_graphic() { (b as char).to_string() } else { format!("%{b:02X}") }
+}
+
+/// The end of a random segment: before a `/` that follows it, or the path's end.
+fn segment_end(rng: &mut Rng, path: &str) -> usize {
+    let ends: Vec<usize> =
+        path.match_indices('/').map(|(i, _)| i).filter(|&i| i > 0).chain([path.len()]).collect();
+    *rng.pick(&ends)
 }
 
 fn mutate(rng: &mut Rng, path: &mut String, m: Mutation) {
@@ -194,7 +238,7 @@ fn mutate(rng: &mut Rng, path: &mut String, m: Mutation) {
             let plain: Vec<usize> = path
                 .bytes()
                 .enumerate()
-                .filter(|&(i, b)| b != b'%' && !in_escape(path, i))
+                .filter(|&(i, b)| b != b'%' && b.is_ascii() && !in_escape(path, i))
                 .map(|(i, _)| i)
                 .collect();
             if plain.is_empty() {
@@ -276,6 +320,54 @@ fn mutate(rng: &mut Rng, path: &mut String, m: Mutation) {
         Mutation::Nul => {
             let at = if rng.one_in(2) { path.len() } else { boundary(rng, path) };
             path.insert_str(at, "%00");
+        }
+        Mutation::Fragment => {
+            let hash = *rng.pick(&["#", "#/", "%23", "%23/"]);
+            let at = segment_end(rng, path);
+            path.insert_str(at, hash);
+        }
+        Mutation::TrailingDot => {
+            let tail = *rng.pick(&[".", "..", "...", "%20", ".%20", "%20.", "%2E"]);
+            let at = segment_end(rng, path);
+            path.insert_str(at, tail);
+        }
+        Mutation::Suffix => {
+            let suffix = *rng.pick(&[".json", ".xml", ".html", ".JSON", ".tar.gz"]);
+            let at = segment_end(rng, path);
+            path.insert_str(at, suffix);
+        }
+        Mutation::Unicode => {
+            // Look-alikes that some reader folds into the ASCII character: Java's
+            // equalsIgnoreCase (ſ, ı, Kelvin), NFKC (fullwidth forms).
+            let letters: Vec<(usize, char)> = path
+                .char_indices()
+                .filter(|&(i, c)| {
+                    (c.is_ascii_alphabetic() || c == '/' || c == '.') && !in_escape(path, i) && i > 0
+                })
+                .collect();
+            if letters.is_empty() {
+                return;
+            }
+            let (i, c) = *rng.pick(&letters);
+            let look_alike = match c {
+                's' if rng.one_in(2) => '\u{17F}',
+                'i' if rng.one_in(2) => '\u{131}',
+                'k' => '\u{212A}',
+                // Fullwidth forms: U+FF01..U+FF5E mirror ASCII 0x21..0x7E.
+                c => char::from_u32(0xFF01 + (c as u32 - 0x21)).unwrap_or(c),
+            };
+            let text = if rng.one_in(2) {
+                look_alike.to_string()
+            } else {
+                let mut buf = [0u8; 4];
+                look_alike.encode_utf8(&mut buf).bytes().map(|b| format!("%{b:02X}")).collect()
+            };
+            path.replace_range(i..i + c.len_utf8(), &text);
+        }
+        Mutation::AnyByte => {
+            let text = byte_text(rng.below(0x80) as u8);
+            let at = boundary(rng, path);
+            path.insert_str(at, &text);
         }
         Mutation::Climb => {
             let climb = *rng.pick(&[
@@ -450,8 +542,38 @@ mod tests {
                 );
             }
         }
-        for needle in ["%00", "%2F", "%2f", "%5C", "\\", "%2e", "..", "//", ";", "%zz"] {
+        for needle in [
+            "%00",
+            "%2F",
+            "%2f",
+            "%5C",
+            "\\",
+            "%2e",
+            "..",
+            "//",
+            ";",
+            "%zz",
+            "#",
+            "%23",
+            "%20",
+            ".json",
+            "%EF%BC%8F",
+            "\"",
+            "<",
+            "{",
+            "|",
+            "^",
+            "`",
+        ] {
             assert!(paths.iter().any(|g| g.path.contains(needle)), "no path holds {needle}");
+        }
+        // Each look-alike, raw or escaped.
+        let decoded: Vec<String> = paths
+            .iter()
+            .map(|g| percent_encoding::percent_decode_str(&g.path).decode_utf8_lossy().into_owned())
+            .collect();
+        for c in ['\u{17F}', '\u{131}', '\u{212A}', '\u{FF0F}', '\u{FF43}'] {
+            assert!(decoded.iter().any(|p| p.contains(c)), "no path holds {c}");
         }
         // Both hex cases of an encoded letter.
         assert!(paths.iter().any(|g| g.path.contains("%6D") || g.path.contains("%6F")));
@@ -461,7 +583,7 @@ mod tests {
     #[test]
     fn every_path_is_a_sendable_request_target() {
         for g in generate(3, DEFAULT_COUNT) {
-            assert!(g.path.bytes().all(|b| b.is_ascii_graphic()), "{:?}", g.path);
+            assert!(g.path.bytes().all(|b| b.is_ascii_graphic() || b >= 0x80), "{:?}", g.path);
         }
     }
 

@@ -7,10 +7,19 @@
 
 use mfa_guard_conformance::fixture::{Style, Tok};
 use mfa_guard_conformance::forward::{
-    ComplianceTo, StatusLine, differential, forged_control_headers, run_table, serve_guard, start_caddy,
-    start_serve, start_upstream,
+    ComplianceTo, StatusLine, differential, forged_control_headers, red_team_requests, run_table,
+    serve_guard, start_caddy, start_serve, start_upstream,
 };
 use mfa_guard_conformance::http1::request;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fragment_requests_of_the_red_team_report_are_refused_through_caddy() {
+    match red_team_requests("caddy", |serve, upstream| start_caddy(serve.http, upstream)).await {
+        Ok(Some(failures)) => assert!(failures.is_empty(), "{}", failures.join("\n")),
+        Ok(None) => {}
+        Err(e) => panic!("{e}"),
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_caddy() {

@@ -6,8 +6,8 @@
 
 use mfa_guard_conformance::fixture::{Style, Tok};
 use mfa_guard_conformance::forward::{
-    ComplianceTo, StatusLine, differential, forged_control_headers, run_table, serve_guard, start_nginx,
-    start_serve, start_upstream,
+    ComplianceTo, StatusLine, deploy_dir, differential, forged_control_headers, red_team_requests, run_table,
+    serve_guard, start_nginx, start_serve, start_upstream,
 };
 use mfa_guard_conformance::http1::request;
 
@@ -34,6 +34,18 @@ async fn no_generated_path_reaches_a_protected_handler_under_a_weaker_rule_throu
         Ok(Some(summary)) => eprintln!("{summary}"),
         Ok(None) => {}
         Err(failures) => panic!("{failures}"),
+    }
+}
+
+/// `GET /commerce#/customers` without MFA, `POST /v1/customers#` app-only, `GET
+/// /security#/alerts` without MFA or roles, and `GET /admin#` anonymous under a
+/// public fallback all reached their handlers through this recipe once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fragment_requests_of_the_red_team_report_are_refused_through_nginx() {
+    match red_team_requests("nginx", |serve, upstream| start_nginx(serve.http, upstream)).await {
+        Ok(Some(failures)) => assert!(failures.is_empty(), "{}", failures.join("\n")),
+        Ok(None) => {}
+        Err(e) => panic!("{e}"),
     }
 }
 
@@ -65,6 +77,37 @@ async fn a_header_smuggled_through_nginxs_decoded_uri_is_refused_not_believed() 
         assert_ne!(res.status, 200, "{target} was admitted: {}", String::from_utf8_lossy(&res.body));
         assert!((400..500).contains(&res.status), "{target}: {}", res.status_line);
     }
+}
+
+/// The processes of process group `group`, read from `/proc`.
+fn group_members(group: u32) -> Vec<u32> {
+    let mut members = Vec::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        // `pid (comm) state ppid pgrp ...`; comm may hold spaces, so read after ')'.
+        let pgrp = stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(2));
+        if pgrp.and_then(|p| p.parse::<u32>().ok()) == Some(group) {
+            members.push(pid);
+        }
+    }
+    members
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_nginx_leaves_no_worker_behind() {
+    let upstream = start_upstream().await;
+    let serve = start_serve(serve_guard(Style::PartnerCenter)).await;
+    let Some(nginx) = start_nginx(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
+        return;
+    };
+    let group = nginx.pid().expect("nginx runs as a process");
+    let running = group_members(group);
+    assert!(running.len() >= 2, "nginx's master and a worker: {running:?}");
+    let addr = nginx.addr;
+    drop(nginx);
+    assert_eq!(group_members(group), Vec::<u32>::new(), "processes of nginx left after it was stopped");
+    assert!(std::net::TcpStream::connect(addr).is_err(), "something still listens on nginx's port {addr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

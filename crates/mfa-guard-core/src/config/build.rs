@@ -287,8 +287,11 @@ impl Config {
         if let Some(v) = p.refuse_encoded_unreserved {
             rules = rules.refuse_encoded_unreserved(v);
         }
-        if let Some(v) = p.refuse_case_variants {
-            rules = rules.refuse_case_variants(v);
+        if let Some(v) = p.refuse_non_ascii {
+            rules = rules.refuse_non_ascii(v);
+        }
+        if let Some(v) = p.refuse_confusables {
+            rules = rules.refuse_confusables(v);
         }
         rules
     }

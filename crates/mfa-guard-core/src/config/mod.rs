@@ -33,7 +33,9 @@
 //! refuse_matrix_parameters = false  # true refuses ';' in a segment (mfa-guard serve: true)
 //! refuse_empty_segments = false   # true refuses '//' (mfa-guard serve: true)
 //! refuse_encoded_unreserved = false  # true refuses '%63' for 'c' (mfa-guard serve: true)
-//! refuse_case_variants = false    # true refuses '/HEALTH' when case picks the rule (serve: true)
+//! refuse_non_ascii = false        # true refuses '%C3%A9' and every escaped non-ASCII (serve: true)
+//! refuse_confusables = false      # true refuses '/HEALTH', '/commerce./x', '/commerce.json'
+//!                                 # where they read as another rule's path (serve: true)
 //!
 //! [challenge]
 //! style = "partner-center"        # or "step-up", "entra-claims"

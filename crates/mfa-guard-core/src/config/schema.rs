@@ -64,7 +64,8 @@ pub(super) struct RawPaths {
     pub(super) refuse_matrix_parameters: Option<bool>,
     pub(super) refuse_empty_segments: Option<bool>,
     pub(super) refuse_encoded_unreserved: Option<bool>,
-    pub(super) refuse_case_variants: Option<bool>,
+    pub(super) refuse_non_ascii: Option<bool>,
+    pub(super) refuse_confusables: Option<bool>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -328,7 +328,8 @@ fn each_strict_path_rule_can_be_turned_off_in_the_file() {
         "refuse_matrix_parameters",
         "refuse_empty_segments",
         "refuse_encoded_unreserved",
-        "refuse_case_variants",
+        "refuse_non_ascii",
+        "refuse_confusables",
     ] {
         let off = rules(&format!("{base}[paths]\n{key} = false\n"));
         assert!(!off.is_strict(), "{key} = false left the rules strict");

@@ -206,12 +206,12 @@ impl Guard {
             return Evaluation::Ready(Admission::Refused(self.refuse_path(unreadable, span)));
         }
         let rule = self.select(req.method, req.routed_path());
-        if inner.paths.case_variants_refused()
+        if inner.paths.confusables_refused()
             && self.fixed.is_none()
-            && inner.policy.case_changes_rule(req.method, req.routed_path(), rule)
+            && inner.policy.confusable(req.routed_path())
         {
             return Evaluation::Ready(Admission::Refused(
-                self.refuse_path(path::Unreadable::CaseVariant, span),
+                self.refuse_path(path::Unreadable::Confusable, span),
             ));
         }
         #[cfg(feature = "browser")]

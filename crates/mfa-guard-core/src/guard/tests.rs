@@ -538,17 +538,21 @@ mod public_routes {
         assert!(assert_unreadable_path(run(dots)).detail().contains("dot segment"));
     }
 
-    #[test]
-    fn strict_rules_refuse_a_path_whose_case_picks_its_rule() {
-        let token = format!("Bearer {}", issuer().user().sign().unwrap());
-        let strict = Guard::builder()
+    fn strict_guard(rules: PathRules) -> Guard {
+        Guard::builder()
             .issuer(TEMPLATE)
             .keys(issuer().key_source().unwrap())
             .audience(DEV_AUDIENCE)
             .policy(Policy::partner_center())
-            .path_rules(PathRules::strict())
+            .path_rules(rules)
             .build()
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn strict_rules_refuse_a_path_whose_case_picks_its_rule() {
+        let token = format!("Bearer {}", issuer().user().sign().unwrap());
+        let strict = strict_guard(PathRules::strict());
         // `/HEALTH` is unmatched by its case and public ignoring it; `/COMMERCE/x`
         // is unmatched by its case and the Customers rule ignoring it.
         for path in ["/HEALTH", "/Commerce/customers", "/BILLING"] {
@@ -560,6 +564,70 @@ mod public_routes {
         assert!(check_with(&strict, "GET", "/commerce/CUSTOMERS", &[&token], None).is_ok());
         // The default rules follow the router's reading, with its case.
         assert!(check_with(&guard(), "GET", "/HEALTH", &[&token], None).unwrap().is_some());
+    }
+
+    /// Every path of the red-team report that reached a protected handler through
+    /// a proxy: each is refused before any rule, however the application behind
+    /// would have read it.
+    #[test]
+    fn strict_rules_refuse_every_path_a_reader_behind_a_proxy_could_route_elsewhere() {
+        let no_mfa = format!("Bearer {}", issuer().user().mfa(false).sign().unwrap());
+        let strict = strict_guard(PathRules::strict());
+        let unicode_allowed = strict_guard(PathRules::strict().refuse_non_ascii(false));
+        for path in [
+            // A fragment: routed as `/commerce`, `/v1/customers`, `/security`.
+            "/commerce#/customers",
+            "/v1/customers#",
+            "/security#/alerts",
+            "/v1/catalog#/x",
+            "/admin#",
+            // Trailing dots and spaces (IIS).
+            "/commerce./customers",
+            "/commerce%20/customers",
+            "/commerce.",
+            "/billing./invoices",
+            "/security%20/x",
+            "/v1/customers./1",
+            "/dashboard./v2/support/customers/x",
+            // Format suffixes (Rails, Spring before 5.3).
+            "/commerce.json",
+            "/billing.json",
+            "/security.xml",
+            "/v1/customers.json",
+            "/dashboard/v2/support/customers.json",
+            // A decoded `#`, `?` or `;` a reader cuts at.
+            "/commerce%23/customers",
+            "/commerce%3F/customers",
+        ] {
+            for guard in [&strict, &unicode_allowed] {
+                assert_unreadable_path(check_with(guard, "GET", path, &[&no_mfa], None));
+            }
+        }
+        // Unicode look-alikes (Java's equalsIgnoreCase, NFKC): refused as non-ASCII,
+        // and as confusable where non-ASCII is allowed.
+        for path in [
+            "/%C5%BFecurity/x",
+            "/b%C4%B1lling/x",
+            "/%EF%BD%83ommerce/customers",
+            "/commerce%EF%BC%8Fcustomers",
+            "/health/%EF%BC%8E%EF%BC%8E/commerce/customers",
+            "/%E2%84%AAey",
+        ] {
+            let e = assert_unreadable_path(check_with(&strict, "GET", path, &[&no_mfa], None));
+            assert!(e.detail().contains("non-ASCII"), "{path}: {}", e.detail());
+            if path != "/%E2%84%AAey" {
+                let e = assert_unreadable_path(check_with(&unicode_allowed, "GET", path, &[&no_mfa], None));
+                assert!(e.detail().contains("route's own spelling"), "{path}: {}", e.detail());
+            }
+        }
+        // Non-ASCII that no reader folds onto a route stays usable where allowed.
+        assert!(check_with(&unicode_allowed, "GET", "/overview/caf%C3%A9", &[&no_mfa], None).is_ok());
+        assert!(check_with(&unicode_allowed, "GET", "/%E2%84%AAey", &[&no_mfa], None).is_ok());
+        // Under a rule already, a suffix or dot changes nothing and is accepted.
+        let mfa = format!("Bearer {}", issuer().user().sign().unwrap());
+        for path in ["/commerce/customers.json", "/v1/catalog/prices.v2", "/overview/a.b"] {
+            assert!(check_with(&strict, "GET", path, &[&mfa], None).is_ok(), "{path}");
+        }
     }
 
     #[test]

@@ -27,6 +27,7 @@ impl Policy {
             }
             let context = format!("route {}", rule.pattern);
             rules.push(CompiledRule {
+                confusable: pattern.confusable_form(),
                 pattern,
                 methods: rule.methods.clone(),
                 requirement: requirement(&rule.requirement, &context)?,
@@ -42,6 +43,7 @@ impl Policy {
         });
         let fallback = CompiledRule {
             pattern: PathPattern::Prefix(String::new()),
+            confusable: PathPattern::Prefix(String::new()),
             methods: Vec::new(),
             requirement: requirement(&self.fallback, "the fallback rule")?,
             label: "fallback".into(),
@@ -106,6 +108,8 @@ impl CompiledRequirement {
 #[derive(Debug)]
 pub(crate) struct CompiledRule {
     pattern: PathPattern,
+    /// The pattern as the most lenient reader reads it ([`crate::path::confusable_key`]).
+    confusable: PathPattern,
     methods: Vec<String>,
     pub(crate) requirement: CompiledRequirement,
     pub(crate) label: Arc<str>,
@@ -138,6 +142,7 @@ impl CompiledPolicy {
     pub(crate) fn fixed_rule(&self, requirement: &Requirement, label: &str) -> Result<CompiledRule, String> {
         Ok(CompiledRule {
             pattern: PathPattern::Prefix(String::new()),
+            confusable: PathPattern::Prefix(String::new()),
             methods: Vec::new(),
             requirement: compile_requirement(&self.roles, requirement, label, self.default_mode)?,
             label: label.into(),
@@ -153,14 +158,12 @@ impl CompiledPolicy {
             .unwrap_or(&self.fallback)
     }
 
-    /// Whether a router that ignores letter case would give `path` another rule
-    /// than [`select`](Self::select) does.
-    pub(crate) fn case_changes_rule(&self, method: &str, path: &str, selected: &CompiledRule) -> bool {
-        let folded = self
-            .rules
-            .iter()
-            .find(|r| r.admits_method(method) && r.pattern.matches_ignoring_case(path))
-            .unwrap_or(&self.fallback);
-        !std::ptr::eq(folded, selected)
+    /// Whether a modelled reader could route `path` (as the router reads it) to a
+    /// rule whose pattern the path does not match: a rule's pattern matches the
+    /// path's [confusable key](crate::path::confusable_key) but not the path. Every
+    /// rule is looked at, whatever its methods, so a method cannot hide one.
+    pub(crate) fn confusable(&self, path: &str) -> bool {
+        let key = crate::path::confusable_key(path);
+        self.rules.iter().any(|r| r.confusable.matches(&key) && !r.pattern.matches(path))
     }
 }

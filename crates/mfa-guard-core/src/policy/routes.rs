@@ -50,16 +50,15 @@ impl PathPattern {
         }
     }
 
-    /// [`matches`](Self::matches), ignoring ASCII letter case (as a router that
-    /// routes case-insensitively would).
-    pub(crate) fn matches_ignoring_case(&self, path: &str) -> bool {
-        let starts =
-            |p: &str| path.len() >= p.len() && path.as_bytes()[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+    /// The pattern as the most lenient reader reads it: its literal part through
+    /// [`confusable_key`](crate::path::confusable_key) (`/Commerce.json/*` reads as
+    /// `/commerce/*`). The root wildcard stays itself.
+    pub(crate) fn confusable_form(&self) -> Self {
+        let key =
+            |p: &str| if p.is_empty() { String::new() } else { crate::path::confusable_key(p).into_owned() };
         match self {
-            PathPattern::Exact(p) => path.eq_ignore_ascii_case(p),
-            PathPattern::Prefix(p) => {
-                starts(p) && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
-            }
+            PathPattern::Exact(p) => PathPattern::Exact(key(p)),
+            PathPattern::Prefix(p) => PathPattern::Prefix(key(p)),
         }
     }
 
@@ -102,15 +101,16 @@ mod tests {
     }
 
     #[test]
-    fn patterns_can_be_matched_ignoring_case() {
-        let p = PathPattern::parse("/commerce/*").unwrap();
-        assert!(!p.matches("/Commerce/x"));
-        assert!(p.matches_ignoring_case("/Commerce/x"));
-        assert!(p.matches_ignoring_case("/COMMERCE"));
-        assert!(!p.matches_ignoring_case("/COMMERCEX"));
-        let e = PathPattern::parse("/health").unwrap();
-        assert!(e.matches_ignoring_case("/HEALTH"));
-        assert!(!e.matches_ignoring_case("/HEALTH/"));
+    fn a_patterns_confusable_form_is_its_most_lenient_reading() {
+        let p = PathPattern::parse("/Commerce.json/*").unwrap().confusable_form();
+        assert_eq!(p, PathPattern::Prefix("/commerce".into()));
+        assert!(p.matches("/commerce/x"));
+        let e = PathPattern::parse("/health").unwrap().confusable_form();
+        assert_eq!(e, PathPattern::Exact("/health".into()));
+        let root = PathPattern::parse("/*").unwrap().confusable_form();
+        assert!(root.matches("/"));
+        let dot = PathPattern::parse("/.well-known/*").unwrap().confusable_form();
+        assert_eq!(dot, PathPattern::Prefix("/.well-known".into()));
     }
 
     #[test]
