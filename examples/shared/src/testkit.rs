@@ -201,7 +201,8 @@ pub fn assert_metrics_are_served(binary: &str) {
 }
 
 /// What a newcomer tripped on: a configuration mistake is reported even when the
-/// port is taken (it is checked before binding); `MFA_LISTEN` may name a host; an
+/// port is taken (it is checked before binding); development mode says it listens
+/// on loopback only; `MFA_LISTEN` may name a host; an
 /// unusable `RUST_LOG` is said; logs carry no colour codes when stderr is not a
 /// terminal.
 pub fn assert_startup_mistakes_are_said(binary: &str) {
@@ -215,6 +216,13 @@ pub fn assert_startup_mistakes_are_said(binary: &str) {
     assert!(!ok);
     assert!(err.contains("MFA_ISSUER needs MFA_JWKS_URL or MFA_DISCOVERY_URL"), "{err}");
     assert!(!err.contains("cannot listen"), "{err}");
+
+    // Development mode on every interface: refused before binding, saying what to
+    // set (not, as it once did, that a redirect URI nobody set must be https).
+    let (ok, _, err) = run_to_exit(binary, &[("MFA_LISTEN", "0.0.0.0:3004")]).unwrap();
+    assert!(!ok);
+    assert!(err.contains("development mode") && err.contains("set MFA_LISTEN=127.0.0.1:3004"), "{err}");
+    assert!(!err.contains("redirect URI"), "{err}");
 
     let server =
         DevServer::start_with(binary, &[("MFA_LISTEN", "localhost:0"), ("RUST_LOG", "mfa_guard=nonsense")])

@@ -125,6 +125,25 @@ fn resolve(name: &'static str, value: &str) -> Result<SocketAddr, EnvError> {
     addrs.next().ok_or_else(|| variable(name, format!("{name}={value:?} resolves to no address")))
 }
 
+/// Development mode listens on loopback only: its issuer signs in anyone who asks,
+/// and browser sign-in accepts a plain-http redirect URI only on loopback (the
+/// server names its own, after the address it binds).
+fn development_address(listen: &str, addr: SocketAddr) -> Result<(), EnvError> {
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    Err(variable(
+        "MFA_LISTEN",
+        format!(
+            "MFA_LISTEN={listen:?}: development mode (no MFA_ISSUER, MFA_JWKS_URL, MFA_DISCOVERY_URL or \
+             [[issuers]] set) listens on loopback only, since its development issuer signs in anyone who \
+             asks; set MFA_LISTEN=127.0.0.1:{port} (or localhost:{port}) and reach it from other machines \
+             through a tunnel, or configure an identity provider to listen on {listen}",
+            port = addr.port()
+        ),
+    ))
+}
+
 fn list(value: &str) -> Vec<String> {
     value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned).collect()
 }
@@ -209,7 +228,11 @@ impl Environment {
 
     /// `MFA_LISTEN` resolved to an address to bind (the first a name resolves to).
     pub fn listen_addr(&self) -> Result<SocketAddr, EnvError> {
-        resolve("MFA_LISTEN", &self.listen)
+        let addr = resolve("MFA_LISTEN", &self.listen)?;
+        if self.is_dev_mode() {
+            development_address(&self.listen, addr)?;
+        }
+        Ok(addr)
     }
 
     /// `MFA_METRICS_LISTEN` resolved, when set.
@@ -377,6 +400,7 @@ impl Environment {
         use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
         use crate::policy::{Policy, Requirement};
 
+        development_address(&bound.to_string(), bound)?;
         let issuer = DevIssuer::generate(format!("http://{bound}/{{tenantid}}/"))
             .map_err(|e| EnvError::Development(e.to_string()))?;
         let keys = issuer.key_source().map_err(|e| EnvError::Development(e.to_string()))?;
@@ -420,6 +444,33 @@ mod tests {
         for bad in ["localhost", "127.0.0.1", ":x", "127.0.0.1:99999"] {
             let e = env(&[("MFA_LISTEN", bad)]).unwrap_err();
             assert!(e.to_string().starts_with("MFA_LISTEN="), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn development_mode_listens_on_loopback_only_and_says_how_to() {
+        for listen in ["127.0.0.1:3004", "localhost:3004", "[::1]:3004"] {
+            assert_eq!(env(&[("MFA_LISTEN", listen)]).unwrap().listen_addr().unwrap().port(), 3004);
+        }
+        for listen in ["0.0.0.0:3004", "[::]:3004"] {
+            let dev = env(&[("MFA_LISTEN", listen)]).unwrap();
+            let e = dev.listen_addr().unwrap_err().to_string();
+            assert!(e.starts_with(&format!("MFA_LISTEN={listen:?}: development mode")), "{e}");
+            assert!(e.contains("loopback only") && e.contains("set MFA_LISTEN=127.0.0.1:3004"), "{e}");
+            assert!(!e.contains("redirect URI"), "{e}");
+            #[cfg(feature = "dev-issuer")]
+            {
+                let bound: SocketAddr = listen.parse().unwrap();
+                let e = dev.development_builder(bound).map(|_| ()).unwrap_err().to_string();
+                assert!(e.contains("loopback only"), "{e}");
+            }
+            // With an identity provider configured, any address.
+            let configured = env(&[
+                ("MFA_LISTEN", listen),
+                ("MFA_DISCOVERY_URL", "https://idp.example/.well-known/openid-configuration"),
+            ])
+            .unwrap();
+            assert_eq!(configured.listen_addr().unwrap().port(), 3004);
         }
     }
 
