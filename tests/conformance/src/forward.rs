@@ -21,7 +21,6 @@ use mfa_guard_serve::{AuthServer, IDENTITY_HEADERS};
 use serde_json::{Value, json};
 
 use crate::fixture::{Style, guard_builder};
-use crate::oidc::{Decision, decide};
 
 /// The repository's `deploy/` folder.
 pub fn deploy_dir() -> PathBuf {
@@ -319,26 +318,12 @@ pub fn require(
     package: &str,
     probe: impl FnOnce() -> Result<(), String>,
 ) -> Result<bool, String> {
-    match decide(std::env::var("CI").ok().as_deref(), probe()) {
-        Decision::Run => Ok(true),
-        Decision::Skip(why) => {
-            use std::io::Write as _;
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping the {tool} forward-auth tests: {why} (Debian: apt-get install {package})"
-            );
-            Ok(false)
-        }
-        Decision::Fail(why) => Err(format!("{why} (the {tool} tests need Debian's {package})")),
-    }
+    let missing = |why| crate::tools::Missing::new(tool, format!("Debian: apt-get install {package}"), why);
+    crate::tools::require(&format!("the {tool} forward-auth tests"), probe().map_err(missing))
 }
 
 fn probe(binary: &str, arg: &str) -> Result<(), String> {
-    match Command::new(binary).arg(arg).stdout(Stdio::null()).stderr(Stdio::null()).status() {
-        Ok(s) if s.success() => Ok(()),
-        Ok(s) => Err(format!("`{binary} {arg}` failed ({s})")),
-        Err(_) => Err(format!("{binary} not found")),
-    }
+    crate::tools::probe_version(binary, arg)
 }
 
 /// A running proxy, a process or a model in this process; stopped when dropped.

@@ -17,6 +17,7 @@ pub mod oidc;
 pub mod paths;
 pub mod servers;
 pub mod soak;
+pub mod tools;
 
 /// The README's Rust snippets, compiled as doctests (this crate depends on both
 /// adapters and both frameworks).

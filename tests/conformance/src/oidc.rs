@@ -4,13 +4,12 @@
 //! client credentials, and the provider's custom test-login grant).
 //!
 //! Where node is missing (or older than 20), or npm is missing while the provider's
-//! packages are not installed, the suite is skipped with one line on stderr — except
-//! under continuous integration (`CI` set to `true` or `1`), where a skip would count
-//! as a pass: there every test of the suite fails, saying which tool is missing
-//! ([`decide`]). Where node is present but `tests/idp/node_modules` is not, `npm ci`
-//! runs once per process before the first provider starts.
+//! packages are not installed, or `npm ci` cannot install them (no registry), the
+//! suite is skipped — except under continuous integration, where it fails: the rule
+//! of [`crate::tools`]. Where node is present but `tests/idp/node_modules` is not,
+//! `npm ci` runs once per process before the first provider starts.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, BufReader, Read as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -20,6 +19,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::Url;
 use serde_json::Value;
+
+use crate::tools::Missing;
 
 /// The resource indicator the provider issues JWT access tokens for (their `aud`).
 pub const RESOURCE: &str = "https://api.partnercenter.microsoft.com";
@@ -48,73 +49,18 @@ pub fn idp_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("idp")
 }
 
-enum Setup {
-    Ready,
-    Skip,
-    Failed(String),
-}
+/// The suite, as the skip line and the CI failure name it.
+const SUITE: &str = "the end-to-end IdP tests";
 
-/// What the end-to-end suite does, given the environment and what the probe for its
-/// tools found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Decision {
-    /// The tools are there: run.
-    Run,
-    /// A tool is missing and this is not CI: skip, saying why.
-    Skip(String),
-    /// A tool is missing under CI: fail, saying why and what to install.
-    Fail(String),
-}
-
-/// Whether the value of `CI` says this run is continuous integration: `true` (any
-/// case) or `1`, as CI services set it.
-pub fn is_ci(ci: Option<&str>) -> bool {
-    ci.map(str::trim).is_some_and(|v| v == "1" || v.eq_ignore_ascii_case("true"))
-}
-
-/// The decision, from the value of `CI` and the probe's finding (`Err`: which tool
-/// is missing or unusable). Outside CI a missing tool skips the suite, so a laptop
-/// without node still runs `cargo test`; under CI a skip would be reported as a pass
-/// and hide that the suite never ran, so it fails instead.
-pub fn decide(ci: Option<&str>, probe: Result<(), String>) -> Decision {
-    match probe {
-        Ok(()) => Decision::Run,
-        Err(why) if is_ci(ci) => Decision::Fail(format!(
-            "the end-to-end IdP tests cannot run: {why}; under CI (CI={}) a missing tool fails the suite \
-             instead of skipping it: install node 20+ and npm",
-            ci.unwrap_or_default().trim()
-        )),
-        Err(why) => Decision::Skip(why),
-    }
-}
+/// The provider's node project, as messages name it.
+const PROJECT: &str = "tests/idp";
 
 /// Checks node once per process and installs the provider's packages if they are
-/// missing. `Ok(false)`: a tool is missing outside CI, the suite is skipped (the
-/// reason was printed, once). `Err`: a tool is missing under CI, or the provider
-/// cannot be prepared.
+/// missing. `Ok(false)`: a tool is missing outside CI, the suite is skipped (said
+/// once). `Err`: a tool is missing under CI ([`crate::tools::require`]).
 pub fn prepare() -> Result<bool, String> {
-    static SETUP: OnceLock<Setup> = OnceLock::new();
-    match SETUP.get_or_init(setup) {
-        Setup::Ready => Ok(true),
-        Setup::Skip => Ok(false),
-        Setup::Failed(why) => Err(why.clone()),
-    }
-}
-
-fn setup() -> Setup {
-    match decide(std::env::var("CI").ok().as_deref(), probe_tools()) {
-        Decision::Run => install(),
-        Decision::Skip(why) => {
-            // Written to the stderr handle itself, not through `eprintln!`, which the
-            // test harness captures and shows only for failing tests.
-            let _ = writeln!(
-                std::io::stderr(),
-                "skipping end-to-end IdP tests: {why} (install node 20+ and npm to run them)"
-            );
-            Setup::Skip
-        }
-        Decision::Fail(why) => Setup::Failed(why),
-    }
+    static SETUP: OnceLock<Result<bool, String>> = OnceLock::new();
+    SETUP.get_or_init(|| crate::tools::require(SUITE, probe_tools().and_then(|()| install()))).clone()
 }
 
 fn installed(dir: &Path) -> bool {
@@ -122,51 +68,21 @@ fn installed(dir: &Path) -> bool {
 }
 
 /// Node 20 or later, and npm where the provider's packages still have to be installed.
-fn probe_tools() -> Result<(), String> {
-    let version = match Command::new("node").arg("--version").output() {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        Ok(_) => return Err("`node --version` failed".into()),
-        Err(_) => return Err("node not found".into()),
-    };
-    let major = version.trim_start_matches('v').split('.').next().and_then(|m| m.parse::<u32>().ok());
-    match major {
-        Some(major) if major >= 20 => {}
-        _ => return Err(format!("node {version} is older than 20")),
-    }
+fn probe_tools() -> Result<(), Missing> {
+    crate::tools::probe_node()?;
     if !installed(&idp_dir()) {
-        match Command::new("npm").arg("--version").stdin(Stdio::null()).output() {
-            Ok(out) if out.status.success() => {}
-            Ok(_) => return Err("`npm --version` failed, and tests/idp/node_modules is not installed".into()),
-            Err(_) => return Err("npm not found, and tests/idp/node_modules is not installed".into()),
-        }
+        crate::tools::probe_npm(PROJECT)?;
     }
     Ok(())
 }
 
 /// Installs the provider's packages unless they are there.
-fn install() -> Setup {
+fn install() -> Result<(), Missing> {
     let dir = idp_dir();
     if installed(&dir) {
-        return Setup::Ready;
+        return Ok(());
     }
-    let out = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .output();
-    match out {
-        Ok(out) if out.status.success() => Setup::Ready,
-        Ok(out) => Setup::Failed(format!(
-            "`npm ci` in {} failed ({}): {}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(e) => Setup::Failed(format!(
-            "node is installed but `npm ci` in {} could not run ({e}); run `npm ci --prefix tests/idp`",
-            dir.display()
-        )),
-    }
+    crate::tools::npm_ci(&dir, PROJECT)
 }
 
 /// Tokens from a token endpoint. `Debug` never shows them.
@@ -514,30 +430,4 @@ fn random_b64url(bytes: usize) -> String {
 pub fn unverified_claims(jwt: &str) -> Option<Value> {
     let payload = jwt.split('.').nth(1)?;
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_missing_tool_fails_the_suite_under_ci_and_skips_it_otherwise() {
-        let missing = || Err::<(), _>("node not found".to_owned());
-        for ci in ["true", "TRUE", "True", "1", " true "] {
-            let Decision::Fail(why) = decide(Some(ci), missing()) else {
-                panic!("CI={ci:?} with node missing must fail");
-            };
-            assert!(why.contains("node not found") && why.contains("install node 20+ and npm"), "{why}");
-        }
-        for ci in [None, Some(""), Some("false"), Some("0"), Some("yes"), Some("no")] {
-            assert_eq!(decide(ci, missing()), Decision::Skip("node not found".into()), "CI={ci:?}");
-        }
-    }
-
-    #[test]
-    fn usable_tools_run_the_suite_whatever_ci_says() {
-        for ci in [None, Some("true"), Some("1"), Some("false")] {
-            assert_eq!(decide(ci, Ok(())), Decision::Run, "CI={ci:?}");
-        }
-    }
 }

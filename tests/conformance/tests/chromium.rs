@@ -9,7 +9,8 @@
 //! Needs node 20+, Chromium (`/usr/bin/chromium`, or the binary `CHROMIUM` names) and,
 //! where `tests/browser/node_modules` is missing, npm (`npm ci` runs once). Without
 //! them each test passes at once and one line on stderr says it was skipped — except
-//! under `CI=true` (or `1`), where each test fails saying what to install.
+//! under `CI=true` (or `1`), where each test fails saying what to install (the rule
+//! of `mfa_guard_conformance::tools`).
 //!
 //! `MFA_GUARD_SCREENSHOTS=1` makes the development-mode test write
 //! `docs/images/dev-sign-in.png` and `docs/images/mfa-required.png`.
@@ -26,8 +27,9 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mfa_guard_conformance::cases::Target;
-use mfa_guard_conformance::oidc::{self, Decision, RESOURCE, is_ci};
+use mfa_guard_conformance::oidc::{self, RESOURCE};
 use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
+use mfa_guard_conformance::tools::{self, Missing};
 use serde_json::Value;
 
 /// How long one run of the journeys (Chromium, six journeys) may take.
@@ -58,92 +60,39 @@ fn installed() -> bool {
 
 /// What is missing, if anything: node 20+, npm (when the packages are not installed),
 /// Chromium.
-fn probe_tools() -> Result<(), String> {
-    let version = match Command::new("node").arg("--version").stdin(Stdio::null()).output() {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_owned(),
-        Ok(_) => return Err("`node --version` failed (install node 20+ and npm)".into()),
-        Err(_) => return Err("node not found (install node 20+ and npm)".into()),
-    };
-    let major = version.trim_start_matches('v').split('.').next().and_then(|m| m.parse::<u32>().ok());
-    if !matches!(major, Some(m) if m >= 20) {
-        return Err(format!("node {version} is older than 20 (install node 20+)"));
-    }
+fn probe_tools() -> Result<(), Missing> {
+    tools::probe_node()?;
     if !installed() {
-        match Command::new("npm").arg("--version").stdin(Stdio::null()).output() {
-            Ok(out) if out.status.success() => {}
-            _ => {
-                return Err(
-                    "npm not found, and tests/browser/node_modules is not installed (install npm)".into()
-                );
-            }
-        }
+        tools::probe_npm("tests/browser")?;
     }
     let chromium = chromium_path();
     match Command::new(&chromium).arg("--version").stdin(Stdio::null()).output() {
         Ok(out) if out.status.success() => Ok(()),
-        Ok(out) => Err(format!(
-            "`{chromium} --version` failed ({}): {} (apt-get install chromium, or set CHROMIUM)",
+        Ok(out) => Err(chromium_missing(format!(
+            "`{chromium} --version` failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(_) => {
-            Err(format!("Chromium not found at {chromium} (apt-get install chromium, or set CHROMIUM)"))
-        }
+        ))),
+        Err(_) => Err(chromium_missing(format!("Chromium not found at {chromium}"))),
     }
 }
 
-/// oidc.rs's rule: a missing tool skips the suite, except under CI, where it fails.
-fn decide(ci: Option<&str>, probe: Result<(), String>) -> Decision {
-    match probe {
-        Ok(()) => Decision::Run,
-        Err(why) if is_ci(ci) => Decision::Fail(format!(
-            "the headless Chromium suite cannot run: {why}; under CI (CI={}) a missing tool fails the suite \
-             instead of skipping it: install node 20+ and npm, and Chromium (apt-get install chromium)",
-            ci.unwrap_or_default().trim()
-        )),
-        Err(why) => Decision::Skip(why),
-    }
+fn chromium_missing(why: String) -> Missing {
+    Missing::new("Chromium", "Debian: apt-get install chromium, or set CHROMIUM to its binary", why)
 }
 
-/// Probes once per process and installs `tests/browser`'s packages where missing.
-/// `Ok(false)`: skipped (said once on stderr). `Err`: the test must fail.
+/// Probes once per process and installs `tests/browser`'s packages where missing,
+/// by the rule of `tools`: `Ok(false)` skipped (said once), `Err` the test must fail.
 fn prepare() -> Result<bool, String> {
     static SETUP: OnceLock<Result<bool, String>> = OnceLock::new();
     SETUP
-        .get_or_init(|| match decide(std::env::var("CI").ok().as_deref(), probe_tools()) {
-            Decision::Run => install().map(|()| true),
-            Decision::Skip(why) => {
-                // The stderr handle itself: the harness would hide `eprintln!`.
-                let _ = writeln!(std::io::stderr(), "skipping the headless Chromium tests: {why}");
-                Ok(false)
-            }
-            Decision::Fail(why) => Err(why),
+        .get_or_init(|| {
+            let ready = probe_tools().and_then(|()| {
+                if installed() { Ok(()) } else { tools::npm_ci(&browser_dir(), "tests/browser") }
+            });
+            tools::require("the headless Chromium tests", ready)
         })
         .clone()
-}
-
-fn install() -> Result<(), String> {
-    if installed() {
-        return Ok(());
-    }
-    let dir = browser_dir();
-    let out = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("`npm ci` in {} could not run: {e}", dir.display()))?;
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`npm ci` in {} failed ({}): {}",
-            dir.display(),
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
 }
 
 /// A child process killed (and reaped) when dropped.

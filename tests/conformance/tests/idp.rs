@@ -4,11 +4,12 @@
 //! only with `MFA_DISCOVERY_URL` and `MFA_AUDIENCE`, answer them. Every assertion is
 //! made against the axum and the actix server, on the raw status line.
 //!
-//! Without node 20+ (or without npm where `tests/idp/node_modules` is missing) each
-//! test passes at once and the suite prints one line saying it was skipped — except
-//! under `CI=true` (or `1`), where each test fails saying which tool is missing, so a
-//! CI run without node cannot report the suite as passed. With node but without
-//! `tests/idp/node_modules`, `npm ci` runs first.
+//! Without node 20+ (or without npm where `tests/idp/node_modules` is missing, or
+//! when `npm ci` cannot install the provider, as without a registry) each test
+//! passes at once and the suite prints one line saying it was skipped — except under
+//! `CI=true` (or `1`), where each test fails saying which tool is missing, so a CI
+//! run without node cannot report the suite as passed (`mfa_guard_conformance::tools`).
+//! With node but without `tests/idp/node_modules`, `npm ci` runs first.
 
 use std::time::Duration;
 
