@@ -723,12 +723,18 @@ where
     let mut summary = format!(
         "path differential through {name}: {count} paths from seed {seed} (replay with MFA_PATHS_SEED={seed})\n"
     );
-    let mut failures = Vec::new();
+    // One proxy per reading, all asked at once: the runs wait on sockets, not CPU.
+    let mut proxies = Vec::with_capacity(Reading::ALL.len());
     for reading in Reading::ALL {
         let upstream = start_upstream_reading(reading).await;
         let Some(proxy) = start(serve, upstream).await? else { return Ok(None) };
+        proxies.push((reading, proxy));
+    }
+    let targets: Vec<Target> = proxies.iter().map(|(_, p)| Target { name: "proxy", addr: p.addr }).collect();
+    let reports = futures_util::future::join_all(targets.iter().map(|t| run(t, &paths, &tokens))).await;
+    let mut failures = Vec::new();
+    for ((reading, proxy), report) in proxies.iter().zip(reports) {
         let label = format!("{name}, upstream reading {reading:?}");
-        let report = run(&Target { name: "proxy", addr: proxy.addr }, &paths, &tokens).await;
         summary.push_str(&report.summary(&label));
         if report.mutated_into_protected.len() < 4 {
             failures.push(format!(
