@@ -200,8 +200,6 @@ fn with_hint(message: &str) -> String {
     }
 }
 
-/// The key written on the line holding `offset`, if the line is `key = …`.
-fn key_at(source: &str, offset: usize) -> Option<String> {
 /// Where a syntax error is: where toml found it, except for a missing comma. toml
 /// notices that one at the next element, which in a list written one element per
 /// line is a line (or, after blank and comment lines, several) below the element
@@ -225,6 +223,8 @@ fn error_offset(source: &str, found: usize, message: &str) -> usize {
     found
 }
 
+/// The key written on the line holding `offset`, if the line is `key = …`.
+fn key_at(source: &str, offset: usize) -> Option<String> {
     let start = source[..offset.min(source.len())].rfind('\n').map_or(0, |i| i + 1);
     let line = source[start..].lines().next()?;
     let (key, _) = line.split_once('=')?;
