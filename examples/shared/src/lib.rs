@@ -172,7 +172,9 @@ pub fn dev_banner(framework: &str, dev: &DevIssuer, bound: SocketAddr) -> Result
          listening on http://{bound}\n\
          issuer       {}  (embedded development issuer; its key was made at start)\n\
          discovery    {base}/.well-known/openid-configuration\n\n\
-         Development tokens, valid {} hours (paste into your shell):\n",
+         Development tokens, valid {} hours on this server only: its key is made at start, so\n\
+         paste them again after a restart (the other example prints the same names for its\n\
+         own tokens, so the lines below work against either). Paste into your shell:\n",
         dev.issuer(),
         DEV_TOKEN_LIFETIME.as_secs() / 3600,
     );
