@@ -7,7 +7,8 @@
 //! `401 Unauthorized - MFA required` and `WWW-Authenticate: Bearer error="invalid_token"`
 //! for a user without MFA — which carries the [`Rejection`](mfa_guard_core::Rejection)
 //! in its extensions for outer middleware. This crate decides nothing: it translates,
-//! so actix-web answers byte for byte as `mfa-guard-tower` does.
+//! so actix-web answers with the same status line, headers and body as
+//! `mfa-guard-tower` (actix writes its headers in an order of its own).
 //!
 //! ```no_run
 //! use actix_web::{App, HttpServer, web};

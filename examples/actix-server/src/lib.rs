@@ -2,7 +2,8 @@
 //!
 //! Everything it decides comes from `mfa-guard-core` through [`MfaMiddleware`]; the
 //! route table, handler JSON and development issuer come from `example-shared`,
-//! which the axum example uses too, so both servers answer byte for byte alike.
+//! which the axum example uses too, so both servers answer with the same status line,
+//! headers and body (actix writes the headers in an order of its own).
 
 use std::net::TcpListener;
 use std::sync::Arc;
