@@ -25,7 +25,7 @@ pub(crate) fn print(text: &str) -> Result<(), Failure> {
     }
 }
 
-/// `println!` through [`print`]: evaluates to `Result<(), Failure>`.
+/// `println!` through [`print()`]: evaluates to `Result<(), Failure>`.
 macro_rules! outln {
     ($($arg:tt)*) => {
         $crate::out::print(&format!("{}\n", format_args!($($arg)*)))
