@@ -103,8 +103,12 @@ impl Inspection {
         verify::check_times(&self.claims, now, verify::DEFAULT_LEEWAY_SECS as i64, None)?;
         let (kind, _) = self.caller_kind().map_err(invalid)?;
         let facts = compiled.facts(&self.claims, kind);
-        let subject =
-            Subject { kind, mfa: facts.mfa.is_some(), auth_time: facts.auth_time, roles: facts.roles };
+        let subject = Subject {
+            kind,
+            level: facts.assurance.map(|(rank, _)| rank),
+            auth_time: facts.auth_time,
+            roles: facts.roles,
+        };
         let decision = compiled.authorize(&rule, &subject, &|| &self.claims, now);
         match decision.refusal.or(decision.reported) {
             Some(refusal) => Err(refusal),

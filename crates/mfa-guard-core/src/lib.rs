@@ -84,9 +84,14 @@ pub use guard::{
 };
 pub use keys::{KeyProvider, KeySet, KeySource, RemoteOptions, VerifyingKey};
 pub use path::PathRules;
-pub use policy::{Access, Callers, MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
+pub use policy::{
+    Access, AssuranceLevel, Callers, MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule,
+};
 pub use principal::Principal;
-pub use rejection::{ChallengeStyle, CustomBody, MFA_REQUIRED_REASON, Refusal, Rejection, RejectionCode};
+pub use rejection::{
+    Challenge, ChallengeStyle, CustomBody, InvalidChallenge, MFA_REQUIRED_REASON, Refusal, Rejection,
+    RejectionCode,
+};
 pub use request::{CookieValues, RequestInfo};
 pub use time::{Clock, ManualClock, NumericDate, SystemClock};
 pub use token::{BearerToken, DEFAULT_MAX_HEADER_BYTES, extract_bearer};

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::claims::{CallerKind, Claims, KindRule};
 use crate::keys::VerifyingKey;
-use crate::policy::{CompiledPolicy, MfaEvidence, ResolvedRoles, Role, RoleMap, Subject};
+use crate::policy::{CompiledPolicy, MfaEvidence, Rank, ResolvedRoles, Role, RoleMap, Subject};
 use crate::rejection::Rejection;
 
 /// What the verified-token cache keeps of a token: only what route policy and the
@@ -20,8 +20,12 @@ pub(crate) struct VerifiedToken {
     pub(crate) kind_rule: KindRule,
     /// Whether the client handles claims challenges (`xms_cc` ∋ `cp1`).
     pub(crate) cp1: bool,
-    /// Evidence of MFA (its value is shared with the policy's accepted list).
+    /// Evidence of the strongest assurance level shown (its value is shared with
+    /// the policy's accepted list), and that level's rank.
     pub(crate) mfa: Option<MfaEvidence>,
+    pub(crate) level: Option<Rank>,
+    /// The policy's level names, to name `level`.
+    pub(crate) level_names: Arc<[Arc<str>]>,
     pub(crate) roles: ResolvedRoles,
     pub(crate) role_map: Arc<RoleMap>,
     /// `exp`, seconds since the epoch.
@@ -47,7 +51,9 @@ impl VerifiedToken {
         Self {
             roles: facts.roles,
             role_map: Arc::clone(&policy.roles),
-            mfa: facts.mfa,
+            mfa: facts.assurance.as_ref().map(|(_, e)| e.clone()),
+            level: facts.assurance.map(|(rank, _)| rank),
+            level_names: Arc::clone(policy.levels.names()),
             cp1: claims.xms_cc().is_some_and(|c| c.iter().any(|v| v == "cp1")),
             exp: claims.exp().map_or(0, |e| e.unix()),
             auth_time: facts.auth_time.unwrap_or(NO_AUTH_TIME),
@@ -60,7 +66,7 @@ impl VerifiedToken {
 
     pub(crate) fn subject(&self) -> Subject {
         let auth_time = (self.auth_time != NO_AUTH_TIME).then_some(self.auth_time);
-        Subject { kind: self.kind, mfa: self.mfa.is_some(), auth_time, roles: self.roles }
+        Subject { kind: self.kind, level: self.level, auth_time, roles: self.roles }
     }
 }
 
@@ -249,9 +255,17 @@ impl Principal {
         self.0.token.mfa.is_some()
     }
 
-    /// What showed MFA, if anything did.
+    /// What showed MFA, if anything did: the evidence of the strongest assurance
+    /// level shown.
     pub fn mfa_evidence(&self) -> Option<&MfaEvidence> {
         self.0.token.mfa.as_ref()
+    }
+
+    /// The strongest assurance level the caller showed evidence of (`mfa`, or a
+    /// stronger level of the policy's), if any.
+    pub fn assurance_level(&self) -> Option<&str> {
+        let token = &self.0.token;
+        token.level.and_then(|rank| token.level_names.get(usize::from(rank))).map(|n| &**n)
     }
 
     /// `kid` of the key that verified the token.

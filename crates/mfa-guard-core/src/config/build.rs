@@ -5,15 +5,17 @@ use std::path::{Path, PathBuf};
 
 use toml::Spanned;
 
-use super::schema::{RawAccess, RawCallers, RawIssuer, RawMode, Timestamp};
+use super::schema::{RawAccess, RawCallers, RawIssuer, RawRequirement};
 use super::source::{IssuerSource, KeyLocation, SourceError};
 use super::{Config, ConfigError};
 use crate::algorithm::Algorithm;
 use crate::guard::GuardBuilder;
 use crate::keys::RemoteOptions;
 use crate::path::PathRules;
-use crate::policy::{MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
-use crate::rejection::ChallengeStyle;
+use crate::policy::{
+    AssuranceLevel, BASE_LEVEL, MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule,
+};
+use crate::rejection::{Challenge, ChallengeStyle, InvalidChallenge};
 use crate::verify::is_guid;
 
 impl Config {
@@ -70,24 +72,36 @@ impl Config {
             }
             policy = policy.mfa(m);
         }
+        for level in &self.raw.assurance {
+            let raw = level.get_ref();
+            let mut l = AssuranceLevel::new(raw.name.clone())
+                .amr_values(raw.amr.iter().cloned())
+                .auth_contexts(raw.acrs.iter().cloned())
+                .acr_values(raw.acr.iter().cloned());
+            if let Some(issuer) = &raw.issuer {
+                l = l.from_issuer(issuer.clone());
+            }
+            // Checked where it is written (name, evidence), not at the end.
+            crate::policy::Levels::compile(policy.mfa_policy(), std::slice::from_ref(&l))
+                .map_err(|e| self.err_at(level.span().start, "assurance", e))?;
+            policy = policy.assurance_level(l);
+        }
         let role_map = policy.roles().clone();
-        let requirement = |access: RawAccess,
-                           callers: Option<RawCallers>,
-                           roles: &[Spanned<String>],
-                           mode: Option<RawMode>,
-                           enforce_from: &Option<Spanned<Timestamp>>,
-                           key: &str| {
-            let mut req = match access {
+        let level_names: Vec<String> = std::iter::once(BASE_LEVEL.to_owned())
+            .chain(self.raw.assurance.iter().map(|l| l.get_ref().name.clone()))
+            .collect();
+        let requirement = |raw: &RawRequirement, key: &str| {
+            let mut req = match raw.access {
                 RawAccess::Public => Requirement::public(),
                 RawAccess::Authenticated => Requirement::authenticated(),
                 RawAccess::Mfa => Requirement::mfa(),
             };
-            match callers {
+            match raw.callers {
                 Some(RawCallers::Users) => req = req.users_only(),
                 Some(RawCallers::UsersAndApps) => req = req.allow_apps(),
                 None => {}
             }
-            for r in roles {
+            for r in &raw.roles {
                 if role_map.index_of(&Role::from_name(r.get_ref())).is_none() {
                     let name = r.get_ref();
                     let message = match closest(name, role_map.roles().map(Role::name)) {
@@ -97,60 +111,131 @@ impl Config {
                         ),
                         None => format!("role {name:?} is not defined; define it under [roles.{name}]"),
                     };
-                    return Err(self.err_at(r.span().start, key, message));
+                    return Err(self.err_at(r.span().start, &format!("{key}.roles"), message));
                 }
             }
-            if !roles.is_empty() && access == RawAccess::Public {
-                return Err(self.err(key, "a public route cannot require roles"));
+            if !raw.roles.is_empty() && raw.access == RawAccess::Public {
+                return Err(self.err(&format!("{key}.roles"), "a public route cannot require roles"));
             }
-            if let Some(m) = mode {
+            if let Some(m) = raw.mode {
                 req = req.mode(m.mode());
             }
-            if let Some(ts) = enforce_from {
+            if let Some(ts) = &raw.enforce_from {
                 let at = crate::time::parse_rfc3339(&ts.get_ref().0)
                     .map_err(|e| self.err_at(ts.span().start, "enforce_from", e.to_string()))?;
                 req = req.enforce_from(at);
             }
-            Ok(req.any_role(roles.iter().map(|r| Role::from_name(r.get_ref()))))
+            let mfa_key = |name: &str, span: std::ops::Range<usize>| {
+                if raw.access == RawAccess::Mfa {
+                    Ok(())
+                } else {
+                    Err(self.err_at(
+                        span.start,
+                        &format!("{key}.{name}"),
+                        format!("{name} applies only where MFA is required: set access = \"mfa\""),
+                    ))
+                }
+            };
+            if let Some(level) = &raw.assurance {
+                mfa_key("assurance", level.span())?;
+                let name = level.get_ref();
+                if !level_names.iter().any(|n| n == name) {
+                    let hint = match closest(name, level_names.iter().map(String::as_str)) {
+                        Some(known) => format!("; did you mean {known:?}?"),
+                        None => String::new(),
+                    };
+                    return Err(self.err_at(
+                        level.span().start,
+                        &format!("{key}.assurance"),
+                        format!(
+                            "assurance level {name:?} is not defined (defined: {}){hint}; define it under [[assurance]]",
+                            level_names.join(", ")
+                        ),
+                    ));
+                }
+                req = req.assurance(name.clone());
+            }
+            if let Some(max_age) = &raw.max_age {
+                mfa_key("max_age", max_age.span())?;
+                req = req.max_age(max_age.get_ref().0);
+            }
+            if let Some(challenge) = &raw.challenge {
+                mfa_key("challenge", challenge.span())?;
+                let c: Challenge = challenge.get_ref().parse().map_err(|e: InvalidChallenge| {
+                    self.err_at(challenge.span().start, &format!("{key}.challenge"), e.to_string())
+                })?;
+                req = req.challenge(c);
+            }
+            Ok(req.any_role(raw.roles.iter().map(|r| Role::from_name(r.get_ref()))))
         };
         if let Some(m) = raw_policy.and_then(|p| p.default_mode) {
             policy = policy.default_mode(m.mode());
         }
         if let Some(raw) = raw_policy {
             if let Some(f) = &raw.fallback {
-                policy = policy.fallback(requirement(
-                    f.access,
-                    f.callers,
-                    &f.roles,
-                    f.mode,
-                    &f.enforce_from,
-                    "policy.fallback",
-                )?);
+                let r = f.get_ref();
+                if r.path.is_some() || !r.methods.is_empty() || r.name.is_some() {
+                    return Err(self.err_at(
+                        f.span().start,
+                        "policy.fallback",
+                        "the fallback is the rule of every unmatched path: it takes no path, methods or name",
+                    ));
+                }
+                policy = policy.fallback(requirement(r, "policy.fallback")?);
             }
             for route in &raw.routes {
                 let r = route.get_ref();
-                let req = requirement(
-                    r.access,
-                    r.callers,
-                    &r.roles,
-                    r.mode,
-                    &r.enforce_from,
-                    "policy.routes.roles",
-                )?;
-                let mut rule = Rule::new(r.path.get_ref().clone(), req).methods(&r.methods);
+                let Some(path) = &r.path else {
+                    return Err(self.err_at(
+                        route.span().start,
+                        "policy.routes.path",
+                        "a route needs a path",
+                    ));
+                };
+                let req = requirement(r, "policy.routes")?;
+                let mut rule = Rule::new(path.get_ref().clone(), req).methods(&r.methods);
                 if let Some(n) = &r.name {
                     rule = rule.name(n.clone());
                 }
-                // Validate the pattern where it is written.
-                let probe = Policy::new().role_map(role_map.clone()).rule(rule.clone());
-                if let Err(e) = probe.compile() {
-                    return Err(self.err_at(r.path.span().start, "policy.routes.path", e));
+                // Validate the pattern, and the route's challenge against its level,
+                // where they are written.
+                let mut probe = Policy::new().role_map(role_map.clone()).mfa(policy.mfa_policy().clone());
+                for l in policy.assurance_levels() {
+                    probe = probe.assurance_level(l.clone());
+                }
+                if let Err(e) = probe.rule(rule.clone()).compile_with(&self.challenges_probe()) {
+                    let at = if e.contains("challenge") {
+                        r.challenge.as_ref().map_or(path.span(), |c| c.span())
+                    } else {
+                        path.span()
+                    };
+                    let key = if e.contains("challenge") {
+                        "policy.routes.challenge"
+                    } else {
+                        "policy.routes.path"
+                    };
+                    return Err(self.err_at(at.start, key, e));
                 }
                 policy = policy.rule(rule);
             }
         }
         policy.compile().map_err(|e| self.err("policy", e))?;
         Ok(policy)
+    }
+
+    /// The guard-wide challenge settings of the `[challenge]` table, as the defaults
+    /// a route's own challenge is checked against while the file is read.
+    fn challenges_probe(&self) -> crate::rejection::Challenges {
+        let c = self.raw.challenge.as_ref();
+        crate::rejection::Challenges {
+            style: self.challenge_style().unwrap_or_default(),
+            acr_values: c.and_then(|c| c.acr_values.clone()),
+            authorization_uri: c.and_then(|c| c.authorization_uri.clone()),
+            claims: c
+                .and_then(|c| c.auth_context.as_deref())
+                .map(crate::rejection::Challenges::entra_claims_for),
+            ..Default::default()
+        }
     }
 
     pub(super) fn challenge_style(&self) -> Result<ChallengeStyle, ConfigError> {

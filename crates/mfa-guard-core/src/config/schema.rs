@@ -27,6 +27,9 @@ pub(super) struct Raw {
     pub(super) paths: Option<RawPaths>,
     pub(super) challenge: Option<RawChallenge>,
     pub(super) mfa: Option<RawMfa>,
+    /// Assurance levels above `mfa`, weakest first.
+    #[serde(default)]
+    pub(super) assurance: Vec<Spanned<RawLevel>>,
     #[serde(default)]
     pub(super) roles: BTreeMap<String, RawRole>,
     pub(super) policy: Option<RawPolicy>,
@@ -110,6 +113,21 @@ pub(super) struct RawMfa {
     pub(super) max_age: Option<DurationValue>,
 }
 
+/// An assurance level (`[[assurance]]`): its name and accepted evidence,
+/// optionally from one issuer only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLevel {
+    pub(super) name: String,
+    pub(super) issuer: Option<String>,
+    #[serde(default)]
+    pub(super) amr: Vec<String>,
+    #[serde(default)]
+    pub(super) acrs: Vec<String>,
+    #[serde(default)]
+    pub(super) acr: Vec<String>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRole {
@@ -128,26 +146,17 @@ pub(super) struct RawRole {
 pub(super) struct RawPolicy {
     pub(super) preset: Option<Spanned<String>>,
     pub(super) default_mode: Option<RawMode>,
-    pub(super) fallback: Option<RawRequirement>,
+    pub(super) fallback: Option<Spanned<RawRequirement>>,
     #[serde(default)]
-    pub(super) routes: Vec<Spanned<RawRoute>>,
+    pub(super) routes: Vec<Spanned<RawRequirement>>,
 }
 
+/// What a route, or the fallback, requires: one shape for both. `path`, `methods`
+/// and `name` belong to routes only (the fallback is every unmatched path).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawRequirement {
-    pub(super) access: RawAccess,
-    pub(super) mode: Option<RawMode>,
-    pub(super) enforce_from: Option<Spanned<Timestamp>>,
-    pub(super) callers: Option<RawCallers>,
-    #[serde(default)]
-    pub(super) roles: Vec<Spanned<String>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawRoute {
-    pub(super) path: Spanned<String>,
+    pub(super) path: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) methods: Vec<String>,
     pub(super) name: Option<String>,
@@ -157,6 +166,12 @@ pub(super) struct RawRoute {
     pub(super) callers: Option<RawCallers>,
     #[serde(default)]
     pub(super) roles: Vec<Spanned<String>>,
+    /// An assurance level's name (`[[assurance]]`), instead of `mfa`.
+    pub(super) assurance: Option<Spanned<String>>,
+    /// Freshness of the authentication on this route.
+    pub(super) max_age: Option<Spanned<DurationValue>>,
+    /// How this route asks for more (`partner-center`, `step-up[:acr]`, `entra:<id>`).
+    pub(super) challenge: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -528,3 +528,92 @@ fn the_example_file_of_the_module_documentation_is_a_valid_file() {
     let c = parse(&blocks[0]).unwrap_or_else(|e| panic!("{e}\n{}", blocks[0]));
     assert!(c.has_issuers() && c.has_browser());
 }
+
+/// "The Security workspace needs phishing-resistant MFA done within the last hour,
+/// asked for with Entra's claims challenge; Customers needs any MFA" — written in the
+/// file alone, decided by the guard it builds.
+#[test]
+fn a_stronger_level_fresher_mfa_and_a_claims_challenge_on_one_area_are_configuration() {
+    use crate::dev::{DEV_AUDIENCE, DevIssuer};
+    use crate::{RejectionCode, RequestInfo};
+    use serde_json::json;
+
+    let issuer = DevIssuer::generate("https://issuer.example/").unwrap();
+    let src = format!(
+        r#"audiences = ["{DEV_AUDIENCE}"]
+
+[[issuers]]
+issuer = "https://issuer.example/"
+jwks = '{}'
+
+[[assurance]]
+name = "phishing-resistant"
+acrs = ["c2"]
+
+[[policy.routes]]
+path = "/security/*"
+access = "mfa"
+roles = ["AdminAgent"]
+assurance = "phishing-resistant"
+max_age = "1h"
+challenge = "entra:c2"
+"#,
+        issuer.jwks_json()
+    );
+    let guard = parse(&src).unwrap().builder().unwrap().build().unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let decide = |path: &str, token: String| {
+        let header = format!("Bearer {token}");
+        let req = RequestInfo::new("GET", path).with_authorization(header.as_bytes());
+        match guard.evaluate(&req) {
+            crate::Evaluation::Ready(a) => a
+                .into_result()
+                .map(|p| p.is_some())
+                .map_err(|r| (r.code(), r.www_authenticate().map(str::to_owned))),
+            crate::Evaluation::Pending(_) => panic!("static keys never wait"),
+        }
+    };
+    let plain = || issuer.user().claim("auth_time", json!(now - 60));
+    assert_eq!(decide("/commerce/customers", plain().sign().unwrap()), Ok(true));
+    let (code, www) =
+        decide("/security/alerts", plain().claim("xms_cc", json!(["cp1"])).sign().unwrap()).unwrap_err();
+    assert_eq!(code, RejectionCode::MfaRequired);
+    assert!(www.unwrap().contains(r#"error="insufficient_claims""#));
+    let strong = || issuer.user().claim("acrs", json!(["c2"]));
+    assert_eq!(
+        decide("/security/alerts", strong().claim("auth_time", json!(now - 60)).sign().unwrap()),
+        Ok(true)
+    );
+    let stale = strong().claim("auth_time", json!(now - 7200)).sign().unwrap();
+    assert_eq!(decide("/security/alerts", stale).unwrap_err().0, RejectionCode::MfaRequired);
+}
+
+#[test]
+fn each_new_route_key_is_refused_at_its_line_with_its_reason() {
+    let route = |extra: &str| format!("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfa\"\n{extra}\n");
+    let e = parse(&route("assurance = \"phishing-resistent\"")).unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(4), Some("policy.routes.assurance")), "{e}");
+    assert!(e.to_string().contains("is not defined (defined: mfa)"), "{e}");
+    let levels = "[[assurance]]\nname = \"phishing-resistant\"\nacrs = [\"c2\"]\n\n";
+    let e = parse(&format!("{levels}{}", route("assurance = \"phishing-resistent\""))).unwrap_err();
+    assert!(e.to_string().contains("did you mean \"phishing-resistant\""), "{e}");
+    let e = parse(&route("challenge = \"entra:c 2\"")).unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(4), Some("policy.routes.challenge")), "{e}");
+    let e = parse(&route("challenge = \"step-up\"")).unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(4), Some("policy.routes.challenge")), "{e}");
+    assert!(e.to_string().contains("needs acr_values"), "{e}");
+    let e = parse("[[policy.routes]]\npath = \"/x/*\"\naccess = \"authenticated\"\nmax_age = \"1h\"\n")
+        .unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(4), Some("policy.routes.max_age")), "{e}");
+    let e = parse("[policy.fallback]\npath = \"/x\"\naccess = \"mfa\"\n").unwrap_err();
+    assert!(e.to_string().contains("takes no path"), "{e}");
+    let e = parse("[[policy.routes]]\naccess = \"mfa\"\n").unwrap_err();
+    assert!(e.to_string().contains("a route needs a path"), "{e}");
+    let e = parse("[[assurance]]\nname = \"mfa\"\namr = [\"x\"]\n").unwrap_err();
+    assert_eq!((e.line(), e.key()), (Some(1), Some("assurance")), "{e}");
+    // The fallback takes the same keys as a route.
+    let ok =
+        parse("[policy.fallback]\naccess = \"mfa\"\nmax_age = \"10m\"\nchallenge = \"partner-center\"\n")
+            .unwrap();
+    assert_eq!(ok.policy().unwrap().fallback_requirement().max_age_secs(), Some(600));
+}

@@ -258,12 +258,11 @@ impl GuardBuilder {
                 "max_header_bytes below 256 cannot hold any real token",
             ));
         }
-        let policy = self.policy.compile().map_err(|e| BuildError::new(BuildErrorKind::Policy, e))?;
         let mut challenges = Challenges {
             style: self.style,
             realm: self.realm,
             acr_values: self.acr_values,
-            max_age: policy.mfa.max_age_secs(),
+            max_age: self.policy.mfa_policy().max_age_secs(),
             authorization_uri: self.authorization_uri,
             claims: None,
             body: self.body,
@@ -291,6 +290,9 @@ impl GuardBuilder {
             }
             _ => {}
         }
+        // The guard's settings are the defaults of every rule's own.
+        let policy =
+            self.policy.compile_with(&challenges).map_err(|e| BuildError::new(BuildErrorKind::Policy, e))?;
         let compliance_header = match self.compliance_header {
             None => None,
             Some(name) => {

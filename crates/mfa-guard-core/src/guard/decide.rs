@@ -33,7 +33,7 @@ impl Guard {
             None => {
                 let report = decision.reported.map(|refusal| {
                     tracing::debug!(rule = &**label, code = %refusal.code, "report-only: would have refused");
-                    inner.challenges.reject(refusal, token.cp1)
+                    rule.challenges.reject(refusal, token.cp1)
                 });
                 let code = report.as_ref().map_or("admitted", |r| r.code().as_str());
                 let outcome = report.as_ref().map_or(Outcome::Admitted, |r| Outcome::Refused(r.code()));
@@ -47,7 +47,7 @@ impl Guard {
                 span.record("decision", "refused");
                 span.record("code", refusal.code.as_str());
                 rule.counters.count(label, Outcome::Refused(refusal.code), decision.mode == Mode::ReportOnly);
-                let rejection = inner.challenges.reject(refusal, token.cp1);
+                let rejection = rule.challenges.reject(refusal, token.cp1);
                 Admission::Refused(match compliance {
                     Some((name, value)) => rejection.with_header(name, value),
                     None => rejection,
@@ -75,7 +75,7 @@ impl Guard {
         tracing::debug!(rule = &**label, code = %refusal.code, reason = %refusal.detail, "refused");
         // Token validity is never report-only.
         rule.counters.count(label, Outcome::Refused(refusal.code), false);
-        Admission::Refused(self.inner.challenges.reject(refusal, false))
+        Admission::Refused(rule.challenges.reject(refusal, false))
     }
 
     pub(super) fn refuse_path(&self, unreadable: path::Unreadable, span: &tracing::Span) -> Rejection {

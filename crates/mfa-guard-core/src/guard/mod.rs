@@ -293,7 +293,7 @@ impl Guard {
         );
         match decision.refusal {
             None => Ok(()),
-            Some(refusal) => Err(self.inner.challenges.reject(refusal, token.cp1)),
+            Some(refusal) => Err(rule.challenges.reject(refusal, token.cp1)),
         }
     }
 

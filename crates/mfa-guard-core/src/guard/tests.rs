@@ -1592,3 +1592,181 @@ mod extension_points {
         assert_eq!(e.kind(), BuildErrorKind::Issuer);
     }
 }
+
+/// The rule is the unit of decision: each route's assurance level, freshness and
+/// challenge, decided and rendered per rule.
+mod per_route_assurance {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::policy::{AssuranceLevel, Role};
+    use crate::rejection::Challenge;
+
+    fn now() -> i64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    }
+
+    /// Customers needs any MFA; the Security workspace phishing-resistant MFA
+    /// (Entra's auth context `c2`) within the last hour, asked for with Entra's
+    /// claims challenge; Billing any MFA within ten minutes, asked for with RFC 9470.
+    fn layered() -> Guard {
+        Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .policy(
+                Policy::partner_center()
+                    .assurance_level(AssuranceLevel::new("phishing-resistant").auth_contexts(["c2"]))
+                    .route(
+                        "/security/*",
+                        Requirement::mfa()
+                            .any_role([Role::AdminAgent, Role::SecurityAdmin])
+                            .assurance("phishing-resistant")
+                            .max_age(Duration::from_secs(3600))
+                            .challenge("entra:c2".parse().unwrap()),
+                    )
+                    .route(
+                        "/billing/*",
+                        Requirement::mfa()
+                            .any_role([Role::AdminAgent])
+                            .max_age(Duration::from_secs(600))
+                            .challenge("step-up:c1".parse().unwrap()),
+                    ),
+            )
+            .build()
+            .unwrap()
+    }
+
+    fn bearer(token: &str) -> String {
+        format!("Bearer {token}")
+    }
+
+    #[test]
+    fn a_stronger_level_refuses_plain_mfa_and_admits_its_own_evidence() {
+        let g = layered();
+        let plain = issuer().user().claim("auth_time", json!(now() - 60)).sign().unwrap();
+        let r = check_with(&g, "GET", "/security/alerts", &[&bearer(&plain)], None);
+        let r = assert_refused(r, 401, MFA_REASON, MFA_WWW, "mfa_required");
+        assert!(r.detail().contains("assurance level phishing-resistant"), "{}", r.detail());
+        assert!(r.detail().contains("acrs c2"), "{}", r.detail());
+        let strong = issuer().user().claim("acrs", json!(["c1", "c2"])).claim("auth_time", json!(now() - 60));
+        let p = check_with(&g, "GET", "/security/alerts", &[&bearer(&strong.sign().unwrap())], None)
+            .unwrap()
+            .unwrap();
+        assert_eq!(p.assurance_level(), Some("phishing-resistant"));
+        // The stronger level satisfies the routes that ask for plain MFA, even
+        // without `amr` ∋ `mfa`.
+        let c2_only =
+            issuer().user().claim("amr", json!(["pwd"])).claim("acrs", json!(["c2"])).sign().unwrap();
+        assert!(check_with(&g, "GET", "/commerce/customers", &[&bearer(&c2_only)], None).unwrap().is_some());
+        assert_eq!(
+            check_with(&g, "GET", "/commerce/customers", &[&bearer(&plain)], None)
+                .unwrap()
+                .unwrap()
+                .assurance_level(),
+            Some("mfa")
+        );
+    }
+
+    #[test]
+    fn each_routes_freshness_is_its_own_for_the_same_token() {
+        let g = layered();
+        let twenty_minutes = issuer().user().claim("auth_time", json!(now() - 1200)).sign().unwrap();
+        // Customers asks no freshness; Billing ten minutes.
+        assert!(check_with(&g, "GET", "/commerce/customers", &[&bearer(&twenty_minutes)], None).is_ok());
+        let r = check_with(&g, "GET", "/billing/invoices", &[&bearer(&twenty_minutes)], None);
+        let detail = "this operation requires a recent multi-factor sign-in; sign in again with MFA";
+        let expected = format!(
+            r#"Bearer error="insufficient_user_authentication", error_description="{detail}", acr_values="c1", max_age="600""#
+        );
+        assert_refused(r, 401, None, Some(&expected), "mfa_required");
+        let fresh = issuer().user().claim("auth_time", json!(now() - 60)).sign().unwrap();
+        assert!(check_with(&g, "GET", "/billing/invoices", &[&bearer(&fresh)], None).unwrap().is_some());
+        // No auth_time at all cannot be fresh.
+        let unknown = issuer().user().sign().unwrap();
+        assert!(check_with(&g, "GET", "/billing/invoices", &[&bearer(&unknown)], None).is_err());
+    }
+
+    #[test]
+    fn a_routes_entra_challenge_is_byte_exact_for_cp1_clients_and_partner_centers_for_others() {
+        let g = layered();
+        let cp1 = issuer().user().claim("xms_cc", json!(["cp1"])).claim("auth_time", json!(now() - 60));
+        let r = check_with(&g, "GET", "/security/alerts", &[&bearer(&cp1.sign().unwrap())], None);
+        let claims = URL_SAFE_NO_PAD.encode(r#"{"access_token":{"acrs":{"essential":true,"value":"c2"}}}"#);
+        let expected = format!(
+            r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="{claims}""#
+        );
+        assert_refused(r, 401, None, Some(&expected), "mfa_required");
+        // The guard-wide style stays Partner Center's on every other route, for
+        // cp1 clients too.
+        let cp1_no_mfa = issuer().user().mfa(false).claim("xms_cc", json!(["cp1"])).sign().unwrap();
+        let r = check_with(&g, "GET", "/commerce/customers", &[&bearer(&cp1_no_mfa)], None);
+        assert_refused(r, 401, MFA_REASON, MFA_WWW, "mfa_required");
+    }
+
+    #[test]
+    fn a_level_is_asked_for_with_its_own_evidence_when_the_rule_names_no_values() {
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .policy(
+                Policy::partner_center()
+                    .assurance_level(AssuranceLevel::new("hardware").acr_values(["urn:hw", "urn:fido"]))
+                    .route(
+                        "/security/*",
+                        Requirement::mfa()
+                            .assurance("hardware")
+                            .challenge(Challenge::StepUp { acr_values: None }),
+                    ),
+            )
+            .build()
+            .unwrap();
+        let r = check_with(&g, "GET", "/security/x", &[&bearer(&issuer().user().sign().unwrap())], None)
+            .unwrap_err();
+        let parsed = parse_challenge(r.www_authenticate().unwrap()).unwrap();
+        assert_eq!(
+            parsed.params.iter().find(|(k, _)| k == "acr_values").map(|(_, v)| v.as_str()),
+            Some("urn:hw urn:fido")
+        );
+        assert!(!parsed.params.iter().any(|(k, _)| k == "max_age"));
+    }
+
+    #[test]
+    fn rules_that_cannot_be_asked_for_or_name_no_level_fail_the_build() {
+        let build = |policy: Policy| {
+            Guard::builder()
+                .issuer(TEMPLATE)
+                .keys(issuer().key_source().unwrap())
+                .audience(DEV_AUDIENCE)
+                .policy(policy)
+                .build()
+                .unwrap_err()
+        };
+        let e = build(Policy::partner_center().route("/x/*", Requirement::mfa().assurance("nope")));
+        assert!(e.to_string().contains("assurance level \"nope\""), "{e}");
+        assert!(e.to_string().contains("defined: mfa"), "{e}");
+        let e = build(
+            Policy::partner_center()
+                .route("/x/*", Requirement::mfa().challenge(Challenge::StepUp { acr_values: None })),
+        );
+        assert!(e.to_string().contains("route /x/*: the step-up challenge needs acr_values"), "{e}");
+        let e = build(
+            Policy::partner_center()
+                .route("/x/*", Requirement::mfa().challenge(Challenge::EntraClaims { auth_context: None })),
+        );
+        assert!(e.to_string().contains("needs an authentication context"), "{e}");
+    }
+
+    #[test]
+    fn challenges_are_read_and_written_in_one_grammar() {
+        for text in ["partner-center", "step-up", "step-up:c1 c2", "entra-claims", "entra:c2"] {
+            let c: Challenge = text.parse().unwrap();
+            assert_eq!(c.to_string(), text);
+        }
+        for bad in ["", "stepup", "step-up:", "entra:", "entra:c 2", "step-up:a\"b", "partner-center:x"] {
+            let e = bad.parse::<Challenge>().unwrap_err();
+            assert!(e.to_string().contains("is not a challenge"), "{bad:?}: {e}");
+        }
+    }
+}

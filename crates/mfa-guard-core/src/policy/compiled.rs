@@ -1,21 +1,39 @@
 //! A policy compiled for the hot path: patterns parsed, rules sorted most specific
-//! first, roles as bit sets; and how a request's rule is selected.
+//! first, roles as bit sets, assurance levels as ranks, each rule's challenge
+//! settings resolved; and how a request's rule is selected.
 
 use std::sync::Arc;
 
 use super::routes::PathPattern;
-use super::{Access, Callers, MAX_ROLES, MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleSet};
+use super::{
+    Access, Callers, Levels, MAX_ROLES, MfaPolicy, Mode, Policy, Rank, Requirement, Role, RoleMap, RoleSet,
+};
+use crate::rejection::{Ask, Challenges};
 
 impl Policy {
+    /// Compiles the policy with the guard's default challenge settings (Partner
+    /// Center's answer, no realm: for tools that only decide).
     pub(crate) fn compile(&self) -> Result<CompiledPolicy, String> {
+        self.compile_with(&Challenges::default())
+    }
+
+    /// Compiles the policy; each rule's challenge settings are `defaults` with the
+    /// rule's own challenge, freshness and assurance level.
+    pub(crate) fn compile_with(&self, defaults: &Challenges) -> Result<CompiledPolicy, String> {
         if self.roles.len() > MAX_ROLES {
             return Err(format!(
                 "the role map defines {} roles; at most {MAX_ROLES} are supported",
                 self.roles.len()
             ));
         }
-        let requirement = |req: &Requirement, context: &str| {
-            compile_requirement(&self.roles, req, context, self.default_mode)
+        let levels = Levels::compile(&self.mfa, &self.levels)?;
+        let compiler = RuleCompiler {
+            roles: &self.roles,
+            levels: &levels,
+            mfa: &self.mfa,
+            default_mode: self.default_mode,
+            defaults,
+            shared: Arc::new(defaults.clone()),
         };
         let mut rules = Vec::with_capacity(self.rules.len());
         for rule in &self.rules {
@@ -26,14 +44,8 @@ impl Policy {
                 }
             }
             let context = format!("route {}", rule.pattern);
-            rules.push(CompiledRule {
-                confusable: pattern.confusable_form(),
-                pattern,
-                methods: rule.methods.clone(),
-                requirement: requirement(&rule.requirement, &context)?,
-                label: rule.name.clone().unwrap_or_else(|| rule.pattern.clone()).into(),
-                counters: Default::default(),
-            });
+            let label = rule.name.clone().unwrap_or_else(|| rule.pattern.clone());
+            rules.push(compiler.rule(pattern, rule.methods.clone(), &rule.requirement, &context, &label)?);
         }
         // Most specific first; a stable sort keeps the order of equal rules.
         rules.sort_by(|a, b| {
@@ -41,46 +53,106 @@ impl Policy {
             let (lb, eb) = b.pattern.specificity();
             (lb, eb, !b.methods.is_empty()).cmp(&(la, ea, !a.methods.is_empty()))
         });
-        let fallback = CompiledRule {
-            pattern: PathPattern::Prefix(String::new()),
-            confusable: PathPattern::Prefix(String::new()),
-            methods: Vec::new(),
-            requirement: requirement(&self.fallback, "the fallback rule")?,
-            label: "fallback".into(),
-            counters: Default::default(),
-        };
+        let fallback = compiler.rule(
+            PathPattern::Prefix(String::new()),
+            Vec::new(),
+            &self.fallback,
+            "the fallback rule",
+            "fallback",
+        )?;
+        let defaults = compiler.shared;
         Ok(CompiledPolicy {
             rules,
             fallback,
             roles: Arc::new(self.roles.clone()),
             mfa: self.mfa.clone(),
+            levels,
             default_mode: self.default_mode,
+            defaults,
         })
     }
 }
 
-fn compile_requirement(
-    roles: &RoleMap,
-    req: &Requirement,
-    context: &str,
+/// What compiling one rule needs of its policy.
+struct RuleCompiler<'p> {
+    roles: &'p RoleMap,
+    levels: &'p Levels,
+    mfa: &'p MfaPolicy,
     default_mode: Mode,
-) -> Result<CompiledRequirement, String> {
-    let mut set = RoleSet::EMPTY;
-    for role in &req.roles {
-        let i = roles
-            .index_of(role)
-            .ok_or_else(|| format!("{context} requires role {role}, which the role map does not define"))?;
-        set.insert(i);
+    defaults: &'p Challenges,
+    /// The defaults, shared by every rule that changes nothing of them.
+    shared: Arc<Challenges>,
+}
+
+impl RuleCompiler<'_> {
+    fn rule(
+        &self,
+        pattern: PathPattern,
+        methods: Vec<String>,
+        req: &Requirement,
+        context: &str,
+        label: &str,
+    ) -> Result<CompiledRule, String> {
+        let requirement = self.requirement(req, context)?;
+        let changes_nothing = req.challenge.is_none() && req.max_age.is_none() && requirement.level == 0;
+        let challenges = if changes_nothing {
+            Arc::clone(&self.shared)
+        } else {
+            // A level above the base one is asked for with its own evidence.
+            let ask = (requirement.level > 0).then(|| {
+                let mut ask = Ask::default();
+                for evidence in self.levels.evidence_of(requirement.level) {
+                    ask.acr_values.extend(evidence.acr().iter().map(|v| &**v));
+                    ask.auth_context = ask.auth_context.or(evidence.acrs().first().map(|v| &**v));
+                }
+                ask
+            });
+            let resolved = self
+                .defaults
+                .for_rule(req.challenge.as_ref(), requirement.max_age, ask)
+                .map_err(|e| format!("{context}: {e}"))?;
+            Arc::new(resolved)
+        };
+        Ok(CompiledRule {
+            confusable: pattern.confusable_form(),
+            pattern,
+            methods,
+            requirement,
+            label: label.into(),
+            counters: Default::default(),
+            challenges,
+        })
     }
-    Ok(CompiledRequirement {
-        mode: req.mode.unwrap_or(default_mode),
-        enforce_from: req.enforce_from,
-        access: req.access,
-        callers: req.callers,
-        roles: set,
-        role_names: req.roles.clone(),
-        checks: req.checks.clone(),
-    })
+
+    fn requirement(&self, req: &Requirement, context: &str) -> Result<CompiledRequirement, String> {
+        let mut set = RoleSet::EMPTY;
+        for role in &req.roles {
+            let i = self.roles.index_of(role).ok_or_else(|| {
+                format!("{context} requires role {role}, which the role map does not define")
+            })?;
+            set.insert(i);
+        }
+        let level = match &req.assurance {
+            None => 0,
+            Some(name) => self.levels.rank(name).ok_or_else(|| {
+                format!(
+                    "{context} requires the assurance level {name:?}, which the policy does not define (defined: {})",
+                    self.levels.names().join(", ")
+                )
+            })?,
+        };
+        Ok(CompiledRequirement {
+            mode: req.mode.unwrap_or(self.default_mode),
+            enforce_from: req.enforce_from,
+            access: req.access,
+            callers: req.callers,
+            roles: set,
+            role_names: req.roles.clone(),
+            checks: req.checks.clone(),
+            level,
+            max_age: req.max_age.or(self.mfa.max_age_secs()),
+        })
+    }
 }
 
 #[derive(Debug)]
@@ -92,6 +164,10 @@ pub(crate) struct CompiledRequirement {
     pub(crate) roles: RoleSet,
     pub(crate) role_names: Vec<Role>,
     pub(crate) checks: Vec<super::requirement::ClaimCheck>,
+    /// The assurance level required of users where MFA is (its rank).
+    pub(crate) level: Rank,
+    /// The freshness required where MFA is: the rule's, else the MFA policy's.
+    pub(crate) max_age: Option<u64>,
 }
 
 impl CompiledRequirement {
@@ -114,6 +190,8 @@ pub(crate) struct CompiledRule {
     pub(crate) requirement: CompiledRequirement,
     pub(crate) label: Arc<str>,
     pub(crate) counters: crate::metrics::RuleCounters,
+    /// How this rule's refusals ask for more.
+    pub(crate) challenges: Arc<Challenges>,
 }
 
 impl CompiledRule {
@@ -134,20 +212,24 @@ pub(crate) struct CompiledPolicy {
     fallback: CompiledRule,
     pub(crate) roles: Arc<RoleMap>,
     pub(crate) mfa: MfaPolicy,
+    pub(crate) levels: Levels,
     default_mode: Mode,
+    /// The guard's challenge settings, for rules compiled later ([`Self::fixed_rule`]).
+    defaults: Arc<Challenges>,
 }
 impl CompiledPolicy {
     /// A rule applying `requirement` to every path (for requirements attached to a
     /// route by the application rather than looked up in the table).
     pub(crate) fn fixed_rule(&self, requirement: &Requirement, label: &str) -> Result<CompiledRule, String> {
-        Ok(CompiledRule {
-            pattern: PathPattern::Prefix(String::new()),
-            confusable: PathPattern::Prefix(String::new()),
-            methods: Vec::new(),
-            requirement: compile_requirement(&self.roles, requirement, label, self.default_mode)?,
-            label: label.into(),
-            counters: Default::default(),
-        })
+        let compiler = RuleCompiler {
+            roles: &self.roles,
+            levels: &self.levels,
+            mfa: &self.mfa,
+            default_mode: self.default_mode,
+            defaults: &self.defaults,
+            shared: Arc::clone(&self.defaults),
+        };
+        compiler.rule(PathPattern::Prefix(String::new()), Vec::new(), requirement, label, label)
     }
 
     /// The rule of `method` on `path`, the path as the router reads it.

@@ -3,7 +3,7 @@
 //! compliance signal.
 
 use super::compiled::{CompiledPolicy, CompiledRequirement, CompiledRule};
-use super::{Access, Callers, MfaEvidence, Mode, ResolvedRoles, Role};
+use super::{Access, Callers, MfaEvidence, Mode, Rank, ResolvedRoles, Role};
 use crate::claims::{CallerKind, Claims};
 use crate::rejection::{Refusal, RejectionCode};
 
@@ -24,7 +24,8 @@ pub(crate) struct Decision {
 #[derive(Debug, Clone)]
 pub(crate) struct Facts {
     pub(crate) roles: ResolvedRoles,
-    pub(crate) mfa: Option<MfaEvidence>,
+    /// The strongest assurance level shown (users only), with its evidence.
+    pub(crate) assurance: Option<(Rank, MfaEvidence)>,
     pub(crate) auth_time: Option<i64>,
 }
 impl CompiledPolicy {
@@ -32,19 +33,20 @@ impl CompiledPolicy {
     pub(crate) fn facts(&self, claims: &crate::claims::Claims, kind: CallerKind) -> Facts {
         Facts {
             roles: self.roles.resolve(claims),
-            mfa: if kind == CallerKind::User { self.mfa.evidence(claims) } else { None },
+            assurance: if kind == CallerKind::User { self.levels.achieved(claims) } else { None },
             auth_time: claims.auth_time().map(|t| t.unix()),
         }
     }
 }
 
-/// What route policy looks at: the caller, its MFA evidence, its claims (for
-/// freshness) and its resolved roles. Built from a verified token, or from an
-/// unverified one by tools that explain a verdict.
+/// What route policy looks at: the caller, the assurance level it achieved, its
+/// `auth_time` (for freshness) and its resolved roles. Built from a verified token,
+/// or from an unverified one by tools that explain a verdict.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Subject {
     pub(crate) kind: CallerKind,
-    pub(crate) mfa: bool,
+    /// The strongest assurance level shown; `None`: no MFA at all.
+    pub(crate) level: Option<Rank>,
     pub(crate) auth_time: Option<i64>,
     pub(crate) roles: ResolvedRoles,
 }
@@ -80,7 +82,8 @@ impl CompiledPolicy {
         if rule.requirement.access != Access::Mfa {
             return "not-required";
         }
-        if token.mfa && self.mfa.fresh_at(token.auth_time, now) { "satisfied" } else { "missing" }
+        let strong = token.level.is_some_and(|l| l >= rule.requirement.level);
+        if strong && fresh(rule.requirement.max_age, token.auth_time, now) { "satisfied" } else { "missing" }
     }
 
     fn authorize_rule<'c>(
@@ -100,10 +103,19 @@ impl CompiledPolicy {
             ));
         }
         if req.access == Access::Mfa && token.kind == CallerKind::User {
-            if !token.mfa {
-                return Err(Refusal::new(RejectionCode::MfaRequired, self.mfa_missing_detail()));
+            match token.level {
+                None => {
+                    return Err(Refusal::new(RejectionCode::MfaRequired, self.mfa_missing_detail(req.level)));
+                }
+                Some(shown) if shown < req.level => {
+                    return Err(Refusal::new(
+                        RejectionCode::MfaRequired,
+                        self.level_missing_detail(req.level),
+                    ));
+                }
+                Some(_) => {}
             }
-            if !self.mfa.fresh_at(token.auth_time, now) {
+            if !fresh(req.max_age, token.auth_time, now) {
                 return Err(Refusal::new(
                     RejectionCode::MfaRequired,
                     "this operation requires a recent multi-factor sign-in; sign in again with MFA",
@@ -137,10 +149,45 @@ impl CompiledPolicy {
         Ok(())
     }
 
-    fn mfa_missing_detail(&self) -> String {
+    fn mfa_missing_detail(&self, level: Rank) -> String {
+        if level > 0 {
+            return self.level_missing_detail(level);
+        }
         let amr = self.mfa.accepted_amr().join(" or ");
         format!(
             "this operation requires multi-factor authentication: the access token's amr claim does not contain {amr}; sign in again with MFA"
         )
+    }
+
+    /// The refusal's words for a level above the base one: its name and what
+    /// proves it.
+    fn level_missing_detail(&self, level: Rank) -> String {
+        let mut ways = Vec::new();
+        for evidence in self.levels.evidence_of(level) {
+            let list = |claim: &str, values: &[std::sync::Arc<str>], ways: &mut Vec<String>| {
+                if !values.is_empty() {
+                    ways.push(format!("{claim} {}", values.join(" or ")));
+                }
+            };
+            list("amr", evidence.amr(), &mut ways);
+            list("acrs", evidence.acrs(), &mut ways);
+            list("acr", evidence.acr(), &mut ways);
+        }
+        format!(
+            "this operation requires the assurance level {}: the token shows none of {}; sign in again with a stronger method",
+            self.levels.name(level),
+            ways.join(", ")
+        )
+    }
+}
+
+/// Whether an authentication at `auth_time` is recent enough for `max_age` at
+/// `now` (always, without `max_age`; never, without `auth_time` when it is set).
+pub(crate) fn fresh(max_age: Option<u64>, auth_time: Option<i64>, now: i64) -> bool {
+    match max_age {
+        None => true,
+        Some(max) => {
+            auth_time.is_some_and(|t| now.saturating_sub(t) <= i64::try_from(max).unwrap_or(i64::MAX))
+        }
     }
 }

@@ -7,6 +7,7 @@
 //! (`compiled.rs`: patterns parsed, rules sorted, roles as bit sets, a request's rule
 //! selected) and the decision (`decide.rs`).
 
+mod assurance;
 mod compiled;
 mod decide;
 mod mfa;
@@ -16,6 +17,8 @@ mod roles;
 mod routes;
 mod rule;
 
+pub use assurance::{AssuranceLevel, BASE_LEVEL, MAX_LEVELS};
+pub(crate) use assurance::{Levels, Rank};
 pub(crate) use compiled::{CompiledPolicy, CompiledRule};
 pub(crate) use decide::Subject;
 pub use mfa::{MfaEvidence, MfaPolicy};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{Access, Callers, Mode, Role};
 use crate::claims::Claims;
+use crate::rejection::Challenge;
 
 /// What a route requires.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +16,9 @@ pub struct Requirement {
     pub(super) checks: Vec<ClaimCheck>,
     pub(super) mode: Option<Mode>,
     pub(super) enforce_from: Option<i64>,
+    pub(super) assurance: Option<Arc<str>>,
+    pub(super) max_age: Option<u64>,
+    pub(super) challenge: Option<Challenge>,
 }
 
 /// A check of the caller's claims written by the application
@@ -50,6 +54,9 @@ impl Requirement {
             checks: Vec::new(),
             mode: None,
             enforce_from: None,
+            assurance: None,
+            max_age: None,
+            challenge: None,
         }
     }
 
@@ -62,6 +69,9 @@ impl Requirement {
             checks: Vec::new(),
             mode: None,
             enforce_from: None,
+            assurance: None,
+            max_age: None,
+            challenge: None,
         }
     }
 
@@ -74,6 +84,9 @@ impl Requirement {
             checks: Vec::new(),
             mode: None,
             enforce_from: None,
+            assurance: None,
+            max_age: None,
+            challenge: None,
         }
     }
 
@@ -126,6 +139,50 @@ impl Requirement {
     ) -> Self {
         self.checks.push(ClaimCheck { name: name.into().into(), check: Arc::new(check) });
         self
+    }
+
+    /// Requires the assurance level named `level` (see
+    /// [`AssuranceLevel`](crate::AssuranceLevel)) instead of the base level `mfa`:
+    /// user callers must show its evidence or a stronger level's. Implies MFA
+    /// access. Building the guard fails when the policy does not define the level.
+    #[must_use]
+    pub fn assurance(mut self, level: impl Into<String>) -> Self {
+        self.access = Access::Mfa;
+        self.assurance = Some(Arc::from(level.into()));
+        self
+    }
+
+    /// Requires the user to have authenticated (`auth_time`, for bearer tokens and
+    /// browser sessions alike) at most `max_age` ago on this route, instead of the
+    /// MFA policy's freshness; a step-up challenge then carries it as `max_age`.
+    /// Whole seconds; only meaningful where MFA is required.
+    #[must_use]
+    pub fn max_age(mut self, max_age: std::time::Duration) -> Self {
+        self.max_age = Some(max_age.as_secs());
+        self
+    }
+
+    /// How this route asks for more when the caller's MFA is missing, too weak or
+    /// too old, instead of the guard's challenge style.
+    #[must_use]
+    pub fn challenge(mut self, challenge: Challenge) -> Self {
+        self.challenge = Some(challenge);
+        self
+    }
+
+    /// The assurance level required, if not the base level.
+    pub fn assurance_level(&self) -> Option<&str> {
+        self.assurance.as_deref()
+    }
+
+    /// The route's own freshness, in seconds, if set.
+    pub fn max_age_secs(&self) -> Option<u64> {
+        self.max_age
+    }
+
+    /// The route's own challenge, if set.
+    pub fn challenge_setting(&self) -> Option<&Challenge> {
+        self.challenge.as_ref()
     }
 
     /// Sets the mode of this requirement (default: the policy's default mode).

@@ -65,6 +65,7 @@ pub struct Policy {
     pub(super) fallback: Requirement,
     pub(super) roles: RoleMap,
     pub(super) mfa: MfaPolicy,
+    pub(super) levels: Vec<super::AssuranceLevel>,
     pub(super) default_mode: Mode,
 }
 
@@ -83,6 +84,7 @@ impl Policy {
             fallback: Requirement::authenticated(),
             roles: RoleMap::partner_center(),
             mfa: MfaPolicy::default(),
+            levels: Vec::new(),
             default_mode: Mode::Enforce,
         }
     }
@@ -120,6 +122,22 @@ impl Policy {
     pub fn mfa(mut self, mfa: MfaPolicy) -> Self {
         self.mfa = mfa;
         self
+    }
+
+    /// Adds an assurance level, stronger than the base level `mfa` and every level
+    /// added before it; adding a name again adds evidence to that level (for
+    /// another issuer). Requirements name it with
+    /// [`Requirement::assurance`](super::Requirement::assurance).
+    #[must_use]
+    pub fn assurance_level(mut self, level: super::AssuranceLevel) -> Self {
+        self.levels.push(level);
+        self
+    }
+
+    /// The assurance levels added, weakest first (the base level `mfa` is the MFA
+    /// policy's).
+    pub fn assurance_levels(&self) -> &[super::AssuranceLevel] {
+        &self.levels
     }
 
     /// The mode of requirements that set none (default: enforce).

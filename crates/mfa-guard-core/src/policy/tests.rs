@@ -1,27 +1,16 @@
 use std::time::Duration;
 
 use super::*;
-use crate::claims::{CallerKind, parse_claims};
+use crate::claims::parse_claims;
 use crate::keys::VerifyingKey;
-use crate::principal::{Identity, VerifiedToken};
+use crate::principal::VerifiedToken;
 use crate::rejection::RejectionCode;
 use std::sync::Arc;
 
 fn verified(policy: &CompiledPolicy, json: &str) -> VerifiedToken {
     let claims = parse_claims(json.as_bytes()).unwrap();
-    let (kind, kind_rule) = claims.caller_kind().unwrap();
-    VerifiedToken {
-        roles: policy.roles.resolve(&claims),
-        role_map: Arc::clone(&policy.roles),
-        mfa: if kind == CallerKind::User { policy.mfa.evidence(&claims) } else { None },
-        cp1: false,
-        exp: 0,
-        kind,
-        kind_rule,
-        key: Some(Arc::new(VerifyingKey::hmac(b"test", None))),
-        auth_time: claims.auth_time().map_or(crate::principal::NO_AUTH_TIME, |t| t.unix()),
-        identity: Identity::of(&claims),
-    }
+    let kind = claims.caller_kind().unwrap();
+    VerifiedToken::of(&claims, kind, Some(Arc::new(VerifyingKey::hmac(b"test", None))), policy)
 }
 
 fn decide(policy: &CompiledPolicy, method: &str, path: &str, json: &str) -> Result<(), RejectionCode> {

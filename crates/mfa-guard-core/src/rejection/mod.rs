@@ -16,18 +16,19 @@
 //! The challenge style ([`ChallengeStyle`]) changes only the `mfa_required` row.
 
 mod challenge;
+mod challenges;
 mod problem;
 
 pub(crate) use challenge::render_bearer;
 pub use challenge::{ParsedChallenge, parse_challenge};
 pub(crate) use challenge::{quote_untrusted, sanitize_description};
+pub(crate) use challenges::Ask;
+pub(crate) use challenges::{BodyRenderer, Challenges};
+pub use challenges::{Challenge, CustomBody, ENTRA_AUTHORIZATION_URI, InvalidChallenge};
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 /// The reason phrase Partner Center sends with its MFA refusal.
 pub const MFA_REQUIRED_REASON: &str = "Unauthorized - MFA required";
@@ -198,9 +199,12 @@ impl Refusal {
     }
 
     /// Repeats the description in the challenge as `error_description` where the
-    /// code's challenge would not carry it otherwise (`invalid_request`).
+    /// code's challenge would not carry it otherwise (`invalid_request`): for a
+    /// refusal whose reason the client must be told to fix its request (a path that
+    /// cannot be read one way, a header mfa-guard serve does not accept). The
+    /// description is sanitised and bounded like every other.
     #[must_use]
-    pub(crate) fn described_in_challenge(mut self) -> Self {
+    pub fn described_in_challenge(mut self) -> Self {
         self.describe = true;
         self
     }
@@ -226,155 +230,6 @@ impl Refusal {
         self.retry_after = Some(seconds);
         self
     }
-}
-
-/// The settings that shape challenges, resolved once when the guard is built.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Challenges {
-    pub(crate) style: ChallengeStyle,
-    pub(crate) realm: Option<String>,
-    /// Step-up: `acr_values` to ask for.
-    pub(crate) acr_values: Option<String>,
-    /// Step-up: `max_age` to ask for (from MFA freshness).
-    pub(crate) max_age: Option<u64>,
-    /// Entra claims challenge: where to re-authenticate.
-    pub(crate) authorization_uri: Option<String>,
-    /// Entra claims challenge: base64url of the claims request JSON.
-    pub(crate) claims: Option<String>,
-    /// The application's own rendering of refusal bodies, if any.
-    pub(crate) body: Option<BodyRenderer>,
-}
-
-/// The application's rendering of refusal bodies ([`GuardBuilder::refusal_body`](crate::GuardBuilder::refusal_body)).
-#[derive(Clone)]
-pub(crate) struct BodyRenderer(pub(crate) Arc<RenderBody>);
-
-/// What [`BodyRenderer`] calls.
-pub(crate) type RenderBody = dyn Fn(&Rejection) -> Option<CustomBody> + Send + Sync;
-
-impl fmt::Debug for BodyRenderer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BodyRenderer")
-    }
-}
-
-/// A refusal body of the application's own: its media type and bytes. The status
-/// line and headers stay the guard's.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CustomBody {
-    content_type: String,
-    bytes: Vec<u8>,
-}
-
-impl CustomBody {
-    /// A body of this media type (e.g. `text/html; charset=utf-8`). A media type
-    /// that is not visible ASCII, or longer than 200 bytes, is not sent: the
-    /// refusal keeps its problem+json body, and the mistake is logged.
-    pub fn new(content_type: impl Into<String>, bytes: impl Into<Vec<u8>>) -> Self {
-        Self { content_type: content_type.into(), bytes: bytes.into() }
-    }
-
-    fn is_sendable(&self) -> bool {
-        !self.content_type.is_empty()
-            && self.content_type.len() <= 200
-            && self.content_type.bytes().all(|b| (0x20..0x7f).contains(&b))
-    }
-}
-
-impl Challenges {
-    /// Builds the Entra claims-challenge value asking for an authentication context.
-    pub(crate) fn entra_claims_for(auth_context: &str) -> String {
-        let json = serde_json::json!({
-            "access_token": { "acrs": { "essential": true, "value": auth_context } }
-        });
-        URL_SAFE_NO_PAD.encode(json.to_string())
-    }
-
-    /// Dresses a refusal as a response. `client_handles_claims` is whether the
-    /// token's `xms_cc` holds `cp1` (only the Entra style looks at it).
-    pub(crate) fn reject(&self, refusal: Refusal, client_handles_claims: bool) -> Rejection {
-        let Refusal { code, detail, retry_after, describe } = refusal;
-        let detail: Cow<'static, str> = match detail {
-            Cow::Borrowed(s) if is_clean(s) => Cow::Borrowed(s),
-            other => Cow::Owned(sanitize_description(&other)),
-        };
-        let realm = self.realm.as_deref().map(|r| ("realm", r));
-        let mut reason = None;
-        let www_authenticate = match code {
-            RejectionCode::MissingToken => Some(render_bearer(realm)),
-            RejectionCode::InvalidRequest => Some(render_bearer(
-                realm
-                    .into_iter()
-                    .chain([("error", "invalid_request")])
-                    .chain(describe.then_some(("error_description", &*detail))),
-            )),
-            RejectionCode::InvalidToken => Some(render_bearer(
-                realm.into_iter().chain([("error", "invalid_token"), ("error_description", &*detail)]),
-            )),
-            RejectionCode::AppOnlyNotAllowed
-            | RejectionCode::InsufficientRole
-            | RejectionCode::GroupsOverage
-            | RejectionCode::ClaimCheckFailed => {
-                Some(render_bearer(realm.into_iter().chain([("error", "insufficient_scope")])))
-            }
-            RejectionCode::KeySourceUnavailable => None,
-            RejectionCode::MfaRequired => match self.style {
-                ChallengeStyle::StepUp => {
-                    let max_age = self.max_age.map(|s| s.to_string());
-                    let params = realm
-                        .into_iter()
-                        .chain([
-                            ("error", "insufficient_user_authentication"),
-                            ("error_description", &*detail),
-                        ])
-                        .chain(self.acr_values.as_deref().map(|v| ("acr_values", v)))
-                        .chain(max_age.as_deref().map(|v| ("max_age", v)));
-                    Some(render_bearer(params))
-                }
-                ChallengeStyle::EntraClaims if client_handles_claims => Some(render_bearer([
-                    ("realm", ""),
-                    ("authorization_uri", self.authorization_uri.as_deref().unwrap_or("")),
-                    ("error", "insufficient_claims"),
-                    ("claims", self.claims.as_deref().unwrap_or("")),
-                ])),
-                ChallengeStyle::PartnerCenter | ChallengeStyle::EntraClaims => {
-                    reason = Some(MFA_REQUIRED_REASON);
-                    Some(r#"Bearer error="invalid_token""#.to_owned())
-                }
-            },
-        };
-        let retry_after = match code {
-            RejectionCode::KeySourceUnavailable => Some(retry_after.unwrap_or(30)),
-            _ => None,
-        };
-        let mut rejection = Rejection(Arc::new(Inner {
-            code,
-            detail,
-            reason,
-            www_authenticate,
-            retry_after,
-            extra: None,
-            body: None,
-            grpc: false,
-        }));
-        if let Some(BodyRenderer(render)) = &self.body
-            && let Some(body) = render(&rejection)
-        {
-            if body.is_sendable() {
-                Arc::make_mut(&mut rejection.0).body = Some(Arc::new(body));
-            } else {
-                tracing::error!(
-                    code = %rejection.code(),
-                    "the refusal body renderer gave an unusable media type; sending the problem+json body instead"
-                );
-            }
-        }
-        rejection
-    }
-}
-
-fn is_clean(s: &str) -> bool {
-    s.len() <= 300 && s.bytes().all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
 }
 
 /// A refusal, ready to be sent: every byte of the response is decided here.

@@ -1,4 +1,6 @@
 use super::*;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 fn reject(challenges: &Challenges, code: RejectionCode, detail: &'static str) -> Rejection {
     challenges.reject(Refusal::new(code, detail), false)
