@@ -416,6 +416,53 @@ pub fn table() -> Vec<Case> {
             compliance,
         });
     }
+    // Per-route assurance: each rule's level, freshness and challenge. Exact
+    // challenges (computed, then kept for the run as the table's other strings).
+    let leak = |s: String| -> &'static str { Box::leak(s.into_boxed_str()) };
+    let claims_c2 = {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(r#"{"access_token":{"acrs":{"essential":true,"value":"c2"}}}"#)
+    };
+    let entra_c2 = leak(format!(
+        r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="{claims_c2}""#
+    ));
+    let step_up = |detail: &str| {
+        leak(format!(
+            r#"Bearer error="insufficient_user_authentication", error_description="{detail}", acr_values="c1", max_age="600""#
+        ))
+    };
+    let stale = "this operation requires a recent multi-factor sign-in; sign in again with MFA";
+    let no_mfa = "this operation requires multi-factor authentication: the access token's amr claim does not contain mfa; sign in again with MFA";
+    for (path, tok, expect) in [
+        // Security: phishing-resistant within an hour, Entra's challenge for c2.
+        ("/security/alerts", MfaRecent, refused(MFA_LINE, MFA_WWW, "mfa_required")),
+        ("/security/alerts", Cp1MfaRecent, refused(UNAUTHORIZED, Www::Exact(entra_c2), "mfa_required")),
+        ("/security/alerts", StrongRecent, ok("security-workspace", "user")),
+        ("/security/alerts", StrongOld, refused(MFA_LINE, MFA_WWW, "mfa_required")),
+        // Billing: any MFA within ten minutes, RFC 9470 with the rule's max_age.
+        ("/billing/invoices", MfaRecent, ok("billing", "user")),
+        ("/billing/invoices", MfaOld, refused(UNAUTHORIZED, Www::Exact(step_up(stale)), "mfa_required")),
+        ("/billing/invoices", AdminNoMfa, refused(UNAUTHORIZED, Www::Exact(step_up(no_mfa)), "mfa_required")),
+        // Customers: the preset's rule; a stronger level satisfies it.
+        ("/commerce/customers", MfaOld, ok("customers", "user")),
+        ("/commerce/customers", StrongOld, ok("customers", "user")),
+        ("/commerce/customers", AdminNoMfa, refused(MFA_LINE, MFA_WWW, "mfa_required")),
+        // GDAP: the strong level, Partner Center's answer even to cp1 clients.
+        ("/v1/customers/contoso", Cp1MfaRecent, refused(MFA_LINE, MFA_WWW, "mfa_required")),
+        ("/v1/customers/contoso", StrongOld, ok("customers-api", "user")),
+        ("/v1/customers/contoso", App, refused(FORBIDDEN, SCOPE_WWW, "app_only_not_allowed")),
+    ] {
+        cases.push(Case {
+            name: format!("Assurance: {tok:?} on {path}"),
+            style: Style::Assurance,
+            method: "GET",
+            target: path.to_owned(),
+            auth: b(tok),
+            expect,
+            compliance: None,
+        });
+    }
     cases.push(Case {
         name: "Rollout: no token on customers".into(),
         style: Style::Rollout,

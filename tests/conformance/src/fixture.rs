@@ -6,8 +6,8 @@ use std::time::Duration;
 use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use mfa_guard_core::policy::wids;
 use mfa_guard_core::{
-    ChallengeStyle, Clock, Guard, GuardBuilder, KeySource, ManualClock, Policy, RemoteOptions, Requirement,
-    Role, RoleMap, RoleMatcher, Rule,
+    AssuranceLevel, Challenge, ChallengeStyle, Clock, Guard, GuardBuilder, KeySource, ManualClock, Policy,
+    RemoteOptions, Requirement, Role, RoleMap, RoleMatcher, Rule,
 };
 use serde_json::{Value, json};
 
@@ -39,6 +39,18 @@ pub enum Style {
     /// [`ENFORCE_AFTER`] seconds after the guard's clock started, the compliance
     /// header [`COMPLIANCE_HEADER`] on.
     Rollout,
+    /// Per-route assurance: a `phishing-resistant` level (`acrs` ∋ `c2`); the
+    /// Security workspace asks it within an hour with Entra's claims challenge for
+    /// `c2`; Billing asks any MFA within ten minutes with an RFC 9470 step-up for
+    /// `c1`; GDAP asks the strong level with Partner Center's answer; Customers is
+    /// the preset's.
+    Assurance,
+}
+
+impl Style {
+    /// Every configuration of the suite: each suite that runs the table runs all.
+    pub const ALL: [Style; 5] =
+        [Style::PartnerCenter, Style::StepUp, Style::EntraClaims, Style::Rollout, Style::Assurance];
 }
 
 /// The compliance header of the rollout configuration.
@@ -114,6 +126,36 @@ fn guard_builder_with_clock(style: Style, clock: ManualClock) -> GuardBuilder {
                 );
             b.policy(policy).compliance_header(COMPLIANCE_HEADER)
         }
+        Style::Assurance => {
+            let map =
+                RoleMap::partner_center().grant(Role::AdminAgent, RoleMatcher::Group(ADMIN_GROUP.into()));
+            let policy = Policy::partner_center()
+                .role_map(map)
+                .assurance_level(AssuranceLevel::new("phishing-resistant").auth_contexts(["c2"]))
+                .route(
+                    "/security/*",
+                    Requirement::mfa()
+                        .any_role([Role::AdminAgent, Role::SecurityAdmin])
+                        .assurance("phishing-resistant")
+                        .max_age(Duration::from_secs(3600))
+                        .challenge(Challenge::EntraClaims { auth_context: Some("c2".into()) }),
+                )
+                .route(
+                    "/billing/*",
+                    Requirement::mfa()
+                        .any_role([Role::AdminAgent, Role::SecurityAdmin, Role::BillingAdmin])
+                        .max_age(Duration::from_secs(600))
+                        .challenge(Challenge::StepUp { acr_values: Some("c1".into()) }),
+                )
+                .route(
+                    "/v1/customers/*",
+                    Requirement::mfa()
+                        .any_role([Role::AdminAgent])
+                        .assurance("phishing-resistant")
+                        .challenge(Challenge::PartnerCenter),
+                );
+            b.policy(policy)
+        }
     };
     b
 }
@@ -169,6 +211,16 @@ pub enum Tok {
     NonGuidTid,
     /// From [`DOWN_ISSUER`].
     DownIssuer,
+    /// Admin agent, MFA a minute ago.
+    MfaRecent,
+    /// Admin agent, MFA two hours ago.
+    MfaOld,
+    /// Admin agent, phishing-resistant MFA (`acrs` ∋ `c2`) a minute ago.
+    StrongRecent,
+    /// Admin agent, phishing-resistant MFA two hours ago, no `mfa` in `amr`.
+    StrongOld,
+    /// A `cp1`-capable client's Admin agent, MFA (not phishing-resistant) a minute ago.
+    Cp1MfaRecent,
 }
 
 impl Tok {
@@ -235,6 +287,20 @@ impl Tok {
             ),
             Tok::DownIssuer => {
                 sign(i.user().claim("iss", json!(DOWN_ISSUER)).claim("tid", json!(DEV_TENANT)))
+            }
+            Tok::MfaRecent => sign(i.user().claim("auth_time", json!(now() - 60))),
+            Tok::MfaOld => sign(i.user().claim("auth_time", json!(now() - 7200))),
+            Tok::StrongRecent => {
+                sign(i.user().claim("acrs", json!(["c1", "c2"])).claim("auth_time", json!(now() - 60)))
+            }
+            Tok::StrongOld => sign(
+                i.user()
+                    .claim("amr", json!(["pwd"]))
+                    .claim("acrs", json!(["c2"]))
+                    .claim("auth_time", json!(now() - 7200)),
+            ),
+            Tok::Cp1MfaRecent => {
+                sign(i.user().claim("xms_cc", json!(["cp1"])).claim("auth_time", json!(now() - 60)))
             }
         }
     }

@@ -7,18 +7,13 @@ use mfa_guard_conformance::servers::start_axum;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_axum_example_answers_every_case_of_the_table() {
-    let pc = start_axum(guard(Style::PartnerCenter)).await;
-    let step_up = start_axum(guard(Style::StepUp)).await;
-    let entra = start_axum(guard(Style::EntraClaims)).await;
-    let rollout = start_axum(guard(Style::Rollout)).await;
+    let mut servers = Vec::new();
+    for style in Style::ALL {
+        servers.push((style, start_axum(guard(style)).await));
+    }
     let cases = table();
     let failures = run(&cases, |style| {
-        vec![match style {
-            Style::PartnerCenter => pc,
-            Style::StepUp => step_up,
-            Style::EntraClaims => entra,
-            Style::Rollout => rollout,
-        }]
+        servers.iter().filter(|(s, _)| *s == style).map(|(_, target)| target.clone()).collect()
     })
     .await;
     assert!(

@@ -10,7 +10,7 @@ use mfa_guard_conformance::servers::{start_actix, start_axum};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_and_actix_answer_every_case_identically() {
     let mut servers = Vec::new();
-    for style in [Style::PartnerCenter, Style::StepUp, Style::EntraClaims, Style::Rollout] {
+    for style in Style::ALL {
         let g = guard(style);
         servers.push((style, vec![start_axum(g.clone()).await, start_actix(g)]));
     }

@@ -25,7 +25,7 @@ async fn the_fragment_requests_of_the_red_team_report_are_refused_through_caddy(
 async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_caddy() {
     let upstream = start_upstream().await;
     let mut failures = Vec::new();
-    for style in [Style::PartnerCenter, Style::StepUp, Style::EntraClaims, Style::Rollout] {
+    for style in Style::ALL {
         let serve = start_serve(serve_guard(style)).await;
         let Some(caddy) = start_caddy(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
             return;

@@ -84,7 +84,7 @@ impl Model {
 async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_each_model() {
     let upstream = start_upstream().await;
     let mut failures = Vec::new();
-    for style in [Style::PartnerCenter, Style::StepUp, Style::EntraClaims, Style::Rollout] {
+    for style in Style::ALL {
         let serve = start_serve(serve_guard(style)).await;
         for model in MODELS {
             let proxy = model.start(serve, upstream).await;
@@ -156,7 +156,7 @@ async fn with_mfa_guard_unreachable_no_model_lets_anything_through() {
 /// Every header name mfa-guard's refusals carry, over the whole table.
 async fn refusal_headers() -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    for style in [Style::PartnerCenter, Style::StepUp, Style::EntraClaims, Style::Rollout] {
+    for style in Style::ALL {
         let serve = start_serve(serve_guard(style)).await;
         for case in table().into_iter().filter(|c| c.style == style) {
             let mut lines = match &case.auth {

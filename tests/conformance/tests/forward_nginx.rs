@@ -15,7 +15,7 @@ use mfa_guard_conformance::http1::request;
 async fn every_case_reaches_the_client_as_mfa_guard_answers_it_through_nginx() {
     let upstream = start_upstream().await;
     let mut failures = Vec::new();
-    for style in [Style::PartnerCenter, Style::StepUp, Style::EntraClaims, Style::Rollout] {
+    for style in Style::ALL {
         let serve = start_serve(serve_guard(style)).await;
         let Some(nginx) = start_nginx(serve.http, upstream).await.unwrap_or_else(|e| panic!("{e}")) else {
             return;
