@@ -311,7 +311,8 @@ fn echo(area: &'static str) -> axum::routing::MethodRouter {
     })
 }
 
-/// Whether `tool` can run here, deciding with the CI rule above: `Ok(true)` run,
+/// Whether `tool` can run here, by the suites' one rule ([`crate::tools`]: skip
+/// outside CI, fail under `CI=true`): `Ok(true)` run,
 /// `Ok(false)` skip (said once on stderr), `Err` fail.
 pub fn require(
     tool: &str,
