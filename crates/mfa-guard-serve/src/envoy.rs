@@ -12,7 +12,7 @@ use envoy_types::pb::envoy::service::auth::v3::attribute_context::HttpRequest;
 use mfa_guard_core::{Admission, Guard, Rejection};
 
 use crate::identity::{self, IDENTITY_HEADERS};
-use crate::original::Original;
+use crate::original::{self, Original};
 use crate::routes::decide;
 
 /// The gRPC service Envoy asks. Admitted: `OK`, the identity headers set on the
@@ -47,7 +47,14 @@ impl Authorization for EnvoyAuthorization {
             Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
             None => (http.path.clone(), None),
         };
-        let original = Original { method: http.method.to_ascii_uppercase(), path, query };
+        let method = match original::method(&http.method) {
+            Ok(method) => method,
+            Err(refusal) => return Ok(tonic::Response::new(denied(&self.guard.reject(refusal)))),
+        };
+        let original = Original { method, path, query };
+        // The compliance signal goes to the client (`response_headers_to_add`): a
+        // client's own copy on the request is removed like an unset identity header.
+        let compliance = self.guard.compliance_header();
         let response = match decide(&self.guard, &original, &headers).await {
             Admission::Refused(rejection) => denied(&rejection),
             // `decide` turns browser answers into refusals; were one to come
@@ -58,6 +65,9 @@ impl Authorization for EnvoyAuthorization {
                 let mut ok = OkHttpResponseBuilder::new();
                 for name in IDENTITY_HEADERS.iter().filter(|n| !set.iter().any(|(s, _)| s == *n)) {
                     ok.remove_header(*name);
+                }
+                if let Some(name) = compliance {
+                    ok.remove_header(name);
                 }
                 for (name, value) in set {
                     ok.add_header(name, value, Some(HeaderAppendAction::OverwriteIfExistsOrAdd), false);
@@ -74,7 +84,7 @@ impl Authorization for EnvoyAuthorization {
             }
             Admission::Anonymous(_) => {
                 let mut ok = OkHttpResponseBuilder::new();
-                for name in IDENTITY_HEADERS {
+                for name in IDENTITY_HEADERS.into_iter().chain(compliance) {
                     ok.remove_header(name);
                 }
                 allowed(ok)

@@ -24,7 +24,14 @@
 //! The identity headers of an admitted caller are `X-Mfa-Guard-Oid`, `-Tid`,
 //! `-Kind` (`user` or `app`), `-Roles` (comma-separated) and `-Mfa` (`true` or
 //! `false`), plus the compliance header when one is configured. The recipes in
-//! `deploy/` copy them to the upstream and strip any copy a client sent.
+//! `deploy/` copy them to the upstream and strip any copy a client sent. A copy
+//! under another spelling (`X_Mfa_Guard_Roles`, which CGI-style gateways read as
+//! `X-Mfa-Guard-Roles`) passes a proxy untouched, so every endpoint refuses a
+//! request carrying one (`400 invalid_request`): `spelling.rs` has the rule.
+//!
+//! [`AuthServer::serve_http`] serves the HTTP endpoints as `mfa-guard serve` does,
+//! reading up to [`MAX_HEADERS`] header lines per request: a proxy asks with its
+//! client's headers, more than hyper's default limit lets through.
 //!
 //! mfa-guard keeps no state but its caches: any number of replicas can stand
 //! behind a proxy.
@@ -33,6 +40,7 @@ mod envoy;
 mod identity;
 mod original;
 mod routes;
+mod spelling;
 
 use std::sync::Arc;
 
@@ -59,7 +67,10 @@ use mfa_guard_core::Guard;
 ///     .build()?;
 /// let server = AuthServer::new(guard);
 /// let http = tokio::net::TcpListener::bind("127.0.0.1:9000").await?;
-/// tokio::spawn(axum::serve(http, server.router()).into_future());
+/// tokio::spawn({
+///     let server = server.clone();
+///     async move { server.serve_http(http, std::future::pending()).await }
+/// });
 /// tonic::transport::Server::builder()
 ///     .add_service(server.grpc())
 ///     .serve("127.0.0.1:9001".parse()?)
@@ -70,6 +81,20 @@ use mfa_guard_core::Guard;
 pub struct AuthServer {
     guard: Arc<Guard>,
 }
+
+/// The most header lines one HTTP/1 request to the endpoints may carry when they are
+/// served by [`AuthServer::serve_http`]; beyond it the answer is `431 Request Header
+/// Fields Too Large`.
+///
+/// A proxy asks with the client's headers and a few of its own, so the bound sits
+/// above what a proxy accepts from a client with its defaults: nginx accepts at most
+/// 1,000 header lines (measured with nginx 1.22), and turns any answer of its
+/// authorizer but 2xx, 401 and 403 into its own `500`. hyper's default, 100, made a
+/// client's request of about 97 headers a `500` behind nginx. Caddy and Traefik
+/// accept more (Go's 1 MiB of headers): beyond this bound they pass the `431` on.
+/// hyper keeps the header slots of a request on the heap past its default of 100,
+/// about 70 KiB for this bound, allocated and freed per request.
+pub const MAX_HEADERS: usize = 1_100;
 
 /// The connections accepted by `listener`, with `TCP_NODELAY` set: the gRPC
 /// service answers in several HTTP/2 frames, which Nagle's algorithm would hold
@@ -100,8 +125,55 @@ impl AuthServer {
     }
 
     /// The HTTP endpoints, as an axum router (see the table of the crate docs).
+    /// Served by anything but [`serve_http`](Self::serve_http) (`axum::serve`, for
+    /// one), requests get that server's limits: hyper's default refuses more than 100
+    /// header lines, fewer than a proxy forwards (see [`MAX_HEADERS`]).
     pub fn router(&self) -> axum::Router {
         routes::router(Arc::clone(&self.guard))
+    }
+
+    /// Serves the HTTP endpoints on `listener` until `shutdown` completes, then waits
+    /// for the requests in flight: HTTP/1.1, and HTTP/2 with prior knowledge. Up to
+    /// [`MAX_HEADERS`] header lines per HTTP/1 request, `431` beyond. Every connection
+    /// gets `TCP_NODELAY`: an answer is small and written in a few pieces, which
+    /// Nagle's algorithm would hold back for the peer's delayed acknowledgement.
+    pub async fn serve_http(&self, listener: tokio::net::TcpListener, shutdown: impl Future<Output = ()>) {
+        use hyper_util::rt::{TokioExecutor, TokioIo};
+        use hyper_util::server::conn::auto;
+        use hyper_util::server::graceful::GracefulShutdown;
+        use hyper_util::service::TowerToHyperService;
+
+        // hyper directly, not axum::serve: axum offers no way to set hyper's header
+        // limit.
+        let service = TowerToHyperService::new(self.router());
+        let mut builder = auto::Builder::new(TokioExecutor::new());
+        builder.http1().max_headers(MAX_HEADERS);
+        let graceful = GracefulShutdown::new();
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            let stream = tokio::select! {
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        accept_failed(e).await;
+                        continue;
+                    }
+                },
+                () = &mut shutdown => break,
+            };
+            if let Err(e) = stream.set_nodelay(true) {
+                tracing::debug!("cannot set TCP_NODELAY: {e}");
+            }
+            let connection = builder.serve_connection(TokioIo::new(stream), service.clone()).into_owned();
+            let connection = graceful.watch(connection);
+            tokio::spawn(async move {
+                if let Err(e) = connection.await {
+                    tracing::trace!("connection ended: {e}");
+                }
+            });
+        }
+        drop(listener);
+        graceful.shutdown().await;
     }
 
     /// Envoy's `ext_authz` gRPC service.
@@ -110,4 +182,16 @@ impl AuthServer {
             &self.guard,
         )))
     }
+}
+
+/// What `accept` failing means: a connection that died in the queue is nothing; any
+/// other error (out of file descriptors) is logged and waited out for a second
+/// rather than retried at once in a busy loop, as `axum::serve` does.
+async fn accept_failed(e: std::io::Error) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+    if matches!(e.kind(), ConnectionAborted | ConnectionRefused | ConnectionReset) {
+        return;
+    }
+    tracing::warn!("cannot accept a connection: {e}");
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
 }

@@ -103,14 +103,24 @@ pub(crate) fn read(headers: &HeaderMap, dialect: Dialect) -> Result<Original, Re
             (method, uri)
         }
     };
-    if !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(bad("the original method is not an HTTP method".into()));
-    }
     let (path, query) = match uri.split_once('?') {
         Some((p, q)) => (p, Some(q.to_owned())),
         None => (uri, None),
     };
-    Ok(Original { method: method.to_ascii_uppercase(), path: path.to_owned(), query })
+    Ok(Original { method: self::method(method)?, path: path.to_owned(), query })
+}
+
+/// The original method as the guard reads it (upper-cased), from what a proxy
+/// named: one to 32 ASCII letters. An empty name is no method: the rule's method
+/// list would be asked about `""`.
+pub(crate) fn method(named: &str) -> Result<String, Refusal> {
+    if named.is_empty() {
+        return Err(bad("the original method is empty; the proxy must name the request's method".into()));
+    }
+    if named.len() > MAX_METHOD || !named.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(bad("the original method is not an HTTP method".into()));
+    }
+    Ok(named.to_ascii_uppercase())
 }
 
 /// The path and query of an absolute URL (`https://host/path?q` → `/path?q`).
@@ -185,5 +195,20 @@ mod tests {
             read(&headers(&[("x-forwarded-method", "GET"), ("x-forwarded-uri", &long)]), Dialect::Forwarded)
                 .unwrap_err();
         assert!(e.detail().contains("longer than"), "{}", e.detail());
+    }
+
+    #[test]
+    fn an_empty_original_method_is_an_invalid_request() {
+        for (dialect, pairs) in [
+            (Dialect::Forwarded, [("x-forwarded-method", ""), ("x-forwarded-uri", "/overview")]),
+            (Dialect::Nginx, [("x-original-method", ""), ("x-original-uri", "/overview")]),
+        ] {
+            let e = read(&headers(&pairs), dialect).unwrap_err();
+            assert_eq!(e.code(), RejectionCode::InvalidRequest, "{dialect:?}");
+            assert!(e.detail().contains("method is empty"), "{dialect:?}: {}", e.detail());
+        }
+        // Envoy's gRPC check names the method in a field: the same rule.
+        assert_eq!(method("").unwrap_err().code(), RejectionCode::InvalidRequest);
+        assert_eq!(method("get").unwrap(), "GET");
     }
 }

@@ -15,6 +15,7 @@ use mfa_guard_tower::RejectionResponse;
 
 use crate::identity::{self, IDENTITY_HEADERS};
 use crate::original::{self, Dialect, Original};
+use crate::spelling;
 
 /// Envoy's HTTP `ext_authz` is configured with this `path_prefix`; the rest of
 /// the path is the original request's.
@@ -39,7 +40,13 @@ pub(crate) fn router(guard: Arc<Guard>) -> Router {
 /// its HTTP status; the proxy turns it into the gRPC status a gRPC client expects
 /// (Envoy converts its local replies for gRPC requests; gRPC clients map `401` to
 /// `UNAUTHENTICATED`, `403` to `PERMISSION_DENIED`, `503` to `UNAVAILABLE`).
+///
+/// Every endpoint comes here, so this is where a request carrying one of
+/// mfa-guard's own headers under another spelling is refused (`spelling.rs`).
 pub(crate) async fn decide(guard: &Guard, original: &Original, headers: &HeaderMap) -> Admission {
+    if let Err(refusal) = spelling::check(headers, guard.compliance_header()) {
+        return Admission::Refused(guard.reject(refusal));
+    }
     let req = RequestInfo::new(&original.method, &original.path)
         .with_query(original.query.as_deref())
         .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(HeaderValue::as_bytes));
@@ -138,11 +145,14 @@ async fn envoy(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response 
             let mut response = allow(&admitted);
             // Envoy copies the identity headers set here over the request's own,
             // and removes those named in this header: a client's copy of one the
-            // guard did not set (no roles, an anonymous request) never arrives.
+            // guard did not set (no roles, an anonymous request) never arrives,
+            // nor its copy of the compliance header, whose signal the recipe sends
+            // to the client.
             let unset = IDENTITY_HEADERS
                 .iter()
                 .filter(|h| !response.headers().contains_key(**h))
                 .copied()
+                .chain(guard.compliance_header())
                 .collect::<Vec<_>>()
                 .join(",");
             if let Ok(unset) = HeaderValue::from_str(&unset)

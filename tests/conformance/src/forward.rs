@@ -47,8 +47,9 @@ pub async fn start_serve(guard: Guard) -> Serve {
     let server = AuthServer::new(guard);
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let http_addr = http.local_addr().expect("addr");
-    let router = server.router();
-    tokio::spawn(async move { axum::serve(http, router).await });
+    // As `mfa-guard serve` serves them (its header bound included).
+    let http_server = server.clone();
+    tokio::spawn(async move { http_server.serve_http(http, std::future::pending()).await });
     let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let grpc_addr = grpc.local_addr().expect("addr");
     let service = server.grpc();

@@ -16,6 +16,12 @@
 //! | Traefik `forwardAuth` | `deploy/traefik/mfa-guard.yaml` | `GET /auth`, every client header, `X-Forwarded-Method`/`-Uri` replaced | `authResponseHeaders` copied onto the request | the auth answer (status, headers, body) to the client | `500` |
 //! | Envoy `ext_authz` gRPC | `deploy/envoy/envoy.yaml` | `Check` with the method, path and headers (`header_map` with `encode_raw_headers`, else the joined `headers` map) | `ok_response` headers set, `headers_to_remove` removed, `response_headers_to_add` to the client | `denied_response` to the client | `status_on_error` |
 //! | Envoy `ext_authz` HTTP | `deploy/envoy/envoy-http.yaml` | the same method on `path_prefix` + path, with `allowed_headers` | `allowed_upstream_headers` set, `x-envoy-auth-headers-to-remove` removed, `allowed_client_headers_on_success` to the client | status, body and `allowed_client_headers` | `status_on_error` |
+//!
+//! Before either Envoy model asks, it applies the connection manager's
+//! `common_http_protocol_options.headers_with_underscores_action` from the recipe,
+//! as Envoy's codec does: `REJECT_REQUEST` answers `400` to a request carrying a
+//! header name with `_`, `DROP_HEADER` drops those headers, `ALLOW` (Envoy's
+//! default) lets them through.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -346,10 +352,22 @@ fn any_match(list: &[Matcher], name: &str) -> bool {
 /// The `ext_authz` filter's settings, from an Envoy recipe.
 #[derive(Debug, Clone)]
 pub struct EnvoyRecipe {
+    underscores: Underscores,
     failure_mode_allow: bool,
     status_on_error: u16,
     encode_raw_headers: bool,
     http: Option<EnvoyHttp>,
+}
+
+/// `headers_with_underscores_action` of Envoy's HTTP connection manager.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Underscores {
+    /// `ALLOW` (the default): headers with `_` in their name pass.
+    Allow,
+    /// `REJECT_REQUEST`: such a request is answered `400`.
+    RejectRequest,
+    /// `DROP_HEADER`: such headers are dropped.
+    DropHeader,
 }
 
 #[derive(Debug, Clone)]
@@ -365,8 +383,19 @@ impl EnvoyRecipe {
     /// Reads `deploy/envoy/<file>`.
     pub fn shipped(file: &str) -> Result<Self, String> {
         let doc = load(&format!("envoy/{file}"))?;
-        let filters = &doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]
-            ["http_filters"];
+        let manager =
+            &doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"];
+        let underscores = match manager["common_http_protocol_options"]["headers_with_underscores_action"]
+            .as_str()
+        {
+            None | Some("ALLOW") => Underscores::Allow,
+            Some("REJECT_REQUEST") => Underscores::RejectRequest,
+            Some("DROP_HEADER") => Underscores::DropHeader,
+            Some(other) => {
+                return Err(format!("envoy/{file}: headers_with_underscores_action {other} not modelled"));
+            }
+        };
+        let filters = &manager["http_filters"];
         let ext = filters
             .as_vec()
             .and_then(|v| v.iter().find(|f| f["name"].as_str() == Some("envoy.filters.http.ext_authz")))
@@ -400,6 +429,7 @@ impl EnvoyRecipe {
             return Err(format!("envoy/{file}: ext_authz has neither grpc_service nor http_service"));
         }
         Ok(Self {
+            underscores,
             failure_mode_allow: c["failure_mode_allow"].as_bool().unwrap_or(false),
             status_on_error,
             encode_raw_headers: c["encode_raw_headers"].as_bool().unwrap_or(false),
@@ -444,6 +474,23 @@ fn on_error(recipe: &EnvoyRecipe, log: &Mutex<String>, why: String) -> Option<Re
     (!recipe.failure_mode_allow).then(|| respond(recipe.status_on_error, &[], Vec::new()))
 }
 
+/// What Envoy's HTTP/1 codec does with a request whose header names hold `_`,
+/// before any filter: `Some(400)` to refuse it, else the request (headers dropped
+/// under `DROP_HEADER`).
+fn underscores(recipe: &EnvoyRecipe, held: &mut Held, log: &Mutex<String>) -> Option<Response> {
+    match recipe.underscores {
+        Underscores::Allow => None,
+        Underscores::DropHeader => {
+            held.headers.retain(|(n, _)| !n.contains('_'));
+            None
+        }
+        Underscores::RejectRequest => held.headers.iter().any(|(n, _)| n.contains('_')).then(|| {
+            note(log, "codec: a header name with an underscore, request rejected".into());
+            respond(400, &[], b"Bad Request".to_vec())
+        }),
+    }
+}
+
 /// Envoy's gRPC `ext_authz` filter in front of `upstream`, asking the gRPC
 /// service at `grpc`, configured by `recipe`.
 pub async fn start_envoy_grpc_model(recipe: EnvoyRecipe, grpc: SocketAddr, upstream: SocketAddr) -> Proxy {
@@ -455,6 +502,9 @@ pub async fn start_envoy_grpc_model(recipe: EnvoyRecipe, grpc: SocketAddr, upstr
         let recipe = recipe.clone();
         let client = AuthorizationClient::new(channel.clone());
         async move {
+            if let Some(refused) = underscores(&recipe, &mut held, &log) {
+                return refused;
+            }
             let answer = match check(client, &recipe, &held).await {
                 Ok(answer) => answer,
                 Err(why) => match on_error(&recipe, &log, why) {
@@ -577,6 +627,9 @@ pub async fn start_envoy_http_model(
         let recipe = recipe.clone();
         let http = http.clone();
         async move {
+            if let Some(refused) = underscores(&recipe, &mut held, &log) {
+                return refused;
+            }
             // Host, Method, Path, Content-Length and Authorization always go; the
             // rest as `allowed_headers` says.
             let mut ask = held.clone();

@@ -66,3 +66,64 @@ fn serve_without_an_issuer_is_a_configuration_error_with_exit_1() {
     assert!(stderr.contains("mfa-guard serve needs an issuer and its keys"), "{stderr}");
     assert!(stderr.contains("mfa-guard dev-issuer"), "the hint says how to try it locally: {stderr}");
 }
+
+#[test]
+fn serve_decides_on_a_proxys_request_of_many_headers_and_stops_on_sigterm() {
+    let file = temp_dir().join("mfa.toml");
+    let config = format!(
+        "[[issuers]]\nissuer = {:?}\njwks_file = {:?}\n",
+        issuer().issuer(),
+        jwks_file().display().to_string()
+    );
+    std::fs::write(&file, config).unwrap();
+    let mut child = command()
+        .arg("serve")
+        .env("MFA_CONFIG", &file)
+        .env("MFA_AUDIENCE", AUDIENCE)
+        .env("MFA_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .env_remove("MFA_ISSUER")
+        .env_remove("MFA_JWKS_URL")
+        .env_remove("MFA_DISCOVERY_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let addr = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on http://").map(str::to_owned))
+        .expect("serve says where it listens");
+    // nginx passes on up to 1,000 header lines of a client's; hyper's default
+    // refused more than 100 with 431, which nginx turns into its own 500.
+    let mut request = format!(
+        "GET /auth HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nX-Forwarded-Method: GET\r\nX-Forwarded-Uri: /health\r\n"
+    );
+    for i in 0..200 {
+        request.push_str(&format!("X-Filler-{i}: {i}\r\n"));
+    }
+    request.push_str("\r\n");
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(&mut stream, request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status_line = response.lines().next().unwrap_or_default().to_owned();
+
+    let stopped = std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    let mut status = None;
+    for _ in 0..100 {
+        status = child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    if status.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    assert_eq!(status_line, "HTTP/1.1 200 OK", "the public /health, asked with 205 header lines");
+    assert!(stopped.is_ok_and(|s| s.success()), "kill -TERM");
+    assert_eq!(status.and_then(|s| s.code()), Some(exit::OK), "serve ends with 0 on SIGTERM");
+}

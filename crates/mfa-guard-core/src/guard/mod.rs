@@ -309,6 +309,12 @@ impl Guard {
         self.inner.anonymous.rejection().clone()
     }
 
+    /// The name of the compliance header, when one is configured
+    /// ([`GuardBuilder::compliance_header`]), lowercase.
+    pub fn compliance_header(&self) -> Option<&str> {
+        self.inner.compliance_header.as_deref()
+    }
+
     /// The clock the guard reads.
     pub fn clock(&self) -> &dyn Clock {
         &*self.inner.clock
