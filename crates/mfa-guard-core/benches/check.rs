@@ -33,6 +33,36 @@ fn bench(c: &mut Criterion) {
 
     let cached = guard(&issuer, 10_000);
     assert!(admitted(&cached, header.as_bytes()));
+    // The same route asking a stronger level within an hour (per-route assurance):
+    // what a rule with a level and a freshness adds to a cached decision.
+    let assured = Guard::builder()
+        .issuer(ISSUER)
+        .keys(issuer.key_source().unwrap())
+        .audience(DEV_AUDIENCE)
+        .policy(
+            mfa_guard_core::Policy::partner_center()
+                .assurance_level(
+                    mfa_guard_core::AssuranceLevel::new("phishing-resistant").auth_contexts(["c2"]),
+                )
+                .route(
+                    "/commerce/*",
+                    mfa_guard_core::Requirement::mfa()
+                        .any_role([mfa_guard_core::Role::AdminAgent])
+                        .assurance("phishing-resistant")
+                        .max_age(std::time::Duration::from_secs(3600)),
+                ),
+        )
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let strong = issuer
+        .user()
+        .claim("acrs", serde_json::json!(["c2"]))
+        .claim("auth_time", serde_json::json!(now - 60))
+        .sign()
+        .unwrap();
+    let strong_header = format!("Bearer {strong}");
+    assert!(admitted(&assured, strong_header.as_bytes()));
     let uncached = guard(&issuer, 0);
     assert!(admitted(&uncached, header.as_bytes()));
 
@@ -112,6 +142,9 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("guard_cache_hit", |b| b.iter(|| admitted(&cached, black_box(header.as_bytes()))));
+    group.bench_function("guard_cache_hit_level_and_max_age", |b| {
+        b.iter(|| admitted(&assured, black_box(strong_header.as_bytes())))
+    });
     let mut turn = 0;
     group.bench_function("guard_cache_hit_shared_level", |b| {
         b.iter(|| {

@@ -13,7 +13,7 @@ async fn the_axum_example_answers_every_case_of_the_table() {
     }
     let cases = table();
     let failures = run(&cases, |style| {
-        servers.iter().filter(|(s, _)| *s == style).map(|(_, target)| target.clone()).collect()
+        servers.iter().filter(|(s, _)| *s == style).map(|(_, target)| *target).collect()
     })
     .await;
     assert!(
