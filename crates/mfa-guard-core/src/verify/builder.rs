@@ -252,6 +252,7 @@ impl VerifierBuilder {
             algorithms: self.algorithms,
             leeway: i64::try_from(self.leeway.as_secs()).unwrap_or(300),
             max_lifetime,
+            authorized_party: None,
             clock: self.clock,
         })
     }

@@ -110,6 +110,23 @@ pub(crate) fn check_claims(
     Ok(())
 }
 
+/// The authorized party of an ID token, as OpenID Connect Core 3.1.3.7 says: an
+/// ID token for several audiences must name, in `azp`, the client it was issued to,
+/// and an `azp` that is present must be `client_id`. (`aud` already holds
+/// `client_id`: [`check_claims`] ran first.) Without this, a token the provider
+/// issued to another client that merely lists ours among its audiences would sign
+/// a browser in here.
+pub(crate) fn check_authorized_party(claims: &Claims, client_id: &str) -> Result<(), Refusal> {
+    match claims.azp.as_deref() {
+        Some(azp) if azp == client_id => Ok(()),
+        Some(_) => Err(invalid("the ID token was issued to another client (its azp is not this client id)")),
+        None if claims.aud.len() > 1 => {
+            Err(invalid("the ID token has several audiences and no azp naming the client it was issued to"))
+        }
+        None => Ok(()),
+    }
+}
+
 /// `exp` required and not past; `nbf` and `iat` not ahead of the clock by more
 /// than `leeway` (a token stamped as issued in the future comes from a broken or
 /// hostile clock, and would outlive the lifetime its issuer meant); with
@@ -161,6 +178,23 @@ mod tests {
 
     fn reason(token: &str) -> String {
         parse(token, AlgorithmSet::default()).unwrap_err().detail.into_owned()
+    }
+
+    #[test]
+    fn an_id_token_for_several_audiences_needs_an_azp_naming_the_client() {
+        let check = |json: &str| {
+            check_authorized_party(&Claims::from_json(json.as_bytes()).unwrap(), "web-app")
+                .map_err(|r| r.detail.into_owned())
+        };
+        assert_eq!(check(r#"{"aud":"web-app"}"#), Ok(()));
+        assert_eq!(check(r#"{"aud":["web-app"]}"#), Ok(()));
+        assert_eq!(check(r#"{"aud":["web-app","api"],"azp":"web-app"}"#), Ok(()));
+        assert_eq!(check(r#"{"aud":"web-app","azp":"web-app"}"#), Ok(()));
+        let several = check(r#"{"aud":["web-app","api"]}"#).unwrap_err();
+        assert!(several.contains("several audiences and no azp"), "{several}");
+        let foreign = check(r#"{"aud":["web-app","api"],"azp":"api"}"#).unwrap_err();
+        assert!(foreign.contains("issued to another client"), "{foreign}");
+        assert!(check(r#"{"aud":"web-app","azp":"WEB-APP"}"#).is_err(), "compared exactly");
     }
 
     #[test]

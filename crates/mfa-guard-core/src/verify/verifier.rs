@@ -47,6 +47,9 @@ pub struct Verifier {
     pub(super) leeway: i64,
     /// Longest `exp - iat` accepted, in seconds.
     pub(super) max_lifetime: Option<i64>,
+    /// Set for ID tokens only: the client id their `azp` must name
+    /// ([`check_authorized_party`](super::check_authorized_party)).
+    pub(super) authorized_party: Option<String>,
     pub(super) clock: Arc<dyn Clock>,
 }
 
@@ -286,6 +289,11 @@ impl Verifier {
         {
             return Step::Refused(refusal);
         }
+        if let Some(client_id) = &self.authorized_party
+            && let Err(refusal) = super::check_authorized_party(&parsed.claims, client_id)
+        {
+            return Step::Refused(refusal);
+        }
         match self.issuers[issuer].keys.provider().lookup(parsed.kid.as_deref(), parsed.alg) {
             Lookup::Found(key) => verify_signature(token, parsed, key),
             Lookup::Missing | Lookup::NotLoaded => {
@@ -330,6 +338,7 @@ impl std::fmt::Debug for Verifier {
             .field("algorithms", &self.algorithms)
             .field("leeway", &self.leeway)
             .field("max_lifetime", &self.max_lifetime)
+            .field("authorized_party", &self.authorized_party)
             .finish_non_exhaustive()
     }
 }
@@ -352,7 +361,8 @@ impl Verifier {
     /// A verifier of the ID tokens `issuer` issues for the client `client_id`: same
     /// tenants, algorithms, leeway and clock as this one, and the key source of this
     /// verifier's issuer of the same name when there is one (one key cache per
-    /// issuer), otherwise the provider's `jwks_uri`.
+    /// issuer), otherwise the provider's `jwks_uri`. Its tokens must be for
+    /// `client_id` (`aud`) and, when they name one, issued to it (`azp`).
     pub(crate) fn for_id_tokens(
         &self,
         issuer: &str,
@@ -377,6 +387,7 @@ impl Verifier {
             algorithms: self.algorithms,
             leeway: self.leeway,
             max_lifetime: None,
+            authorized_party: Some(client_id.to_owned()),
             clock: Arc::clone(&self.clock),
         })
     }
