@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 
 use actix_web::http::header::{HeaderName, HeaderValue};
 
-use crate::middleware::add_headers;
+use crate::response::add_headers;
 
 /// A check that had to wait for signing keys, followed by the inner call.
 pub(crate) type Checking<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, Error>>>>;

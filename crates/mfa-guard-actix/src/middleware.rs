@@ -13,7 +13,7 @@ use mfa_guard_core::{
 };
 
 use crate::future::ResponseFuture;
-use crate::response::{admitted_headers, render};
+use crate::response::{add_headers, admitted_headers, render};
 
 /// Protects an actix-web `App`, `Scope` or `Resource` with a [`Guard`].
 ///
@@ -154,13 +154,6 @@ fn admit(req: &ServiceRequest, admission: Admission) -> Result<Vec<(HeaderName, 
             req.extensions_mut().insert(marker);
             Ok(Vec::new())
         }
-    }
-}
-
-/// Appends core's headers to the inner service's response.
-pub(crate) fn add_headers<B>(res: &mut ServiceResponse<B>, headers: Vec<(HeaderName, HeaderValue)>) {
-    for (name, value) in headers {
-        res.headers_mut().append(name, value);
     }
 }
 

@@ -46,3 +46,13 @@ pub(crate) fn admitted_headers(principal: &mfa_guard_core::Principal) -> Vec<(He
         })
         .collect()
 }
+
+/// Appends core's headers to the inner service's response.
+pub(crate) fn add_headers<B>(
+    res: &mut actix_web::dev::ServiceResponse<B>,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) {
+    for (name, value) in headers {
+        res.headers_mut().append(name, value);
+    }
+}

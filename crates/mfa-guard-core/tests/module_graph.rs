@@ -1,30 +1,51 @@
-//! Core's modules depend on each other without cycles, so each can be read, tested
-//! and changed from the leaves up (`docs/ARCHITECTURE.md` draws the graph).
+//! The modules of every crate of the workspace depend on each other without cycles,
+//! so each can be read, tested and changed from the leaves up (`docs/ARCHITECTURE.md`
+//! draws core's graph). In the adapters that means what tower-http does: a future
+//! never imports its service.
 //!
-//! The graph is read from the source: every `crate::a::…` path (and `super::b::…`
-//! between siblings of one folder) outside test code is an edge. Two levels are
-//! checked: the top-level modules of the crate, and the files inside each folder
+//! The graph is read from the source: every path through `crate::`, `super::` or
+//! `self::` outside test code is an edge, grouped imports (`use super::{a, b::c}`)
+//! included. Test code is the item after a `#[cfg(test)]` (a test module, a helper),
+//! and `tests.rs` files; what follows such an item is read again. Two levels are
+//! checked in each crate: its top-level modules, and the files inside each folder
 //! module (`keys/jwk.rs` → `keys/prepared.rs`, …).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// A source file: its module path (`keys::jwk`) and its code without test modules.
+/// A source file: its module path (`keys::jwk`) and its code without test items.
 struct Source {
     module: Vec<String>,
     code: String,
 }
 
-fn sources() -> Vec<Source> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// Every crate of the workspace that has a `src/`: the library and binary crates
+/// under `crates/` and the example packages.
+fn crate_roots() -> Vec<PathBuf> {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut roots = Vec::new();
+    for dir in ["crates", "examples"] {
+        let Ok(entries) = std::fs::read_dir(workspace.join(dir)) else { continue };
+        for entry in entries.flatten() {
+            let src = entry.path().join("src");
+            if src.is_dir() {
+                roots.push(src);
+            }
+        }
+    }
+    roots.sort();
+    roots
+}
+
+fn sources(root: &Path) -> Vec<Source> {
     let mut files = Vec::new();
-    collect(&root, &mut files);
+    collect(root, &mut files);
     files
         .into_iter()
         .filter_map(|path| {
-            let rel = path.strip_prefix(&root).ok()?.with_extension("");
+            let rel = path.strip_prefix(root).ok()?.with_extension("");
             let mut module: Vec<String> = rel.iter().map(|c| c.to_string_lossy().into_owned()).collect();
-            if module.last().is_some_and(|m| m == "mod" || m == "lib") {
+            if module.last().is_some_and(|m| m == "mod" || m == "lib" || m == "main") {
                 module.pop();
             }
             // Unit-test files (`tests.rs`, `x/tests.rs`) are test code.
@@ -49,15 +70,37 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The text before the first `#[cfg(test)]` item: unit tests sit at the end of a file.
+/// The code without comments and without each item that follows a `#[cfg(test)]`
+/// (up to its closing brace or semicolon at depth zero).
 fn without_tests(text: &str) -> String {
     let mut code = String::new();
-    for line in text.lines() {
-        if line.trim_start().starts_with("#[cfg(test)]") {
-            break;
-        }
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let trimmed = line.trim_start();
         // Doc comments may name paths (`crate::path`) without depending on them.
-        if line.trim_start().starts_with("//") {
+        if trimmed.starts_with("//") {
+            continue;
+        }
+        if trimmed.starts_with("#[cfg(test)]") {
+            let mut depth = 0i32;
+            let mut opened = false;
+            for item in lines.by_ref() {
+                let item = item.split("//").next().unwrap_or_default();
+                for c in item.chars() {
+                    match c {
+                        '{' => {
+                            depth += 1;
+                            opened = true;
+                        }
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                }
+                let ends = if opened { depth <= 0 } else { item.trim_end().ends_with(';') };
+                if ends {
+                    break;
+                }
+            }
             continue;
         }
         code.push_str(line);
@@ -66,30 +109,137 @@ fn without_tests(text: &str) -> String {
     code
 }
 
-/// The module paths a file names: `crate::a::b` → `[a, b]`; `super::b` resolved
-/// against the file's own module.
-fn references(source: &Source) -> Vec<Vec<String>> {
+/// The tokens of a use tree: identifiers and the punctuation that shapes it.
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Ident(String),
+    Sep,
+    Open,
+    Close,
+    Comma,
+    Other,
+}
+
+fn tokens(text: &str) -> Vec<Token> {
     let mut out = Vec::new();
-    let code = &source.code;
-    for (anchor, base) in [("crate::", Vec::new()), ("super::", parent(&source.module))] {
-        let mut rest = code.as_str();
-        while let Some(at) = rest.find(anchor) {
-            let before = rest[..at].chars().next_back();
-            rest = &rest[at + anchor.len()..];
-            if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-                continue;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c.is_alphanumeric() || c == '_' => {
+                let mut ident = String::from(c);
+                while let Some(&n) = chars.peek().filter(|n| n.is_alphanumeric() || **n == '_') {
+                    ident.push(n);
+                    chars.next();
+                }
+                out.push(Token::Ident(ident));
             }
-            let path: Vec<String> = rest
-                .split("::")
-                .map(|seg| seg.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect::<String>())
-                .take_while(|seg| {
-                    !seg.is_empty() && seg.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-                })
-                .collect();
-            let mut full = base.clone();
-            full.extend(path);
-            out.push(full);
+            ':' if chars.peek() == Some(&':') => {
+                chars.next();
+                out.push(Token::Sep);
+            }
+            '{' => out.push(Token::Open),
+            '}' => out.push(Token::Close),
+            ',' => out.push(Token::Comma),
+            c if c.is_whitespace() => {}
+            _ => out.push(Token::Other),
         }
+    }
+    out
+}
+
+/// The module paths of a use tree starting at `tokens[at]` (just after an anchor):
+/// `a::b`, `a::{b, c::d}`, `{a, b::{c}}`. Each path keeps its lowercase segments
+/// (types, traits and constants end a module path).
+fn tree(tokens: &[Token], at: &mut usize, prefix: &[String], out: &mut Vec<Vec<String>>) {
+    let mut path = prefix.to_vec();
+    loop {
+        match tokens.get(*at) {
+            Some(Token::Ident(name)) => {
+                *at += 1;
+                if name.chars().next().is_some_and(|c| c.is_ascii_lowercase()) {
+                    path.push(name.clone());
+                } else {
+                    out.push(path);
+                    return;
+                }
+                if tokens.get(*at) == Some(&Token::Sep) {
+                    *at += 1;
+                } else {
+                    out.push(path);
+                    return;
+                }
+            }
+            Some(Token::Open) => {
+                *at += 1;
+                loop {
+                    tree(tokens, at, &path, out);
+                    // Skip to the next `,` or the closing `}` of this group.
+                    let mut depth = 0;
+                    while let Some(t) = tokens.get(*at) {
+                        match t {
+                            Token::Open => depth += 1,
+                            Token::Close if depth == 0 => break,
+                            Token::Close => depth -= 1,
+                            Token::Comma if depth == 0 => break,
+                            _ => {}
+                        }
+                        *at += 1;
+                    }
+                    match tokens.get(*at) {
+                        Some(Token::Comma) => {
+                            *at += 1;
+                            if tokens.get(*at) == Some(&Token::Close) {
+                                *at += 1;
+                                return;
+                            }
+                        }
+                        _ => {
+                            *at += 1;
+                            return;
+                        }
+                    }
+                }
+            }
+            _ => {
+                out.push(path);
+                return;
+            }
+        }
+    }
+}
+
+/// The module paths a file names: `crate::a::b` → `[a, b]`; `super::b` and
+/// `self::b` resolved against the file's own module; grouped imports expanded.
+fn references(source: &Source) -> Vec<Vec<String>> {
+    let toks = tokens(&source.code);
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < toks.len() {
+        let Token::Ident(word) = &toks[i] else {
+            i += 1;
+            continue;
+        };
+        let preceded_by_path = i > 0 && toks[i - 1] == Token::Sep;
+        if preceded_by_path || !matches!(word.as_str(), "crate" | "super" | "self") {
+            i += 1;
+            continue;
+        }
+        let mut base = match word.as_str() {
+            "crate" => Vec::new(),
+            "super" => parent(&source.module),
+            _ => source.module.clone(),
+        };
+        i += 1;
+        if toks.get(i) != Some(&Token::Sep) {
+            continue;
+        }
+        i += 1;
+        // `super::super::x`
+        while toks.get(i) == Some(&Token::Ident("super".into())) && toks.get(i + 1) == Some(&Token::Sep) {
+            base = parent(&base);
+            i += 2;
+        }
+        tree(&toks, &mut i, &base, &mut out);
     }
     out
 }
@@ -148,65 +298,107 @@ fn render(graph: &BTreeMap<String, BTreeSet<String>>) -> String {
         .join("\n")
 }
 
-#[test]
-fn the_top_level_modules_of_core_form_no_cycle() {
-    let sources = sources();
-    let top: BTreeSet<String> = sources.iter().filter_map(|s| s.module.first().cloned()).collect();
+/// The graph of `sources`' modules at one level: below `folder` (empty: the crate's
+/// top level), each child module and the children it uses.
+fn graph_below(sources: &[Source], folder: &[String]) -> BTreeMap<String, BTreeSet<String>> {
+    let inside: Vec<&Source> =
+        sources.iter().filter(|s| s.module.len() > folder.len() && s.module.starts_with(folder)).collect();
+    let children: BTreeSet<String> = inside.iter().map(|s| s.module[folder.len()].clone()).collect();
     let mut graph: BTreeMap<String, BTreeSet<String>> =
-        top.iter().map(|m| (m.clone(), BTreeSet::new())).collect();
-    for source in &sources {
-        let Some(from) = source.module.first() else { continue };
-        for r in references(source) {
-            if let Some(to) = r.first()
-                && to != from
-                && top.contains(to)
-            {
-                graph.entry(from.clone()).or_default().insert(to.clone());
-            }
+        children.iter().map(|c| (c.clone(), BTreeSet::new())).collect();
+    for source in &inside {
+        // At the top level every file of a module speaks for it; below, each file
+        // is a node of its own.
+        if !folder.is_empty() && source.module.len() != folder.len() + 1 {
+            continue;
         }
-    }
-    eprintln!("core's modules and what each uses:\n{}", render(&graph));
-    assert!(graph.len() >= 8, "the source was not found: {graph:?}");
-    if let Some(cycle) = find_cycle(&graph) {
-        panic!("core's modules form a cycle: {}\n{}", cycle.join(" -> "), render(&graph));
-    }
-}
-
-#[test]
-fn the_files_inside_each_folder_module_form_no_cycle() {
-    let sources = sources();
-    let folders: BTreeSet<Vec<String>> =
-        sources.iter().filter(|s| s.module.len() >= 2).map(|s| parent(&s.module)).collect();
-    for folder in folders {
-        let children: BTreeSet<String> = sources
-            .iter()
-            .filter(|s| s.module.len() == folder.len() + 1 && s.module.starts_with(&folder))
-            .filter_map(|s| s.module.last().cloned())
-            .collect();
-        let mut graph: BTreeMap<String, BTreeSet<String>> =
-            children.iter().map(|c| (c.clone(), BTreeSet::new())).collect();
-        for source in
-            sources.iter().filter(|s| s.module.len() == folder.len() + 1 && s.module.starts_with(&folder))
-        {
-            let from = source.module.last().cloned().unwrap_or_default();
-            for r in references(source) {
-                if r.len() > folder.len() && r.starts_with(&folder) {
-                    let to = &r[folder.len()];
-                    if *to != from && children.contains(to) {
-                        graph.entry(from.clone()).or_default().insert(to.clone());
-                    }
+        let from = &source.module[folder.len()];
+        for r in references(source) {
+            if r.len() > folder.len() && r.starts_with(folder) {
+                let to = &r[folder.len()];
+                if to != from && children.contains(to) {
+                    graph.entry(from.clone()).or_default().insert(to.clone());
                 }
             }
         }
+    }
+    graph
+}
+
+#[test]
+fn the_top_level_modules_of_every_crate_form_no_cycle() {
+    let roots = crate_roots();
+    assert!(roots.len() >= 6, "the workspace's crates were not found: {roots:?}");
+    for root in roots {
+        let sources = sources(&root);
+        let graph = graph_below(&sources, &[]);
+        eprintln!("{}: modules and what each uses:\n{}", root.display(), render(&graph));
         if let Some(cycle) = find_cycle(&graph) {
             panic!(
-                "the files of {} form a cycle: {}\n{}",
-                folder.join("::"),
+                "the modules of {} form a cycle: {}\n{}",
+                root.display(),
                 cycle.join(" -> "),
                 render(&graph)
             );
         }
     }
+    let core = sources(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"));
+    assert!(graph_below(&core, &[]).len() >= 8, "core's source was not found");
+}
+
+#[test]
+fn the_files_inside_each_folder_module_form_no_cycle() {
+    for root in crate_roots() {
+        let sources = sources(&root);
+        let folders: BTreeSet<Vec<String>> =
+            sources.iter().filter(|s| s.module.len() >= 2).map(|s| parent(&s.module)).collect();
+        for folder in folders {
+            let graph = graph_below(&sources, &folder);
+            if let Some(cycle) = find_cycle(&graph) {
+                panic!(
+                    "the files of {} in {} form a cycle: {}\n{}",
+                    folder.join("::"),
+                    root.display(),
+                    cycle.join(" -> "),
+                    render(&graph)
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn grouped_imports_and_test_items_are_read_as_they_mean() {
+    let source = |module: &[&str], text: &str| Source {
+        module: module.iter().map(|m| m.to_string()).collect(),
+        code: without_tests(text),
+    };
+    let s = source(
+        &["guard", "decide"],
+        "use super::{Admission, Guard, admission::{self, Anonymous}};\nuse crate::{path, policy::{CompiledRule, Mode}};\nuse crate::rejection::Rejection;\n",
+    );
+    let refs: BTreeSet<Vec<String>> = references(&s).into_iter().collect();
+    for expected in [&["guard"][..], &["guard", "admission"], &["path"], &["policy"], &["rejection"]] {
+        assert!(
+            refs.contains(&expected.iter().map(|e| e.to_string()).collect::<Vec<_>>()),
+            "{expected:?} in {refs:?}"
+        );
+    }
+    // Only the item after `#[cfg(test)]` is test code; what follows it counts.
+    let s = source(
+        &["a"],
+        "#[cfg(test)]\nfn helper() {\n    crate::b::x();\n}\nfn real() { crate::c::y(); }\n#[cfg(test)]\nmod tests;\nuse crate::d::Z;\n",
+    );
+    let refs: Vec<Vec<String>> = references(&s);
+    assert!(!refs.iter().any(|r| r.first().is_some_and(|m| m == "b")), "{refs:?}");
+    assert!(refs.iter().any(|r| r.first().is_some_and(|m| m == "c")), "{refs:?}");
+    assert!(refs.iter().any(|r| r.first().is_some_and(|m| m == "d")), "{refs:?}");
+    // A future that imports its service is a cycle.
+    let sources = vec![
+        source(&["service"], "use crate::future::ResponseFuture;\n"),
+        source(&["future"], "use crate::{ResponseBody, service::admit};\n"),
+    ];
+    assert!(find_cycle(&graph_below(&sources, &[])).is_some());
 }
 
 #[test]

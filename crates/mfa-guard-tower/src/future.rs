@@ -11,8 +11,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::ResponseBody;
-use crate::response::render;
-use crate::service::admit;
+use crate::response::{admit, render};
 
 type Check = Pin<Box<dyn Future<Output = Admission> + Send>>;
 

@@ -1,11 +1,14 @@
-//! A core [`Answer`] (a refusal, or a browser-mode redirect or page) as an
-//! `http::Response`: every byte comes from core; this only copies status, headers,
-//! body and the HTTP/1.1 reason phrase across.
+//! Core's decision in `http` terms: an admission copied onto the request (and the
+//! headers it adds to the response), a core [`Answer`] (a refusal, or a
+//! browser-mode redirect or page) as an `http::Response`. Every byte comes from
+//! core; this only copies status, headers, body and the HTTP/1.1 reason phrase
+//! across. The service and its future both use it; neither imports the other's
+//! internals (the future never imports its service, as in tower-http).
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
 use hyper::ext::ReasonPhrase;
-use mfa_guard_core::Answer;
+use mfa_guard_core::{Admission, Admitted, Answer};
 
 /// Renders `answer`, with the body type made by `body`.
 ///
@@ -45,4 +48,24 @@ pub(crate) fn admitted_headers(principal: &mfa_guard_core::Principal) -> Vec<(He
             Some((HeaderName::from_bytes(n.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?))
         })
         .collect()
+}
+
+/// Copies core's decision onto the request: the caller (or the anonymous marker) into
+/// its extensions, and back the headers core wants on the response; a refusal comes
+/// back as `Err`.
+pub(crate) fn admit<B>(
+    req: &mut Request<B>,
+    admission: Admission,
+) -> Result<Vec<(HeaderName, HeaderValue)>, Answer> {
+    match admission.into_answer()? {
+        Admitted::Caller(principal) => {
+            let headers = admitted_headers(&principal);
+            req.extensions_mut().insert(principal);
+            Ok(headers)
+        }
+        Admitted::Anonymous(marker) => {
+            req.extensions_mut().insert(marker);
+            Ok(Vec::new())
+        }
+    }
 }

@@ -3,12 +3,12 @@
 use std::task::{Context, Poll};
 
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE};
-use http::{HeaderName, HeaderValue, Request, Response};
-use mfa_guard_core::{Admission, Admitted, Answer, CookieValues, Evaluation, Guard, RequestInfo};
+use http::{Request, Response};
+use mfa_guard_core::{CookieValues, Evaluation, Guard, RequestInfo};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
-use crate::response::admitted_headers;
+use crate::response::admit;
 use crate::{MfaLayer, ResponseBody};
 
 /// Checks every request with a [`Guard`] before the inner service sees it.
@@ -105,24 +105,4 @@ fn routed_path<B>(req: &Request<B>) -> &str {
         return uri.path();
     }
     req.uri().path()
-}
-
-/// Copies core's decision onto the request: the caller (or the anonymous marker) into
-/// its extensions, and back the headers core wants on the response; a refusal comes
-/// back as `Err`.
-pub(crate) fn admit<B>(
-    req: &mut Request<B>,
-    admission: Admission,
-) -> Result<Vec<(HeaderName, HeaderValue)>, Answer> {
-    match admission.into_answer()? {
-        Admitted::Caller(principal) => {
-            let headers = admitted_headers(&principal);
-            req.extensions_mut().insert(principal);
-            Ok(headers)
-        }
-        Admitted::Anonymous(marker) => {
-            req.extensions_mut().insert(marker);
-            Ok(Vec::new())
-        }
-    }
 }
