@@ -265,6 +265,7 @@ impl GuardBuilder {
             max_age: self.policy.mfa_policy().max_age_secs(),
             authorization_uri: self.authorization_uri,
             claims: None,
+            auth_context: None,
             body: self.body,
         };
         if let Some(r) = &challenges.realm
@@ -286,7 +287,7 @@ impl GuardBuilder {
                         "the entra-claims challenge style needs an authorization_uri and an auth context id (.entra_claims(..))",
                     ));
                 };
-                challenges.claims = Some(Challenges::entra_claims_for(ctx));
+                challenges.ask_for_context(ctx);
             }
             _ => {}
         }

@@ -154,6 +154,22 @@ impl Guard {
         }
     }
 
+    /// The rule that decides a request, or why its path is refused before any rule
+    /// is chosen: a path that cannot be read one way never falls through to a
+    /// weaker rule.
+    pub(crate) fn route(&self, req: &RequestInfo<'_>) -> Result<&CompiledRule, path::Unreadable> {
+        let inner = &*self.inner;
+        path::check(req.path, req.routed_path, inner.paths)?;
+        let rule = self.select(req.method, req.routed_path());
+        if inner.paths.confusables_refused()
+            && self.fixed.is_none()
+            && inner.policy.confusable(req.routed_path())
+        {
+            return Err(path::Unreadable::Confusable);
+        }
+        Ok(rule)
+    }
+
     /// Checks a request: token present → valid → caller kind allowed → MFA → roles.
     pub async fn check(&self, req: &RequestInfo<'_>) -> Admission {
         match self.evaluate(req) {
@@ -200,20 +216,12 @@ impl Guard {
         span: &tracing::Span,
     ) -> Evaluation {
         let inner = &*self.inner;
-        // Before any rule is chosen: a path that cannot be read one way never falls
-        // through to a weaker rule.
-        if let Err(unreadable) = path::check(req.path, req.routed_path, inner.paths) {
-            return Evaluation::Ready(Admission::Refused(self.refuse_path(unreadable, span)));
-        }
-        let rule = self.select(req.method, req.routed_path());
-        if inner.paths.confusables_refused()
-            && self.fixed.is_none()
-            && inner.policy.confusable(req.routed_path())
-        {
-            return Evaluation::Ready(Admission::Refused(
-                self.refuse_path(path::Unreadable::Confusable, span),
-            ));
-        }
+        let rule = match self.route(req) {
+            Ok(rule) => rule,
+            Err(unreadable) => {
+                return Evaluation::Ready(Admission::Refused(self.refuse_path(unreadable, span)));
+            }
+        };
         #[cfg(feature = "browser")]
         if let Some(browser) = &inner.browser
             && let Some(evaluation) = browser.evaluate(self, req, rule, span)
@@ -327,7 +335,6 @@ impl Guard {
     }
 
     /// The compiled route policy.
-    #[cfg(feature = "browser")]
     pub(crate) fn policy(&self) -> &CompiledPolicy {
         &self.inner.policy
     }

@@ -200,6 +200,16 @@ impl CompiledRule {
         self.requirement.access == Access::Public
     }
 
+    /// The path pattern.
+    pub(crate) fn pattern(&self) -> &PathPattern {
+        &self.pattern
+    }
+
+    /// The methods (empty: all).
+    pub(crate) fn methods(&self) -> &[String] {
+        &self.methods
+    }
+
     fn admits_method(&self, method: &str) -> bool {
         self.methods.is_empty()
             || self.methods.iter().any(|m| m == method || (method == "HEAD" && m == "GET"))
@@ -230,6 +240,11 @@ impl CompiledPolicy {
             shared: Arc::clone(&self.defaults),
         };
         compiler.rule(PathPattern::Prefix(String::new()), Vec::new(), requirement, label, label)
+    }
+
+    /// Every rule in the order a request tries them, the fallback last.
+    pub(crate) fn rules(&self) -> impl Iterator<Item = &CompiledRule> {
+        self.rules.iter().chain([&self.fallback])
     }
 
     /// The rule of `method` on `path`, the path as the router reads it.

@@ -71,6 +71,16 @@ impl PathPattern {
     }
 }
 
+/// The pattern as written: `/health`, `/commerce/*`, `/*`.
+impl std::fmt::Display for PathPattern {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PathPattern::Exact(p) => f.write_str(p),
+            PathPattern::Prefix(p) => write!(f, "{p}/*"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,6 +121,13 @@ mod tests {
         assert!(root.matches("/"));
         let dot = PathPattern::parse("/.well-known/*").unwrap().confusable_form();
         assert_eq!(dot, PathPattern::Prefix("/.well-known".into()));
+    }
+
+    #[test]
+    fn patterns_are_shown_as_written() {
+        for written in ["/health", "/commerce/*", "/*"] {
+            assert_eq!(PathPattern::parse(written).unwrap().to_string(), written);
+        }
     }
 
     #[test]

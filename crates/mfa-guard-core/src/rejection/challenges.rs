@@ -143,6 +143,9 @@ pub(crate) struct Challenges {
     pub(crate) authorization_uri: Option<String>,
     /// Entra claims challenge: base64url of the claims request JSON.
     pub(crate) claims: Option<String>,
+    /// Entra claims challenge: the authentication context `claims` asks for (kept
+    /// beside it so an explanation can name it; set with [`Self::ask_for_context`]).
+    pub(crate) auth_context: Option<String>,
     /// The application's own rendering of refusal bodies, if any.
     pub(crate) body: Option<BodyRenderer>,
 }
@@ -216,7 +219,7 @@ impl Challenges {
             _ => None,
         };
         if let Some(context) = explicit_context.or(ask.auth_context) {
-            rule.claims = Some(Self::entra_claims_for(context));
+            rule.ask_for_context(context);
         }
         match rule.style {
             ChallengeStyle::StepUp if rule.acr_values.is_none() => Err(
@@ -233,6 +236,12 @@ impl Challenges {
             }
             _ => Ok(rule),
         }
+    }
+
+    /// Entra's claims challenge asks for `auth_context`.
+    pub(crate) fn ask_for_context(&mut self, auth_context: &str) {
+        self.claims = Some(Self::entra_claims_for(auth_context));
+        self.auth_context = Some(auth_context.to_owned());
     }
 
     /// Builds the Entra claims-challenge value asking for an authentication context.

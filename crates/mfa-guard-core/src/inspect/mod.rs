@@ -3,11 +3,18 @@
 //!
 //! Nothing here trusts the token: the signature is not checked, so an inspection
 //! says what the token *claims*, decided by the same rules the guard applies.
+//! [`Explanation`] says, rule by rule, what a rule asks of the token's
+//! authentication (assurance level, freshness), what the token shows of it, and
+//! how the rule asks for more.
+
+mod explain;
+
+pub use explain::{ChallengePlan, Explanation};
 
 use serde_json::Value;
 
 use crate::claims::{CallerKind, Claims, KindRule, parse_claims};
-use crate::policy::{MfaEvidence, Policy, Requirement, Role, Subject};
+use crate::policy::{MfaEvidence, Policy, Requirement, Role};
 use crate::rejection::{Refusal, RejectionCode};
 use crate::verify::{self, invalid};
 
@@ -93,27 +100,26 @@ impl Inspection {
     /// admit, or the refusal. The time claims are checked as the guard does, with the
     /// default leeway and no lifetime limit.
     pub fn verdict(&self, policy: &Policy, requirement: &Requirement, now: i64) -> Result<(), Refusal> {
+        self.explain(policy, requirement, now)?.verdict().map_err(Refusal::clone)
+    }
+
+    /// [`verdict`](Self::verdict) with its reasons: what a route with
+    /// `requirement` under `policy` asks of this token's authentication, what the
+    /// token shows of it, and how the route asks for more, with the guard's
+    /// default challenge settings (Partner Center's answer). The explanation is
+    /// labelled `requirement` and applies to every path (`/*`). A requirement the
+    /// policy cannot compile (an undefined level or role) is `invalid_request`.
+    pub fn explain(
+        &self,
+        policy: &Policy,
+        requirement: &Requirement,
+        now: i64,
+    ) -> Result<Explanation, Refusal> {
         let compiled = policy.compile().map_err(|e| Refusal::new(RejectionCode::InvalidRequest, e))?;
         let rule = compiled
-            .fixed_rule(requirement, "inspection")
+            .fixed_rule(requirement, "requirement")
             .map_err(|e| Refusal::new(RejectionCode::InvalidRequest, e))?;
-        if requirement.access() == crate::policy::Access::Public {
-            return Ok(());
-        }
-        verify::check_times(&self.claims, now, verify::DEFAULT_LEEWAY_SECS as i64, None)?;
-        let (kind, _) = self.caller_kind().map_err(invalid)?;
-        let facts = compiled.facts(&self.claims, kind);
-        let subject = Subject {
-            kind,
-            level: facts.assurance.map(|(rank, _)| rank),
-            auth_time: facts.auth_time,
-            roles: facts.roles,
-        };
-        let decision = compiled.authorize(&rule, &subject, &|| &self.claims, now);
-        match decision.refusal.or(decision.reported) {
-            Some(refusal) => Err(refusal),
-            None => Ok(()),
-        }
+        Ok(self.explain_rule(&compiled, &rule, now))
     }
 }
 
