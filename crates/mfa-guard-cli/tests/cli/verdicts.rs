@@ -23,6 +23,33 @@ fn config_file(style: Style, jwks: &Path) -> String {
         Style::StepUp => "[challenge]\nstyle = \"step-up\"\nacr_values = \"c1\"\n".to_owned(),
         Style::EntraClaims => "[challenge]\nstyle = \"entra-claims\"\nauthorization_uri = \"https://login.microsoftonline.com/common/oauth2/authorize\"\nauth_context = \"c1\"\n".to_owned(),
         Style::Rollout => unreachable!("rollout cases are not compared"),
+        Style::Assurance => r#"[[assurance]]
+name = "phishing-resistant"
+acrs = ["c2"]
+
+[[policy.routes]]
+path = "/security/*"
+access = "mfa"
+roles = ["AdminAgent", "SecurityAdmin"]
+assurance = "phishing-resistant"
+max_age = "1h"
+challenge = "entra:c2"
+
+[[policy.routes]]
+path = "/billing/*"
+access = "mfa"
+roles = ["AdminAgent", "SecurityAdmin", "BillingAdmin"]
+max_age = "10m"
+challenge = "step-up:c1"
+
+[[policy.routes]]
+path = "/v1/customers/*"
+access = "mfa"
+roles = ["AdminAgent"]
+assurance = "phishing-resistant"
+challenge = "partner-center"
+"#
+        .to_owned(),
     };
     format!(
         r#"audiences = ["{DEV_AUDIENCE}"]
