@@ -3,10 +3,12 @@
 
 use std::path::PathBuf;
 
-use mfa_guard_core::{Config, RequestInfo};
+use mfa_guard_core::RequestInfo;
+use mfa_guard_core::inspect::Inspection;
 use serde_json::json;
 
 use crate::exit::{Exit, Failure};
+use crate::explain;
 use crate::guard::KeyArgs;
 use crate::input::Token;
 use crate::out::outln;
@@ -40,13 +42,8 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
         return Err(Failure::usage(format!("the path {path:?} does not start with '/'"))
             .hint("give the request path as the server sees it, e.g. --path /commerce/customers"));
     }
-    let config = Config::from_file(&options.config)
-        .map_err(|e| Failure::error(e.to_string()).hint("fix the configuration file at the key named"))?;
-    let builder = config
-        .builder()
-        .map_err(|e| Failure::error(e.to_string()).hint("fix the configuration file at the key named"))?
-        .audiences(options.audiences.iter().cloned())
-        .token_cache_capacity(0);
+    let (config, builder) = crate::guard::configured(&options.config)?;
+    let builder = builder.audiences(options.audiences.iter().cloned());
     let builder = options.keys.apply(builder, options.issuer.as_deref(), config.remote_options())?;
     let guard = builder.build().map_err(|e| {
         Failure::error(format!("the configured guard cannot be built: {e}")).hint(
@@ -59,7 +56,26 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
     if let Some(a) = &authorization {
         req = req.with_authorization(a.as_bytes());
     }
-    match guard.check(&req).await.into_result() {
+    let outcome = guard.check(&req).await.into_result();
+    // What the rule asks of the token's authentication, once the token is known to
+    // be good: admitted as a caller, or refused by the route policy.
+    let verified = match &outcome {
+        Ok(principal) => principal.is_some(),
+        Err(rejection) => rejection.code().is_policy_refusal(),
+    };
+    let explanation = token
+        .filter(|_| verified)
+        .and_then(|t| Inspection::decode(t.as_str()).ok())
+        .and_then(|i| i.explain_request(&guard, &method, path));
+    let rule_json = explanation.as_ref().map(explain::rule_json);
+    let rule_text = explanation.as_ref().filter(|e| explain::worth_showing(e)).map(|e| {
+        let mut text = format!("{}\n", explain::heading(e));
+        for (name, value) in explain::rows(e, out) {
+            text.push_str(&format!("  {name:9}  {value}\n"));
+        }
+        text
+    });
+    match outcome {
         Ok(principal) => {
             if options.json {
                 outln!(
@@ -77,6 +93,7 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
                             .as_ref()
                             .and_then(|p| p.report_only_refusal())
                             .map(response::rejection_json),
+                        "rule": rule_json,
                     })
                 )?;
             } else {
@@ -93,6 +110,11 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
                 }
                 for (name, value) in principal.iter().flat_map(|p| p.response_headers()) {
                     outln!("  the response gets: {name}: {value}")?;
+                }
+                if let Some(text) = &rule_text {
+                    for line in text.lines() {
+                        outln!("  {line}")?;
+                    }
                 }
                 if let Some(would) = principal.as_ref().and_then(|p| p.report_only_refusal()) {
                     outln!(
@@ -113,6 +135,7 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
                         "method": method,
                         "path": options.path,
                         "response": response::rejection_json(&rejection),
+                        "rule": rule_json,
                     })
                 )?;
             } else {
@@ -120,6 +143,9 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
                 let (status, rest) = text.split_once('\n').unwrap_or((&text, ""));
                 outln!("{}", out.bad(status))?;
                 crate::out::print(rest)?;
+                if let Some(text) = &rule_text {
+                    crate::out::print(&format!("\n{text}"))?;
+                }
             }
             Ok(Exit::for_code(rejection.code()))
         }

@@ -1,11 +1,11 @@
 //! Building the guard `verify` and `check` run: key source flags on top of a
 //! builder (a fresh one, or one a configuration file filled).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use mfa_guard_core::config::{IssuerSource, KeyLocation, SourceError};
-use mfa_guard_core::{GuardBuilder, RemoteOptions};
+use mfa_guard_core::{Config, GuardBuilder, RemoteOptions};
 
 use crate::exit::Failure;
 
@@ -59,4 +59,16 @@ impl KeyArgs {
             other => Failure::error(other.to_string()).hint("the file must hold a JWKS document: {\"keys\":[{…}]}"),
         })
     }
+}
+
+/// A configuration file and the builder it fills (no token cache: every check of
+/// the tool is a first one).
+pub(crate) fn configured(path: &Path) -> Result<(Config, GuardBuilder), Failure> {
+    let config = Config::from_file(path)
+        .map_err(|e| Failure::error(e.to_string()).hint("fix the configuration file at the key named"))?;
+    let builder = config
+        .builder()
+        .map_err(|e| Failure::error(e.to_string()).hint("fix the configuration file at the key named"))?
+        .token_cache_capacity(0);
+    Ok((config, builder))
 }

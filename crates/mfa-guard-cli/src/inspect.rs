@@ -1,15 +1,19 @@
 //! `mfa-guard inspect`: what a token says, and what the Partner Center preset would
-//! decide for it, area by area. Nothing is verified; every decision comes from core
-//! ([`Inspection`]), the tool only words it.
+//! decide for it, area by area — or, with `--config`, what the guard a configuration
+//! file builds would decide, rule by rule. Nothing is verified; every decision comes
+//! from core ([`Inspection`], [`Explanation`]), the tool only words it.
 
-use mfa_guard_core::inspect::Inspection;
+use std::path::PathBuf;
+
+use mfa_guard_core::inspect::{Explanation, Inspection};
 use mfa_guard_core::policy::MfaEvidence;
 use mfa_guard_core::{
-    Access, CallerKind, Callers, Clock, KindRule, Policy, Refusal, RejectionCode, Role, SystemClock,
+    Access, CallerKind, Callers, Clock, Guard, KindRule, Policy, Refusal, RejectionCode, Role, SystemClock,
 };
 use serde_json::{Value, json};
 
 use crate::exit::{Exit, Failure};
+use crate::explain;
 use crate::human;
 use crate::input::Token;
 use crate::out::outln;
@@ -26,11 +30,41 @@ const TIME_CLAIMS: [&str; 4] = ["exp", "nbf", "iat", "auth_time"];
 pub(crate) struct Options {
     pub(crate) json: bool,
     pub(crate) show_signature: bool,
+    /// A configuration file whose rules to decide instead of the preset's areas.
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// The guard a configuration file builds, whose rules `inspect --config` decides
+/// instead of the preset's areas.
+struct Configured {
+    file: String,
+    policy: Policy,
+    guard: Guard,
+}
+
+impl Configured {
+    fn load(options: &Options) -> Result<Option<Self>, Failure> {
+        let Some(path) = &options.config else { return Ok(None) };
+        let (config, builder) = crate::guard::configured(path)?;
+        let policy = config
+            .policy()
+            .map_err(|e| Failure::error(e.to_string()).hint("fix the configuration file at the key named"))?;
+        // Its issuers are not asked for anything: the guard is built for its rules
+        // and their challenge settings, and nothing is verified.
+        let guard = builder.build().map_err(|e| {
+            Failure::error(format!("the configured guard cannot be built: {e}"))
+                .hint("give the file `check` reads, with its [[issuers]] and audiences")
+        })?;
+        let file =
+            path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into());
+        Ok(Some(Configured { file, policy, guard }))
+    }
 }
 
 /// Runs `inspect`: prints the report and returns the exit status (0 when the token
 /// could be decoded, 3 when it could not).
 pub(crate) fn run(token: &Token, options: &Options, out: Style) -> Result<Exit, Failure> {
+    let configured = Configured::load(options)?;
     let now = SystemClock.now_unix();
     let inspection = match Inspection::decode(token.as_str()) {
         Ok(i) => i,
@@ -49,7 +83,7 @@ pub(crate) fn run(token: &Token, options: &Options, out: Style) -> Result<Exit, 
         }
     };
     let signature = options.show_signature.then(|| token.as_str().rsplit('.').next().unwrap_or_default());
-    let report = Report::new(&inspection, now);
+    let report = Report::new(&inspection, now, configured);
     if options.json {
         let mut value = report.to_json();
         if let Some(sig) = signature {
@@ -66,15 +100,43 @@ fn pretty(value: &Value) -> String {
     serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
 }
 
-/// One area's verdict.
+/// One area's (or rule's) verdict, and its explanation.
 struct AreaVerdict {
-    name: &'static str,
-    title: &'static str,
+    name: String,
+    title: String,
     pattern: String,
+    methods: Vec<String>,
     callers: Callers,
     access: Access,
     roles: Vec<Role>,
     outcome: Result<(), Refusal>,
+    explanation: Option<Explanation>,
+}
+
+impl AreaVerdict {
+    /// A rule of a configured guard, as core explains it.
+    fn of_rule(e: Explanation) -> Self {
+        Self {
+            name: e.rule().to_owned(),
+            title: clean(e.rule()),
+            pattern: e.pattern().to_owned(),
+            methods: e.methods().to_vec(),
+            callers: e.callers(),
+            access: e.access(),
+            roles: e.roles().to_vec(),
+            outcome: e.verdict().map_err(Refusal::clone),
+            explanation: Some(e),
+        }
+    }
+
+    /// The path column: the pattern, and the methods when the rule has some.
+    fn path(&self) -> String {
+        if self.methods.is_empty() {
+            self.pattern.clone()
+        } else {
+            format!("{} {}", self.pattern, self.methods.join(","))
+        }
+    }
 }
 
 /// Everything `inspect` says, computed once and rendered as text or JSON.
@@ -86,26 +148,52 @@ struct Report<'a> {
     accepted_amr: Vec<String>,
     roles: Vec<Role>,
     areas: Vec<AreaVerdict>,
+    /// The configuration file the rules come from; `None`: the preset's areas.
+    file: Option<String>,
 }
 
 impl<'a> Report<'a> {
-    fn new(inspection: &'a Inspection, now: i64) -> Self {
-        let policy = Policy::partner_center();
-        // The areas worth explaining: those that ask for MFA.
-        let areas = Policy::partner_center_areas()
-            .into_iter()
-            .filter(|area| area.requirement.access() == Access::Mfa)
-            .map(|area| AreaVerdict {
-                name: area.name,
-                title: area.title,
-                pattern: area.pattern.to_owned(),
-                callers: area.requirement.callers(),
-                access: area.requirement.access(),
-                roles: area.requirement.roles().to_vec(),
-                outcome: inspection.verdict(&policy, &area.requirement, now),
-            })
-            .collect();
+    fn new(inspection: &'a Inspection, now: i64, configured: Option<Configured>) -> Self {
+        let (policy, areas, file) = match configured {
+            None => {
+                let policy = Policy::partner_center();
+                // The areas worth explaining: those that ask for MFA.
+                let areas = Policy::partner_center_areas()
+                    .into_iter()
+                    .filter(|area| area.requirement.access() == Access::Mfa)
+                    .map(|area| {
+                        let explained = inspection.explain(&policy, &area.requirement, now);
+                        AreaVerdict {
+                            name: area.name.to_owned(),
+                            title: area.title.to_owned(),
+                            pattern: area.pattern.to_owned(),
+                            methods: Vec::new(),
+                            callers: area.requirement.callers(),
+                            access: area.requirement.access(),
+                            roles: area.requirement.roles().to_vec(),
+                            outcome: explained
+                                .as_ref()
+                                .map_err(Refusal::clone)
+                                .and_then(|e| e.verdict().map_err(Refusal::clone)),
+                            explanation: explained.ok(),
+                        }
+                    })
+                    .collect();
+                (policy, areas, None)
+            }
+            Some(Configured { file, policy, guard }) => {
+                // Public rules decide nothing about a token.
+                let areas = inspection
+                    .explain_rules(&guard)
+                    .into_iter()
+                    .filter(|e| e.access() != Access::Public)
+                    .map(AreaVerdict::of_rule)
+                    .collect();
+                (policy, areas, Some(file))
+            }
+        };
         Self {
+            file,
             inspection,
             now,
             kind: inspection.caller_kind(),
@@ -133,7 +221,7 @@ impl<'a> Report<'a> {
         let mfa = json!({
             "applies": matches!(self.kind, Ok((CallerKind::User, _))),
             "satisfied": self.mfa.is_some(),
-            "evidence": self.mfa.as_ref().map(evidence_json),
+            "evidence": self.mfa.as_ref().map(explain::evidence_json),
             "amr": c.amr(),
             "accepted_amr": self.accepted_amr,
             "explanation": self.mfa_text(),
@@ -144,22 +232,30 @@ impl<'a> Report<'a> {
             .areas
             .iter()
             .map(|a| {
-                json!({
-                    "area": a.name,
-                    "title": a.title,
-                    "path": a.pattern,
-                    "requires": {
-                        "callers": callers_name(a.callers),
-                        "mfa": a.access == Access::Mfa,
-                        "roles": a.roles.iter().map(Role::name).collect::<Vec<_>>(),
-                    },
-                    "verdict": verdict_code(&a.outcome),
-                    "explanation": verdict_text(&a.outcome, &a.roles),
-                    "detail": a.outcome.as_ref().err().map(|r| r.detail()),
-                })
+                // A preset area has a name and a title; a rule a name and maybe methods.
+                let mut area = match &self.file {
+                    None => json!({ "area": a.name, "title": a.title }),
+                    Some(_) => json!({ "rule": a.name, "methods": a.methods }),
+                };
+                area["path"] = json!(a.pattern);
+                area["requires"] = json!({
+                    "callers": callers_name(a.callers),
+                    "mfa": a.access == Access::Mfa,
+                    "roles": a.roles.iter().map(Role::name).collect::<Vec<_>>(),
+                });
+                area["verdict"] = json!(verdict_code(&a.outcome));
+                area["explanation"] = json!(verdict_text(&a.outcome, &a.roles));
+                area["detail"] = json!(a.outcome.as_ref().err().map(|r| r.detail()));
+                if let Some(e) = &a.explanation {
+                    let (assurance, challenge) = explain::json(e);
+                    area["assurance"] = assurance;
+                    area["challenge"] = challenge;
+                    area["www_authenticate"] = json!(e.rejection().and_then(|r| r.www_authenticate()));
+                }
+                area
             })
             .collect();
-        json!({
+        let mut report = json!({
             "verified": false,
             "decoded": true,
             "note": NOT_VERIFIED,
@@ -184,8 +280,15 @@ impl<'a> Report<'a> {
             },
             "roles": self.roles.iter().map(Role::name).collect::<Vec<_>>(),
             "groups_overage": c.groups_overage(),
-            "areas": areas,
-        })
+        });
+        match &self.file {
+            None => report["areas"] = json!(areas),
+            Some(file) => {
+                report["config"] = json!(file);
+                report["rules"] = json!(areas);
+            }
+        }
+        report
     }
 
     /// What the caller can do, when MFA is what is missing.
@@ -319,7 +422,11 @@ impl<'a> Report<'a> {
         rows.push(("issuer".to_owned(), c.iss().map_or_else(|| s.bad("none (no iss claim)"), clean)));
         rows.push(("tenant".to_owned(), c.tid().map_or_else(|| "none (no tid claim)".to_owned(), clean)));
         rows.push(("expiry".to_owned(), self.expiry_text()));
-        rows.push(("roles".to_owned(), format!("{roles} (under the Partner Center preset)")));
+        let role_map = match &self.file {
+            None => "the Partner Center preset".to_owned(),
+            Some(file) => format!("the role map of {}", clean(file)),
+        };
+        rows.push(("roles".to_owned(), format!("{roles} (under {role_map})")));
         if c.groups_overage() {
             rows.push((
                 String::new(),
@@ -329,10 +436,14 @@ impl<'a> Report<'a> {
         push_table(&mut out, rows.into_iter());
         out.push('\n');
 
-        out.push_str(&s.bold("Partner Center areas (what the preset would decide)"));
+        let heading = match &self.file {
+            None => "Partner Center areas (what the preset would decide)".to_owned(),
+            Some(file) => format!("Rules of {} (what this configuration would decide)", clean(file)),
+        };
+        out.push_str(&s.bold(&heading));
         out.push('\n');
-        let title_w = self.areas.iter().map(|a| a.title.len()).max().unwrap_or(0);
-        let path_w = self.areas.iter().map(|a| a.pattern.len()).max().unwrap_or(0);
+        let title_w = self.areas.iter().map(|a| a.title.chars().count()).max().unwrap_or(0);
+        let path_w = self.areas.iter().map(|a| a.path().len()).max().unwrap_or(0);
         for a in &self.areas {
             let text = verdict_text(&a.outcome, &a.roles);
             let painted = match &a.outcome {
@@ -343,8 +454,18 @@ impl<'a> Report<'a> {
             out.push_str(&format!(
                 "  {:title_w$}  {}  {painted}\n",
                 a.title,
-                s.dim(&format!("{:path_w$}", a.pattern))
+                s.dim(&format!("{:path_w$}", a.path()))
             ));
+            // The rule spelled out where it asks for more than plain MFA.
+            if let Some(e) = a.explanation.as_ref().filter(|e| explain::worth_showing(e)) {
+                let mut rows = explain::rows(e, s);
+                if let Some(www) = e.rejection().and_then(|r| r.www_authenticate()) {
+                    rows.push(("www-authenticate".to_owned(), clean(www)));
+                }
+                for (name, value) in rows {
+                    out.push_str(&format!("      {name:16}  {value}\n"));
+                }
+            }
         }
         out
     }
@@ -385,15 +506,6 @@ fn callers_name(callers: Callers) -> &'static str {
     match callers {
         Callers::Users => "users",
         _ => "users-and-apps",
-    }
-}
-
-fn evidence_json(e: &MfaEvidence) -> Value {
-    match e {
-        MfaEvidence::Amr(v) => json!({ "claim": "amr", "value": &**v }),
-        MfaEvidence::AuthContext(v) => json!({ "claim": "acrs", "value": &**v }),
-        MfaEvidence::Acr(v) => json!({ "claim": "acr", "value": &**v }),
-        other => json!({ "claim": null, "value": other.to_string() }),
     }
 }
 

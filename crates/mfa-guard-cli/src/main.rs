@@ -13,6 +13,7 @@ mod check;
 #[cfg(feature = "dev-tools")]
 mod dev_issuer;
 mod exit;
+mod explain;
 mod guard;
 mod human;
 mod input;
@@ -57,7 +58,11 @@ enum Command {
     /// Prints the header and claims, then the verdict: caller kind and the rule that
     /// decided it, MFA and its evidence, token version, issuer, tenant, expiry, roles,
     /// and for each Partner Center area: allowed, MFA required, role missing or
-    /// app-only not allowed. The signature is not checked: use `verify` for that.
+    /// app-only not allowed. With --config, the same for each rule of that file, and
+    /// where a rule asks for an assurance level, a freshness or a challenge of its
+    /// own: the level required and the token's, the sign-in age allowed and the
+    /// token's, and the challenge (WWW-Authenticate) it would answer with. The
+    /// signature is not checked: use `verify` for that.
     #[command(after_help = EXIT_CODES_HELP)]
     Inspect {
         /// The token, `Bearer <token>`, or a whole `Authorization: Bearer …` line;
@@ -70,6 +75,10 @@ enum Command {
         /// Also print the signature segment (not printed unless asked for)
         #[arg(long)]
         show_signature: bool,
+        /// Decide the rules of this configuration file (TOML, as `check` reads it)
+        /// instead of the Partner Center preset's areas
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
     },
     /// Verify a token fully (signature, issuer, audience, expiry) and check MFA
     ///
@@ -104,6 +113,11 @@ enum Command {
     },
     /// Evaluate one request as the middleware configured by a policy file would,
     /// and print the exact HTTP response it would send
+    ///
+    /// Where the route's rule asks for an assurance level, a freshness or a
+    /// challenge of its own, also prints the level required and the token's, the
+    /// sign-in age allowed and the token's, and how the rule asks for more (--json
+    /// always carries them, under "rule").
     #[command(after_help = EXIT_CODES_HELP)]
     Check {
         /// The guard's configuration (TOML; see mfa-guard-core's config module)
@@ -256,9 +270,9 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<Exit, Failure> {
     let out = Style::stdout(cli.color);
     match cli.command {
-        Command::Inspect { token, json, show_signature } => {
+        Command::Inspect { token, json, show_signature, config } => {
             let token = input::read_token(token.as_deref())?;
-            inspect::run(&token, &inspect::Options { json, show_signature }, out)
+            inspect::run(&token, &inspect::Options { json, show_signature, config }, out)
         }
         Command::Verify { token, keys, issuer, audience, no_mfa, users_only, role, json } => {
             let token = input::read_token(token.as_deref())?;

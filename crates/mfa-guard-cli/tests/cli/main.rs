@@ -1,6 +1,7 @@
 //! The `mfa-guard` binary, run as a user runs it: over tokens covering every
 //! verdict and every documented exit code, with `--json` output parsed.
 
+mod assurance;
 mod check;
 mod closed_stdout;
 mod dev_tools;
