@@ -488,7 +488,13 @@ fn judge(
     if res.status == 200 {
         let body: serde_json::Value =
             serde_json::from_slice(&res.body).map_err(|e| format!("a 200 whose body is not JSON ({e})"))?;
-        let area = body["area"].as_str().ok_or("a 200 that does not say its area")?.to_owned();
+        // The examples' `/health` answers `{"status":"ok"}` without an area (a path cut
+        // at a `#` by the server's own URI parser can land there, under its rule).
+        let area = match body["area"].as_str() {
+            Some(area) => area.to_owned(),
+            None if body == serde_json::json!({ "status": "ok" }) => "health".to_owned(),
+            None => return Err(format!("a 200 that does not say its area: {body}")),
+        };
         if !caller.admitted_by(&area) {
             return Err(format!(
                 "reached the `{area}` handler under a weaker rule than its own (answer {:?}, {body})",

@@ -6,6 +6,19 @@ use mfa_guard_core::Guard;
 
 use crate::cases::Target;
 
+/// Every example server, each serving with `guard` (one process serving both
+/// frameworks would share it). A new adapter's example is one entry here, and
+/// every suite that runs "on both servers" runs on it.
+pub async fn all(guard: Guard) -> Vec<Target> {
+    vec![start_axum(guard.clone()).await, start_actix(guard)]
+}
+
+/// Every example server, each started from `env` as its `MFA_*` variables would
+/// start it.
+pub async fn all_from_env(env: &[(&str, String)]) -> Result<Vec<Target>, String> {
+    Ok(vec![start_axum_from_env(env).await?, start_actix_from_env(env)?])
+}
+
 /// Serves the axum example's router with `guard` on an ephemeral port.
 pub async fn start_axum(guard: Guard) -> Target {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

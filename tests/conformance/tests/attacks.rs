@@ -12,7 +12,7 @@ use mfa_guard_conformance::attacks::{Attack, health, run, table};
 use mfa_guard_conformance::cases::Expect;
 use mfa_guard_conformance::fixture::{Style, guard, issuer};
 use mfa_guard_conformance::forge::ForeignKeys;
-use mfa_guard_conformance::servers::{start_actix, start_axum};
+use mfa_guard_conformance::servers;
 use mfa_guard_core::KeySet;
 use serde_json::{Value, json};
 
@@ -46,7 +46,7 @@ fn the_table() -> Vec<Attack> {
 async fn every_attack_gets_its_exact_answer_from_both_servers() {
     let canary = Canary::start().await;
     let g = guard(Style::PartnerCenter);
-    let targets = [start_axum(g.clone()).await, start_actix(g)];
+    let targets = servers::all(g).await;
     let attacks = table(&canary.url, &ForeignKeys::generate());
     let failures = run(&attacks, &targets).await;
     assert!(
@@ -65,7 +65,7 @@ async fn every_attack_gets_its_exact_answer_from_both_servers() {
 async fn key_carrying_headers_never_make_the_guard_fetch() {
     let canary = Canary::start().await;
     let g = guard(Style::PartnerCenter);
-    let targets = [start_axum(g.clone()).await, start_actix(g)];
+    let targets = servers::all(g).await;
     let attacks: Vec<Attack> = table(&canary.url, &ForeignKeys::generate())
         .into_iter()
         .filter(|a| a.case.name.contains("jku") || a.case.name.contains("x5u"))

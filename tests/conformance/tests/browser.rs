@@ -7,14 +7,11 @@
 use mfa_guard_conformance::browser::{Browser, SignIn};
 use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::http1;
-use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
+use mfa_guard_conformance::servers::all_from_env;
 use reqwest::Url;
 
 async fn servers() -> Vec<Target> {
-    vec![
-        start_axum_from_env(&[]).await.expect("the axum example starts"),
-        start_actix_from_env(&[]).expect("the actix example starts"),
-    ]
+    all_from_env(&[]).await.expect("the example servers start")
 }
 
 fn url(target: &Target, path: &str) -> Url {

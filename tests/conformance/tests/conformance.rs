@@ -5,14 +5,14 @@
 
 use mfa_guard_conformance::cases::{run, table};
 use mfa_guard_conformance::fixture::{Style, guard};
-use mfa_guard_conformance::servers::{start_actix, start_axum};
+use mfa_guard_conformance::servers::all;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn axum_and_actix_answer_every_case_identically() {
     let mut servers = Vec::new();
     for style in Style::ALL {
         let g = guard(style);
-        servers.push((style, vec![start_axum(g.clone()).await, start_actix(g)]));
+        servers.push((style, all(g).await));
     }
     let cases = table();
     let failures = run(&cases, |style| {

@@ -5,7 +5,7 @@
 
 use mfa_guard_conformance::fixture::{ISSUER, Tok, issuer};
 use mfa_guard_conformance::http1::request;
-use mfa_guard_conformance::servers::{start_actix, start_axum};
+use mfa_guard_conformance::servers;
 use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT};
 use mfa_guard_core::{CustomBody, Guard, RejectionCode};
 
@@ -30,7 +30,7 @@ fn guard() -> Guard {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_custom_body_keeps_the_exact_status_line_and_challenge() {
     let g = guard();
-    for target in [start_axum(g.clone()).await, start_actix(g)] {
+    for target in servers::all(g).await {
         let no_mfa = format!("Authorization: Bearer {}", Tok::AdminNoMfa.mint()).into_bytes();
         let res = request(target.addr, "GET", "/commerce/customers", &[no_mfa]).await.expect("answer");
         assert_eq!(res.status_line, "HTTP/1.1 401 Unauthorized - MFA required", "[{}]", target.name);

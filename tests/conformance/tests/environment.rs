@@ -5,7 +5,7 @@ use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::fixture::{ISSUER, Tok};
 use mfa_guard_conformance::http1::request;
 use mfa_guard_conformance::idp::serve_static_idp;
-use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
+use mfa_guard_conformance::servers::all_from_env;
 use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT};
 
 async fn get(target: Target, path: &str, tok: Tok) -> (String, Option<String>, Option<String>) {
@@ -39,8 +39,9 @@ async fn issuer_and_jwks_url_from_the_environment() {
         ("MFA_JWKS_URL", format!("http://{idp}/keys")),
         ("MFA_AUDIENCE", format!("https://other.example, {DEV_AUDIENCE}")),
     ];
-    serves_the_partner_center_behaviour(start_axum_from_env(&env).await.unwrap()).await;
-    serves_the_partner_center_behaviour(start_actix_from_env(&env).unwrap()).await;
+    for target in all_from_env(&env).await.unwrap() {
+        serves_the_partner_center_behaviour(target).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,8 +52,9 @@ async fn discovery_from_the_environment_declares_the_issuer() {
         ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
         ("MFA_TOKEN_CACHE_CAPACITY", "0".to_owned()),
     ];
-    serves_the_partner_center_behaviour(start_axum_from_env(&env).await.unwrap()).await;
-    serves_the_partner_center_behaviour(start_actix_from_env(&env).unwrap()).await;
+    for target in all_from_env(&env).await.unwrap() {
+        serves_the_partner_center_behaviour(target).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +83,7 @@ callers = "users"
         ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
         ("MFA_CONFIG", path.display().to_string()),
     ];
-    for target in [start_axum_from_env(&env).await.unwrap(), start_actix_from_env(&env).unwrap()] {
+    for target in all_from_env(&env).await.unwrap() {
         let (line, www, code) = get(target, "/overview", Tok::AdminNoMfa).await;
         assert_eq!((line.as_str(), code.as_deref()), ("HTTP/1.1 401 Unauthorized", Some("mfa_required")));
         assert!(www.unwrap().contains(r#"acr_values="c1""#));
@@ -102,8 +104,7 @@ async fn mfa_tenants_restricts_the_example_servers() {
         ]
     };
     let elsewhere = env(other.to_owned());
-    for target in [start_axum_from_env(&elsewhere).await.unwrap(), start_actix_from_env(&elsewhere).unwrap()]
-    {
+    for target in all_from_env(&elsewhere).await.unwrap() {
         assert_eq!(
             get(target, "/commerce/customers", Tok::AdminMfa).await,
             (
@@ -114,8 +115,9 @@ async fn mfa_tenants_restricts_the_example_servers() {
         );
     }
     let here = env(format!(" {other} , {DEV_TENANT} "));
-    serves_the_partner_center_behaviour(start_axum_from_env(&here).await.unwrap()).await;
-    serves_the_partner_center_behaviour(start_actix_from_env(&here).unwrap()).await;
+    for target in all_from_env(&here).await.unwrap() {
+        serves_the_partner_center_behaviour(target).await;
+    }
 }
 
 #[tokio::test]
@@ -137,7 +139,7 @@ async fn a_bad_environment_is_one_clear_error() {
     ];
     for (env, expected) in bad {
         let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
-        let err = start_axum_from_env(&env).await.err().unwrap_or_else(|| panic!("{env:?} started"));
+        let err = all_from_env(&env).await.err().unwrap_or_else(|| panic!("{env:?} started"));
         assert!(err.contains(expected), "{env:?}: {err}");
         assert!(!err.contains('\n'), "one line: {err}");
     }

@@ -6,7 +6,7 @@
 
 use mfa_guard_conformance::fixture::{Style, Tok, guard};
 use mfa_guard_conformance::paths::{Caller, count_from_env, generate, run, seed_from_env};
-use mfa_guard_conformance::servers::{start_actix, start_axum};
+use mfa_guard_conformance::servers;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_generated_path_reaches_a_protected_handler_under_a_weaker_rule_on_either_server() {
@@ -20,7 +20,7 @@ async fn no_generated_path_reaches_a_protected_handler_under_a_weaker_rule_on_ei
         (Caller::App, Tok::App.mint()),
     ];
     let g = guard(Style::PartnerCenter);
-    let targets = [start_axum(g.clone()).await, start_actix(g)];
+    let targets = servers::all(g).await;
     let mut failures = Vec::new();
     for target in &targets {
         let report = run(target, &paths, &tokens).await;

@@ -6,7 +6,7 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder};
 use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::fixture::{COMPLIANCE_HEADER, ENFORCE_AFTER, Style, Tok, guard_with_clock};
 use mfa_guard_conformance::http1::request;
-use mfa_guard_conformance::servers::{start_actix, start_axum};
+use mfa_guard_conformance::servers;
 use mfa_guard_core::{Clock, ManualClock, SystemClock};
 
 async fn get(target: Target, path: &str, tok: Tok) -> (String, Option<String>, serde_json::Value) {
@@ -26,15 +26,15 @@ async fn enforce_from_switches_both_adapters_at_the_given_time_and_the_recorder_
 
     let clock = ManualClock::new(SystemClock.now_unix());
     let g = guard_with_clock(Style::Rollout, clock.clone());
-    let targets = [start_axum(g.clone()).await, start_actix(g)];
-    for target in targets {
+    let targets = servers::all(g).await;
+    for &target in &targets {
         let (line, compliance, body) = get(target, "/billing/invoices", Tok::AdminNoMfa).await;
         assert_eq!(line, "HTTP/1.1 200 OK", "{}: before the date, report-only", target.name);
         assert_eq!(compliance.as_deref(), Some("missing"));
         assert_eq!(body["report_only"]["would_refuse"], "mfa_required");
     }
     clock.advance(ENFORCE_AFTER);
-    for target in targets {
+    for &target in &targets {
         let (line, compliance, body) = get(target, "/billing/invoices", Tok::AdminNoMfa).await;
         assert_eq!(
             line, "HTTP/1.1 401 Unauthorized - MFA required",
