@@ -17,7 +17,8 @@
 // (/dev-idp/authorize on the server itself, or /auth on oidc-provider).
 //
 // The only URLs typed in are the pages a user opens (/overview, /commerce/customers,
-// /billing/invoices) and the sign-out URL; every sign-in goes through the forms.
+// /billing/invoices) and the sign-out URL, whose page's button signs out; every
+// sign-in goes through the forms.
 //
 // Stdout: ONE line of JSON, {"ok":true,"journeys":[...]} or {"ok":false,"failures":[...],
 // "journeys":[...]} (exit code 1). Progress goes to stderr. Each journey times out on
@@ -300,8 +301,11 @@ async function example3(tab, ctx) {
     };
     tab.page.on('request', seen);
   });
-  await tab.page.goto(tab.server.origin + '/auth/sign-out', { waitUntil: 'load' });
-  await home;
+  // The sign-out address shows a button; signing out is the button's POST from
+  // this page (a link or another site's form cannot sign anyone out).
+  await tab.open('/auth/sign-out');
+  await tab.expectPage('/auth/sign-out', 200, ['Sign out']);
+  await Promise.all([home, tab.page.click('#sign-out')]);
   await tab.page.waitForLoadState('networkidle');
   const cookies = await tab.page.context().cookies(tab.server.origin);
   check(

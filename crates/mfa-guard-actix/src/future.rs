@@ -10,9 +10,7 @@ use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
 use pin_project_lite::pin_project;
 
-use actix_web::http::header::{HeaderName, HeaderValue};
-
-use crate::response::add_headers;
+use crate::response::{AdmittedHeaders, add_headers};
 
 /// A check that had to wait for signing keys, followed by the inner call.
 pub(crate) type Checking<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, Error>>>>;
@@ -32,14 +30,14 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, B> {
-        Inner { #[pin] future: F, headers: Vec<(HeaderName, HeaderValue)> },
+        Inner { #[pin] future: F, headers: AdmittedHeaders },
         Rejected { response: Option<ServiceResponse<EitherBody<B>>> },
         Checking { future: Checking<B> },
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F, headers: Vec<(HeaderName, HeaderValue)>) -> Self {
+    pub(crate) fn inner(future: F, headers: AdmittedHeaders) -> Self {
         Self { state: State::Inner { future, headers } }
     }
 

@@ -6,14 +6,14 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
+use actix_web::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, ORIGIN};
 use actix_web::{Error, HttpMessage as _};
 use mfa_guard_core::{
     Admission, Admitted, Answer, BuildError, CookieValues, Evaluation, Guard, RequestInfo, Requirement,
 };
 
 use crate::future::ResponseFuture;
-use crate::response::{add_headers, admitted_headers, render};
+use crate::response::{AdmittedHeaders, add_headers, admitted_headers, render};
 
 /// Protects an actix-web `App`, `Scope` or `Resource` with a [`Guard`].
 ///
@@ -112,6 +112,10 @@ where
                 .with_navigation_headers(
                     headers.get("sec-fetch-mode").map(|v| v.as_bytes()),
                     headers.get(ACCEPT).map(|v| v.as_bytes()),
+                )
+                .with_origin_headers(
+                    headers.get("sec-fetch-site").map(|v| v.as_bytes()),
+                    headers.get(ORIGIN).map(|v| v.as_bytes()),
                 );
             self.guard.evaluate(&info)
         };
@@ -143,7 +147,7 @@ where
 /// Copies core's decision onto the request: the caller (or the anonymous marker) into
 /// its extensions, and back the headers core wants on the response; a refusal comes
 /// back as `Err`.
-fn admit(req: &ServiceRequest, admission: Admission) -> Result<Vec<(HeaderName, HeaderValue)>, Answer> {
+fn admit(req: &ServiceRequest, admission: Admission) -> Result<AdmittedHeaders, Answer> {
     match admission.into_answer()? {
         Admitted::Caller(principal) => {
             let headers = admitted_headers(&principal);

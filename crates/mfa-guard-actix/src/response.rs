@@ -4,8 +4,8 @@
 
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue};
-use mfa_guard_core::Answer;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
+use mfa_guard_core::{Answer, HeaderMerge};
 
 /// Renders `answer`.
 ///
@@ -36,23 +36,41 @@ pub(crate) fn render(answer: &Answer) -> HttpResponse {
     response
 }
 
-/// The headers core asks to add to an admitted request's response (the compliance
-/// signal when configured); empty, without allocating, otherwise.
-pub(crate) fn admitted_headers(principal: &mfa_guard_core::Principal) -> Vec<(HeaderName, HeaderValue)> {
+/// Headers core puts on an admitted request's response, each with how.
+pub(crate) type AdmittedHeaders = Vec<(HeaderName, HeaderValue, HeaderMerge)>;
+
+/// The headers core asks to put on an admitted request's response (the compliance
+/// signal when configured; a session's cookie and caching in browser mode); empty,
+/// without allocating, otherwise.
+pub(crate) fn admitted_headers(principal: &mfa_guard_core::Principal) -> AdmittedHeaders {
     principal
-        .response_headers()
-        .filter_map(|(n, v)| {
-            Some((HeaderName::from_bytes(n.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?))
+        .response_edits()
+        .filter_map(|(n, v, merge)| {
+            Some((HeaderName::from_bytes(n.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?, merge))
         })
         .collect()
 }
 
-/// Appends core's headers to the inner service's response.
-pub(crate) fn add_headers<B>(
-    res: &mut actix_web::dev::ServiceResponse<B>,
-    headers: Vec<(HeaderName, HeaderValue)>,
-) {
-    for (name, value) in headers {
-        res.headers_mut().append(name, value);
+/// Puts core's headers on the handler's response, each as core says.
+pub(crate) fn merge_headers(headers: &mut HeaderMap, admitted: AdmittedHeaders) {
+    for (name, value, merge) in admitted {
+        match merge {
+            HeaderMerge::Append => {
+                headers.append(name, value);
+            }
+            HeaderMerge::Replace => {
+                headers.insert(name, value);
+            }
+            HeaderMerge::IfAbsent => {
+                if !headers.contains_key(&name) {
+                    headers.insert(name, value);
+                }
+            }
+        }
     }
+}
+
+/// Puts core's headers on the inner service's response, each as core says.
+pub(crate) fn add_headers<B>(res: &mut actix_web::dev::ServiceResponse<B>, headers: AdmittedHeaders) {
+    merge_headers(res.headers_mut(), headers);
 }

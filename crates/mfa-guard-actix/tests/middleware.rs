@@ -197,3 +197,67 @@ async fn require_refuses_a_role_the_role_map_does_not_define() {
     let err = MfaMiddleware::require(&guard(), Requirement::mfa().any_role([unknown]));
     assert!(err.is_err());
 }
+
+#[actix_web::test]
+async fn a_signed_in_page_is_private_and_never_cached_when_it_writes_the_session_again() {
+    use mfa_guard_core::browser::{Browser, SessionKeys};
+    let clock = mfa_guard_core::ManualClock::new(1_700_000_000);
+    let guard = mfa_guard_core::Guard::builder()
+        .issuer(DEV.issuer())
+        .keys(DEV.key_source().unwrap())
+        .audience(mfa_guard_core::dev::DEV_AUDIENCE)
+        .policy(mfa_guard_core::Policy::partner_center())
+        .clock(clock.clone())
+        .browser(Browser::new(
+            "web-app",
+            "https://app.example/auth/callback",
+            "https://idp.example/.well-known/openid-configuration",
+            SessionKeys::random("k1").unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let claims = mfa_guard_core::Claims::from_json(br#"{"sub":"s","oid":"o","amr":["pwd"]}"#).unwrap();
+    let cookie = mfa_guard_core::dev::session_cookie(&guard, &claims).unwrap();
+    let svc = test::init_service(
+        App::new()
+            .wrap(MfaMiddleware::new(guard))
+            .route("/overview", web::get().to(|| async { HttpResponse::Ok().body("overview") }))
+            .route(
+                "/cached",
+                web::get().to(|| async {
+                    HttpResponse::Ok()
+                        .insert_header((header::CACHE_CONTROL, "public, max-age=600"))
+                        .append_header((header::SET_COOKIE, "theme=dark"))
+                        .body("cached")
+                }),
+            ),
+    )
+    .await;
+    let navigation = |path: &str| {
+        test::TestRequest::get()
+            .uri(path)
+            .insert_header(("sec-fetch-mode", "navigate"))
+            .insert_header((header::COOKIE, cookie.clone()))
+            .to_request()
+    };
+    let all = |headers: &header::HeaderMap, name: header::HeaderName| -> Vec<String> {
+        headers.get_all(name).map(|v| v.to_str().unwrap().to_owned()).collect()
+    };
+    // The handler said nothing: private. It said something: its word stands.
+    let res = test::call_service(&svc, navigation("/overview")).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(all(res.headers(), header::CACHE_CONTROL), ["private"]);
+    assert!(all(res.headers(), header::SET_COOKIE).is_empty());
+    let res = test::call_service(&svc, navigation("/cached")).await;
+    assert_eq!(all(res.headers(), header::CACHE_CONTROL), ["public, max-age=600"]);
+    // A minute on, the session cookie is written again: no cache may keep that
+    // response, whatever the handler said, and the handler's own cookie stays.
+    clock.advance(60);
+    let res = test::call_service(&svc, navigation("/cached")).await;
+    assert_eq!(all(res.headers(), header::CACHE_CONTROL), ["private, no-store"]);
+    let mut cookies = all(res.headers(), header::SET_COOKIE);
+    cookies.sort();
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert!(cookies[0].starts_with("__Host-mfa-guard=v1."), "{cookies:?}");
+    assert_eq!(cookies[1], "theme=dark");
+}

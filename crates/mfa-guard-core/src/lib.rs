@@ -87,7 +87,7 @@ pub use path::PathRules;
 pub use policy::{
     Access, AssuranceLevel, Callers, MfaPolicy, Mode, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule,
 };
-pub use principal::Principal;
+pub use principal::{HeaderMerge, Principal};
 pub use rejection::{
     Challenge, ChallengeStyle, CustomBody, InvalidChallenge, MFA_REQUIRED_REASON, Refusal, Rejection,
     RejectionCode,

@@ -110,6 +110,7 @@ impl Identity {
 /// A verified token's full claims: already parsed (a verification that just
 /// happened), or its text, parsed on the first ask (a cache hit; only a handler or a
 /// claim check asks).
+#[derive(Clone)]
 pub(crate) struct LazyClaims {
     claims: OnceLock<Claims>,
     /// Claims shared with a cache (a browser session opened before).
@@ -158,13 +159,35 @@ impl LazyClaims {
 #[derive(Clone)]
 pub struct Principal(Arc<Inner>);
 
+#[derive(Clone)]
 struct Inner {
     token: Arc<VerifiedToken>,
     claims: LazyClaims,
     report: Option<Rejection>,
     compliance: Option<(Arc<str>, &'static str)>,
-    /// A session cookie to write again (browser mode: its idle expiry moved).
-    set_cookie: Option<String>,
+    /// Headers for the handler's response besides the compliance signal (browser
+    /// mode: the session cookie written again, and how the response may be cached).
+    headers: Vec<(&'static str, String, HeaderMerge)>,
+}
+
+/// How an adapter puts one of core's headers on the response of the handler it
+/// called (see [`Principal::response_edits`]). Core decides which; the adapter
+/// only translates each into its framework's header operation.
+///
+/// Exhaustive on purpose, as [`Admission`](crate::Admission) is: a new way of
+/// merging must make every adapter fail to compile until it handles it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderMerge {
+    /// Added beside any value the handler set (`set-cookie`, the compliance
+    /// signal).
+    Append,
+    /// Instead of every value the handler set (`cache-control: private, no-store`
+    /// on a response that writes the session cookie: no cache may keep it, whatever
+    /// the handler said).
+    Replace,
+    /// Only when the handler set none (`cache-control: private` on a page made
+    /// for a signed-in person: a shared cache must not hand it to the next one).
+    IfAbsent,
 }
 
 impl Principal {
@@ -174,7 +197,7 @@ impl Principal {
         report: Option<Rejection>,
         compliance: Option<(Arc<str>, &'static str)>,
     ) -> Self {
-        Self(Arc::new(Inner { token, claims, report, compliance, set_cookie: None }))
+        Self(Arc::new(Inner { token, claims, report, compliance, headers: Vec::new() }))
     }
 
     pub(crate) fn verified(&self) -> &VerifiedToken {
@@ -187,22 +210,35 @@ impl Principal {
         self.0.report.as_ref()
     }
 
-    /// Headers the adapter adds to the response it sends for this request (the
-    /// compliance signal, when configured). Names are lowercase.
-    pub fn response_headers(&self) -> impl Iterator<Item = (&str, &str)> {
-        let compliance = self.0.compliance.as_ref().map(|(n, v)| (&**n, *v));
-        let cookie = self.0.set_cookie.as_deref().map(|c| ("set-cookie", c));
-        compliance.into_iter().chain(cookie)
+    /// Headers core puts on the response of the handler this request reaches, each
+    /// with how it meets the handler's own: the compliance signal (when
+    /// configured), and in browser mode the session cookie written again and the
+    /// response's `cache-control`. Names are lowercase; a name may repeat. An
+    /// adapter in front of a handler applies every one of them as its
+    /// [`HeaderMerge`] says.
+    pub fn response_edits(&self) -> impl Iterator<Item = (&str, &str, HeaderMerge)> {
+        let compliance = self.0.compliance.as_ref().map(|(n, v)| (&**n, *v, HeaderMerge::Append));
+        compliance.into_iter().chain(self.0.headers.iter().map(|(n, v, m)| (*n, v.as_str(), *m)))
     }
 
-    /// The same caller, whose response also writes this `Set-Cookie` value.
+    /// The names and values of [`response_edits`](Self::response_edits), for an
+    /// answer that has no handler response to merge into (a forward-auth
+    /// authorizer's own `200`).
+    pub fn response_headers(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.response_edits().map(|(n, v, _)| (n, v))
+    }
+
+    /// The same caller, whose handler's response also gets this header.
     #[cfg(feature = "browser")]
-    /// Called on a principal just made (not shared yet); were it shared, the cookie
-    /// would simply be written on a later request.
-    pub(crate) fn with_set_cookie(mut self, cookie: String) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.0) {
-            inner.set_cookie = Some(cookie);
-        }
+    pub(crate) fn with_response_header(
+        mut self,
+        name: &'static str,
+        value: String,
+        merge: HeaderMerge,
+    ) -> Self {
+        // Called on a principal just made, so this does not copy; were it shared,
+        // the copy keeps the header rather than losing it.
+        Arc::make_mut(&mut self.0).headers.push((name, value, merge));
         self
     }
 

@@ -29,6 +29,10 @@ pub struct RequestInfo<'a> {
     pub(crate) fetch_mode: Option<&'a [u8]>,
     /// `Accept`.
     pub(crate) accept: Option<&'a [u8]>,
+    /// `Sec-Fetch-Site`.
+    pub(crate) fetch_site: Option<&'a [u8]>,
+    /// `Origin`.
+    pub(crate) origin: Option<&'a [u8]>,
 }
 
 impl<'a> RequestInfo<'a> {
@@ -49,6 +53,8 @@ impl<'a> RequestInfo<'a> {
             cookies: &[],
             fetch_mode: None,
             accept: None,
+            fetch_site: None,
+            origin: None,
         }
     }
 
@@ -71,6 +77,16 @@ impl<'a> RequestInfo<'a> {
     ) -> Self {
         self.fetch_mode = sec_fetch_mode;
         self.accept = accept;
+        self
+    }
+
+    /// `Sec-Fetch-Site` and `Origin`, by which browser mode tells a sign-out posted
+    /// from the application's own pages from one another site makes a browser send
+    /// (only the sign-out path reads them).
+    #[must_use]
+    pub fn with_origin_headers(mut self, sec_fetch_site: Option<&'a [u8]>, origin: Option<&'a [u8]>) -> Self {
+        self.fetch_site = sec_fetch_site;
+        self.origin = origin;
         self
     }
 

@@ -10,7 +10,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mfa_guard_core::browser::{Browser, SessionKeys, StepUp};
 use mfa_guard_core::dev::DevIssuer;
-use mfa_guard_core::{Admission, Answer, Guard, KeySource, ManualClock, Policy, RejectionCode, RequestInfo};
+use mfa_guard_core::{
+    Admission, Answer, Guard, HeaderMerge, KeySource, ManualClock, Policy, RejectionCode, RequestInfo,
+};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -90,6 +92,24 @@ async fn navigate(guard: &Guard, target: &str, cookies: &[String]) -> Admission 
         .with_query(query)
         .with_cookies(&values)
         .with_navigation_headers(Some(b"navigate"), Some(b"text/html"));
+    guard.check(&req).await
+}
+
+/// A `POST` of a form to `path`, with these cookies and the browser's `Sec-Fetch-Site`
+/// and `Origin` as given.
+async fn post(
+    guard: &Guard,
+    path: &str,
+    cookies: &[String],
+    fetch_site: Option<&str>,
+    origin: Option<&str>,
+) -> Admission {
+    let joined = cookies.join("; ");
+    let values: Vec<&[u8]> = if joined.is_empty() { Vec::new() } else { vec![joined.as_bytes()] };
+    let req = RequestInfo::new("POST", path)
+        .with_cookies(&values)
+        .with_navigation_headers(Some(b"navigate"), Some(b"text/html"))
+        .with_origin_headers(fetch_site.map(str::as_bytes), origin.map(str::as_bytes));
     guard.check(&req).await
 }
 
@@ -282,6 +302,57 @@ async fn mfa_from_before_the_step_up_does_not_count() {
 }
 
 #[tokio::test]
+async fn mfa_from_an_authentication_older_than_the_sign_in_does_not_count_either() {
+    let rp = rp().await;
+    // A link starts the sign-in for an MFA page; the provider's single sign-on
+    // answers with the MFA it remembers from six hours ago.
+    let s = start(&rp, "/auth/sign-in?return_to=%2Fcommerce%2Fcustomers", &[]).await;
+    assert_eq!(query_param(&s.url, "max_age"), None, "a plain sign-in forces no new authentication");
+    let six_hours_ago = rp.clock.now() - 6 * 3600;
+    token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd", "mfa"], six_hours_ago)).await;
+    let back = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+    assert_eq!(location(&back), "/commerce/customers");
+    let session = cookies_set(&back).pop().unwrap();
+    // Signed in, without MFA: the MFA page steps up (asking for a fresh
+    // authentication), exactly as after a step-up that came back with old MFA.
+    let step = start(&rp, "/commerce/customers", std::slice::from_ref(&session)).await;
+    assert_eq!(query_param(&step.url, "max_age").as_deref(), Some("0"));
+    assert_eq!(query_param(&step.url, "prompt").as_deref(), Some("login"));
+    match navigate(&rp.guard, "/overview", &[session]).await {
+        Admission::Admitted(p) => assert!(!p.mfa(), "the session holds no MFA"),
+        other => panic!("{other:?}"),
+    }
+    // The same sign-in with MFA from this authentication is admitted at once.
+    let s = start(&rp, "/auth/sign-in?return_to=%2Fcommerce%2Fcustomers", &[]).await;
+    token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd", "mfa"], rp.clock.now())).await;
+    let back = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+    match navigate(&rp.guard, "/commerce/customers", &[cookies_set(&back).pop().unwrap()]).await {
+        Admission::Admitted(p) => assert!(p.mfa()),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn mfa_without_auth_time_does_not_count_at_sign_in() {
+    let rp = rp().await;
+    let s = start(&rp, "/commerce/customers", &[]).await;
+    let token = rp
+        .dev
+        .user()
+        .audience(CLIENT)
+        .claim("scp", Value::Null)
+        .claim("nonce", json!(s.nonce))
+        .at(&rp.clock)
+        .sign()
+        .unwrap();
+    token_answers(&rp, &token).await;
+    let back = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+    let session = cookies_set(&back).pop().unwrap();
+    let step = start(&rp, "/commerce/customers", &[session]).await;
+    assert_eq!(query_param(&step.url, "prompt").as_deref(), Some("login"), "a step-up");
+}
+
+#[tokio::test]
 async fn a_missing_role_is_a_403_page() {
     let rp = rp().await;
     let s = start(&rp, "/billing/x", &[]).await;
@@ -292,6 +363,7 @@ async fn a_missing_role_is_a_403_page() {
         .claim("scp", Value::Null)
         .roles(["SalesAgent"])
         .claim("nonce", json!(s.nonce))
+        .claim("auth_time", json!(rp.clock.now()))
         .at(&rp.clock)
         .sign()
         .unwrap();
@@ -442,6 +514,56 @@ async fn callbacks_that_do_not_match_a_sign_in_are_refused() {
     assert!(body(&page).contains("ten minutes"), "{}", body(&page));
 }
 
+/// Applies an answer's `Set-Cookie`s to a cookie jar, as a browser does.
+fn apply(jar: &mut Vec<String>, a: &Answer) {
+    for set in header(a, "set-cookie") {
+        let pair = set.split(';').next().unwrap().to_owned();
+        let name = pair.split('=').next().unwrap().to_owned();
+        jar.retain(|c| !c.starts_with(&format!("{name}=")));
+        if !set.contains("Max-Age=0") {
+            jar.push(pair);
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_failed_callback_clears_its_flow_cookie_so_no_later_callback_completes_it() {
+    let rp = rp().await;
+    // Each failure, then the callback an attacker (or a delayed provider) sends for
+    // the same state with a good code: it must find no sign-in to complete.
+    type Failure = fn(&Started) -> String;
+    let failures: [(&str, Failure, i64); 5] = [
+        ("the provider's error", |s| format!("error=access_denied&state={}", s.state), 0),
+        ("no code", |s| format!("state={}", s.state), 0),
+        ("a state that does not match", |s| format!("code=c&state={}x", s.state), 0),
+        ("an empty code", |s| format!("code=&state={}", s.state), 0),
+        ("a flow older than ten minutes", |s| format!("code=c&state={}", s.state), 601),
+    ];
+    for (what, query, wait) in failures {
+        let s = start(&rp, "/commerce/customers", &[]).await;
+        let mut jar = vec![s.flow_cookie.clone()];
+        rp.clock.advance(wait);
+        let failed = callback(&rp, &query(&s), &jar).await;
+        assert!(failed.status() >= 400, "{what}: {}", failed.status());
+        let flow_name = s.flow_cookie.split('=').next().unwrap();
+        assert!(
+            header(&failed, "set-cookie")
+                .iter()
+                .any(|c| c.starts_with(&format!("{flow_name}=;")) && c.contains("Max-Age=0")),
+            "{what}: the flow cookie is cleared: {:?}",
+            header(&failed, "set-cookie")
+        );
+        apply(&mut jar, &failed);
+        assert!(jar.is_empty(), "{what}");
+        rp.clock.advance(-wait);
+        token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd", "mfa"], rp.clock.now())).await;
+        let later = callback(&rp, &format!("code=good&state={}", s.state), &jar).await;
+        assert_eq!(later.status(), 400, "{what}: {}", body(&later));
+        assert!(body(&later).contains("state cookie is missing"), "{what}");
+        assert!(cookies_set(&later).is_empty(), "{what}: no session");
+    }
+}
+
 #[tokio::test]
 async fn a_replayed_or_foreign_code_is_refused_by_the_provider_and_said() {
     let rp = rp().await;
@@ -484,6 +606,47 @@ async fn hostile_id_tokens_are_refused() {
 }
 
 #[tokio::test]
+async fn an_id_token_for_several_audiences_must_name_this_client_in_azp() {
+    let rp = rp().await;
+    let token = |nonce: &str, aud: Value, azp: Option<&str>| {
+        rp.dev
+            .user()
+            .claim("aud", aud)
+            .claim("azp", azp.map_or(Value::Null, |a| json!(a)))
+            .claim("scp", Value::Null)
+            .claim("nonce", json!(nonce))
+            .claim("auth_time", json!(rp.clock.now()))
+            .at(&rp.clock)
+            .sign()
+            .unwrap()
+    };
+    for (aud, azp, why) in [
+        (json!([CLIENT, "other-app"]), None, "several audiences and no azp"),
+        (json!([CLIENT, "other-app"]), Some("other-app"), "issued to another client"),
+        (json!(CLIENT), Some("other-app"), "one audience, azp of another client"),
+    ] {
+        let s = start(&rp, "/overview", &[]).await;
+        token_answers(&rp, &token(&s.nonce, aud, azp)).await;
+        let page = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+        assert_eq!(page.status(), 400, "{why}");
+        assert!(
+            body(&page).contains("ID token was refused") && body(&page).contains("azp"),
+            "{why}: {}",
+            body(&page)
+        );
+        assert!(cookies_set(&page).is_empty(), "{why}: no session");
+    }
+    for (aud, azp) in
+        [(json!([CLIENT, "other-app"]), Some(CLIENT)), (json!(CLIENT), Some(CLIENT)), (json!([CLIENT]), None)]
+    {
+        let s = start(&rp, "/overview", &[]).await;
+        token_answers(&rp, &token(&s.nonce, aud.clone(), azp)).await;
+        let back = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+        assert_eq!(back.status(), 302, "{aud} {azp:?}: {}", body(&back));
+    }
+}
+
+#[tokio::test]
 async fn open_redirects_are_not_followed() {
     let rp = rp().await;
     for evil in [
@@ -507,6 +670,48 @@ async fn open_redirects_are_not_followed() {
             "{evil} -> {to}"
         );
         assert!(!to.contains("evil.example") || to.starts_with("/%25"), "{evil} -> {to}");
+    }
+}
+
+#[tokio::test]
+async fn return_paths_with_dot_or_empty_segments_go_back_to_the_start_page() {
+    let rp = rp().await;
+    for evil in ["/.//evil.example", "/x/../..//evil.example", "/x//evil.example", "/%2e%2e//evil.example"] {
+        let encoded: String =
+            percent_encoding::utf8_percent_encode(evil, percent_encoding::NON_ALPHANUMERIC).collect();
+        let s = start(&rp, &format!("/auth/sign-in?return_to={encoded}"), &[]).await;
+        token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd"], rp.clock.now())).await;
+        let back = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+        assert_eq!(location(&back), "/", "{evil}");
+    }
+    // A good return path with its query comes back as it was.
+    let s = start(&rp, "/auth/sign-in?return_to=%2Fcommerce%2Fcustomers%3Fpage%3D2", &[]).await;
+    token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd"], rp.clock.now())).await;
+    let back = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+    assert_eq!(location(&back), "/commerce/customers?page=2");
+}
+
+#[tokio::test]
+async fn a_navigation_to_an_unreadable_path_gets_the_refusal_as_a_page() {
+    let rp = rp().await;
+    for path in ["/commerce/../billing/x", "/commerce/%2e%2e/x", "/commerce%2Fx"] {
+        let a = answer(navigate(&rp.guard, path, &[]).await);
+        assert_eq!(a.status(), 400, "{path}");
+        assert_eq!(a.rejection().map(|r| r.code()), Some(RejectionCode::InvalidRequest), "{path}");
+        assert_eq!(header(&a, "content-type"), ["text/html; charset=utf-8"], "{path}");
+        assert_eq!(header(&a, "cache-control"), ["private, no-store"]);
+        let text = body(&a);
+        assert!(text.contains("<h1>This address cannot be opened</h1>"), "{path}: {text}");
+        // The path rule's own words, escaped.
+        let detail = a.rejection().unwrap().detail().replace('\'', "&#39;");
+        assert!(text.contains(&detail), "{path}: {text}");
+        // The same path from a script: the API's JSON refusal, as before.
+        let req =
+            RequestInfo::new("GET", path).with_navigation_headers(Some(b"cors"), Some(b"application/json"));
+        match rp.guard.check(&req).await {
+            Admission::Refused(r) => assert_eq!(r.code(), RejectionCode::InvalidRequest),
+            other => panic!("{path}: {other:?}"),
+        }
     }
 }
 
@@ -626,8 +831,24 @@ async fn a_provider_that_is_down_gets_a_503_page_with_retry_after() {
 async fn sign_out_clears_the_session_and_ends_it_at_the_provider() {
     let rp = rp().await;
     let session = sign_in(&rp, "/overview", &["pwd"]).await;
-    let a = answer(navigate(&rp.guard, "/auth/sign-out", &[session]).await);
+    // A link (GET) only shows the button; the button posts from this origin.
+    let page = answer(navigate(&rp.guard, "/auth/sign-out", std::slice::from_ref(&session)).await);
+    assert_eq!(page.status(), 200);
+    assert!(
+        body(&page)
+            .contains(r#"<form method="post" action="/auth/sign-out"><button type="submit" id="sign-out">"#),
+        "{}",
+        body(&page)
+    );
+    assert!(header(&page, "set-cookie").is_empty(), "showing the button signs no one out");
+    let csp = header(&page, "content-security-policy").pop().unwrap();
+    assert!(
+        csp.contains(&format!("form-action 'self' {};", rp.idp.uri())),
+        "the post may lead to the provider's end-session endpoint and back: {csp}"
+    );
+    let a = answer(post(&rp.guard, "/auth/sign-out", &[session], Some("same-origin"), Some(APP)).await);
     assert_eq!(a.status(), 302);
+    assert_eq!(header(&a, "cache-control"), ["private, no-store"]);
     assert_eq!(
         location(&a),
         format!(
@@ -643,6 +864,88 @@ async fn sign_out_clears_the_session_and_ends_it_at_the_provider() {
             .iter()
             .any(|c| c.starts_with("__Host-mfa-guard=;") && c.contains("Max-Age=0"))
     );
+}
+
+#[tokio::test]
+async fn a_sign_out_not_posted_from_this_application_is_refused() {
+    let rp = rp().await;
+    let session = sign_in(&rp, "/overview", &["pwd"]).await;
+    for (site, origin) in [
+        // The auto-submitted form of another site, as Chromium sends it.
+        (Some("cross-site"), Some("https://evil.example")),
+        // A sibling subdomain.
+        (Some("same-site"), Some("https://other.app.example")),
+        // Fetch metadata decides when it is sent.
+        (Some("cross-site"), Some(APP)),
+        (Some("none"), None),
+        // Older browsers send only Origin.
+        (None, Some("https://evil.example")),
+        (None, Some("null")),
+        (None, Some("http://app.example")),
+        // Neither: nothing says where it came from.
+        (None, None),
+    ] {
+        let a = answer(post(&rp.guard, "/auth/sign-out", std::slice::from_ref(&session), site, origin).await);
+        assert_eq!(a.status(), 403, "{site:?} {origin:?}");
+        assert!(header(&a, "set-cookie").is_empty(), "{site:?} {origin:?}: the session stays");
+        assert!(body(&a).contains("id=\"sign-out\""), "the page offers the button");
+    }
+    assert!(matches!(
+        navigate(&rp.guard, "/overview", std::slice::from_ref(&session)).await,
+        Admission::Admitted(_)
+    ));
+    // From this origin, by either signal: signed out.
+    for (site, origin) in
+        [(Some("same-origin"), None), (None, Some(APP)), (None, Some("HTTPS://APP.EXAMPLE"))]
+    {
+        let a = answer(post(&rp.guard, "/auth/sign-out", std::slice::from_ref(&session), site, origin).await);
+        assert_eq!(a.status(), 302, "{site:?} {origin:?}");
+        assert!(header(&a, "set-cookie").iter().any(|c| c.starts_with("__Host-mfa-guard=;")));
+    }
+}
+
+#[tokio::test]
+async fn responses_that_write_the_session_are_never_cached_and_signed_in_pages_are_private() {
+    let rp = rp().await;
+    let s = start(&rp, "/overview", &[]).await;
+    token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd"], rp.clock.now())).await;
+    let back = callback(&rp, &format!("code=c&state={}", s.state), &[s.flow_cookie]).await;
+    assert_eq!(header(&back, "cache-control"), ["private, no-store"], "the sign-in's redirect");
+    let session = cookies_set(&back).pop().unwrap();
+    let edits = |p: &mfa_guard_core::Principal| -> Vec<(String, String, HeaderMerge)> {
+        p.response_edits().map(|(n, v, m)| (n.to_owned(), v.to_owned(), m)).collect()
+    };
+    // A signed-in page: private unless its handler says otherwise; no cookie.
+    match navigate(&rp.guard, "/overview", std::slice::from_ref(&session)).await {
+        Admission::Admitted(p) => {
+            assert_eq!(
+                edits(&p),
+                [("cache-control".to_owned(), "private".to_owned(), HeaderMerge::IfAbsent)]
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // A minute later the cookie is written again: then no cache keeps the
+    // response, whatever its handler said.
+    rp.clock.advance(60);
+    match navigate(&rp.guard, "/overview", std::slice::from_ref(&session)).await {
+        Admission::Admitted(p) => {
+            let edits = edits(&p);
+            assert_eq!(edits.len(), 2, "{edits:?}");
+            assert!(edits[0].0 == "set-cookie" && edits[0].1.starts_with("__Host-mfa-guard=v1."));
+            assert_eq!(edits[0].2, HeaderMerge::Append);
+            assert_eq!(
+                edits[1],
+                ("cache-control".to_owned(), "private, no-store".to_owned(), HeaderMerge::Replace)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // Core's own pages and redirects, whether or not they write a cookie.
+    let refused = answer(navigate(&rp.guard, "/auth/callback?code=c", &[]).await);
+    assert_eq!(header(&refused, "cache-control"), ["private, no-store"]);
+    let started = answer(navigate(&rp.guard, "/commerce/x", &[]).await);
+    assert_eq!(header(&started, "cache-control"), ["private, no-store"]);
 }
 
 #[test]
@@ -682,6 +985,44 @@ fn plain_http_is_refused_outside_loopback() {
     assert!(build("http://127.0.0.1:3000/auth/callback").is_ok());
     assert!(build("http://localhost:3000/auth/callback").is_ok());
     assert!(build("/auth/callback").unwrap_err().to_string().contains("absolute"));
+}
+
+#[test]
+fn an_idle_timeout_under_twice_the_cookie_rewrite_interval_is_refused() {
+    let dev = DevIssuer::generate("https://issuer.example").unwrap();
+    let build = |idle: u64| {
+        Guard::builder()
+            .issuer(dev.issuer())
+            .keys(KeySource::jwks_json(dev.jwks_json().as_bytes()).unwrap())
+            .audience("aud")
+            .browser(
+                Browser::new(
+                    CLIENT,
+                    "https://app.example/auth/callback",
+                    "https://issuer.example/.well-known/openid-configuration",
+                    SessionKeys::parse(KEYS).unwrap(),
+                )
+                .idle_timeout(Duration::from_secs(idle)),
+            )
+            .build()
+    };
+    for idle in [0, 1, 60, 119] {
+        let err = build(idle).unwrap_err().to_string();
+        assert!(err.contains("idle_timeout") && err.contains("2m minimum"), "{idle}: {err}");
+    }
+    assert!(build(120).is_ok());
+    // The same rule for the configuration file, at the key.
+    let file = |idle: &str| {
+        mfa_guard_core::Config::from_toml_str(
+            &format!("[browser]\nidle_timeout = \"{idle}\"\n"),
+            "mfa-guard.toml",
+        )
+    };
+    let err = file("90s").unwrap_err();
+    assert_eq!(err.key(), Some("browser.idle_timeout"));
+    assert!(err.message().contains("under the 2m minimum"), "{err}");
+    assert!(err.to_string().contains("`browser.idle_timeout`"), "{err}");
+    assert!(file("2m").is_ok());
 }
 
 #[test]

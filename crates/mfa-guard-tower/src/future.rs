@@ -5,13 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use http::{HeaderName, HeaderValue, Request, Response};
+use http::{Request, Response};
 use mfa_guard_core::{Admission, Answer};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::ResponseBody;
-use crate::response::{admit, render};
+use crate::response::{AdmittedHeaders, admit, merge_headers, render};
 
 type Check = Pin<Box<dyn Future<Output = Admission> + Send>>;
 
@@ -36,7 +36,7 @@ pin_project! {
     where
         S: Service<Request<ReqBody>>,
     {
-        Inner { #[pin] future: S::Future, headers: Vec<(HeaderName, HeaderValue)> },
+        Inner { #[pin] future: S::Future, headers: AdmittedHeaders },
         Rejected { answer: Option<Answer> },
         Checking {
             check: Check,
@@ -50,7 +50,7 @@ impl<S, ReqBody> ResponseFuture<S, ReqBody>
 where
     S: Service<Request<ReqBody>>,
 {
-    pub(crate) fn inner(future: S::Future, headers: Vec<(HeaderName, HeaderValue)>) -> Self {
+    pub(crate) fn inner(future: S::Future, headers: AdmittedHeaders) -> Self {
         Self { state: State::Inner { future, headers } }
     }
 
@@ -75,9 +75,7 @@ where
             match this.state.as_mut().project() {
                 StateProj::Inner { future, headers } => {
                     let mut response = ready!(future.poll(cx))?;
-                    for (name, value) in headers.drain(..) {
-                        response.headers_mut().append(name, value);
-                    }
+                    merge_headers(response.headers_mut(), std::mem::take(headers));
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 StateProj::Rejected { answer } => {

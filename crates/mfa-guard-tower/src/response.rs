@@ -6,9 +6,9 @@
 //! internals (the future never imports its service, as in tower-http).
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue, Request, Response, StatusCode};
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use hyper::ext::ReasonPhrase;
-use mfa_guard_core::{Admission, Admitted, Answer};
+use mfa_guard_core::{Admission, Admitted, Answer, HeaderMerge};
 
 /// Renders `answer`, with the body type made by `body`.
 ///
@@ -39,24 +39,44 @@ pub(crate) fn render<B>(answer: &Answer, body: impl FnOnce(Bytes) -> B) -> Respo
     response
 }
 
-/// The headers core asks to add to an admitted request's response (the compliance
-/// signal when configured); empty, without allocating, otherwise.
-pub(crate) fn admitted_headers(principal: &mfa_guard_core::Principal) -> Vec<(HeaderName, HeaderValue)> {
+/// Headers core puts on an admitted request's response, each with how.
+pub(crate) type AdmittedHeaders = Vec<(HeaderName, HeaderValue, HeaderMerge)>;
+
+/// The headers core asks to put on an admitted request's response (the compliance
+/// signal when configured; a session's cookie and caching in browser mode); empty,
+/// without allocating, otherwise.
+pub(crate) fn admitted_headers(principal: &mfa_guard_core::Principal) -> AdmittedHeaders {
     principal
-        .response_headers()
-        .filter_map(|(n, v)| {
-            Some((HeaderName::from_bytes(n.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?))
+        .response_edits()
+        .filter_map(|(n, v, merge)| {
+            Some((HeaderName::from_bytes(n.as_bytes()).ok()?, HeaderValue::from_str(v).ok()?, merge))
         })
         .collect()
+}
+
+/// Puts core's headers on the handler's response, each as core says.
+pub(crate) fn merge_headers(headers: &mut HeaderMap, admitted: AdmittedHeaders) {
+    for (name, value, merge) in admitted {
+        match merge {
+            HeaderMerge::Append => {
+                headers.append(name, value);
+            }
+            HeaderMerge::Replace => {
+                headers.insert(name, value);
+            }
+            HeaderMerge::IfAbsent => {
+                if !headers.contains_key(&name) {
+                    headers.insert(name, value);
+                }
+            }
+        }
+    }
 }
 
 /// Copies core's decision onto the request: the caller (or the anonymous marker) into
 /// its extensions, and back the headers core wants on the response; a refusal comes
 /// back as `Err`.
-pub(crate) fn admit<B>(
-    req: &mut Request<B>,
-    admission: Admission,
-) -> Result<Vec<(HeaderName, HeaderValue)>, Answer> {
+pub(crate) fn admit<B>(req: &mut Request<B>, admission: Admission) -> Result<AdmittedHeaders, Answer> {
     match admission.into_answer()? {
         Admitted::Caller(principal) => {
             let headers = admitted_headers(&principal);

@@ -2,7 +2,7 @@
 
 use std::task::{Context, Poll};
 
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, ORIGIN};
 use http::{Request, Response};
 use mfa_guard_core::{CookieValues, Evaluation, Guard, RequestInfo};
 use tower_service::Service;
@@ -73,6 +73,10 @@ where
                 .with_navigation_headers(
                     headers.get("sec-fetch-mode").map(|v| v.as_bytes()),
                     headers.get(ACCEPT).map(|v| v.as_bytes()),
+                )
+                .with_origin_headers(
+                    headers.get("sec-fetch-site").map(|v| v.as_bytes()),
+                    headers.get(ORIGIN).map(|v| v.as_bytes()),
                 );
             self.guard.evaluate(&info)
         };

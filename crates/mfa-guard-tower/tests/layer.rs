@@ -213,3 +213,69 @@ async fn http1_sends_the_partner_center_status_line_over_a_socket() {
     assert!(text.starts_with("HTTP/1.1 401 Unauthorized - MFA required\r\n"), "{text}");
     assert!(text.contains("\r\nwww-authenticate: Bearer error=\"invalid_token\"\r\n"), "{text}");
 }
+
+/// A guard in browser mode on a clock the test moves, and a session cookie it
+/// wrote just now for a user without MFA.
+fn browser_guard() -> (Guard, mfa_guard_core::ManualClock, String) {
+    use mfa_guard_core::browser::{Browser, SessionKeys};
+    let clock = mfa_guard_core::ManualClock::new(1_700_000_000);
+    let guard = Guard::builder()
+        .issuer(ISSUER)
+        .keys(issuer().key_source().unwrap())
+        .audience(DEV_AUDIENCE)
+        .policy(mfa_guard_core::Policy::partner_center())
+        .clock(clock.clone())
+        .browser(Browser::new(
+            "web-app",
+            "https://app.example/auth/callback",
+            "https://idp.example/.well-known/openid-configuration",
+            SessionKeys::random("k1").unwrap(),
+        ))
+        .build()
+        .unwrap();
+    let claims = mfa_guard_core::Claims::from_json(br#"{"sub":"s","oid":"o","amr":["pwd"]}"#).unwrap();
+    let cookie = mfa_guard_core::dev::session_cookie(&guard, &claims).unwrap();
+    (guard, clock, cookie)
+}
+
+fn navigation(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header("sec-fetch-mode", "navigate")
+        .header("cookie", cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn all(res: &Response<impl Sized>, name: &str) -> Vec<String> {
+    res.headers().get_all(name).iter().map(|v| v.to_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn a_signed_in_page_is_private_and_never_cached_when_it_writes_the_session_again() {
+    let (guard, clock, cookie) = browser_guard();
+    let app = Router::new()
+        .route("/overview", get(|| async { "overview" }))
+        .route(
+            "/cached",
+            get(|| async {
+                ([("cache-control", "public, max-age=600"), ("set-cookie", "theme=dark")], "cached")
+            }),
+        )
+        .layer(MfaLayer::new(guard));
+    // The handler said nothing: private. It said something: its word stands.
+    let res = app.clone().oneshot(navigation("/overview", &cookie)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(all(&res, "cache-control"), ["private"]);
+    assert!(all(&res, "set-cookie").is_empty());
+    let res = app.clone().oneshot(navigation("/cached", &cookie)).await.unwrap();
+    assert_eq!(all(&res, "cache-control"), ["public, max-age=600"]);
+    // A minute on, the session cookie is written again: no cache may keep that
+    // response, whatever the handler said, and the handler's own cookie stays.
+    clock.advance(60);
+    let res = app.oneshot(navigation("/cached", &cookie)).await.unwrap();
+    assert_eq!(all(&res, "cache-control"), ["private, no-store"]);
+    let cookies = all(&res, "set-cookie");
+    assert_eq!(cookies.len(), 2, "{cookies:?}");
+    assert_eq!(cookies[0], "theme=dark");
+    assert!(cookies[1].starts_with("__Host-mfa-guard=v1."), "{cookies:?}");
+}

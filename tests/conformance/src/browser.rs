@@ -117,8 +117,31 @@ impl Browser {
         Visit { url: url.clone(), response }
     }
 
-    /// A form submission: `POST url` with `form` URL-encoded.
+    /// A form submission: `POST url` with `form` URL-encoded, saying nothing of
+    /// where it comes from (as a client that is not a browser would).
     pub async fn post_form(&mut self, url: &Url, form: &[(String, String)]) -> Visit {
+        self.post_form_from(url, form, &[]).await
+    }
+
+    /// A form of `page` submitted as a browser submits it: `POST` to `action`
+    /// (resolved against the page), with `Origin` and `Sec-Fetch-Site` saying the
+    /// page it was on.
+    pub async fn submit_form(&mut self, page: &Visit, action: &str, form: &[(String, String)]) -> Visit {
+        let url = page.url.join(action).expect("a URL");
+        let from = page.url.origin();
+        let site = if url.origin() == from { "same-origin" } else { "cross-site" };
+        let origin = format!("Origin: {}", from.ascii_serialization()).into_bytes();
+        let fetch_site = format!("Sec-Fetch-Site: {site}").into_bytes();
+        self.post_form_from(&url, form, &[origin, fetch_site]).await
+    }
+
+    /// `POST url` with `form` URL-encoded and these extra header lines.
+    pub async fn post_form_from(
+        &mut self,
+        url: &Url,
+        form: &[(String, String)],
+        headers: &[Vec<u8>],
+    ) -> Visit {
         let (addr, path) = target(url);
         let body: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
         let mut req = format!(
@@ -127,8 +150,8 @@ impl Browser {
             body.len()
         )
         .into_bytes();
-        if let Some(c) = self.cookie_header() {
-            req.extend_from_slice(&c);
+        for line in headers.iter().cloned().chain(self.cookie_header()) {
+            req.extend_from_slice(&line);
             req.extend_from_slice(b"\r\n");
         }
         req.extend_from_slice(b"\r\n");

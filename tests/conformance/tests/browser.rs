@@ -4,7 +4,7 @@
 //! journeys in `chromium.rs`; this suite needs no browser and reads the status line
 //! as sent.
 
-use mfa_guard_conformance::browser::{Browser, SignIn};
+use mfa_guard_conformance::browser::{Browser, SignIn, Visit};
 use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::http1;
 use mfa_guard_conformance::servers::all_from_env;
@@ -65,9 +65,12 @@ async fn example_3_sign_in_without_mfa_then_step_up_on_the_mfa_page() {
                 "{} day {day}: sign-in, then one step-up",
                 target.name
             );
-            // Another day: signed out, the same again.
-            let out = browser.get(&url(&target, "/auth/sign-out")).await;
-            assert_eq!(out.status(), 302);
+            // Another day: signed out with the sign-out page's button, the same again.
+            let page = browser.get(&url(&target, "/auth/sign-out")).await;
+            assert_eq!(page.status(), 200, "{}", target.name);
+            assert!(browser.jar.contains_key("mfa-guard"), "showing the button signs no one out");
+            let out = browser.submit_form(&page, "/auth/sign-out", &[]).await;
+            assert_eq!(out.status(), 302, "{}: {}", target.name, out.text());
             assert!(!browser.jar.contains_key("mfa-guard"), "signing out clears the session");
         }
     }
@@ -172,6 +175,61 @@ async fn a_replayed_callback_or_a_code_of_another_sign_in_is_refused_by_the_deve
         let again = replay.get(&back_a).await;
         assert_eq!(again.status(), 400, "{}: {}", target.name, again.text());
         assert!(again.text().contains("already used"), "{}", again.text());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sign_out_posted_from_another_site_is_refused_on_both_servers() {
+    for target in servers().await {
+        let mut browser = Browser::new();
+        let overview = browser.open(&url(&target, "/overview"), &mut vec![SignIn::Password("admin")]).await;
+        assert_eq!(overview.status(), 200, "{}", target.name);
+        // Another site's page auto-submits a form to the sign-out path.
+        let evil =
+            Visit { url: Url::parse("https://evil.example/").unwrap(), response: overview.response.clone() };
+        let refused = browser.submit_form(&evil, url(&target, "/auth/sign-out").as_str(), &[]).await;
+        assert_eq!(refused.status(), 403, "{}: {}", target.name, refused.text());
+        assert!(refused.response.all("set-cookie").is_empty(), "{}", target.name);
+        assert!(browser.jar.contains_key("mfa-guard"), "{}: still signed in", target.name);
+        assert_eq!(browser.get(&url(&target, "/overview")).await.status(), 200);
+        // A post that says nothing of where it comes from is refused too.
+        let silent = browser.post_form(&url(&target, "/auth/sign-out"), &[]).await;
+        assert_eq!(silent.status(), 403, "{}", target.name);
+        assert!(browser.jar.contains_key("mfa-guard"), "{}: still signed in", target.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_in_pages_are_private_and_core_pages_are_never_cached_on_both_servers() {
+    for target in servers().await {
+        let mut browser = Browser::new();
+        let first = browser.get(&url(&target, "/overview")).await;
+        assert_eq!(first.response.all("cache-control"), ["private, no-store"], "{}", target.name);
+        let overview = browser.open(&url(&target, "/overview"), &mut vec![SignIn::Password("admin")]).await;
+        assert_eq!(overview.status(), 200, "{}", target.name);
+        assert_eq!(overview.response.all("cache-control"), ["private"], "{}: a signed-in page", target.name);
+        // A public page without a session keeps its handler's own caching (none here).
+        let anonymous = Browser::new().get(&url(&target, "/health")).await;
+        assert!(anonymous.response.all("cache-control").is_empty(), "{}", target.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_navigation_to_an_unreadable_path_gets_an_html_page_on_both_servers() {
+    for target in servers().await {
+        let page = Browser::new().get(&url(&target, "/commerce%2Fcustomers")).await;
+        assert_eq!(page.status(), 400, "{}", target.name);
+        assert_eq!(
+            page.response.header("content-type"),
+            Some("text/html; charset=utf-8"),
+            "{}: {}",
+            target.name,
+            page.text()
+        );
+        assert!(page.text().contains("<h1>This address cannot be opened</h1>"), "{}", target.name);
+        // An API call to the same path keeps the JSON refusal.
+        let api = http1::request(target.addr, "GET", "/commerce%2Fcustomers", &[]).await.unwrap();
+        assert_eq!((api.status, api.code().as_deref()), (400, Some("invalid_request")), "{}", target.name);
     }
 }
 

@@ -11,6 +11,7 @@
 //! | situation | answer |
 //! |---|---|
 //! | the callback, sign-in, sign-out and signed-out paths | handled here whatever the route table says |
+//! | a path the guard cannot read one way | `400` page (the API's `invalid_request`, in HTML) |
 //! | no (valid) session, public route | the handler runs without a caller |
 //! | no (valid) session, protected route | `302` to the provider; the path is kept to return to |
 //! | session, policy admits | the handler runs with the session's caller |
@@ -21,12 +22,15 @@
 //!
 //! See `docs/BROWSER.md` in the repository for the whole journey.
 
+pub(crate) mod cache;
 mod opened;
 pub(crate) mod pages;
 pub(crate) mod provider;
+mod return_to;
 mod seal;
 pub(crate) mod session;
 
+pub(crate) use return_to::safe_return_to;
 pub use seal::SessionKeys;
 
 use std::fmt;
@@ -48,12 +52,20 @@ use session::Session;
 pub(crate) const FLOW_LIFETIME: i64 = 600;
 /// A session cookie is written again (its idle expiry moved) at most this often.
 pub(crate) const REFRESH_AFTER: i64 = 60;
+/// Shortest idle timeout: twice [`REFRESH_AFTER`]. The cookie of a session in use
+/// is written again only once that long has passed since it last was, so under
+/// twice that a person clicking through pages every 50 seconds would be signed out.
+pub(crate) const MIN_IDLE_TIMEOUT: Duration = Duration::from_secs(2 * REFRESH_AFTER.unsigned_abs());
+/// How long before a sign-in or step-up began the authentication may have taken
+/// place for the MFA its ID token shows to count (see [`session::Flow::counts_mfa`]):
+/// none, for every sign-in and step-up alike — the MFA must come from the
+/// authentication this very sign-in caused, not from the provider's memory of an
+/// earlier one. A route's own freshness will be recorded on its flow instead.
+pub(crate) const MFA_MAX_AGE: u64 = 0;
 /// Most sign-ins in progress a browser keeps: starting another clears the flow
 /// cookies of the oldest beyond it (a page that makes a browser start sign-in after
 /// sign-in cannot fill its cookie jar).
 pub(crate) const MAX_FLOWS: usize = 8;
-/// Longest path (with query) kept to return to after sign-in.
-const MAX_RETURN_TO: usize = 2048;
 /// Longest callback query read.
 pub(crate) const MAX_CALLBACK_QUERY: usize = 8 * 1024;
 /// What is escaped in a query parameter value: everything but RFC 3986's
@@ -125,13 +137,15 @@ impl std::str::FromStr for StepUp {
 }
 
 impl StepUp {
-    /// The parameters of the step-up authorization request.
-    pub(crate) fn parameters(&self) -> Vec<(&'static str, String)> {
+    /// The parameters of the step-up authorization request, for MFA from an
+    /// authentication at most `max_age` seconds old (the flow's
+    /// [`max_age`](session::Flow::max_age): what the callback will hold it to).
+    pub(crate) fn parameters(&self, max_age: u64) -> Vec<(&'static str, String)> {
         match self {
             StepUp::Generic { acr_values } => {
                 let mut p = vec![
                     ("prompt", "login".to_owned()),
-                    ("max_age", "0".to_owned()),
+                    ("max_age", max_age.to_string()),
                     ("claims", r#"{"id_token":{"amr":{"essential":true,"values":["mfa"]}}}"#.to_owned()),
                 ];
                 if let Some(acr) = acr_values {
@@ -222,7 +236,9 @@ impl Browser {
         self
     }
 
-    /// A session unused this long ends. Default one hour.
+    /// A session unused this long ends. Default one hour; at least two minutes
+    /// (the cookie of a session in use is written again at most once a minute, so
+    /// a shorter one would sign out people who are using the application).
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle = idle;
         self
@@ -301,11 +317,14 @@ impl Browser {
                 return bad(format!("{path:?} is not an absolute path"));
             }
         }
-        if self.idle.is_zero() || self.absolute.is_zero() {
-            return bad("session timeouts must be longer than zero".into());
+        check_idle_timeout(self.idle).map_err(BrowserError::Config)?;
+        if self.absolute.is_zero() {
+            return bad("absolute_timeout must be longer than zero".into());
         }
         let callback_path = uri.path().to_owned();
-        let origin = format!("{scheme}://{authority}");
+        let Some(origin) = origin_of(&self.redirect_uri) else {
+            return bad(format!("the redirect URI {:?} has no usable origin", self.redirect_uri));
+        };
         let post_logout = self
             .post_logout_redirect_uri
             .clone()
@@ -327,6 +346,7 @@ impl Browser {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             settings: self,
             callback_path,
+            origin,
             post_logout,
             secure,
             session_cookie,
@@ -334,6 +354,21 @@ impl Browser {
             provider: Arc::new(provider),
         })
     }
+}
+
+/// Refuses an idle timeout under [`MIN_IDLE_TIMEOUT`], naming the setting (the
+/// builder's and the `[browser]` table's key are both `idle_timeout`).
+pub(crate) fn check_idle_timeout(idle: Duration) -> Result<(), String> {
+    if idle >= MIN_IDLE_TIMEOUT {
+        return Ok(());
+    }
+    Err(format!(
+        "idle_timeout is {}, under the {} minimum: a session in use has its cookie written again at \
+         most once every {REFRESH_AFTER} seconds, so an idle timeout under twice that signs out people \
+         who are using the application",
+        humantime::format_duration(idle),
+        humantime::format_duration(MIN_IDLE_TIMEOUT),
+    ))
 }
 
 impl fmt::Debug for Browser {
@@ -355,6 +390,9 @@ pub(crate) struct BrowserMode {
     pub(crate) id: usize,
     pub(crate) settings: Browser,
     pub(crate) callback_path: String,
+    /// The application's origin as browsers see it: the redirect URI's scheme,
+    /// host and port.
+    pub(crate) origin: String,
     pub(crate) post_logout: String,
     pub(crate) secure: bool,
     pub(crate) session_cookie: &'static str,
@@ -392,6 +430,25 @@ impl Callback {
     }
 }
 
+/// The origin of an absolute URL as browsers serialise it (and send it in
+/// `Origin`): scheme and host in lowercase, the port only when it is not the
+/// scheme's default, no user information. `None` for anything else.
+pub(crate) fn origin_of(url: &str) -> Option<String> {
+    let uri: http::Uri = url.parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let authority = uri.authority()?;
+    let host = authority.host().to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "https" => 443,
+        "http" => 80,
+        _ => return None,
+    };
+    Some(match authority.port_u16().filter(|p| *p != default_port) {
+        Some(port) => format!("{scheme}://{host}:{port}"),
+        None => format!("{scheme}://{host}"),
+    })
+}
+
 pub(crate) fn decode_query(value: &str) -> String {
     percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
@@ -405,24 +462,6 @@ pub(crate) fn is_navigation(req: &RequestInfo<'_>) -> bool {
         Some(mode) => mode.eq_ignore_ascii_case(b"navigate"),
         None => req.accept.is_some_and(|a| a.windows(9).any(|w| w.eq_ignore_ascii_case(b"text/html"))),
     }
-}
-
-/// `candidate` if it is a path of this origin to send a browser back to: it starts
-/// with one `/`, has no backslash, control character or space, and does not turn
-/// into another origin once percent-decoded (`/%2F%2Fevil.example`).
-pub(crate) fn safe_return_to(candidate: &str) -> Option<&str> {
-    let plain = |s: &str| {
-        s.len() <= MAX_RETURN_TO
-            && s.starts_with('/')
-            && !s[1..].starts_with('/')
-            && s.bytes().all(|b| b.is_ascii_graphic() && b != b'\\')
-    };
-    if !plain(candidate) {
-        return None;
-    }
-    let decoded = percent_decode_str(candidate).decode_utf8().ok()?;
-    let d = decoded.as_ref();
-    (d.starts_with('/') && !d[1..].starts_with('/') && !d.contains('\\')).then_some(candidate)
 }
 
 impl BrowserMode {

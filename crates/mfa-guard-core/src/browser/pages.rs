@@ -3,16 +3,20 @@
 //! framed, run no script, and send no referrer.
 
 use super::super::answer::Answer;
+use super::cache;
+use crate::rejection::Rejection;
 
-/// Headers every page carries.
-fn page_headers() -> Vec<(&'static str, String)> {
+/// Headers every page carries; its forms may send the browser to `form_action`
+/// (CSP source expressions, `'self'` for most pages).
+fn page_headers(form_action: &str) -> Vec<(&'static str, String)> {
     vec![
         ("content-type", "text/html; charset=utf-8".to_owned()),
-        ("cache-control", "no-store".to_owned()),
+        ("cache-control", cache::WRITES_SESSION.to_owned()),
         (
             "content-security-policy",
-            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
-                .to_owned(),
+            format!(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action {form_action}; frame-ancestors 'none'"
+            ),
         ),
         ("referrer-policy", "no-referrer".to_owned()),
         ("x-content-type-options", "nosniff".to_owned()),
@@ -37,6 +41,11 @@ pub(crate) fn escape(text: &str) -> String {
 
 /// A page: `title` and `heading` as text, `body_html` already escaped.
 pub(crate) fn page(status: u16, title: &str, body_html: &str) -> Answer {
+    page_posting_to(status, title, body_html, "'self'")
+}
+
+/// [`page`], whose forms may send the browser on to `form_action`.
+fn page_posting_to(status: u16, title: &str, body_html: &str, form_action: &str) -> Answer {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -47,7 +56,7 @@ pub(crate) fn page(status: u16, title: &str, body_html: &str) -> Answer {
          </style></head><body><h1>{title}</h1>{body_html}</body></html>\n",
         title = escape(title),
     );
-    Answer::page(status, page_headers(), html.into_bytes())
+    Answer::page(status, page_headers(form_action), html.into_bytes())
 }
 
 /// A `302` to `location`.
@@ -56,7 +65,7 @@ pub(crate) fn redirect(location: String) -> Answer {
         302,
         vec![
             ("location", location),
-            ("cache-control", "no-store".to_owned()),
+            ("cache-control", cache::WRITES_SESSION.to_owned()),
             ("content-length", "0".to_owned()),
         ],
         Vec::new(),
@@ -128,6 +137,56 @@ pub(crate) fn sign_in_failed(status: u16, detail: &str, restart: &str) -> Answer
             escape(restart)
         ),
     )
+}
+
+/// The sign-out button: a form posting to `action` (a sign-out is a `POST` from
+/// this application's own pages, never a link another site can make a browser
+/// follow). `form_action` lists where the post may lead (the provider's end-session
+/// endpoint and the post-logout page: a browser holds a form's redirects to it).
+pub(crate) fn sign_out(action: &str, form_action: &str) -> Answer {
+    page_posting_to(
+        200,
+        "Sign out",
+        &format!("<p>Sign out of this application?</p>{}", sign_out_form(action)),
+        form_action,
+    )
+}
+
+/// A sign-out posted from another site (or without saying where from): refused,
+/// with the button, so a person who does mean to sign out can.
+pub(crate) fn sign_out_refused(action: &str, form_action: &str) -> Answer {
+    page_posting_to(
+        403,
+        "Sign-out refused",
+        &format!(
+            "<p class=\"box\">This sign-out request did not come from this application's own \
+             pages, so you are still signed in.</p><p>To sign out, use this button:</p>{}",
+            sign_out_form(action)
+        ),
+        form_action,
+    )
+}
+
+fn sign_out_form(action: &str) -> String {
+    format!(
+        "<form method=\"post\" action=\"{}\"><button type=\"submit\" id=\"sign-out\">Sign out</button></form>",
+        escape(action)
+    )
+}
+
+/// A navigation to a path the guard cannot read one way (`400 invalid_request`),
+/// as a page.
+pub(crate) fn bad_address(why: Rejection) -> Answer {
+    page(
+        why.response_status(),
+        "This address cannot be opened",
+        &format!(
+            "<p class=\"box\">The address of this page is not one this application accepts: {}.</p>\
+             <p>Check the link, or <a href=\"/\">go to the start page</a>.</p>",
+            escape(why.detail())
+        ),
+    )
+    .because(why)
 }
 
 /// After sign-out: a public page, so leaving does not start a new sign-in.

@@ -220,6 +220,16 @@ impl Session {
         })
     }
 
+    /// The session without the MFA evidence it was given: every `amr` value
+    /// `policy` accepts as MFA, and the `acrs` and `acr` it may accept (for MFA
+    /// that does not count, see [`Flow::counts_mfa`]).
+    pub(crate) fn forget_mfa(&mut self, policy: &CompiledPolicy) {
+        let accepted = policy.mfa.accepted_amr();
+        self.amr.retain(|v| !accepted.iter().any(|a| **a == **v));
+        self.acrs.clear();
+        self.acr = None;
+    }
+
     /// The sealed cookie value; `None` when even without the user name it would
     /// exceed [`MAX_COOKIE_BYTES`] (a role map of very many long role names).
     pub(crate) fn seal(&self, keys: &SessionKeys, name: &str) -> Option<String> {
@@ -249,14 +259,33 @@ pub(crate) struct Flow {
     /// Where to go back to: a same-origin path (and query).
     #[serde(rename = "r")]
     pub(crate) return_to: String,
-    /// A step-up: the ID token must show MFA from an authentication after `started`.
+    /// A step-up: the ID token must show MFA (see [`counts_mfa`](Self::counts_mfa)),
+    /// or the session remembers that the step-up failed.
     #[serde(rename = "u")]
     pub(crate) step_up: bool,
+    /// When the browser was sent to the provider.
     #[serde(rename = "t")]
     pub(crate) started: i64,
+    /// How many seconds before `started` the authentication may have taken place
+    /// for its MFA to count ([`MFA_MAX_AGE`](super::MFA_MAX_AGE) for now; a
+    /// flow cookie written before this field existed reads as 0, the strictest).
+    #[serde(rename = "m", default)]
+    pub(crate) max_age: u64,
 }
 
 impl Flow {
+    /// Whether the MFA of an ID token that says the user authenticated at
+    /// `auth_time` counts for the session this flow writes: the one freshness rule
+    /// of browser sign-in, for a sign-in and a step-up alike. The authentication
+    /// must be no older than the flow's `max_age` before the flow began (less the
+    /// verifier's `leeway`, for clock skew); an ID token without `auth_time` shows
+    /// no fresh MFA.
+    pub(crate) fn counts_mfa(&self, auth_time: Option<i64>, leeway: i64) -> bool {
+        let max_age = i64::try_from(self.max_age).unwrap_or(i64::MAX);
+        let earliest = self.started.saturating_sub(max_age).saturating_sub(leeway);
+        auth_time.is_some_and(|t| t >= earliest)
+    }
+
     /// The flow cookie's name suffix: the first characters of its state (the state
     /// comes back from the provider, so the callback finds its own cookie).
     pub(crate) fn id(state: &str) -> Option<&str> {
@@ -328,6 +357,36 @@ mod tests {
         let mut other_version = bytes;
         other_version[0] = 2;
         assert_eq!(Session::decode(&other_version), None);
+    }
+
+    #[test]
+    fn mfa_counts_only_from_an_authentication_no_older_than_the_flow_allows() {
+        let flow = |max_age| Flow {
+            state: String::new(),
+            nonce: String::new(),
+            verifier: String::new(),
+            return_to: "/".into(),
+            step_up: false,
+            started: 10_000,
+            max_age,
+        };
+        let leeway = 60;
+        assert!(flow(0).counts_mfa(Some(10_005), leeway), "during the flow");
+        assert!(flow(0).counts_mfa(Some(9_940), leeway), "within the leeway");
+        assert!(!flow(0).counts_mfa(Some(9_939), leeway), "before the flow, beyond the leeway");
+        assert!(!flow(0).counts_mfa(Some(10_000 - 6 * 3600), leeway), "six hours old");
+        assert!(!flow(0).counts_mfa(None, leeway), "no auth_time");
+        assert!(flow(3600).counts_mfa(Some(10_000 - 3600 - 60), leeway), "a flow allowing an hour");
+        assert!(!flow(3600).counts_mfa(Some(10_000 - 3600 - 61), leeway));
+        assert!(flow(u64::MAX).counts_mfa(Some(0), leeway), "no overflow");
+        let at_the_dawn_of_time = Flow { started: i64::MIN, ..flow(u64::MAX) };
+        assert!(at_the_dawn_of_time.counts_mfa(Some(i64::MIN), i64::MAX));
+    }
+
+    #[test]
+    fn a_flow_cookie_written_before_max_age_existed_reads_as_the_strictest() {
+        let old = r#"{"s":"state","n":"nonce","v":"verifier","r":"/","u":false,"t":5}"#;
+        assert_eq!(serde_json::from_str::<Flow>(old).unwrap().max_age, 0);
     }
 
     #[test]

@@ -17,7 +17,8 @@ impl Config {
     }
 
     /// What can be checked of the `[browser]` table without the network: no
-    /// secrets, and (with the `browser` feature) a step-up profile that reads.
+    /// secrets, and (with the `browser` feature) a step-up profile that reads and
+    /// an idle timeout that does not sign out people using the application.
     pub(super) fn check_browser(&self) -> Result<(), ConfigError> {
         let Some(table) = self.browser_table() else { return Ok(()) };
         let secrets = [
@@ -38,6 +39,10 @@ impl Config {
         }
         #[cfg(feature = "browser")]
         self.browser_step_up()?;
+        #[cfg(feature = "browser")]
+        if let Some(idle) = table.idle_timeout {
+            crate::browser::check_idle_timeout(idle.0).map_err(|e| self.err("browser.idle_timeout", e))?;
+        }
         Ok(())
     }
 

@@ -11,13 +11,15 @@ use crate::answer::Answer;
 use crate::browser::provider::{self, ProviderError, Ready};
 use crate::browser::session::{self, Flow, Session};
 use crate::browser::{
-    BrowserMode, Callback, FLOW_LIFETIME, Opened, REFRESH_AFTER, decode_query, encode, is_navigation, pages,
-    safe_return_to,
+    BrowserMode, Callback, FLOW_LIFETIME, MFA_MAX_AGE, Opened, REFRESH_AFTER, cache, decode_query, encode,
+    is_navigation, origin_of, pages, safe_return_to,
 };
+use crate::path::PathRules;
 use crate::policy::CompiledRule;
-use crate::principal::LazyClaims;
+use crate::principal::{HeaderMerge, LazyClaims};
 use crate::rejection::RejectionCode;
 use crate::request::RequestInfo;
+use crate::time::NumericDate;
 
 impl BrowserMode {
     /// `name=value` of a session cookie holding `claims` as a sign-in at `now` would
@@ -47,11 +49,23 @@ impl BrowserMode {
                 .query
                 .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("return_to=")))
                 .map(decode_query);
-            let return_to = wanted.as_deref().and_then(safe_return_to).unwrap_or("/").to_owned();
+            let rules = guard.inner.paths;
+            let return_to =
+                wanted.as_deref().and_then(|w| safe_return_to(w, rules)).unwrap_or("/").to_owned();
             return Some(self.start_at(guard, req, return_to, false));
         }
-        if (get || req.method == "POST") && req.path == self.settings.sign_out_path {
-            return Some(Evaluation::Ready(Admission::Answered(self.sign_out())));
+        if req.path == self.settings.sign_out_path {
+            if get {
+                return Some(self.sign_out_page());
+            }
+            if req.method == "POST" {
+                return Some(Evaluation::Ready(Admission::Answered(if self.same_origin(req) {
+                    self.sign_out()
+                } else {
+                    tracing::debug!("browser: a sign-out not posted from this application's pages refused");
+                    pages::sign_out_refused(&self.settings.sign_out_path, &self.sign_out_targets(None))
+                })));
+            }
         }
         if get && req.path == self.settings.signed_out_path {
             return Some(Evaluation::Ready(Admission::Answered(pages::signed_out(&self.sign_in_link("/")))));
@@ -84,16 +98,30 @@ impl BrowserMode {
         let admission = guard.admit(rule, Arc::clone(&opened.token), claims, now, span);
         let sign_out = &self.settings.sign_out_path;
         match admission {
-            // Written again at most once a minute, moving the idle expiry.
-            Admission::Admitted(principal) if now.saturating_sub(session.seen) >= REFRESH_AFTER => {
-                let left = self.absolute_end(session).saturating_sub(now);
-                let refreshed = Session { seen: now, ..session.clone() };
-                match refreshed.seal(&self.settings.keys, self.session_cookie) {
-                    Some(value) => Evaluation::Ready(Admission::Admitted(
-                        principal.with_set_cookie(self.set_cookie(self.session_cookie, &value, left)),
-                    )),
-                    None => Evaluation::Ready(Admission::Admitted(principal)),
-                }
+            Admission::Admitted(principal) => {
+                // Written again at most once a minute, moving the idle expiry.
+                let rewritten = (now.saturating_sub(session.seen) >= REFRESH_AFTER)
+                    .then(|| Session { seen: now, ..session.clone() })
+                    .and_then(|refreshed| refreshed.seal(&self.settings.keys, self.session_cookie));
+                let principal = match rewritten {
+                    Some(value) => {
+                        let left = self.absolute_end(session).saturating_sub(now);
+                        let cookie = self.set_cookie(self.session_cookie, &value, left);
+                        principal
+                            .with_response_header("set-cookie", cookie, HeaderMerge::Append)
+                            .with_response_header(
+                                "cache-control",
+                                cache::WRITES_SESSION.to_owned(),
+                                HeaderMerge::Replace,
+                            )
+                    }
+                    None => principal.with_response_header(
+                        "cache-control",
+                        cache::SIGNED_IN.to_owned(),
+                        HeaderMerge::IfAbsent,
+                    ),
+                };
+                Evaluation::Ready(Admission::Admitted(principal))
             }
             Admission::Refused(rejection) => match rejection.code() {
                 RejectionCode::MfaRequired => {
@@ -116,7 +144,7 @@ impl BrowserMode {
 
     /// Sends the browser to the provider: a sign-in, or a step-up asking for MFA.
     fn start(self: &Arc<Self>, guard: &Guard, req: &RequestInfo<'_>, step_up: bool) -> Evaluation {
-        self.start_at(guard, req, return_path(req), step_up)
+        self.start_at(guard, req, return_path(req, guard.inner.paths), step_up)
     }
 
     /// [`start`](Self::start), returning to `return_to`.
@@ -156,7 +184,8 @@ impl BrowserMode {
         now: i64,
         stale: Vec<String>,
     ) -> Answer {
-        let extra = if step_up { self.settings.step_up.parameters() } else { Vec::new() };
+        let max_age = MFA_MAX_AGE;
+        let extra = if step_up { self.settings.step_up.parameters(max_age) } else { Vec::new() };
         let (url, state, nonce, verifier) =
             match self.provider.authorize(loaded, &self.settings.scopes, &extra) {
                 Ok(parts) => parts,
@@ -165,7 +194,7 @@ impl BrowserMode {
         let Some(id) = Flow::id(&state).map(str::to_owned) else {
             return pages::unavailable("the state made for the sign-in is unusable", 1);
         };
-        let flow = Flow { state, nonce, verifier, return_to, step_up, started: now };
+        let flow = Flow { state, nonce, verifier, return_to, step_up, started: now, max_age };
         let name = format!("{}{id}", self.flow_prefix);
         let sealed = serde_json::to_vec(&flow).ok().and_then(|plain| self.settings.keys.seal(&name, &plain));
         let Some(sealed) = sealed else {
@@ -175,6 +204,62 @@ impl BrowserMode {
         let answer =
             pages::redirect(url).with_header("set-cookie", self.set_cookie(&name, &sealed, FLOW_LIFETIME));
         stale.into_iter().fold(answer, |a, clear| a.with_header("set-cookie", clear))
+    }
+
+    /// The sign-out page: a button that posts (see [`pages::sign_out`]). It names
+    /// where the post may lead, so the provider is loaded first when it is not yet.
+    fn sign_out_page(self: &Arc<Self>) -> Evaluation {
+        let action = &self.settings.sign_out_path;
+        match self.provider.ready() {
+            Ready::Loaded(loaded) => Evaluation::Ready(Admission::Answered(pages::sign_out(
+                action,
+                &self.sign_out_targets(Some(&loaded)),
+            ))),
+            Ready::CoolingDown(..) => {
+                Evaluation::Ready(Admission::Answered(pages::sign_out(action, &self.sign_out_targets(None))))
+            }
+            Ready::NotYet => {
+                let this = Arc::clone(self);
+                Evaluation::Pending(PendingCheck::browser(Box::pin(async move {
+                    let loaded = this.provider.get().await.ok();
+                    let targets = this.sign_out_targets(loaded.as_deref());
+                    Admission::Answered(pages::sign_out(&this.settings.sign_out_path, &targets))
+                })))
+            }
+        }
+    }
+
+    /// The CSP `form-action` of the sign-out pages: this origin, and the origins of
+    /// the provider's end-session endpoint and of the post-logout page, to which
+    /// the sign-out's redirects lead (a browser holds a form's redirects to the
+    /// page's `form-action`).
+    fn sign_out_targets(&self, loaded: Option<&provider::Loaded>) -> String {
+        let ready = match (loaded, self.provider.ready()) {
+            (None, Ready::Loaded(l)) => Some(l),
+            _ => None,
+        };
+        let end_session = loaded.or(ready.as_deref()).and_then(|l| l.end_session.as_deref());
+        let mut sources = vec!["'self'".to_owned()];
+        for url in end_session.into_iter().chain([self.post_logout.as_str()]) {
+            if let Some(origin) = origin_of(url)
+                && origin != self.origin
+                && !sources.contains(&origin)
+            {
+                sources.push(origin);
+            }
+        }
+        sources.join(" ")
+    }
+
+    /// Whether a `POST` comes from this application's own pages: the browser's
+    /// fetch metadata says `same-origin` or, from a browser that sends none, its
+    /// `Origin` is this application's. Fetch metadata, when sent, decides: it is
+    /// the browser's own verdict, and a request without either is refused.
+    fn same_origin(&self, req: &RequestInfo<'_>) -> bool {
+        match req.fetch_site {
+            Some(site) => site.eq_ignore_ascii_case(b"same-origin"),
+            None => req.origin.is_some_and(|o| o.eq_ignore_ascii_case(self.origin.as_bytes())),
+        }
     }
 
     fn sign_out(&self) -> Answer {
@@ -200,23 +285,35 @@ impl BrowserMode {
     fn callback(self: &Arc<Self>, guard: &Guard, req: &RequestInfo<'_>) -> Evaluation {
         let query = Callback::parse(req.query);
         let restart = self.sign_in_link("/");
-        let fail = |status: u16, why: &str| {
+        let refuse = |status: u16, why: &str, clear: Option<&str>| {
             tracing::debug!(reason = why, "browser: sign-in callback refused");
-            Evaluation::Ready(Admission::Answered(pages::sign_in_failed(status, why, &restart)))
+            let page = pages::sign_in_failed(status, why, &restart);
+            Evaluation::Ready(Admission::Answered(match clear {
+                Some(clear) => page.with_header("set-cookie", clear.to_owned()),
+                None => page,
+            }))
         };
         let Some(state) = query.state.as_deref().filter(|s| !s.is_empty()) else {
-            return fail(
+            return refuse(
                 400,
                 "The identity provider's answer carries no state, so it cannot be matched to a sign-in this browser started.",
+                None,
             );
         };
         let Some(id) = Flow::id(state) else {
-            return fail(
+            return refuse(
                 400,
                 "The identity provider's answer carries a state this application never issued.",
+                None,
             );
         };
         let name = format!("{}{id}", self.flow_prefix);
+        // From here on every answer clears this flow cookie, whatever it says: a
+        // sign-in whose callback failed once can never be completed by a later
+        // callback carrying the same state (a provider's error answered first, then
+        // a code for the same state injected, would otherwise sign in).
+        let clear = self.set_cookie(&name, "", 0);
+        let fail = |status: u16, why: &str| refuse(status, why, Some(&clear));
         let flow = session::cookie(req.cookies, &name)
             .and_then(|v| self.settings.keys.open(&name, v))
             .and_then(|plain| serde_json::from_slice::<Flow>(&plain).ok());
@@ -226,7 +323,6 @@ impl BrowserMode {
                 "This sign-in cannot be completed here: it was started in another browser, already completed, or took longer than ten minutes (its state cookie is missing).",
             );
         };
-        let clear = self.set_cookie(&name, "", 0);
         if aws_lc_rs::constant_time::verify_slices_are_equal(flow.state.as_bytes(), state.as_bytes()).is_err()
         {
             return fail(
@@ -290,14 +386,16 @@ impl BrowserMode {
             tracing::debug!(reason = %why, "browser: sign-in refused");
             pages::sign_in_failed(status, &why, &restart).with_header("set-cookie", clear.clone())
         };
+        let unavailable =
+            |why: &str, secs: u64| pages::unavailable(why, secs).with_header("set-cookie", clear.clone());
         let loaded = match self.provider.get().await {
             Ok(l) => l,
-            Err((why, secs)) => return pages::unavailable(&why, secs),
+            Err((why, secs)) => return unavailable(&why, secs),
         };
         let id_token = match self.provider.exchange(&loaded, &code, &flow.verifier).await {
             Ok(t) => t,
             Err(ProviderError::Unavailable(why)) => {
-                return pages::unavailable(&why, provider::COOLDOWN.as_secs());
+                return unavailable(&why, provider::COOLDOWN.as_secs());
             }
             Err(ProviderError::Refused(why)) => {
                 return failed(400, format!("The identity provider did not accept this sign-in's authorization code (already used, or not issued for this browser): {why}").into());
@@ -323,31 +421,48 @@ impl BrowserMode {
         }
         let policy = guard.policy();
         let mut session = Session::of(claims, policy, now);
-        if flow.step_up {
-            let leeway = guard.verifier().leeway_secs();
-            let fresh = claims.auth_time().is_some_and(|t| t.unix() >= flow.started.saturating_sub(leeway));
-            let mfa = policy.mfa.evidence(claims).is_some();
-            if !(mfa && fresh) {
-                if mfa {
-                    // MFA from an older authentication does not count for this step-up.
-                    session.amr.retain(|v| v != "mfa");
-                    session.acrs.clear();
-                    session.acr = None;
-                }
-                session.step_up_failed = Some(now);
-                tracing::info!(fresh, mfa, "browser: the step-up came back without MFA");
-            }
+        let mfa = policy.mfa.evidence(claims).is_some();
+        let fresh =
+            flow.counts_mfa(claims.auth_time().map(NumericDate::unix), guard.verifier().leeway_secs());
+        if mfa && !fresh {
+            // A sign-in is held to the step-up's rule: a provider's single sign-on
+            // answers with the authentication it remembers, and MFA done hours ago
+            // is not MFA for this sign-in.
+            session.forget_mfa(policy);
+            tracing::debug!(
+                step_up = flow.step_up,
+                "browser: MFA from an earlier authentication not counted"
+            );
+        }
+        if flow.step_up && !(mfa && fresh) {
+            session.step_up_failed = Some(now);
+            tracing::info!(fresh, mfa, "browser: the step-up came back without MFA");
         }
         self.write_session(session, &flow.return_to, clear)
     }
 }
 
-/// Where to come back to after signing in: this request's path and query, when it is
-/// a path of this origin (it always is, after the path rule; else `/`).
-fn return_path(req: &RequestInfo<'_>) -> String {
+/// Where to come back to after signing in: this request's path and query, when they
+/// make a return path under the guard's path `rules` (else `/`).
+fn return_path(req: &RequestInfo<'_>, rules: PathRules) -> String {
     let here = match req.query {
         Some(q) => format!("{}?{q}", req.path),
         None => req.path.to_owned(),
     };
-    safe_return_to(&here).map_or_else(|| "/".to_owned(), str::to_owned)
+    safe_return_to(&here, rules).map_or_else(|| "/".to_owned(), str::to_owned)
+}
+
+/// A top-level navigation refused with `invalid_request` (a path the guard cannot
+/// read one way: nothing else refuses a navigation that way, as it carries no
+/// token) gets the refusal as a page a person can read instead of JSON; anything
+/// else is left as it is.
+pub(super) fn render_for_navigation(req: &RequestInfo<'_>, evaluation: Evaluation) -> Evaluation {
+    match evaluation {
+        Evaluation::Ready(Admission::Refused(rejection))
+            if rejection.code() == RejectionCode::InvalidRequest && is_navigation(req) =>
+        {
+            Evaluation::Ready(Admission::Answered(pages::bad_address(rejection)))
+        }
+        other => other,
+    }
 }

@@ -192,6 +192,10 @@ impl Guard {
         );
         let _entered = span.enter();
         let mut evaluation = self.evaluate_now(req, started, &span);
+        #[cfg(feature = "browser")]
+        if self.inner.browser.is_some() {
+            evaluation = browser::render_for_navigation(req, evaluation);
+        }
         if req.is_grpc() {
             evaluation = match evaluation {
                 Evaluation::Ready(admission) => Evaluation::Ready(admission.for_grpc()),
