@@ -178,6 +178,29 @@ impl<'a> RequestInfo<'a> {
     pub fn authorization_count(&self) -> usize {
         self.authorization_count
     }
+
+    /// Whether this is a top-level navigation of a browser: `GET` or `HEAD`, no
+    /// `Authorization`, and `Sec-Fetch-Mode: navigate` — or, from a browser that
+    /// sends no fetch metadata, an `Accept` naming `text/html`. Browser mode answers
+    /// exactly these with redirects and pages; a handler that shows people a page
+    /// and programs JSON asks the same question, so the two never disagree.
+    ///
+    /// ```
+    /// use mfa_guard_core::RequestInfo;
+    ///
+    /// let address_bar = RequestInfo::new("GET", "/overview")
+    ///     .with_navigation_headers(Some(b"navigate"), Some(b"text/html,*/*;q=0.8"));
+    /// assert!(address_bar.is_navigation());
+    /// let api = address_bar.with_authorization(b"Bearer eyJ...");
+    /// assert!(!api.is_navigation(), "a bearer token makes it an API call");
+    /// let fetch = RequestInfo::new("GET", "/overview").with_navigation_headers(Some(b"cors"), None);
+    /// assert!(!fetch.is_navigation());
+    /// ```
+    #[cfg(feature = "browser")]
+    pub fn is_navigation(&self) -> bool {
+        // The rule is browser mode's own, called rather than restated: one rule.
+        crate::browser::is_navigation(self)
+    }
 }
 
 impl std::fmt::Debug for RequestInfo<'_> {

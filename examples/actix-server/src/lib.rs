@@ -1,7 +1,7 @@
 //! The actix example server of mfa-guard, as a library so tests can serve its app.
 //!
 //! Everything it decides comes from `mfa-guard-core` through [`MfaMiddleware`]; the
-//! route table, handler JSON and development issuer come from `example-shared`,
+//! route table, handler JSON and page, and development issuer come from `example-shared`,
 //! which the axum example uses too, so both servers answer with the same status line,
 //! headers and body (actix writes the headers in an order of its own).
 
@@ -10,13 +10,14 @@ use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
+use actix_web::http::header::{self, ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, Route, web};
+use example_shared::page::{PAGE_HEADERS, caller_page};
 use example_shared::{DevSite, Startup, areas, caller_body, discovery_document, health_body};
 use mfa_guard_actix::{MfaMiddleware, Principal};
-use mfa_guard_core::Guard;
 use mfa_guard_core::dev::DEV_SIGN_IN_PREFIX;
+use mfa_guard_core::{Guard, RequestInfo};
 use serde_json::Value;
 
 /// The access log: method, path (never the query, which might carry a token the
@@ -37,6 +38,7 @@ pub fn app(
         InitError = (),
     >,
 > {
+    let sign_out: Option<Arc<str>> = guard.sign_out_path().map(Arc::from);
     let mut app = App::new();
     for area in areas() {
         let path = area.path();
@@ -45,9 +47,9 @@ pub fn app(
             // `.+`, not `.*`: `/commerce/` is not the area, as in the axum example,
             // whose `{*rest}` needs at least one character.
             _ if area.is_prefix() => app
-                .route(path, area_route(area.name))
-                .route(&format!("{path}/{{tail:.+}}"), area_route(area.name)),
-            _ => app.route(path, area_route(area.name)),
+                .route(path, area_route(area.name, sign_out.clone()))
+                .route(&format!("{path}/{{tail:.+}}"), area_route(area.name, sign_out.clone())),
+            _ => app.route(path, area_route(area.name, sign_out.clone())),
         };
     }
     if let Some(site) = dev {
@@ -77,7 +79,7 @@ pub fn app(
                 }),
             );
     }
-    app.default_service(area_route("unmatched"))
+    app.default_service(area_route("unmatched", sign_out))
         .wrap(MfaMiddleware::new(guard))
         // Outermost, so it logs refusals too; its format reads no request header.
         // actix's Logger renders parts of every request eagerly, whatever the log
@@ -91,11 +93,36 @@ pub fn app(
         ))
 }
 
-/// Any method: who called, and how they were admitted.
-fn area_route(area: &'static str) -> Route {
-    web::route().to(move |req: HttpRequest, caller: Option<Principal>| async move {
-        HttpResponse::Ok().json(caller_body(area, req.method().as_str(), req.uri().path(), caller.as_deref()))
+/// Any method: who called, and how they were admitted; as JSON, or as a page for a
+/// person's browser (with a sign-out button posting to `sign_out`).
+fn area_route(area: &'static str, sign_out: Option<Arc<str>>) -> Route {
+    web::route().to(move |req: HttpRequest, caller: Option<Principal>| {
+        let sign_out = sign_out.clone();
+        async move {
+            let (method, path, caller) = (req.method().as_str(), req.uri().path(), caller.as_deref());
+            if is_navigation(method, path, req.headers()) {
+                let mut page = HttpResponse::Ok();
+                for header in PAGE_HEADERS {
+                    page.insert_header(header);
+                }
+                page.body(caller_page(area, method, path, caller, sign_out.as_deref()))
+            } else {
+                HttpResponse::Ok().json(caller_body(area, method, path, caller))
+            }
+        }
     })
+}
+
+/// Whether a person's browser asked for the page: core's rule, read from the
+/// headers the middleware read.
+fn is_navigation(method: &str, path: &str, headers: &HeaderMap) -> bool {
+    RequestInfo::new(method, path)
+        .with_authorizations(headers.get_all(AUTHORIZATION).map(HeaderValue::as_bytes))
+        .with_navigation_headers(
+            headers.get("sec-fetch-mode").map(HeaderValue::as_bytes),
+            headers.get(ACCEPT).map(HeaderValue::as_bytes),
+        )
+        .is_navigation()
 }
 
 /// A fixed JSON document for `GET` (and `HEAD`); other methods get the same `405`

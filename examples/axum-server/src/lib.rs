@@ -1,18 +1,20 @@
 //! The axum example server of mfa-guard, as a library so tests can serve its router.
 //!
 //! Everything it decides comes from `mfa-guard-core` through [`MfaLayer`]; the
-//! route table, handler JSON and development issuer come from `example-shared`,
+//! route table, handler JSON and page, and development issuer come from `example-shared`,
 //! which the actix example uses too.
 
 use std::sync::Arc;
 
-use axum::http::{Method, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, Uri};
+use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use axum::{Json, Router};
+use example_shared::page::{PAGE_HEADERS, caller_page};
 use example_shared::{DevSite, Startup, areas, caller_body, discovery_document, health_body};
-use http::header::AUTHORIZATION;
-use mfa_guard_core::Guard;
+use http::header::{ACCEPT, AUTHORIZATION};
 use mfa_guard_core::dev::DEV_SIGN_IN_PREFIX;
+use mfa_guard_core::{Guard, RequestInfo};
 use mfa_guard_tower::{MfaLayer, Principal};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -21,9 +23,10 @@ use tracing::Level;
 /// The router: the Partner Center routes (and, in development mode, the issuer's
 /// discovery and JWKS documents) behind [`MfaLayer`].
 pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
+    let sign_out: Option<Arc<str>> = guard.sign_out_path().map(Arc::from);
     let mut router = Router::new();
     for area in areas() {
-        let handler = area_handler(area.name);
+        let handler = area_handler(area.name, sign_out.clone());
         let path = area.path();
         router = match area.name {
             "health" => router.route(path, get(|| async { Json(health_body()) })),
@@ -47,7 +50,7 @@ pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
                 }),
             );
     }
-    let router = router.fallback(area_handler("unmatched")).layer(MfaLayer::new(guard));
+    let router = router.fallback(area_handler("unmatched", sign_out)).layer(MfaLayer::new(guard));
     // Request spans and response events only when someone reads them: the trace layer
     // times and wraps every response even when its events are disabled, which cost
     // ~8% of the throughput of cached requests (BENCHMARKS.md). Like the actix
@@ -79,10 +82,32 @@ fn dev_reply(reply: example_shared::dev_idp::DevReply) -> axum::response::Respon
     response
 }
 
-fn area_handler(area: &'static str) -> axum::routing::MethodRouter {
-    any(move |caller: Option<Principal>, method: Method, uri: Uri| async move {
-        Json(caller_body(area, method.as_str(), uri.path(), caller.as_deref()))
+/// Any method: who called, and how they were admitted; as JSON, or as a page for a
+/// person's browser (with a sign-out button posting to `sign_out`).
+fn area_handler(area: &'static str, sign_out: Option<Arc<str>>) -> axum::routing::MethodRouter {
+    any(move |caller: Option<Principal>, method: Method, uri: Uri, headers: HeaderMap| {
+        let sign_out = sign_out.clone();
+        async move {
+            let (method, path, caller) = (method.as_str(), uri.path(), caller.as_deref());
+            if is_navigation(method, path, &headers) {
+                (PAGE_HEADERS, caller_page(area, method, path, caller, sign_out.as_deref())).into_response()
+            } else {
+                Json(caller_body(area, method, path, caller)).into_response()
+            }
+        }
     })
+}
+
+/// Whether a person's browser asked for the page: core's rule, read from the
+/// headers the layer read.
+fn is_navigation(method: &str, path: &str, headers: &HeaderMap) -> bool {
+    RequestInfo::new(method, path)
+        .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(HeaderValue::as_bytes))
+        .with_navigation_headers(
+            headers.get("sec-fetch-mode").map(HeaderValue::as_bytes),
+            headers.get(ACCEPT).map(HeaderValue::as_bytes),
+        )
+        .is_navigation()
 }
 
 /// Binds, builds the guard (making the development issuer if none is configured),

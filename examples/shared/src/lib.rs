@@ -1,9 +1,11 @@
 //! What both example servers share, so the axum and actix examples differ only in
 //! framework glue: starting from the environment contract (core's
 //! [`Environment`]), the development banner, the Partner Center route table (the
-//! preset's own areas) and the JSON their handlers answer.
+//! preset's own areas) and what their handlers answer: JSON to programs, and to a
+//! person's browser the page of [`page`].
 
 pub mod dev_idp;
+pub mod page;
 pub mod testkit;
 
 use std::net::SocketAddr;

@@ -215,3 +215,18 @@ pub fn hidden_inputs(html: &str) -> Vec<(String, String)> {
     }
     out
 }
+
+/// The JSON answer the example servers' page for people shows (`<pre id="answer">`,
+/// see `example_shared::page`), read back: what an API call to the same address
+/// answers. `None` when the page shows none.
+pub fn shown_answer(html: &str) -> Option<serde_json::Value> {
+    let start = html.find("<pre id=\"answer\">")? + "<pre id=\"answer\">".len();
+    let end = html[start..].find("</pre>")? + start;
+    // The template escapes `& < > "`; `&amp;` is undone last, so `&amp;lt;` stays `&lt;`.
+    let text = html[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&text).ok()
+}

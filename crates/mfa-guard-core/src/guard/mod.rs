@@ -338,6 +338,15 @@ impl Guard {
         self.inner.browser.as_ref()
     }
 
+    /// Where a signed-in person signs out, when browser mode is on
+    /// ([`Browser::sign_out_path`](crate::browser::Browser::sign_out_path)): the
+    /// `action` of a sign-out button (a form that POSTs there) on the application's
+    /// own pages.
+    #[cfg(feature = "browser")]
+    pub fn sign_out_path(&self) -> Option<&str> {
+        self.inner.browser.as_ref().map(|b| b.settings.sign_out_path.as_str())
+    }
+
     /// The compiled route policy.
     pub(crate) fn policy(&self) -> &CompiledPolicy {
         &self.inner.policy
