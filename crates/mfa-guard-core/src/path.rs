@@ -56,8 +56,9 @@ use crate::rejection::{Refusal, RejectionCode};
 
 /// Which path forms are refused before a rule is chosen.
 ///
-/// Every guard accepts only paths of the grammar in the [module docs](self): bytes
-/// outside RFC 3986's `pchar` and `/` are always refused. The default then refuses,
+/// Every guard accepts only paths of one grammar: every byte an RFC 3986 `pchar`
+/// (unreserved, sub-delims, `:`, `@`, or a `%XX` escape) or `/`; any other byte
+/// (`#`, a space, `"`, `<`, `{`, `|`, a control byte, raw non-ASCII) is refused. The default then refuses,
 /// in the path as received:
 ///
 /// - a malformed percent-escape (`%` not followed by two hex digits: `%zz`, `%4`);
@@ -119,8 +120,9 @@ impl PathRules {
         }
     }
 
-    /// Refuses a path that a modelled reader maps onto another rule's pattern (see
-    /// the [module docs](self)): `/HEALTH` when `/health` is public and unmatched
+    /// Refuses a path that a modelled reader (ASCII or Unicode case, trailing dots
+    /// and spaces, a format suffix, a cut at a decoded `#`, `?` or `;`) maps onto
+    /// another rule's pattern: `/HEALTH` when `/health` is public and unmatched
     /// paths are not, `/commerce./x`, `/commerce.json` or `/%C5%BFecurity/x` (`ſ`)
     /// beside `/commerce/*` and `/security/*`. Such a path is sent with the route's
     /// own spelling by every client that means it.
@@ -418,10 +420,8 @@ fn hex(b: u8) -> Option<u8> {
 /// A trailing `/` is kept, as routers keep it.
 ///
 /// Two paths with the same key may reach the same handler in some application;
-/// route patterns are compared with it in [`CompiledPolicy::confusable`]. Paths of
+/// route patterns are compared with it in `CompiledPolicy::confusable`. Paths of
 /// lowercase letters, digits, `-`, `_` and `~` are their own key, without allocating.
-///
-/// [`CompiledPolicy::confusable`]: crate::policy::CompiledPolicy
 pub(crate) fn confusable_key(path: &str) -> Cow<'_, str> {
     let plain =
         |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'/' | b'-' | b'_' | b'~');

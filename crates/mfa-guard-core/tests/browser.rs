@@ -53,6 +53,10 @@ async fn provider(dev: &DevIssuer, idp: &MockServer) {
 }
 
 async fn rp_with(keys: &str, configure: impl FnOnce(Browser) -> Browser) -> Rp {
+    rp_with_policy(keys, Policy::partner_center(), configure).await
+}
+
+async fn rp_with_policy(keys: &str, policy: Policy, configure: impl FnOnce(Browser) -> Browser) -> Rp {
     let idp = MockServer::start().await;
     let dev = Arc::new(DevIssuer::generate(idp.uri()).unwrap());
     provider(&dev, &idp).await;
@@ -68,7 +72,7 @@ async fn rp_with(keys: &str, configure: impl FnOnce(Browser) -> Browser) -> Rp {
         .issuer(dev.issuer())
         .keys(dev.key_source().unwrap())
         .audience("https://api.partnercenter.microsoft.com")
-        .policy(Policy::partner_center())
+        .policy(policy)
         .clock(clock.clone())
         .browser(configure(browser))
         .build()
@@ -1036,4 +1040,138 @@ fn debug_output_holds_no_secret() {
     .client_secret("s3cr3t-value");
     let shown = format!("{browser:?}");
     assert!(!shown.contains("s3cr3t") && !shown.contains("AAAAAAAA"), "{shown}");
+}
+
+/// The Partner Center preset, and the Security workspace asking Entra's
+/// phishing-resistant authentication context `c2`.
+async fn rp_with_levels() -> Rp {
+    use mfa_guard_core::{AssuranceLevel, Requirement, Role};
+    let policy = Policy::partner_center()
+        .assurance_level(AssuranceLevel::new("phishing-resistant").auth_contexts(["c2"]))
+        .route(
+            "/security/*",
+            Requirement::mfa().any_role([Role::AdminAgent]).assurance("phishing-resistant"),
+        );
+    rp_with_policy(KEYS, policy, |b| b).await
+}
+
+fn id_token_with(rp: &Rp, nonce: &str, amr: &[&str], extra: &[(&str, Value)]) -> String {
+    let mut spec = rp
+        .dev
+        .user()
+        .audience(CLIENT)
+        .claim("scp", Value::Null)
+        .claim("nonce", json!(nonce))
+        .claim("amr", json!(amr))
+        .claim("auth_time", json!(rp.clock.now()))
+        .at(&rp.clock)
+        .lifetime(Duration::from_secs(600));
+    for (name, value) in extra {
+        spec = spec.claim(*name, value.clone());
+    }
+    spec.sign().unwrap()
+}
+
+#[tokio::test]
+async fn a_session_below_a_routes_level_is_stepped_up_for_that_level_as_the_same_user() {
+    let rp = rp_with_levels().await;
+    let session = sign_in(&rp, "/overview", &["pwd", "mfa"]).await;
+    // Any MFA opens Customers; the Security workspace asks for more.
+    assert!(matches!(
+        navigate(&rp.guard, "/commerce/customers", std::slice::from_ref(&session)).await,
+        Admission::Admitted(_)
+    ));
+    let step = start(&rp, "/security/alerts", std::slice::from_ref(&session)).await;
+    let claims = query_param(&step.url, "claims").unwrap();
+    let asked: Value = serde_json::from_str(&claims).unwrap();
+    assert_eq!(asked, json!({"id_token": {"acrs": {"essential": true, "value": "c2"}}}), "{}", step.url);
+    assert_eq!(query_param(&step.url, "login_hint").as_deref(), Some("adminagent@dev.example"));
+    rp.clock.advance(5);
+    token_answers(&rp, &id_token_with(&rp, &step.nonce, &["pwd", "mfa"], &[("acrs", json!(["c2"]))])).await;
+    let back = callback(&rp, &format!("code=c&state={}", step.state), &[session, step.flow_cookie]).await;
+    assert_eq!(location(&back), "/security/alerts");
+    match navigate(&rp.guard, "/security/alerts", &[cookies_set(&back).pop().unwrap()]).await {
+        Admission::Admitted(p) => assert_eq!(p.assurance_level(), Some("phishing-resistant")),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_step_up_that_brings_only_the_base_level_ends_on_the_page_naming_the_level_it_needed() {
+    let rp = rp_with_levels().await;
+    let session = sign_in(&rp, "/overview", &["pwd", "mfa"]).await;
+    let step = start(&rp, "/security/alerts", std::slice::from_ref(&session)).await;
+    rp.clock.advance(5);
+    token_answers(&rp, &id_token_with(&rp, &step.nonce, &["pwd", "mfa"], &[])).await;
+    let back = callback(&rp, &format!("code=c&state={}", step.state), &[session, step.flow_cookie]).await;
+    let failed = cookies_set(&back).pop().unwrap();
+    let a = answer(navigate(&rp.guard, "/security/alerts", std::slice::from_ref(&failed)).await);
+    assert_eq!((a.status(), a.reason_phrase()), (401, Some("Unauthorized - MFA required")));
+    let text = body(&a);
+    assert!(text.contains("assurance level <strong>phishing-resistant</strong>"), "{text}");
+    assert!(text.contains("return_to=%2Fsecurity%2Falerts&amp;step_up=1"), "{text}");
+    // Customers still opens: the base level it asks for was shown.
+    assert!(matches!(navigate(&rp.guard, "/commerce/customers", &[failed]).await, Admission::Admitted(_)));
+}
+
+#[tokio::test]
+async fn a_step_up_never_switches_accounts() {
+    let rp = rp().await;
+    let session = sign_in(&rp, "/overview", &["pwd"]).await;
+    let step = start(&rp, "/commerce/customers", std::slice::from_ref(&session)).await;
+    token_answers(
+        &rp,
+        &id_token_with(
+            &rp,
+            &step.nonce,
+            &["pwd", "mfa"],
+            &[("sub", json!("someone-else")), ("oid", json!("eeeeeeee-0000-1111-2222-ffffffffffff"))],
+        ),
+    )
+    .await;
+    let back =
+        callback(&rp, &format!("code=c&state={}", step.state), &[session.clone(), step.flow_cookie]).await;
+    assert_eq!(back.status(), 403, "{}", body(&back));
+    assert!(body(&back).contains("another account"), "{}", body(&back));
+    // The flow is spent, and no session is written: the first account stays signed
+    // in as it was, without MFA.
+    let set = header(&back, "set-cookie");
+    assert!(set.iter().all(|c| !c.starts_with("__Host-mfa-guard=")), "{set:?}");
+    assert!(set.iter().any(|c| c.contains("-flow-") && c.contains("Max-Age=0")), "{set:?}");
+    match navigate(&rp.guard, "/overview", std::slice::from_ref(&session)).await {
+        Admission::Admitted(p) => {
+            assert!(!p.mfa() && p.oid() != Some("eeeeeeee-0000-1111-2222-ffffffffffff"))
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_mfa_page_tells_a_skipped_second_factor_from_an_unrecognised_one_and_offers_a_retry() {
+    for (amr, says, does_not_say) in [
+        (&["pwd"][..], "without a second factor", "administrator"),
+        (
+            &["pwd", "otp"][..],
+            "does not show MFA that this application recognises",
+            "without a second factor",
+        ),
+    ] {
+        let rp = rp().await;
+        let session = sign_in(&rp, "/overview", &["pwd"]).await;
+        let step = start(&rp, "/commerce/customers", std::slice::from_ref(&session)).await;
+        token_answers(&rp, &id_token_with(&rp, &step.nonce, amr, &[])).await;
+        let back = callback(&rp, &format!("code=c&state={}", step.state), &[session, step.flow_cookie]).await;
+        let failed = cookies_set(&back).pop().unwrap();
+        let a = answer(navigate(&rp.guard, "/commerce/customers", std::slice::from_ref(&failed)).await);
+        let text = body(&a);
+        assert!(text.contains(says) && !text.contains(does_not_say), "{amr:?}: {text}");
+        // The retry link starts a step-up now, inside the step-up window, for the
+        // page's own rule and the same user.
+        let retry = "/auth/sign-in?return_to=%2Fcommerce%2Fcustomers&step_up=1";
+        assert!(text.contains(&retry.replace('&', "&amp;")), "{text}");
+        let again = start(&rp, retry, &[failed]).await;
+        assert_eq!(query_param(&again.url, "prompt").as_deref(), Some("login"), "{}", again.url);
+        assert!(query_param(&again.url, "claims").unwrap().contains("\"mfa\""));
+        assert_eq!(query_param(&again.url, "login_hint").as_deref(), Some("adminagent@dev.example"));
+    }
 }

@@ -72,26 +72,85 @@ pub(crate) fn redirect(location: String) -> Answer {
     )
 }
 
-/// The MFA-required page: the provider came back from a step-up without MFA.
-pub(crate) fn mfa_required(user: Option<&str>, amr: &[String], sign_out: &str) -> Answer {
-    let who = user.map_or_else(String::new, |u| format!(" as <strong>{}</strong>", escape(u)));
-    let shown = if amr.is_empty() { "none".to_owned() } else { escape(&amr.join(", ")) };
-    page(
-        401,
-        "Unauthorized - MFA required",
-        &format!(
-            "<p class=\"box\">You are signed in{who}, but this page requires multi-factor \
-             authentication (MFA), and the sign-in your identity provider just completed does not \
-             show MFA that this application recognises.</p>\
+/// What the MFA page says: who is signed in, the methods the provider reported,
+/// the assurance level the page needs (a level above `mfa`), and where to retry
+/// and sign out.
+pub(crate) struct MfaPage<'a> {
+    pub(crate) user: Option<&'a str>,
+    pub(crate) amr: &'a [String],
+    pub(crate) needed: Option<&'a str>,
+    pub(crate) retry: &'a str,
+    pub(crate) sign_out: &'a str,
+}
+
+/// `amr` values (RFC 8176) that are one factor on their own: a password, a PIN,
+/// knowledge questions, Windows integrated sign-in, mere presence. A sign-in that
+/// shows nothing else did no second factor at all.
+const SINGLE_FACTOR: [&str; 5] = ["pwd", "pin", "kba", "wia", "user"];
+
+/// The page of a step-up that came back without the MFA the page needs (seed
+/// examples 3 and 4): `401 Unauthorized - MFA required`. It tells a person who did
+/// no second factor (try again, and complete it) from one whose second factor this
+/// application does not recognise (their administrator must change the provider),
+/// and offers both a new attempt.
+pub(crate) fn mfa_required(p: &MfaPage<'_>) -> Answer {
+    let who = p.user.map_or_else(String::new, |u| format!(" as <strong>{}</strong>", escape(u)));
+    let shown = if p.amr.is_empty() { "none".to_owned() } else { escape(&p.amr.join(", ")) };
+    let skipped = p.amr.iter().all(|m| SINGLE_FACTOR.contains(&m.as_str()));
+    let needs = match p.needed {
+        Some(level) => format!(
+            "this page requires the assurance level <strong>{}</strong>, a stronger multi-factor \
+             authentication than the sign-in your identity provider just completed shows",
+            escape(level)
+        ),
+        None => "this page requires multi-factor authentication (MFA)".to_owned(),
+    };
+    let advice = if skipped {
+        format!(
+            "<p class=\"box\">You are signed in{who}, but {needs}, and the sign-in was completed \
+             without a second factor (the provider reported only <span class=\"code\">{shown}</span>).</p>\
+             <p><strong>What to do:</strong> <a href=\"{retry}\">sign in again</a> and complete the \
+             second step (an authenticator app, a security key, a text message) when your identity \
+             provider asks for it.</p>",
+            retry = escape(p.retry)
+        )
+    } else {
+        format!(
+            "<p class=\"box\">You are signed in{who}, but {needs}, and the sign-in your identity \
+             provider just completed does not show MFA that this application recognises.</p>\
              <p>The provider reported the authentication methods <span class=\"code\">{shown}</span>; \
              MFA is recognised only when the <span class=\"code\">amr</span> claim contains \
-             <span class=\"code\">mfa</span>.</p>\
+             <span class=\"code\">mfa</span>{level_note}.</p>\
              <p><strong>What to do:</strong> ask your organisation's administrator to use an MFA \
              provider whose result appears in the <span class=\"code\">amr</span> claim of the tokens \
              it issues (for example the identity provider's own MFA, or a federated provider whose \
              MFA claim is passed through). Until then every MFA-protected page and API refuses your \
-             account.</p>\
-             <p><a href=\"{}\">Sign out</a></p>",
+             account. If you chose another method by mistake, <a href=\"{retry}\">try again</a>.</p>",
+            level_note =
+                if p.needed.is_some() { " (or the evidence of the level this page needs)" } else { "" },
+            retry = escape(p.retry)
+        )
+    };
+    page(
+        401,
+        "Unauthorized - MFA required",
+        &format!("{advice}<p><a href=\"{}\">Sign out</a></p>", escape(p.sign_out)),
+    )
+}
+
+/// The page of a step-up that came back signed in as another account than the one
+/// that asked for it: the session stays the first account's.
+pub(crate) fn other_account(restart: &str, sign_out: &str) -> Answer {
+    page(
+        403,
+        "Forbidden",
+        &format!(
+            "<p class=\"box\">The identity provider answered the MFA request for another account \
+             than the one signed in here. A step-up never switches accounts: you are still signed in \
+             as before, without the MFA this page needs.</p>\
+             <p><strong>What to do:</strong> <a href=\"{}\">try again</a> and complete MFA for the \
+             same account, or <a href=\"{}\">sign out</a> first to use another one.</p>",
+            escape(restart),
             escape(sign_out)
         ),
     )
@@ -215,9 +274,18 @@ mod tests {
     #[test]
     fn variable_text_is_escaped() {
         assert_eq!(escape("<a href='x'>&\"</a>"), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;&lt;/a&gt;");
-        let page = mfa_required(Some("<script>alert(1)</script>"), &["<img>".into()], "/auth/sign-out");
-        let body = String::from_utf8(page.body()).unwrap();
-        assert!(!body.contains("<script>") && !body.contains("<img>"), "{body}");
-        assert_eq!(page.status(), 401);
+        for (amr, needed) in [(vec!["<img>".to_owned()], None), (vec!["pwd".to_owned()], Some("<b>level"))] {
+            let page = mfa_required(&MfaPage {
+                user: Some("<script>alert(1)</script>"),
+                amr: &amr,
+                needed,
+                retry: "/auth/sign-in?return_to=%2F&step_up=1&\"",
+                sign_out: "/auth/sign-out",
+            });
+            let body = String::from_utf8(page.body()).unwrap();
+            assert!(!body.contains("<script>") && !body.contains("<img>") && !body.contains("<b>"), "{body}");
+            assert!(!body.contains("&\""), "{body}");
+            assert_eq!(page.status(), 401);
+        }
     }
 }

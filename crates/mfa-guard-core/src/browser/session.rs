@@ -224,8 +224,9 @@ impl Session {
     /// `policy` accepts as MFA, and the `acrs` and `acr` it may accept (for MFA
     /// that does not count, see [`Flow::counts_mfa`]).
     pub(crate) fn forget_mfa(&mut self, policy: &CompiledPolicy) {
-        let accepted = policy.mfa.accepted_amr();
-        self.amr.retain(|v| !accepted.iter().any(|a| **a == **v));
+        // Every level's `amr` values, not only the base level's.
+        let accepted = policy.levels.accepted_amr();
+        self.amr.retain(|v| !accepted.iter().any(|a| ***a == **v));
         self.acrs.clear();
         self.acr = None;
     }
@@ -271,6 +272,14 @@ pub(crate) struct Flow {
     /// flow cookie written before this field existed reads as 0, the strictest).
     #[serde(rename = "m", default)]
     pub(crate) max_age: u64,
+    /// The assurance level a step-up asked for (its rank; the base level `mfa` is
+    /// 0, which a flow cookie written before this field existed reads as).
+    #[serde(rename = "l", default)]
+    pub(crate) level: u8,
+    /// The signed-in user a step-up must come back with (`sub` of the session that
+    /// started it): a step-up never switches accounts.
+    #[serde(rename = "w", default, skip_serializing_if = "Option::is_none")]
+    pub(crate) subject: Option<String>,
 }
 
 impl Flow {
@@ -367,6 +376,8 @@ mod tests {
             verifier: String::new(),
             return_to: "/".into(),
             step_up: false,
+            level: 0,
+            subject: None,
             started: 10_000,
             max_age,
         };

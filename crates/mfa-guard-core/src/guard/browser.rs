@@ -11,8 +11,8 @@ use crate::answer::Answer;
 use crate::browser::provider::{self, ProviderError, Ready};
 use crate::browser::session::{self, Flow, Session};
 use crate::browser::{
-    BrowserMode, Callback, FLOW_LIFETIME, MFA_MAX_AGE, Opened, REFRESH_AFTER, cache, decode_query, encode,
-    is_navigation, origin_of, pages, safe_return_to,
+    BrowserMode, Callback, FLOW_LIFETIME, MFA_MAX_AGE, Opened, REFRESH_AFTER, StepUp, cache, decode_query,
+    encode, is_navigation, origin_of, pages, safe_return_to,
 };
 use crate::path::PathRules;
 use crate::policy::CompiledRule;
@@ -20,6 +20,19 @@ use crate::principal::{HeaderMerge, LazyClaims};
 use crate::rejection::RejectionCode;
 use crate::request::RequestInfo;
 use crate::time::NumericDate;
+
+/// A step-up: what to ask the provider for, the level its answer must show, and
+/// the account it must come back with.
+#[derive(Debug, Clone)]
+struct Ask {
+    parameters: Vec<(&'static str, String)>,
+    level: crate::policy::Rank,
+    /// `sub` of the signed-in user, which the answer must carry.
+    subject: Option<String>,
+    /// Their user name, sent as `login_hint` so the provider asks that user again
+    /// rather than offering to switch.
+    login_hint: Option<String>,
+}
 
 impl BrowserMode {
     /// `name=value` of a session cookie holding `claims` as a sign-in at `now` would
@@ -45,14 +58,26 @@ impl BrowserMode {
             return Some(self.callback(guard, req));
         }
         if get && req.path == self.settings.sign_in_path {
-            let wanted = req
-                .query
-                .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("return_to=")))
-                .map(decode_query);
+            let param = |name: &str| {
+                req.query.and_then(|q| q.split('&').find_map(|p| p.strip_prefix(name))).map(decode_query)
+            };
             let rules = guard.inner.paths;
-            let return_to =
-                wanted.as_deref().and_then(|w| safe_return_to(w, rules)).unwrap_or("/").to_owned();
-            return Some(self.start_at(guard, req, return_to, false));
+            let return_to = param("return_to=")
+                .as_deref()
+                .and_then(|w| safe_return_to(w, rules))
+                .unwrap_or("/")
+                .to_owned();
+            // The MFA page's "try again": a step-up for the page it came from, by
+            // that page's own rule, for the account signed in now.
+            let step_up = if param("step_up=").as_deref() == Some("1") {
+                let path = return_to.split('?').next().unwrap_or("/");
+                let session = self.session(req, guard.clock().now_unix());
+                let (subject, hint) = session.map_or((None, None), |s| (s.sub, s.upn));
+                Some(self.ask_for(guard, guard.select("GET", path), subject, hint))
+            } else {
+                None
+            };
+            return Some(self.start_at(guard, req, return_to, step_up));
         }
         if req.path == self.settings.sign_out_path {
             if get {
@@ -78,7 +103,7 @@ impl BrowserMode {
             if rule.is_public() {
                 return None;
             }
-            return Some(self.start(guard, req, false));
+            return Some(self.start(guard, req, None));
         };
         Some(self.decide(guard, req, rule, &opened, now, span))
     }
@@ -127,24 +152,81 @@ impl BrowserMode {
                 RejectionCode::MfaRequired => {
                     let window = i64::try_from(self.settings.step_up_window.as_secs()).unwrap_or(i64::MAX);
                     if session.step_up_failed.is_some_and(|t| now.saturating_sub(t) < window) {
-                        let page = pages::mfa_required(session.upn.as_deref(), &session.amr, sign_out);
+                        let level = rule.requirement.level;
+                        let needed = (level > 0).then(|| guard.policy().levels.name(level));
+                        let retry = self.step_up_link(&return_path(req, guard.inner.paths));
+                        let page = pages::mfa_required(&pages::MfaPage {
+                            user: session.upn.as_deref(),
+                            amr: &session.amr,
+                            needed,
+                            retry: &retry,
+                            sign_out,
+                        });
                         Evaluation::Ready(Admission::Answered(page.because(rejection)))
                     } else {
-                        self.start(guard, req, true)
+                        let ask = self.ask_for(guard, rule, session.sub.clone(), session.upn.clone());
+                        self.start(guard, req, Some(ask))
                     }
                 }
                 code if code.status() == 403 => Evaluation::Ready(Admission::Answered(
                     pages::forbidden(rejection.detail(), sign_out).because(rejection),
                 )),
-                _ => self.start(guard, req, false),
+                _ => self.start(guard, req, None),
             },
             other => Evaluation::Ready(other),
         }
     }
 
-    /// Sends the browser to the provider: a sign-in, or a step-up asking for MFA.
-    fn start(self: &Arc<Self>, guard: &Guard, req: &RequestInfo<'_>, step_up: bool) -> Evaluation {
+    /// Sends the browser to the provider: a sign-in, or a step-up asking for what
+    /// a rule requires.
+    fn start(self: &Arc<Self>, guard: &Guard, req: &RequestInfo<'_>, step_up: Option<Ask>) -> Evaluation {
         self.start_at(guard, req, return_path(req, guard.inner.paths), step_up)
+    }
+
+    /// What a step-up to `rule` asks the provider for, for the user `subject`: the
+    /// browser's step-up profile for the base level `mfa`; for a stronger level, its
+    /// own evidence — an authentication context (`acrs`, Entra's `claims` request),
+    /// else `acr_values`, else its `amr` values in a `claims` request — so the
+    /// provider is asked for what the rule will check.
+    fn ask_for(
+        &self,
+        guard: &Guard,
+        rule: &CompiledRule,
+        subject: Option<String>,
+        login_hint: Option<String>,
+    ) -> Ask {
+        let level = rule.requirement.level;
+        let parameters = if level == 0 {
+            self.settings.step_up.parameters(MFA_MAX_AGE)
+        } else {
+            let levels = &guard.policy().levels;
+            let evidence: Vec<_> = levels.evidence_of(level).collect();
+            match evidence.iter().find_map(|e| e.acrs().first()) {
+                Some(context) => StepUp::Entra { auth_context: context.to_string() }.parameters(MFA_MAX_AGE),
+                None => {
+                    let acr: Vec<&str> = evidence.iter().flat_map(|e| e.acr()).map(|v| &**v).collect();
+                    let amr: Vec<&str> = evidence.iter().flat_map(|e| e.amr()).map(|v| &**v).collect();
+                    let mut p = vec![("prompt", "login".to_owned()), ("max_age", MFA_MAX_AGE.to_string())];
+                    if !acr.is_empty() {
+                        p.push(("acr_values", acr.join(" ")));
+                    }
+                    if !amr.is_empty() {
+                        p.push((
+                            "claims",
+                            serde_json::json!({"id_token": {"amr": {"essential": true, "values": amr}}})
+                                .to_string(),
+                        ));
+                    }
+                    p
+                }
+            }
+        };
+        Ask { parameters, level, subject, login_hint }
+    }
+
+    /// The MFA page's "try again" link: a step-up for `return_to`'s rule.
+    fn step_up_link(&self, return_to: &str) -> String {
+        format!("{}?return_to={}&step_up=1", self.settings.sign_in_path, encode(return_to))
     }
 
     /// [`start`](Self::start), returning to `return_to`.
@@ -153,7 +235,7 @@ impl BrowserMode {
         guard: &Guard,
         req: &RequestInfo<'_>,
         return_to: String,
-        step_up: bool,
+        step_up: Option<Ask>,
     ) -> Evaluation {
         let now = guard.clock().now_unix();
         let stale = self.stale_flows(req);
@@ -180,12 +262,24 @@ impl BrowserMode {
         &self,
         loaded: &provider::Loaded,
         return_to: String,
-        step_up: bool,
+        step_up: Option<Ask>,
         now: i64,
         stale: Vec<String>,
     ) -> Answer {
         let max_age = MFA_MAX_AGE;
-        let extra = if step_up { self.settings.step_up.parameters(max_age) } else { Vec::new() };
+        let step_up_asked = step_up.is_some();
+        let (extra, level, subject) = match step_up {
+            Some(ask) => {
+                let mut p = ask.parameters;
+                // The provider is told whose step-up this is; the callback holds it to that.
+                if let Some(hint) = ask.login_hint {
+                    p.push(("login_hint", hint));
+                }
+                (p, ask.level, ask.subject)
+            }
+            None => (Vec::new(), 0, None),
+        };
+        let step_up = step_up_asked;
         let (url, state, nonce, verifier) =
             match self.provider.authorize(loaded, &self.settings.scopes, &extra) {
                 Ok(parts) => parts,
@@ -194,7 +288,7 @@ impl BrowserMode {
         let Some(id) = Flow::id(&state).map(str::to_owned) else {
             return pages::unavailable("the state made for the sign-in is unusable", 1);
         };
-        let flow = Flow { state, nonce, verifier, return_to, step_up, started: now, max_age };
+        let flow = Flow { state, nonce, verifier, return_to, step_up, started: now, max_age, level, subject };
         let name = format!("{}{id}", self.flow_prefix);
         let sealed = serde_json::to_vec(&flow).ok().and_then(|plain| self.settings.keys.seal(&name, &plain));
         let Some(sealed) = sealed else {
@@ -419,9 +513,19 @@ impl BrowserMode {
                 "The ID token's nonce does not match this sign-in (a replayed or injected token).".into(),
             );
         }
+        if let Some(expected) = &flow.subject
+            && claims.sub() != Some(expected.as_str())
+        {
+            // A step-up never switches accounts: the session of the account that
+            // asked for it stays as it was.
+            tracing::debug!("browser: a step-up came back signed in as another account");
+            return pages::other_account(&restart, &self.settings.sign_out_path)
+                .with_header("set-cookie", clear.clone());
+        }
         let policy = guard.policy();
         let mut session = Session::of(claims, policy, now);
-        let mfa = policy.mfa.evidence(claims).is_some();
+        let shown = policy.levels.achieved(claims).map(|(rank, _)| rank);
+        let mfa = shown.is_some();
         let fresh =
             flow.counts_mfa(claims.auth_time().map(NumericDate::unix), guard.verifier().leeway_secs());
         if mfa && !fresh {
@@ -434,9 +538,15 @@ impl BrowserMode {
                 "browser: MFA from an earlier authentication not counted"
             );
         }
-        if flow.step_up && !(mfa && fresh) {
+        let strong_enough = shown.is_some_and(|rank| rank >= flow.level);
+        if flow.step_up && !(strong_enough && fresh) {
             session.step_up_failed = Some(now);
-            tracing::info!(fresh, mfa, "browser: the step-up came back without MFA");
+            tracing::debug!(
+                fresh,
+                mfa,
+                strong_enough,
+                "browser: the step-up came back without the MFA asked for"
+            );
         }
         self.write_session(session, &flow.return_to, clear)
     }

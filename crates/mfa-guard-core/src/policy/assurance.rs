@@ -243,6 +243,11 @@ impl Levels {
         self.levels.get(usize::from(rank)).into_iter().flat_map(|(_, e)| e.iter())
     }
 
+    /// Every `amr` value any level accepts.
+    pub(crate) fn accepted_amr(&self) -> Vec<&Arc<str>> {
+        self.levels.iter().flat_map(|(_, ways)| ways.iter().flat_map(|e| e.amr.iter())).collect()
+    }
+
     /// The strongest level `claims` shows evidence of, with that evidence.
     pub(crate) fn achieved(&self, claims: &Claims) -> Option<(Rank, MfaEvidence)> {
         self.levels.iter().enumerate().rev().find_map(|(rank, (_, ways))| {
