@@ -371,6 +371,21 @@ test('(c) step-up: prompt=login + claims amr mfa shows the password step again, 
   assert.ok(again.claims.auth_time >= claims.auth_time);
 });
 
+test('a login_hint holding a user name (a relying party\'s step-up) is a human sign-in: the pages, not the test shortcut', async () => {
+  const browser = new Browser();
+  const request = authorizationRequest({
+    prompt: 'login',
+    claims: CLAIMS_AMR_MFA,
+    login_hint: 'admin.agent@contoso.example',
+  });
+  let page = await browser.go(request.url);
+  assertPasswordPage(page);
+  page = await submitPassword(browser, page, 'admin-agent');
+  assertMfaPage(page);
+  const { claims } = await idTokenFor(await submitOtp(browser, page), request);
+  assert.deepEqual(claims.amr, ['pwd', 'mfa']);
+});
+
 test('(d) incompatible-mfa with MFA asked: the MFA page, but amr pwd otp', async () => {
   const { claims } = await signIn(new Browser(), 'incompatible-mfa', { acr_values: MFA_ACR }, { mfa: true });
   assertAccountClaims(claims, 'incompatible-mfa', 'incompatible.mfa@contoso.example', ['AdminAgent']);

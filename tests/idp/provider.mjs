@@ -30,10 +30,10 @@
 //                                                        never counts as `mfa`
 //
 // Logins: /auth -> /interaction/:uid, then consent is granted automatically.
-// - With `login_hint` (no human): the login is finished at once for the hinted
-//   account, with the `amr` values of the space-delimited `test_amr` parameter
+// - With `login_hint` naming a test account by its id (no human): the login is
+//   finished at once for that account, with the `amr` values of the space-delimited `test_amr` parameter
 //   (default `pwd`) and acr `1`.
-// - Without `login_hint` (a browser): HTML forms, no JavaScript needed (they post to
+// - Otherwise (a browser; a hint holding a user name, as a step-up sends, too): HTML forms, no JavaScript needed (they post to
 //   /interaction/:uid/login and /interaction/:uid/mfa).
 //   Password step, <h1>Sign in</h1>: radio buttons name="account" (id
 //   account-<account>, value <account>), input name="password" (id password), submit
@@ -553,9 +553,14 @@ async function interactionFor(provider, req, res, uid) {
   return details;
 }
 
-/** Whether this interaction is a sign-in by a human (no `login_hint`). */
+/**
+ * Whether this interaction is a sign-in by a human: no `login_hint` naming one of the
+ * test accounts by its id. A relying party's own hint (a user name, as a step-up
+ * sends to ask the same user again) is a human sign-in, as at any provider.
+ */
 function interactive(details) {
-  return details.prompt.name === 'login' && details.params.login_hint === undefined;
+  const hint = details.params.login_hint;
+  return details.prompt.name === 'login' && !(typeof hint === 'string' && Object.hasOwn(ACCOUNTS, hint));
 }
 
 function mfaReason(details, accountId) {

@@ -49,6 +49,7 @@
 
 #![forbid(unsafe_code)]
 
+mod adoption;
 mod algorithm;
 mod answer;
 #[cfg(feature = "browser")]
@@ -74,6 +75,7 @@ mod time;
 mod token;
 mod verify;
 
+pub use adoption::{AdoptionReport, AppAdoption, MfaCounts};
 pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 pub use answer::Answer;
 pub use claims::{CallerKind, Claims, InvalidClaims, KindRule};

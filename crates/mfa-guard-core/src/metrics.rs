@@ -4,6 +4,7 @@
 //! | name | kind | labels |
 //! |---|---|---|
 //! | `mfa_guard_decisions_total` | counter | `rule` (configured name or pattern), `code` (`admitted`, `anonymous` or a rejection code), `mode` (`enforce`, `report-only`) |
+//! | `mfa_guard_mfa_adoption_total` | counter | `app` (the client application's id, `browser`, `unknown` or `other`; at most [`GuardBuilder::adoption_apps`](crate::GuardBuilder::adoption_apps) ids), `mode`, `mfa` (`met`, `missed`) |
 //! | `mfa_guard_check_duration_seconds` | histogram | none |
 //! | `mfa_guard_key_fetches_total` | counter | none |
 //! | `mfa_guard_key_fetch_failures_total` | counter | none |
@@ -11,6 +12,13 @@
 //! No label holds a path, user id, token or tenant id: `rule` is the configured
 //! name, else the configured pattern. In report-only mode a request let through is
 //! counted under the code it would have been refused with.
+//!
+//! `mfa_guard_mfa_adoption_total` counts, per client application, the requests of
+//! verified users on rules that require MFA: whether the token met the rule's
+//! requirement (level and freshness) or missed it, the compliance header's
+//! `satisfied` and `missing`. Its `app` label is bounded: the first applications
+//! seen keep a label of their own, every later one is `other`
+//! ([`Guard::adoption`](crate::Guard::adoption) says why, and reports the same counts).
 
 use std::sync::{Arc, OnceLock};
 
@@ -20,6 +28,8 @@ use crate::rejection::RejectionCode;
 
 /// Decisions counter.
 pub const DECISIONS: &str = "mfa_guard_decisions_total";
+/// MFA requirement met or missed, per client application.
+pub const ADOPTION: &str = "mfa_guard_mfa_adoption_total";
 /// Check latency histogram, seconds.
 pub const CHECK_DURATION: &str = "mfa_guard_check_duration_seconds";
 /// Key-source fetch attempts.

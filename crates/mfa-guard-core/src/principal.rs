@@ -6,6 +6,7 @@ use std::sync::{Arc, OnceLock};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use crate::adoption::AppTally;
 use crate::claims::{CallerKind, Claims, KindRule};
 use crate::keys::VerifyingKey;
 use crate::policy::{CompiledPolicy, MfaEvidence, Rank, ResolvedRoles, Role, RoleMap, Subject};
@@ -36,6 +37,11 @@ pub(crate) struct VerifiedToken {
     /// The key that verified the signature (none for a browser session, whose ID
     /// token was verified at sign-in).
     pub(crate) key: Option<Arc<VerifyingKey>>,
+    /// The adoption tally of the token's client application (`appid`, else `azp`),
+    /// resolved once when the token was verified, so a request only adds to it.
+    /// `None` for a browser session (counted under `browser`) and for app-only
+    /// callers (never counted: no user to ask MFA of).
+    pub(crate) app: Option<Arc<AppTally>>,
 }
 
 impl VerifiedToken {
@@ -61,7 +67,14 @@ impl VerifiedToken {
             kind,
             kind_rule,
             key,
+            app: None,
         }
+    }
+
+    /// The same, counted under the tally of its client application.
+    pub(crate) fn counted_under(mut self, app: Arc<AppTally>) -> Self {
+        self.app = Some(app);
+        self
     }
 
     pub(crate) fn subject(&self) -> Subject {

@@ -327,6 +327,9 @@ impl Config {
         if let Some(name) = &self.raw.compliance_header {
             b = b.compliance_header(name.clone());
         }
+        if let Some(n) = self.raw.adoption_apps {
+            b = b.adoption_apps(n);
+        }
         b = b.audiences(self.raw.audiences.iter().cloned());
         if let Some(c) = &self.raw.challenge {
             if let Some(r) = &c.realm {

@@ -10,7 +10,7 @@
 //! | `MFA_JWKS_URL` / `MFA_DISCOVERY_URL` | a JWKS document, or OIDC discovery (which declares the issuer) |
 //! | `MFA_CONFIG` | a TOML file (see [`crate::config`]); the variables above add to it |
 //! | `MFA_TOKEN_CACHE_CAPACITY` | verified-token cache entries (0 disables it) |
-//! | `MFA_METRICS_LISTEN` | where to serve Prometheus metrics at `/metrics`, `host:port` (off when unset) |
+//! | `MFA_METRICS_LISTEN` | where to serve Prometheus metrics at `/metrics` and the MFA adoption report at `/mfa-adoption`, `host:port` (off when unset) |
 //! | `MFA_OIDC_CLIENT_ID` | browser sign-in (feature `browser`): the web app's client id at the provider; turns browser mode on |
 //! | `MFA_OIDC_CLIENT_SECRET` | its secret (a confidential client) |
 //! | `MFA_OIDC_REDIRECT_URI` | its registered redirect URI, e.g. `https://app.example/auth/callback` |

@@ -13,6 +13,7 @@
 //!
 //! token_cache_capacity = 10000    # 0 disables the verified-token cache
 //! compliance_header = "mfa-compliance"   # off by default
+//! adoption_apps = 100             # client applications named in the MFA adoption counts
 //!
 //! [[issuers]]
 //! issuer = "https://sts.windows.net/{tenantid}/"
@@ -173,7 +174,7 @@ impl Config {
 }
 
 /// The keys of the file's top level (before any `[table]`).
-const TOP_LEVEL_KEYS: [&str; 10] = [
+const TOP_LEVEL_KEYS: [&str; 11] = [
     "audiences",
     "tenants",
     "algorithms",
@@ -182,6 +183,7 @@ const TOP_LEVEL_KEYS: [&str; 10] = [
     "max_header_bytes",
     "token_cache_capacity",
     "compliance_header",
+    "adoption_apps",
     "issuers",
     "policy",
 ];

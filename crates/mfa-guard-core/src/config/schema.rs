@@ -23,6 +23,7 @@ pub(super) struct Raw {
     pub(super) max_header_bytes: Option<usize>,
     pub(super) token_cache_capacity: Option<u64>,
     pub(super) compliance_header: Option<String>,
+    pub(super) adoption_apps: Option<usize>,
     pub(super) keys: Option<RawKeys>,
     pub(super) paths: Option<RawPaths>,
     pub(super) challenge: Option<RawChallenge>,

@@ -275,6 +275,18 @@ enforce_from = 2027-04-01T00:00:00Z
 }
 
 #[test]
+fn adoption_apps_bounds_the_applications_the_adoption_counts_name() {
+    let jwks = r#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+    let src = format!(
+        "adoption_apps = 7\naudiences = [\"a\"]\n[[issuers]]\nissuer = \"https://i.example/\"\njwks = '{jwks}'\n"
+    );
+    let guard = parse(&src).unwrap().builder().unwrap().build().unwrap();
+    assert_eq!(guard.adoption().limit, 7);
+    let e = parse("[policy]\nadoption_apps = 7\n").unwrap_err();
+    assert!(e.to_string().contains("`adoption_apps` is a top-level key"), "{e}");
+}
+
+#[test]
 fn a_bad_rollout_date_or_mode_is_named_with_its_line() {
     let e = parse("[[policy.routes]]\npath = \"/x/*\"\naccess = \"mfa\"\nenforce_from = \"next tuesday\"\n")
         .unwrap_err();

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
 use super::{Guard, Inner};
+use crate::adoption::{Adoption, DEFAULT_ADOPTION_APPS};
 use crate::algorithm::Algorithm;
 use crate::error::{BuildError, BuildErrorKind};
 use crate::keys::KeySource;
@@ -37,6 +38,7 @@ pub struct GuardBuilder {
     paths: PathRules,
     token_cache_capacity: u64,
     compliance_header: Option<String>,
+    adoption_apps: usize,
     body: Option<BodyRenderer>,
     #[cfg(feature = "browser")]
     browser: Option<crate::browser::Browser>,
@@ -57,6 +59,7 @@ impl Default for GuardBuilder {
             paths: PathRules::default(),
             token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
             compliance_header: None,
+            adoption_apps: DEFAULT_ADOPTION_APPS,
             body: None,
             #[cfg(feature = "browser")]
             browser: None,
@@ -205,6 +208,15 @@ impl GuardBuilder {
         self
     }
 
+    /// How many client applications the MFA adoption counts name (default 100):
+    /// the first this many applications seen keep a label of their own, every
+    /// later one is counted under `other` ([`Guard::adoption`] says why). Each
+    /// named application is four Prometheus series.
+    pub fn adoption_apps(mut self, apps: usize) -> Self {
+        self.adoption_apps = apps;
+        self
+    }
+
     /// Renders the body of refusals with `render` instead of problem+json, where it
     /// returns one: an HTML page, the JSON shape of an existing API. The status line
     /// (`401 Unauthorized - MFA required` included), `WWW-Authenticate` and
@@ -336,6 +348,7 @@ impl GuardBuilder {
                 path_counters: Default::default(),
                 token_cache,
                 compliance_header,
+                adoption: Adoption::new(self.adoption_apps),
                 check_duration: Default::default(),
                 #[cfg(feature = "browser")]
                 browser,

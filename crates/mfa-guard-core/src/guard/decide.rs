@@ -1,6 +1,6 @@
 //! The end of a check: a verified caller or a refusal becomes the [`Admission`] an
 //! adapter acts on, and leaves its trace — the span's `rule`, `decision` and `code`
-//! fields and the decision counters.
+//! fields, the decision counters and the adoption counts.
 
 use std::sync::Arc;
 
@@ -23,10 +23,12 @@ impl Guard {
         let inner = &*self.inner;
         let subject = token.subject();
         let decision = inner.policy.authorize(rule, &subject, &|| claims.get(), now);
-        let compliance = inner
-            .compliance_header
-            .as_ref()
-            .map(|name| (Arc::clone(name), inner.policy.compliance(rule, &subject, now)));
+        let mfa = inner.policy.compliance(rule, &subject, now);
+        // Only a browser session (no client application of its own) and an app-only
+        // caller (never counted: no user to ask MFA of) have no tally.
+        let app = token.app.as_deref().unwrap_or(inner.adoption.browser());
+        app.count(mfa, decision.mode == Mode::ReportOnly);
+        let compliance = inner.compliance_header.as_ref().map(|name| (Arc::clone(name), mfa.as_str()));
         let label = &rule.label;
         span.record("rule", &**label);
         match decision.refusal {

@@ -18,7 +18,8 @@ pub use builder::GuardBuilder;
 
 use std::sync::Arc;
 
-use crate::claims::Claims;
+use crate::adoption::{Adoption, AdoptionReport};
+use crate::claims::{CallerKind, Claims};
 use crate::error::{BuildError, BuildErrorKind};
 use crate::metrics::{CheckDuration, RuleCounters};
 use crate::path::{self, PathRules};
@@ -72,6 +73,8 @@ struct Inner {
     path_counters: RuleCounters,
     token_cache: Option<TokenCache>,
     compliance_header: Option<Arc<str>>,
+    /// MFA met or missed per client application.
+    adoption: Adoption,
     check_duration: CheckDuration,
     /// Browser sign-in, sessions and step-up, when configured.
     #[cfg(feature = "browser")]
@@ -278,7 +281,13 @@ impl Guard {
     fn accept(&self, token: &str, verified: Verified) -> Result<(Arc<VerifiedToken>, Box<Claims>), Refusal> {
         let (claims, key) = verified.into_boxed_parts();
         let kind = claims.caller_kind().map_err(invalid)?;
-        let cached = Arc::new(VerifiedToken::of(&claims, kind, Some(key), &self.inner.policy));
+        let mut cached = VerifiedToken::of(&claims, kind, Some(key), &self.inner.policy);
+        // App-only callers are never counted; giving their applications a label
+        // would only take labels from applications that have users.
+        if kind.0 == CallerKind::User {
+            cached = cached.counted_under(self.inner.adoption.tally(claims.client_id()));
+        }
+        let cached = Arc::new(cached);
         if let Some(cache) = &self.inner.token_cache {
             cache.insert(token.as_bytes(), &cached);
         }
@@ -325,6 +334,25 @@ impl Guard {
     /// ([`GuardBuilder::compliance_header`]), lowercase.
     pub fn compliance_header(&self) -> Option<&str> {
         self.inner.compliance_header.as_deref()
+    }
+
+    /// MFA adoption per client application, counted since the guard was built:
+    /// for each application (the token's `appid`, else `azp`), how many requests
+    /// on rules that require MFA met the rule's requirement and how many missed
+    /// it, on enforced and on report-only rules — what the compliance header calls
+    /// `satisfied` and `missing`. Requests on rules without an MFA requirement and
+    /// from app-only callers are not counted (they cannot miss it); nor are
+    /// refused tokens. Browser sessions are counted under `browser`, tokens naming
+    /// no application under `unknown`.
+    ///
+    /// Bounded: the first [`GuardBuilder::adoption_apps`] applications (default
+    /// 100) each keep a label of their own, every later one is counted under
+    /// `other`. Labels never move, because the same counts are Prometheus counters
+    /// (`mfa_guard_mfa_adoption_total`, [`metrics`](crate::metrics)), which must only
+    /// grow; so every count is exact and this report equals the scrape. `other`
+    /// growing says the limit is below the number of applications calling.
+    pub fn adoption(&self) -> AdoptionReport {
+        self.inner.adoption.report()
     }
 
     /// The clock the guard reads.

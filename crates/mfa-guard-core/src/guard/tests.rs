@@ -1770,3 +1770,166 @@ mod per_route_assurance {
         }
     }
 }
+
+mod adoption {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    use super::*;
+    use crate::adoption::{AppAdoption, MfaCounts};
+
+    /// `/commerce/*` report-only, `/billing/*` enforced, both asking MFA; `/overview`
+    /// asks none.
+    fn adoption_guard(apps: usize) -> Guard {
+        Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .policy(
+                Policy::partner_center()
+                    .route("/commerce/*", Requirement::mfa().any_role([crate::Role::AdminAgent]).report_only()),
+            )
+            .adoption_apps(apps)
+            .build()
+            .unwrap()
+    }
+
+    fn user_of(app: &str, mfa: bool) -> String {
+        format!("Bearer {}", issuer().user().mfa(mfa).claim("appid", json!(app)).sign().unwrap())
+    }
+
+    fn counts(report: &crate::AdoptionReport, app: &str) -> (MfaCounts, MfaCounts) {
+        let a: &AppAdoption = report.app(app).unwrap_or_else(|| panic!("{app} not in {report:?}"));
+        (a.enforce, a.report_only)
+    }
+
+    fn mfa(met: u64, missed: u64) -> MfaCounts {
+        MfaCounts { met, missed }
+    }
+
+    #[test]
+    fn report_only_and_enforced_rules_are_counted_apart_per_application() {
+        let g = adoption_guard(100);
+        let a_mfa = user_of("app-a", true);
+        let a_no_mfa = user_of("app-a", false);
+        // A v2 token names its application in azp.
+        let b_no_mfa = format!(
+            "Bearer {}",
+            issuer().user().mfa(false).claim("appid", Value::Null).claim("azp", json!("app-b")).sign().unwrap()
+        );
+        for _ in 0..3 {
+            // The same bytes again are cache hits: still counted, under the same app.
+            assert!(check_with(&g, "GET", "/commerce/x", &[&a_mfa], None).is_ok());
+        }
+        assert!(check_with(&g, "GET", "/commerce/x", &[&a_no_mfa], None).unwrap().is_some());
+        assert!(check_with(&g, "GET", "/billing/x", &[&a_mfa], None).is_ok());
+        for _ in 0..2 {
+            assert_eq!(
+                check_with(&g, "GET", "/billing/x", &[&a_no_mfa], None).unwrap_err().code(),
+                RejectionCode::MfaRequired
+            );
+        }
+        assert!(check_with(&g, "GET", "/commerce/x", &[&b_no_mfa], None).is_ok());
+        let report = g.adoption();
+        assert_eq!(counts(&report, "app-a"), (mfa(1, 2), mfa(3, 1)));
+        assert_eq!(counts(&report, "app-b"), (mfa(0, 0), mfa(0, 1)));
+        let labels: Vec<&str> = report.applications.iter().map(|a| a.app.as_str()).collect();
+        assert_eq!(labels, ["app-a", "app-b", "browser", "unknown", "other"], "busiest first");
+    }
+
+    #[test]
+    fn requests_mfa_is_not_asked_of_and_refused_tokens_are_not_counted() {
+        let g = adoption_guard(100);
+        // A route without an MFA requirement: neither met nor missed.
+        assert!(check_with(&g, "GET", "/overview", &[&user_of("app-a", false)], None).is_ok());
+        // App-only callers have no user; their application takes no label.
+        let app = format!("Bearer {}", issuer().app().claim("appid", json!("daemon")).sign().unwrap());
+        assert!(check_with(&g, "GET", "/v1/catalog/x", &[&app], None).is_ok());
+        // An expired token names no application anyone vouches for.
+        let expired = issuer().user().mfa(false).claim("appid", json!("app-x")).claim("exp", json!(1000));
+        let _ = check_with(&g, "GET", "/billing/x", &[&format!("Bearer {}", expired.sign().unwrap())], None);
+        let report = g.adoption();
+        assert_eq!(counts(&report, "app-a"), (mfa(0, 0), mfa(0, 0)));
+        assert!(report.app("daemon").is_none() && report.app("app-x").is_none(), "{report:?}");
+        assert_eq!(report.applications.iter().map(AppAdoption::total).sum::<u64>(), 0);
+    }
+
+    #[test]
+    fn applications_beyond_the_limit_are_other_and_tokens_without_one_are_unknown() {
+        let g = adoption_guard(2);
+        for app in ["app-a", "app-b", "app-c", "app-d"] {
+            assert!(check_with(&g, "GET", "/commerce/x", &[&user_of(app, false)], None).is_ok());
+        }
+        // A later token of a named application keeps its label.
+        assert!(check_with(&g, "GET", "/commerce/x", &[&user_of("app-a", true)], None).is_ok());
+        let none = format!("Bearer {}", issuer().user().claim("appid", Value::Null).sign().unwrap());
+        assert!(check_with(&g, "GET", "/billing/x", &[&none], None).is_ok());
+        let report = g.adoption();
+        assert_eq!(report.limit, 2);
+        assert_eq!(counts(&report, "app-a"), (mfa(0, 0), mfa(1, 1)));
+        assert_eq!(counts(&report, "app-b"), (mfa(0, 0), mfa(0, 1)));
+        assert_eq!(counts(&report, "other"), (mfa(0, 0), mfa(0, 2)));
+        assert_eq!(counts(&report, "unknown"), (mfa(1, 0), mfa(0, 0)));
+        assert!(report.app("app-c").is_none());
+    }
+
+    #[test]
+    fn the_prometheus_counters_carry_the_same_counts_under_a_bounded_app_label() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let g = adoption_guard(1);
+        ::metrics::with_local_recorder(&recorder, || {
+            let _ = check_with(&g, "GET", "/commerce/x", &[&user_of("app-a", true)], None);
+            let _ = check_with(&g, "GET", "/billing/x", &[&user_of("app-a", false)], None);
+            let _ = check_with(&g, "GET", "/billing/x", &[&user_of("app-b", false)], None);
+            let _ = check_with(&g, "GET", "/billing/x", &[&user_of("app-c", false)], None);
+        });
+        let mut seen = std::collections::BTreeMap::new();
+        for (key, _, _, value) in snapshotter.snapshot().into_vec() {
+            let (_, key) = key.into_parts();
+            if key.name() == crate::metrics::ADOPTION
+                && let DebugValue::Counter(n) = value
+            {
+                let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+                seen.insert(labels.join(","), n);
+            }
+        }
+        let expected: std::collections::BTreeMap<String, u64> = [
+            ("app=app-a,mode=report-only,mfa=met", 1),
+            ("app=app-a,mode=enforce,mfa=missed", 1),
+            ("app=other,mode=enforce,mfa=missed", 2),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        assert_eq!(seen, expected);
+        assert_eq!(counts(&g.adoption(), "other"), (mfa(0, 2), mfa(0, 0)));
+    }
+
+    #[test]
+    fn browser_sessions_are_counted_under_browser() {
+        let browser = crate::browser::Browser::new(
+            "web-app",
+            "https://app.example/auth/callback",
+            "https://issuer.example/.well-known/openid-configuration",
+            crate::browser::SessionKeys::parse("k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap(),
+        );
+        let g = Guard::builder()
+            .issuer(TEMPLATE)
+            .keys(issuer().key_source().unwrap())
+            .audience(DEV_AUDIENCE)
+            .browser(browser)
+            .build()
+            .unwrap();
+        let claims =
+            Claims::from_json(br#"{"sub":"s","azp":"web-app","roles":["AdminAgent"],"amr":["pwd","mfa"]}"#).unwrap();
+        let cookie = crate::dev::session_cookie(&g, &claims).unwrap();
+        let cookies = [cookie.as_bytes()];
+        let req = RequestInfo::new("GET", "/commerce/customers")
+            .with_cookies(&cookies)
+            .with_navigation_headers(Some(b"navigate"), Some(b"text/html"));
+        assert!(matches!(g.evaluate(&req), Evaluation::Ready(Admission::Admitted(_))));
+        let report = g.adoption();
+        assert_eq!(counts(&report, "browser"), (mfa(1, 0), mfa(0, 0)));
+        assert!(report.app("web-app").is_none());
+    }
+}

@@ -51,6 +51,32 @@ pub(crate) struct Subject {
     pub(crate) roles: ResolvedRoles,
 }
 
+/// Whether a request met its rule's MFA requirement, missed it, or was not asked:
+/// the compliance header's value, and what the adoption counts count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Compliance {
+    /// The requirement was met (`satisfied`).
+    Met,
+    /// The requirement was not met (`missing`).
+    Missed,
+    /// The rule requires no MFA (`not-required`).
+    NotRequired,
+    /// An app-only caller: no user to authenticate (`not-applicable`).
+    NotApplicable,
+}
+
+impl Compliance {
+    /// The compliance header's value.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Compliance::Met => "satisfied",
+            Compliance::Missed => "missing",
+            Compliance::NotRequired => "not-required",
+            Compliance::NotApplicable => "not-applicable",
+        }
+    }
+}
+
 impl CompiledPolicy {
     /// What `rule` decides for a verified caller at `now`. `claims` gives the
     /// caller's claims, asked for only by rules with claim checks (on a cache hit
@@ -75,15 +101,19 @@ impl CompiledPolicy {
     /// Whether the token satisfied MFA for `rule`: `satisfied` or `missing` where
     /// MFA is required, `not-required` elsewhere, `not-applicable` for app-only
     /// callers (who have no user).
-    pub(crate) fn compliance(&self, rule: &CompiledRule, token: &Subject, now: i64) -> &'static str {
+    pub(crate) fn compliance(&self, rule: &CompiledRule, token: &Subject, now: i64) -> Compliance {
         if token.kind == CallerKind::App {
-            return "not-applicable";
+            return Compliance::NotApplicable;
         }
         if rule.requirement.access != Access::Mfa {
-            return "not-required";
+            return Compliance::NotRequired;
         }
         let strong = token.level.is_some_and(|l| l >= rule.requirement.level);
-        if strong && fresh(rule.requirement.max_age, token.auth_time, now) { "satisfied" } else { "missing" }
+        if strong && fresh(rule.requirement.max_age, token.auth_time, now) {
+            Compliance::Met
+        } else {
+            Compliance::Missed
+        }
     }
 
     fn authorize_rule<'c>(

@@ -20,7 +20,7 @@ mod rule;
 pub use assurance::{AssuranceLevel, BASE_LEVEL, MAX_LEVELS};
 pub(crate) use assurance::{Levels, Rank};
 pub(crate) use compiled::{CompiledPolicy, CompiledRule};
-pub(crate) use decide::Subject;
+pub(crate) use decide::{Compliance, Subject};
 pub(crate) use decide::fresh;
 pub use mfa::{MfaEvidence, MfaPolicy};
 pub use presets::Area;
