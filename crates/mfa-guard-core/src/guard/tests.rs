@@ -1785,8 +1785,10 @@ mod adoption {
             .keys(issuer().key_source().unwrap())
             .audience(DEV_AUDIENCE)
             .policy(
-                Policy::partner_center()
-                    .route("/commerce/*", Requirement::mfa().any_role([crate::Role::AdminAgent]).report_only()),
+                Policy::partner_center().route(
+                    "/commerce/*",
+                    Requirement::mfa().any_role([crate::Role::AdminAgent]).report_only(),
+                ),
             )
             .adoption_apps(apps)
             .build()
@@ -1814,7 +1816,13 @@ mod adoption {
         // A v2 token names its application in azp.
         let b_no_mfa = format!(
             "Bearer {}",
-            issuer().user().mfa(false).claim("appid", Value::Null).claim("azp", json!("app-b")).sign().unwrap()
+            issuer()
+                .user()
+                .mfa(false)
+                .claim("appid", Value::Null)
+                .claim("azp", json!("app-b"))
+                .sign()
+                .unwrap()
         );
         for _ in 0..3 {
             // The same bytes again are cache hits: still counted, under the same app.
@@ -1889,7 +1897,8 @@ mod adoption {
             if key.name() == crate::metrics::ADOPTION
                 && let DebugValue::Counter(n) = value
             {
-                let labels: Vec<String> = key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
+                let labels: Vec<String> =
+                    key.labels().map(|l| format!("{}={}", l.key(), l.value())).collect();
                 seen.insert(labels.join(","), n);
             }
         }
@@ -1921,7 +1930,8 @@ mod adoption {
             .build()
             .unwrap();
         let claims =
-            Claims::from_json(br#"{"sub":"s","azp":"web-app","roles":["AdminAgent"],"amr":["pwd","mfa"]}"#).unwrap();
+            Claims::from_json(br#"{"sub":"s","azp":"web-app","roles":["AdminAgent"],"amr":["pwd","mfa"]}"#)
+                .unwrap();
         let cookie = crate::dev::session_cookie(&g, &claims).unwrap();
         let cookies = [cookie.as_bytes()];
         let req = RequestInfo::new("GET", "/commerce/customers")
