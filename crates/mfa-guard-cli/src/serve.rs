@@ -88,10 +88,10 @@ async fn serve(
     let bound =
         listener.local_addr().map_err(|e| Failure::error(format!("cannot read the bound address: {e}")))?;
     if let Some(addr) = metrics {
-        metrics_exporter_prometheus::PrometheusBuilder::new().with_http_listener(addr).install().map_err(
-            |e| Failure::error(format!("MFA_METRICS_LISTEN: cannot serve metrics on {addr}: {e}")),
-        )?;
-        outln!("metrics on http://{addr}/metrics")?;
+        let listener = mfa_guard_metrics::MetricsListener::bind(addr)
+            .map_err(|e| Failure::error(format!("MFA_METRICS_LISTEN: {e}")))?;
+        outln!("metrics on http://{}/metrics", listener.local_addr())?;
+        tokio::spawn(listener.serve(server.guard().clone()));
     }
     let grpc_listener = match grpc {
         Some(addr) => {

@@ -153,8 +153,11 @@ pub async fn run(startup: Startup) -> Result<(), String> {
     let addr = startup.listen_addr()?;
     let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    startup.serve_metrics()?;
+    let metrics = startup.bind_metrics()?;
     let (guard, dev) = startup.guard(bound)?;
+    if let Some(metrics) = metrics {
+        actix_web::rt::spawn(metrics.serve(guard.clone()));
+    }
     let dev = dev.map(Arc::new);
     example_shared::announce("actix", dev.as_deref(), bound)?;
     actix_web::rt::spawn(example_shared::warm_up(guard.clone()));

@@ -117,8 +117,11 @@ pub async fn run(startup: Startup) -> Result<(), String> {
     let listener =
         tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    startup.serve_metrics()?;
+    let metrics = startup.bind_metrics()?;
     let (guard, dev) = startup.guard(bound)?;
+    if let Some(metrics) = metrics {
+        tokio::spawn(metrics.serve(guard.clone()));
+    }
     let dev = dev.map(Arc::new);
     example_shared::announce("axum", dev.as_deref(), bound)?;
     tokio::spawn(example_shared::warm_up(guard.clone()));

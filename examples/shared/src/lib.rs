@@ -14,6 +14,7 @@ use std::time::Duration;
 use mfa_guard_core::config::Environment;
 use mfa_guard_core::dev::DevIssuer;
 use mfa_guard_core::{Guard, Policy, Principal, Role};
+use mfa_guard_metrics::MetricsListener;
 use serde_json::{Value, json};
 
 /// How long the printed development tokens are valid.
@@ -60,18 +61,17 @@ impl Startup {
         self.env.listen_addr().map_err(|e| e.to_string())
     }
 
-    /// Serves Prometheus metrics (`mfa_guard_decisions_total` and the others of
-    /// `mfa_guard_core::metrics`) at `/metrics` on `MFA_METRICS_LISTEN`, when it is
-    /// set, on a listener of its own; returns where. Call it before the first
-    /// request: counters attach to the recorder installed when they are first used.
-    pub fn serve_metrics(&self) -> Result<Option<SocketAddr>, String> {
+    /// Binds `MFA_METRICS_LISTEN`, when it is set, for a listener of its own that
+    /// serves Prometheus metrics (`mfa_guard_decisions_total` and the others of
+    /// `mfa_guard_core::metrics`) at `/metrics` and the guard's MFA adoption report
+    /// at `/mfa-adoption` ([`mfa_guard_metrics`]), and says where. Call it before the
+    /// first request (counters attach to the recorder installed when they are first
+    /// used), and spawn [`MetricsListener::serve`] once the guard is built.
+    pub fn bind_metrics(&self) -> Result<Option<MetricsListener>, String> {
         let Some(addr) = self.env.metrics_addr().map_err(|e| e.to_string())? else { return Ok(None) };
-        metrics_exporter_prometheus::PrometheusBuilder::new()
-            .with_http_listener(addr)
-            .install()
-            .map_err(|e| format!("MFA_METRICS_LISTEN: cannot serve metrics on {addr}: {e}"))?;
-        println!("metrics on http://{addr}/metrics");
-        Ok(Some(addr))
+        let listener = MetricsListener::bind(addr).map_err(|e| format!("MFA_METRICS_LISTEN: {e}"))?;
+        println!("metrics on http://{}/metrics", listener.local_addr());
+        Ok(Some(listener))
     }
 
     /// The guard; in development mode made now, on an issuer named after `bound`

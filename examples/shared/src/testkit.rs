@@ -180,7 +180,8 @@ pub fn free_port() -> Result<u16, String> {
 }
 
 /// With `MFA_METRICS_LISTEN`, the server counts its decisions at `/metrics` in the
-/// Prometheus text format: one refused and one admitted request show there.
+/// Prometheus text format, and its MFA adoption per client application there and
+/// at `/mfa-adoption`: one refused and one admitted request show in both.
 pub fn assert_metrics_are_served(binary: &str) {
     let port = free_port().unwrap();
     let listen = format!("127.0.0.1:{port}");
@@ -195,9 +196,25 @@ pub fn assert_metrics_are_served(binary: &str) {
     for line in [
         r#"mfa_guard_decisions_total{rule="customers",code="mfa_required",mode="enforce"} 1"#,
         r#"mfa_guard_decisions_total{rule="customers",code="admitted",mode="enforce"} 1"#,
+        r#"mfa_guard_mfa_adoption_total{app="00001111-aaaa-2222-bbbb-3333cccc4444",mode="enforce",mfa="met"} 1"#,
+        r#"mfa_guard_mfa_adoption_total{app="00001111-aaaa-2222-bbbb-3333cccc4444",mode="enforce",mfa="missed"} 1"#,
     ] {
         assert!(metrics.contains(line), "no {line:?} in\n{metrics}");
     }
+    // The printed tokens are all of the development issuer's one application.
+    let adoption = get(server.metrics.unwrap(), "/mfa-adoption", None).unwrap();
+    let (head, body) = adoption.split_once("\r\n\r\n").unwrap_or_default();
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"), "{adoption}");
+    let report: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(
+        report["applications"][0],
+        serde_json::json!({
+            "app": "00001111-aaaa-2222-bbbb-3333cccc4444",
+            "enforce": {"met": 1, "missed": 1},
+            "report-only": {"met": 0, "missed": 0},
+        }),
+        "{report}"
+    );
 }
 
 /// What a newcomer tripped on: a configuration mistake is reported even when the

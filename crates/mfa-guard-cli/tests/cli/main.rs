@@ -6,6 +6,7 @@ mod check;
 mod closed_stdout;
 mod dev_tools;
 mod inspect;
+mod metrics;
 mod serve;
 mod support;
 mod verdicts;
