@@ -376,7 +376,14 @@ async fn a_missing_role_is_a_403_page() {
     let a = answer(navigate(&rp.guard, "/billing/x", &[cookies_set(&back).pop().unwrap()]).await);
     assert_eq!(a.status(), 403);
     assert_eq!(a.rejection().map(|r| r.code()), Some(RejectionCode::InsufficientRole));
-    assert!(body(&a).contains("role"));
+    // A page for a person: who is signed in, what they hold, what the page needs,
+    // and a sign-out button that posts (not the API's wording).
+    let text = body(&a);
+    assert!(text.contains("signed in as <strong>adminagent@dev.example</strong>"), "{text}");
+    assert!(text.contains("the roles <span class=\"code\">SalesAgent</span>"), "{text}");
+    assert!(text.contains("AdminAgent, SecurityAdmin, BillingAdmin"), "{text}");
+    assert!(text.contains(r#"<form method="post" action="/auth/sign-out">"#), "{text}");
+    assert!(!text.contains("this operation requires"), "{text}");
 }
 
 #[tokio::test]

@@ -157,18 +157,47 @@ pub(crate) fn other_account(restart: &str, sign_out: &str) -> Answer {
 }
 
 /// The page of a role the user does not hold (and other policy refusals).
-pub(crate) fn forbidden(detail: &str, sign_out: &str) -> Answer {
-    page(
+pub(crate) fn forbidden(p: &ForbiddenPage<'_>) -> Answer {
+    let who = p.user.map_or_else(
+        || "You are signed in".to_owned(),
+        |u| format!("You are signed in as <strong>{}</strong>", escape(u)),
+    );
+    let held = if p.held.is_empty() {
+        "no role this application knows".to_owned()
+    } else {
+        format!("the roles <span class=\"code\">{}</span>", escape(&p.held.join(", ")))
+    };
+    let needs = if p.needed.is_empty() {
+        format!("this page refuses your account: {}", escape(p.why))
+    } else {
+        format!(
+            "this page needs one of the roles <span class=\"code\">{}</span>",
+            escape(&p.needed.join(", "))
+        )
+    };
+    page_posting_to(
         403,
         "Forbidden",
         &format!(
-            "<p class=\"box\">Your account may not open this page: {}.</p>\
-             <p>Ask your organisation's administrator for the role it needs, or \
-             <a href=\"{}\">sign in with another account</a>.</p>",
-            escape(detail),
-            escape(sign_out)
+            "<p class=\"box\">{who}, with {held}, but {needs}.</p>\
+             <p>Ask your organisation's administrator for the role this page needs, or sign out \
+             to use another account:</p>{}",
+            sign_out_form(p.sign_out)
         ),
+        p.form_action,
     )
+}
+
+/// What the page of a refused role says: who is signed in, the roles the session
+/// holds, the roles the page needs (or the refusal's reason), and the sign-out form.
+pub(crate) struct ForbiddenPage<'a> {
+    pub(crate) user: Option<&'a str>,
+    pub(crate) held: &'a [String],
+    pub(crate) needed: &'a [String],
+    pub(crate) why: &'a str,
+    pub(crate) sign_out: &'a str,
+    /// Where the sign-out form may post and lead (this origin and the provider's).
+    pub(crate) form_action: &'a str,
 }
 
 /// The identity provider cannot be reached: try again after `retry_after` seconds.

@@ -168,9 +168,20 @@ impl BrowserMode {
                         self.start(guard, req, Some(ask))
                     }
                 }
-                code if code.status() == 403 => Evaluation::Ready(Admission::Answered(
-                    pages::forbidden(rejection.detail(), sign_out).because(rejection),
-                )),
+                code if code.status() == 403 => {
+                    let needed: Vec<String> =
+                        rule.requirement.role_names.iter().map(|r| r.name().to_owned()).collect();
+                    let form_action = self.sign_out_targets(None);
+                    let page = pages::forbidden(&pages::ForbiddenPage {
+                        user: session.upn.as_deref(),
+                        held: &session.roles,
+                        needed: if code == RejectionCode::InsufficientRole { &needed } else { &[] },
+                        why: rejection.detail(),
+                        sign_out,
+                        form_action: &form_action,
+                    });
+                    Evaluation::Ready(Admission::Answered(page.because(rejection)))
+                }
                 _ => self.start(guard, req, None),
             },
             other => Evaluation::Ready(other),
