@@ -198,8 +198,16 @@ impl<'a> RequestInfo<'a> {
     /// ```
     #[cfg(feature = "browser")]
     pub fn is_navigation(&self) -> bool {
-        // The rule is browser mode's own, called rather than restated: one rule.
-        crate::browser::is_navigation(self)
+        // The one rule: browser mode decides with it too (its pages and redirects
+        // answer exactly these), so it lives with the request's facts, not in
+        // `browser`, which reads requests (a request never reads the browser).
+        if !matches!(self.method, "GET" | "HEAD") || self.authorization_count > 0 {
+            return false;
+        }
+        match self.fetch_mode {
+            Some(mode) => mode.eq_ignore_ascii_case(b"navigate"),
+            None => self.accept.is_some_and(|a| a.windows(9).any(|w| w.eq_ignore_ascii_case(b"text/html"))),
+        }
     }
 }
 

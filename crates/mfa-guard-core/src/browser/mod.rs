@@ -453,17 +453,6 @@ pub(crate) fn decode_query(value: &str) -> String {
     percent_decode_str(&value.replace('+', " ")).decode_utf8_lossy().into_owned()
 }
 
-/// Whether the request is a top-level navigation of a browser.
-pub(crate) fn is_navigation(req: &RequestInfo<'_>) -> bool {
-    if !matches!(req.method, "GET" | "HEAD") || req.authorization_count > 0 {
-        return false;
-    }
-    match req.fetch_mode {
-        Some(mode) => mode.eq_ignore_ascii_case(b"navigate"),
-        None => req.accept.is_some_and(|a| a.windows(9).any(|w| w.eq_ignore_ascii_case(b"text/html"))),
-    }
-}
-
 impl BrowserMode {
     pub(crate) fn cookie_attributes(&self, max_age: i64) -> String {
         let secure = if self.secure { "; Secure" } else { "" };

@@ -3,7 +3,7 @@ use super::*;
 #[test]
 fn navigations_are_told_from_api_calls() {
     let nav = |method, mode: Option<&'static [u8]>, accept: Option<&'static [u8]>| {
-        is_navigation(&RequestInfo::new(method, "/").with_navigation_headers(mode, accept))
+        RequestInfo::new(method, "/").with_navigation_headers(mode, accept).is_navigation()
     };
     assert!(nav("GET", Some(b"navigate"), None));
     assert!(nav("HEAD", Some(b"navigate"), Some(b"*/*")));
@@ -16,7 +16,7 @@ fn navigations_are_told_from_api_calls() {
     let with_token = RequestInfo::new("GET", "/")
         .with_navigation_headers(Some(b"navigate"), None)
         .with_authorization(b"Bearer x");
-    assert!(!is_navigation(&with_token), "a bearer token makes it an API call");
+    assert!(!with_token.is_navigation(), "a bearer token makes it an API call");
 }
 
 #[test]

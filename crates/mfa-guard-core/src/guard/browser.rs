@@ -12,7 +12,7 @@ use crate::browser::provider::{self, ProviderError, Ready};
 use crate::browser::session::{self, Flow, Session};
 use crate::browser::{
     BrowserMode, Callback, FLOW_LIFETIME, MFA_MAX_AGE, Opened, REFRESH_AFTER, StepUp, cache, decode_query,
-    encode, is_navigation, origin_of, pages, safe_return_to,
+    encode, origin_of, pages, safe_return_to,
 };
 use crate::path::PathRules;
 use crate::policy::CompiledRule;
@@ -95,7 +95,7 @@ impl BrowserMode {
         if get && req.path == self.settings.signed_out_path {
             return Some(Evaluation::Ready(Admission::Answered(pages::signed_out(&self.sign_in_link("/")))));
         }
-        if !is_navigation(req) {
+        if !req.is_navigation() {
             return None;
         }
         let now = guard.clock().now_unix();
@@ -580,7 +580,7 @@ fn return_path(req: &RequestInfo<'_>, rules: PathRules) -> String {
 pub(super) fn render_for_navigation(req: &RequestInfo<'_>, evaluation: Evaluation) -> Evaluation {
     match evaluation {
         Evaluation::Ready(Admission::Refused(rejection))
-            if rejection.code() == RejectionCode::InvalidRequest && is_navigation(req) =>
+            if rejection.code() == RejectionCode::InvalidRequest && req.is_navigation() =>
         {
             Evaluation::Ready(Admission::Answered(pages::bad_address(rejection)))
         }
