@@ -12,10 +12,9 @@ async fn the_axum_example_answers_every_case_of_the_table() {
         servers.push((style, start_axum(guard(style)).await));
     }
     let cases = table();
-    let failures = run(&cases, |style| {
-        servers.iter().filter(|(s, _)| *s == style).map(|(_, target)| *target).collect()
-    })
-    .await;
+    let failures =
+        run(&cases, |style| servers.iter().filter(|(s, _)| *s == style).map(|(_, target)| *target).collect())
+            .await;
     assert!(
         failures.is_empty(),
         "{} of {} cases failed:\n{}",
