@@ -3,7 +3,7 @@
 // oidc-provider's password and MFA steps).
 //
 //   node journeys.mjs --server NAME=URL [--server NAME=URL ...]
-//                     [--provider dev|oidc] [--screenshots DIR]
+//                     [--provider dev|oidc] [--assurance MAX_AGE] [--screenshots DIR]
 //
 // Examples walked on every server, each in a fresh browser context:
 //   1  the provider gives MFA at sign-in: sign in at /overview with MFA, then
@@ -13,6 +13,15 @@
 //   4  a user whose MFA never counts as `mfa` (no `mfa` in amr): the step-up ends on
 //      the 401 "Unauthorized - MFA required" page, and /billing/invoices shows the
 //      same page with no new round trip (2 trips).
+// With --assurance MAX_AGE (the servers carry the per-route assurance policy of
+// tests/conformance/tests/chromium.rs: /security/* needs the level
+// `phishing-resistant`, acrs `c2`; /billing/* a `max_age` of MAX_AGE seconds), also:
+//   phishing-resistant          sign in with MFA (a code) at /overview; /security/alerts
+//      steps up (a 2nd round trip); a security key at the MFA step; 200 (2 trips);
+//   phishing-resistant-refused  the same with a code at the step-up: the 401
+//      "Unauthorized - MFA required" page naming the level (2 trips);
+//   stale  sign in with MFA at /billing/invoices, 200; wait past MAX_AGE; open it
+//      again: a step-up (password + MFA again, a 2nd round trip), 200 (2 trips).
 // A provider round trip is a GET of the provider's authorization endpoint
 // (/dev-idp/authorize on the server itself, or /auth on oidc-provider).
 //
@@ -37,13 +46,13 @@ const REASON = 'Unauthorized - MFA required';
 
 function usage(why) {
   process.stderr.write(
-    `${why}\nusage: node journeys.mjs --server NAME=URL [--server NAME=URL ...] [--provider dev|oidc] [--screenshots DIR]\n`,
+    `${why}\nusage: node journeys.mjs --server NAME=URL [--server NAME=URL ...] [--provider dev|oidc] [--assurance MAX_AGE] [--screenshots DIR]\n`,
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { servers: [], provider: 'dev', screenshots: null };
+  const opts = { servers: [], provider: 'dev', screenshots: null, maxAge: null };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -59,6 +68,10 @@ function parseArgs(argv) {
     } else if (arg === '--provider') {
       opts.provider = value();
       if (!['dev', 'oidc'].includes(opts.provider)) usage(`--provider ${opts.provider}: dev or oidc`);
+    } else if (arg === '--assurance') {
+      const spec = value();
+      opts.maxAge = Number(spec);
+      if (!Number.isInteger(opts.maxAge) || opts.maxAge <= 0) usage(`--assurance ${spec}: seconds, a positive integer`);
     } else if (arg === '--screenshots') {
       opts.screenshots = value();
     } else {
@@ -178,6 +191,21 @@ class Tab {
     }
     return res;
   }
+
+  /** Asserts the 401 page of a session whose MFA is below the page's level `level`. */
+  async expectLevelRequiredPage(pathname, level, statusTexts) {
+    const res = await this.expectPage(pathname, 401, [level]);
+    const h1 = (await this.page.innerText('h1')).trim();
+    check(h1 === REASON, `${this.server.name}: the 401 page's <h1> is ${JSON.stringify(h1)}, not ${REASON}`);
+    statusTexts.push(res.statusText());
+    if (res.statusText() !== '') {
+      check(
+        res.statusText() === REASON,
+        `${this.server.name}: the 401's reason phrase is ${JSON.stringify(res.statusText())}, not ${REASON}`,
+      );
+    }
+    return res;
+  }
 }
 
 /** The sign-in pages of a provider, driven by clicks. */
@@ -185,8 +213,11 @@ const PROVIDERS = {
   dev: {
     users: { mfaAtSignIn: 'admin', admin: 'admin', incompatible: 'incompatible' },
     isSignInPage: (url, server) => url.origin === server.origin && url.pathname === '/dev-idp/authorize',
-    /** Signs `user` in on the sign-in page shown; `mfa` picks "password + MFA". */
-    async signIn(tab, user, { mfa, stepUp, until }) {
+    /**
+     * Signs `user` in on the sign-in page shown; `mfa` picks "password + MFA", with
+     * `method: 'security-key'` "password + security key".
+     */
+    async signIn(tab, user, { mfa, method = 'otp', stepUp, until }) {
       const page = tab.page;
       check(
         tab.path() === '/dev-idp/authorize',
@@ -203,12 +234,17 @@ const PROVIDERS = {
       }
       check(await page.isChecked('#user-admin'), `${tab.server.name}: the first user is not pre-checked`);
       await page.check(`#user-${user}`);
-      await tab.submit(mfa ? '#sign-in-mfa' : '#sign-in-password', until);
+      const button = !mfa ? '#sign-in-password' : method === 'security-key' ? '#sign-in-security-key' : '#sign-in-mfa';
+      await tab.submit(button, until);
     },
   },
   oidc: {
     users: { mfaAtSignIn: 'mfa-at-sign-in', admin: 'admin-agent', incompatible: 'incompatible-mfa' },
-    async signIn(tab, account, { mfa, until }) {
+    /**
+     * Signs `account` in at the password step and, with `mfa`, the MFA step: the code,
+     * or with `method: 'security-key'` the security key.
+     */
+    async signIn(tab, account, { mfa, method = 'otp', until }) {
       const page = tab.page;
       await page.waitForSelector('#sign-in');
       check(
@@ -226,6 +262,10 @@ const PROVIDERS = {
       await Promise.all([page.waitForSelector('#otp'), page.click('#sign-in')]);
       const step = (await page.innerText('h1')).trim();
       check(step === 'Verify your identity', `${tab.server.name}: the MFA step's <h1> is ${step}`);
+      if (method === 'security-key') {
+        await tab.submit('#security-key', until);
+        return;
+      }
       await page.fill('#otp', '123456');
       await tab.submit('#verify', until);
     },
@@ -358,10 +398,86 @@ async function example4(tab, ctx) {
   };
 }
 
+/** The level of /security/* in the --assurance policy, and the name its 401 page shows. */
+const LEVEL = 'phishing-resistant';
+
+/**
+ * Signs in with MFA (a code) at /overview, then opens /security/alerts, which steps
+ * up to LEVEL: the provider's pages again, where `method` is chosen at the MFA step.
+ */
+async function stepUpToLevel(tab, ctx, method) {
+  const p = PROVIDERS[ctx.provider];
+  await tab.open('/overview');
+  await expectSignInPage(tab, ctx.provider);
+  await p.signIn(tab, p.users.mfaAtSignIn, { mfa: true, stepUp: false, until: at('/overview') });
+  await tab.expectPage('/overview', 200, ['"area":"overview"', '"mfa":true']);
+  // MFA, but not the level: /commerce/customers opens, /security/alerts steps up.
+  await tab.open('/commerce/customers');
+  await tab.expectPage('/commerce/customers', 200, ['"area":"customers"', '"mfa":true']);
+  check(tab.trips === 1, `${tab.server.name}: ${tab.trips} provider round trips before /security/alerts, expected 1`);
+  await tab.open('/security/alerts');
+  await expectSignInPage(tab, ctx.provider);
+  check(tab.trips === 2, `${tab.server.name}: no step-up round trip for /security/alerts (${tab.trips} in all)`);
+  await p.signIn(tab, p.users.mfaAtSignIn, { mfa: true, method, stepUp: true, until: at('/security/alerts') });
+}
+
+/** A security key at the step-up to LEVEL opens /security/alerts. */
+async function phishingResistant(tab, ctx) {
+  await stepUpToLevel(tab, ctx, 'security-key');
+  await tab.expectPage('/security/alerts', 200, ['"area":"security-workspace"', '"mfa":true']);
+  check(tab.trips === 2, `${tab.server.name}: ${tab.trips} provider round trips, expected 2`);
+  return { finalPath: tab.path(), status: tab.finalResponse().status(), providerTrips: tab.trips };
+}
+
+/** A code at the step-up to LEVEL: the 401 page naming the level. */
+async function phishingResistantRefused(tab, ctx) {
+  await stepUpToLevel(tab, ctx, 'otp');
+  await tab.expectLevelRequiredPage('/security/alerts', LEVEL, ctx.statusTexts);
+  check(tab.trips === 2, `${tab.server.name}: ${tab.trips} provider round trips, expected 2`);
+  return {
+    finalPath: tab.path(),
+    status: tab.finalResponse().status(),
+    statusText: tab.finalResponse().statusText(),
+    providerTrips: tab.trips,
+  };
+}
+
+/**
+ * A session whose authentication is older than /billing/*'s max_age is stepped up:
+ * password and MFA again, then the page.
+ */
+async function stale(tab, ctx) {
+  const p = PROVIDERS[ctx.provider];
+  await tab.open('/billing/invoices');
+  await expectSignInPage(tab, ctx.provider);
+  await p.signIn(tab, p.users.mfaAtSignIn, { mfa: true, stepUp: false, until: at('/billing/invoices') });
+  const signedIn = Date.now();
+  await tab.expectPage('/billing/invoices', 200, ['"area":"billing"', '"mfa":true']);
+  check(tab.trips === 1, `${tab.server.name}: ${tab.trips} provider round trips to sign in, expected 1`);
+  // auth_time is in whole seconds and the check is `now - auth_time > max_age`: one
+  // second past max_age, and one for the rounding, after the sign-in finished.
+  const wait = (ctx.maxAge + 2) * 1000 - (Date.now() - signedIn);
+  log(`  ${tab.server.name}: wait ${wait} ms for the sign-in to be older than ${ctx.maxAge} s`);
+  await tab.page.waitForTimeout(Math.max(wait, 0));
+  await tab.open('/billing/invoices');
+  await expectSignInPage(tab, ctx.provider);
+  check(tab.trips === 2, `${tab.server.name}: no step-up round trip for a stale /billing/invoices (${tab.trips} in all)`);
+  await p.signIn(tab, p.users.mfaAtSignIn, { mfa: true, stepUp: true, until: at('/billing/invoices') });
+  await tab.expectPage('/billing/invoices', 200, ['"area":"billing"', '"mfa":true']);
+  return { finalPath: tab.path(), status: tab.finalResponse().status(), providerTrips: tab.trips };
+}
+
 const EXAMPLES = [
   [1, example1],
   [3, example3],
   [4, example4],
+];
+
+/** The journeys of the --assurance policy. */
+const ASSURANCE_JOURNEYS = [
+  ['phishing-resistant', phishingResistant],
+  ['phishing-resistant-refused', phishingResistantRefused],
+  ['stale', stale],
 ];
 
 function withTimeout(promise, ms, what) {
@@ -385,8 +501,9 @@ async function main() {
   const failures = [];
   const statusTexts = [];
   try {
+    const walks = opts.maxAge === null ? EXAMPLES : [...EXAMPLES, ...ASSURANCE_JOURNEYS];
     for (const [index, server] of opts.servers.entries()) {
-      for (const [example, walk] of EXAMPLES) {
+      for (const [example, walk] of walks) {
         const what = `${server.name} example ${example}`;
         log(`${what} (${opts.provider} provider)`);
         const context = await browser.newContext({ viewport: { width: 900, height: 700 } });
@@ -394,6 +511,7 @@ async function main() {
         const tab = new Tab(page, server, opts.provider);
         const ctx = {
           provider: opts.provider,
+          maxAge: opts.maxAge,
           statusTexts,
           screenshot:
             opts.screenshots && index === 0 ? (name) => path.join(opts.screenshots, name) : null,

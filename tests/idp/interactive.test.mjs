@@ -24,6 +24,8 @@ const POST_LOGOUT_URI = 'http://127.0.0.1:9/signed-out';
 const BROWSER = { id: 'e2e-browser', secret: 'e2e-browser-secret' };
 const WEB = { id: 'e2e-web', secret: 'e2e-web-secret', redirect: 'http://127.0.0.1/callback' };
 const CLAIMS_AMR_MFA = JSON.stringify({ id_token: { amr: { essential: true, values: ['mfa'] } } });
+// What mfa-guard's browser step-up sends for a level with an authentication context.
+const CLAIMS_ACRS_C2 = JSON.stringify({ id_token: { acrs: { essential: true, value: 'c2' } } });
 
 let idp;
 let issuer;
@@ -155,7 +157,8 @@ function assertMfaPage(page) {
   assert.match(page.html, /<h1>Verify your identity<\/h1>/);
   assert.match(page.html, /<label for="otp">/);
   assert.match(page.html, /<input type="text" name="otp" id="otp"/);
-  assert.match(page.html, /<button type="submit" id="verify">/);
+  assert.match(page.html, /<button type="submit" name="method" value="otp" id="verify">/);
+  assert.match(page.html, /<button type="submit" name="method" value="security-key" id="security-key">/);
 }
 
 const submitPassword = (browser, page, account, password = 'password') => browser.go(
@@ -166,6 +169,12 @@ const submitPassword = (browser, page, account, password = 'password') => browse
 const submitOtp = (browser, page, otp = '123456') => browser.go(
   formAction(page, 'mfa-form'),
   { method: 'POST', form: { otp } },
+);
+
+// What a browser posts for the security-key button: the form's fields and the button's.
+const submitSecurityKey = (browser, page) => browser.go(
+  formAction(page, 'mfa-form'),
+  { method: 'POST', form: { otp: '', method: 'security-key' } },
 );
 
 // ---------------------------------------------------------------------------------
@@ -529,4 +538,53 @@ test('another account at a re-login: the old session ends (a self-submitting pag
   const { claims } = await idTokenFor(await browser.go(new URL(action, page.url).href, { method: 'POST', form }), request);
   assertAccountClaims(claims, 'sales-agent', 'sales.agent@contoso.example', ['SalesAgent']);
   assert.deepEqual(claims.amr, ['pwd']);
+});
+
+test('a security key at a step-up asking for an authentication context: amr hwk, acrs holds it', async () => {
+  const browser = new Browser();
+  const first = await signIn(browser, 'admin-agent', { acr_values: MFA_ACR }, { mfa: true });
+  assert.deepEqual(first.claims.amr, ['pwd', 'mfa']);
+  assert.equal(first.claims.acrs, undefined);
+
+  // mfa-guard's step-up for a level with acrs c2: no prompt=login, the user's name as
+  // the hint. The session's login used no key: the password page, then the MFA page.
+  const request = authorizationRequest({ claims: CLAIMS_ACRS_C2, login_hint: 'admin.agent@contoso.example' });
+  let page = await browser.go(request.url);
+  assertPasswordPage(page);
+  page = await submitPassword(browser, page, 'admin-agent');
+  assertMfaPage(page);
+  assert.match(page.html, /asks for multi-factor authentication/);
+  const { claims } = await idTokenFor(await submitSecurityKey(browser, page), request);
+  assertAccountClaims(claims, 'admin-agent', 'admin.agent@contoso.example', ['AdminAgent']);
+  assert.deepEqual(claims.amr, ['pwd', 'hwk', 'mfa']);
+  assert.deepEqual(claims.acrs, ['c2']);
+  assert.equal(claims.acr, MFA_ACR);
+  assert.ok(claims.auth_time >= first.claims.auth_time);
+
+  // Not asked for, not given: a plain request on that session carries no acrs.
+  const sso = await signIn(browser, 'admin-agent', {}, { expectPasswordPage: false });
+  assert.deepEqual(sso.claims.amr, ['pwd', 'hwk', 'mfa']);
+  assert.equal(sso.claims.acrs, undefined);
+});
+
+test('a code at a step-up asking for an authentication context: amr mfa but no acrs, and no second login', async () => {
+  const browser = new Browser();
+  await signIn(browser, 'admin-agent', {}, { mfa: false });
+  const request = authorizationRequest({ claims: CLAIMS_ACRS_C2, login_hint: 'admin.agent@contoso.example' });
+  let page = await browser.go(request.url);
+  assertPasswordPage(page);
+  page = await submitPassword(browser, page, 'admin-agent');
+  // The context is asked for: the MFA step, as for any MFA request.
+  assertMfaPage(page);
+  // The code: the login ends (no loop back to the password page) without the context.
+  const { claims } = await idTokenFor(await submitOtp(browser, page), request);
+  assert.deepEqual(claims.amr, ['pwd', 'mfa']);
+  assert.equal(claims.acr, MFA_ACR);
+  assert.equal(claims.acrs, undefined);
+
+  // The incompatible account's code does not count either; its security key does.
+  const other = new Browser();
+  const incompatible = await signIn(other, 'incompatible-mfa', { claims: CLAIMS_ACRS_C2 }, { mfa: true });
+  assert.deepEqual(incompatible.claims.amr, ['pwd', 'otp']);
+  assert.equal(incompatible.claims.acrs, undefined);
 });

@@ -26,8 +26,8 @@
 //   admin-agent        admin.agent@contoso.example       AdminAgent  MFA when asked
 //   sales-agent        sales.agent@contoso.example       SalesAgent  MFA when asked
 //   mfa-at-sign-in     mfa.always@contoso.example        AdminAgent  MFA at every sign-in
-//   incompatible-mfa   incompatible.mfa@contoso.example  AdminAgent  its second factor
-//                                                        never counts as `mfa`
+//   incompatible-mfa   incompatible.mfa@contoso.example  AdminAgent  its code never
+//                                                        counts as `mfa`
 //
 // Logins: /auth -> /interaction/:uid, then consent is granted automatically.
 // - With `login_hint` naming a test account by its id (no human): the login is
@@ -38,18 +38,28 @@
 //   Password step, <h1>Sign in</h1>: radio buttons name="account" (id
 //   account-<account>, value <account>), input name="password" (id password), submit
 //   id="sign-in"; a wrong password shows the page again (401) with <p id="error">.
-//   MFA step, <h1>Verify your identity</h1>: input name="otp" (id otp), submit
-//   id="verify"; a wrong code shows the page again (401) with <p id="error">. The MFA
-//   step follows the password step when the request asks for MFA (acr_values holds
-//   MFA_ACR, or the `claims` parameter asks for id_token `amr` with value(s) `mfa` or
-//   id_token `acr` with value(s) MFA_ACR) or the account wants it at every sign-in.
-//   Result: amr ["pwd"] acr "1"; after MFA amr ["pwd","mfa"] acr MFA_ACR, except
-//   incompatible-mfa: amr ["pwd","otp"] acr "1". prompt=login or max_age=0 always
+//   MFA step, <h1>Verify your identity</h1>, two methods in one form: a code, input
+//   name="otp" (id otp) and submit id="verify" (name="method" value="otp"; a post
+//   without `method` is a code too), or a security key, submit id="security-key"
+//   (name="method" value="security-key"; the key's touch is taken as given). A wrong
+//   code shows the page again (401) with <p id="error">. The MFA step follows the
+//   password step when the request asks for MFA (acr_values holds MFA_ACR, or the
+//   `claims` parameter asks for id_token `amr` with value(s) `mfa`, id_token `acr`
+//   with value(s) MFA_ACR, or id_token `acrs` with any value: an authentication
+//   context) or the account wants it at every sign-in.
+//   Result: amr ["pwd"] acr "1"; after a code amr ["pwd","mfa"] acr MFA_ACR, except
+//   incompatible-mfa: amr ["pwd","otp"] acr "1"; after a security key (any account)
+//   amr ["pwd","hwk","mfa"] acr MFA_ACR and, as at Entra, where a phishing-resistant
+//   method satisfies the authentication context asked for, an `acrs` claim in the ID
+//   token holding the context(s) the `claims` parameter asked for (id_token `acrs`
+//   `value`/`values`); a code never yields `acrs`. prompt=login or max_age=0 always
 //   shows the password step again, session or not (max_age=0 as OIDC Core says:
 //   like prompt=login); each login sets a new auth_time. Without them, an existing
 //   session is reused as it is (no page, its amr) even when MFA is asked, unless the
 //   `claims` parameter makes acr essential (oidc-provider then asks for a login when
-//   the session's acr differs; once, not in a loop, if the login cannot give it).
+//   the session's acr differs; once, not in a loop, if the login cannot give it) or
+//   asks for an essential authentication context (`acrs`) and the session's login
+//   used no security key (amr without `hwk`): then a login, once, as for acr.
 //   Signing in as another account than the session's ends that session first
 //   (oidc-provider's self-submitting page).
 // - Sign-out: end_session_endpoint (/session/end); its confirmation page submits
@@ -57,8 +67,8 @@
 //
 // ID tokens carry sub (the account name), oid, tid, upn, roles, amr, acr and
 // auth_time for scope `openid` alone (no `claims` parameter needed), nonce when the
-// request has one; the `claims` request parameter is supported (it is read to decide
-// on MFA, see above).
+// request has one, and `acrs` when asked for and earned (see above); the `claims`
+// request parameter is supported (it is read to decide on MFA, see above).
 //
 // What it issues as access tokens (JWT access tokens for the resource RESOURCE, shaped
 // like Entra v1 tokens as far as mfa-guard reads them):
@@ -86,6 +96,8 @@ const CUSTOM_GRANT = 'urn:mfa-guard:params:oauth:grant-type:test-login';
 const MFA_ACR = 'http://schemas.openid.net/pape/policies/2007/06/multi-factor';
 /** The acr of any other login. */
 const SINGLE_FACTOR_ACR = '1';
+/** The amr of a login with a security key (a hardware-secured key: RFC 8176 `hwk`). */
+const SECURITY_KEY_AMR = ['pwd', 'hwk', 'mfa'];
 /** Every account's password, and the one MFA code that is accepted. */
 const PASSWORD = 'password';
 const OTP = '123456';
@@ -93,8 +105,8 @@ const OTP = '123456';
 /**
  * The users that can log in (by `login_hint`, the custom grant's `account`, or the
  * sign-in pages). `mfa`: undefined = only when the request asks for it;
- * 'at-sign-in' = at every interactive sign-in; 'incompatible' = its second factor
- * never yields the `mfa` amr.
+ * 'at-sign-in' = at every interactive sign-in; 'incompatible' = its code (not a
+ * security key) never yields the `mfa` amr.
  */
 const ACCOUNTS = {
   'admin-agent': {
@@ -235,19 +247,28 @@ async function extraTokenClaims(ctx, token) {
 }
 
 // The claims of an account, for ID tokens (scope `openid`, see `claims` below) and
-// userinfo. amr, acr and auth_time come from the login, not from here.
-async function findAccount(_ctx, accountId) {
+// userinfo. amr, acr and auth_time come from the login, not from here; `acrs` from
+// the login and the request: the authentication contexts an ID token's request asked
+// for, when the login that produced its code used a security key.
+async function findAccount(ctx, accountId) {
   const account = ACCOUNTS[accountId];
   if (!account) return undefined;
   return {
     accountId,
-    claims: async () => ({
-      sub: accountId,
-      oid: account.oid,
-      tid: TENANT,
-      upn: account.upn,
-      roles: account.roles,
-    }),
+    claims: async (use, _scope, requested) => {
+      const login = ctx?.oidc?.entities?.AuthorizationCode;
+      const contexts = use === 'id_token' && login?.amr?.includes('hwk')
+        ? authContexts(requested?.acrs)
+        : [];
+      return {
+        sub: accountId,
+        oid: account.oid,
+        tid: TENANT,
+        upn: account.upn,
+        roles: account.roles,
+        ...(contexts.length ? { acrs: contexts } : {}),
+      };
+    },
   };
 }
 
@@ -263,28 +284,45 @@ function claimRequests(request, wanted) {
     || (Array.isArray(request.values) && request.values.includes(wanted));
 }
 
+/** The authentication contexts a `claims` request member for `acrs` names. */
+function authContexts(request) {
+  if (!request || typeof request !== 'object') return [];
+  const asked = Array.isArray(request.values) ? request.values : [request.value];
+  return asked.filter((v) => typeof v === 'string' && v !== '');
+}
+
+/** The `id_token` member of an authorization request's `claims` parameter. */
+function idTokenClaimsOf(params) {
+  if (typeof params.claims !== 'string') return undefined;
+  try {
+    return JSON.parse(params.claims)?.id_token;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether an authorization request asks for MFA: acr_values holds MFA_ACR, or the
- * `claims` parameter asks for an ID token whose amr holds `mfa` or whose acr is
- * MFA_ACR. (prompt=login and max_age=0 ask for a fresh login, not for MFA.)
+ * `claims` parameter asks for an ID token whose amr holds `mfa`, whose acr is
+ * MFA_ACR, or whose `acrs` holds an authentication context (at Entra a Conditional
+ * Access context, which asks for a second factor at least). (prompt=login and
+ * max_age=0 ask for a fresh login, not for MFA.)
  */
 function asksForMfa(params) {
   if (String(params.acr_values ?? '').split(' ').includes(MFA_ACR)) return true;
-  if (typeof params.claims !== 'string') return false;
-  let claims;
-  try {
-    claims = JSON.parse(params.claims);
-  } catch {
-    return false;
-  }
-  const idToken = claims?.id_token;
-  return claimRequests(idToken?.amr, 'mfa') || claimRequests(idToken?.acr, MFA_ACR);
+  const idToken = idTokenClaimsOf(params);
+  return claimRequests(idToken?.amr, 'mfa')
+    || claimRequests(idToken?.acr, MFA_ACR)
+    || authContexts(idToken?.acrs).length > 0;
 }
 
-// The default policy, with two changes:
+// The default policy, with three changes:
 // - max_age=0 always asks for a login (OIDC Core: "max_age=0 is equivalent to
 //   prompt=login"); oidc-provider's own max_age check lets a login of the same second
 //   through;
+// - an essential authentication context (`claims` asks for id_token `acrs`) asks for
+//   a login when the session's login used no security key (only a security key earns
+//   a context), once: not right after a login that could not give it;
 // - an essential acr the login could not give (incompatible-mfa asked for MFA_ACR)
 //   does not ask for the login again right after it: the ID token says what the
 //   login gave (acr 1) instead of looping back to the sign-in page.
@@ -308,6 +346,19 @@ function loginPolicy() {
       ? Check.REQUEST_PROMPT
       : Check.NO_NEED_TO_PROMPT),
   ));
+  checks.add(new Check(
+    'essential_auth_context',
+    'the requested authentication context needs a login with a security key',
+    (ctx) => {
+      const request = ctx.oidc.claims?.id_token?.acrs;
+      return request?.essential
+        && authContexts(request).length > 0
+        && !ctx.oidc.result?.login
+        && !(ctx.oidc.amr ?? []).includes('hwk')
+        ? Check.REQUEST_PROMPT
+        : Check.NO_NEED_TO_PROMPT;
+    },
+  ));
   return policy;
 }
 
@@ -321,6 +372,8 @@ function createProvider(issuer, key) {
     // granted scopes go into the ID token itself (not only to userinfo).
     claims: {
       openid: ['sub', 'oid', 'tid', 'upn', 'roles', 'amr', 'acr', 'auth_time'],
+      // Only when the `claims` parameter asks for it (and the login earned it).
+      acrs: null,
       amr: null,
       acr: null,
       auth_time: null,
@@ -446,7 +499,9 @@ function mfaPage({ uid, accountId, error, reason }) {
 ${errorParagraph(error)}<form method="post" action="/interaction/${escapeHtml(uid)}/mfa" id="mfa-form">
 <div><label for="otp">Verification code</label>
 <input type="text" name="otp" id="otp" inputmode="numeric" autocomplete="one-time-code"></div>
-<button type="submit" id="verify">Verify</button>
+<button type="submit" name="method" value="otp" id="verify">Verify</button>
+<p>or</p>
+<button type="submit" name="method" value="security-key" id="security-key">Use a security key</button>
 </form>`);
 }
 
@@ -649,8 +704,10 @@ async function submitPassword(provider, req, res, uid) {
   await provider.interactionFinished(req, res, result, { mergeWithLastSubmission: false });
 }
 
-// POST /interaction/:uid/mfa: the code. Ends the login with pwd+mfa (pwd+otp for an
-// account whose second factor does not count as MFA).
+// POST /interaction/:uid/mfa: the code, or a security key. Ends the login with
+// pwd+mfa for a code (pwd+otp for an account whose code does not count as MFA), with
+// pwd+hwk+mfa for a security key (whose ID token then carries the asked `acrs`, see
+// findAccount).
 async function submitOtp(provider, req, res, uid) {
   const details = await interactionFor(provider, req, res, uid);
   const pending = pendingMfa.get(uid);
@@ -658,16 +715,24 @@ async function submitOtp(provider, req, res, uid) {
     throw Object.assign(new Error('no verification is pending for this sign-in; sign in first'), { status: 400 });
   }
   const form = await readForm(req);
-  if ((form.get('otp') ?? '').trim() !== OTP) {
+  const method = form.get('method') ?? 'otp';
+  if (method !== 'otp' && method !== 'security-key') {
+    const reason = mfaReason(details, pending.accountId);
+    send(res, 400, mfaPage({ uid, accountId: pending.accountId, error: 'Choose a method.', reason }));
+    return;
+  }
+  if (method === 'otp' && (form.get('otp') ?? '').trim() !== OTP) {
     const reason = mfaReason(details, pending.accountId);
     send(res, 401, mfaPage({ uid, accountId: pending.accountId, error: 'Wrong code. Try again.', reason }));
     return;
   }
   pendingMfa.delete(uid);
-  const incompatible = ACCOUNTS[pending.accountId].mfa === 'incompatible';
+  const incompatible = method === 'otp' && ACCOUNTS[pending.accountId].mfa === 'incompatible';
+  let amr = incompatible ? ['pwd', 'otp'] : ['pwd', 'mfa'];
+  if (method === 'security-key') amr = SECURITY_KEY_AMR;
   const login = {
     accountId: pending.accountId,
-    amr: incompatible ? ['pwd', 'otp'] : ['pwd', 'mfa'],
+    amr,
     acr: incompatible ? SINGLE_FACTOR_ACR : MFA_ACR,
     ts: now(),
     remember: false,

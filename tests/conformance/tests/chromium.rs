@@ -6,6 +6,12 @@
 //! development issuer's sign-in page (development mode), once on oidc-provider's pages
 //! (`tests/idp/provider.mjs`, the servers configured with `MFA_OIDC_*`).
 //!
+//! On oidc-provider the servers also carry a per-route assurance policy
+//! ([`ASSURANCE_POLICY`], from an `MFA_CONFIG` file), and the journeys walk its
+//! step-ups (issue 20): a security key at the step-up to `phishing-resistant`
+//! (`acrs` ∋ `c2`) opens the Security workspace, a code there ends on the 401 page
+//! naming the level, and a sign-in older than Billing's `max_age` is stepped up.
+//!
 //! Needs node 20+, Chromium (`/usr/bin/chromium`, or the binary `CHROMIUM` names) and,
 //! where `tests/browser/node_modules` is missing, npm (`npm ci` runs once). Without
 //! them each test passes at once and one line on stderr says it was skipped — except
@@ -32,8 +38,28 @@ use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
 use mfa_guard_conformance::tools::{self, Missing};
 use serde_json::Value;
 
-/// How long one run of the journeys (Chromium, six journeys) may take.
-const RUN_TIMEOUT: Duration = Duration::from_secs(50);
+/// How long one run of the journeys may take (Chromium; six journeys, or twelve with
+/// the assurance policy, two of which wait [`BILLING_MAX_AGE_SECS`] and a bit).
+const RUN_TIMEOUT: Duration = Duration::from_secs(120);
+/// Billing's `max_age` in [`ASSURANCE_POLICY`]: short, as the stale-session journey
+/// waits it out; long enough for a step-up's round trip to end inside it on a busy
+/// machine (else the page would step up again).
+const BILLING_MAX_AGE_SECS: u64 = 5;
+/// The per-route assurance policy of the oidc-provider run (issue 20): the Partner
+/// Center preset, its Security workspace requiring the level `phishing-resistant`
+/// (an Entra authentication context, `acrs` ∋ `c2`, which tests/idp/provider.mjs gives
+/// for a security key), and its Billing a sign-in no older than
+/// [`BILLING_MAX_AGE_SECS`]. Roles as in the preset.
+fn assurance_policy() -> String {
+    format!(
+        "[[assurance]]\nname = \"phishing-resistant\"\nacrs = [\"c2\"]\n\n\
+         [policy]\npreset = \"partner-center\"\n\n\
+         [[policy.routes]]\nname = \"security-workspace\"\npath = \"/security/*\"\naccess = \"mfa\"\n\
+         roles = [\"AdminAgent\", \"SecurityAdmin\"]\nassurance = \"phishing-resistant\"\n\n\
+         [[policy.routes]]\nname = \"billing\"\npath = \"/billing/*\"\naccess = \"mfa\"\n\
+         roles = [\"AdminAgent\", \"SecurityAdmin\", \"BillingAdmin\"]\nmax_age = \"{BILLING_MAX_AGE_SECS}s\"\n"
+    )
+}
 /// How long oidc-provider may take to start.
 const IDP_START_TIMEOUT: Duration = Duration::from_secs(30);
 /// The reason phrase of the MFA-required refusal.
@@ -116,9 +142,13 @@ fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHand
 
 /// Runs the journeys against `targets` and returns their JSON verdict; panics with
 /// the suite's stderr when it fails, says nothing, or outlives [`RUN_TIMEOUT`].
-fn run_journeys(targets: &[Target], provider: &str, screenshots: Option<&Path>) -> Value {
+/// `assurance`: the servers carry [`assurance_policy`], walk its journeys too.
+fn run_journeys(targets: &[Target], provider: &str, assurance: bool, screenshots: Option<&Path>) -> Value {
     let mut cmd = Command::new("node");
     cmd.arg(browser_dir().join("journeys.mjs")).args(["--provider", provider]);
+    if assurance {
+        cmd.arg("--assurance").arg(BILLING_MAX_AGE_SECS.to_string());
+    }
     for t in targets {
         cmd.arg("--server").arg(format!("{}=http://{}", t.name, t.addr));
     }
@@ -163,16 +193,21 @@ fn run_journeys(targets: &[Target], provider: &str, screenshots: Option<&Path>) 
     verdict
 }
 
+/// The journey `example` (a number or a name) of the server `server`.
+fn journey<'v>(verdict: &'v Value, server: &str, example: impl Into<Value>) -> &'v Value {
+    let example = example.into();
+    verdict["journeys"]
+        .as_array()
+        .expect("a list of journeys")
+        .iter()
+        .find(|j| j["server"] == server && j["example"] == example)
+        .unwrap_or_else(|| panic!("{server}: no journey {example} in {verdict}"))
+}
+
 /// Each server walked examples 1, 3 and 4, with the provider round trips each costs.
 fn assert_journeys(verdict: &Value, targets: &[Target]) {
-    let journeys = verdict["journeys"].as_array().expect("a list of journeys");
     for t in targets {
-        let journey = |example: u64| {
-            journeys
-                .iter()
-                .find(|j| j["server"] == t.name && j["example"] == example)
-                .unwrap_or_else(|| panic!("{}: no journey for example {example} in {verdict}", t.name))
-        };
+        let journey = |example: u64| journey(verdict, t.name, example);
         let one = journey(1);
         assert_eq!(
             (&one["finalPath"], &one["status"], &one["providerTrips"]),
@@ -207,6 +242,39 @@ fn assert_journeys(verdict: &Value, targets: &[Target]) {
     }
 }
 
+/// Each server walked the step-ups of [`assurance_policy`]: one round trip to sign
+/// in, one to step up, and the page or the 401 page naming the level.
+fn assert_assurance_journeys(verdict: &Value, targets: &[Target]) {
+    for t in targets {
+        let key = journey(verdict, t.name, "phishing-resistant");
+        assert_eq!(
+            (&key["finalPath"], &key["status"], &key["providerTrips"]),
+            (&Value::from("/security/alerts"), &Value::from(200), &Value::from(2)),
+            "{} (a security key at the step-up to phishing-resistant): {key}",
+            t.name
+        );
+        let code = journey(verdict, t.name, "phishing-resistant-refused");
+        assert_eq!(
+            (&code["finalPath"], &code["status"], &code["statusText"], &code["providerTrips"]),
+            (
+                &Value::from("/security/alerts"),
+                &Value::from(401),
+                &Value::from(MFA_REQUIRED_REASON),
+                &Value::from(2)
+            ),
+            "{} (a code at the step-up to phishing-resistant: the 401 page): {code}",
+            t.name
+        );
+        let stale = journey(verdict, t.name, "stale");
+        assert_eq!(
+            (&stale["finalPath"], &stale["status"], &stale["providerTrips"]),
+            (&Value::from("/billing/invoices"), &Value::from(200), &Value::from(2)),
+            "{} (a sign-in older than Billing's max_age is stepped up): {stale}",
+            t.name
+        );
+    }
+}
+
 /// Development mode: the servers' own development issuer and its sign-in page.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chromium_walks_the_journeys_on_the_development_sign_in_page() {
@@ -218,9 +286,10 @@ async fn chromium_walks_the_journeys_on_the_development_sign_in_page() {
     let targets = [axum, actix];
     let screenshots = (std::env::var("MFA_GUARD_SCREENSHOTS").as_deref() == Ok("1"))
         .then(|| repo_root().join("docs").join("images"));
-    let verdict = tokio::task::spawn_blocking(move || run_journeys(&targets, "dev", screenshots.as_deref()))
-        .await
-        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let verdict =
+        tokio::task::spawn_blocking(move || run_journeys(&targets, "dev", false, screenshots.as_deref()))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     assert_journeys(&verdict, &targets);
 }
 
@@ -276,24 +345,42 @@ fn oidc_env(issuer: &str, addr: SocketAddr, session_keys: &str) -> Vec<(&'static
     ]
 }
 
-/// The same settings, with the browser ones that are not secrets in the `[browser]`
-/// table of an `MFA_CONFIG` file instead of variables: one server reads them that
-/// way, so a real browser walks the file's configuration too.
-fn oidc_env_with_file(issuer: &str, addr: SocketAddr, session_keys: &str) -> Vec<(&'static str, String)> {
+/// Writes an `MFA_CONFIG` file for the server at `addr` and returns its path.
+fn config_file(addr: SocketAddr, toml: &str) -> String {
     let file =
         std::env::temp_dir().join(format!("mfa-guard-chromium-{}-{}.toml", std::process::id(), addr.port()));
-    std::fs::write(
-        &file,
-        format!(
-            "[browser]\nclient_id = \"e2e-browser\"\nredirect_uri = \"http://{addr}/auth/callback\"\n\
-             step_up = \"generic:http://schemas.openid.net/pape/policies/2007/06/multi-factor\"\n"
-        ),
-    )
-    .expect("the configuration file is written");
+    std::fs::write(&file, toml).expect("the configuration file is written");
+    file.display().to_string()
+}
+
+/// [`oidc_env`] with [`assurance_policy`] in an `MFA_CONFIG` file.
+fn oidc_env_with_policy(issuer: &str, addr: SocketAddr, session_keys: &str) -> Vec<(&'static str, String)> {
+    let mut env = oidc_env(issuer, addr, session_keys);
+    env.push(("MFA_CONFIG", config_file(addr, &assurance_policy())));
+    env
+}
+
+/// The same, with the browser settings that are not secrets in the `[browser]`
+/// table of the `MFA_CONFIG` file instead of variables: one server reads them that
+/// way, so a real browser walks the file's configuration too.
+fn oidc_env_with_file(issuer: &str, addr: SocketAddr, session_keys: &str) -> Vec<(&'static str, String)> {
+    let toml = format!(
+        "{}\n[browser]\nclient_id = \"e2e-browser\"\nredirect_uri = \"http://{addr}/auth/callback\"\n\
+         step_up = \"generic:http://schemas.openid.net/pape/policies/2007/06/multi-factor\"\n",
+        assurance_policy()
+    );
     let mut env = oidc_env(issuer, addr, session_keys);
     env.retain(|(name, _)| !matches!(*name, "MFA_OIDC_CLIENT_ID" | "MFA_OIDC_REDIRECT_URI" | "MFA_STEP_UP"));
-    env.push(("MFA_CONFIG", file.display().to_string()));
+    env.push(("MFA_CONFIG", config_file(addr, &toml)));
     env
+}
+
+/// Removes the `MFA_CONFIG` file of `env`: the environment was read whole, the file
+/// is no longer needed.
+fn remove_config_file(env: &[(&'static str, String)]) {
+    if let Some((_, file)) = env.iter().find(|(name, _)| *name == "MFA_CONFIG") {
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 fn guard_from(env: &[(&'static str, String)], addr: SocketAddr) -> mfa_guard_core::Guard {
@@ -330,7 +417,9 @@ async fn chromium_walks_the_journeys_on_oidc_provider_pages() {
     aws_lc_rs::rand::fill(&mut key).expect("random session key");
     let session_keys = format!("k1:{}", STANDARD.encode(key));
 
-    let axum_guard = guard_from(&oidc_env(&issuer, axum_addr, &session_keys), axum_addr);
+    let axum_env = oidc_env_with_policy(&issuer, axum_addr, &session_keys);
+    let axum_guard = guard_from(&axum_env, axum_addr);
+    remove_config_file(&axum_env);
     axum_listener.set_nonblocking(true).expect("nonblocking");
     let listener = tokio::net::TcpListener::from_std(axum_listener).expect("tokio listener");
     let app = example_axum_server::app(axum_guard, None);
@@ -338,10 +427,7 @@ async fn chromium_walks_the_journeys_on_oidc_provider_pages() {
 
     let actix_env = oidc_env_with_file(&issuer, actix_addr, &session_keys);
     let actix_guard = guard_from(&actix_env, actix_addr);
-    // Read whole when the environment was: the file is no longer needed.
-    if let Some((_, file)) = actix_env.iter().find(|(name, _)| *name == "MFA_CONFIG") {
-        let _ = std::fs::remove_file(file);
-    }
+    remove_config_file(&actix_env);
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
@@ -359,9 +445,10 @@ async fn chromium_walks_the_journeys_on_oidc_provider_pages() {
     ready_rx.recv().expect("the actix thread").unwrap_or_else(|e| panic!("actix example: {e}"));
 
     let targets = [Target { name: "axum", addr: axum_addr }, Target { name: "actix", addr: actix_addr }];
-    let verdict = tokio::task::spawn_blocking(move || run_journeys(&targets, "oidc", None))
+    let verdict = tokio::task::spawn_blocking(move || run_journeys(&targets, "oidc", true, None))
         .await
         .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     assert_journeys(&verdict, &targets);
+    assert_assurance_journeys(&verdict, &targets);
     drop(provider);
 }
