@@ -1116,6 +1116,9 @@ async fn a_step_up_that_brings_only_the_base_level_ends_on_the_page_naming_the_l
     assert_eq!((a.status(), a.reason_phrase()), (401, Some("Unauthorized - MFA required")));
     let text = body(&a);
     assert!(text.contains("assurance level <strong>phishing-resistant</strong>"), "{text}");
+    // MFA was done, only not strong enough: a method to choose, not a provider to change.
+    assert!(text.contains("with multi-factor authentication (<strong>mfa</strong>)"), "{text}");
+    assert!(text.contains("security key") && !text.contains("use an MFA provider"), "{text}");
     assert!(text.contains("return_to=%2Fsecurity%2Falerts&amp;step_up=1"), "{text}");
     // Customers still opens: the base level it asks for was shown.
     assert!(matches!(navigate(&rp.guard, "/commerce/customers", &[failed]).await, Admission::Admitted(_)));

@@ -79,6 +79,8 @@ pub(crate) struct MfaPage<'a> {
     pub(crate) user: Option<&'a str>,
     pub(crate) amr: &'a [String],
     pub(crate) needed: Option<&'a str>,
+    /// The level the session did show, if any (below `needed`).
+    pub(crate) shown: Option<&'a str>,
     pub(crate) retry: &'a str,
     pub(crate) sign_out: &'a str,
 }
@@ -96,6 +98,7 @@ const SINGLE_FACTOR: [&str; 5] = ["pwd", "pin", "kba", "wia", "user"];
 pub(crate) fn mfa_required(p: &MfaPage<'_>) -> Answer {
     let who = p.user.map_or_else(String::new, |u| format!(" as <strong>{}</strong>", escape(u)));
     let shown = if p.amr.is_empty() { "none".to_owned() } else { escape(&p.amr.join(", ")) };
+    let shown_methods = shown.clone();
     let skipped = p.amr.iter().all(|m| SINGLE_FACTOR.contains(&m.as_str()));
     let needs = match p.needed {
         Some(level) => format!(
@@ -105,7 +108,24 @@ pub(crate) fn mfa_required(p: &MfaPage<'_>) -> Answer {
         ),
         None => "this page requires multi-factor authentication (MFA)".to_owned(),
     };
-    let advice = if skipped {
+    let advice = if let (Some(level), Some(shown)) = (p.needed, p.shown) {
+        // MFA was done, but a weaker kind than this page asks for: a method choice,
+        // not a provider problem.
+        format!(
+            "<p class=\"box\">You are signed in{who} with multi-factor authentication \
+             (<strong>{shown}</strong>), but this page requires the assurance level \
+             <strong>{level}</strong>, which the method you used does not give \
+             (the provider reported <span class=\"code\">{methods}</span>).</p>\
+             <p><strong>What to do:</strong> <a href=\"{retry}\">sign in again</a> and choose a \
+             stronger method when your identity provider offers one (for a phishing-resistant \
+             level: a security key, Windows Hello or a certificate). If none is offered, ask your \
+             organisation's administrator to enable one for your account.</p>",
+            shown = escape(shown),
+            level = escape(level),
+            methods = shown_methods,
+            retry = escape(p.retry)
+        )
+    } else if skipped {
         format!(
             "<p class=\"box\">You are signed in{who}, but {needs}, and the sign-in was completed \
              without a second factor (the provider reported only <span class=\"code\">{shown}</span>).</p>\
@@ -308,6 +328,7 @@ mod tests {
                 user: Some("<script>alert(1)</script>"),
                 amr: &amr,
                 needed,
+                shown: None,
                 retry: "/auth/sign-in?return_to=%2F&step_up=1&\"",
                 sign_out: "/auth/sign-out",
             });

@@ -153,12 +153,15 @@ impl BrowserMode {
                     let window = i64::try_from(self.settings.step_up_window.as_secs()).unwrap_or(i64::MAX);
                     if session.step_up_failed.is_some_and(|t| now.saturating_sub(t) < window) {
                         let level = rule.requirement.level;
-                        let needed = (level > 0).then(|| guard.policy().levels.name(level));
+                        let levels = &guard.policy().levels;
+                        let needed = (level > 0).then(|| levels.name(level));
+                        let shown = opened.token.level.map(|rank| levels.name(rank));
                         let retry = self.step_up_link(&return_path(req, guard.inner.paths));
                         let page = pages::mfa_required(&pages::MfaPage {
                             user: session.upn.as_deref(),
                             amr: &session.amr,
                             needed,
+                            shown,
                             retry: &retry,
                             sign_out,
                         });

@@ -243,7 +243,9 @@ impl Levels {
         self.levels.get(usize::from(rank)).into_iter().flat_map(|(_, e)| e.iter())
     }
 
-    /// Every `amr` value any level accepts.
+    /// Every `amr` value any level accepts (browser mode forgets them all from a
+    /// session whose authentication is too old).
+    #[cfg(feature = "browser")]
     pub(crate) fn accepted_amr(&self) -> Vec<&Arc<str>> {
         self.levels.iter().flat_map(|(_, ways)| ways.iter().flat_map(|e| e.amr.iter())).collect()
     }
