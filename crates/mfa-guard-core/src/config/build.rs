@@ -12,9 +12,7 @@ use crate::algorithm::Algorithm;
 use crate::guard::GuardBuilder;
 use crate::keys::RemoteOptions;
 use crate::path::PathRules;
-use crate::policy::{
-    AssuranceLevel, BASE_LEVEL, MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule,
-};
+use crate::policy::{BASE_LEVEL, MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
 use crate::rejection::{Challenge, ChallengeStyle, InvalidChallenge};
 use crate::verify::is_guid;
 
@@ -73,14 +71,7 @@ impl Config {
             policy = policy.mfa(m);
         }
         for level in &self.raw.assurance {
-            let raw = level.get_ref();
-            let mut l = AssuranceLevel::new(raw.name.clone())
-                .amr_values(raw.amr.iter().cloned())
-                .auth_contexts(raw.acrs.iter().cloned())
-                .acr_values(raw.acr.iter().cloned());
-            if let Some(issuer) = &raw.issuer {
-                l = l.from_issuer(issuer.clone());
-            }
+            let l = level.get_ref().clone();
             // Checked where it is written (name, evidence), not at the end.
             crate::policy::Levels::compile(policy.mfa_policy(), std::slice::from_ref(&l))
                 .map_err(|e| self.err_at(level.span().start, "assurance", e))?;
@@ -88,7 +79,7 @@ impl Config {
         }
         let role_map = policy.roles().clone();
         let level_names: Vec<String> = std::iter::once(BASE_LEVEL.to_owned())
-            .chain(self.raw.assurance.iter().map(|l| l.get_ref().name.clone()))
+            .chain(self.raw.assurance.iter().map(|l| l.get_ref().name().to_owned()))
             .collect();
         let requirement = |raw: &RawRequirement, key: &str| {
             let mut req = match raw.access {

@@ -30,7 +30,7 @@ pub(super) struct Raw {
     pub(super) mfa: Option<RawMfa>,
     /// Assurance levels above `mfa`, weakest first.
     #[serde(default)]
-    pub(super) assurance: Vec<Spanned<RawLevel>>,
+    pub(super) assurance: Vec<Spanned<crate::policy::AssuranceLevel>>,
     #[serde(default)]
     pub(super) roles: BTreeMap<String, RawRole>,
     pub(super) policy: Option<RawPolicy>,
@@ -112,21 +112,6 @@ pub(super) struct RawMfa {
     pub(super) auth_contexts: Option<Vec<String>>,
     pub(super) acr: Option<Vec<String>>,
     pub(super) max_age: Option<DurationValue>,
-}
-
-/// An assurance level (`[[assurance]]`): its name and accepted evidence,
-/// optionally from one issuer only.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawLevel {
-    pub(super) name: String,
-    pub(super) issuer: Option<String>,
-    #[serde(default)]
-    pub(super) amr: Vec<String>,
-    #[serde(default)]
-    pub(super) acrs: Vec<String>,
-    #[serde(default)]
-    pub(super) acr: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -38,11 +38,41 @@ pub const BASE_LEVEL: &str = "mfa";
 pub const MAX_LEVELS: usize = 16;
 
 /// A named assurance level and the evidence that proves it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// It reads itself from a configuration file's `[[assurance]]` table — `name`, and
+/// any of `amr`, `acrs`, `acr` (lists) and `issuer` — so a new kind of evidence is
+/// added here and in the claims model, nowhere else.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(from = "RawLevel")]
 #[must_use]
 pub struct AssuranceLevel {
     name: Arc<str>,
     evidence: Evidence,
+}
+
+/// An `[[assurance]]` table as written (unknown keys refused).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLevel {
+    name: String,
+    issuer: Option<String>,
+    #[serde(default)]
+    amr: Vec<String>,
+    #[serde(default)]
+    acrs: Vec<String>,
+    #[serde(default)]
+    acr: Vec<String>,
+}
+
+impl From<RawLevel> for AssuranceLevel {
+    fn from(raw: RawLevel) -> Self {
+        let level =
+            AssuranceLevel::new(raw.name).amr_values(raw.amr).auth_contexts(raw.acrs).acr_values(raw.acr);
+        match raw.issuer {
+            Some(issuer) => level.from_issuer(issuer),
+            None => level,
+        }
+    }
 }
 
 /// One way to prove a level: any accepted `amr` value, `acrs` context or `acr`
