@@ -151,7 +151,9 @@ pub fn server(listener: TcpListener, guard: Guard, dev: Option<DevSite>) -> std:
 /// prints the development banner, and serves until SIGINT or SIGTERM.
 pub async fn run(startup: Startup) -> Result<(), String> {
     let addr = startup.listen_addr()?;
-    let listener = TcpListener::bind(addr).map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let listener = TcpListener::bind(addr).map_err(|e| format!(
+            "cannot listen on {addr}: {e} (another server on that port? stop it, or set MFA_LISTEN to another address)"
+        ))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let metrics = startup.bind_metrics()?;
     let (guard, dev) = startup.guard(bound)?;

@@ -115,7 +115,9 @@ fn is_navigation(method: &str, path: &str, headers: &HeaderMap) -> bool {
 pub async fn run(startup: Startup) -> Result<(), String> {
     let addr = startup.listen_addr()?;
     let listener =
-        tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        tokio::net::TcpListener::bind(addr).await.map_err(|e| format!(
+            "cannot listen on {addr}: {e} (another server on that port? stop it, or set MFA_LISTEN to another address)"
+        ))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let metrics = startup.bind_metrics()?;
     let (guard, dev) = startup.guard(bound)?;
