@@ -629,3 +629,16 @@ fn each_new_route_key_is_refused_at_its_line_with_its_reason() {
             .unwrap();
     assert_eq!(ok.policy().unwrap().fallback_requirement().max_age_secs(), Some(600));
 }
+
+/// The configuration files the README has a newcomer copy (examples/cli/) read as
+/// the README says: the preset with one issuer, and the per-route assurance file.
+#[test]
+fn the_readmes_configuration_files_parse_and_build_their_policies() {
+    let policy = parse(include_str!("../../../../examples/cli/policy.toml")).unwrap().policy().unwrap();
+    assert_eq!(policy, Policy::partner_center());
+    let assured = parse(include_str!("../../../../examples/cli/assurance.toml")).unwrap().policy().unwrap();
+    assert_eq!(assured.assurance_levels().len(), 1);
+    let security = assured.rules().iter().find(|r| r.pattern() == "/security/*").unwrap();
+    assert_eq!(security.requirement().assurance_level(), Some("phishing-resistant"));
+    assert_eq!(security.requirement().max_age_secs(), Some(3600));
+}
