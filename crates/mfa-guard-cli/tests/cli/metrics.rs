@@ -7,7 +7,7 @@ use std::process::Stdio;
 
 use serde_json::json;
 
-use crate::support::{AUDIENCE, command, http_get, issuer, jwks_file, temp_dir};
+use crate::support::{http_get, issuer, issuer_config, serve_command};
 
 /// serve's answer to nginx's `auth_request` for `GET uri` with `token`: the status.
 fn auth_status(addr: &str, uri: &str, token: &str) -> String {
@@ -25,24 +25,8 @@ fn auth_status(addr: &str, uri: &str, token: &str) -> String {
 
 #[test]
 fn serve_reports_mfa_adoption_per_application_beside_its_metrics() {
-    let file = temp_dir().join("mfa.toml");
-    let config = format!(
-        "[[issuers]]\nissuer = {:?}\njwks_file = {:?}\n",
-        issuer().issuer(),
-        jwks_file().display().to_string()
-    );
-    std::fs::write(&file, config).unwrap();
-    let mut child = command()
-        .arg("serve")
-        .env("MFA_CONFIG", &file)
-        .env("MFA_AUDIENCE", AUDIENCE)
-        .env("MFA_LISTEN", "127.0.0.1:0")
+    let mut child = serve_command(&issuer_config())
         .env("MFA_METRICS_LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
-        .env_remove("MFA_ISSUER")
-        .env_remove("MFA_JWKS_URL")
-        .env_remove("MFA_DISCOVERY_URL")
-        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("serve starts");

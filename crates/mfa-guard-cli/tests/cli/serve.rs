@@ -3,24 +3,13 @@
 use std::io::{BufRead as _, BufReader, Read as _};
 use std::process::Stdio;
 
-use crate::support::{AUDIENCE, command, exit, issuer, jwks_file, temp_dir};
+use crate::support::{command, exit, issuer, issuer_config, jwks_file, serve_command};
 
 /// Starts serve on `config`, waits until it listens (or ends), stops it, and
 /// returns what it wrote to stderr.
 fn stderr_of_serve_with(config: &str) -> String {
-    let file = temp_dir().join("mfa.toml");
-    std::fs::write(&file, config).unwrap();
-    let mut child = command()
-        .arg("serve")
-        .env("MFA_CONFIG", &file)
-        .env("MFA_AUDIENCE", AUDIENCE)
-        .env("MFA_LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
-        .env_remove("MFA_ISSUER")
-        .env_remove("MFA_JWKS_URL")
-        .env_remove("MFA_DISCOVERY_URL")
+    let mut child = serve_command(config)
         .env_remove("MFA_OIDC_CLIENT_ID")
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("serve starts");
@@ -69,26 +58,7 @@ fn serve_without_an_issuer_is_a_configuration_error_with_exit_1() {
 
 #[test]
 fn serve_decides_on_a_proxys_request_of_many_headers_and_stops_on_sigterm() {
-    let file = temp_dir().join("mfa.toml");
-    let config = format!(
-        "[[issuers]]\nissuer = {:?}\njwks_file = {:?}\n",
-        issuer().issuer(),
-        jwks_file().display().to_string()
-    );
-    std::fs::write(&file, config).unwrap();
-    let mut child = command()
-        .arg("serve")
-        .env("MFA_CONFIG", &file)
-        .env("MFA_AUDIENCE", AUDIENCE)
-        .env("MFA_LISTEN", "127.0.0.1:0")
-        .env("RUST_LOG", "warn")
-        .env_remove("MFA_ISSUER")
-        .env_remove("MFA_JWKS_URL")
-        .env_remove("MFA_DISCOVERY_URL")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
+    let mut child = serve_command(&issuer_config()).stderr(Stdio::null()).spawn().expect("serve starts");
     let stdout = BufReader::new(child.stdout.take().unwrap());
     let addr = stdout
         .lines()

@@ -56,6 +56,35 @@ pub(crate) fn command() -> Command {
     cmd
 }
 
+/// `mfa-guard serve` on the configuration file `config` (written to a fresh scratch
+/// directory), listening on an ephemeral loopback port, logging warnings only, with
+/// stdout piped (it prints the address it listens on) and no issuer from the
+/// environment: what every serve test starts from. Callers add their own variables.
+pub(crate) fn serve_command(config: &str) -> Command {
+    let file = temp_dir().join("mfa.toml");
+    std::fs::write(&file, config).unwrap();
+    let mut cmd = command();
+    cmd.arg("serve")
+        .env("MFA_CONFIG", &file)
+        .env("MFA_AUDIENCE", AUDIENCE)
+        .env("MFA_LISTEN", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .env_remove("MFA_ISSUER")
+        .env_remove("MFA_JWKS_URL")
+        .env_remove("MFA_DISCOVERY_URL")
+        .stdout(Stdio::piped());
+    cmd
+}
+
+/// The configuration of one issuer whose keys are the development issuer's JWKS file.
+pub(crate) fn issuer_config() -> String {
+    format!(
+        "[[issuers]]\nissuer = {:?}\njwks_file = {:?}\n",
+        issuer().issuer(),
+        jwks_file().display().to_string()
+    )
+}
+
 /// Runs the binary with `args` and `stdin` (empty input when `None`).
 pub(crate) fn run(args: &[&str], stdin: Option<&str>) -> Run {
     let mut child = command()
