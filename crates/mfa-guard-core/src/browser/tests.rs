@@ -1,4 +1,5 @@
 use super::*;
+use crate::request::RequestInfo;
 
 #[test]
 fn navigations_are_told_from_api_calls() {

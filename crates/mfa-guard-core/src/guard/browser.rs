@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use super::{Admission, Evaluation, Guard, PendingCheck};
 use crate::answer::Answer;
+use crate::browser::flow::Flow;
 use crate::browser::provider::{self, ProviderError, Ready};
-use crate::browser::session::{self, Flow, Session};
+use crate::browser::session::Session;
 use crate::browser::{
-    BrowserMode, Callback, FLOW_LIFETIME, MFA_MAX_AGE, Opened, REFRESH_AFTER, StepUp, cache, decode_query,
-    encode, origin_of, pages, safe_return_to,
+    BrowserMode, Callback, FLOW_LIFETIME, MFA_MAX_AGE, Opened, REFRESH_AFTER, StepUp, cache, cookie_value,
+    encode, origin_of, pages, param, safe_return_to,
 };
 use crate::path::PathRules;
 use crate::policy::CompiledRule;
@@ -58,18 +59,16 @@ impl BrowserMode {
             return Some(self.callback(guard, req));
         }
         if get && req.path == self.settings.sign_in_path {
-            let param = |name: &str| {
-                req.query.and_then(|q| q.split('&').find_map(|p| p.strip_prefix(name))).map(decode_query)
-            };
+            let param = |name: &str| param(req.query, name);
             let rules = guard.inner.paths;
-            let return_to = param("return_to=")
+            let return_to = param("return_to")
                 .as_deref()
                 .and_then(|w| safe_return_to(w, rules))
                 .unwrap_or("/")
                 .to_owned();
             // The MFA page's "try again": a step-up for the page it came from, by
             // that page's own rule, for the account signed in now.
-            let step_up = if param("step_up=").as_deref() == Some("1") {
+            let step_up = if param("step_up").as_deref() == Some("1") {
                 let path = return_to.split('?').next().unwrap_or("/");
                 let session = self.session(req, guard.clock().now_unix());
                 let (subject, hint) = session.map_or((None, None), |s| (s.sub, s.upn));
@@ -422,7 +421,7 @@ impl BrowserMode {
         // a code for the same state injected, would otherwise sign in).
         let clear = self.set_cookie(&name, "", 0);
         let fail = |status: u16, why: &str| refuse(status, why, Some(&clear));
-        let flow = session::cookie(req.cookies, &name)
+        let flow = cookie_value(req.cookies, &name)
             .and_then(|v| self.settings.keys.open(&name, v))
             .and_then(|plain| serde_json::from_slice::<Flow>(&plain).ok());
         let Some(flow) = flow else {

@@ -1,0 +1,245 @@
+//! The settings of browser mode, checked once when the guard is built.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::mode::BrowserMode;
+use super::origin::origin_of;
+use super::provider::{ClientSettings, Provider};
+use super::{MIN_IDLE_TIMEOUT, REFRESH_AFTER, SessionKeys, StepUp};
+use crate::verify::Verifier;
+
+/// Why browser mode cannot be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BrowserError {
+    /// The session keys are unusable.
+    #[error("session keys: {0}")]
+    Keys(String),
+    /// A setting is unusable.
+    #[error("browser sign-in: {0}")]
+    Config(String),
+}
+
+/// The settings of browser mode: the client registered at the provider, the session
+/// keys, and how sessions and step-ups behave. Give it to
+/// [`GuardBuilder::browser`](crate::GuardBuilder::browser).
+#[derive(Clone)]
+#[must_use]
+pub struct Browser {
+    pub(crate) client_id: String,
+    pub(crate) client_secret: Option<String>,
+    pub(crate) redirect_uri: String,
+    pub(crate) discovery_url: String,
+    pub(crate) keys: SessionKeys,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) step_up: StepUp,
+    pub(crate) idle: Duration,
+    pub(crate) absolute: Duration,
+    pub(crate) step_up_window: Duration,
+    pub(crate) sign_in_path: String,
+    pub(crate) sign_out_path: String,
+    pub(crate) signed_out_path: String,
+    pub(crate) post_logout_redirect_uri: Option<String>,
+}
+
+impl Browser {
+    /// Browser mode for the client `client_id`, whose registered redirect URI is
+    /// `redirect_uri` (absolute; its path becomes the callback path), at the provider
+    /// whose discovery document is at `discovery_url`, sealing sessions with `keys`.
+    pub fn new(
+        client_id: impl Into<String>,
+        redirect_uri: impl Into<String>,
+        discovery_url: impl Into<String>,
+        keys: SessionKeys,
+    ) -> Self {
+        Browser {
+            client_id: client_id.into(),
+            client_secret: None,
+            redirect_uri: redirect_uri.into(),
+            discovery_url: discovery_url.into(),
+            keys,
+            scopes: vec!["openid".into(), "profile".into()],
+            step_up: StepUp::Generic { acr_values: None },
+            idle: Duration::from_secs(3600),
+            absolute: Duration::from_secs(12 * 3600),
+            step_up_window: Duration::from_secs(600),
+            sign_in_path: "/auth/sign-in".into(),
+            sign_out_path: "/auth/sign-out".into(),
+            signed_out_path: "/auth/signed-out".into(),
+            post_logout_redirect_uri: None,
+        }
+    }
+
+    /// The client secret (a confidential client); without one, PKCE alone protects
+    /// the code.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// The scopes asked for (`openid` is always sent). Default `openid profile`.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How MFA is asked for on a step-up. Default [`StepUp::Generic`] without
+    /// `acr_values`.
+    pub fn step_up(mut self, step_up: StepUp) -> Self {
+        self.step_up = step_up;
+        self
+    }
+
+    /// A session unused this long ends. Default one hour; at least two minutes
+    /// (the cookie of a session in use is written again at most once a minute, so
+    /// a shorter one would sign out people who are using the application).
+    pub fn idle_timeout(mut self, idle: Duration) -> Self {
+        self.idle = idle;
+        self
+    }
+
+    /// A session ends this long after sign-in, used or not. Default 12 hours.
+    pub fn absolute_timeout(mut self, absolute: Duration) -> Self {
+        self.absolute = absolute;
+        self
+    }
+
+    /// After a step-up came back without MFA, MFA pages answer with the
+    /// MFA-required page for this long instead of sending the browser to the
+    /// provider again (at most one step-up round trip per visit). Default 10 minutes.
+    pub fn step_up_window(mut self, window: Duration) -> Self {
+        self.step_up_window = window;
+        self
+    }
+
+    /// Where a link can start a sign-in (`?return_to=/path`). Default `/auth/sign-in`.
+    pub fn sign_in_path(mut self, path: impl Into<String>) -> Self {
+        self.sign_in_path = path.into();
+        self
+    }
+
+    /// Where a browser signs out. Default `/auth/sign-out`.
+    pub fn sign_out_path(mut self, path: impl Into<String>) -> Self {
+        self.sign_out_path = path.into();
+        self
+    }
+
+    /// The page that says the browser is signed out (public, with a link to sign in
+    /// again). Default `/auth/signed-out`.
+    pub fn signed_out_path(mut self, path: impl Into<String>) -> Self {
+        self.signed_out_path = path.into();
+        self
+    }
+
+    /// Where the provider sends the browser after sign-out (it must be registered
+    /// there). Default: the signed-out page on the redirect URI's origin.
+    pub fn post_logout_redirect_uri(mut self, uri: impl Into<String>) -> Self {
+        self.post_logout_redirect_uri = Some(uri.into());
+        self
+    }
+
+    pub(crate) fn build(self, api: &Verifier) -> Result<BrowserMode, BrowserError> {
+        let bad = |what: String| Err(BrowserError::Config(what));
+        let uri: http::Uri = match self.redirect_uri.parse() {
+            Ok(u) => u,
+            Err(_) => return bad(format!("the redirect URI {:?} is not a URI", self.redirect_uri)),
+        };
+        let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+            return bad(format!(
+                "the redirect URI {:?} must be absolute (https://host/path)",
+                self.redirect_uri
+            ));
+        };
+        let host = authority.host().trim_start_matches('[').trim_end_matches(']');
+        let loopback =
+            host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        let secure = match scheme {
+            "https" => true,
+            "http" if loopback => false,
+            _ => {
+                return bad(format!(
+                    "the redirect URI {:?} must be https (plain http only on loopback, for development)",
+                    self.redirect_uri
+                ));
+            }
+        };
+        if self.client_id.is_empty() {
+            return bad("the client id is empty".into());
+        }
+        for path in [&self.sign_in_path, &self.sign_out_path, &self.signed_out_path] {
+            if !path.starts_with('/') || path.starts_with("//") {
+                return bad(format!("{path:?} is not an absolute path"));
+            }
+        }
+        check_idle_timeout(self.idle).map_err(BrowserError::Config)?;
+        if self.absolute.is_zero() {
+            return bad("absolute_timeout must be longer than zero".into());
+        }
+        let callback_path = uri.path().to_owned();
+        let Some(origin) = origin_of(&self.redirect_uri) else {
+            return bad(format!("the redirect URI {:?} has no usable origin", self.redirect_uri));
+        };
+        let post_logout = self
+            .post_logout_redirect_uri
+            .clone()
+            .unwrap_or_else(|| format!("{origin}{}", self.signed_out_path));
+        let client = ClientSettings {
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            redirect_uri: self.redirect_uri.clone(),
+        };
+        let provider =
+            Provider::new(self.discovery_url.clone(), client, api.clone()).map_err(BrowserError::Config)?;
+        let (session_cookie, flow_prefix) = if secure {
+            ("__Host-mfa-guard", "__Host-mfa-guard-flow-")
+        } else {
+            ("mfa-guard", "mfa-guard-flow-")
+        };
+        static NEXT_ID: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        Ok(BrowserMode {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            settings: self,
+            callback_path,
+            origin,
+            post_logout,
+            secure,
+            session_cookie,
+            flow_prefix,
+            provider: Arc::new(provider),
+        })
+    }
+}
+
+/// Refuses an idle timeout under [`MIN_IDLE_TIMEOUT`], naming the setting (the
+/// builder's and the `[browser]` table's key are both `idle_timeout`).
+pub(crate) fn check_idle_timeout(idle: Duration) -> Result<(), String> {
+    if idle >= MIN_IDLE_TIMEOUT {
+        return Ok(());
+    }
+    Err(format!(
+        "idle_timeout is {}, under the {} minimum: a session in use has its cookie written again at \
+         most once every {REFRESH_AFTER} seconds, so an idle timeout under twice that signs out people \
+         who are using the application",
+        humantime::format_duration(idle),
+        humantime::format_duration(MIN_IDLE_TIMEOUT),
+    ))
+}
+
+impl fmt::Debug for Browser {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Browser")
+            .field("client_id", &self.client_id)
+            .field("client_secret", &self.client_secret.as_ref().map(|_| "<redacted>"))
+            .field("redirect_uri", &self.redirect_uri)
+            .field("discovery_url", &self.discovery_url)
+            .field("keys", &self.keys)
+            .field("step_up", &self.step_up)
+            .finish_non_exhaustive()
+    }
+}
