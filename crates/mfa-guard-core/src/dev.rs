@@ -29,6 +29,52 @@ pub const DEV_CLIENT_ID: &str = "mfa-guard-dev";
 /// `/sign-out` under it), on the example server itself.
 pub const DEV_SIGN_IN_PREFIX: &str = "/dev-idp";
 
+/// The issuer a server in development mode embeds, as the guard needs to know it
+/// ([`Environment::development_builder`](crate::config::Environment::development_builder)):
+/// the development issuer of `mfa-guard-dev` describes itself with one.
+#[derive(Debug, Clone)]
+pub struct DevelopmentIssuer {
+    issuer: String,
+    keys: KeySource,
+    tenant: String,
+    audience: String,
+}
+
+impl DevelopmentIssuer {
+    /// An issuer (exact, or with `{tenantid}`), the key source of its public keys,
+    /// the one tenant its tokens carry (the only one admitted unless `MFA_TENANTS`
+    /// says otherwise), and the audience of its tokens (admitted beside
+    /// `MFA_AUDIENCE`'s).
+    pub fn new(
+        issuer: impl Into<String>,
+        keys: KeySource,
+        tenant: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Self {
+        Self { issuer: issuer.into(), keys, tenant: tenant.into(), audience: audience.into() }
+    }
+
+    /// The issuer, as configured.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Its public keys.
+    pub fn keys(&self) -> &KeySource {
+        &self.keys
+    }
+
+    /// The tenant of its tokens.
+    pub fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    /// The audience of its tokens.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+}
+
 /// Why a development key could not be made or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
