@@ -71,7 +71,7 @@ pub(crate) const MAX_FLOWS: usize = 8;
 /// Longest callback query read.
 pub(crate) const MAX_CALLBACK_QUERY: usize = 8 * 1024;
 
-/// The session cookie's two encodings side by side, for `benches/session_encoding.rs`.
+/// The session cookie's encoding and sealing, for `benches/session_encoding.rs`.
 #[cfg(feature = "dev-issuer")]
 #[doc(hidden)]
 pub mod encoding_bench {
@@ -100,33 +100,19 @@ pub mod encoding_bench {
         })
     }
 
-    fn session(s: &Typical) -> &Session {
-        &s.0
+    /// Encodes and seals.
+    pub fn seal(keys: &SessionKeys, s: &Typical) -> String {
+        keys.seal("mfa-guard", &s.0.encode()).expect("sealed")
     }
 
-    /// Encodes with the hand-written encoding and seals.
-    pub fn seal_handwritten(keys: &SessionKeys, s: &Typical) -> String {
-        keys.seal("mfa-guard", &session(s).encode()).expect("sealed")
-    }
-
-    /// Opens and decodes with the hand-written encoding.
-    pub fn open_handwritten(keys: &SessionKeys, value: &str) -> bool {
+    /// Opens and decodes.
+    pub fn open(keys: &SessionKeys, value: &str) -> bool {
         keys.open("mfa-guard", value).and_then(|b| Session::decode(&b)).is_some()
     }
 
-    /// Encodes with postcard and seals.
-    pub fn seal_postcard(keys: &SessionKeys, s: &Typical) -> String {
-        keys.seal("mfa-guard", &session(s).encode_postcard()).expect("sealed")
-    }
-
-    /// Opens and decodes with postcard.
-    pub fn open_postcard(keys: &SessionKeys, value: &str) -> bool {
-        keys.open("mfa-guard", value).and_then(|b| Session::decode_postcard(&b)).is_some()
-    }
-
-    /// Sizes of the two encodings of `s`.
-    pub fn sizes(s: &Typical) -> (usize, usize) {
-        (session(s).encode().len(), session(s).encode_postcard().len())
+    /// The size of the encoding.
+    pub fn size(s: &Typical) -> usize {
+        s.0.encode().len()
     }
 }
 
