@@ -71,6 +71,8 @@ mod principal;
 mod recent;
 pub mod rejection;
 mod request;
+#[cfg(any(feature = "browser", feature = "redis"))]
+pub mod revocation;
 mod time;
 mod token;
 mod verify;

@@ -8,6 +8,9 @@
 //! | `mfa_guard_check_duration_seconds` | histogram | none |
 //! | `mfa_guard_key_fetches_total` | counter | none |
 //! | `mfa_guard_key_fetch_failures_total` | counter | none |
+//! | `mfa_guard_revocations_held` | gauge | none (with a Redis session store, every second) |
+//! | `mfa_guard_revocations_pending` | gauge | none (revocations waiting for the store to come back) |
+//! | `mfa_guard_session_store_outages_total` | counter | none |
 //!
 //! No label holds a path, user id, token or tenant id: `rule` is the configured
 //! name, else the configured pattern. In report-only mode a request let through is
@@ -36,6 +39,13 @@ pub const CHECK_DURATION: &str = "mfa_guard_check_duration_seconds";
 pub const KEY_FETCHES: &str = "mfa_guard_key_fetches_total";
 /// Key-source fetch failures.
 pub const KEY_FETCH_FAILURES: &str = "mfa_guard_key_fetch_failures_total";
+
+/// Revocations in this process's view of the session store.
+pub const REVOCATIONS_HELD: &str = "mfa_guard_revocations_held";
+/// Revocations made while the session store was out of reach, not yet written.
+pub const REVOCATIONS_PENDING: &str = "mfa_guard_revocations_pending";
+/// Times the session store went out of reach.
+pub const SESSION_STORE_OUTAGES: &str = "mfa_guard_session_store_outages_total";
 
 /// What a check concluded, as counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,4 +115,19 @@ pub(crate) fn key_fetch(ok: bool) {
     if !ok {
         metrics::counter!(KEY_FETCH_FAILURES).increment(1);
     }
+}
+
+#[cfg(feature = "redis")]
+pub(crate) fn session_store(held: usize, pending: usize) {
+    // Precision loss past 2^53 entries is of no concern for a gauge.
+    #[allow(clippy::cast_precision_loss)]
+    {
+        metrics::gauge!(REVOCATIONS_HELD).set(held as f64);
+        metrics::gauge!(REVOCATIONS_PENDING).set(pending as f64);
+    }
+}
+
+#[cfg(feature = "redis")]
+pub(crate) fn session_store_outage() {
+    metrics::counter!(SESSION_STORE_OUTAGES).increment(1);
 }

@@ -24,6 +24,7 @@ impl Config {
         let secrets = [
             ("client_secret", &table.client_secret, "MFA_OIDC_CLIENT_SECRET"),
             ("session_keys", &table.session_keys, "MFA_SESSION_KEYS"),
+            ("session_store_password", &table.session_store_password, "MFA_SESSION_STORE_PASSWORD"),
         ];
         for (key, value, variable) in secrets {
             if let Some(value) = value {
@@ -37,6 +38,8 @@ impl Config {
                 ));
             }
         }
+        #[cfg(any(feature = "browser", feature = "redis"))]
+        self.session_store()?;
         #[cfg(feature = "browser")]
         self.browser_step_up()?;
         #[cfg(feature = "browser")]
@@ -44,6 +47,31 @@ impl Config {
             crate::browser::check_idle_timeout(idle.0).map_err(|e| self.err("browser.idle_timeout", e))?;
         }
         Ok(())
+    }
+
+    /// The `[browser]` table's `session_store*` keys, as written.
+    #[cfg(any(feature = "browser", feature = "redis"))]
+    pub(super) fn session_store_keys(&self) -> crate::revocation::FileStoreKeys<'_> {
+        let Some(t) = self.browser_table() else { return crate::revocation::FileStoreKeys::default() };
+        fn spanned(v: &Option<toml::Spanned<String>>) -> Option<(&str, usize)> {
+            v.as_ref().map(|v| (v.get_ref().as_str(), v.span().start))
+        }
+        crate::revocation::FileStoreKeys {
+            url: spanned(&t.session_store),
+            prefix: spanned(&t.session_store_prefix),
+            fail: spanned(&t.session_store_fail),
+            stale_after: t.session_store_stale_after.as_ref().map(|d| (d.get_ref().0, d.span().start)),
+        }
+    }
+
+    /// The revocation store the file names (`[browser] session_store`, with
+    /// `session_store_prefix`, `session_store_fail` and `session_store_stale_after`),
+    /// `None` without one. [`Environment::session_store`](super::Environment::session_store)
+    /// lets `MFA_SESSION_STORE*` win over these keys.
+    #[cfg(any(feature = "browser", feature = "redis"))]
+    pub fn session_store(&self) -> Result<Option<crate::revocation::StoreSettings>, ConfigError> {
+        crate::revocation::store_from_file(&self.session_store_keys())
+            .map_err(|e| self.err_at(e.offset, e.key, e.error.to_string()))
     }
 
     /// The `[browser]` table's client id, redirect URI and discovery URL, each

@@ -50,6 +50,9 @@ pub struct Environment {
     /// Read only by browser mode (feature `browser`).
     #[cfg_attr(not(feature = "browser"), allow(dead_code))]
     oidc: Oidc,
+    /// `MFA_SESSION_STORE*` (the revocation store).
+    #[cfg(any(feature = "browser", feature = "redis"))]
+    store: crate::revocation::StoreVariables,
 }
 
 /// The browser sign-in variables, as given.
@@ -218,6 +221,22 @@ impl Environment {
                 session_keys: get("MFA_SESSION_KEYS"),
                 step_up: get("MFA_STEP_UP").map(|v| v.trim().to_owned()),
             },
+            #[cfg(any(feature = "browser", feature = "redis"))]
+            store: crate::revocation::StoreVariables::read(&get),
+        })
+    }
+
+    /// The revocation store: `MFA_SESSION_STORE` (`redis://…`, `rediss://…` or
+    /// `memory`), else `MFA_CONFIG`'s `[browser] session_store`; `None` without
+    /// either (cookie-only sessions). `MFA_SESSION_STORE_PREFIX`, `…_FAIL` and
+    /// `…_STALE_AFTER` win over the file's keys; the password comes from
+    /// `MFA_SESSION_STORE_PASSWORD` only.
+    #[cfg(any(feature = "browser", feature = "redis"))]
+    pub fn session_store(&self) -> Result<Option<crate::revocation::StoreSettings>, EnvError> {
+        let keys = self.config.as_ref().map(Config::session_store_keys).unwrap_or_default();
+        crate::revocation::resolve_store(&self.store, &keys).map_err(|(name, e)| match &self.config {
+            Some(config) if name.starts_with("browser.") => EnvError::Config(config.err(name, e.to_string())),
+            _ => variable(name, e.to_string()),
         })
     }
 

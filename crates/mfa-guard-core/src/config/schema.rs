@@ -103,6 +103,13 @@ pub(super) struct RawBrowser {
     pub(super) post_logout_redirect_uri: Option<String>,
     pub(super) client_secret: Option<Spanned<toml::Value>>,
     pub(super) session_keys: Option<Spanned<toml::Value>>,
+    /// The revocation store (`memory`, `redis://…`), its key prefix, fail mode and
+    /// bound on the local view's age; the password is refused like the secrets.
+    pub(super) session_store: Option<Spanned<String>>,
+    pub(super) session_store_prefix: Option<Spanned<String>>,
+    pub(super) session_store_fail: Option<Spanned<String>>,
+    pub(super) session_store_stale_after: Option<Spanned<DurationValue>>,
+    pub(super) session_store_password: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
