@@ -161,6 +161,11 @@ enum Command {
     /// segments, a case that picks the rule) unless the paths table of MFA_CONFIG says
     /// otherwise. Endpoints: /auth (Traefik, Caddy),
     /// /nginx/auth and /nginx/refusal (nginx), /envoy/... (Envoy HTTP), /health.
+    /// Browser sign-in and MFA step-up for people (MFA_OIDC_CLIENT_ID and the other
+    /// MFA_OIDC_* variables, MFA_SESSION_KEYS, MFA_STEP_UP, the [browser] table):
+    /// the callback, sign-in and sign-out pages live under MFA_BROWSER_PREFIX
+    /// (default /.mfa-guard/) on the application's origin, which the proxy sends
+    /// to serve; MFA_OIDC_REDIRECT_URI must be under it.
     /// Recipes for each proxy are in the repository's deploy/ folder.
     #[command(after_help = EXIT_CODES_HELP)]
     Serve {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 
 use mfa_guard_core::PathRules;
 use mfa_guard_core::config::Environment;
-use mfa_guard_serve::AuthServer;
+use mfa_guard_serve::{AuthServer, BrowserPrefix};
 
 use crate::exit::{Exit, Failure};
 use crate::out::outln;
@@ -44,28 +44,47 @@ pub(crate) fn run(options: &Options) -> Result<Exit, Failure> {
              to try it locally, run `mfa-guard dev-issuer` and point MFA_DISCOVERY_URL at it",
         ));
     }
-    if env.config().is_some_and(mfa_guard_core::config::Config::has_browser) {
+    let http = env.listen_addr().map_err(env_failure)?;
+    // People at the gate: browser sign-in as the example servers read it
+    // (MFA_OIDC_*, MFA_SESSION_KEYS, MFA_STEP_UP, the [browser] table), its own
+    // paths under the prefix the proxy sends to serve.
+    let prefix = browser_prefix()?;
+    let browser = env.browser(http).map_err(env_failure)?.map(|b| prefix.place(b));
+    if browser.is_none() && env.config().is_some_and(mfa_guard_core::config::Config::has_browser) {
         tracing::warn!(
-            "MFA_CONFIG has a [browser] table, which mfa-guard serve does not use: a proxy's \
-             authorizer cannot send a browser to sign in, so browsers get the API's answers"
+            "MFA_CONFIG has a [browser] table but no client id (client_id, or MFA_OIDC_CLIENT_ID): \
+             browser sign-in is off, and browsers get the API's answers"
         );
     }
     // The upstream behind the proxy routes the request again, its own way.
-    let guard = env
-        .builder()
-        .map_err(env_failure)?
-        .path_rules(env.path_rules(PathRules::strict()))
-        .build()
-        .map_err(env_failure)?;
+    let mut builder = env.builder().map_err(env_failure)?.path_rules(env.path_rules(PathRules::strict()));
+    if let Some(browser) = browser {
+        builder = builder.browser(browser);
+    }
+    let guard = builder.build().map_err(env_failure)?;
+    prefix.check(&guard).map_err(|e| {
+        Failure::error(e.to_string()).hint("set MFA_OIDC_REDIRECT_URI to a URI under MFA_BROWSER_PREFIX")
+    })?;
     let grpc = match options.grpc_listen.clone().or_else(|| std::env::var("MFA_GRPC_LISTEN").ok()) {
         Some(addr) if !addr.trim().is_empty() => {
             Some(resolve("MFA_GRPC_LISTEN / --grpc-listen", addr.trim())?)
         }
         _ => None,
     };
-    let http = env.listen_addr().map_err(env_failure)?;
     let metrics = env.metrics_addr().map_err(env_failure)?;
     crate::runtime::for_servers()?.block_on(serve(AuthServer::new(guard), http, grpc, metrics))
+}
+
+/// `MFA_BROWSER_PREFIX`: where the browser's own paths live on the application's
+/// origin (default `/.mfa-guard/`).
+fn browser_prefix() -> Result<BrowserPrefix, Failure> {
+    match std::env::var("MFA_BROWSER_PREFIX") {
+        Ok(p) if !p.trim().is_empty() => p.trim().parse().map_err(|e: mfa_guard_serve::InvalidPrefix| {
+            Failure::error(format!("MFA_BROWSER_PREFIX: {e}"))
+                .hint(format!("the default, {}, suits every application", mfa_guard_serve::DEFAULT_PREFIX))
+        }),
+        _ => Ok(BrowserPrefix::default()),
+    }
 }
 
 fn resolve(what: &str, addr: &str) -> Result<SocketAddr, Failure> {

@@ -9,7 +9,7 @@ use envoy_types::ext_authz::v3::pb::{
 };
 use envoy_types::ext_authz::v3::{CheckResponseExt as _, DeniedHttpResponseBuilder, OkHttpResponseBuilder};
 use envoy_types::pb::envoy::service::auth::v3::attribute_context::HttpRequest;
-use mfa_guard_core::{Admission, Guard, Rejection};
+use mfa_guard_core::{Admission, Answer, Guard, Rejection};
 
 use crate::identity::{self, IDENTITY_HEADERS};
 use crate::original::{self, Original};
@@ -57,9 +57,8 @@ impl Authorization for EnvoyAuthorization {
         let compliance = self.guard.compliance_header();
         let response = match decide(&self.guard, &original, &headers).await {
             Admission::Refused(rejection) => denied(&rejection),
-            // `decide` turns browser answers into refusals; were one to come
-            // through, it is a denial.
-            Admission::Answered(_) => denied(&self.guard.missing_token()),
+            // Browser mode's redirect or page, as Envoy's denied response.
+            Admission::Answered(answer) => denied_answer(&answer),
             Admission::Admitted(principal) => {
                 let set = identity::headers(&principal);
                 let mut ok = OkHttpResponseBuilder::new();
@@ -111,6 +110,27 @@ fn denied(rejection: &Rejection) -> CheckResponse {
     denied.set_body(String::from_utf8_lossy(&rejection.body()).into_owned());
     let code = tonic::Code::from_i32(i32::from(rejection.grpc_status()));
     let mut response = CheckResponse::with_status(tonic::Status::new(code, rejection.detail()));
+    response.set_http_response(denied);
+    response
+}
+
+/// Browser mode's redirect (`302`, `Location`, the sign-in's `Set-Cookie`) or page
+/// as Envoy's denied response, every header kept (a redirect sets two cookies when
+/// it clears a stale sign-in). The check's gRPC status is the refusal's behind a
+/// page, `UNAUTHENTICATED` for a redirect to sign in.
+fn denied_answer(answer: &Answer) -> CheckResponse {
+    let mut denied = DeniedHttpResponseBuilder::new();
+    let status = HttpStatusCode::try_from(i32::from(answer.status())).unwrap_or(HttpStatusCode::Unauthorized);
+    denied.set_http_status(status);
+    for (name, value) in answer.headers() {
+        denied.add_header(name, value.into_owned(), Some(HeaderAppendAction::AppendIfExistsOrAdd), false);
+    }
+    denied.set_body(String::from_utf8_lossy(&answer.body()).into_owned());
+    let status = match answer.rejection() {
+        Some(r) => tonic::Status::new(tonic::Code::from_i32(i32::from(r.grpc_status())), r.detail()),
+        None => tonic::Status::unauthenticated("sign in first"),
+    };
+    let mut response = CheckResponse::with_status(status);
     response.set_http_response(denied);
     response
 }

@@ -11,6 +11,22 @@
 //! | `/envoy/…` | Envoy `ext_authz` HTTP (`path_prefix: /envoy`) | the request's own method and path | `200` + identity headers | the refusal, as is |
 //! | gRPC `envoy.service.auth.v3.Authorization/Check` | Envoy `ext_authz` gRPC | `attributes.request.http` | `OK` + identity headers (client copies removed) | the refusal as Envoy's denied response |
 //! | `/health` | probes | — | `200` | — |
+//! | the browser's own paths (under [`DEFAULT_PREFIX`]) | the proxy, for the client | the request itself, on the application's origin | — | browser mode's answer, as is |
+//!
+//! **People at the gate.** When the guard signs people in with a browser
+//! ([`GuardBuilder::browser`](mfa_guard_core::GuardBuilder::browser)), a top-level
+//! navigation is decided as an in-process adapter decides it, with the session
+//! cookie and fetch metadata of the client's request (every proxy passes them to
+//! its authorizer): no session, a `302` to the provider; a session without the
+//! rule's MFA, the step-up `302`; the 401 (`Unauthorized - MFA required`), 403
+//! and 503 pages. Every endpoint delivers that answer as its proxy can: as is for
+//! Traefik, Caddy and Envoy (HTTP, and gRPC's denied response); for nginx, the
+//! bare `401` sends `error_page` to `/nginx/refusal`, which answers with it. An
+//! admitted navigation's `200` carries the session's refreshed `Set-Cookie` for
+//! the proxies that copy it to the client. The callback, sign-in, sign-out and
+//! signed-out paths are served on the application's own origin: the proxy sends
+//! everything under one prefix ([`BrowserPrefix`], default `/.mfa-guard/`) to
+//! `serve`, which answers them with their request's own method, path and headers.
 //!
 //! The rule is chosen from the path as the client sent it: the application behind
 //! the proxy routes the request again, its own way, so the guard is built with
@@ -36,6 +52,7 @@
 //! mfa-guard keeps no state but its caches: any number of replicas can stand
 //! behind a proxy.
 
+mod browser;
 mod envoy;
 mod identity;
 mod original;
@@ -44,6 +61,7 @@ mod spelling;
 
 use std::sync::Arc;
 
+pub use browser::{BrowserPrefix, DEFAULT_PREFIX, InvalidPrefix};
 pub use envoy::EnvoyAuthorization;
 pub use identity::IDENTITY_HEADERS;
 use mfa_guard_core::Guard;

@@ -11,8 +11,9 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use mfa_guard_core::{Admission, Guard, Refusal, RejectionCode, RequestInfo};
-use mfa_guard_tower::RejectionResponse;
+use mfa_guard_tower::{AnswerResponse, RejectionResponse};
 
+use crate::browser;
 use crate::identity::{self, IDENTITY_HEADERS};
 use crate::original::{self, Dialect, Original};
 use crate::spelling;
@@ -29,6 +30,7 @@ pub(crate) fn router(guard: Arc<Guard>) -> Router {
         .route("/nginx/refusal", any(nginx_refusal))
         .route(ENVOY_PREFIX, any(envoy))
         .route(&format!("{ENVOY_PREFIX}/{{*rest}}"), any(envoy))
+        .fallback(browser::own_path)
         .with_state(guard)
 }
 
@@ -43,23 +45,20 @@ pub(crate) fn router(guard: Arc<Guard>) -> Router {
 ///
 /// Every endpoint comes here, so this is where a request carrying one of
 /// mfa-guard's own headers under another spelling is refused (`spelling.rs`).
+///
+/// With browser mode on, a top-level navigation is decided with the client's
+/// session cookie and fetch metadata, which every proxy passes to its authorizer,
+/// and may be answered with a redirect or a page ([`Admission::Answered`]): each
+/// endpoint delivers it as its proxy can (`browser.rs`).
 pub(crate) async fn decide(guard: &Guard, original: &Original, headers: &HeaderMap) -> Admission {
     if let Err(refusal) = spelling::check(headers, guard.compliance_header()) {
         return Admission::Refused(guard.reject(refusal));
     }
+    let cookies = browser::cookies(headers);
     let req = RequestInfo::new(&original.method, &original.path)
         .with_query(original.query.as_deref())
         .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(HeaderValue::as_bytes));
-    match guard.check(&req).await {
-        // Browser mode's redirects and pages cannot travel through a proxy's
-        // authorizer (nginx reads a 302 as an error, the others as "deny" with the
-        // wrong answer): the refusal behind one stands in, and a redirect to sign in
-        // is a missing credential.
-        Admission::Answered(answer) => {
-            Admission::Refused(answer.rejection().cloned().unwrap_or_else(|| guard.missing_token()))
-        }
-        admission => admission,
-    }
+    guard.check(&browser::reading(req, headers, &cookies)).await
 }
 
 /// What the original request is, or the refusal of a request that does not say.
@@ -93,10 +92,12 @@ fn allow(admission: &Admission) -> Response {
     response
 }
 
-/// Traefik ForwardAuth and Caddy forward_auth: a refusal is copied to the client.
+/// Traefik ForwardAuth and Caddy forward_auth: a refusal, or browser mode's
+/// redirect or page, is copied to the client.
 async fn forwarded(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response {
     match ask(&guard, req.headers(), Dialect::Forwarded).await {
         Admission::Refused(rejection) => RejectionResponse(rejection).into_response(),
+        Admission::Answered(answer) => AnswerResponse(answer).into_response(),
         admitted => allow(&admitted),
     }
 }
@@ -107,16 +108,19 @@ async fn forwarded(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Respo
 /// [`nginx_refusal`] for the real answer, which nginx then sends as it is.
 async fn nginx_auth(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response {
     match ask(&guard, req.headers(), Dialect::Nginx).await {
-        Admission::Refused(_) => StatusCode::UNAUTHORIZED.into_response(),
+        Admission::Refused(_) | Admission::Answered(_) => StatusCode::UNAUTHORIZED.into_response(),
         admitted => allow(&admitted),
     }
 }
 
 /// The answer nginx sends after [`nginx_auth`] refused: the refusal itself, status
-/// line, `WWW-Authenticate`, `Retry-After` and body.
+/// line, `WWW-Authenticate`, `Retry-After` and body; or browser mode's redirect
+/// (`302`, `Location`, the sign-in's `Set-Cookie`) or page, decided again here
+/// (the subrequest's answer never reaches the client).
 async fn nginx_refusal(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response {
     match ask(&guard, req.headers(), Dialect::Nginx).await {
         Admission::Refused(rejection) => RejectionResponse(rejection).into_response(),
+        Admission::Answered(answer) => AnswerResponse(answer).into_response(),
         // Admitted now, refused a moment ago (an enforcement date passing, keys
         // arriving): never an admission from here, which would replace the
         // upstream's answer; the client asks again.
@@ -141,6 +145,7 @@ async fn envoy(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response 
     };
     match decide(&guard, &original, &parts.headers).await {
         Admission::Refused(rejection) => RejectionResponse(rejection).into_response(),
+        Admission::Answered(answer) => AnswerResponse(answer).into_response(),
         admitted => {
             let mut response = allow(&admitted);
             // Envoy copies the identity headers set here over the request's own,

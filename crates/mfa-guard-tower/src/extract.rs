@@ -61,6 +61,18 @@ impl IntoResponse for RejectionResponse {
     }
 }
 
+/// Any core [`Answer`](mfa_guard_core::Answer) as an axum response — a refusal, or
+/// a browser-mode redirect or page — with the very bytes the layer sends (for a
+/// server that decides for others, such as `mfa-guard serve`).
+#[derive(Debug)]
+pub struct AnswerResponse(pub mfa_guard_core::Answer);
+
+impl IntoResponse for AnswerResponse {
+    fn into_response(self) -> Response {
+        render(&self.0, axum::body::Body::from)
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
     type Rejection = RejectionResponse;
 

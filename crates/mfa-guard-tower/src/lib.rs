@@ -51,7 +51,7 @@ mod service;
 
 pub use body::ResponseBody;
 #[cfg(feature = "axum")]
-pub use extract::{Principal, RejectionResponse};
+pub use extract::{AnswerResponse, Principal, RejectionResponse};
 pub use future::ResponseFuture;
 pub use layer::MfaLayer;
 pub use service::MfaService;

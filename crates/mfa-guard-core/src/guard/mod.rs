@@ -375,6 +375,18 @@ impl Guard {
         self.inner.browser.as_ref().map(|b| b.settings.sign_out_path.as_str())
     }
 
+    /// The paths browser mode answers itself whatever the route table says, when it
+    /// is on: the callback (the redirect URI's path), sign-in, sign-out and
+    /// signed-out paths, in that order. A server that is asked about other
+    /// servers' requests (`mfa-guard serve`) has the proxy send these to it.
+    #[cfg(feature = "browser")]
+    pub fn browser_paths(&self) -> Option<[&str; 4]> {
+        self.inner.browser.as_ref().map(|b| {
+            let s = &b.settings;
+            [&*b.callback_path, &*s.sign_in_path, &*s.sign_out_path, &*s.signed_out_path]
+        })
+    }
+
     /// The compiled route policy.
     pub(crate) fn policy(&self) -> &CompiledPolicy {
         &self.inner.policy
