@@ -15,6 +15,7 @@ pub mod idp;
 pub mod models;
 pub mod oidc;
 pub mod paths;
+pub mod redis;
 pub mod servers;
 pub mod soak;
 pub mod tools;
