@@ -23,6 +23,7 @@ mod logs;
 mod mint;
 mod out;
 mod response;
+mod revoke;
 mod runtime;
 mod serve;
 mod style;
@@ -176,6 +177,32 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         grpc_listen: Option<String>,
     },
+    /// Sign a user out everywhere, or end one session, in the session store the
+    /// servers share
+    ///
+    /// Writes the revocation to the Redis store of MFA_SESSION_STORE (or --store);
+    /// every server following that store refuses the sessions within a second. The
+    /// store's password comes from MFA_SESSION_STORE_PASSWORD only (arguments are
+    /// visible to every user of the machine).
+    #[command(after_help = EXIT_CODES_HELP)]
+    Revoke {
+        /// Sign this user (the ID token's sub) out of every session signed in until now
+        #[arg(long, value_name = "SUB", required_unless_present = "session", conflicts_with = "session")]
+        sub: Option<String>,
+        /// End one session: its id, 22 characters of base64url
+        #[arg(long, value_name = "SID")]
+        session: Option<String>,
+        /// The store, redis://host:port/db or rediss://… (overrides MFA_SESSION_STORE)
+        #[arg(long, value_name = "URL", env = "MFA_SESSION_STORE", hide_env_values = true)]
+        store: Option<String>,
+        /// The key prefix [default: mfa-guard:] (overrides MFA_SESSION_STORE_PREFIX)
+        #[arg(long, value_name = "PREFIX", env = "MFA_SESSION_STORE_PREFIX")]
+        prefix: Option<String>,
+        /// How long the revocation is kept: at least the servers' absolute session
+        /// lifetime (e.g. 12h, 7d)
+        #[arg(long, value_name = "DURATION", default_value = "12h", value_parser = revoke::parse_keep)]
+        keep: std::time::Duration,
+    },
     /// [development only] Mint a signed test token
     ///
     /// The key is made on the spot unless --key names one; the private key is
@@ -291,6 +318,16 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
             runtime::current_thread()?.block_on(check::run(token.as_ref(), &options, out))
         }
         Command::Serve { listen, grpc_listen } => serve::run(&serve::Options { listen, grpc_listen }),
+        Command::Revoke { sub, session, store, prefix, keep } => {
+            let target = match (sub, session) {
+                (_, Some(sid)) => revoke::Target::Session(sid),
+                (Some(sub), None) => revoke::Target::User(sub),
+                (None, None) => return Err(Failure::usage("name --sub or --session")),
+            };
+            let password = std::env::var("MFA_SESSION_STORE_PASSWORD").ok().filter(|p| !p.is_empty());
+            let options = revoke::Options { target, store, password, prefix, keep };
+            runtime::current_thread()?.block_on(revoke::run(&options, out))
+        }
         #[cfg(feature = "dev-tools")]
         Command::Mint {
             app,

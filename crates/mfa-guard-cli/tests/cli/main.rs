@@ -7,6 +7,7 @@ mod closed_stdout;
 mod dev_tools;
 mod inspect;
 mod metrics;
+mod revoke;
 mod serve;
 mod support;
 mod verdicts;
