@@ -1,25 +1,20 @@
 //! Times for people: UTC dates and "in 59 minutes" / "3 hours ago".
 
-/// `2025-11-26 15:04:05 UTC` for seconds since the Unix epoch.
-pub(crate) fn utc(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC", secs / 3600, secs % 3600 / 60, secs % 60)
-}
+use time::OffsetDateTime;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
 
-/// Howard Hinnant's `civil_from_days`: the proleptic Gregorian date of a day number.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+/// How [`utc`] writes a time.
+const UTC: &[BorrowedFormatItem<'_>] =
+    format_description!("[year]-[month]-[day] [hour]:[minute]:[second] UTC");
+
+/// `2025-11-26 15:04:05 UTC` for seconds since the Unix epoch; a time no calendar
+/// date holds (beyond the year 9999, as a forged `exp` may be) is said as such.
+pub(crate) fn utc(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(UTC).ok())
+        .unwrap_or_else(|| format!("{unix} seconds from 1970, beyond the calendar"))
 }
 
 /// A span of seconds in the largest whole unit that fits, e.g. `59 minutes`.
@@ -53,6 +48,14 @@ mod tests {
         assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(utc(1_764_169_445), "2025-11-26 15:04:05 UTC");
         assert_eq!(utc(-1), "1969-12-31 23:59:59 UTC");
+        assert_eq!(utc(253_402_300_799), "9999-12-31 23:59:59 UTC");
+    }
+
+    #[test]
+    fn a_time_beyond_the_calendar_is_said_as_seconds_not_a_wrong_date() {
+        assert_eq!(utc(253_402_300_800), "253402300800 seconds from 1970, beyond the calendar");
+        assert_eq!(utc(i64::MAX), format!("{} seconds from 1970, beyond the calendar", i64::MAX));
+        assert_eq!(utc(i64::MIN), format!("{} seconds from 1970, beyond the calendar", i64::MIN));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 
+use anstyle::AnsiColor;
 use clap::ValueEnum;
 
 /// `--color`.
@@ -50,33 +51,34 @@ impl Style {
         Self { on }
     }
 
-    fn paint(self, code: &str, text: &str) -> String {
-        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    fn paint(self, style: anstyle::Style, text: &str) -> String {
+        // `{style}` sets it, `{style:#}` resets it.
+        if self.on { format!("{style}{text}{style:#}") } else { text.to_owned() }
     }
 
     /// Good news.
     pub(crate) fn good(self, text: &str) -> String {
-        self.paint("32", text)
+        self.paint(AnsiColor::Green.on_default(), text)
     }
 
     /// Bad news.
     pub(crate) fn bad(self, text: &str) -> String {
-        self.paint("31", text)
+        self.paint(AnsiColor::Red.on_default(), text)
     }
 
     /// Something to notice.
     pub(crate) fn warn(self, text: &str) -> String {
-        self.paint("33", text)
+        self.paint(AnsiColor::Yellow.on_default(), text)
     }
 
     /// A heading.
     pub(crate) fn bold(self, text: &str) -> String {
-        self.paint("1", text)
+        self.paint(anstyle::Style::new().bold(), text)
     }
 
     /// Less important text.
     pub(crate) fn dim(self, text: &str) -> String {
-        self.paint("2", text)
+        self.paint(anstyle::Style::new().dimmed(), text)
     }
 }
 
@@ -109,6 +111,16 @@ mod tests {
         assert!(Style::decide(ColorChoice::Always, false, true).on);
         assert!(!Style::decide(ColorChoice::Never, true, false).on);
         assert_eq!(Style::decide(ColorChoice::Never, true, false).bad("x"), "x");
+    }
+
+    #[test]
+    fn each_kind_of_text_has_its_own_ansi_style_and_ends_with_a_reset() {
+        let on = Style::decide(ColorChoice::Always, false, false);
+        assert_eq!(on.good("ok"), "\x1b[32mok\x1b[0m");
+        assert_eq!(on.bad("no"), "\x1b[31mno\x1b[0m");
+        assert_eq!(on.warn("hm"), "\x1b[33mhm\x1b[0m");
+        assert_eq!(on.bold("Title"), "\x1b[1mTitle\x1b[0m");
+        assert_eq!(on.dim("aside"), "\x1b[2maside\x1b[0m");
     }
 
     #[test]
