@@ -121,6 +121,13 @@ async fn expired_entries_are_pruned_as_new_ones_arrive() {
 }
 
 #[test]
+fn revocations_can_be_shared_between_threads_and_tasks() {
+    fn shared<T: Send + Sync + Clone + 'static>() {}
+    shared::<Revocations>();
+    shared::<StoreSettings>();
+}
+
+#[test]
 fn the_memory_store_is_never_stale() {
     let r = Revocations::memory();
     std::thread::sleep(Duration::from_millis(5));

@@ -210,12 +210,16 @@ impl LocalView {
         if sets.sessions.get(s.sid.as_bytes()).is_some_and(|until| *until >= now) {
             return true;
         }
+        // Empty maps are not hashed into: most deployments never see a back-channel
+        // logout or a user signed out everywhere.
         if let Some(psid) = s.provider_sid
+            && !sets.provider_sessions.is_empty()
             && sets.provider_sessions.get(psid).is_some_and(|until| *until >= now)
         {
             return true;
         }
         if let Some(sub) = s.sub
+            && !sets.users.is_empty()
             && let Some(cut) = sets.users.get(sub)
             && cut.until >= now
             // At or before: seconds cannot order a sign-in and a revocation made in
