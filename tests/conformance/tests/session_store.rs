@@ -279,3 +279,24 @@ async fn a_wrong_password_is_refused_at_connect_without_showing_either_password(
     let r = Revocations::connect(right).await.unwrap();
     assert!(!format!("{r:?}").contains("right-pass"), "{r:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_shares_its_revocations_but_vouches_for_no_other_session() {
+    let Some(redis) = RedisServer::start(Persistence::None).unwrap() else { return };
+    let follower = Revocations::connect(settings(&redis)).await.unwrap();
+    let writer = Revocations::writer(settings(&redis)).await.unwrap();
+    let (sid, other) = (SessionId::new().unwrap(), SessionId::new().unwrap());
+    writer.revoke_session(&sid, now() + 3600).await.unwrap();
+    until_standing(&follower, &sid, None, None, Standing::Revoked, PROPAGATION_BOUND).await.unwrap();
+    assert_eq!(standing(&writer, &sid, None, None), Standing::Revoked);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    assert_eq!(standing(&writer, &other, None, None), Standing::Unknown, "it follows nothing");
+    assert_eq!(
+        redis.command(&["PUBSUB", "NUMSUB", "mfa-guard:revocations"]).unwrap(),
+        "mfa-guard:revocations\n1"
+    );
+
+    let err = Revocations::writer(StoreSettings::memory()).await.unwrap_err();
+    assert_eq!(err.kind(), StoreErrorKind::InvalidUrl);
+    assert!(err.to_string().starts_with("the memory store is one process's own"), "{err}");
+}
