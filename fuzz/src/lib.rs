@@ -74,13 +74,15 @@ pub fn guard() -> &'static Guard {
         let algorithms =
             Algorithm::ALL.into_iter().filter(|a| *a != Algorithm::HS384 && *a != Algorithm::HS512);
         Guard::builder()
-            .issuer(RSA_ISSUER)
-            .keys(rsa_keys())
-            .issuer(HMAC_ISSUER)
-            .keys(KeySource::hmac_secret(HMAC_SECRET))
-            .audience(DEV_AUDIENCE)
-            .algorithms(algorithms)
-            .clock(ManualClock::new(NOW))
+            .verifier(|v| {
+                v.issuer(RSA_ISSUER)
+                    .keys(rsa_keys())
+                    .issuer(HMAC_ISSUER)
+                    .keys(KeySource::hmac_secret(HMAC_SECRET))
+                    .audience(DEV_AUDIENCE)
+                    .algorithms(algorithms)
+                    .clock(ManualClock::new(NOW))
+            })
             .token_cache_capacity(0)
             .policy(Policy::partner_center())
             .build()

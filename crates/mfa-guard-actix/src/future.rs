@@ -10,7 +10,9 @@ use actix_web::body::EitherBody;
 use actix_web::dev::ServiceResponse;
 use pin_project_lite::pin_project;
 
-use crate::response::{AdmittedHeaders, add_headers};
+use mfa_guard_core::ResponseEdits;
+
+use crate::response::ActixHeaders;
 
 /// A check that had to wait for signing keys, followed by the inner call.
 pub(crate) type Checking<B> = Pin<Box<dyn Future<Output = Result<ServiceResponse<EitherBody<B>>, Error>>>>;
@@ -30,14 +32,14 @@ pin_project! {
 pin_project! {
     #[project = StateProj]
     enum State<F, B> {
-        Inner { #[pin] future: F, headers: AdmittedHeaders },
+        Inner { #[pin] future: F, headers: ResponseEdits },
         Rejected { response: Option<ServiceResponse<EitherBody<B>>> },
         Checking { future: Checking<B> },
     }
 }
 
 impl<F, B> ResponseFuture<F, B> {
-    pub(crate) fn inner(future: F, headers: AdmittedHeaders) -> Self {
+    pub(crate) fn inner(future: F, headers: ResponseEdits) -> Self {
         Self { state: State::Inner { future, headers } }
     }
 
@@ -59,7 +61,7 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProj::Inner { future, headers } => future.poll(cx).map_ok(|mut res| {
-                add_headers(&mut res, std::mem::take(headers));
+                headers.apply(&mut ActixHeaders(res.headers_mut()));
                 res.map_into_left_body()
             }),
             // Polling a future again after it completed is a bug of the caller,

@@ -16,11 +16,12 @@
 //! use mfa_guard_core::{Guard, KeySource, Policy, Requirement, Role};
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let guard = Guard::builder()
-//!     .issuer("https://sts.windows.net/{tenantid}/")
-//!     .keys(KeySource::discovery("https://login.microsoftonline.com/common/.well-known/openid-configuration"))
-//!     .audience("https://api.partnercenter.microsoft.com")
-//!     .policy(Policy::partner_center())
+//! let guard = Guard::partner_center()
+//!     .verifier(|v| {
+//!         v.issuer("https://sts.windows.net/{tenantid}/")
+//!             .keys(KeySource::discovery("https://login.microsoftonline.com/common/.well-known/openid-configuration"))
+//!             .audience("https://api.partnercenter.microsoft.com")
+//!     })
 //!     .build()?;
 //!
 //! async fn customers(caller: Principal) -> String {

@@ -6,14 +6,13 @@ use std::rc::Rc;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse, Transform, forward_ready};
-use actix_web::http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, ORIGIN};
 use actix_web::{Error, HttpMessage as _};
 use mfa_guard_core::{
-    Admission, Admitted, Answer, BuildError, CookieValues, Evaluation, Guard, RequestInfo, Requirement,
+    Admission, Answer, BuildError, Evaluation, Guard, RequestHeaders, RequestInfo, Requirement, ResponseEdits,
 };
 
 use crate::future::ResponseFuture;
-use crate::response::{AdmittedHeaders, add_headers, admitted_headers, render};
+use crate::response::{ActixExtensions, ActixHeaders, render};
 
 /// Protects an actix-web `App`, `Scope` or `Resource` with a [`Guard`].
 ///
@@ -95,28 +94,18 @@ where
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
         let evaluation = {
-            let headers = req.headers();
-            let cookies = CookieValues::collect(headers.get_all(COOKIE).map(|v| v.as_bytes()));
+            let headers =
+                RequestHeaders::from_pairs(req.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
             // The URI's own path and query, read exactly as the tower adapter reads them
             // (not actix's `query_string()`, which cannot tell a bare `?` from none) ...
             let info = RequestInfo::new(req.method().as_str(), req.uri().path())
+                .with_query(req.uri().query())
+                .with_headers(&headers)
                 // ... and the path as actix's router matches it: percent-decoded except
                 // `%2F`, `%25` and `%2B`, whole even inside a `scope` (whose prefix is
                 // only skipped, never cut off), so the rule is that of the handler the
                 // router reaches.
-                .with_routed_path(req.match_info().as_str())
-                .with_query(req.uri().query())
-                .with_content_type(headers.get(CONTENT_TYPE).map(|v| v.as_bytes()))
-                .with_authorizations(headers.get_all(AUTHORIZATION).map(|v| v.as_bytes()))
-                .with_cookies(cookies.as_slice())
-                .with_navigation_headers(
-                    headers.get("sec-fetch-mode").map(|v| v.as_bytes()),
-                    headers.get(ACCEPT).map(|v| v.as_bytes()),
-                )
-                .with_origin_headers(
-                    headers.get("sec-fetch-site").map(|v| v.as_bytes()),
-                    headers.get(ORIGIN).map(|v| v.as_bytes()),
-                );
+                .with_routed_path(req.match_info().as_str());
             self.guard.evaluate(&info)
         };
         match evaluation {
@@ -133,7 +122,7 @@ where
                     let admission = pending.finish().await;
                     match admit(&req, admission) {
                         Ok(headers) => inner.call(req).await.map(|mut res| {
-                            add_headers(&mut res, headers);
+                            headers.apply(&mut ActixHeaders(res.headers_mut()));
                             res.map_into_left_body()
                         }),
                         Err(answer) => Ok(respond(req, &answer)),
@@ -144,21 +133,9 @@ where
     }
 }
 
-/// Copies core's decision onto the request: the caller (or the anonymous marker) into
-/// its extensions, and back the headers core wants on the response; a refusal comes
-/// back as `Err`.
-fn admit(req: &ServiceRequest, admission: Admission) -> Result<AdmittedHeaders, Answer> {
-    match admission.into_answer()? {
-        Admitted::Caller(principal) => {
-            let headers = admitted_headers(&principal);
-            req.extensions_mut().insert(principal);
-            Ok(headers)
-        }
-        Admitted::Anonymous(marker) => {
-            req.extensions_mut().insert(marker);
-            Ok(Vec::new())
-        }
-    }
+/// Puts core's decision on the request (see [`Admission::admit`]).
+fn admit(req: &ServiceRequest, admission: Admission) -> Result<ResponseEdits, Answer> {
+    admission.admit(&mut ActixExtensions(&mut req.extensions_mut()))
 }
 
 /// Answers `req` with `answer`, without calling the inner service.

@@ -203,11 +203,13 @@ async fn a_signed_in_page_is_private_and_never_cached_when_it_writes_the_session
     use mfa_guard_core::browser::{Browser, SessionKeys};
     let clock = mfa_guard_core::ManualClock::new(1_700_000_000);
     let guard = mfa_guard_core::Guard::builder()
-        .issuer(DEV.issuer())
-        .keys(DEV.key_source().unwrap())
-        .audience(mfa_guard_core::dev::DEV_AUDIENCE)
+        .verifier(|v| {
+            v.issuer(DEV.issuer())
+                .keys(DEV.key_source().unwrap())
+                .audience(mfa_guard_dev::DEV_AUDIENCE)
+                .clock(clock.clone())
+        })
         .policy(mfa_guard_core::Policy::partner_center())
-        .clock(clock.clone())
         .browser(Browser::new(
             "web-app",
             "https://app.example/auth/callback",

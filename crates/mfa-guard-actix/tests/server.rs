@@ -104,9 +104,11 @@ async fn mfa_refusal_sends_the_partner_center_status_line_on_http1() {
 async fn check_that_waits_for_remote_keys_admits_and_then_refuses_like_a_ready_one() {
     let (jwks, jwks_server) = serve_jwks();
     let guard = Guard::builder()
-        .issuer(DEV.issuer())
-        .keys(KeySource::jwks_url(format!("http://{jwks}/jwks")))
-        .audience(DEV_AUDIENCE)
+        .verifier(|v| {
+            v.issuer(DEV.issuer())
+                .keys(KeySource::jwks_url(format!("http://{jwks}/jwks")))
+                .audience(DEV_AUDIENCE)
+        })
         .policy(Policy::partner_center())
         .build()
         .expect("guard");
@@ -126,9 +128,11 @@ async fn check_that_cannot_get_keys_answers_503_key_source_unavailable() {
     // A port nobody listens on: bind one, learn it, close it.
     let closed = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port");
     let guard = Guard::builder()
-        .issuer(DEV.issuer())
-        .keys(KeySource::jwks_url(format!("http://{closed}/jwks")))
-        .audience(DEV_AUDIENCE)
+        .verifier(|v| {
+            v.issuer(DEV.issuer())
+                .keys(KeySource::jwks_url(format!("http://{closed}/jwks")))
+                .audience(DEV_AUDIENCE)
+        })
         .policy(Policy::partner_center())
         .build()
         .expect("guard");

@@ -43,7 +43,7 @@ pub(crate) async fn run(token: Option<&Token>, options: &Options, out: Style) ->
             .hint("give the request path as the server sees it, e.g. --path /commerce/customers"));
     }
     let (config, builder) = crate::guard::configured(&options.config)?;
-    let builder = builder.audiences(options.audiences.iter().cloned());
+    let builder = builder.verifier(|v| v.audiences(options.audiences.iter().cloned()));
     let builder = options.keys.apply(builder, options.issuer.as_deref(), config.remote_options())?;
     let guard = builder.build().map_err(|e| {
         Failure::error(format!("the configured guard cannot be built: {e}")).hint(

@@ -18,7 +18,6 @@ mod guard;
 mod human;
 mod input;
 mod inspect;
-mod logs;
 #[cfg(feature = "dev-tools")]
 mod mint;
 mod out;

@@ -28,10 +28,11 @@ fn env_failure(e: impl std::fmt::Display) -> Failure {
 /// mistake is said even when a port is taken), binds, and serves until SIGINT or
 /// SIGTERM.
 pub(crate) fn run(options: &Options) -> Result<Exit, Failure> {
-    crate::logs::init();
+    mfa_guard_runtime::init_logs();
     let env = Environment::from_lookup(|name| {
         let cli = match name {
             "MFA_LISTEN" => options.listen.clone(),
+            "MFA_GRPC_LISTEN" => options.grpc_listen.clone(),
             _ => None,
         };
         cli.or_else(|| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
@@ -65,12 +66,7 @@ pub(crate) fn run(options: &Options) -> Result<Exit, Failure> {
     prefix.check(&guard).map_err(|e| {
         Failure::error(e.to_string()).hint("set MFA_OIDC_REDIRECT_URI to a URI under MFA_BROWSER_PREFIX")
     })?;
-    let grpc = match options.grpc_listen.clone().or_else(|| std::env::var("MFA_GRPC_LISTEN").ok()) {
-        Some(addr) if !addr.trim().is_empty() => {
-            Some(resolve("MFA_GRPC_LISTEN / --grpc-listen", addr.trim())?)
-        }
-        _ => None,
-    };
+    let grpc = env.grpc_addr().map_err(env_failure)?;
     let metrics = env.metrics_addr().map_err(env_failure)?;
     crate::runtime::for_servers()?.block_on(serve(AuthServer::new(guard), http, grpc, metrics))
 }
@@ -85,14 +81,6 @@ fn browser_prefix() -> Result<BrowserPrefix, Failure> {
         }),
         _ => Ok(BrowserPrefix::default()),
     }
-}
-
-fn resolve(what: &str, addr: &str) -> Result<SocketAddr, Failure> {
-    use std::net::ToSocketAddrs as _;
-    addr.to_socket_addrs()
-        .ok()
-        .and_then(|mut a| a.next())
-        .ok_or_else(|| Failure::usage(format!("{what}: {addr:?} is not an address like 127.0.0.1:9001")))
 }
 
 async fn serve(

@@ -43,7 +43,9 @@ pub(crate) async fn run(token: &Token, options: &Options, out: Style) -> Result<
         return Err(Failure::usage("verify needs the issuer's keys")
             .hint("add --jwks-url URL, --discovery URL or --jwks-file PATH"));
     }
-    let builder = Guard::builder().audiences(options.audiences.iter().cloned()).token_cache_capacity(0);
+    let builder = Guard::partner_center()
+        .verifier(|v| v.audiences(options.audiences.iter().cloned()))
+        .token_cache_capacity(0);
     let builder = options.keys.apply(builder, options.issuer.as_deref(), RemoteOptions::new())?;
     let guard = builder.build().map_err(|e| Failure::usage(format!("cannot set up verification: {e}")))?;
     let guard = guard.for_requirement(&options.requirement()).map_err(|e| {

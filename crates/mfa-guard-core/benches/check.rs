@@ -6,16 +6,14 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
 use mfa_guard_core::{Admission, Claims, Evaluation, Guard, Refusal, RejectionCode, RequestInfo};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 
 const ISSUER: &str = "https://sts.windows.net/{tenantid}/";
 
 fn guard(issuer: &DevIssuer, cache: u64) -> Guard {
-    Guard::builder()
-        .issuer(ISSUER)
-        .keys(issuer.key_source().unwrap())
-        .audience(DEV_AUDIENCE)
+    Guard::partner_center()
+        .verifier(|v| v.issuer(ISSUER).keys(issuer.key_source().unwrap()).audience(DEV_AUDIENCE))
         .token_cache_capacity(cache)
         .build()
         .unwrap()
@@ -36,9 +34,7 @@ fn bench(c: &mut Criterion) {
     // The same route asking a stronger level within an hour (per-route assurance):
     // what a rule with a level and a freshness adds to a cached decision.
     let assured = Guard::builder()
-        .issuer(ISSUER)
-        .keys(issuer.key_source().unwrap())
-        .audience(DEV_AUDIENCE)
+        .verifier(|v| v.issuer(ISSUER).keys(issuer.key_source().unwrap()).audience(DEV_AUDIENCE))
         .policy(
             mfa_guard_core::Policy::partner_center()
                 .assurance_level(
@@ -95,10 +91,8 @@ fn bench(c: &mut Criterion) {
         mfa_guard_core::browser::SessionKeys::parse("k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
             .unwrap(),
     );
-    let with_sessions = Guard::builder()
-        .issuer(ISSUER)
-        .keys(issuer.key_source().unwrap())
-        .audience(DEV_AUDIENCE)
+    let with_sessions = Guard::partner_center()
+        .verifier(|v| v.issuer(ISSUER).keys(issuer.key_source().unwrap()).audience(DEV_AUDIENCE))
         .browser(browser)
         .build()
         .unwrap();

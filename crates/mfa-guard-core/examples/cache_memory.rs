@@ -21,11 +21,13 @@ fn main() {
     let capacity: u64 = std::env::args().nth(2).and_then(|n| n.parse().ok()).unwrap_or(n * 2);
     let secret = b"memory benchmark secret, 32 bytes+";
     let issuer = DevIssuer::generate("https://sts.windows.net/{tenantid}/").expect("key");
-    let guard = Guard::builder()
-        .issuer("https://sts.windows.net/{tenantid}/")
-        .keys(KeySource::hmac_secret(secret))
-        .audience(DEV_AUDIENCE)
-        .algorithms([Algorithm::HS256])
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer("https://sts.windows.net/{tenantid}/")
+                .keys(KeySource::hmac_secret(secret))
+                .audience(DEV_AUDIENCE)
+                .algorithms([Algorithm::HS256])
+        })
         .token_cache_capacity(capacity)
         .build()
         .expect("guard");

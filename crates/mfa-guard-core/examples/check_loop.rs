@@ -4,18 +4,20 @@
 //! `cargo build --release -p mfa-guard-core --features dev-issuer --example check_loop`
 //! then `valgrind --tool=callgrind target/release/examples/check_loop hit 20000`.
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
 use mfa_guard_core::{Admission, Evaluation, Guard, RequestInfo};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 
 fn main() {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "hit".into());
     let n: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
     let issuer = DevIssuer::generate("https://sts.windows.net/{tenantid}/").expect("key");
-    let guard = Guard::builder()
-        .issuer("https://sts.windows.net/{tenantid}/")
-        .keys(issuer.key_source().expect("keys"))
-        .audience(DEV_AUDIENCE)
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer("https://sts.windows.net/{tenantid}/")
+                .keys(issuer.key_source().expect("keys"))
+                .audience(DEV_AUDIENCE)
+        })
         .token_cache_capacity(if mode == "miss" { 0 } else { 10_000 })
         .build()
         .expect("guard");

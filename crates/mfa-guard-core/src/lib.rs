@@ -8,17 +8,19 @@
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use mfa_guard_core::{Admission, Evaluation, Guard, KeySource, Policy, RejectionCode, RequestInfo};
+//! use mfa_guard_core::{Admission, Evaluation, Guard, KeySource, RejectionCode, RequestInfo};
 //!
 //! let jwks = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig",
 //!   "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
 //!   "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
-//! let guard = Guard::builder()
-//!     .issuer("https://sts.windows.net/{tenantid}/") // tid substituted, then compared exactly
-//!     .keys(KeySource::jwks_json(jwks)?)
-//!     .tenants(["aaaabbbb-0000-cccc-1111-dddd2222eeee"]) // the only tenant the template admits
-//!     .audience("https://api.partnercenter.microsoft.com")
-//!     .policy(Policy::partner_center())
+//! let keys = KeySource::jwks_json(jwks)?;
+//! let guard = Guard::partner_center() // the preset: Partner Center's route table and roles
+//!     .verifier(|v| {
+//!         v.issuer("https://sts.windows.net/{tenantid}/") // tid substituted, then compared exactly
+//!             .keys(keys)
+//!             .tenants(["aaaabbbb-0000-cccc-1111-dddd2222eeee"]) // the only tenant the template admits
+//!             .audience("https://api.partnercenter.microsoft.com")
+//!     })
 //!     .build()?;
 //!
 //! // No token on an MFA-protected route: 401 with a plain Bearer challenge.
@@ -49,6 +51,7 @@
 
 #![forbid(unsafe_code)]
 
+mod adapter;
 mod adoption;
 mod algorithm;
 mod answer;
@@ -73,10 +76,13 @@ pub mod rejection;
 mod request;
 #[cfg(any(feature = "browser", feature = "redis"))]
 pub mod revocation;
+#[cfg(test)]
+mod test_issuer;
 mod time;
 mod token;
 mod verify;
 
+pub use adapter::{Extensions, HeaderSink, ResponseEdits};
 pub use adoption::{AdoptionReport, AppAdoption, MfaCounts};
 pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 pub use answer::Answer;
@@ -96,7 +102,7 @@ pub use rejection::{
     Challenge, ChallengeStyle, CustomBody, InvalidChallenge, MFA_REQUIRED_REASON, Refusal, Rejection,
     RejectionCode,
 };
-pub use request::{CookieValues, RequestInfo};
+pub use request::{RequestHeaders, RequestInfo};
 pub use time::{Clock, ManualClock, NumericDate, SystemClock};
 pub use token::{BearerToken, DEFAULT_MAX_HEADER_BYTES, extract_bearer};
 pub use verify::{InvalidIssuer, IssuerPattern, Verified, Verifier, VerifierBuilder};

@@ -1,6 +1,7 @@
 //! What an adapter hands the engine about a request: method, path (as received and,
-//! where it differs, as the router reads it), query and the raw `Authorization`
-//! header values. Borrowed, so building it costs nothing.
+//! where it differs, as the router reads it), query and the header values core
+//! reads. Borrowed, so building it costs nothing; which headers those are is
+//! decided here ([`RequestHeaders`]), never in an adapter.
 
 /// The parts of an HTTP request the engine decides on.
 ///
@@ -56,6 +57,30 @@ impl<'a> RequestInfo<'a> {
             fetch_site: None,
             origin: None,
         }
+    }
+
+    /// A request of an `http` framework: its method, its URI's path (as received,
+    /// still percent-encoded) and query, and the headers core reads.
+    ///
+    /// If the router reads the path another way, say how with
+    /// [`with_routed_path`](Self::with_routed_path).
+    pub fn from_http(method: &'a http::Method, uri: &'a http::Uri, headers: &'a RequestHeaders<'a>) -> Self {
+        Self::new(method.as_str(), uri.path()).with_query(uri.query()).with_headers(headers)
+    }
+
+    /// Every header core reads, from what the framework held (see
+    /// [`RequestHeaders`]); replaces whatever header values were set before.
+    #[must_use]
+    pub fn with_headers(mut self, headers: &'a RequestHeaders<'a>) -> Self {
+        self.authorization = headers.authorization;
+        self.authorization_count = headers.authorization_count;
+        self.content_type = headers.content_type;
+        self.cookies = headers.cookies.as_slice();
+        self.fetch_mode = headers.fetch_mode;
+        self.accept = headers.accept;
+        self.fetch_site = headers.fetch_site;
+        self.origin = headers.origin;
+        self
     }
 
     /// The request's `Cookie` header values (HTTP/2 may split them over several).
@@ -226,13 +251,118 @@ impl std::fmt::Debug for RequestInfo<'_> {
     }
 }
 
+/// The header values the engine reads, gathered from a framework's header map
+/// once per request, for [`RequestInfo::from_http`] and
+/// [`RequestInfo::with_headers`] to borrow.
+///
+/// It exists because a request's `Cookie` values (HTTP/2 sends one header per
+/// cookie) need a place to live while a [`RequestInfo`] borrows them; everything
+/// else is borrowed from the map. Which headers core reads is core's business: an
+/// adapter hands over the whole map ([`from_map`](Self::from_map)) or, for a
+/// framework with a header map of its own, every `(name, value)` pair it holds
+/// ([`from_pairs`](Self::from_pairs)).
+///
+/// ```
+/// use mfa_guard_core::{RequestHeaders, RequestInfo};
+///
+/// let request = http::Request::get("/commerce/customers?page=2")
+///     .header("authorization", "Bearer eyJ...")
+///     .header("cookie", "a=1")
+///     .header("cookie", "b=2")
+///     .body(())
+///     .unwrap();
+/// let headers = RequestHeaders::from_map(request.headers());
+/// let info = RequestInfo::from_http(request.method(), request.uri(), &headers);
+/// assert_eq!((info.method(), info.path()), ("GET", "/commerce/customers"));
+/// assert_eq!(info.authorization_count(), 1);
+/// ```
+#[derive(Default)]
+pub struct RequestHeaders<'a> {
+    authorization: Option<&'a [u8]>,
+    authorization_count: usize,
+    content_type: Option<&'a [u8]>,
+    cookies: CookieValues<'a>,
+    fetch_mode: Option<&'a [u8]>,
+    accept: Option<&'a [u8]>,
+    fetch_site: Option<&'a [u8]>,
+    origin: Option<&'a [u8]>,
+}
+
+impl<'a> RequestHeaders<'a> {
+    /// The headers of an `http` request (tower, axum, hyper, tonic).
+    pub fn from_map(map: &'a http::HeaderMap) -> Self {
+        use http::HeaderValue;
+        use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, ORIGIN};
+        let mut authorizations = map.get_all(AUTHORIZATION).iter().map(HeaderValue::as_bytes);
+        let authorization = authorizations.next();
+        Self {
+            authorization,
+            authorization_count: authorization.map_or(0, |_| 1 + authorizations.count()),
+            content_type: map.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+            cookies: CookieValues::collect(map.get_all(COOKIE).iter().map(HeaderValue::as_bytes)),
+            fetch_mode: map.get(SEC_FETCH_MODE).map(HeaderValue::as_bytes),
+            accept: map.get(ACCEPT).map(HeaderValue::as_bytes),
+            fetch_site: map.get(SEC_FETCH_SITE).map(HeaderValue::as_bytes),
+            origin: map.get(ORIGIN).map(HeaderValue::as_bytes),
+        }
+    }
+
+    /// The headers of a framework with a header map of its own (actix-web): every
+    /// `(name, value)` pair of the request, a name repeated once per value, in the
+    /// order received. Names are compared without regard to case; where core reads
+    /// one value of a header, the first wins, as [`from_map`](Self::from_map) reads
+    /// it.
+    pub fn from_pairs<I>(pairs: I) -> Self
+    where
+        I: IntoIterator<Item = (&'a str, &'a [u8])>,
+    {
+        let mut headers = Self::default();
+        let mut cookies = Vec::new();
+        for (name, value) in pairs {
+            let slot = match name.len() {
+                13 if name.eq_ignore_ascii_case("authorization") => {
+                    headers.authorization.get_or_insert(value);
+                    headers.authorization_count += 1;
+                    continue;
+                }
+                6 if name.eq_ignore_ascii_case("cookie") => {
+                    cookies.push(value);
+                    continue;
+                }
+                12 if name.eq_ignore_ascii_case("content-type") => &mut headers.content_type,
+                14 if name.eq_ignore_ascii_case(SEC_FETCH_MODE) => &mut headers.fetch_mode,
+                6 if name.eq_ignore_ascii_case("accept") => &mut headers.accept,
+                14 if name.eq_ignore_ascii_case(SEC_FETCH_SITE) => &mut headers.fetch_site,
+                6 if name.eq_ignore_ascii_case("origin") => &mut headers.origin,
+                _ => continue,
+            };
+            slot.get_or_insert(value);
+        }
+        headers.cookies = CookieValues::collect(cookies);
+        headers
+    }
+}
+
+impl std::fmt::Debug for RequestHeaders<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Authorization and cookies are credentials: only their counts are printed.
+        f.debug_struct("RequestHeaders")
+            .field("authorization_count", &self.authorization_count)
+            .field("cookie_headers", &self.cookies.as_slice().len())
+            .finish_non_exhaustive()
+    }
+}
+
+const SEC_FETCH_MODE: &str = "sec-fetch-mode";
+const SEC_FETCH_SITE: &str = "sec-fetch-site";
+
 /// A request's `Cookie` header values as the slice [`RequestInfo::with_cookies`]
 /// takes, allocating only when there are several (HTTP/2 browsers send one header
 /// per cookie).
-#[derive(Debug, Default)]
-pub struct CookieValues<'a>(Values<'a>);
+#[derive(Default)]
+struct CookieValues<'a>(Values<'a>);
 
-#[derive(Debug, Default)]
+#[derive(Default)]
 enum Values<'a> {
     #[default]
     None,
@@ -242,7 +372,7 @@ enum Values<'a> {
 
 impl<'a> CookieValues<'a> {
     /// The values, in order.
-    pub fn collect<I: IntoIterator<Item = &'a [u8]>>(values: I) -> Self {
+    fn collect<I: IntoIterator<Item = &'a [u8]>>(values: I) -> Self {
         let mut values = values.into_iter();
         CookieValues(match (values.next(), values.next()) {
             (None, _) => Values::None,
@@ -252,7 +382,7 @@ impl<'a> CookieValues<'a> {
     }
 
     /// The values as a slice.
-    pub fn as_slice(&self) -> &[&'a [u8]] {
+    fn as_slice(&self) -> &[&'a [u8]] {
         match &self.0 {
             Values::None => &[],
             Values::One(one) => one,
@@ -262,8 +392,8 @@ impl<'a> CookieValues<'a> {
 }
 
 #[cfg(test)]
-mod cookie_values_tests {
-    use super::CookieValues;
+mod tests {
+    use super::{CookieValues, RequestHeaders, RequestInfo};
 
     #[test]
     fn every_value_comes_back_in_order() {
@@ -273,5 +403,73 @@ mod cookie_values_tests {
         assert_eq!(CookieValues::collect(one).as_slice(), &[&b"a=1"[..]]);
         let three: [&[u8]; 3] = [b"a=1", b"b=2", b"c=3"];
         assert_eq!(CookieValues::collect(three).as_slice(), &three[..]);
+    }
+
+    /// One request's headers, as `(name, value)` pairs in the order received.
+    const RECEIVED: [(&str, &str); 11] = [
+        ("host", "api.example"),
+        ("authorization", "Bearer first"),
+        ("cookie", "a=1"),
+        ("content-type", "application/grpc"),
+        ("sec-fetch-mode", "navigate"),
+        ("accept", "text/html"),
+        ("sec-fetch-site", "same-origin"),
+        ("origin", "https://api.example"),
+        ("authorization", "Bearer second"),
+        ("cookie", "b=2"),
+        ("accept", "application/json"),
+    ];
+
+    fn facts(info: &RequestInfo<'_>) -> String {
+        let text = |v: Option<&[u8]>| v.map(|v| String::from_utf8_lossy(v).into_owned());
+        format!(
+            "{} {} {:?} auth={:?}x{} ct={:?} cookies={:?} mode={:?} accept={:?} site={:?} origin={:?}",
+            info.method,
+            info.path,
+            info.query,
+            text(info.authorization),
+            info.authorization_count,
+            text(info.content_type),
+            info.cookies.iter().map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>(),
+            text(info.fetch_mode),
+            text(info.accept),
+            text(info.fetch_site),
+            text(info.origin),
+        )
+    }
+
+    const EXPECTED: &str = "GET /commerce/x Some(\"page=2\") auth=Some(\"Bearer first\")x2 \
+        ct=Some(\"application/grpc\") cookies=[\"a=1\", \"b=2\"] mode=Some(\"navigate\") \
+        accept=Some(\"text/html\") site=Some(\"same-origin\") origin=Some(\"https://api.example\")";
+
+    #[test]
+    fn an_http_request_is_read_with_every_header_core_decides_on() {
+        let mut request = http::Request::get("/commerce/x?page=2");
+        for (name, value) in RECEIVED {
+            request = request.header(name, value);
+        }
+        let request = request.body(()).unwrap();
+        let headers = RequestHeaders::from_map(request.headers());
+        let info = RequestInfo::from_http(request.method(), request.uri(), &headers);
+        assert_eq!(facts(&info), EXPECTED);
+        assert!(info.is_grpc());
+    }
+
+    #[test]
+    fn pairs_of_another_framework_are_read_as_an_http_map_is() {
+        // Another framework's map may hand names in any case; the first value of a
+        // header read once wins, every Authorization line is counted.
+        let upper: Vec<(String, &str)> = RECEIVED.iter().map(|(n, v)| (n.to_ascii_uppercase(), *v)).collect();
+        let headers = RequestHeaders::from_pairs(upper.iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
+        let info = RequestInfo::new("GET", "/commerce/x").with_query(Some("page=2")).with_headers(&headers);
+        assert_eq!(facts(&info), EXPECTED);
+    }
+
+    #[test]
+    fn headers_are_never_printed() {
+        let headers = RequestHeaders::from_pairs(RECEIVED.iter().map(|(n, v)| (*n, v.as_bytes())));
+        let debug = format!("{headers:?}");
+        assert!(!debug.contains("Bearer") && !debug.contains("a=1"), "{debug}");
+        assert!(debug.contains("authorization_count: 2"), "{debug}");
     }
 }

@@ -69,11 +69,13 @@ async fn rp_with_policy(keys: &str, policy: Policy, configure: impl FnOnce(Brows
     )
     .step_up(StepUp::Generic { acr_values: Some("urn:mfa".into()) });
     let guard = Guard::builder()
-        .issuer(dev.issuer())
-        .keys(dev.key_source().unwrap())
-        .audience("https://api.partnercenter.microsoft.com")
+        .verifier(|v| {
+            v.issuer(dev.issuer())
+                .keys(dev.key_source().unwrap())
+                .audience("https://api.partnercenter.microsoft.com")
+                .clock(clock.clone())
+        })
         .policy(policy)
-        .clock(clock.clone())
         .browser(configure(browser))
         .build()
         .unwrap();
@@ -747,11 +749,13 @@ async fn a_sign_in_started_on_one_replica_completes_on_another() {
     let rp = rp().await;
     // A second replica: its own guard, the same key configuration and provider.
     let replica = Guard::builder()
-        .issuer(rp.dev.issuer())
-        .keys(rp.dev.key_source().unwrap())
-        .audience("https://api.partnercenter.microsoft.com")
+        .verifier(|v| {
+            v.issuer(rp.dev.issuer())
+                .keys(rp.dev.key_source().unwrap())
+                .audience("https://api.partnercenter.microsoft.com")
+                .clock(rp.clock.clone())
+        })
         .policy(Policy::partner_center())
-        .clock(rp.clock.clone())
         .browser(Browser::new(
             CLIENT,
             format!("{APP}/auth/callback"),
@@ -817,11 +821,13 @@ async fn a_provider_that_is_down_gets_a_503_page_with_retry_after() {
     };
     let clock = ManualClock::new(now());
     let dev = DevIssuer::generate("https://issuer.example").unwrap();
-    let guard = Guard::builder()
-        .issuer(dev.issuer())
-        .keys(KeySource::jwks_json(dev.jwks_json().as_bytes()).unwrap())
-        .audience("aud")
-        .clock(clock)
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer(dev.issuer())
+                .keys(KeySource::jwks_json(dev.jwks_json().as_bytes()).unwrap())
+                .audience("aud")
+                .clock(clock)
+        })
         .browser(Browser::new(
             CLIENT,
             format!("{APP}/auth/callback"),
@@ -979,10 +985,12 @@ fn cookies_carry_every_protection() {
 fn plain_http_is_refused_outside_loopback() {
     let dev = DevIssuer::generate("https://issuer.example").unwrap();
     let build = |redirect: &str| {
-        Guard::builder()
-            .issuer(dev.issuer())
-            .keys(KeySource::jwks_json(dev.jwks_json().as_bytes()).unwrap())
-            .audience("aud")
+        Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(dev.issuer())
+                    .keys(KeySource::jwks_json(dev.jwks_json().as_bytes()).unwrap())
+                    .audience("aud")
+            })
             .browser(Browser::new(
                 CLIENT,
                 redirect,
@@ -1002,10 +1010,12 @@ fn plain_http_is_refused_outside_loopback() {
 fn an_idle_timeout_under_twice_the_cookie_rewrite_interval_is_refused() {
     let dev = DevIssuer::generate("https://issuer.example").unwrap();
     let build = |idle: u64| {
-        Guard::builder()
-            .issuer(dev.issuer())
-            .keys(KeySource::jwks_json(dev.jwks_json().as_bytes()).unwrap())
-            .audience("aud")
+        Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(dev.issuer())
+                    .keys(KeySource::jwks_json(dev.jwks_json().as_bytes()).unwrap())
+                    .audience("aud")
+            })
             .browser(
                 Browser::new(
                     CLIENT,

@@ -103,11 +103,13 @@ fn options(clock: &ManualClock) -> RemoteOptions {
 }
 
 fn jwks_guard(idp: &Idp, clock: &ManualClock, opts: RemoteOptions) -> Guard {
-    Guard::builder()
-        .issuer(V2_TEMPLATE)
-        .keys(KeySource::jwks_url_with(idp.jwks_url(), opts))
-        .audience(DEV_AUDIENCE)
-        .clock(clock.clone())
+    Guard::partner_center()
+        .verifier(|v| {
+            v.issuer(V2_TEMPLATE)
+                .keys(KeySource::jwks_url_with(idp.jwks_url(), opts))
+                .audience(DEV_AUDIENCE)
+                .clock(clock.clone())
+        })
         .build()
         .unwrap()
 }
@@ -175,10 +177,12 @@ async fn cold_start_100_concurrent_checks_cost_one_discovery_and_one_jwks_fetch(
     idp.serve_keys(jwks(&[&issuer]).set_delay(Duration::from_millis(150))).await;
     let clock = ManualClock::new(START);
     // No issuer configured: discovery declares the templated v2 issuer.
-    let guard = Guard::builder()
-        .issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), options(&clock)))
-        .audience(DEV_AUDIENCE)
-        .clock(clock.clone())
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), options(&clock)))
+                .audience(DEV_AUDIENCE)
+                .clock(clock.clone())
+        })
         .build()
         .unwrap();
     let mut tasks = JoinSet::new();
@@ -203,11 +207,13 @@ async fn a_template_declared_by_discovery_admits_only_the_listed_tenants() {
     idp.serve_discovery(V2_TEMPLATE).await;
     idp.serve_keys(jwks(&[&issuer])).await;
     let clock = ManualClock::new(START);
-    let guard = Guard::builder()
-        .issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), options(&clock)))
-        .audience(DEV_AUDIENCE)
-        .tenants([DEV_TENANT])
-        .clock(clock.clone())
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), options(&clock)))
+                .audience(DEV_AUDIENCE)
+                .tenants([DEV_TENANT])
+                .clock(clock.clone())
+        })
         .build()
         .unwrap();
     assert!(check(&guard, &v2_token(&issuer, &clock)).await.unwrap().is_some());
@@ -419,10 +425,12 @@ async fn an_issuer_known_only_from_failing_discovery_backs_off_instead_of_refetc
     let clock = ManualClock::new(START);
     let opts = options(&clock).backoff(Duration::from_secs(10), Duration::from_secs(60));
     // No issuer configured: only discovery can say which issuer this is.
-    let guard = Guard::builder()
-        .issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), opts))
-        .audience(DEV_AUDIENCE)
-        .clock(clock.clone())
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), opts))
+                .audience(DEV_AUDIENCE)
+                .clock(clock.clone())
+        })
         .build()
         .unwrap();
     let mut tasks = JoinSet::new();
@@ -484,13 +492,15 @@ async fn two_remote_issuers_are_kept_apart() {
     idp_a.serve_keys(jwks(&[&a])).await;
     idp_b.serve_keys(jwks(&[&b])).await;
     let clock = ManualClock::new(START);
-    let guard = Guard::builder()
-        .issuer(V2_TEMPLATE)
-        .keys(KeySource::jwks_url_with(idp_a.jwks_url(), options(&clock)))
-        .issuer("https://b.example/")
-        .keys(KeySource::jwks_url_with(idp_b.jwks_url(), options(&clock)))
-        .audience(DEV_AUDIENCE)
-        .clock(clock.clone())
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer(V2_TEMPLATE)
+                .keys(KeySource::jwks_url_with(idp_a.jwks_url(), options(&clock)))
+                .issuer("https://b.example/")
+                .keys(KeySource::jwks_url_with(idp_b.jwks_url(), options(&clock)))
+                .audience(DEV_AUDIENCE)
+                .clock(clock.clone())
+        })
         .build()
         .unwrap();
     assert!(check(&guard, &v2_token(&a, &clock)).await.unwrap().is_some());
@@ -526,10 +536,10 @@ async fn a_user_supplied_client_is_used() {
 
 #[test]
 fn remote_sources_must_use_https_except_on_loopback() {
-    let err = Guard::builder()
-        .issuer("https://a/")
-        .keys(KeySource::jwks_url("http://login.example.com/keys"))
-        .audience("a")
+    let err = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer("https://a/").keys(KeySource::jwks_url("http://login.example.com/keys")).audience("a")
+        })
         .build()
         .unwrap_err();
     assert_eq!(err.kind(), mfa_guard_core::BuildErrorKind::Keys);
@@ -539,7 +549,9 @@ fn remote_sources_must_use_https_except_on_loopback() {
 
 #[test]
 fn a_jwks_url_without_an_issuer_is_refused() {
-    let err = Guard::builder().issuer_from_keys(KeySource::jwks_url("https://a/keys")).audience("a").build();
+    let err = Guard::partner_center()
+        .verifier(|v| v.issuer_from_keys(KeySource::jwks_url("https://a/keys")).audience("a"))
+        .build();
     assert_eq!(err.unwrap_err().kind(), mfa_guard_core::BuildErrorKind::Issuer);
 }
 
@@ -549,11 +561,13 @@ async fn a_cached_verified_token_does_not_outlive_its_exp() {
     let issuer = DevIssuer::generate(V2_TEMPLATE).unwrap();
     idp.serve_keys(jwks(&[&issuer])).await;
     let clock = ManualClock::new(START);
-    let guard = Guard::builder()
-        .issuer(V2_TEMPLATE)
-        .keys(KeySource::jwks_url_with(idp.jwks_url(), options(&clock)))
-        .audience(DEV_AUDIENCE)
-        .clock(clock.clone())
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer(V2_TEMPLATE)
+                .keys(KeySource::jwks_url_with(idp.jwks_url(), options(&clock)))
+                .audience(DEV_AUDIENCE)
+                .clock(clock.clone())
+        })
         .build()
         .unwrap();
     let token = issuer
@@ -576,11 +590,13 @@ async fn warming_up_fetches_once_at_start_and_reports_a_source_that_cannot_be_ha
     let idp = Idp::start().await;
     idp.serve_discovery(V2_TEMPLATE).await;
     idp.serve_keys(jwks(&[&issuer])).await;
-    let guard = Guard::builder()
-        .issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), options(&clock)))
-        .audience(DEV_AUDIENCE)
-        .tenants([DEV_TENANT])
-        .clock(clock.clone())
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer_from_keys(KeySource::discovery_with(idp.discovery_url(), options(&clock)))
+                .audience(DEV_AUDIENCE)
+                .tenants([DEV_TENANT])
+                .clock(clock.clone())
+        })
         .build()
         .unwrap();
     assert!(guard.verifier().warm_up().await.is_empty());
@@ -589,12 +605,14 @@ async fn warming_up_fetches_once_at_start_and_reports_a_source_that_cannot_be_ha
     assert!(check(&guard, &v2_token(&issuer, &clock)).await.unwrap().is_some());
     assert_eq!((idp.discovery_fetches().await, idp.jwks_fetches().await), (1, 1));
 
-    let down = Guard::builder()
-        .issuer(V2_TEMPLATE)
-        .keys(KeySource::jwks_url_with("http://127.0.0.1:9/keys", options(&clock)))
-        .audience(DEV_AUDIENCE)
-        .tenants([DEV_TENANT])
-        .clock(clock.clone())
+    let down = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer(V2_TEMPLATE)
+                .keys(KeySource::jwks_url_with("http://127.0.0.1:9/keys", options(&clock)))
+                .audience(DEV_AUDIENCE)
+                .tenants([DEV_TENANT])
+                .clock(clock.clone())
+        })
         .build()
         .unwrap();
     let failed = down.verifier().warm_up().await;

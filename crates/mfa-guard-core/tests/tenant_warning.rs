@@ -63,10 +63,10 @@ fn is_any_tenant_warning(w: &str) -> bool {
 fn a_template_without_a_tenant_allow_list_warns_once_and_says_how_to_restrict_it() {
     let issuer = DevIssuer::generate(V1_TEMPLATE).unwrap();
     let build = |template: &str, tenants: Option<&str>| {
-        let mut b =
-            Guard::builder().issuer(template).keys(issuer.key_source().unwrap()).audience(DEV_AUDIENCE);
+        let mut b = Guard::partner_center()
+            .verifier(|v| v.issuer(template).keys(issuer.key_source().unwrap()).audience(DEV_AUDIENCE));
         if let Some(t) = tenants {
-            b = b.tenants([t]);
+            b = b.verifier(|v| v.tenants([t]));
         }
         b.build().unwrap()
     };
@@ -116,9 +116,8 @@ fn a_template_without_a_tenant_allow_list_warns_once_and_says_how_to_restrict_it
                 .unwrap();
             let header = format!("Bearer {token}");
             let request = RequestInfo::new("GET", "/overview").with_authorization(header.as_bytes());
-            let guard = Guard::builder()
-                .issuer_from_keys(KeySource::discovery(&discovery))
-                .audience(DEV_AUDIENCE)
+            let guard = Guard::partner_center()
+                .verifier(|v| v.issuer_from_keys(KeySource::discovery(&discovery)).audience(DEV_AUDIENCE))
                 .build()
                 .unwrap();
             assert!(warnings.take().is_empty(), "nothing is known to warn about before discovery");
@@ -126,10 +125,12 @@ fn a_template_without_a_tenant_allow_list_warns_once_and_says_how_to_restrict_it
                 assert!(guard.check(&request).await.into_result().unwrap().is_some());
             }
             let declared = warnings.take();
-            let guard = Guard::builder()
-                .issuer_from_keys(KeySource::discovery(&discovery))
-                .audience(DEV_AUDIENCE)
-                .tenants([DEV_TENANT])
+            let guard = Guard::partner_center()
+                .verifier(|v| {
+                    v.issuer_from_keys(KeySource::discovery(&discovery))
+                        .audience(DEV_AUDIENCE)
+                        .tenants([DEV_TENANT])
+                })
                 .build()
                 .unwrap();
             assert!(guard.check(&request).await.into_result().unwrap().is_some());

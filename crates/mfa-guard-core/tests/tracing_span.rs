@@ -48,10 +48,12 @@ impl tracing::Subscriber for Collector {
 #[test]
 fn each_check_is_one_span_with_its_rule_decision_and_code_and_no_token() {
     let issuer = DevIssuer::generate("https://sts.windows.net/{tenantid}/").unwrap();
-    let guard = Guard::builder()
-        .issuer("https://sts.windows.net/{tenantid}/")
-        .keys(issuer.key_source().unwrap())
-        .audience(DEV_AUDIENCE)
+    let guard = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer("https://sts.windows.net/{tenantid}/")
+                .keys(issuer.key_source().unwrap())
+                .audience(DEV_AUDIENCE)
+        })
         .build()
         .unwrap();
     let token = issuer.user().mfa(false).sign().unwrap();

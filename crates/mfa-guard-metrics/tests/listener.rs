@@ -24,10 +24,8 @@ async fn metrics_and_the_adoption_report_are_served_with_the_guards_counts() {
     let addr = listener.local_addr();
     assert_ne!(addr.port(), 0, "the bound port, not the one asked for");
     let issuer = DevIssuer::generate(ISSUER).unwrap();
-    let guard = Guard::builder()
-        .issuer(ISSUER)
-        .keys(issuer.key_source().unwrap())
-        .audience(DEV_AUDIENCE)
+    let guard = Guard::partner_center()
+        .verifier(|v| v.issuer(ISSUER).keys(issuer.key_source().unwrap()).audience(DEV_AUDIENCE))
         .build()
         .unwrap();
     tokio::spawn(listener.serve(guard.clone()));

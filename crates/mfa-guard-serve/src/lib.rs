@@ -74,12 +74,13 @@ use mfa_guard_core::Guard;
 /// use mfa_guard_core::{Guard, KeySource, PathRules, Policy};
 /// use mfa_guard_serve::AuthServer;
 ///
-/// let guard = Guard::builder()
-///     .issuer("https://sts.windows.net/{tenantid}/")
-///     .keys(KeySource::discovery("https://login.microsoftonline.com/common/.well-known/openid-configuration"))
-///     .tenants(["aaaabbbb-0000-cccc-1111-dddd2222eeee"])
-///     .audience("https://api.partnercenter.microsoft.com")
-///     .policy(Policy::partner_center())
+/// let guard = Guard::partner_center()
+///     .verifier(|v| {
+///         v.issuer("https://sts.windows.net/{tenantid}/")
+///             .keys(KeySource::discovery("https://login.microsoftonline.com/common/.well-known/openid-configuration"))
+///             .tenants(["aaaabbbb-0000-cccc-1111-dddd2222eeee"])
+///             .audience("https://api.partnercenter.microsoft.com")
+///     })
 ///     // The upstream routes again, its own way: refuse what routers read differently.
 ///     .path_rules(PathRules::strict())
 ///     .build()?;

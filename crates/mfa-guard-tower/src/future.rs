@@ -6,12 +6,12 @@ use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
 use http::{Request, Response};
-use mfa_guard_core::{Admission, Answer};
+use mfa_guard_core::{Admission, Answer, ResponseEdits};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::ResponseBody;
-use crate::response::{AdmittedHeaders, admit, merge_headers, render};
+use crate::response::render;
 
 type Check = Pin<Box<dyn Future<Output = Admission> + Send>>;
 
@@ -36,7 +36,7 @@ pin_project! {
     where
         S: Service<Request<ReqBody>>,
     {
-        Inner { #[pin] future: S::Future, headers: AdmittedHeaders },
+        Inner { #[pin] future: S::Future, headers: ResponseEdits },
         Rejected { answer: Option<Answer> },
         Checking {
             check: Check,
@@ -50,7 +50,7 @@ impl<S, ReqBody> ResponseFuture<S, ReqBody>
 where
     S: Service<Request<ReqBody>>,
 {
-    pub(crate) fn inner(future: S::Future, headers: AdmittedHeaders) -> Self {
+    pub(crate) fn inner(future: S::Future, headers: ResponseEdits) -> Self {
         Self { state: State::Inner { future, headers } }
     }
 
@@ -75,7 +75,7 @@ where
             match this.state.as_mut().project() {
                 StateProj::Inner { future, headers } => {
                     let mut response = ready!(future.poll(cx))?;
-                    merge_headers(response.headers_mut(), std::mem::take(headers));
+                    headers.apply(response.headers_mut());
                     return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                 }
                 StateProj::Rejected { answer } => {
@@ -88,7 +88,7 @@ where
                     let admission = ready!(check.as_mut().poll(cx));
                     let mut service = service.take().expect("ResponseFuture polled after completion");
                     let mut req = request.take().expect("ResponseFuture polled after completion");
-                    match admit(&mut req, admission) {
+                    match admission.admit(req.extensions_mut()) {
                         Ok(headers) => this.state.set(State::Inner { future: service.call(req), headers }),
                         Err(a) => this.state.set(State::Rejected { answer: Some(a) }),
                     }

@@ -2,13 +2,11 @@
 
 use std::task::{Context, Poll};
 
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, ORIGIN};
-use http::{Request, Response};
-use mfa_guard_core::{CookieValues, Evaluation, Guard, RequestInfo};
+use http::{Request, Response, Uri};
+use mfa_guard_core::{Evaluation, Guard, RequestHeaders, RequestInfo};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
-use crate::response::admit;
 use crate::{MfaLayer, ResponseBody};
 
 /// Checks every request with a [`Guard`] before the inner service sees it.
@@ -63,25 +61,11 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let evaluation = {
-            let headers = req.headers();
-            let cookies = CookieValues::collect(headers.get_all(COOKIE).iter().map(|v| v.as_bytes()));
-            let info = RequestInfo::new(req.method().as_str(), routed_path(&req))
-                .with_query(req.uri().query())
-                .with_content_type(headers.get(CONTENT_TYPE).map(|v| v.as_bytes()))
-                .with_authorizations(headers.get_all(AUTHORIZATION).iter().map(|v| v.as_bytes()))
-                .with_cookies(cookies.as_slice())
-                .with_navigation_headers(
-                    headers.get("sec-fetch-mode").map(|v| v.as_bytes()),
-                    headers.get(ACCEPT).map(|v| v.as_bytes()),
-                )
-                .with_origin_headers(
-                    headers.get("sec-fetch-site").map(|v| v.as_bytes()),
-                    headers.get(ORIGIN).map(|v| v.as_bytes()),
-                );
-            self.guard.evaluate(&info)
+            let headers = RequestHeaders::from_map(req.headers());
+            self.guard.evaluate(&RequestInfo::from_http(req.method(), routed_uri(&req), &headers))
         };
         match evaluation {
-            Evaluation::Ready(admission) => match admit(&mut req, admission) {
+            Evaluation::Ready(admission) => match admission.admit(req.extensions_mut()) {
                 Ok(headers) => ResponseFuture::inner(self.inner.call(req), headers),
                 Err(answer) => ResponseFuture::rejected(answer),
             },
@@ -98,15 +82,15 @@ where
     }
 }
 
-/// The path the request was routed by, as received: matchit (axum) and hyper
+/// The URI the request was routed by, as received: matchit (axum) and hyper
 /// services match the raw path, so no other reading is needed. Under axum's `nest`
-/// and `nest_service` the router strips the prefix before inner layers run; the path
-/// the outermost router received is then in axum's `OriginalUri`, and that full path
+/// and `nest_service` the router strips the prefix before inner layers run; the URI
+/// the outermost router received is then in axum's `OriginalUri`, and its full path
 /// is the one the route table is written for, wherever the layer sits.
-fn routed_path<B>(req: &Request<B>) -> &str {
+fn routed_uri<B>(req: &Request<B>) -> &Uri {
     #[cfg(feature = "axum")]
     if let Some(axum::extract::OriginalUri(uri)) = req.extensions().get() {
-        return uri.path();
+        return uri;
     }
-    req.uri().path()
+    req.uri()
 }

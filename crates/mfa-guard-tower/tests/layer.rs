@@ -24,10 +24,8 @@ fn issuer() -> &'static DevIssuer {
 }
 
 fn guard() -> Guard {
-    Guard::builder()
-        .issuer(ISSUER)
-        .keys(issuer().key_source().unwrap())
-        .audience(DEV_AUDIENCE)
+    Guard::partner_center()
+        .verifier(|v| v.issuer(ISSUER).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
         .build()
         .unwrap()
 }
@@ -179,10 +177,12 @@ impl KeyProvider for SlowKeys {
 async fn a_check_waiting_for_keys_then_calls_the_ready_inner_service() {
     let resolves = Arc::new(AtomicUsize::new(0));
     let set = KeySet::from_json(issuer().jwks_json().as_bytes()).unwrap();
-    let g = Guard::builder()
-        .issuer(ISSUER)
-        .keys(KeySource::custom(SlowKeys(StaticKeys::new(set), Arc::clone(&resolves))))
-        .audience(DEV_AUDIENCE)
+    let g = Guard::partner_center()
+        .verifier(|v| {
+            v.issuer(ISSUER)
+                .keys(KeySource::custom(SlowKeys(StaticKeys::new(set), Arc::clone(&resolves))))
+                .audience(DEV_AUDIENCE)
+        })
         .token_cache_capacity(0)
         .build()
         .unwrap();
@@ -220,11 +220,10 @@ fn browser_guard() -> (Guard, mfa_guard_core::ManualClock, String) {
     use mfa_guard_core::browser::{Browser, SessionKeys};
     let clock = mfa_guard_core::ManualClock::new(1_700_000_000);
     let guard = Guard::builder()
-        .issuer(ISSUER)
-        .keys(issuer().key_source().unwrap())
-        .audience(DEV_AUDIENCE)
+        .verifier(|v| {
+            v.issuer(ISSUER).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE).clock(clock.clone())
+        })
         .policy(mfa_guard_core::Policy::partner_center())
-        .clock(clock.clone())
         .browser(Browser::new(
             "web-app",
             "https://app.example/auth/callback",

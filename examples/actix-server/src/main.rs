@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    example_shared::init_tracing();
+    mfa_guard_runtime::init_logs();
     let result = match example_shared::Startup::from_env() {
         Ok(startup) => example_actix_server::run(startup).await,
         Err(e) => Err(e),

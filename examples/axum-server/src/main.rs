@@ -9,7 +9,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    example_shared::init_tracing();
+    mfa_guard_runtime::init_logs();
     let result = runtime().and_then(|runtime| match example_shared::Startup::from_env() {
         Ok(startup) => runtime.block_on(example_axum_server::run(startup)),
         Err(e) => Err(e),
@@ -23,17 +23,8 @@ fn main() -> ExitCode {
     }
 }
 
-/// Tokio's multi-threaded runtime where the process may use several CPUs. Where it
-/// may use one (pinned with `taskset`, or a container whose CPU quota is one core,
-/// which `available_parallelism` reads), a single-threaded runtime: the work-stealing
-/// scheduler then has nobody to share with and cost ~10% of the throughput of
-/// verified requests in `benches/load.sh` (BENCHMARKS.md).
+/// The runtime every server on mfa-guard runs on (multi-threaded unless the
+/// process may use one CPU).
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
-    let one_cpu = std::thread::available_parallelism().is_ok_and(|n| n.get() == 1);
-    let mut builder = if one_cpu {
-        tokio::runtime::Builder::new_current_thread()
-    } else {
-        tokio::runtime::Builder::new_multi_thread()
-    };
-    builder.enable_all().build().map_err(|e| format!("cannot start the tokio runtime: {e}"))
+    mfa_guard_runtime::server_runtime().map_err(|e| format!("cannot start the tokio runtime: {e}"))
 }

@@ -209,28 +209,6 @@ pub fn announce(framework: &str, dev: Option<&DevIssuer>, bound: SocketAddr) -> 
     std::io::stdout().flush().map_err(|e| format!("cannot write to stdout: {e}"))
 }
 
-/// Logs to stderr, `RUST_LOG` to tune (default `info`; mfa-guard logs refusals at
-/// `debug`, key-source trouble at `warn`). An unusable `RUST_LOG` is said, not
-/// ignored; colours only when stderr is a terminal.
-pub fn init_tracing() {
-    use std::io::IsTerminal as _;
-    let (filter, bad) = match std::env::var("RUST_LOG") {
-        Ok(value) if !value.trim().is_empty() => match tracing_subscriber::EnvFilter::try_new(&value) {
-            Ok(filter) => (filter, None),
-            Err(e) => (tracing_subscriber::EnvFilter::new("info"), Some(format!("RUST_LOG={value:?}: {e}"))),
-        },
-        _ => (tracing_subscriber::EnvFilter::new("info"), None),
-    };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .try_init();
-    if let Some(why) = bad {
-        tracing::warn!("ignoring an unusable log filter ({why}); logging at info");
-    }
-}
-
 /// Fetches every issuer's signing keys once, at start, so an unreachable key
 /// source is reported now rather than at the first request; the server keeps
 /// serving either way (requests retry the fetch with backoff).

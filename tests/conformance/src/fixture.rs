@@ -91,14 +91,16 @@ fn guard_builder_with_clock(style: Style, clock: ManualClock) -> GuardBuilder {
         .timeout(Duration::from_secs(2))
         .backoff(Duration::from_secs(30), Duration::from_secs(60));
     let mut b = Guard::builder()
-        .issuer(ISSUER)
-        .keys(issuer().key_source().expect("dev keys"))
-        .issuer(DOWN_ISSUER)
-        .keys(KeySource::jwks_url_with(closed_port_url(), down))
-        .audience(DEV_AUDIENCE)
-        .tenants([DEV_TENANT])
-        .max_token_lifetime(MAX_TOKEN_LIFETIME)
-        .clock(clock.clone())
+        .verifier(|v| {
+            v.issuer(ISSUER)
+                .keys(issuer().key_source().expect("dev keys"))
+                .issuer(DOWN_ISSUER)
+                .keys(KeySource::jwks_url_with(closed_port_url(), down))
+                .audience(DEV_AUDIENCE)
+                .tenants([DEV_TENANT])
+                .max_token_lifetime(MAX_TOKEN_LIFETIME)
+                .clock(clock.clone())
+        })
         .policy(Policy::partner_center().role_map(map));
     b = match style {
         Style::PartnerCenter => b,

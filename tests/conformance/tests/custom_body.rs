@@ -6,15 +6,17 @@
 use mfa_guard_conformance::fixture::{ISSUER, Tok, issuer};
 use mfa_guard_conformance::http1::request;
 use mfa_guard_conformance::servers;
-use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT};
 use mfa_guard_core::{CustomBody, Guard, RejectionCode};
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT};
 
 fn guard() -> Guard {
-    Guard::builder()
-        .issuer(ISSUER)
-        .keys(issuer().key_source().expect("keys"))
-        .audience(DEV_AUDIENCE)
-        .tenants([DEV_TENANT])
+    Guard::partner_center()
+        .verifier(|v| {
+            v.issuer(ISSUER)
+                .keys(issuer().key_source().expect("keys"))
+                .audience(DEV_AUDIENCE)
+                .tenants([DEV_TENANT])
+        })
         .refusal_body(|r| {
             (r.code() == RejectionCode::MfaRequired).then(|| {
                 CustomBody::new(

@@ -17,9 +17,9 @@ pub static DEV: LazyLock<DevIssuer> =
 /// A guard on [`DEV`] with the Partner Center preset.
 pub fn guard() -> Guard {
     Guard::builder()
-        .issuer(DEV.issuer())
-        .keys(DEV.key_source().expect("key source"))
-        .audience(DEV_AUDIENCE)
+        .verifier(|v| {
+            v.issuer(DEV.issuer()).keys(DEV.key_source().expect("key source")).audience(DEV_AUDIENCE)
+        })
         .policy(Policy::partner_center())
         .build()
         .expect("guard")

@@ -294,18 +294,22 @@ impl Config {
     /// (issuers from the environment, a clock) before building.
     pub fn builder(&self) -> Result<GuardBuilder, ConfigError> {
         let mut b = GuardBuilder::default().policy(self.policy()?).challenge_style(self.challenge_style()?);
-        if let Some(algs) = self.algorithms()? {
-            b = b.algorithms(algs);
-        }
-        if let Some(tenants) = self.tenants()? {
-            b = b.tenants(tenants);
-        }
-        if let Some(l) = &self.raw.leeway {
-            b = b.leeway(l.get_ref().0);
-        }
-        if let Some(l) = self.raw.max_token_lifetime {
-            b = b.max_token_lifetime(l.0);
-        }
+        let (algorithms, tenants) = (self.algorithms()?, self.tenants()?);
+        b = b.verifier(|mut v| {
+            if let Some(algs) = algorithms {
+                v = v.algorithms(algs);
+            }
+            if let Some(tenants) = tenants {
+                v = v.tenants(tenants);
+            }
+            if let Some(l) = &self.raw.leeway {
+                v = v.leeway(l.get_ref().0);
+            }
+            if let Some(l) = self.raw.max_token_lifetime {
+                v = v.max_token_lifetime(l.0);
+            }
+            v.audiences(self.raw.audiences.iter().cloned())
+        });
         if let Some(n) = self.raw.max_header_bytes {
             b = b.max_header_bytes(n);
         }
@@ -321,7 +325,6 @@ impl Config {
         if let Some(n) = self.raw.adoption_apps {
             b = b.adoption_apps(n);
         }
-        b = b.audiences(self.raw.audiences.iter().cloned());
         if let Some(c) = &self.raw.challenge {
             if let Some(r) = &c.realm {
                 b = b.realm(r.clone());

@@ -10,6 +10,7 @@
 //! | `MFA_JWKS_URL` / `MFA_DISCOVERY_URL` | a JWKS document, or OIDC discovery (which declares the issuer) |
 //! | `MFA_CONFIG` | a TOML file (see [`crate::config`]); the variables above add to it |
 //! | `MFA_TOKEN_CACHE_CAPACITY` | verified-token cache entries (0 disables it) |
+//! | `MFA_GRPC_LISTEN` | where `mfa-guard serve` answers Envoy's gRPC `ext_authz`, `host:port` (off when unset) |
 //! | `MFA_METRICS_LISTEN` | where to serve Prometheus metrics at `/metrics` and the MFA adoption report at `/mfa-adoption`, `host:port` (off when unset) |
 //! | `MFA_OIDC_CLIENT_ID` | browser sign-in (feature `browser`): the web app's client id at the provider; turns browser mode on |
 //! | `MFA_OIDC_CLIENT_SECRET` | its secret (a confidential client) |
@@ -40,6 +41,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 #[derive(Debug, Clone)]
 pub struct Environment {
     listen: String,
+    grpc_listen: Option<String>,
     metrics_listen: Option<String>,
     issuer: Option<String>,
     audiences: Vec<String>,
@@ -161,10 +163,13 @@ impl Environment {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, EnvError> {
         let listen = get("MFA_LISTEN").map_or_else(|| DEFAULT_LISTEN.to_owned(), |l| l.trim().to_owned());
         check_address("MFA_LISTEN", &listen)?;
-        let metrics_listen = get("MFA_METRICS_LISTEN").map(|l| l.trim().to_owned());
-        if let Some(addr) = &metrics_listen {
-            check_address("MFA_METRICS_LISTEN", addr)?;
-        }
+        let optional_address = |name: &'static str| -> Result<Option<String>, EnvError> {
+            let value = get(name).map(|l| l.trim().to_owned());
+            value.as_deref().map(|v| check_address(name, v)).transpose()?;
+            Ok(value)
+        };
+        let grpc_listen = optional_address("MFA_GRPC_LISTEN")?;
+        let metrics_listen = optional_address("MFA_METRICS_LISTEN")?;
         let config = get("MFA_CONFIG").map(Config::from_file).transpose()?;
         let token_cache_capacity = match get("MFA_TOKEN_CACHE_CAPACITY") {
             Some(v) => Some(v.trim().parse().map_err(|_| {
@@ -205,6 +210,7 @@ impl Environment {
         };
         Ok(Self {
             listen,
+            grpc_listen,
             metrics_listen,
             issuer: get("MFA_ISSUER").map(|i| i.trim().to_owned()),
             audiences: get("MFA_AUDIENCE").map(|a| list(&a)).unwrap_or_default(),
@@ -254,6 +260,11 @@ impl Environment {
         Ok(addr)
     }
 
+    /// `MFA_GRPC_LISTEN` resolved, when set.
+    pub fn grpc_addr(&self) -> Result<Option<SocketAddr>, EnvError> {
+        self.grpc_listen.as_deref().map(|l| resolve("MFA_GRPC_LISTEN", l)).transpose()
+    }
+
     /// `MFA_METRICS_LISTEN` resolved, when set.
     pub fn metrics_addr(&self) -> Result<Option<SocketAddr>, EnvError> {
         self.metrics_listen.as_deref().map(|l| resolve("MFA_METRICS_LISTEN", l)).transpose()
@@ -273,13 +284,14 @@ impl Environment {
     fn base(&self) -> Result<GuardBuilder, EnvError> {
         let mut builder = match &self.config {
             Some(config) => config.builder()?,
-            None => GuardBuilder::default(),
+            // The environment contract: without a file, Partner Center's route table.
+            None => Guard::partner_center(),
         };
         if let Some(n) = self.token_cache_capacity {
             builder = builder.token_cache_capacity(n);
         }
         if !self.tenants.is_empty() {
-            builder = builder.tenants(self.tenants.iter().cloned());
+            builder = builder.verifier(|v| v.tenants(self.tenants.iter().cloned()));
         }
         Ok(builder)
     }
@@ -324,7 +336,7 @@ impl Environment {
         if self.audiences.is_empty() && self.config.as_ref().is_none_or(|c| c.audiences().is_empty()) {
             return Err(variable("MFA_AUDIENCE", "set MFA_AUDIENCE (comma-separated accepted audiences)"));
         }
-        Ok(builder.audiences(self.audiences.iter().cloned()))
+        Ok(builder.verifier(|v| v.audiences(self.audiences.iter().cloned())))
     }
 
     /// Browser sign-in as the `MFA_OIDC_*`, `MFA_SESSION_KEYS` and `MFA_STEP_UP`
@@ -431,7 +443,7 @@ impl Environment {
         // Its tokens are all of one tenant: say so, rather than warn that every
         // tenant is accepted.
         if self.tenants.is_empty() {
-            builder = builder.tenants([DEV_TENANT]);
+            builder = builder.verifier(|v| v.tenants([DEV_TENANT]));
         }
         let builder = builder
             .policy(
@@ -439,10 +451,12 @@ impl Environment {
                     .route("/.well-known/*", Requirement::public())
                     .route(format!("{}/*", crate::dev::DEV_SIGN_IN_PREFIX), Requirement::public()),
             )
-            .issuer(issuer.issuer())
-            .keys(keys)
-            .audience(DEV_AUDIENCE)
-            .audiences(self.audiences.iter().cloned());
+            .verifier(|v| {
+                v.issuer(issuer.issuer())
+                    .keys(keys)
+                    .audience(DEV_AUDIENCE)
+                    .audiences(self.audiences.iter().cloned())
+            });
         Ok((builder, issuer))
     }
 }
@@ -463,6 +477,24 @@ mod tests {
         for bad in ["localhost", "127.0.0.1", ":x", "127.0.0.1:99999"] {
             let e = env(&[("MFA_LISTEN", bad)]).unwrap_err();
             assert!(e.to_string().starts_with("MFA_LISTEN="), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn every_listener_is_an_address_read_and_resolved_alike() {
+        let none = env(&[]).unwrap();
+        assert_eq!((none.grpc_addr().unwrap(), none.metrics_addr().unwrap()), (None, None));
+        let set = env(&[("MFA_GRPC_LISTEN", " localhost:9001 "), ("MFA_METRICS_LISTEN", "127.0.0.1:9090")])
+            .unwrap();
+        assert_eq!(set.grpc_addr().unwrap().map(|a| a.port()), Some(9001));
+        assert_eq!(set.metrics_addr().unwrap().map(|a| a.to_string()).as_deref(), Some("127.0.0.1:9090"));
+        for name in ["MFA_GRPC_LISTEN", "MFA_METRICS_LISTEN"] {
+            let e = env(&[(name, "9001")]).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!("{name}=\"9001\" is not an address like 127.0.0.1:3000 or localhost:3000")
+            );
+            assert!(matches!(e, EnvError::Variable { name: n, .. } if n == name));
         }
     }
 

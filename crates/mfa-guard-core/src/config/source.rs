@@ -84,8 +84,8 @@ impl IssuerSource {
         }
         let keys = self.keys.key_source(remote)?;
         Ok(match &self.issuer {
-            Some(issuer) => builder.issuer(issuer.clone()).keys(keys),
-            None => builder.issuer_from_keys(keys),
+            Some(issuer) => builder.verifier(|v| v.issuer(issuer.clone()).keys(keys)),
+            None => builder.verifier(|v| v.issuer_from_keys(keys)),
         })
     }
 }

@@ -1,28 +1,24 @@
 //! Building a [`Guard`]: every setting checked once, with an error that says what to fix.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use super::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
 use super::{Guard, Inner};
 use crate::adoption::{Adoption, DEFAULT_ADOPTION_APPS};
-use crate::algorithm::Algorithm;
 use crate::error::{BuildError, BuildErrorKind};
-use crate::keys::KeySource;
 use crate::path::PathRules;
 use crate::policy::Policy;
 use crate::rejection::{BodyRenderer, ChallengeStyle, Challenges, CustomBody, Rejection};
-use crate::time::{Clock, SystemClock};
 use crate::token::DEFAULT_MAX_HEADER_BYTES;
 use crate::verify::VerifierBuilder;
 
-/// Builds a [`Guard`]. Start with [`Guard::builder`].
+/// Builds a [`Guard`]. Start with [`Guard::builder`] (no preset), or with
+/// [`Guard::partner_center`] for Partner Center's route table.
 ///
-/// Issuers are added with [`issuer`](Self::issuer) and get their keys from the
-/// next [`keys`](Self::keys) call; an issuer whose identity is declared by OIDC
-/// discovery can be added with keys alone ([`issuer_from_keys`](Self::issuer_from_keys)).
-/// These settings, and those up to [`max_token_lifetime`](Self::max_token_lifetime),
-/// are the guard's [`Verifier`](crate::Verifier)'s.
+/// Token verification — issuers and their keys, audiences, tenants, algorithms,
+/// leeway, the clock — is set in [`verifier`](Self::verifier), on the guard's
+/// [`VerifierBuilder`]; everything here is what the guard adds to a verified token:
+/// the route policy, how refusals are phrased, caches and limits.
 #[derive(Debug)]
 #[must_use]
 pub struct GuardBuilder {
@@ -33,7 +29,6 @@ pub struct GuardBuilder {
     acr_values: Option<String>,
     authorization_uri: Option<String>,
     auth_context: Option<String>,
-    clock: Arc<dyn Clock>,
     max_header_bytes: usize,
     paths: PathRules,
     token_cache_capacity: u64,
@@ -48,13 +43,12 @@ impl Default for GuardBuilder {
     fn default() -> Self {
         Self {
             verifier: VerifierBuilder::default(),
-            policy: Policy::partner_center(),
+            policy: Policy::new(),
             style: ChallengeStyle::PartnerCenter,
             realm: None,
             acr_values: None,
             authorization_uri: None,
             auth_context: None,
-            clock: Arc::new(SystemClock),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             paths: PathRules::default(),
             token_cache_capacity: DEFAULT_TOKEN_CACHE_CAPACITY,
@@ -68,76 +62,33 @@ impl Default for GuardBuilder {
 }
 
 impl GuardBuilder {
-    /// Adds an expected issuer: exact, or with `{tenantid}` (the token's `tid`, a GUID,
-    /// is substituted and the result compared exactly). Its keys come from the next
-    /// call to [`keys`](Self::keys).
-    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
-        self.verifier = self.verifier.issuer(issuer);
+    /// Verification settings — issuers and their keys, audiences, tenants,
+    /// algorithms, leeway, token lifetime and the clock — set on the guard's
+    /// [`VerifierBuilder`], the one place each of them is set:
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use mfa_guard_core::{Guard, KeySource};
+    ///
+    /// # let jwks = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+    /// let keys = KeySource::jwks_json(jwks)?;
+    /// let guard = Guard::partner_center()
+    ///     .verifier(|v| v.issuer("https://issuer.example/").keys(keys).audience("api://reports"))
+    ///     .build()?;
+    /// # let _ = guard;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// Calls add to what earlier calls (or a configuration file's
+    /// [`builder`](crate::Config::builder)) set. The verifier's clock is the
+    /// guard's: token caches, sessions and freshness run on it too.
+    pub fn verifier(mut self, settings: impl FnOnce(VerifierBuilder) -> VerifierBuilder) -> Self {
+        self.verifier = settings(self.verifier);
         self
     }
 
-    /// Sets the key source of the issuer added last.
-    pub fn keys(mut self, keys: KeySource) -> Self {
-        self.verifier = self.verifier.keys(keys);
-        self
-    }
-
-    /// Adds an issuer whose identity its key source declares (OIDC discovery's
-    /// `issuer`), e.g. when only a discovery URL is configured.
-    pub fn issuer_from_keys(mut self, keys: KeySource) -> Self {
-        self.verifier = self.verifier.issuer_from_keys(keys);
-        self
-    }
-
-    /// Adds an accepted audience (`aud`).
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.verifier = self.verifier.audience(audience);
-        self
-    }
-
-    /// Adds accepted audiences.
-    pub fn audiences<I, S>(mut self, audiences: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.verifier = self.verifier.audiences(audiences);
-        self
-    }
-
-    /// Admits tokens of these tenants only, wherever an issuer is a `{tenantid}`
-    /// template (see [`VerifierBuilder::tenants`]). Without it a template admits every
-    /// tenant, and [`build`](Self::build) logs a warning saying so.
-    pub fn tenants<I, S>(mut self, tenants: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.verifier = self.verifier.tenants(tenants);
-        self
-    }
-
-    /// Replaces the algorithm allow-list (default: RS/PS 256–512, ES256, ES384, EdDSA).
-    pub fn algorithms<I: IntoIterator<Item = Algorithm>>(mut self, algorithms: I) -> Self {
-        self.verifier = self.verifier.algorithms(algorithms);
-        self
-    }
-
-    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 60 s, at most 5
-    /// minutes). A token whose `iat` is further ahead than this is refused.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.verifier = self.verifier.leeway(leeway);
-        self
-    }
-
-    /// Refuses tokens living longer than `lifetime` (`exp - iat`), and tokens
-    /// without `iat` (see [`VerifierBuilder::max_token_lifetime`]; off by default).
-    pub fn max_token_lifetime(mut self, lifetime: Duration) -> Self {
-        self.verifier = self.verifier.max_token_lifetime(lifetime);
-        self
-    }
-
-    /// The route policy (default: [`Policy::partner_center`]).
+    /// The route policy (default: [`Policy::new`], every route needs a valid
+    /// token; [`Guard::partner_center`] starts from Partner Center's).
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self
@@ -170,12 +121,6 @@ impl GuardBuilder {
     ) -> Self {
         self.authorization_uri = Some(authorization_uri.into());
         self.auth_context = Some(auth_context.into());
-        self
-    }
-
-    /// The clock (default: the system clock).
-    pub fn clock(mut self, clock: impl Clock) -> Self {
-        self.clock = Arc::new(clock);
         self
     }
 
@@ -230,10 +175,9 @@ impl GuardBuilder {
     /// use mfa_guard_core::{Guard, KeySource, RejectionCode, Refusal};
     ///
     /// # let jwks = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
-    /// let guard = Guard::builder()
-    ///     .issuer("https://issuer.example/")
-    ///     .keys(KeySource::jwks_json(jwks)?)
-    ///     .audience("api://reports")
+    /// let keys = KeySource::jwks_json(jwks)?;
+    /// let guard = Guard::partner_center()
+    ///     .verifier(|v| v.issuer("https://issuer.example/").keys(keys).audience("api://reports"))
     ///     .refusal_body(|refusal| {
     ///         let json = serde_json::json!({ "error": { "code": refusal.code().as_str(), "message": refusal.detail() } });
     ///         Some(CustomBody::new("application/json", json.to_string()))
@@ -263,7 +207,8 @@ impl GuardBuilder {
 
     /// Checks every setting and builds the guard.
     pub fn build(self) -> Result<Guard, BuildError> {
-        let verifier = self.verifier.shared_clock(Arc::clone(&self.clock)).build_quietly()?;
+        let clock = self.verifier.shared_clock();
+        let verifier = self.verifier.build_quietly()?;
         if self.max_header_bytes < 256 {
             return Err(BuildError::new(
                 BuildErrorKind::Policy,
@@ -335,14 +280,14 @@ impl GuardBuilder {
         // admits no one.
         verifier.warn_if_any_tenant();
         let token_cache =
-            TokenCache::new(self.token_cache_capacity, Arc::clone(&self.clock), verifier.leeway_secs());
+            TokenCache::new(self.token_cache_capacity, Arc::clone(&clock), verifier.leeway_secs());
         Ok(Guard {
             inner: Arc::new(Inner {
                 verifier,
                 policy,
                 anonymous: super::Anonymous(challenges.reject(super::admission::missing_token(), false)),
                 challenges,
-                clock: self.clock,
+                clock,
                 max_header_bytes: self.max_header_bytes,
                 paths: self.paths,
                 path_counters: Default::default(),
@@ -355,5 +300,38 @@ impl GuardBuilder {
             }),
             fixed: None,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Admission, Evaluation, Guard, KeySource, RejectionCode, RequestInfo};
+
+    const JWKS: &[u8] = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig",
+        "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
+
+    fn health(guard: &Guard) -> Result<(), RejectionCode> {
+        match guard.evaluate(&RequestInfo::new("GET", "/health")) {
+            Evaluation::Ready(Admission::Anonymous(_)) => Ok(()),
+            Evaluation::Ready(Admission::Refused(r)) => Err(r.code()),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_plain_builder_implies_no_product_preset() {
+        let keys = KeySource::jwks_json(JWKS).unwrap();
+        // Settings given in several calls add up, in one place: the verifier.
+        let plain = Guard::builder()
+            .verifier(|v| v.issuer("https://issuer.example/").keys(keys.clone()))
+            .verifier(|v| v.audience("api://x"))
+            .build()
+            .unwrap();
+        assert_eq!(health(&plain), Err(RejectionCode::MissingToken), "every route needs a token");
+        let preset = Guard::partner_center()
+            .verifier(|v| v.issuer("https://issuer.example/").keys(keys).audience("api://x"))
+            .build()
+            .unwrap();
+        assert_eq!(health(&preset), Ok(()), "Partner Center's /health is public");
     }
 }

@@ -37,16 +37,14 @@ use token_cache::TokenCache;
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use mfa_guard_core::{Guard, KeySource, Policy};
+/// use mfa_guard_core::{Guard, KeySource};
 ///
 /// let jwks = br#"{"keys":[{"kty":"EC","crv":"P-256","kid":"k1","use":"sig",
 ///   "x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
 ///   "y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}]}"#;
-/// let guard = Guard::builder()
-///     .issuer("https://sts.windows.net/{tenantid}/")
-///     .keys(KeySource::jwks_json(jwks)?)
-///     .audience("https://api.partnercenter.microsoft.com")
-///     .policy(Policy::partner_center())
+/// let keys = KeySource::jwks_json(jwks)?;
+/// let guard = Guard::partner_center()
+///     .verifier(|v| v.issuer("https://sts.windows.net/{tenantid}/").keys(keys).audience("https://api.partnercenter.microsoft.com"))
 ///     .build()?;
 /// # let _ = guard;
 /// # Ok(()) }
@@ -130,9 +128,17 @@ impl std::fmt::Debug for PendingCheck {
 }
 
 impl Guard {
-    /// Starts building a guard.
+    /// Starts building a guard, with no product preset: every route needs a valid
+    /// token until a [`policy`](GuardBuilder::policy) says otherwise.
     pub fn builder() -> GuardBuilder {
         GuardBuilder::default()
+    }
+
+    /// Starts building a guard under Microsoft Partner Center's route table and
+    /// role map ([`Policy::partner_center`](crate::Policy::partner_center)): the
+    /// product preset is named where it is chosen, never implied by a default.
+    pub fn partner_center() -> GuardBuilder {
+        GuardBuilder::default().policy(crate::policy::Policy::partner_center())
     }
 
     /// A guard sharing this one's keys, caches and settings, that applies

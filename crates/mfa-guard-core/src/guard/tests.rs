@@ -33,10 +33,8 @@ fn other_issuer() -> &'static DevIssuer {
 }
 
 fn guard() -> Guard {
-    Guard::builder()
-        .issuer(TEMPLATE)
-        .keys(issuer().key_source().unwrap())
-        .audience(DEV_AUDIENCE)
+    Guard::partner_center()
+        .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
         .build()
         .unwrap()
 }
@@ -129,9 +127,7 @@ mod seed {
     fn seed_sample_token_passes_on_an_mfa_route() {
         let iss = "https://sts.windows.net/df845f1a-7b35-40a2-ba78-6481de91f8ae/";
         let g = Guard::builder()
-            .issuer(iss)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+            .verifier(|v| v.issuer(iss).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .policy(Policy::partner_center().route("/api/*", Requirement::mfa()))
             .build()
             .unwrap();
@@ -200,10 +196,8 @@ mod rows {
 
     #[test]
     fn missing_token_carries_a_configured_realm() {
-        let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+        let g = Guard::partner_center()
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .realm("partner-center")
             .build()
             .unwrap();
@@ -282,11 +276,13 @@ mod rows {
     }
 
     fn lifetime_guard() -> Guard {
-        Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
-            .max_token_lifetime(std::time::Duration::from_secs(2 * 3600))
+        Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(TEMPLATE)
+                    .keys(issuer().key_source().unwrap())
+                    .audience(DEV_AUDIENCE)
+                    .max_token_lifetime(std::time::Duration::from_secs(2 * 3600))
+            })
             .build()
             .unwrap()
     }
@@ -424,10 +420,8 @@ mod rows {
 
     #[test]
     fn key_source_down_is_503_key_source_unavailable() {
-        let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(KeySource::custom(Down))
-            .audience(DEV_AUDIENCE)
+        let g = Guard::partner_center()
+            .verifier(|v| v.issuer(TEMPLATE).keys(KeySource::custom(Down)).audience(DEV_AUDIENCE))
             .build()
             .unwrap();
         let token = issuer().user().sign().unwrap();
@@ -540,9 +534,7 @@ mod public_routes {
 
     fn strict_guard(rules: PathRules) -> Guard {
         Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .policy(Policy::partner_center())
             .path_rules(rules)
             .build()
@@ -635,10 +627,8 @@ mod public_routes {
         let token = format!("Bearer {}", issuer().user().sign().unwrap());
         let strict = guard();
         assert_unreadable_path(check_with(&strict, "GET", "/v1/catalog/a%2Fb", &[&token], None));
-        let relaxed = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+        let relaxed = Guard::partner_center()
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .path_rules(PathRules::default().allow_encoded_slash(true))
             .build()
             .unwrap();
@@ -673,10 +663,8 @@ mod issuers {
     #[test]
     fn v2_templated_issuer_is_matched() {
         let v2 = "https://login.microsoftonline.com/{tenantid}/v2.0";
-        let g = Guard::builder()
-            .issuer(v2)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+        let g = Guard::partner_center()
+            .verifier(|v| v.issuer(v2).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .build()
             .unwrap();
         let token = issuer()
@@ -689,12 +677,14 @@ mod issuers {
 
     #[test]
     fn two_issuers_are_kept_apart() {
-        let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .issuer("https://other.example/")
-            .keys(other_issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+        let g = Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(TEMPLATE)
+                    .keys(issuer().key_source().unwrap())
+                    .issuer("https://other.example/")
+                    .keys(other_issuer().key_source().unwrap())
+                    .audience(DEV_AUDIENCE)
+            })
             .build()
             .unwrap();
         let check_g = |t: &str| check_with(&g, "GET", "/overview", &[&format!("Bearer {t}")], None);
@@ -716,11 +706,13 @@ mod tenants {
     const OTHER_TENANT: &str = "11112222-3333-4444-5555-666677778888";
 
     fn listing(tenants: &[&str]) -> Guard {
-        Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
-            .tenants(tenants.iter().copied())
+        Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(TEMPLATE)
+                    .keys(issuer().key_source().unwrap())
+                    .audience(DEV_AUDIENCE)
+                    .tenants(tenants.iter().copied())
+            })
             .build()
             .unwrap()
     }
@@ -778,13 +770,15 @@ mod tenants {
     #[test]
     fn an_exact_issuer_naming_an_unlisted_tenant_still_admits_its_tokens() {
         let exact = format!("https://sts.windows.net/{OTHER_TENANT}/");
-        let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .issuer(exact)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
-            .tenants([DEV_TENANT])
+        let g = Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(TEMPLATE)
+                    .keys(issuer().key_source().unwrap())
+                    .issuer(exact)
+                    .keys(issuer().key_source().unwrap())
+                    .audience(DEV_AUDIENCE)
+                    .tenants([DEV_TENANT])
+            })
             .build()
             .unwrap();
         let p = check_with(&g, "GET", "/security/alerts", &[&bearer(&foreign_admin())], None);
@@ -794,11 +788,13 @@ mod tenants {
     #[test]
     fn a_tenant_list_that_is_empty_or_names_a_non_guid_is_refused_at_build() {
         let build = |tenants: Vec<&str>| {
-            Guard::builder()
-                .issuer(TEMPLATE)
-                .keys(issuer().key_source().unwrap())
-                .audience(DEV_AUDIENCE)
-                .tenants(tenants)
+            Guard::partner_center()
+                .verifier(|v| {
+                    v.issuer(TEMPLATE)
+                        .keys(issuer().key_source().unwrap())
+                        .audience(DEV_AUDIENCE)
+                        .tenants(tenants)
+                })
                 .build()
                 .unwrap_err()
         };
@@ -819,10 +815,12 @@ mod keys_and_headers {
     fn jwk_alg_must_agree_with_the_token() {
         let mut jwks: Value = serde_json::from_str(issuer().jwks_json()).unwrap();
         jwks["keys"][0]["alg"] = json!("RS384");
-        let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(KeySource::jwks_json(jwks.to_string().as_bytes()).unwrap())
-            .audience(DEV_AUDIENCE)
+        let g = Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(TEMPLATE)
+                    .keys(KeySource::jwks_json(jwks.to_string().as_bytes()).unwrap())
+                    .audience(DEV_AUDIENCE)
+            })
             .build()
             .unwrap();
         let token = issuer().user().sign().unwrap();
@@ -907,11 +905,13 @@ mod keys_and_headers {
 
     #[test]
     fn hmac_only_with_a_configured_secret_and_allow_listed_algorithm() {
-        let g = Guard::builder()
-            .issuer("https://hmac.example/")
-            .keys(KeySource::hmac_secret(b"a shared secret of decent length!!"))
-            .audience(DEV_AUDIENCE)
-            .algorithms([Algorithm::HS256])
+        let g = Guard::partner_center()
+            .verifier(|v| {
+                v.issuer("https://hmac.example/")
+                    .keys(KeySource::hmac_secret(b"a shared secret of decent length!!"))
+                    .audience(DEV_AUDIENCE)
+                    .algorithms([Algorithm::HS256])
+            })
             .build()
             .unwrap();
         let claims = issuer().user().claim("iss", json!("https://hmac.example/")).claims();
@@ -941,9 +941,7 @@ mod challenge_styles {
     #[test]
     fn step_up_style_asks_for_acr_values_and_max_age() {
         let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .policy(
                 Policy::partner_center()
                     .mfa(crate::MfaPolicy::new().max_age(std::time::Duration::from_secs(600))),
@@ -972,10 +970,8 @@ mod challenge_styles {
 
     #[test]
     fn entra_claims_style_uses_the_tokens_client_capabilities() {
-        let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+        let g = Guard::partner_center()
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .challenge_style(ChallengeStyle::EntraClaims)
             .entra_claims("https://login.microsoftonline.com/common/oauth2/authorize", "c1")
             .build()
@@ -1003,51 +999,64 @@ mod building {
 
     #[test]
     fn a_guard_needs_an_issuer_with_keys_and_an_audience() {
-        assert_eq!(kind(Guard::builder().audience("a")), BuildErrorKind::Issuer);
-        assert_eq!(kind(Guard::builder().issuer("https://a/").audience("a")), BuildErrorKind::Keys);
+        assert_eq!(kind(Guard::partner_center().verifier(|v| v.audience("a"))), BuildErrorKind::Issuer);
         assert_eq!(
-            kind(Guard::builder().issuer("https://a/").keys(issuer().key_source().unwrap())),
+            kind(Guard::partner_center().verifier(|v| v.issuer("https://a/").audience("a"))),
+            BuildErrorKind::Keys
+        );
+        assert_eq!(
+            kind(
+                Guard::partner_center()
+                    .verifier(|v| v.issuer("https://a/").keys(issuer().key_source().unwrap()))
+            ),
             BuildErrorKind::Audience
         );
     }
 
     #[test]
     fn hmac_secrets_and_hs_algorithms_must_come_together() {
-        let b = Guard::builder().issuer("https://a/").keys(KeySource::hmac_secret(b"s")).audience("a");
+        let b = Guard::partner_center()
+            .verifier(|v| v.issuer("https://a/").keys(KeySource::hmac_secret(b"s")).audience("a"));
         assert_eq!(kind(b), BuildErrorKind::Algorithms);
-        let b = Guard::builder()
-            .issuer("https://a/")
-            .keys(issuer().key_source().unwrap())
-            .audience("a")
-            .algorithms([Algorithm::RS256, Algorithm::HS256]);
+        let b = Guard::partner_center().verifier(|v| {
+            v.issuer("https://a/")
+                .keys(issuer().key_source().unwrap())
+                .audience("a")
+                .algorithms([Algorithm::RS256, Algorithm::HS256])
+        });
         assert_eq!(kind(b), BuildErrorKind::Algorithms);
     }
 
     #[test]
     fn challenge_styles_need_their_settings() {
-        let base =
-            || Guard::builder().issuer("https://a/").keys(issuer().key_source().unwrap()).audience("a");
+        let base = || {
+            Guard::partner_center()
+                .verifier(|v| v.issuer("https://a/").keys(issuer().key_source().unwrap()).audience("a"))
+        };
         assert_eq!(kind(base().challenge_style(ChallengeStyle::StepUp)), BuildErrorKind::Challenge);
         assert_eq!(kind(base().challenge_style(ChallengeStyle::EntraClaims)), BuildErrorKind::Challenge);
     }
 
     #[test]
     fn a_huge_leeway_is_refused() {
-        let b = Guard::builder()
-            .issuer("https://a/")
-            .keys(issuer().key_source().unwrap())
-            .audience("a")
-            .leeway(std::time::Duration::from_secs(3600));
+        let b = Guard::partner_center().verifier(|v| {
+            v.issuer("https://a/")
+                .keys(issuer().key_source().unwrap())
+                .audience("a")
+                .leeway(std::time::Duration::from_secs(3600))
+        });
         assert_eq!(kind(b), BuildErrorKind::Policy);
     }
 
     #[test]
     fn a_maximum_lifetime_under_one_second_is_refused() {
-        let err = Guard::builder()
-            .issuer("https://a/")
-            .keys(issuer().key_source().unwrap())
-            .audience("a")
-            .max_token_lifetime(std::time::Duration::from_millis(500))
+        let err = Guard::partner_center()
+            .verifier(|v| {
+                v.issuer("https://a/")
+                    .keys(issuer().key_source().unwrap())
+                    .audience("a")
+                    .max_token_lifetime(std::time::Duration::from_millis(500))
+            })
             .build()
             .unwrap_err();
         assert_eq!(err.kind(), BuildErrorKind::Policy);
@@ -1144,10 +1153,12 @@ mod token_cache {
     fn counting_guard(capacity: u64) -> (Guard, Arc<AtomicUsize>) {
         let lookups = Arc::new(AtomicUsize::new(0));
         let set = KeySet::from_json(issuer().jwks_json().as_bytes()).unwrap();
-        let guard = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(KeySource::custom(Counting(StaticKeys::new(set), Arc::clone(&lookups))))
-            .audience(DEV_AUDIENCE)
+        let guard = Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(TEMPLATE)
+                    .keys(KeySource::custom(Counting(StaticKeys::new(set), Arc::clone(&lookups))))
+                    .audience(DEV_AUDIENCE)
+            })
             .token_cache_capacity(capacity)
             .build()
             .unwrap();
@@ -1240,10 +1251,10 @@ mod token_cache {
         let h = format!("Bearer {}", issuer().user().sign().unwrap());
         assert!(check_with(&first, "GET", "/overview", &[&h], None).unwrap().is_some());
         // Same thread, same bytes, another guard that accepts another audience only.
-        let other = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience("https://another.example")
+        let other = Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience("https://another.example")
+            })
             .build()
             .unwrap();
         assert_invalid_token(check_with(&other, "GET", "/overview", &[&h], None), "another audience");
@@ -1252,11 +1263,13 @@ mod token_cache {
     #[test]
     fn a_remembered_token_is_refused_once_expired() {
         let clock = crate::time::ManualClock::new(crate::time::Clock::now_unix(&crate::time::SystemClock));
-        let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
-            .clock(clock.clone())
+        let g = Guard::partner_center()
+            .verifier(|v| {
+                v.issuer(TEMPLATE)
+                    .keys(issuer().key_source().unwrap())
+                    .audience(DEV_AUDIENCE)
+                    .clock(clock.clone())
+            })
             .build()
             .unwrap();
         let h = format!(
@@ -1311,12 +1324,14 @@ mod rollout {
 
     fn rollout_guard(policy: Policy, clock: &ManualClock) -> Guard {
         Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+            .verifier(|v| {
+                v.issuer(TEMPLATE)
+                    .keys(issuer().key_source().unwrap())
+                    .audience(DEV_AUDIENCE)
+                    .clock(clock.clone())
+            })
             .policy(policy)
             .compliance_header("MFA-Compliance")
-            .clock(clock.clone())
             .build()
             .unwrap()
     }
@@ -1425,10 +1440,8 @@ mod rollout {
         assert_eq!(header(&p), Some(("mfa-compliance".into(), "satisfied".into())));
         let p = check_with(&g, "GET", "/overview", &[&token], None).unwrap().unwrap();
         assert_eq!(header(&p), Some(("mfa-compliance".into(), "not-required".into())));
-        let bad = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+        let bad = Guard::partner_center()
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .compliance_header("WWW-Authenticate")
             .build();
         assert!(bad.is_err());
@@ -1501,9 +1514,7 @@ mod extension_points {
             requirement = requirement.mode(m);
         }
         Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .policy(Policy::partner_center().route("/reports/*", requirement))
             .build()
             .unwrap()
@@ -1574,19 +1585,20 @@ mod extension_points {
     #[test]
     fn a_custom_key_source_may_declare_its_issuer() {
         let set = KeySet::from_json(issuer().jwks_json().as_bytes()).unwrap();
-        let g = Guard::builder()
-            .issuer_from_keys(KeySource::custom(Declaring(StaticKeys::new(set.clone()))))
-            .audience(DEV_AUDIENCE)
-            .tenants([DEV_TENANT])
+        let g = Guard::partner_center()
+            .verifier(|v| {
+                v.issuer_from_keys(KeySource::custom(Declaring(StaticKeys::new(set.clone()))))
+                    .audience(DEV_AUDIENCE)
+                    .tenants([DEV_TENANT])
+            })
             .build()
             .unwrap();
         assert!(check("/overview", &issuer().user().sign().unwrap()).unwrap().is_some());
         let h = format!("Bearer {}", issuer().user().sign().unwrap());
         assert!(check_with(&g, "GET", "/overview", &[&h], None).unwrap().is_some());
         // One that does not declare cannot stand for an issuer.
-        let e = Guard::builder()
-            .issuer_from_keys(KeySource::custom(StaticKeys::new(set)))
-            .audience(DEV_AUDIENCE)
+        let e = Guard::partner_center()
+            .verifier(|v| v.issuer_from_keys(KeySource::custom(StaticKeys::new(set))).audience(DEV_AUDIENCE))
             .build()
             .unwrap_err();
         assert_eq!(e.kind(), BuildErrorKind::Issuer);
@@ -1611,9 +1623,7 @@ mod per_route_assurance {
     /// claims challenge; Billing any MFA within ten minutes, asked for with RFC 9470.
     fn layered() -> Guard {
         Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .policy(
                 Policy::partner_center()
                     .assurance_level(AssuranceLevel::new("phishing-resistant").auth_contexts(["c2"]))
@@ -1707,9 +1717,7 @@ mod per_route_assurance {
     #[test]
     fn a_level_is_asked_for_with_its_own_evidence_when_the_rule_names_no_values() {
         let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .policy(
                 Policy::partner_center()
                     .assurance_level(AssuranceLevel::new("hardware").acr_values(["urn:hw", "urn:fido"]))
@@ -1736,9 +1744,7 @@ mod per_route_assurance {
     fn rules_that_cannot_be_asked_for_or_name_no_level_fail_the_build() {
         let build = |policy: Policy| {
             Guard::builder()
-                .issuer(TEMPLATE)
-                .keys(issuer().key_source().unwrap())
-                .audience(DEV_AUDIENCE)
+                .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
                 .policy(policy)
                 .build()
                 .unwrap_err()
@@ -1781,9 +1787,7 @@ mod adoption {
     /// asks none.
     fn adoption_guard(apps: usize) -> Guard {
         Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .policy(
                 Policy::partner_center().route(
                     "/commerce/*",
@@ -1922,10 +1926,8 @@ mod adoption {
             "https://issuer.example/.well-known/openid-configuration",
             crate::browser::SessionKeys::parse("k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap(),
         );
-        let g = Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+        let g = Guard::partner_center()
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .browser(browser)
             .build()
             .unwrap();

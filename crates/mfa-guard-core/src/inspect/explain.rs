@@ -336,9 +336,7 @@ mod tests {
     /// with RFC 9470; everything else as the Partner Center preset.
     fn guard() -> Guard {
         Guard::builder()
-            .issuer(TEMPLATE)
-            .keys(issuer().key_source().unwrap())
-            .audience(DEV_AUDIENCE)
+            .verifier(|v| v.issuer(TEMPLATE).keys(issuer().key_source().unwrap()).audience(DEV_AUDIENCE))
             .policy(
                 Policy::partner_center()
                     .assurance_level(AssuranceLevel::new("phishing-resistant").auth_contexts(["c2"]))

@@ -133,7 +133,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug + 'static {
 /// The keys of one issuer: a static set, or a remote source (see the constructors).
 ///
 /// Remote constructors never fail: a bad URL is reported when the guard is built,
-/// so `Guard::builder().keys(KeySource::discovery(url))` reads as one expression.
+/// so `.keys(KeySource::discovery(url))` reads as one expression.
 #[derive(Clone)]
 pub struct KeySource {
     provider: Arc<dyn KeyProvider>,

@@ -140,9 +140,9 @@ impl VerifierBuilder {
         self
     }
 
-    pub(crate) fn shared_clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
-        self
+    /// The clock the verifier will run on, for a guard to share.
+    pub(crate) fn shared_clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
     }
 
     /// Checks every setting and builds the verifier. A `{tenantid}` issuer without a

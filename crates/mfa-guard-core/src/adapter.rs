@@ -1,0 +1,190 @@
+//! What every framework adapter does with core's decision, written once: the
+//! caller put into the request's extensions, core's headers merged into the
+//! handler's response, an [`Answer`] written as a response. An adapter implements
+//! two small traits for its framework's types ([`Extensions`], [`HeaderSink`]) —
+//! core implements both for the `http` crate's — and is left with glue only.
+
+use http::{HeaderName, HeaderValue};
+
+use crate::answer::Answer;
+use crate::guard::{Admission, Admitted};
+use crate::principal::{HeaderMerge, Principal};
+
+/// A request's typed extensions, where an admitted caller (or the marker of a
+/// request let through without one) is put for handlers and extractors to find.
+///
+/// Implemented for [`http::Extensions`]; a framework with its own (actix-web)
+/// implements it on a wrapper of its own type.
+pub trait Extensions {
+    /// Inserts `value`, replacing any value of its type.
+    fn insert<T: Clone + Send + Sync + 'static>(&mut self, value: T);
+}
+
+impl Extensions for http::Extensions {
+    fn insert<T: Clone + Send + Sync + 'static>(&mut self, value: T) {
+        http::Extensions::insert(self, value);
+    }
+}
+
+/// A response's header map, as core writes into it. Names are lowercase.
+///
+/// Implemented for [`http::HeaderMap`]; a framework with its own (actix-web)
+/// implements it on a wrapper of its own type.
+pub trait HeaderSink {
+    /// Adds a value beside those already there.
+    fn append(&mut self, name: &str, value: &str);
+    /// Sets the only value of `name`, removing those already there.
+    fn replace(&mut self, name: &str, value: &str);
+    /// Whether the response has a value of `name`.
+    fn contains(&self, name: &str) -> bool;
+}
+
+impl HeaderSink for http::HeaderMap {
+    fn append(&mut self, name: &str, value: &str) {
+        if let Some((name, value)) = typed(name, value) {
+            http::HeaderMap::append(self, name, value);
+        }
+    }
+
+    fn replace(&mut self, name: &str, value: &str) {
+        if let Some((name, value)) = typed(name, value) {
+            self.insert(name, value);
+        }
+    }
+
+    fn contains(&self, name: &str) -> bool {
+        self.contains_key(name)
+    }
+}
+
+/// Core renders header names and values from visible ASCII only; one that still
+/// failed to convert is dropped rather than turned into a 500.
+fn typed(name: &str, value: &str) -> Option<(HeaderName, HeaderValue)> {
+    Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
+}
+
+/// The headers core puts on the response of the handler a request reached (the
+/// compliance signal when configured; in browser mode the session cookie and the
+/// response's caching), kept from admission until that response exists. Holding
+/// one costs no allocation.
+#[derive(Debug, Clone, Default)]
+#[must_use = "the headers are only added by `apply`"]
+pub struct ResponseEdits(Option<Principal>);
+
+impl ResponseEdits {
+    /// Puts every header on the handler's response, each as its [`HeaderMerge`]
+    /// says: beside the handler's, instead of them, or only where it set none.
+    pub fn apply(&self, headers: &mut impl HeaderSink) {
+        if let Some(principal) = &self.0 {
+            merge(principal.response_edits(), headers);
+        }
+    }
+}
+
+fn merge<'e>(edits: impl Iterator<Item = (&'e str, &'e str, HeaderMerge)>, headers: &mut impl HeaderSink) {
+    for (name, value, how) in edits {
+        match how {
+            HeaderMerge::Append => headers.append(name, value),
+            HeaderMerge::Replace => headers.replace(name, value),
+            HeaderMerge::IfAbsent => {
+                if !headers.contains(name) {
+                    headers.replace(name, value);
+                }
+            }
+        }
+    }
+}
+
+impl Admission {
+    /// Acts on the decision for a request about to reach its handler: puts the
+    /// caller (or the anonymous marker) into `extensions` and hands back the
+    /// headers for the handler's response; or hands back the [`Answer`] to send
+    /// instead of calling the handler.
+    pub fn admit(self, extensions: &mut impl Extensions) -> Result<ResponseEdits, Answer> {
+        match self.into_answer()? {
+            Admitted::Caller(principal) => {
+                let edits = ResponseEdits(Some(principal.clone()));
+                extensions.insert(principal);
+                Ok(edits)
+            }
+            Admitted::Anonymous(marker) => {
+                extensions.insert(marker);
+                Ok(ResponseEdits::default())
+            }
+        }
+    }
+}
+
+impl Answer {
+    /// Writes every header of the answer, in order (a name may repeat).
+    pub fn write_headers(&self, headers: &mut impl HeaderSink) {
+        for (name, value) in self.headers() {
+            headers.append(name, &value);
+        }
+    }
+
+    /// The answer as an `http` response, with the body type made by `body`; the
+    /// [`Rejection`](crate::Rejection) behind it, if any, is in its extensions, so
+    /// outer layers can see why.
+    ///
+    /// The HTTP/1.1 reason phrase ([`reason_phrase`](Self::reason_phrase)) is the
+    /// server's to send (hyper's `ext::ReasonPhrase`), so the adapter adds it.
+    pub fn to_http<B>(&self, body: impl FnOnce(Vec<u8>) -> B) -> http::Response<B> {
+        let mut response = http::Response::new(body(self.body()));
+        // Core only produces 200 (gRPC), 302, 400, 401, 403 and 503, all valid codes.
+        *response.status_mut() =
+            http::StatusCode::from_u16(self.status()).unwrap_or(http::StatusCode::UNAUTHORIZED);
+        self.write_headers(response.headers_mut());
+        if let Some(rejection) = self.rejection() {
+            response.extensions_mut().insert(rejection.clone());
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rejection::{Refusal, Rejection, RejectionCode};
+
+    #[test]
+    fn each_header_meets_the_handlers_own_as_its_merge_says() {
+        let mut handler = http::HeaderMap::new();
+        handler.append("set-cookie", HeaderValue::from_static("theirs=1"));
+        handler.append("cache-control", HeaderValue::from_static("public"));
+        handler.append("cache-control", HeaderValue::from_static("max-age=60"));
+        handler.append("vary", HeaderValue::from_static("accept"));
+        let edits = [
+            ("set-cookie", "ours=2", HeaderMerge::Append),
+            ("cache-control", "private, no-store", HeaderMerge::Replace),
+            ("vary", "cookie", HeaderMerge::IfAbsent),
+            ("x-absent", "set", HeaderMerge::IfAbsent),
+        ];
+        merge(edits.into_iter(), &mut handler);
+        let all = |name: &str| handler.get_all(name).iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>();
+        assert_eq!(all("set-cookie"), ["theirs=1", "ours=2"]);
+        assert_eq!(all("cache-control"), ["private, no-store"]);
+        assert_eq!(all("vary"), ["accept"]);
+        assert_eq!(all("x-absent"), ["set"]);
+    }
+
+    #[test]
+    fn an_admitted_caller_is_put_in_the_extensions_and_a_refusal_is_answered() {
+        let mut extensions = http::Extensions::new();
+        let refused =
+            Admission::Refused(Rejection::standalone(Refusal::new(RejectionCode::MfaRequired, "no mfa")));
+        let answer = refused.admit(&mut extensions).unwrap_err();
+        assert!(extensions.is_empty(), "a refused request reaches no handler");
+        let response = answer.to_http(|b| b);
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["www-authenticate"], "Bearer error=\"invalid_token\"");
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+        assert_eq!(body["code"], "mfa_required");
+        assert_eq!(
+            response.extensions().get::<Rejection>().map(Rejection::code),
+            Some(RejectionCode::MfaRequired),
+            "outer layers see why"
+        );
+    }
+}
