@@ -1,7 +1,7 @@
 //! Where the revocations live and how the local view may age: the store's address
 //! (`memory`, `redis://…`, `rediss://…`), its key prefix, the bound on the view's
 //! age and what happens past it. Read from `MFA_SESSION_STORE*` and the `[browser]`
-//! table's `session_store*` keys by [`config`](crate::config).
+//! table's `session_store*` keys by the configuration (`Environment::session_store`).
 //!
 //! Accepted addresses, and nothing else:
 //!
@@ -66,7 +66,7 @@ impl FromStr for FailMode {
         if !rest.starts_with(char::is_whitespace) {
             return Err(bad());
         }
-        let duration = crate::config::parse_duration(rest).map_err(|e| {
+        let duration = parse_duration(rest).map_err(|e| {
             StoreError::invalid_input(format!("{text:?}: the time after open-for is not a duration: {e}"))
         })?;
         Ok(FailMode::OpenFor(duration))
@@ -80,6 +80,19 @@ impl fmt::Display for FailMode {
             FailMode::OpenFor(d) => write!(f, "open-for {}", humantime::format_duration(*d)),
         }
     }
+}
+
+/// A duration as the configuration writes one: bare seconds (`"60"`) or in words
+/// (`"90s"`, `"5m"`, `"1h 30m"`). The grammar of `config::parse_duration`, not
+/// called from here because the configuration depends on this module and the
+/// module graph stays acyclic.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| format!("{text:?} is not a duration like \"90s\", \"5m\" or \"1h 30m\" ({e})"))
 }
 
 /// A password, never shown.
@@ -535,7 +548,7 @@ pub(crate) fn resolve(
         settings = settings.fail(fail.parse().map_err(|e| (v_fail, e))?);
     }
     if let Some(stale) = &vars.stale_after {
-        let bound = crate::config::parse_duration(stale)
+        let bound = parse_duration(stale)
             .map_err(|e| (v_stale, StoreError::invalid_input(format!("{v_stale}: {e}"))))?;
         settings = settings.stale_after(bound).map_err(|e| (v_stale, e))?;
     }
