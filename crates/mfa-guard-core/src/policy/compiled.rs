@@ -1,9 +1,12 @@
 //! A policy compiled for the hot path: patterns parsed, rules sorted most specific
 //! first, roles as bit sets, assurance levels as ranks, each rule's challenge
-//! settings resolved; and how a request's rule is selected.
+//! settings resolved; and how a request's rule is selected (through a
+//! [`RouteIndex`], never by trying every rule).
 
 use std::sync::Arc;
 
+use super::role_index::RoleIndex;
+use super::route_index::RouteIndex;
 use super::routes::PathPattern;
 use super::{
     Access, Callers, Levels, MAX_ROLES, MfaPolicy, Mode, Policy, Rank, Requirement, Role, RoleMap, RoleSet,
@@ -62,8 +65,11 @@ impl Policy {
         )?;
         let defaults = compiler.shared;
         Ok(CompiledPolicy {
+            index: RouteIndex::new(rules.iter().map(|r| &r.pattern)),
+            confusable_index: RouteIndex::new(rules.iter().map(|r| &r.confusable)),
             rules,
             fallback,
+            role_index: RoleIndex::new(&self.roles),
             roles: Arc::new(self.roles.clone()),
             mfa: self.mfa.clone(),
             levels,
@@ -218,9 +224,16 @@ impl CompiledRule {
 
 #[derive(Debug)]
 pub(crate) struct CompiledPolicy {
+    /// Most specific first: the order in which rules are tried.
     rules: Vec<CompiledRule>,
+    /// The rules by their patterns' literal parts.
+    index: RouteIndex,
+    /// The rules by their patterns' confusable forms.
+    confusable_index: RouteIndex,
     fallback: CompiledRule,
     pub(crate) roles: Arc<RoleMap>,
+    /// The role map by claim value: how a token's roles are resolved.
+    pub(crate) role_index: RoleIndex,
     pub(crate) mfa: MfaPolicy,
     pub(crate) levels: Levels,
     default_mode: Mode,
@@ -249,9 +262,10 @@ impl CompiledPolicy {
 
     /// The rule of `method` on `path`, the path as the router reads it.
     pub(crate) fn select(&self, method: &str, path: &str) -> &CompiledRule {
-        self.rules
-            .iter()
-            .find(|r| r.admits_method(method) && r.pattern.matches(path))
+        self.index
+            .matching(path)
+            .map(|i| &self.rules[i])
+            .find(|r| r.admits_method(method))
             .unwrap_or(&self.fallback)
     }
 
@@ -261,6 +275,128 @@ impl CompiledPolicy {
     /// rule is looked at, whatever its methods, so a method cannot hide one.
     pub(crate) fn confusable(&self, path: &str) -> bool {
         let key = crate::path::confusable_key(path);
-        self.rules.iter().any(|r| r.confusable.matches(&key) && !r.pattern.matches(path))
+        self.confusable_index.matching(&key).any(|i| !self.rules[i].pattern.matches(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The selection as it was before the index: the first rule of the sorted list
+    /// that admits the method and matches the path. The index must agree with it.
+    fn select_by_scan<'p>(policy: &'p CompiledPolicy, method: &str, path: &str) -> &'p CompiledRule {
+        policy
+            .rules
+            .iter()
+            .find(|r| r.admits_method(method) && r.pattern.matches(path))
+            .unwrap_or(&policy.fallback)
+    }
+
+    /// The confusable check as it was before the index: every rule looked at.
+    fn confusable_by_scan(policy: &CompiledPolicy, path: &str) -> bool {
+        let key = crate::path::confusable_key(path);
+        policy.rules.iter().any(|r| r.confusable.matches(&key) && !r.pattern.matches(path))
+    }
+
+    /// Segments chosen to collide: shared prefixes, case, dots, suffixes, escapes,
+    /// `;` parameters and empty segments.
+    fn segment() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "a", "b", "ab", "A", "a.json", "a.", "%61", "a;x", "", "x", "..", "%2e", "C",
+        ])
+    }
+
+    fn pattern() -> impl Strategy<Value = String> {
+        (prop::collection::vec(segment(), 0..4), any::<bool>()).prop_map(|(segments, prefix)| {
+            let literal: String = segments.iter().map(|s| format!("/{s}")).collect();
+            match (literal.is_empty(), prefix) {
+                (_, true) => format!("{literal}/*"),
+                (true, false) => "/".to_owned(),
+                (false, false) => literal,
+            }
+        })
+    }
+
+    fn methods() -> impl Strategy<Value = Vec<&'static str>> {
+        prop::sample::subsequence(vec!["GET", "POST", "HEAD", "DELETE"], 0..=2)
+    }
+
+    fn path() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => prop::collection::vec(segment(), 0..6)
+                .prop_map(|segments| segments.iter().map(|s| format!("/{s}")).collect::<String>()),
+            1 => "[ -~]{0,12}",
+        ]
+    }
+
+    fn method() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec!["GET", "HEAD", "POST", "DELETE", "PUT"])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2048))]
+
+        #[test]
+        fn the_route_index_selects_the_rule_the_scan_of_the_sorted_rules_selects(
+            rules in prop::collection::vec((pattern(), methods()), 0..24),
+            requests in prop::collection::vec((method(), path()), 1..24),
+        ) {
+            let mut policy = Policy::new().fallback(Requirement::public());
+            for (i, (pattern, methods)) in rules.iter().enumerate() {
+                let rule = super::super::Rule::new(pattern, Requirement::authenticated())
+                    .methods(methods)
+                    .name(format!("rule {i}"));
+                policy = policy.rule(rule);
+            }
+            let compiled = policy.compile().unwrap();
+            for (method, path) in &requests {
+                let indexed = compiled.select(method, path);
+                let scanned = select_by_scan(&compiled, method, path);
+                prop_assert!(
+                    std::ptr::eq(indexed, scanned),
+                    "{method} {path:?}: index chose {:?}, scan chose {:?}",
+                    indexed.label,
+                    scanned.label
+                );
+                prop_assert_eq!(compiled.confusable(path), confusable_by_scan(&compiled, path), "{:?}", path);
+            }
+        }
+    }
+
+    #[test]
+    fn the_index_prefers_the_longest_literal_then_exact_then_named_methods_then_order_written() {
+        let policy = Policy::new()
+            .rule(super::super::Rule::new("/*", Requirement::authenticated()).name("root"))
+            .rule(super::super::Rule::new("/a/*", Requirement::authenticated()).name("a any"))
+            .rule(
+                super::super::Rule::new("/a/*", Requirement::authenticated())
+                    .methods(["POST"])
+                    .name("a post"),
+            )
+            .rule(
+                super::super::Rule::new("/a/*", Requirement::authenticated())
+                    .methods(["PUT", "POST"])
+                    .name("a put"),
+            )
+            .rule(super::super::Rule::new("/a", Requirement::authenticated()).name("a exact"))
+            .rule(
+                super::super::Rule::new("/a/b/*", Requirement::authenticated())
+                    .methods(["GET"])
+                    .name("ab get"),
+            )
+            .compile()
+            .unwrap();
+        let chosen = |method: &str, path: &str| policy.select(method, path).label.to_string();
+        assert_eq!(chosen("GET", "/a"), "a exact");
+        assert_eq!(chosen("POST", "/a/x"), "a post");
+        assert_eq!(chosen("PUT", "/a/x"), "a put");
+        assert_eq!(chosen("GET", "/a/x"), "a any");
+        assert_eq!(chosen("HEAD", "/a/b/c"), "ab get");
+        assert_eq!(chosen("POST", "/a/b/c"), "a post");
+        assert_eq!(chosen("GET", "/b"), "root");
+        assert_eq!(chosen("GET", "no-slash"), "fallback");
     }
 }

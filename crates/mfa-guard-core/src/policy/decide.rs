@@ -32,7 +32,7 @@ impl CompiledPolicy {
     /// The facts of a token of caller `kind`.
     pub(crate) fn facts(&self, claims: &crate::claims::Claims, kind: CallerKind) -> Facts {
         Facts {
-            roles: self.roles.resolve(claims),
+            roles: self.role_index.resolve(claims),
             assurance: if kind == CallerKind::User { self.levels.achieved(claims) } else { None },
             auth_time: claims.auth_time().map(|t| t.unix()),
         }

@@ -13,7 +13,9 @@ mod decide;
 mod mfa;
 mod presets;
 mod requirement;
+mod role_index;
 mod roles;
+mod route_index;
 mod routes;
 mod rule;
 

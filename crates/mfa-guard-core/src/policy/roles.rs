@@ -213,6 +213,15 @@ impl RoleSet {
     pub(crate) fn intersects(self, other: RoleSet) -> bool {
         self.0 & other.0 != 0
     }
+
+    pub(crate) fn union(self, other: RoleSet) -> RoleSet {
+        RoleSet(self.0 | other.0)
+    }
+
+    /// The roles of `self` not in `other`.
+    pub(crate) fn difference(self, other: RoleSet) -> RoleSet {
+        RoleSet(self.0 & !other.0)
+    }
 }
 
 /// The outcome of resolving roles for one token.
