@@ -246,6 +246,7 @@ impl VerifierBuilder {
             Some(d) => Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         };
         Ok(Verifier {
+            index: super::issuer_index::IssuerIndex::new(issuers.iter().map(|i| i.configured.as_ref())),
             issuers,
             audiences: self.audiences,
             tenants,

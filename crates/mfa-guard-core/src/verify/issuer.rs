@@ -66,6 +66,12 @@ impl IssuerPattern {
         self.placeholder.is_some()
     }
 
+    /// A template's text before and after the placeholder; `None` for an exact issuer.
+    pub(crate) fn template_parts(&self) -> Option<(&str, &str)> {
+        let at = self.placeholder?;
+        Some((&self.raw[..at], &self.raw[at + PLACEHOLDER.len()..]))
+    }
+
     /// The issuer for a given tenant (the template with `tid` substituted).
     pub fn for_tenant(&self, tid: &str) -> String {
         self.raw.replacen(PLACEHOLDER, tid, 1)

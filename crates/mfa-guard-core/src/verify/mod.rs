@@ -10,6 +10,7 @@
 mod builder;
 mod header;
 mod issuer;
+mod issuer_index;
 mod tenant;
 mod verifier;
 

@@ -8,13 +8,22 @@
 //!
 //! Exact issuers are not affected: an exact Entra issuer already names its tenant.
 
+use std::collections::HashSet;
 use std::fmt;
 
 use super::is_guid;
 
-/// An allow-list of tenant ids (GUIDs, compared without regard to case).
+/// A tenant id in lowercase: the form the allow-list holds and looks up.
+type TenantId = [u8; 36];
+
+/// An allow-list of tenant ids (GUIDs, compared without regard to case), looked up
+/// by hash: a list of a hundred thousand tenants costs what a list of one does.
 #[derive(Clone, PartialEq, Eq)]
-pub(crate) struct Tenants(Box<[String]>);
+pub(crate) struct Tenants {
+    /// As configured (lowercased, without repeats), for `Debug`.
+    listed: Box<[String]>,
+    set: HashSet<TenantId>,
+}
 
 impl Tenants {
     /// Checks every entry is a GUID; an empty list is refused (it would admit
@@ -26,6 +35,7 @@ impl Tenants {
                 .into());
         }
         let mut tenants = Vec::with_capacity(list.len());
+        let mut set = HashSet::with_capacity(list.len());
         for tenant in list {
             if !is_guid(&tenant) {
                 return Err(format!(
@@ -33,23 +43,30 @@ impl Tenants {
                 ));
             }
             let tenant = tenant.to_ascii_lowercase();
-            if !tenants.contains(&tenant) {
+            if lowercase_id(&tenant).is_some_and(|id| set.insert(id)) {
                 tenants.push(tenant);
             }
         }
-        Ok(Self(tenants.into()))
+        Ok(Self { listed: tenants.into(), set })
     }
 
     /// Whether a token of tenant `tid` may pass.
     pub(crate) fn allows(&self, tid: &str) -> bool {
-        self.0.iter().any(|t| t.eq_ignore_ascii_case(tid))
+        lowercase_id(tid).is_some_and(|id| self.set.contains(&id))
     }
 }
 
 impl fmt::Debug for Tenants {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.0.iter()).finish()
+        f.debug_list().entries(self.listed.iter()).finish()
     }
+}
+
+/// `tid` in lowercase, when it has a tenant id's length (no other can be listed).
+fn lowercase_id(tid: &str) -> Option<TenantId> {
+    let mut id: TenantId = tid.as_bytes().try_into().ok()?;
+    id.make_ascii_lowercase();
+    Some(id)
 }
 
 #[cfg(test)]
@@ -65,6 +82,13 @@ mod tests {
         assert!(t.allows(A) && t.allows(&A.to_ascii_uppercase()) && t.allows(B));
         assert!(!t.allows("aaaabbbb-0000-cccc-1111-dddd2222ffff"));
         assert!(!t.allows(""));
+        assert!(!t.allows(&format!("{A}0")), "a longer id is another id");
+    }
+
+    #[test]
+    fn repeats_in_any_case_are_listed_once() {
+        let t = Tenants::new(vec![A.into(), A.to_ascii_uppercase(), B.into()]).unwrap();
+        assert_eq!(format!("{t:?}"), format!("[{A:?}, {B:?}]"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use std::sync::{Arc, OnceLock};
 
+use super::issuer_index::IssuerIndex;
 use super::{AlgorithmSet, IssuerMatch, IssuerPattern, Parsed, Tenants, invalid};
 use crate::claims::Claims;
 use crate::keys::{KeyError, KeyErrorKind, KeySource, Lookup, VerifyingKey};
@@ -40,6 +41,8 @@ use crate::time::Clock;
 #[derive(Clone)]
 pub struct Verifier {
     pub(super) issuers: Vec<Issuer>,
+    /// The configured issuers by their text.
+    pub(super) index: IssuerIndex,
     pub(super) audiences: Vec<String>,
     /// Where set, the only tenants a `{tenantid}` template admits.
     pub(super) tenants: Option<Tenants>,
@@ -242,30 +245,56 @@ impl Verifier {
 
     /// The issuer the token claims, among those configured: `Ok(None)` when some
     /// issuer's identity is not known yet (discovery not loaded) and none matched.
+    /// Configured issuers are looked up ([`IssuerIndex`]); of several that match,
+    /// the first configured wins.
     fn find_issuer(&self, parsed: &Parsed) -> Result<Option<usize>, Refusal> {
         let claims = &parsed.claims;
         let iss = claims.iss().ok_or_else(|| invalid("the token has no iss claim"))?;
+        let tid = claims.tid();
+        let tenant_allowed = self.tenant_allowed(tid);
+        let mut first: Option<usize> = None;
+        let mut foreign_tenant = false;
+        let mut matched = |position: usize, template: bool| {
+            // A template matched, so `tid` is a GUID; an exact issuer that names
+            // the same tenant may still admit the token.
+            if template && !tenant_allowed {
+                foreign_tenant = true;
+            } else {
+                first = Some(first.map_or(position, |f| f.min(position)));
+            }
+        };
+        if let Some(position) = self.index.exact(iss) {
+            matched(position, false);
+        }
+        if let Some(position) =
+            tid.filter(|t| super::is_guid(t)).and_then(|tid| self.index.template(iss, tid))
+        {
+            matched(position, true);
+        }
         let mut unknown = false;
         let mut bad_tenant = false;
-        let mut foreign_tenant = false;
-        for (i, issuer) in self.issuers.iter().enumerate() {
-            match issuer.pattern() {
+        for &position in &self.index.declared {
+            match self.issuers[position].pattern() {
                 None => unknown = true,
-                Some(p) => match p.matches(iss, claims.tid()) {
-                    // A template matched, so `tid` is a GUID; an exact issuer that
-                    // names the same tenant may still admit the token.
-                    IssuerMatch::Yes if p.is_template() && !self.tenant_allowed(claims.tid()) => {
-                        foreign_tenant = true;
-                    }
-                    IssuerMatch::Yes => return Ok(Some(i)),
+                Some(p) => match p.matches(iss, tid) {
+                    IssuerMatch::Yes => matched(position, p.is_template()),
                     IssuerMatch::BadTenant => bad_tenant = true,
                     IssuerMatch::No => {}
                 },
             }
         }
+        if let Some(position) = first {
+            return Ok(Some(position));
+        }
         if unknown {
             return Ok(None);
         }
+        // Only to word the refusal: whether `iss` has some template's shape.
+        let bad_tenant = bad_tenant
+            || self.index.template_positions.iter().any(|&position| {
+                let pattern = self.issuers[position].configured.as_ref();
+                pattern.is_some_and(|p| p.matches(iss, tid) == IssuerMatch::BadTenant)
+            });
         Err(invalid(if foreign_tenant {
             "the token's tenant is not allowed here"
         } else if bad_tenant {
@@ -375,13 +404,15 @@ impl Verifier {
             .iter()
             .find(|i| i.pattern().is_some_and(|p| p.as_str() == pattern.as_str()))
             .map_or_else(|| KeySource::jwks_url(jwks_uri), |i| i.keys.clone());
+        let issuers = vec![Issuer {
+            configured: Some(pattern),
+            declared: OnceLock::new(),
+            keys,
+            any_tenant: self.tenants.is_none(),
+        }];
         Ok(Verifier {
-            issuers: vec![Issuer {
-                configured: Some(pattern),
-                declared: OnceLock::new(),
-                keys,
-                any_tenant: self.tenants.is_none(),
-            }],
+            index: IssuerIndex::new(issuers.iter().map(|i| i.configured.as_ref())),
+            issuers,
             audiences: vec![client_id.to_owned()],
             tenants: self.tenants.clone(),
             algorithms: self.algorithms,
@@ -390,5 +421,134 @@ impl Verifier {
             authorized_party: Some(client_id.to_owned()),
             clock: Arc::clone(&self.clock),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The issuer lookup as it was before the index: every issuer tried in order.
+    fn find_issuer_by_scan(verifier: &Verifier, parsed: &Parsed) -> Result<Option<usize>, String> {
+        let claims = &parsed.claims;
+        let iss = claims.iss().ok_or("the token has no iss claim")?;
+        let (mut unknown, mut bad_tenant, mut foreign_tenant) = (false, false, false);
+        for (i, issuer) in verifier.issuers.iter().enumerate() {
+            match issuer.pattern() {
+                None => unknown = true,
+                Some(p) => match p.matches(iss, claims.tid()) {
+                    IssuerMatch::Yes if p.is_template() && !verifier.tenant_allowed(claims.tid()) => {
+                        foreign_tenant = true;
+                    }
+                    IssuerMatch::Yes => return Ok(Some(i)),
+                    IssuerMatch::BadTenant => bad_tenant = true,
+                    IssuerMatch::No => {}
+                },
+            }
+        }
+        if unknown {
+            return Ok(None);
+        }
+        Err(if foreign_tenant {
+            "the token's tenant is not allowed here"
+        } else if bad_tenant {
+            "the token's tid claim is missing or not a GUID, so its issuer cannot be matched"
+        } else {
+            "the token's issuer is not accepted here"
+        }
+        .to_owned())
+    }
+
+    const T1: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
+    const T2: &str = "11112222-3333-4444-5555-666677778888";
+    /// Its last eight digits repeat its first eight: `iss` can hold it twice, overlapping.
+    const T3: &str = "abcdef01-2345-6789-abcd-0123abcdef01";
+
+    fn issuer_text() -> impl Strategy<Value = String> {
+        prop::sample::select(vec![
+            "https://sts.example/{tenantid}/".to_owned(),
+            "https://sts.example/{tenantid}".to_owned(),
+            "https://login.example/{tenantid}/v2.0".to_owned(),
+            "{tenantid}".to_owned(),
+            "https://sts.example/abcdef01-2345-6789-abcd-0123{tenantid}".to_owned(),
+            format!("https://sts.example/{T1}/"),
+            format!("https://login.example/{T2}/v2.0"),
+            "https://other.example/".to_owned(),
+        ])
+    }
+
+    fn token_issuer() -> impl Strategy<Value = String> {
+        (prop::sample::select(vec![T1, T2, T3, "not-a-guid"]), 0..6usize).prop_map(|(tid, shape)| match shape
+        {
+            0 => format!("https://sts.example/{tid}/"),
+            1 => format!("https://sts.example/{tid}"),
+            2 => format!("https://login.example/{tid}/v2.0"),
+            3 => tid.to_owned(),
+            4 => format!("https://sts.example/abcdef01-2345-6789-abcd-0123{tid}"),
+            _ => "https://other.example/".to_owned(),
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        #[test]
+        fn the_issuer_index_finds_the_issuer_the_scan_in_configured_order_finds(
+            issuers in prop::collection::vec(issuer_text(), 1..6),
+            tenants in prop::option::of(prop::sample::subsequence(vec![T1, T2, T3], 1..=2)),
+            tokens in prop::collection::vec(
+                (token_issuer(), prop::option::of(prop::sample::select(vec![T1, T2, T3, "not-a-guid", ""]))),
+                1..12,
+            ),
+        ) {
+            let mut builder = Verifier::builder().audience("api");
+            for issuer in &issuers {
+                builder = builder.issuer(issuer).keys(KeySource::hmac_secret(b"secret"));
+            }
+            if let Some(tenants) = &tenants {
+                builder = builder.tenants(tenants.iter().copied());
+            }
+            let verifier = builder.algorithms([crate::Algorithm::HS256]).build().unwrap();
+            for (iss, tid) in &tokens {
+                let mut claims = serde_json::json!({ "iss": iss });
+                if let Some(tid) = tid {
+                    claims["tid"] = serde_json::json!(tid);
+                }
+                let parsed = Parsed {
+                    alg: crate::Algorithm::HS256,
+                    kid: None,
+                    claims: crate::claims::parse_claims(claims.to_string().as_bytes()).unwrap(),
+                    signing_input_len: 0,
+                    signature: Vec::new(),
+                };
+                let indexed = verifier.find_issuer(&parsed).map_err(|r| r.detail.into_owned());
+                prop_assert_eq!(indexed, find_issuer_by_scan(&verifier, &parsed), "{} {:?}", iss, tid);
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_configured_of_two_matching_issuers_verifies() {
+        let exact = format!("https://sts.example/{T1}/");
+        let verifier = Verifier::builder()
+            .issuer("https://sts.example/{tenantid}/")
+            .keys(KeySource::hmac_secret(b"first"))
+            .issuer(&exact)
+            .keys(KeySource::hmac_secret(b"second"))
+            .audience("api")
+            .algorithms([crate::Algorithm::HS256])
+            .build()
+            .unwrap();
+        let claims = serde_json::json!({ "iss": exact, "tid": T1 }).to_string();
+        let parsed = Parsed {
+            alg: crate::Algorithm::HS256,
+            kid: None,
+            claims: crate::claims::parse_claims(claims.as_bytes()).unwrap(),
+            signing_input_len: 0,
+            signature: Vec::new(),
+        };
+        assert_eq!(verifier.find_issuer(&parsed).map_err(|r| r.detail.into_owned()), Ok(Some(0)));
     }
 }
