@@ -1,0 +1,272 @@
+//! People at the gate (issue 23): headless Chromium walks the seed's examples 1, 3
+//! and 4 (`tests/browser/gate.mjs`) through **real nginx** with the shipped recipe
+//! (`deploy/nginx/`), which asks `mfa-guard serve` about every request, in front of
+//! a plain Python application (`tests/upstream/echo.py`, no mfa-guard code in it).
+//! The provider is the development identity server on an origin of its own; the
+//! callback, sign-in and sign-out pages are served by `serve` under `/.mfa-guard/`
+//! on nginx's origin, which the recipe sends there.
+//!
+//! Needs nginx, python3, node 20+ and Chromium (as `tests/conformance/tests/chromium.rs`
+//! does; missing tools skip outside CI, fail under it: `mfa_guard_conformance::tools`).
+//! `MFA_GUARD_SCREENSHOTS=1` writes `docs/images/gate-application.png` and
+//! `docs/images/gate-mfa-required.png`.
+//!
+//! Run: `cargo test -p mfa-guard-conformance --test gate_browser`.
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mfa_guard_conformance::forward::{Proxy, start_nginx};
+use mfa_guard_conformance::tools::{self, Missing};
+use mfa_guard_core::config::Environment;
+use mfa_guard_core::{Guard, PathRules};
+use mfa_guard_dev::server::{Client, DevIdp};
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_CLIENT_ID, DEV_TENANT, DISCOVERY_PATH, DevIssuer, JWKS_PATH};
+use mfa_guard_serve::{AuthServer, BrowserPrefix};
+use serde_json::Value;
+
+/// How long the three journeys may take.
+const RUN_TIMEOUT: Duration = Duration::from_secs(90);
+const SESSION_KEYS: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+/// The reason phrase nginx keeps from serve's refusal.
+const MFA_REQUIRED_REASON: &str = "Unauthorized - MFA required";
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
+}
+
+/// node, the journeys' packages, Chromium and python3, by the rule of `tools`.
+fn prepare() -> Result<bool, String> {
+    let browser = repo_root().join("tests/browser");
+    let probe = tools::probe_node()
+        .and_then(|()| {
+            if browser.join("node_modules/playwright-core/package.json").is_file() {
+                Ok(())
+            } else {
+                tools::probe_npm("tests/browser").and_then(|()| tools::npm_ci(&browser, "tests/browser"))
+            }
+        })
+        .and_then(|()| {
+            let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+            tools::probe_version(&chromium, "--version")
+                .map_err(|why| Missing::new("Chromium", "Debian: apt-get install chromium", why))
+        })
+        .and_then(|()| {
+            tools::probe_version("python3", "--version")
+                .map_err(|why| Missing::new("python3", "Debian: apt-get install python3", why))
+        });
+    tools::require("the gate's browser journeys", probe)
+}
+
+/// A child process killed (and reaped) when dropped.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The plain Python application, on a free port; it also stops when its stdin closes.
+fn start_application() -> (Killed, SocketAddr) {
+    let mut child = Killed(
+        Command::new("python3")
+            .arg(repo_root().join("tests/upstream/echo.py"))
+            .arg("0")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start python3: {e}")),
+    );
+    let mut line = String::new();
+    BufReader::new(child.0.stdout.take().expect("stdout")).read_line(&mut line).expect("its first line");
+    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("echo.py said {line:?}"));
+    let addr = ready["listening"].as_str().and_then(|a| a.parse().ok()).expect("its address");
+    (child, addr)
+}
+
+/// The development identity server on an origin of its own, for the client whose
+/// pages are at `gate` (the proxy's origin) under the default prefix.
+async fn start_provider(gate: SocketAddr) -> (Arc<DevIssuer>, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let bound = listener.local_addr().expect("addr");
+    let issuer = Arc::new(DevIssuer::for_server(bound).expect("a development key"));
+    let prefix = BrowserPrefix::default();
+    let client = Client::new(
+        DEV_CLIENT_ID,
+        format!("http://{gate}{}", prefix.path("callback")),
+        format!("http://{gate}{}", prefix.path("signed-out")),
+    );
+    let base = format!("http://{bound}");
+    let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), &base).with_client(client));
+    tokio::spawn(async move { axum::serve(listener, idp.router()).await });
+    (issuer, base)
+}
+
+/// serve's guard as `mfa-guard serve` builds it from its environment: the
+/// provider's tokens, browser sign-in for the client at `gate`.
+fn gate_guard(issuer: &DevIssuer, provider: &str, gate: SocketAddr) -> Guard {
+    let prefix = BrowserPrefix::default();
+    let vars = [
+        ("MFA_ISSUER", issuer.issuer().to_owned()),
+        ("MFA_TENANTS", DEV_TENANT.to_owned()),
+        ("MFA_JWKS_URL", format!("{provider}{JWKS_PATH}")),
+        ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
+        ("MFA_OIDC_CLIENT_ID", DEV_CLIENT_ID.to_owned()),
+        ("MFA_OIDC_REDIRECT_URI", format!("http://{gate}{}", prefix.path("callback"))),
+        ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
+        ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
+    ];
+    let env = Environment::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .expect("the environment");
+    let browser = env.browser(gate).expect("browser settings").expect("browser sign-in is on");
+    let guard = env
+        .builder()
+        .expect("the builder")
+        .path_rules(env.path_rules(PathRules::strict()))
+        .browser(prefix.place(browser))
+        .build()
+        .expect("the guard");
+    prefix.check(&guard).expect("every browser path under the prefix");
+    guard
+}
+
+/// Runs `tests/browser/gate.mjs` against `gate` and returns its verdict; panics with
+/// its stderr (and the proxy's log) when it fails.
+fn run_journeys(name: &str, gate: SocketAddr, proxy: &Proxy) -> Value {
+    let mut cmd = Command::new("node");
+    cmd.arg("gate.mjs").arg("--gate").arg(format!("{name}=http://{gate}"));
+    if std::env::var("MFA_GUARD_SCREENSHOTS").as_deref() == Ok("1") {
+        cmd.arg("--screenshots").arg(repo_root().join("docs/images"));
+    }
+    let mut child = Killed(
+        cmd.current_dir(repo_root().join("tests/browser"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start node: {e}")),
+    );
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut out = String::new();
+            let _ = pipe.read_to_string(&mut out);
+            out
+        })
+    };
+    let stdout = drain(Box::new(child.0.stdout.take().expect("stdout")));
+    let stderr = drain(Box::new(child.0.stderr.take().expect("stderr")));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("wait for node") {
+            break Some(status);
+        }
+        if started.elapsed() > RUN_TIMEOUT {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    drop(child);
+    let (stdout, stderr) = (stdout.join().unwrap_or_default(), stderr.join().unwrap_or_default());
+    let line = stdout.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or_default();
+    let verdict: Value = serde_json::from_str(line).unwrap_or_else(|_| {
+        panic!(
+            "the gate journeys ({name}) said {stdout:?} ({status:?}); stderr:\n{stderr}\n{name} log:\n{}",
+            proxy.log()
+        )
+    });
+    assert!(
+        verdict["ok"] == true && status.is_some_and(|s| s.success()),
+        "the gate journeys ({name}) failed:\n{}\n\nstderr:\n{stderr}\n{name} log:\n{}",
+        serde_json::to_string_pretty(&verdict["failures"]).unwrap_or_default(),
+        proxy.log()
+    );
+    verdict
+}
+
+fn journey(verdict: &Value, example: u64) -> &Value {
+    verdict["journeys"]
+        .as_array()
+        .and_then(|j| j.iter().find(|j| j["example"] == example))
+        .unwrap_or_else(|| panic!("no journey {example} in {verdict}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() {
+    if !tokio::task::spawn_blocking(prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
+        return;
+    }
+    let (_application, application) = start_application();
+    // serve's address first (nginx is configured with it), its guard once nginx's
+    // origin — the application's, as browsers see it — is known.
+    let serve_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let serve = serve_listener.local_addr().expect("addr");
+    let Some(nginx) = start_nginx(serve, application).await.unwrap_or_else(|e| panic!("{e}")) else {
+        return;
+    };
+    let (issuer, provider): (Arc<DevIssuer>, String) = start_provider(nginx.addr).await;
+    let server = AuthServer::new(gate_guard(&issuer, &provider, nginx.addr));
+    let serving =
+        tokio::spawn(async move { server.serve_http(serve_listener, std::future::pending()).await });
+    let gate = nginx.addr;
+    let verdict = tokio::task::spawn_blocking(move || {
+        let verdict = run_journeys("nginx", gate, &nginx);
+        drop(nginx);
+        verdict
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    serving.abort();
+
+    let one = journey(&verdict, 1);
+    assert_eq!(
+        (&one["finalPath"], &one["providerTrips"], &one["identity"]["mfa"], &one["identity"]["roles"]),
+        (
+            &Value::from("/commerce/customers"),
+            &Value::from(1),
+            &Value::from("true"),
+            &Value::from("AdminAgent")
+        ),
+        "example 1 (MFA at sign-in, the MFA page without a second prompt): {one}"
+    );
+    let three = journey(&verdict, 3);
+    assert_eq!(
+        (
+            &three["finalPath"],
+            &three["providerTripsBeforeSignOut"],
+            &three["signOutLanding"],
+            &three["providerTripsAfterSignOut"]
+        ),
+        (
+            &Value::from("/commerce/customers"),
+            &Value::from(2),
+            &Value::from("/.mfa-guard/signed-out"),
+            &Value::from(2)
+        ),
+        "example 3 (password, one step-up; sign out at the gate, and again): {three}"
+    );
+    let four = journey(&verdict, 4);
+    assert_eq!(
+        (
+            &four["finalPath"],
+            &four["status"],
+            &four["statusText"],
+            &four["firstStatusText"],
+            &four["providerTrips"]
+        ),
+        (
+            &Value::from("/billing/invoices"),
+            &Value::from(401),
+            &Value::from(MFA_REQUIRED_REASON),
+            &Value::from(MFA_REQUIRED_REASON),
+            &Value::from(2)
+        ),
+        "example 4 (MFA not recognised: the 401 page with nginx's status line kept, no new round trip): {four}"
+    );
+}
