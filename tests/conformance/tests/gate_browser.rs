@@ -20,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mfa_guard_conformance::forward::{Proxy, start_nginx};
+use mfa_guard_conformance::forward::{Proxy, start_caddy, start_nginx};
 use mfa_guard_conformance::tools::{self, Missing};
 use mfa_guard_core::config::Environment;
 use mfa_guard_core::{Guard, PathRules};
@@ -268,5 +268,51 @@ async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() 
             &Value::from(2)
         ),
         "example 4 (MFA not recognised: the 401 page with nginx's status line kept, no new round trip): {four}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_and_step_up_at_the_caddy_gate_of_a_python_application() {
+    if !tokio::task::spawn_blocking(prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
+        return;
+    }
+    let (_application, application) = start_application();
+    let serve_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let serve = serve_listener.local_addr().expect("addr");
+    let Some(caddy) = start_caddy(serve, application).await.unwrap_or_else(|e| panic!("{e}")) else {
+        return;
+    };
+    let (issuer, provider): (Arc<DevIssuer>, String) = start_provider(caddy.addr).await;
+    let server = AuthServer::new(gate_guard(&issuer, &provider, caddy.addr));
+    let serving =
+        tokio::spawn(async move { server.serve_http(serve_listener, std::future::pending()).await });
+    let gate = caddy.addr;
+    let verdict = tokio::task::spawn_blocking(move || {
+        let verdict = run_journeys("caddy", gate, &caddy);
+        drop(caddy);
+        verdict
+    })
+    .await
+    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    serving.abort();
+
+    let one = journey(&verdict, 1);
+    assert_eq!(
+        (&one["finalPath"], &one["providerTrips"], &one["identity"]["mfa"]),
+        (&Value::from("/commerce/customers"), &Value::from(1), &Value::from("true")),
+        "example 1 through Caddy: {one}"
+    );
+    let three = journey(&verdict, 3);
+    assert_eq!(
+        (&three["providerTripsBeforeSignOut"], &three["signOutLanding"], &three["providerTripsAfterSignOut"]),
+        (&Value::from(2), &Value::from("/.mfa-guard/signed-out"), &Value::from(2)),
+        "example 3 through Caddy: {three}"
+    );
+    // Caddy writes Go's standard reason phrase; the page and the status say the rest.
+    let four = journey(&verdict, 4);
+    assert_eq!(
+        (&four["finalPath"], &four["status"], &four["statusText"], &four["providerTrips"]),
+        (&Value::from("/billing/invoices"), &Value::from(401), &Value::from("Unauthorized"), &Value::from(2)),
+        "example 4 through Caddy: {four}"
     );
 }
