@@ -11,6 +11,13 @@
 //! package. Packages that `npm ci` cannot install (no registry reachable) count as
 //! a missing tool too.
 //!
+//! **The quick tier.** `cargo quick` (an alias in `.cargo/config.toml` for
+//! `cargo test --workspace` with `MFA_QUICK=1`) leaves out the slow suites: the
+//! soak, and every suite that needs a tool from outside Rust (each asks
+//! [`require`], which asks [`quick_tier`] first). A left-out suite is said and
+//! recorded like a skip. Under CI it fails instead, whatever the tools: a quick
+//! run left suites out, and CI must never count one as passed.
+//!
 //! **What was skipped, after a run.** A skip line on stderr is easy to miss among a
 //! thousand lines of test output, and `cargo test` runs each test binary on its
 //! own, so none of them can print a summary at the end. Each skip is therefore also
@@ -100,11 +107,60 @@ pub fn decide(suite: &str, ci: Option<&str>, probe: Result<(), Missing>) -> Deci
     }
 }
 
+/// Whether the value of `MFA_QUICK` asks for the quick tier: `1` or `true` (any
+/// case), as [`is_ci`] reads `CI`.
+pub fn is_quick(quick: Option<&str>) -> bool {
+    is_ci(quick)
+}
+
+/// The rule of the quick tier, from the values of `CI` and `MFA_QUICK`, for a slow
+/// `suite`: `None` when this is no quick run (the suite goes on to its own
+/// checks); a skip outside CI; a failure under CI, which must not count a suite
+/// that never ran as passed.
+pub fn decide_quick(suite: &str, ci: Option<&str>, quick: Option<&str>) -> Option<Decision> {
+    if !is_quick(quick) {
+        return None;
+    }
+    let quick = quick.unwrap_or_default().trim();
+    Some(if is_ci(ci) {
+        Decision::Fail(format!(
+            "{suite} was left out by MFA_QUICK={quick} (the quick tier); under CI (CI={}) a \
+             left-out suite fails instead of passing: run `cargo test --workspace` without MFA_QUICK",
+            ci.unwrap_or_default().trim()
+        ))
+    } else {
+        Decision::Skip(format!(
+            "leaving out {suite}: MFA_QUICK={quick} (the quick tier, `cargo quick`); \
+             `cargo test --workspace` runs them"
+        ))
+    })
+}
+
+/// For a slow suite (the soak; [`require`] asks it for every suite that needs a
+/// tool): `Ok(true)` run it; `Ok(false)` this is the quick tier and it is left out
+/// (said on stderr and recorded, as a skip is); `Err` it must fail, with this
+/// message (the quick tier under CI).
+pub fn quick_tier(suite: &str) -> Result<bool, String> {
+    let env = |name| std::env::var(name).ok();
+    match decide_quick(suite, env("CI").as_deref(), env("MFA_QUICK").as_deref()) {
+        None => Ok(true),
+        Some(decision) => act(decision),
+    }
+}
+
 /// Decides for this process's `CI` and acts on it: `Ok(true)` run; `Ok(false)`
 /// skipped (said on stderr and recorded, see the module documentation); `Err` the
-/// suite must fail, with this message.
+/// suite must fail, with this message. In the quick tier the suite is left out
+/// before its tools are probed ([`quick_tier`]).
 pub fn require(suite: &str, probe: Result<(), Missing>) -> Result<bool, String> {
-    let decision = decide(suite, std::env::var("CI").ok().as_deref(), probe);
+    if !quick_tier(suite)? {
+        return Ok(false);
+    }
+    act(decide(suite, std::env::var("CI").ok().as_deref(), probe))
+}
+
+/// Records `decision` and acts on it, as [`require`] says.
+fn act(decision: Decision) -> Result<bool, String> {
     record(&decision);
     match decision {
         Decision::Run => Ok(true),
@@ -298,6 +354,49 @@ mod tests {
             "{line}"
         );
         assert!(matches!(decide("the offline tests", Some("true"), Err(missing)), Decision::Fail(_)));
+    }
+
+    #[test]
+    fn the_quick_tier_leaves_a_slow_suite_out_saying_so_outside_ci() {
+        for quick in ["1", "true", "TRUE", " 1 "] {
+            for ci in [None, Some(""), Some("false"), Some("0")] {
+                assert_eq!(
+                    decide_quick("the soak", ci, Some(quick)),
+                    Some(Decision::Skip(format!(
+                        "leaving out the soak: MFA_QUICK={} (the quick tier, `cargo quick`); \
+                         `cargo test --workspace` runs them",
+                        quick.trim()
+                    ))),
+                    "MFA_QUICK={quick:?} CI={ci:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_quick_tier_fails_a_slow_suite_under_ci_so_it_is_never_counted_as_passed() {
+        for ci in ["true", "1"] {
+            let Some(Decision::Fail(why)) = decide_quick("the soak", Some(ci), Some("1")) else {
+                panic!("CI={ci:?} with MFA_QUICK=1 must fail");
+            };
+            assert_eq!(
+                why,
+                format!(
+                    "the soak was left out by MFA_QUICK=1 (the quick tier); under CI (CI={ci}) a \
+                     left-out suite fails instead of passing: run `cargo test --workspace` without \
+                     MFA_QUICK"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn without_mfa_quick_every_suite_runs_as_before() {
+        for quick in [None, Some(""), Some("0"), Some("false"), Some("yes")] {
+            for ci in [None, Some("true")] {
+                assert_eq!(decide_quick("the soak", ci, quick), None, "MFA_QUICK={quick:?} CI={ci:?}");
+            }
+        }
     }
 
     #[test]
