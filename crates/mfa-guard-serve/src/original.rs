@@ -123,13 +123,25 @@ pub(crate) fn method(named: &str) -> Result<String, Refusal> {
     Ok(named.to_ascii_uppercase())
 }
 
-/// The path and query of an absolute URL (`https://host/path?q` → `/path?q`).
+/// The path and query of an absolute URL (`https://host/path?q` → `/path?q`), read
+/// by `http::Uri`. Accepted only when the URL is exactly `scheme://authority` and a
+/// path and query, nothing dropped: a fragment, which the parser would cut off, is
+/// refused rather than hidden from the path rules.
 fn path_of_url(url: &str) -> Result<&str, Refusal> {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| bad("X-Original-URL is not an http(s) URL".into()))?;
-    Ok(rest.find(['/', '?']).map_or("/", |i| &rest[i..]))
+    let not_url = || bad("X-Original-URL is not an http(s) URL".into());
+    let uri: http::Uri = url.parse().map_err(|_| not_url())?;
+    let (Some(scheme @ ("http" | "https")), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
+        return Err(not_url());
+    };
+    let origin = scheme.len() + "://".len() + authority.as_str().len();
+    let rest = url.get(origin..).ok_or_else(not_url)?;
+    let read = uri.path_and_query().map_or("", |pq| pq.as_str());
+    // `https://host` alone reads as the path `/`.
+    let whole = rest == read || (rest.is_empty() && read == "/");
+    if !url[..origin].eq_ignore_ascii_case(&format!("{scheme}://{authority}")) || !whole {
+        return Err(not_url());
+    }
+    Ok(if rest.is_empty() { "/" } else { rest })
 }
 
 #[cfg(test)]
@@ -210,5 +222,21 @@ mod tests {
         // Envoy's gRPC check names the method in a field: the same rule.
         assert_eq!(method("").unwrap_err().code(), RejectionCode::InvalidRequest);
         assert_eq!(method("get").unwrap(), "GET");
+    }
+
+    #[test]
+    fn an_original_url_is_read_only_when_nothing_of_it_would_be_dropped() {
+        let url = |u: &str| {
+            read(&headers(&[("x-original-method", "GET"), ("x-original-url", u)]), Dialect::Nginx)
+                .map(|o| (o.path, o.query))
+        };
+        assert_eq!(url("https://h"), Ok(("/".into(), None)));
+        assert_eq!(url("HTTPS://h:8443/a?b=c"), Ok(("/a".into(), Some("b=c".into()))));
+        // A fragment would be cut off by the parser, so that the path rules never
+        // saw it: refused instead.
+        for bad in ["https://h/commerce#/../admin", "ftp://h/x", "/x", "https://"] {
+            let e = url(bad).unwrap_err();
+            assert_eq!(e.detail(), "X-Original-URL is not an http(s) URL", "{bad}");
+        }
     }
 }
