@@ -166,6 +166,14 @@ enum Command {
     /// the callback, sign-in and sign-out pages live under MFA_BROWSER_PREFIX
     /// (default /.mfa-guard/) on the application's origin, which the proxy sends
     /// to serve; MFA_OIDC_REDIRECT_URI must be under it.
+    /// Every admitted request gets a signed identity assertion
+    /// (X-Mfa-Guard-Assertion, ES256, for the upstream the proxy names in
+    /// X-Mfa-Guard-Audience), whose keys are published at /.well-known/jwks.json:
+    /// MFA_ASSERTION_KEYS (PKCS#8 P-256 key files, comma-separated, the signing key
+    /// first; made at start when unset, and then known to this process only),
+    /// MFA_ASSERTION_ISSUER (its iss, default mfa-guard-serve). Only the proxies in
+    /// MFA_TRUSTED_PROXIES (comma-separated CIDRs, default 127.0.0.0/8,::1) get
+    /// answers; any other peer gets 403 (but on /health and the JWKS).
     /// Recipes for each proxy are in the repository's deploy/ folder.
     #[command(after_help = EXIT_CODES_HELP)]
     Serve {

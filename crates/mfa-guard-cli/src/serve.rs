@@ -68,7 +68,45 @@ pub(crate) fn run(options: &Options) -> Result<Exit, Failure> {
     })?;
     let grpc = env.grpc_addr().map_err(env_failure)?;
     let metrics = env.metrics_addr().map_err(env_failure)?;
-    crate::runtime::for_servers()?.block_on(serve(AuthServer::new(guard), http, grpc, metrics))
+    let server = AuthServer::new(guard).trusted_proxies(trusted_proxies()?).assertions(assertions()?);
+    crate::runtime::for_servers()?.block_on(serve(server, http, grpc, metrics))
+}
+
+/// `MFA_TRUSTED_PROXIES`: the peers whose requests serve answers (comma-separated
+/// CIDRs; default loopback).
+fn trusted_proxies() -> Result<mfa_guard_serve::TrustedProxies, Failure> {
+    match std::env::var("MFA_TRUSTED_PROXIES") {
+        Ok(spec) if !spec.trim().is_empty() => mfa_guard_serve::TrustedProxies::parse(&spec).map_err(|e| {
+            Failure::error(format!("MFA_TRUSTED_PROXIES: {e}"))
+                .hint("name the proxies' networks, e.g. MFA_TRUSTED_PROXIES=10.0.0.0/8,fd00::/8")
+        }),
+        _ => Ok(mfa_guard_serve::TrustedProxies::loopback()),
+    }
+}
+
+/// The identity assertions: issued as `MFA_ASSERTION_ISSUER` (default
+/// `mfa-guard-serve`), signed with the keys of `MFA_ASSERTION_KEYS` (PKCS#8 files,
+/// the signing key first), or with a key made now, which only this process holds.
+fn assertions() -> Result<mfa_guard_serve::Assertions, Failure> {
+    use mfa_guard_serve::{AssertionKeys, Assertions};
+    let var = |name| std::env::var(name).ok().map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let keys = match var("MFA_ASSERTION_KEYS") {
+        Some(paths) => AssertionKeys::read_files(&paths).map_err(|e| {
+            Failure::error(format!("MFA_ASSERTION_KEYS: {e}")).hint(
+                "comma-separated PKCS#8 P-256 key files, the signing key first \
+                 (`openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out assertion.pem`)",
+            )
+        })?,
+        None => {
+            outln!(
+                "identity assertions signed with a key made at start (MFA_ASSERTION_KEYS unset): upstreams \
+                 verify only this process's assertions; give replicas the same key files"
+            )?;
+            AssertionKeys::generate().map_err(|e| Failure::error(e.to_string()))?
+        }
+    };
+    let issuer = var("MFA_ASSERTION_ISSUER").unwrap_or_else(|| "mfa-guard-serve".to_owned());
+    Assertions::new(issuer, keys).map_err(|e| Failure::error(format!("MFA_ASSERTION_ISSUER: {e}")))
 }
 
 /// `MFA_BROWSER_PREFIX`: where the browser's own paths live on the application's

@@ -181,6 +181,8 @@ struct Inner {
     /// Headers for the handler's response besides the compliance signal (browser
     /// mode: the session cookie written again, and how the response may be cached).
     headers: Vec<(&'static str, String, HeaderMerge)>,
+    /// The label of the rule that admitted the request (its name, else its pattern).
+    rule: Arc<str>,
 }
 
 /// How an adapter puts one of core's headers on the response of the handler it
@@ -209,8 +211,9 @@ impl Principal {
         claims: LazyClaims,
         report: Option<Rejection>,
         compliance: Option<(Arc<str>, &'static str)>,
+        rule: Arc<str>,
     ) -> Self {
-        Self(Arc::new(Inner { token, claims, report, compliance, headers: Vec::new() }))
+        Self(Arc::new(Inner { token, claims, report, compliance, headers: Vec::new(), rule }))
     }
 
     pub(crate) fn verified(&self) -> &VerifiedToken {
@@ -315,6 +318,24 @@ impl Principal {
     pub fn assurance_level(&self) -> Option<&str> {
         let token = &self.0.token;
         token.level.and_then(|rank| token.level_names.get(usize::from(rank))).map(|n| &**n)
+    }
+
+    /// The rule that admitted the request: its name, or its pattern when it has
+    /// none (as logs and metrics label it).
+    pub fn rule(&self) -> &str {
+        &self.0.rule
+    }
+
+    /// `auth_time`: when the user authenticated, seconds since the epoch.
+    pub fn auth_time(&self) -> Option<i64> {
+        let t = self.0.token.auth_time;
+        (t != NO_AUTH_TIME).then_some(t)
+    }
+
+    /// When the token (or browser session) that admitted the request expires,
+    /// seconds since the epoch: nothing vouching for this caller should outlive it.
+    pub fn expires_at(&self) -> i64 {
+        self.0.token.exp
     }
 
     /// `kid` of the key that verified the token.

@@ -52,19 +52,30 @@
 //! mfa-guard keeps no state but its caches: any number of replicas can stand
 //! behind a proxy.
 
+mod assertion;
 mod browser;
 mod envoy;
 mod identity;
 mod original;
+mod peers;
 mod routes;
 mod spelling;
+#[cfg(test)]
+mod testing;
 
 use std::sync::Arc;
 
+pub use assertion::{
+    ASSERTION_HEADER, ASSERTION_LIFETIME, AUDIENCE_CONTEXT_EXTENSION, AUDIENCE_HEADER, AssertionKeyError,
+    AssertionKeys, Assertions, CACHE_CAPACITY, JWKS_PATH, REUSE_MARGIN,
+};
 pub use browser::{BrowserPrefix, DEFAULT_PREFIX, InvalidPrefix};
 pub use envoy::EnvoyAuthorization;
 pub use identity::IDENTITY_HEADERS;
 use mfa_guard_core::Guard;
+pub use peers::{
+    DEFAULT_TRUSTED_PROXIES, InvalidTrustedProxies, TrustedProxies, UNTRUSTED_PEERS_METRIC, WARN_INTERVAL,
+};
 
 /// The authorization server: the HTTP endpoints and the Envoy gRPC service, all
 /// deciding with one [`Guard`].
@@ -99,6 +110,8 @@ use mfa_guard_core::Guard;
 #[derive(Clone, Debug)]
 pub struct AuthServer {
     guard: Arc<Guard>,
+    assertions: Option<Arc<Assertions>>,
+    peers: TrustedProxies,
 }
 
 /// The most header lines one HTTP/1 request to the endpoints may carry when they are
@@ -134,8 +147,28 @@ impl AuthServer {
     /// A server deciding with `guard`. Build the guard with
     /// [`PathRules::strict`](mfa_guard_core::PathRules::strict) unless every upstream
     /// reads paths exactly as the proxy does.
+    ///
+    /// It answers peers on this host only ([`TrustedProxies::loopback`]) and signs
+    /// no identity assertion until given [`assertions`](Self::assertions).
     pub fn new(guard: Guard) -> Self {
-        Self { guard: Arc::new(guard) }
+        Self { guard: Arc::new(guard), assertions: None, peers: TrustedProxies::loopback() }
+    }
+
+    /// Signs an identity assertion for every admitted request whose proxy names
+    /// the upstream, and publishes its keys at [`JWKS_PATH`] (see [`Assertions`]).
+    #[must_use]
+    pub fn assertions(mut self, assertions: Assertions) -> Self {
+        self.assertions = Some(Arc::new(assertions));
+        self
+    }
+
+    /// The proxies whose requests are answered (default: loopback); any other peer
+    /// gets `403` on every endpoint but `/health` and [`JWKS_PATH`], and on the gRPC
+    /// check.
+    #[must_use]
+    pub fn trusted_proxies(mut self, peers: TrustedProxies) -> Self {
+        self.peers = peers;
+        self
     }
 
     /// The guard.
@@ -146,9 +179,21 @@ impl AuthServer {
     /// The HTTP endpoints, as an axum router (see the table of the crate docs).
     /// Served by anything but [`serve_http`](Self::serve_http) (`axum::serve`, for
     /// one), requests get that server's limits: hyper's default refuses more than 100
-    /// header lines, fewer than a proxy forwards (see [`MAX_HEADERS`]).
+    /// header lines, fewer than a proxy forwards (see [`MAX_HEADERS`]). The peer
+    /// check needs each request's [`ConnectInfo`](axum::extract::ConnectInfo)
+    /// (`into_make_service_with_connect_info::<SocketAddr>()`); without it every
+    /// request but `/health` and [`JWKS_PATH`] is refused.
     pub fn router(&self) -> axum::Router {
-        routes::router(Arc::clone(&self.guard))
+        use axum::middleware::from_fn_with_state;
+        let mut router = routes::router(Arc::clone(&self.guard));
+        if let Some(assertions) = &self.assertions {
+            let signer =
+                assertion::Signer { assertions: Arc::clone(assertions), guard: Arc::clone(&self.guard) };
+            router = router
+                .layer(from_fn_with_state(signer.clone(), assertion::attach))
+                .route(JWKS_PATH, axum::routing::get(assertion::jwks).with_state(signer));
+        }
+        router.layer(from_fn_with_state(self.peers.clone(), peers::only_trusted))
     }
 
     /// Serves the HTTP endpoints on `listener` until `shutdown` completes, then waits
@@ -164,15 +209,16 @@ impl AuthServer {
 
         // hyper directly, not axum::serve: axum offers no way to set hyper's header
         // limit.
-        let service = TowerToHyperService::new(self.router());
+        use tower_layer::Layer as _;
+        let router = self.router();
         let mut builder = auto::Builder::new(TokioExecutor::new());
         builder.http1().max_headers(MAX_HEADERS);
         let graceful = GracefulShutdown::new();
         let mut shutdown = std::pin::pin!(shutdown);
         loop {
-            let stream = tokio::select! {
+            let (stream, peer) = tokio::select! {
                 accepted = listener.accept() => match accepted {
-                    Ok((stream, _)) => stream,
+                    Ok(accepted) => accepted,
                     Err(e) => {
                         accept_failed(e).await;
                         continue;
@@ -183,7 +229,11 @@ impl AuthServer {
             if let Err(e) = stream.set_nodelay(true) {
                 tracing::debug!("cannot set TCP_NODELAY: {e}");
             }
-            let connection = builder.serve_connection(TokioIo::new(stream), service.clone()).into_owned();
+            // The peer, for the trusted-proxy check (peers.rs).
+            let service = TowerToHyperService::new(
+                axum::Extension(axum::extract::ConnectInfo(peer)).layer(router.clone()),
+            );
+            let connection = builder.serve_connection(TokioIo::new(stream), service).into_owned();
             let connection = graceful.watch(connection);
             tokio::spawn(async move {
                 if let Err(e) = connection.await {
@@ -197,9 +247,11 @@ impl AuthServer {
 
     /// Envoy's `ext_authz` gRPC service.
     pub fn grpc(&self) -> envoy_types::ext_authz::v3::pb::AuthorizationServer<EnvoyAuthorization> {
-        envoy_types::ext_authz::v3::pb::AuthorizationServer::new(EnvoyAuthorization::new(Arc::clone(
-            &self.guard,
-        )))
+        envoy_types::ext_authz::v3::pb::AuthorizationServer::new(EnvoyAuthorization::new(
+            Arc::clone(&self.guard),
+            self.assertions.clone(),
+            self.peers.clone(),
+        ))
     }
 }
 

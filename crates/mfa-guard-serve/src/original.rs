@@ -144,6 +144,13 @@ fn path_of_url(url: &str) -> Result<&str, Refusal> {
     Ok(if rest.is_empty() { "/" } else { rest })
 }
 
+/// The upstream the proxy named in [`AUDIENCE_HEADER`](crate::assertion::AUDIENCE_HEADER):
+/// once, visible ASCII, at most 256 bytes; `None` when absent. A second copy is a
+/// client's beside the proxy's, refused as every header the proxy sets.
+pub(crate) fn audience(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
+    single(headers, crate::assertion::AUDIENCE_HEADER, crate::assertion::MAX_AUDIENCE)
+}
+
 #[cfg(test)]
 mod tests {
     use axum::http::HeaderValue;

@@ -54,6 +54,10 @@ pub(crate) async fn decide(guard: &Guard, original: &Original, headers: &HeaderM
     if let Err(refusal) = spelling::check(headers, guard.compliance_header()) {
         return Admission::Refused(guard.reject(refusal));
     }
+    // The upstream the assertion is for: named once, by the proxy (assertion.rs).
+    if let Err(refusal) = original::audience(headers) {
+        return Admission::Refused(guard.reject(refusal));
+    }
     let cookies = browser::cookies(headers);
     let req = RequestInfo::new(&original.method, &original.path)
         .with_query(original.query.as_deref())
@@ -88,6 +92,8 @@ fn allow(admission: &Admission) -> Response {
                 headers.insert(name, value);
             }
         }
+        // Who was admitted, for the identity assertion (`assertion::attach`).
+        response.extensions_mut().insert(principal.clone());
     }
     response
 }
@@ -171,7 +177,7 @@ async fn envoy(State(guard): State<Arc<Guard>>, req: Request<Body>) -> Response 
 }
 
 /// The header of Envoy's HTTP ext_authz naming request headers to remove.
-const ENVOY_HEADERS_TO_REMOVE: &str = "x-envoy-auth-headers-to-remove";
+pub(crate) const ENVOY_HEADERS_TO_REMOVE: &str = "x-envoy-auth-headers-to-remove";
 
 fn method_name(method: &Method) -> String {
     method.as_str().to_owned()

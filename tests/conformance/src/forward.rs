@@ -480,6 +480,7 @@ http {{
         listen {addr};
         include {recipe}/mfa-guard-server.conf;
         location / {{
+            set $mfa_guard_audience app;
             include {recipe}/mfa-guard-protect.conf;
             proxy_pass http://app;
             proxy_http_version 1.1;

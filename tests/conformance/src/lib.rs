@@ -19,6 +19,7 @@ pub mod redis;
 pub mod servers;
 pub mod soak;
 pub mod tools;
+pub mod upstream;
 
 /// The README's Rust snippets, compiled as doctests (this crate depends on both
 /// adapters and both frameworks).

@@ -42,7 +42,7 @@ impl Guard {
                 span.record("decision", if report.is_some() { "report-only" } else { "admitted" });
                 span.record("code", code);
                 rule.counters.count(label, outcome, decision.mode == Mode::ReportOnly);
-                Admission::Admitted(Principal::new(token, claims, report, compliance))
+                Admission::Admitted(Principal::new(token, claims, report, compliance, Arc::clone(label)))
             }
             Some(refusal) => {
                 tracing::debug!(rule = &**label, code = %refusal.code, "refused");
