@@ -26,13 +26,26 @@
 //! With none of `MFA_ISSUER`, `MFA_JWKS_URL`, `MFA_DISCOVERY_URL` set, and no
 //! `[[issuers]]` in the file, a server runs in development mode on an embedded
 //! issuer (feature `dev-issuer`).
+//!
+//! One job a file: this one reads the variables ([`Environment::from_lookup`]) and
+//! builds the guard they describe; `env/address.rs` checks and resolves every
+//! listening address, `env/browser.rs` turns the browser variables into browser
+//! sign-in, `env/error.rs` says what is wrong. A new variable is a row above, a
+//! field of [`Environment`] read in `from_lookup`, and an accessor.
 
-use std::net::{SocketAddr, ToSocketAddrs as _};
+mod address;
+mod browser;
+mod error;
 
-use super::{Config, ConfigError, IssuerSource, KeyLocation, SourceError};
-use crate::error::BuildError;
+use std::net::SocketAddr;
+
+use super::{Config, IssuerSource, KeyLocation, SourceError};
 use crate::guard::{Guard, GuardBuilder};
 use crate::verify::is_guid;
+use address::{check_address, development_address, resolve};
+use browser::Oidc;
+pub use error::EnvError;
+use error::variable;
 
 /// Where a server listens when `MFA_LISTEN` is not set.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
@@ -55,98 +68,6 @@ pub struct Environment {
     /// `MFA_SESSION_STORE*` (the revocation store).
     #[cfg(any(feature = "browser", feature = "redis"))]
     store: crate::revocation::StoreVariables,
-}
-
-/// The browser sign-in variables, as given.
-#[derive(Clone, Default)]
-struct Oidc {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    redirect_uri: Option<String>,
-    discovery_url: Option<String>,
-    /// `MFA_DISCOVERY_URL`, the API's: the provider's when nothing names another.
-    api_discovery_url: Option<String>,
-    session_keys: Option<String>,
-    step_up: Option<String>,
-}
-
-impl std::fmt::Debug for Oidc {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let redacted = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
-        f.debug_struct("Oidc")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &redacted(&self.client_secret))
-            .field("redirect_uri", &self.redirect_uri)
-            .field("discovery_url", &self.discovery_url)
-            .field("api_discovery_url", &self.api_discovery_url)
-            .field("session_keys", &redacted(&self.session_keys))
-            .field("step_up", &self.step_up)
-            .finish()
-    }
-}
-
-/// Why the environment does not describe a usable guard.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum EnvError {
-    /// A variable's value is unusable, or two variables conflict.
-    #[error("{message}")]
-    Variable {
-        /// The variable (or variables) concerned.
-        name: &'static str,
-        /// What is wrong, naming the variable.
-        message: String,
-    },
-    /// The file of `MFA_CONFIG` is unreadable or invalid.
-    #[error("MFA_CONFIG: {0}")]
-    Config(#[from] ConfigError),
-    /// The settings do not make a guard.
-    #[error("{0}")]
-    Build(#[from] BuildError),
-    /// The development issuer could not be made.
-    #[error("development issuer: {0}")]
-    Development(String),
-}
-
-fn variable(name: &'static str, message: impl Into<String>) -> EnvError {
-    EnvError::Variable { name, message: message.into() }
-}
-
-/// `host:port`, the port a number: checked when read, resolved when bound.
-fn check_address(name: &'static str, value: &str) -> Result<(), EnvError> {
-    if value.rsplit_once(':').is_none_or(|(_, port)| port.parse::<u16>().is_err()) {
-        return Err(variable(
-            name,
-            format!("{name}={value:?} is not an address like 127.0.0.1:3000 or localhost:3000"),
-        ));
-    }
-    Ok(())
-}
-
-fn resolve(name: &'static str, value: &str) -> Result<SocketAddr, EnvError> {
-    let mut addrs = value
-        .to_socket_addrs()
-        .map_err(|e| variable(name, format!("{name}={value:?} cannot be resolved: {e}")))?;
-    addrs.next().ok_or_else(|| variable(name, format!("{name}={value:?} resolves to no address")))
-}
-
-/// Development mode listens on loopback only: its issuer signs in anyone who asks,
-/// and browser sign-in accepts a plain-http redirect URI only on loopback (the
-/// server names its own, after the address it binds).
-fn development_address(listen: &str, addr: SocketAddr) -> Result<(), EnvError> {
-    if addr.ip().is_loopback() {
-        return Ok(());
-    }
-    Err(variable(
-        "MFA_LISTEN",
-        format!(
-            "MFA_LISTEN={listen:?}: development mode (no MFA_ISSUER, MFA_JWKS_URL, MFA_DISCOVERY_URL or \
-             [[issuers]] set) listens on loopback only, since its development issuer signs in anyone who \
-             asks; set MFA_LISTEN=127.0.0.1:{port} (or localhost:{port}) and reach it from other machines \
-             through a tunnel, or configure an identity provider to listen on {listen}",
-            port = addr.port()
-        ),
-    ))
 }
 
 fn list(value: &str) -> Vec<String> {
@@ -337,79 +258,6 @@ impl Environment {
             return Err(variable("MFA_AUDIENCE", "set MFA_AUDIENCE (comma-separated accepted audiences)"));
         }
         Ok(builder.verifier(|v| v.audiences(self.audiences.iter().cloned())))
-    }
-
-    /// Browser sign-in as the `MFA_OIDC_*`, `MFA_SESSION_KEYS` and `MFA_STEP_UP`
-    /// variables and the `[browser]` table of `MFA_CONFIG` describe it (a variable
-    /// wins over the file's key; secrets come from variables only): `None` when no
-    /// client id is set. In development mode (`bound` is the address the server
-    /// bound) it is always on, on the development issuer's sign-in page, with a key
-    /// made at start unless `MFA_SESSION_KEYS` is set.
-    #[cfg(feature = "browser")]
-    pub fn browser(&self, bound: SocketAddr) -> Result<Option<crate::browser::Browser>, EnvError> {
-        use crate::browser::{Browser, SessionKeys, StepUp};
-        let o = &self.oidc;
-        let [file_client, file_redirect, file_discovery] =
-            self.config.as_ref().map(Config::browser_client).unwrap_or_default();
-        let client_id = o.client_id.as_deref().or(file_client);
-        let redirect_uri = o.redirect_uri.as_deref().or(file_redirect);
-        let discovery_url = o.discovery_url.as_deref().or(file_discovery).or(o.api_discovery_url.as_deref());
-        let keys = |required: bool| match &o.session_keys {
-            Some(spec) => SessionKeys::parse(spec)
-                .map_err(|e| variable("MFA_SESSION_KEYS", format!("MFA_SESSION_KEYS: {e}"))),
-            None if required => Err(variable(
-                "MFA_SESSION_KEYS",
-                "browser sign-in needs MFA_SESSION_KEYS (id:base64-key, 32 bytes, e.g. \
-                 `k1:$(openssl rand -base64 32)`), the same on every replica",
-            )),
-            None => SessionKeys::random("dev").map_err(|e| EnvError::Development(e.to_string())),
-        };
-        let step_up = o
-            .step_up
-            .as_deref()
-            .map(|s| s.parse::<StepUp>().map_err(|e| variable("MFA_STEP_UP", format!("MFA_STEP_UP={e}"))))
-            .transpose()?;
-        // Development mode signs in at the development issuer; a build without it
-        // (feature `dev-issuer`) has no guard in development mode to sign in to.
-        let development = self.is_dev_mode().then(|| format!("http://{bound}"));
-        let browser = match development {
-            #[cfg(feature = "dev-issuer")]
-            Some(base) => Browser::new(
-                client_id.unwrap_or(crate::dev::DEV_CLIENT_ID),
-                redirect_uri.map_or_else(|| format!("{base}/auth/callback"), str::to_owned),
-                format!("{base}/.well-known/openid-configuration"),
-                keys(false)?,
-            ),
-            _ => {
-                let Some(client_id) = client_id else { return Ok(None) };
-                let Some(redirect_uri) = redirect_uri else {
-                    return Err(variable(
-                        "MFA_OIDC_REDIRECT_URI",
-                        "browser sign-in needs the redirect URI registered at the provider: \
-                         set MFA_OIDC_REDIRECT_URI (or `redirect_uri` in the [browser] table)",
-                    ));
-                };
-                let Some(discovery_url) = discovery_url else {
-                    return Err(variable(
-                        "MFA_OIDC_DISCOVERY_URL",
-                        "browser sign-in needs the provider's discovery document: set MFA_OIDC_DISCOVERY_URL \
-                         (or MFA_DISCOVERY_URL, or `discovery_url` in the [browser] table)",
-                    ));
-                };
-                Browser::new(client_id, redirect_uri, discovery_url, keys(true)?)
-            }
-        };
-        let mut browser = match &self.config {
-            Some(config) => config.apply_browser(browser)?,
-            None => browser,
-        };
-        if let Some(step_up) = step_up {
-            browser = browser.step_up(step_up);
-        }
-        Ok(Some(match &o.client_secret {
-            Some(secret) => browser.client_secret(secret.clone()),
-            None => browser,
-        }))
     }
 
     /// The guard of development mode, on a development issuer made now, named after
