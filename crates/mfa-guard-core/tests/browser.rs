@@ -1195,3 +1195,248 @@ async fn the_mfa_page_tells_a_skipped_second_factor_from_an_unrecognised_one_and
         assert_eq!(query_param(&again.url, "login_hint").as_deref(), Some("adminagent@dev.example"));
     }
 }
+
+// Sessions that end (issue 22): with a revocation store every session carries its
+// id, sign-out and back-channel logout revoke, sign-in and step-up rotate the id.
+
+use mfa_guard_core::revocation::Revocations;
+
+/// A relying party whose browser mode checks sessions against `store`.
+async fn rp_with_store(store: &Revocations) -> Rp {
+    let store = store.clone();
+    rp_with(KEYS, move |b| b.session_store(store)).await
+}
+
+/// An ID token as [`id_token`]'s, carrying the provider's session id `sid`.
+fn id_token_with_sid(rp: &Rp, nonce: &str, amr: &[&str], sid: &str) -> String {
+    rp.dev
+        .user()
+        .audience(CLIENT)
+        .claim("scp", Value::Null)
+        .claim("nonce", json!(nonce))
+        .claim("amr", json!(amr))
+        .claim("auth_time", json!(rp.clock.now()))
+        .claim("sid", json!(sid))
+        .at(&rp.clock)
+        .lifetime(Duration::from_secs(600))
+        .sign()
+        .unwrap()
+}
+
+/// Signs in with the provider's session `sid`; returns the session cookie.
+async fn sign_in_with_sid(rp: &Rp, sid: &str) -> String {
+    let s = start(rp, "/overview", &[]).await;
+    token_answers(rp, &id_token_with_sid(rp, &s.nonce, &["pwd"], sid)).await;
+    let back = callback(rp, &format!("code=c1&state={}", s.state), &[s.flow_cookie]).await;
+    assert_eq!(back.status(), 302, "{}", body(&back));
+    cookies_set(&back).pop().expect("a session cookie")
+}
+
+/// Whether a navigation to an MFA-free signed-in page with `cookie` is admitted.
+async fn signed_in(rp: &Rp, cookie: &str) -> bool {
+    matches!(navigate(&rp.guard, "/overview", &[cookie.to_owned()]).await, Admission::Admitted(_))
+}
+
+/// The claims of a valid logout token for the session `sid` of the development user.
+fn logout_claims(rp: &Rp, sid: &str) -> Value {
+    let mut claims = rp.dev.user().audience(CLIENT).at(&rp.clock).lifetime(Duration::from_secs(120)).claims();
+    let object = claims.as_object_mut().unwrap();
+    for name in ["scp", "roles", "amr", "wids", "nbf"] {
+        object.remove(name);
+    }
+    object.insert("jti".into(), json!(format!("jti-{sid}")));
+    object.insert("sid".into(), json!(sid));
+    object.insert("events".into(), json!({"http://schemas.openid.net/event/backchannel-logout": {}}));
+    claims
+}
+
+async fn backchannel(rp: &Rp, token: &str) -> Answer {
+    let body = format!("logout_token={token}");
+    rp.guard.backchannel_logout(Some(b"application/x-www-form-urlencoded"), body.as_bytes()).await
+}
+
+/// Asserts a back-channel refusal: `400`, `no-store`, an OAuth error body whose
+/// description contains `why`.
+fn assert_refused(a: &Answer, why: &str) {
+    assert_eq!(a.status(), 400, "{}", body(a));
+    assert_eq!(header(a, "cache-control"), ["no-store"]);
+    assert_eq!(header(a, "content-type"), ["application/json"]);
+    let json: Value = serde_json::from_str(&body(a)).unwrap();
+    assert_eq!(json["error"], "invalid_request");
+    let description = json["error_description"].as_str().unwrap();
+    assert!(description.contains(why), "{description:?} should say {why:?}");
+}
+
+#[tokio::test]
+async fn sign_out_revokes_the_session_so_a_copy_of_its_cookie_is_refused() {
+    let store = Revocations::memory();
+    let rp = rp_with_store(&store).await;
+    let session = sign_in(&rp, "/overview", &["pwd"]).await;
+    assert!(signed_in(&rp, &session).await);
+    let out = answer(
+        post(&rp.guard, "/auth/sign-out", std::slice::from_ref(&session), Some("same-origin"), Some(APP))
+            .await,
+    );
+    assert_eq!(out.status(), 302);
+    assert_eq!(store.len(), 1, "the session id is revoked");
+    // The copy: a new sign-in, and the cookie is cleared.
+    let again = answer(navigate(&rp.guard, "/overview", std::slice::from_ref(&session)).await);
+    assert_eq!(again.status(), 302);
+    assert!(location(&again).starts_with(&format!("{}/authorize?", rp.idp.uri())), "{}", location(&again));
+    assert!(
+        header(&again, "set-cookie")
+            .iter()
+            .any(|c| c.starts_with("__Host-mfa-guard=;") && c.contains("Max-Age=0")),
+        "{:?}",
+        header(&again, "set-cookie")
+    );
+    // A public page is still served, without a caller.
+    match navigate(&rp.guard, "/health", std::slice::from_ref(&session)).await {
+        Admission::Anonymous(_) => {}
+        other => panic!("a public page with a revoked cookie: {other:?}"),
+    }
+    // Without a store the same sign-out only clears this browser's cookie.
+    let cookie_only = self::rp().await;
+    let kept = sign_in(&cookie_only, "/overview", &["pwd"]).await;
+    post(&cookie_only.guard, "/auth/sign-out", std::slice::from_ref(&kept), Some("same-origin"), Some(APP))
+        .await;
+    assert!(signed_in(&cookie_only, &kept).await, "the documented limit of cookie-only sessions");
+}
+
+#[tokio::test]
+async fn sign_in_and_step_up_give_a_new_session_id_and_the_old_cookie_is_refused() {
+    let store = Revocations::memory();
+    let rp = rp_with_store(&store).await;
+    let first = sign_in(&rp, "/overview", &["pwd"]).await;
+    // Step-up: a new cookie value and a new id; the old cookie is revoked.
+    let step = start(&rp, "/commerce/customers", std::slice::from_ref(&first)).await;
+    rp.clock.advance(5);
+    token_answers(&rp, &id_token(&rp, &step.nonce, &["pwd", "mfa"], rp.clock.now())).await;
+    let back =
+        callback(&rp, &format!("code=c2&state={}", step.state), &[first.clone(), step.flow_cookie]).await;
+    let stepped = cookies_set(&back).pop().unwrap();
+    assert_ne!(stepped, first);
+    assert!(matches!(
+        navigate(&rp.guard, "/commerce/customers", std::slice::from_ref(&stepped)).await,
+        Admission::Admitted(_)
+    ));
+    assert!(!signed_in(&rp, &first).await, "the cookie from before the step-up is refused");
+    assert_eq!(store.len(), 1);
+    // A sign-in over an existing session (a cookie planted by someone else, say)
+    // replaces it, and the planted one is refused afterwards.
+    let planted = stepped;
+    let s = start(&rp, "/auth/sign-in?return_to=%2Foverview", std::slice::from_ref(&planted)).await;
+    token_answers(&rp, &id_token(&rp, &s.nonce, &["pwd", "mfa"], rp.clock.now())).await;
+    let back = callback(&rp, &format!("code=c3&state={}", s.state), &[planted.clone(), s.flow_cookie]).await;
+    let fresh = cookies_set(&back).pop().unwrap();
+    assert_ne!(fresh, planted);
+    assert!(signed_in(&rp, &fresh).await);
+    assert!(!signed_in(&rp, &planted).await);
+}
+
+#[tokio::test]
+async fn a_step_up_that_comes_back_without_mfa_also_rotates_the_session_id() {
+    let store = Revocations::memory();
+    let rp = rp_with_store(&store).await;
+    let first = sign_in(&rp, "/overview", &["pwd"]).await;
+    let step = start(&rp, "/commerce/customers", std::slice::from_ref(&first)).await;
+    let back = callback(
+        &rp,
+        &format!("error=access_denied&state={}", step.state),
+        &[first.clone(), step.flow_cookie],
+    )
+    .await;
+    let kept = cookies_set(&back).pop().expect("the session, remembering the failed step-up");
+    assert_ne!(kept, first);
+    assert!(signed_in(&rp, &kept).await);
+    assert!(!signed_in(&rp, &first).await);
+}
+
+#[tokio::test]
+async fn revoke_user_signs_every_session_of_that_user_out() {
+    let store = Revocations::memory();
+    let rp = rp_with_store(&store).await;
+    let laptop = sign_in(&rp, "/overview", &["pwd"]).await;
+    let phone = sign_in(&rp, "/overview", &["pwd"]).await;
+    let sub = rp.dev.user().claims()["sub"].as_str().unwrap().to_owned();
+    rp.guard.revoke_user(&sub).await.unwrap();
+    assert!(!signed_in(&rp, &laptop).await);
+    assert!(!signed_in(&rp, &phone).await);
+    // Signing in again afterwards works (the cut is "signed in until now").
+    rp.clock.advance(2);
+    let again = sign_in(&rp, "/overview", &["pwd"]).await;
+    assert!(signed_in(&rp, &again).await);
+    // Without a store it says what is missing.
+    let err = self::rp().await.guard.revoke_user(&sub).await.unwrap_err();
+    assert!(err.to_string().contains("MFA_SESSION_STORE"), "{err}");
+}
+
+#[tokio::test]
+async fn a_back_channel_logout_ends_the_sessions_of_the_provider_session_it_names() {
+    let store = Revocations::memory();
+    let rp = rp_with_store(&store).await;
+    assert_eq!(rp.guard.backchannel_logout_path(), Some("/auth/backchannel-logout"));
+    let ended = sign_in_with_sid(&rp, "op-session-1").await;
+    let other = sign_in_with_sid(&rp, "op-session-2").await;
+    let token = rp.dev.sign(&logout_claims(&rp, "op-session-1")).unwrap();
+    let a = backchannel(&rp, &token).await;
+    assert_eq!(a.status(), 200, "{}", body(&a));
+    assert_eq!(header(&a, "cache-control"), ["no-store"]);
+    assert!(!signed_in(&rp, &ended).await, "the named provider session is signed out");
+    assert!(signed_in(&rp, &other).await, "another provider session is not");
+    // The same token again: its jti is known.
+    assert_refused(&backchannel(&rp, &token).await, "used before");
+    // A token naming only the user signs out all of their sessions.
+    let mut by_sub = logout_claims(&rp, "unused");
+    by_sub.as_object_mut().unwrap().remove("sid");
+    by_sub["jti"] = json!("jti-by-sub");
+    let a = backchannel(&rp, &rp.dev.sign(&by_sub).unwrap()).await;
+    assert_eq!(a.status(), 200, "{}", body(&a));
+    assert!(!signed_in(&rp, &other).await);
+}
+
+#[tokio::test]
+async fn logout_tokens_that_are_not_valid_are_refused_with_400_and_say_why() {
+    let store = Revocations::memory();
+    let rp = rp_with_store(&store).await;
+    let session = sign_in_with_sid(&rp, "op-session").await;
+    let signed = |edit: &dyn Fn(&mut serde_json::Map<String, Value>)| {
+        let mut claims = logout_claims(&rp, "op-session");
+        edit(claims.as_object_mut().unwrap());
+        rp.dev.sign(&claims).unwrap()
+    };
+    let unsigned = {
+        let payload = URL_SAFE_NO_PAD.encode(logout_claims(&rp, "op-session").to_string());
+        format!("{}.{payload}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#))
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (unsigned, "refused"),
+        (signed(&|c| drop(c.insert("aud".into(), json!("another-client")))), "refused"),
+        (signed(&|c| drop(c.insert("nonce".into(), json!("n")))), "nonce"),
+        (signed(&|c| drop(c.remove("events"))), "events"),
+        (signed(&|c| drop(c.insert("events".into(), json!({"urn:other": {}})))), "events"),
+        (
+            signed(&|c| {
+                c.remove("sid");
+                c.remove("sub");
+            }),
+            "neither",
+        ),
+        (signed(&|c| drop(c.remove("jti"))), "jti"),
+        (signed(&|c| drop(c.remove("iat"))), "iat"),
+        (signed(&|c| drop(c.insert("exp".into(), json!(rp.clock.now() - 3600)))), "expired"),
+    ];
+    for (token, why) in &cases {
+        assert_refused(&backchannel(&rp, token).await, why);
+    }
+    assert!(signed_in(&rp, &session).await, "no refused token signed anyone out");
+    // Not a form, or no token in it.
+    let token = signed(&|_| {});
+    let json = rp.guard.backchannel_logout(Some(b"application/json"), token.as_bytes()).await;
+    assert_refused(&json, "x-www-form-urlencoded");
+    let empty = rp.guard.backchannel_logout(Some(b"application/x-www-form-urlencoded"), b"").await;
+    assert_refused(&empty, "no logout_token");
+    // Without a store: refused, saying revocation needs one.
+    let cookie_only = self::rp().await;
+    assert_refused(&backchannel(&cookie_only, &token).await, "MFA_SESSION_STORE");
+}

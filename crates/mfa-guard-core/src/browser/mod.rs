@@ -22,6 +22,7 @@
 //!
 //! See `docs/BROWSER.md` in the repository for the whole journey.
 
+pub(crate) mod backchannel;
 pub(crate) mod cache;
 mod cookies;
 pub(crate) mod flow;
@@ -32,6 +33,7 @@ pub(crate) mod pages;
 pub(crate) mod provider;
 mod query;
 mod return_to;
+pub(crate) mod revoke;
 mod seal;
 pub(crate) mod session;
 mod settings;
@@ -39,12 +41,14 @@ mod step_up;
 
 use std::time::Duration;
 
+pub use backchannel::MAX_BODY as MAX_BACKCHANNEL_BODY;
 pub(crate) use cookies::value as cookie_value;
 pub(crate) use mode::BrowserMode;
 pub(crate) use opened::Opened;
 pub(crate) use origin::origin_of;
 pub(crate) use query::{Callback, encode, param};
 pub(crate) use return_to::safe_return_to;
+pub use revoke::RevokeError;
 pub use seal::SessionKeys;
 pub(crate) use settings::check_idle_timeout;
 pub use settings::{Browser, BrowserError};
@@ -84,6 +88,8 @@ pub mod encoding_bench {
     /// A typical session: an Entra user with three roles and MFA.
     pub fn typical() -> Typical {
         Typical(Session {
+            sid: [0x5a; crate::revocation::SESSION_ID_BYTES],
+            provider_sid: Some("3f2d1c4b-9a8e-4f70-b6d5-c4e3f2a1b0c9".into()),
             sub: Some("AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ".into()),
             oid: Some("00000000-0000-0000-66f3-3332eca7ea81".into()),
             tid: Some("9188040d-6c67-4c5b-b112-36a304b66dad".into()),

@@ -11,6 +11,7 @@ use crate::claims::{CallerKind, KindRule};
 use crate::policy::CompiledPolicy;
 use crate::principal::VerifiedToken;
 use crate::request::RequestInfo;
+use crate::revocation::Standing;
 
 /// Browser mode as the guard runs it.
 pub(crate) struct BrowserMode {
@@ -18,6 +19,8 @@ pub(crate) struct BrowserMode {
     pub(crate) id: usize,
     pub(crate) settings: Browser,
     pub(crate) callback_path: String,
+    /// Where the provider posts logout tokens.
+    pub(crate) backchannel_path: String,
     /// The application's origin as browsers see it: the redirect URI's scheme,
     /// host and port.
     pub(crate) origin: String,
@@ -39,11 +42,12 @@ impl BrowserMode {
         format!("{}?return_to={}", self.settings.sign_in_path, encode(return_to))
     }
 
-    /// The session of the request, if it carries a valid one at `now`.
+    /// The session of the request, if it carries a valid one at `now` that stands
+    /// (is not revoked, as far as the store can tell).
     pub(crate) fn session(&self, req: &RequestInfo<'_>, now: i64) -> Option<Session> {
         let value = cookies::value(req.cookies, self.session_cookie)?;
         let s = Session::open(&self.settings.keys, self.session_cookie, value)?;
-        self.valid(&s, now).then_some(s)
+        (self.valid(&s, now) && self.standing(&s, now) == Standing::Valid).then_some(s)
     }
 
     /// When the session ends, however much it is used.

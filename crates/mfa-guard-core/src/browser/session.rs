@@ -4,6 +4,7 @@
 use super::seal::SessionKeys;
 use crate::claims::Claims;
 use crate::policy::{CompiledPolicy, ResolvedRoles, Role};
+use crate::revocation::{SESSION_ID_BYTES, SessionFacts, SessionId};
 use crate::time::NumericDate;
 
 /// Longest cookie value written; a session that would not fit is refused (see
@@ -19,6 +20,13 @@ const MAX_LIST: usize = 8;
 /// sealed.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Session {
+    /// Our id of this session (a [`SessionId`]'s bytes): what a sign-out revokes.
+    /// New at every sign-in and step-up, so a cookie planted before either is not
+    /// the one carried after it (session fixation).
+    pub(crate) sid: [u8; SESSION_ID_BYTES],
+    /// The provider's id of the session the user signed in with (the ID token's
+    /// `sid`, at most 128 bytes): what a back-channel logout names.
+    pub(crate) provider_sid: Option<String>,
     pub(crate) sub: Option<String>,
     pub(crate) oid: Option<String>,
     pub(crate) tid: Option<String>,
@@ -57,8 +65,8 @@ fn facts(list: Option<&[String]>) -> Vec<String> {
 }
 
 impl Session {
-    /// The session of a verified ID token's claims, at `now`.
-    pub(crate) fn of(claims: &Claims, policy: &CompiledPolicy, now: i64) -> Self {
+    /// The session `sid` of a verified ID token's claims, at `now`.
+    pub(crate) fn of(claims: &Claims, policy: &CompiledPolicy, sid: SessionId, now: i64) -> Self {
         let resolved = policy.roles.resolve(claims);
         let names = |set: crate::policy::RoleSet| {
             policy
@@ -70,6 +78,8 @@ impl Session {
                 .collect()
         };
         Session {
+            sid: *sid.as_bytes(),
+            provider_sid: fact(claims.extra().get("sid").and_then(|v| v.as_str())),
             sub: fact(claims.sub()),
             oid: fact(claims.oid()),
             tid: fact(claims.tid()),
@@ -83,6 +93,22 @@ impl Session {
             created: now,
             seen: now,
             step_up_failed: None,
+        }
+    }
+
+    /// Our id of this session.
+    pub(crate) fn id(&self) -> SessionId {
+        SessionId::from_bytes(self.sid)
+    }
+
+    /// What the revocation lookup needs of this session, whose id is `sid`
+    /// ([`id`](Self::id)).
+    pub(crate) fn facts<'a>(&'a self, sid: &'a SessionId) -> SessionFacts<'a> {
+        SessionFacts {
+            sid,
+            provider_sid: self.provider_sid.as_deref(),
+            sub: self.sub.as_deref(),
+            signed_in_at: self.created,
         }
     }
 
@@ -172,6 +198,8 @@ mod tests {
     #[test]
     fn sessions_encode_and_decode_whole_and_nothing_else_decodes() {
         let session = Session {
+            sid: [7; SESSION_ID_BYTES],
+            provider_sid: Some("op-session".into()),
             sub: Some("s".into()),
             oid: Some("o".into()),
             tid: None,

@@ -8,6 +8,7 @@ use super::mode::BrowserMode;
 use super::origin::origin_of;
 use super::provider::{ClientSettings, Provider};
 use super::{MIN_IDLE_TIMEOUT, REFRESH_AFTER, SessionKeys, StepUp};
+use crate::revocation::Revocations;
 use crate::verify::Verifier;
 
 /// Why browser mode cannot be set up.
@@ -42,6 +43,9 @@ pub struct Browser {
     pub(crate) sign_out_path: String,
     pub(crate) signed_out_path: String,
     pub(crate) post_logout_redirect_uri: Option<String>,
+    /// `None`: beside the sign-in path (see [`Browser::backchannel_logout_path`]).
+    pub(crate) backchannel_logout_path: Option<String>,
+    pub(crate) revocations: Option<Revocations>,
 }
 
 impl Browser {
@@ -69,6 +73,8 @@ impl Browser {
             sign_out_path: "/auth/sign-out".into(),
             signed_out_path: "/auth/signed-out".into(),
             post_logout_redirect_uri: None,
+            backchannel_logout_path: None,
+            revocations: None,
         }
     }
 
@@ -144,6 +150,34 @@ impl Browser {
         self
     }
 
+    /// Where the provider posts logout tokens (OpenID Connect Back-Channel Logout
+    /// 1.0; register it at the provider as the client's `backchannel_logout_uri`).
+    /// Default: `backchannel-logout` beside the sign-in path (`/auth/backchannel-logout`).
+    pub fn backchannel_logout_path(mut self, path: impl Into<String>) -> Self {
+        self.backchannel_logout_path = Some(path.into());
+        self
+    }
+
+    /// The revocation store sessions are checked against: with one, every session
+    /// carries its id, a sign-out revokes it, a back-channel logout or
+    /// [`Guard::revoke_user`](crate::Guard::revoke_user) ends sessions on every
+    /// replica sharing the store, and a session whose standing the store cannot
+    /// vouch for gets the 503 page on the pages that need it. Without one
+    /// (the default) a session is its cookie alone: a copy of the cookie is good
+    /// until its idle or absolute expiry, whatever happens meanwhile.
+    pub fn session_store(mut self, revocations: Revocations) -> Self {
+        self.revocations = Some(revocations);
+        self
+    }
+
+    /// The back-channel logout path this configuration answers on.
+    pub(crate) fn backchannel_path(&self) -> String {
+        self.backchannel_logout_path.clone().unwrap_or_else(|| {
+            let prefix = self.sign_in_path.rsplit_once('/').map_or("", |(prefix, _)| prefix);
+            format!("{prefix}/backchannel-logout")
+        })
+    }
+
     pub(crate) fn build(self, api: &Verifier) -> Result<BrowserMode, BrowserError> {
         let bad = |what: String| Err(BrowserError::Config(what));
         let uri: http::Uri = match self.redirect_uri.parse() {
@@ -172,7 +206,8 @@ impl Browser {
         if self.client_id.is_empty() {
             return bad("the client id is empty".into());
         }
-        for path in [&self.sign_in_path, &self.sign_out_path, &self.signed_out_path] {
+        let backchannel = self.backchannel_path();
+        for path in [&self.sign_in_path, &self.sign_out_path, &self.signed_out_path, &backchannel] {
             if !path.starts_with('/') || path.starts_with("//") {
                 return bad(format!("{path:?} is not an absolute path"));
             }
@@ -206,6 +241,7 @@ impl Browser {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             settings: self,
             callback_path,
+            backchannel_path: backchannel,
             origin,
             post_logout,
             secure,
@@ -240,6 +276,7 @@ impl fmt::Debug for Browser {
             .field("discovery_url", &self.discovery_url)
             .field("keys", &self.keys)
             .field("step_up", &self.step_up)
+            .field("session_store", &self.revocations.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -8,8 +8,10 @@ use std::sync::Arc;
 
 use super::{Admission, Evaluation, Guard, PendingCheck};
 use crate::answer::Answer;
+use crate::browser::backchannel;
 use crate::browser::flow::Flow;
 use crate::browser::provider::{self, ProviderError, Ready};
+use crate::browser::revoke::{Retired, RevokeError, STORE_RETRY_AFTER};
 use crate::browser::session::Session;
 use crate::browser::{
     BrowserMode, Callback, FLOW_LIFETIME, MFA_MAX_AGE, Opened, REFRESH_AFTER, StepUp, cache, cookie_value,
@@ -20,6 +22,7 @@ use crate::policy::CompiledRule;
 use crate::principal::{HeaderMerge, LazyClaims};
 use crate::rejection::RejectionCode;
 use crate::request::RequestInfo;
+use crate::revocation::{SessionId, Standing, StoreErrorKind};
 use crate::time::NumericDate;
 
 /// A step-up: what to ask the provider for, the level its answer must show, and
@@ -40,8 +43,8 @@ impl BrowserMode {
     /// write it (development and benchmarks: see `dev::session_cookie`).
     #[cfg(feature = "dev-issuer")]
     pub(crate) fn session_cookie(&self, guard: &Guard, claims: &crate::Claims, now: i64) -> Option<String> {
-        let value =
-            Session::of(claims, guard.policy(), now).seal(&self.settings.keys, self.session_cookie)?;
+        let value = Session::of(claims, guard.policy(), SessionId::new().ok()?, now)
+            .seal(&self.settings.keys, self.session_cookie)?;
         Some(format!("{}={value}", self.session_cookie))
     }
 
@@ -76,19 +79,25 @@ impl BrowserMode {
             } else {
                 None
             };
-            return Some(self.start_at(guard, req, return_to, step_up));
+            return Some(self.start_at(guard, req, return_to, step_up, false));
         }
         if req.path == self.settings.sign_out_path {
             if get {
                 return Some(self.sign_out_page());
             }
             if req.method == "POST" {
-                return Some(Evaluation::Ready(Admission::Answered(if self.same_origin(req) {
-                    self.sign_out()
-                } else {
+                if !self.same_origin(req) {
                     tracing::debug!("browser: a sign-out not posted from this application's pages refused");
-                    pages::sign_out_refused(&self.settings.sign_out_path, &self.sign_out_targets(None))
-                })));
+                    return Some(Evaluation::Ready(Admission::Answered(pages::sign_out_refused(
+                        &self.settings.sign_out_path,
+                        &self.sign_out_targets(None),
+                    ))));
+                }
+                // With a store, the session id is revoked: a copy of this cookie
+                // kept elsewhere is signed out too.
+                let now = guard.clock().now_unix();
+                let retired = self.session(req, now).and_then(|s| self.retire(&s));
+                return Some(self.revoking(retired, self.sign_out()));
             }
         }
         if get && req.path == self.settings.signed_out_path {
@@ -104,7 +113,27 @@ impl BrowserMode {
             }
             return Some(self.start(guard, req, None));
         };
-        Some(self.decide(guard, req, rule, &opened, now, span))
+        match self.standing(&opened.session, now) {
+            Standing::Valid => Some(self.decide(guard, req, rule, &opened, now, span)),
+            // Signed out elsewhere: as if the browser carried no session, and the
+            // cookie goes.
+            Standing::Revoked if rule.is_public() => None,
+            Standing::Revoked => {
+                tracing::debug!("browser: a revoked session");
+                Some(self.start_at(guard, req, return_path(req, guard.inner.paths), None, true))
+            }
+            // The store cannot vouch for the session: public pages do not need it,
+            // the others wait (fail closed) rather than admit a session that may
+            // have been revoked.
+            Standing::Unknown if rule.is_public() => None,
+            Standing::Unknown => {
+                tracing::debug!("browser: the session store cannot vouch for a session");
+                Some(Evaluation::Ready(Admission::Answered(pages::unavailable(
+                    "the session store cannot be reached",
+                    STORE_RETRY_AFTER,
+                ))))
+            }
+        }
     }
 
     /// The policy's decision for a session, rendered for a browser.
@@ -193,7 +222,7 @@ impl BrowserMode {
     /// Sends the browser to the provider: a sign-in, or a step-up asking for what
     /// a rule requires.
     fn start(self: &Arc<Self>, guard: &Guard, req: &RequestInfo<'_>, step_up: Option<Ask>) -> Evaluation {
-        self.start_at(guard, req, return_path(req, guard.inner.paths), step_up)
+        self.start_at(guard, req, return_path(req, guard.inner.paths), step_up, false)
     }
 
     /// What a step-up to `rule` asks the provider for, for the user `subject`: the
@@ -242,16 +271,21 @@ impl BrowserMode {
         format!("{}?return_to={}&step_up=1", self.settings.sign_in_path, encode(return_to))
     }
 
-    /// [`start`](Self::start), returning to `return_to`.
+    /// [`start`](Self::start), returning to `return_to`; clearing the session
+    /// cookie too when `clear_session` (a revoked session).
     fn start_at(
         self: &Arc<Self>,
         guard: &Guard,
         req: &RequestInfo<'_>,
         return_to: String,
         step_up: Option<Ask>,
+        clear_session: bool,
     ) -> Evaluation {
         let now = guard.clock().now_unix();
-        let stale = self.stale_flows(req);
+        let mut stale = self.stale_flows(req);
+        if clear_session {
+            stale.push(self.set_cookie(self.session_cookie, "", 0));
+        }
         match self.provider.ready() {
             Ready::Loaded(loaded) => {
                 Evaluation::Ready(Admission::Answered(self.redirect(&loaded, return_to, step_up, now, stale)))
@@ -441,13 +475,19 @@ impl BrowserMode {
         if now.saturating_sub(flow.started) > FLOW_LIFETIME {
             return fail(400, "This sign-in took longer than ten minutes; start again.");
         }
+        // The session this browser had, whose id the new session replaces: revoked
+        // once the new one is written (a cookie planted before a sign-in or
+        // step-up is not the one that holds its result).
+        let previous = self.session(req, now);
+        let retired = previous.as_ref().and_then(|s| self.retire(s));
         if let Some(error) = query.error.as_deref() {
             let detail = query.error_description.as_deref().unwrap_or("");
             let detail: String = detail.chars().take(200).collect();
             if flow.step_up {
                 // The provider ended the step-up without MFA (the user cancelled, or
                 // it cannot do the MFA asked for): the MFA page explains.
-                return Evaluation::Ready(Admission::Answered(self.step_up_failed(req, flow, now, clear)));
+                let answer = self.step_up_failed(previous, flow, now, clear);
+                return self.revoking(retired, answer);
             }
             return fail(401, &format!("The identity provider refused the sign-in: {error} {detail}"));
         }
@@ -457,16 +497,34 @@ impl BrowserMode {
         let this = Arc::clone(self);
         let guard = guard.clone();
         Evaluation::Pending(PendingCheck::browser(Box::pin(async move {
-            Admission::Answered(this.finish(&guard, flow, code, clear, now).await)
+            let answer = this.finish(&guard, flow, code, clear, now).await;
+            // Only a session written replaces the previous one.
+            if let Some(retired) = retired
+                && writes_session(&answer, this.session_cookie)
+            {
+                this.revoke(retired).await;
+            }
+            Admission::Answered(answer)
+        })))
+    }
+
+    /// `answer`, once `retired` (if any) is revoked.
+    fn revoking(self: &Arc<Self>, retired: Option<Retired>, answer: Answer) -> Evaluation {
+        let Some(retired) = retired else { return Evaluation::Ready(Admission::Answered(answer)) };
+        let this = Arc::clone(self);
+        Evaluation::Pending(PendingCheck::browser(Box::pin(async move {
+            this.revoke(retired).await;
+            Admission::Answered(answer)
         })))
     }
 
     /// A step-up that came back without MFA, without a usable answer: the session
-    /// keeps what it had and remembers the failure.
-    fn step_up_failed(&self, req: &RequestInfo<'_>, flow: Flow, now: i64, clear: String) -> Answer {
+    /// keeps what it had, under a new id, and remembers the failure.
+    fn step_up_failed(&self, previous: Option<Session>, flow: Flow, now: i64, clear: String) -> Answer {
         let restart = self.sign_in_link(&flow.return_to);
-        match self.session(req, now) {
-            Some(mut s) => {
+        match previous.zip(SessionId::new().ok()) {
+            Some((mut s, sid)) => {
+                s.sid = *sid.as_bytes();
                 s.step_up_failed = Some(now);
                 s.seen = now;
                 self.write_session(s, &flow.return_to, clear)
@@ -536,7 +594,10 @@ impl BrowserMode {
                 .with_header("set-cookie", clear.clone());
         }
         let policy = guard.policy();
-        let mut session = Session::of(claims, policy, now);
+        let Ok(sid) = SessionId::new() else {
+            return unavailable("no randomness for a session id", 1);
+        };
+        let mut session = Session::of(claims, policy, sid, now);
         let shown = policy.levels.achieved(claims).map(|(rank, _)| rank);
         let mfa = shown.is_some();
         let fresh =
@@ -562,6 +623,99 @@ impl BrowserMode {
             );
         }
         self.write_session(session, &flow.return_to, clear)
+    }
+}
+
+/// Whether `answer` writes a session into the cookie `name` (not only clears it).
+fn writes_session(answer: &Answer, name: &str) -> bool {
+    answer.headers().any(|(header, value)| {
+        header == "set-cookie"
+            && value.strip_prefix(name).and_then(|v| v.strip_prefix('=')).is_some_and(|v| !v.starts_with(';'))
+    })
+}
+
+impl Guard {
+    /// Where browser mode takes OpenID Connect back-channel logout requests
+    /// ([`Browser::backchannel_logout_path`](crate::browser::Browser::backchannel_logout_path)),
+    /// when it is on. An adapter that sees a `POST` to this path reads its body (at
+    /// most [`MAX_BACKCHANNEL_BODY`](crate::browser::MAX_BACKCHANNEL_BODY) bytes)
+    /// and answers with [`backchannel_logout`](Self::backchannel_logout).
+    pub fn backchannel_logout_path(&self) -> Option<&str> {
+        self.inner.browser.as_ref().map(|b| b.backchannel_path.as_str())
+    }
+
+    /// Answers an OpenID Connect back-channel logout request: its body's
+    /// `logout_token` checked (see the rules in `browser/backchannel.rs`: the
+    /// provider's signature, `iss`, `aud`, `iat`, `exp`, the logout event, `sid` or
+    /// `sub`, no `nonce`, a `jti` never seen before) and the sessions it names
+    /// revoked — `200`; else `400` with an OAuth 2.0 error body. Both
+    /// `Cache-Control: no-store`.
+    ///
+    /// Without a session store the answer is `400` saying that revocation needs one:
+    /// the spec's answer for a logout that failed (a `501` would be a status the
+    /// provider's retry logic does not know; the body says what is missing).
+    pub async fn backchannel_logout(&self, content_type: Option<&[u8]>, body: &[u8]) -> Answer {
+        let Some(browser) = self.inner.browser.as_ref() else {
+            return backchannel::refused("browser sign-in is not configured here");
+        };
+        let Some(revocations) = browser.settings.revocations.as_ref() else {
+            return backchannel::refused(
+                "back-channel logout needs a session store (MFA_SESSION_STORE): without one a session is its cookie alone, and nothing here can end it",
+            );
+        };
+        let token = match backchannel::logout_token(content_type, body) {
+            Ok(token) => token,
+            Err(why) => return backchannel::refused(why),
+        };
+        let loaded = match browser.provider.get().await {
+            Ok(loaded) => loaded,
+            Err((why, _)) => {
+                return backchannel::refused(&format!(
+                    "the identity provider's keys cannot be loaded now: {why}"
+                ));
+            }
+        };
+        let verified = match loaded.id_tokens.verify(&token).await {
+            Ok(verified) => verified,
+            Err(refusal) => {
+                return backchannel::refused(&format!("the logout token was refused: {}", refusal.detail()));
+            }
+        };
+        let logout = match backchannel::check(verified.claims()) {
+            Ok(logout) => logout,
+            Err(why) => return backchannel::refused(&why),
+        };
+        let now = self.clock().now_unix();
+        let remember_until = logout.exp.saturating_add(self.verifier().leeway_secs()).max(now);
+        match revocations.first_use(&logout.jti, remember_until).await {
+            Ok(true) => {}
+            Ok(false) => return backchannel::refused("this logout token was used before (its jti is known)"),
+            Err(e) => return backchannel::refused(&format!("the logout token's jti cannot be checked: {e}")),
+        }
+        let until = now.saturating_add(browser.absolute_secs());
+        let revoked = match (&logout.sid, &logout.sub) {
+            (Some(sid), _) => revocations.revoke_provider_session(sid, until).await,
+            (None, Some(sub)) => revocations.revoke_user(sub, now, until).await,
+            (None, None) => return backchannel::refused("the logout token names neither sid nor sub"),
+        };
+        match revoked {
+            Ok(()) => {}
+            // In force here, and queued for the other replicas: done as far as the
+            // provider can tell.
+            Err(e) if e.kind() == StoreErrorKind::Queued => {
+                tracing::warn!(error = %e, "browser: a back-channel logout is not shared yet");
+            }
+            Err(e) => return backchannel::refused(&format!("the sessions could not be revoked: {e}")),
+        }
+        tracing::debug!(by_sid = logout.sid.is_some(), "browser: back-channel logout");
+        backchannel::done()
+    }
+
+    /// Signs the user `sub` out everywhere: every browser session of theirs signed
+    /// in until now ends, on every replica sharing the session store.
+    pub async fn revoke_user(&self, sub: &str) -> Result<(), RevokeError> {
+        let browser = self.inner.browser.as_ref().ok_or(RevokeError::NoStore)?;
+        browser.revoke_user(sub, self.clock().now_unix()).await
     }
 }
 
