@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use mfa_guard_core::rejection::parse_challenge;
 use mfa_guard_core::{
     Admission, Algorithm, CallerKind, Config, Evaluation, Guard, KeySet, KeySource, ManualClock, Policy,
@@ -424,7 +424,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let clock = ManualClock::new(NOW);
     let i = rsa_issuer();
     let kid_header = json!({"alg": "RS256", "kid": KID, "typ": "JWT"});
-    let rsa = |spec: mfa_guard_core::dev::TokenSpec<'_>| {
+    let rsa = |spec: mfa_guard_dev::TokenSpec<'_>| {
         i.sign_with_header(&kid_header, &spec.at(&clock).claims()).unwrap()
     };
     let tokens = [
@@ -451,7 +451,7 @@ pub fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
             [&[1u8, 0][..], format!("Bearer {token}").as_bytes()].concat(),
         ));
     }
-    let hmac_claims = |spec: mfa_guard_core::dev::TokenSpec<'_>| {
+    let hmac_claims = |spec: mfa_guard_dev::TokenSpec<'_>| {
         let mut c = spec.at(&clock).claims();
         c["iss"] = json!(HMAC_ISSUER);
         c.to_string().into_bytes()

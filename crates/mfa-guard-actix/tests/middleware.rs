@@ -206,7 +206,7 @@ async fn a_signed_in_page_is_private_and_never_cached_when_it_writes_the_session
         .verifier(|v| {
             v.issuer(DEV.issuer())
                 .keys(DEV.key_source().unwrap())
-                .audience(mfa_guard_core::dev::DEV_AUDIENCE)
+                .audience(mfa_guard_dev::DEV_AUDIENCE)
                 .clock(clock.clone())
         })
         .policy(mfa_guard_core::Policy::partner_center())

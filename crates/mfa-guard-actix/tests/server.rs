@@ -11,8 +11,8 @@ use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use common::{DEV, guard, user_mfa, user_no_mfa};
 use mfa_guard_actix::{MfaMiddleware, Principal};
-use mfa_guard_core::dev::DEV_AUDIENCE;
 use mfa_guard_core::{Guard, KeySource, Policy};
+use mfa_guard_dev::DEV_AUDIENCE;
 
 async fn whoami(caller: Principal) -> HttpResponse {
     HttpResponse::Ok().body(caller.oid().unwrap_or("?").to_owned())

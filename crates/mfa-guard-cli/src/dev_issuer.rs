@@ -1,6 +1,6 @@
-//! `mfa-guard dev-issuer`: a development identity provider on loopback. It serves
-//! OIDC discovery and a JWKS for core's development issuer, and mints a token for
-//! anyone who asks, so it refuses to listen anywhere but loopback.
+//! `mfa-guard dev-issuer`: the development identity server of `mfa-guard-dev` on
+//! loopback (discovery, JWKS, sign-in pages), plus a token endpoint that mints a
+//! token for anyone who asks; so it refuses to listen anywhere but loopback.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -12,11 +12,15 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use mfa_guard_core::config::parse_duration;
-use mfa_guard_core::dev::DevIssuer;
+use mfa_guard_dev::server::DevIdp;
+use mfa_guard_dev::{DISCOVERY_PATH, DevIssuer, JWKS_PATH};
 use serde_json::json;
 
 use crate::exit::{Exit, Failure};
 use crate::mint::{self, MintSpec};
+
+/// Longest query of the mint endpoint.
+const MAX_QUERY: usize = 4096;
 
 /// Options of `dev-issuer`.
 #[derive(Debug)]
@@ -24,11 +28,6 @@ pub(crate) struct Options {
     pub(crate) listen: SocketAddr,
     pub(crate) key: Option<PathBuf>,
     pub(crate) save_key: Option<PathBuf>,
-}
-
-struct Served {
-    issuer: DevIssuer,
-    bound: SocketAddr,
 }
 
 /// Binds, prints where, and serves until interrupted.
@@ -52,63 +51,54 @@ pub(crate) async fn run(options: &Options) -> Result<Exit, Failure> {
         "mfa-guard dev-issuer: DEVELOPMENT ONLY, it mints a token for anyone who asks\n\
          listening on {base}\n\
          issuer     {}\n\
-         discovery  {base}/.well-known/openid-configuration\n\
-         jwks       {base}/.well-known/jwks.json\n\
+         discovery  {base}{DISCOVERY_PATH}\n\
+         jwks       {base}{JWKS_PATH}\n\
          tokens     {base}/token?kind=user&mfa=false&roles=AdminAgent\n",
         issuer.issuer()
     );
     banner.push_str("Stop with Ctrl-C.\n");
     crate::out::print(&banner)?;
 
-    let state = Arc::new(Served { issuer, bound });
-    let app = Router::new()
-        .route("/", get(index))
-        .route("/.well-known/openid-configuration", get(discovery))
-        .route("/.well-known/jwks.json", get(jwks))
-        .route("/token", get(token).post(token))
-        .with_state(state);
-    axum::serve(listener, app)
+    axum::serve(listener, app(Arc::new(issuer), &base))
         .with_graceful_shutdown(crate::runtime::shutdown_signal())
         .await
         .map_err(|e| Failure::error(format!("the server stopped: {e}")))?;
     Ok(Exit::Ok)
 }
 
+/// The development identity server at `base`, and beside it `/` (what is served)
+/// and `/token` (a token on request).
+fn app(issuer: Arc<DevIssuer>, base: &str) -> Router {
+    let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), base));
+    let minting = Router::new()
+        .route("/", get(index))
+        .route("/token", get(token).post(token))
+        .with_state(Minting { issuer, base: base.to_owned() });
+    idp.router().merge(minting)
+}
+
+#[derive(Clone)]
+struct Minting {
+    issuer: Arc<DevIssuer>,
+    base: String,
+}
+
 fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
 
-async fn index(State(s): State<Arc<Served>>) -> Response {
-    let base = format!("http://{}", s.bound);
+async fn index(State(s): State<Minting>) -> Response {
+    let base = &s.base;
     let text = format!(
         "mfa-guard dev-issuer (development only)\n\n\
-         GET {base}/.well-known/openid-configuration\n\
-         GET {base}/.well-known/jwks.json\n\
+         GET {base}{DISCOVERY_PATH}\n\
+         GET {base}{JWKS_PATH}\n\
          GET {base}/token?kind=user|app&mfa=true|false&roles=A,B&wids=SecurityAdmin&aud=…&lifetime=1h&v2=true&expired=true&format=raw\n"
     );
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
 }
 
-async fn discovery(State(s): State<Arc<Served>>) -> Response {
-    let base = format!("http://{}", s.bound);
-    json_response(
-        StatusCode::OK,
-        &json!({
-            "issuer": s.issuer.issuer(),
-            "jwks_uri": format!("{base}/.well-known/jwks.json"),
-            "token_endpoint": format!("{base}/token"),
-            "response_types_supported": ["token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-        }),
-    )
-}
-
-async fn jwks(State(s): State<Arc<Served>>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], s.issuer.jwks_json().to_owned()).into_response()
-}
-
-async fn token(State(s): State<Arc<Served>>, uri: Uri) -> Response {
+async fn token(State(s): State<Minting>, uri: Uri) -> Response {
     let (spec, raw) = match spec_from_query(uri.query().unwrap_or("")) {
         Ok(v) => v,
         Err(e) => {
@@ -176,38 +166,27 @@ fn spec_from_query(query: &str) -> Result<(MintSpec, bool), String> {
     Ok((spec, raw))
 }
 
-/// `application/x-www-form-urlencoded` pairs: `+` is a space, `%XX` a byte.
+/// The query's `application/x-www-form-urlencoded` pairs, read by `form_urlencoded`;
+/// the accepted form is checked first, since that reader passes a stray `%` through
+/// and replaces bytes that are not UTF-8: every `%` starts two hex digits, and the
+/// decoded text is UTF-8.
 fn query_pairs(query: &str) -> Result<Vec<(String, String)>, String> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
-            Ok((form_decode(n)?, form_decode(v)?))
-        })
-        .collect()
-}
-
-fn form_decode(s: &str) -> Result<String, String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
-                let byte = hex
-                    .and_then(|h| u8::from_str_radix(h, 16).ok())
-                    .ok_or("malformed %-escape in the query")?;
-                out.push(byte);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
+    if query.len() > MAX_QUERY {
+        return Err(format!("the query is longer than {MAX_QUERY} bytes"));
     }
-    String::from_utf8(out).map_err(|_| "the query is not UTF-8".to_owned())
+    let escapes_well_formed = query
+        .split('%')
+        .skip(1)
+        .all(|rest| rest.as_bytes().get(..2).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)));
+    if !escapes_well_formed {
+        return Err("malformed %-escape in the query".to_owned());
+    }
+    let pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).map(|(n, v)| (n.into_owned(), v.into_owned())).collect();
+    if pairs.iter().any(|(n, v)| n.contains('\u{FFFD}') || v.contains('\u{FFFD}')) {
+        return Err("the query is not UTF-8".to_owned());
+    }
+    Ok(pairs)
 }
 
 #[cfg(test)]
@@ -220,9 +199,21 @@ mod tests {
             spec_from_query("kind=user&mfa=false&roles=SalesAgent,%20HelpdeskAgent&format=raw").unwrap();
         assert!(!spec.app && spec.no_mfa && raw);
         assert_eq!(spec.roles.unwrap(), ["SalesAgent", "HelpdeskAgent"]);
-        assert!(spec_from_query("kind=robot").is_err());
-        assert!(spec_from_query("mfa=maybe").is_err());
-        assert!(spec_from_query("bogus=1").is_err());
-        assert!(spec_from_query("roles=%zz").is_err());
+        let (spec, _) = spec_from_query("aud=api%3A%2F%2Fx+y&kind=app").unwrap();
+        assert_eq!(spec.audience.as_deref(), Some("api://x y"));
+        assert!(spec.app);
+        assert_eq!(spec_from_query("kind=robot").unwrap_err(), "kind=\"robot\" is not user or app");
+        assert_eq!(spec_from_query("mfa=maybe").unwrap_err(), "mfa=\"maybe\" is not true or false");
+        assert_eq!(spec_from_query("bogus=1").unwrap_err(), "unknown parameter \"bogus\"");
+    }
+
+    #[test]
+    fn a_malformed_escape_non_utf8_or_overlong_query_is_refused() {
+        for bad in ["roles=%zz", "roles=%2", "roles=a%"] {
+            assert_eq!(spec_from_query(bad).unwrap_err(), "malformed %-escape in the query", "{bad}");
+        }
+        assert_eq!(spec_from_query("roles=%FF").unwrap_err(), "the query is not UTF-8");
+        let long = format!("roles={}", "a".repeat(MAX_QUERY));
+        assert_eq!(spec_from_query(&long).unwrap_err(), "the query is longer than 4096 bytes");
     }
 }

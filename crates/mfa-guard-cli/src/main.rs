@@ -234,7 +234,7 @@ enum Command {
         #[arg(long, value_name = "WID")]
         wid: Vec<String>,
         /// The audience
-        #[arg(long, value_name = "AUD", default_value = mfa_guard_core::dev::DEV_AUDIENCE)]
+        #[arg(long, value_name = "AUD", default_value = mfa_guard_dev::DEV_AUDIENCE)]
         audience: String,
         /// The issuer, exact or with {tenantid} [default: https://sts.windows.net/{tenantid}/]
         #[arg(long, value_name = "ISSUER")]

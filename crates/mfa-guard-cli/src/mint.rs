@@ -1,4 +1,4 @@
-//! `mfa-guard mint`: development tokens, signed by core's development issuer.
+//! `mfa-guard mint`: development tokens, signed by mfa-guard-dev's development issuer.
 //!
 //! **Development only.** The key is made on the spot unless `--key` names one; the
 //! private key leaves the process only when `--save-key` asks for it.
@@ -7,9 +7,9 @@ use std::io::{IsTerminal, Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
 use mfa_guard_core::policy::wids;
 use mfa_guard_core::{Clock, SystemClock};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 use serde_json::{Value, json};
 
 use crate::exit::{Exit, Failure};

@@ -7,7 +7,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use jsonwebtoken::{DecodingKey, Validation};
 use mfa_guard_core::{Admission, Claims, Evaluation, Guard, Refusal, RejectionCode, RequestInfo};
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 
 const ISSUER: &str = "https://sts.windows.net/{tenantid}/";
 

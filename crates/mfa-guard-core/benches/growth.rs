@@ -70,10 +70,7 @@ fn routes(c: &mut Criterion) {
         let policy = (0..n).fold(Policy::partner_center(), |p, i| {
             p.route(format!("/svc{i}/items/*"), Requirement::mfa().any_role([Role::AdminAgent]))
         });
-        let guard = hs256(template)
-            .policy(policy)
-            .build()
-            .expect("guard");
+        let guard = hs256(template).policy(policy).build().expect("guard");
         let last = format!("/svc{}/items/42/details", n - 1);
         assert!(admitted(&guard, &last, &header));
         assert!(admitted(&guard, "/unrouted/x", &header));
@@ -123,10 +120,8 @@ fn issuers(c: &mut Criterion) {
 fn tenants(c: &mut Criterion) {
     let mut group = c.benchmark_group("growth/tenants");
     for n in [1usize, 1_000, 100_000] {
-        let guard = hs256(|v| template(v).tenants((0..n).map(guid)))
-            .token_cache_capacity(0)
-            .build()
-            .expect("guard");
+        let guard =
+            hs256(|v| template(v).tenants((0..n).map(guid))).token_cache_capacity(0).build().expect("guard");
         let tid = guid(n - 1);
         let header =
             sign(&claims(&[("iss", json!(format!("https://sts.windows.net/{tid}/"))), ("tid", json!(tid))]));
@@ -145,10 +140,7 @@ fn token_cache(c: &mut Criterion) {
     group.sample_size(30);
     let base = claims(&[]);
     for n in [1_000usize, 1_000_000] {
-        let guard = hs256(template)
-            .token_cache_capacity(n as u64 * 2)
-            .build()
-            .expect("guard");
+        let guard = hs256(template).token_cache_capacity(n as u64 * 2).build().expect("guard");
         let mut probes = Vec::with_capacity(64);
         for i in 0..n {
             let mut claims = base.clone();
@@ -183,11 +175,7 @@ fn role_map(c: &mut Criterion) {
         let policy = Policy::partner_center()
             .role_map(roles)
             .route("/teams/*", Requirement::mfa().any_role([Role::Custom("Owners".into())]));
-        let guard = hs256(template)
-            .policy(policy)
-            .token_cache_capacity(0)
-            .build()
-            .expect("guard");
+        let guard = hs256(template).policy(policy).token_cache_capacity(0).build().expect("guard");
         // Seven groups the map does not know, then the map's last id.
         let mut groups: Vec<String> = (0..7).map(|i| guid(2_000_000 + i)).collect();
         groups.push(guid(1_000_000 + n - 1));

@@ -4,8 +4,8 @@
 //!
 //! `cargo run --release -p mfa-guard-core --features dev-issuer --example cache_memory -- 100000`
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
 use mfa_guard_core::{Admission, Algorithm, Evaluation, Guard, KeySource, RequestInfo};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 use serde_json::json;
 
 fn rss_kib() -> u64 {

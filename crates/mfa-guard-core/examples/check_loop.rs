@@ -5,7 +5,7 @@
 //! then `valgrind --tool=callgrind target/release/examples/check_loop hit 20000`.
 
 use mfa_guard_core::{Admission, Evaluation, Guard, RequestInfo};
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 
 fn main() {
     let mut args = std::env::args().skip(1);

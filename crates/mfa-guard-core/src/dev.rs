@@ -1,32 +1,21 @@
-//! A development issuer: an RSA signing key, its JWKS, and tokens minted on demand.
+//! What development tooling needs from the engine (feature `dev-issuer`): the
+//! development mode of [`Environment`](crate::config::Environment) and a session
+//! cookie sealed without a sign-in.
 //!
-//! **For development and tests only** (feature `dev-issuer`). It lets the example
-//! servers, the CLI's `mint`/`dev-issuer` and the test suites produce real RS256
-//! tokens without an identity provider. Nothing here is needed to verify tokens.
+//! **For development and tests only.** The development issuer itself (its key, the
+//! token minter, the discovery document and the sign-in pages) lives in the
+//! `mfa-guard-dev` crate; this module is the engine's side of the contract with it,
+//! so the engine holds no signing key and no token minter. Nothing here is needed to
+//! verify tokens.
 
-use std::fmt;
-use std::time::Duration;
+use crate::keys::KeySource;
 
-use aws_lc_rs::encoding::AsDer as _;
-use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
-use aws_lc_rs::signature::KeyPair as _;
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{EncodingKey, Header};
-use serde_json::{Map, Value, json};
-
-use crate::keys::{KeySetError, KeySource};
-use crate::policy::wids;
-use crate::time::{Clock, SystemClock};
-
-/// The tenant id of development tokens.
-pub const DEV_TENANT: &str = "aaaabbbb-0000-cccc-1111-dddd2222eeee";
-/// The audience of development tokens (Partner Center's, as in the seed document).
-pub const DEV_AUDIENCE: &str = "https://api.partnercenter.microsoft.com";
-/// The client id of the example servers' web sign-in at the development issuer.
+/// The client id development mode's browser sign-in presents to the embedded
+/// issuer; the development issuer's sign-in pages serve this client only.
 pub const DEV_CLIENT_ID: &str = "mfa-guard-dev";
-/// Where the development issuer's sign-in endpoints live (`/authorize`, `/token`,
-/// `/sign-out` under it), on the example server itself.
+/// Where the embedded issuer's sign-in endpoints live on a development-mode server
+/// (`/authorize`, `/token`, `/sign-out` under it): development mode makes them
+/// public routes, beside `/.well-known/*` (its discovery and JWKS documents).
 pub const DEV_SIGN_IN_PREFIX: &str = "/dev-idp";
 
 /// The issuer a server in development mode embeds, as the guard needs to know it
@@ -75,266 +64,11 @@ impl DevelopmentIssuer {
     }
 }
 
-/// Why a development key could not be made or read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DevKeyError(String);
-
-/// An issuer that holds its own signing key.
-pub struct DevIssuer {
-    issuer: String,
-    kid: String,
-    encoding: EncodingKey,
-    private_pem: String,
-    jwks: String,
-}
-
-impl DevIssuer {
-    /// A new RSA-2048 key for `issuer` (exact, or with `{tenantid}`; tokens carry
-    /// [`DEV_TENANT`] as `tid` and the substituted issuer as `iss`).
-    pub fn generate(issuer: impl Into<String>) -> Result<Self, DevKeyError> {
-        let pair = KeyPair::generate(KeySize::Rsa2048)
-            .map_err(|_| DevKeyError("RSA key generation failed".into()))?;
-        let der = pair.as_der().map_err(|_| DevKeyError("cannot encode the key".into()))?;
-        Self::from_pkcs8_der(issuer, der.as_ref())
-    }
-
-    /// Loads a PKCS#8 RSA private key (PEM, `-----BEGIN PRIVATE KEY-----`).
-    pub fn from_pem(issuer: impl Into<String>, pem: &str) -> Result<Self, DevKeyError> {
-        let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = STANDARD.decode(body.trim()).map_err(|_| DevKeyError("the key file is not PEM".into()))?;
-        Self::from_pkcs8_der(issuer, &der)
-    }
-
-    fn from_pkcs8_der(issuer: impl Into<String>, der: &[u8]) -> Result<Self, DevKeyError> {
-        let pair =
-            KeyPair::from_pkcs8(der).map_err(|_| DevKeyError("not a PKCS#8 RSA private key".into()))?;
-        let public = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
-        let n = URL_SAFE_NO_PAD.encode(&public.n);
-        let e = URL_SAFE_NO_PAD.encode(&public.e);
-        // RFC 7638 thumbprint as kid: stable for a given key.
-        let canonical = format!(r#"{{"e":"{e}","kty":"RSA","n":"{n}"}}"#);
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
-        let kid = URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16]);
-        let jwks =
-            json!({"keys": [{"kty": "RSA", "use": "sig", "alg": "RS256", "kid": kid, "n": n, "e": e}]})
-                .to_string();
-        let mut private_pem = String::from("-----BEGIN PRIVATE KEY-----\n");
-        for chunk in STANDARD.encode(der).as_bytes().chunks(64) {
-            private_pem.push_str(std::str::from_utf8(chunk).unwrap_or_default());
-            private_pem.push('\n');
-        }
-        private_pem.push_str("-----END PRIVATE KEY-----\n");
-        let encoding = EncodingKey::from_rsa_pem(private_pem.as_bytes())
-            .map_err(|e| DevKeyError(format!("the key cannot sign: {e}")))?;
-        Ok(Self { issuer: issuer.into(), kid, encoding, private_pem, jwks })
-    }
-
-    /// The issuer (as configured, possibly a template).
-    pub fn issuer(&self) -> &str {
-        &self.issuer
-    }
-
-    /// The issuer tokens carry in `iss` (the template filled with [`DEV_TENANT`]).
-    pub fn token_issuer(&self) -> String {
-        self.issuer.replacen("{tenantid}", DEV_TENANT, 1)
-    }
-
-    /// The key id.
-    pub fn kid(&self) -> &str {
-        &self.kid
-    }
-
-    /// The public JWKS document.
-    pub fn jwks_json(&self) -> &str {
-        &self.jwks
-    }
-
-    /// The private key, PKCS#8 PEM. A secret: print it only when asked to.
-    pub fn private_key_pem(&self) -> &str {
-        &self.private_pem
-    }
-
-    /// A key source serving this issuer's public key.
-    pub fn key_source(&self) -> Result<KeySource, KeySetError> {
-        KeySource::jwks_json(self.jwks.as_bytes())
-    }
-
-    /// Signs arbitrary claims (RS256, with this issuer's `kid`).
-    pub fn sign(&self, claims: &Value) -> Result<String, DevKeyError> {
-        let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
-            .map_err(|e| DevKeyError(format!("cannot sign: {e}")))
-    }
-
-    /// Signs `header.claims` with this key (RS256) whatever the header says: for tests
-    /// that need a correctly signed token with a hostile header.
-    pub fn sign_with_header(&self, header: &Value, claims: &Value) -> Result<String, DevKeyError> {
-        let h = URL_SAFE_NO_PAD.encode(header.to_string());
-        let c = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let message = format!("{h}.{c}");
-        let signature =
-            jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, jsonwebtoken::Algorithm::RS256)
-                .map_err(|e| DevKeyError(format!("cannot sign: {e}")))?;
-        Ok(format!("{message}.{signature}"))
-    }
-
-    /// Starts a token for a user with MFA, AdminAgent, one hour of validity.
-    pub fn user(&self) -> TokenSpec<'_> {
-        TokenSpec::new(self, Caller::User)
-    }
-
-    /// Starts an app-only token (client credentials), one hour of validity.
-    pub fn app(&self) -> TokenSpec<'_> {
-        TokenSpec::new(self, Caller::App)
-    }
-}
-
 /// `name=value` of a browser session cookie for a user with these ID-token
 /// `claims`, as `guard`'s sign-in would write it now; `None` without browser mode.
-/// For tests and benchmarks that need a signed-in browser without a provider.
+/// For tests and benchmarks that need a signed-in browser without a provider: the
+/// session's sealing is the engine's own, so only the engine can write one.
 #[cfg(feature = "browser")]
 pub fn session_cookie(guard: &crate::Guard, claims: &crate::Claims) -> Option<String> {
     guard.browser()?.session_cookie(guard, claims, guard.clock().now_unix())
-}
-
-impl fmt::Debug for DevIssuer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DevIssuer")
-            .field("issuer", &self.issuer)
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Caller {
-    User,
-    App,
-}
-
-/// A token to mint; defaults are a realistic Entra v1 access token.
-#[derive(Debug, Clone)]
-#[must_use]
-pub struct TokenSpec<'a> {
-    issuer: &'a DevIssuer,
-    caller: Caller,
-    claims: Map<String, Value>,
-    lifetime: Duration,
-    clock_now: Option<i64>,
-}
-
-impl<'a> TokenSpec<'a> {
-    fn new(issuer: &'a DevIssuer, caller: Caller) -> Self {
-        let mut claims = Map::new();
-        claims.insert("aud".into(), json!(DEV_AUDIENCE));
-        claims.insert("iss".into(), json!(issuer.token_issuer()));
-        claims.insert("tid".into(), json!(DEV_TENANT));
-        claims.insert("ver".into(), json!("1.0"));
-        claims.insert("appid".into(), json!("00001111-aaaa-2222-bbbb-3333cccc4444"));
-        match caller {
-            Caller::User => {
-                let oid = "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb";
-                claims.insert("oid".into(), json!(oid));
-                claims.insert("sub".into(), json!("user-subject-0001"));
-                claims.insert("scp".into(), json!("user_impersonation"));
-                claims.insert("amr".into(), json!(["pwd", "mfa"]));
-                claims.insert("roles".into(), json!(["AdminAgent"]));
-                claims.insert("upn".into(), json!("adminagent@dev.example"));
-                claims.insert("name".into(), json!("Dev Admin Agent"));
-            }
-            Caller::App => {
-                let oid = "cccccccc-0000-1111-2222-dddddddddddd";
-                claims.insert("oid".into(), json!(oid));
-                claims.insert("sub".into(), json!(oid));
-                claims.insert("idtyp".into(), json!("app"));
-                claims.insert("roles".into(), json!(["Catalog.Read"]));
-            }
-        }
-        Self { issuer, caller, claims, lifetime: Duration::from_secs(3600), clock_now: None }
-    }
-
-    /// With or without `mfa` in `amr` (users only).
-    pub fn mfa(mut self, mfa: bool) -> Self {
-        if self.caller == Caller::User {
-            self.claims.insert("amr".into(), if mfa { json!(["pwd", "mfa"]) } else { json!(["pwd"]) });
-        }
-        self
-    }
-
-    /// Sets `roles`.
-    pub fn roles<I: IntoIterator<Item = S>, S: Into<String>>(mut self, roles: I) -> Self {
-        let roles: Vec<String> = roles.into_iter().map(Into::into).collect();
-        self.claims.insert("roles".into(), json!(roles));
-        self
-    }
-
-    /// Sets `wids` (e.g. [`wids::SECURITY_ADMINISTRATOR`]).
-    pub fn wids<I: IntoIterator<Item = S>, S: Into<String>>(mut self, ids: I) -> Self {
-        let ids: Vec<String> = ids.into_iter().map(Into::into).collect();
-        self.claims.insert("wids".into(), json!(ids));
-        self
-    }
-
-    /// Makes the user a Security administrator (by `wids`), with no agent role.
-    pub fn security_admin(self) -> Self {
-        self.roles(Vec::<String>::new()).wids([wids::SECURITY_ADMINISTRATOR])
-    }
-
-    /// Sets the object id (and, for apps, `sub` with it).
-    pub fn oid(mut self, oid: impl Into<String>) -> Self {
-        let oid = oid.into();
-        if self.caller == Caller::App {
-            self.claims.insert("sub".into(), json!(oid));
-        }
-        self.claims.insert("oid".into(), json!(oid));
-        self
-    }
-
-    /// Sets the audience.
-    pub fn audience(mut self, aud: impl Into<String>) -> Self {
-        self.claims.insert("aud".into(), json!(aud.into()));
-        self
-    }
-
-    /// Sets any claim (or removes it with `Value::Null`).
-    pub fn claim(mut self, name: impl Into<String>, value: Value) -> Self {
-        let name = name.into();
-        if value.is_null() {
-            self.claims.remove(&name);
-        } else {
-            self.claims.insert(name, value);
-        }
-        self
-    }
-
-    /// How long the token is valid from now (an expired token: set `exp` with
-    /// [`claim`](Self::claim)).
-    pub fn lifetime(mut self, lifetime: Duration) -> Self {
-        self.lifetime = lifetime;
-        self
-    }
-
-    /// Issues the token as of this clock's time instead of the system clock's.
-    pub fn at(mut self, clock: &dyn Clock) -> Self {
-        self.clock_now = Some(clock.now_unix());
-        self
-    }
-
-    /// The claims the token will carry.
-    pub fn claims(&self) -> Value {
-        let now = self.clock_now.unwrap_or_else(|| SystemClock.now_unix());
-        let mut claims = self.claims.clone();
-        let lifetime = i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2);
-        claims.entry("iat").or_insert(json!(now));
-        claims.entry("nbf").or_insert(json!(now));
-        claims.entry("exp").or_insert(json!(now.saturating_add(lifetime)));
-        Value::Object(claims)
-    }
-
-    /// Signs the token.
-    pub fn sign(&self) -> Result<String, DevKeyError> {
-        self.issuer.sign(&self.claims())
-    }
 }

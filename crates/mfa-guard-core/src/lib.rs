@@ -59,7 +59,7 @@ mod answer;
 pub mod browser;
 mod claims;
 pub mod config;
-#[cfg(any(test, feature = "dev-issuer"))]
+#[cfg(feature = "dev-issuer")]
 pub mod dev;
 mod error;
 mod file;

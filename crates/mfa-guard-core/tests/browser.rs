@@ -9,10 +9,10 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use mfa_guard_core::browser::{Browser, SessionKeys, StepUp};
-use mfa_guard_core::dev::DevIssuer;
 use mfa_guard_core::{
     Admission, Answer, Guard, HeaderMerge, KeySource, ManualClock, Policy, RejectionCode, RequestInfo,
 };
+use mfa_guard_dev::DevIssuer;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -4,10 +4,10 @@
 
 use std::time::Duration;
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use mfa_guard_core::{
     Guard, KeySource, ManualClock, Principal, Rejection, RejectionCode, RemoteOptions, RequestInfo,
 };
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use serde_json::json;
 use tokio::task::JoinSet;
 use wiremock::matchers::{header, method, path};

@@ -8,8 +8,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use mfa_guard_core::{Guard, KeySource, RequestInfo};
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -8,8 +8,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
 use mfa_guard_core::{Guard, RequestInfo};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 
 /// Collects the fields recorded on spans and events.
 #[derive(Clone, Default)]

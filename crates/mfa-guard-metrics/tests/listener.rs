@@ -4,8 +4,8 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
 use mfa_guard_core::{Admission, Evaluation, Guard, RequestInfo};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 use mfa_guard_metrics::MetricsListener;
 
 const ISSUER: &str = "https://sts.windows.net/{tenantid}/";

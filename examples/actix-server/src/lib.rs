@@ -14,18 +14,19 @@ use actix_web::http::header::{self, ACCEPT, AUTHORIZATION, HeaderMap, HeaderValu
 use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, Route, web};
 use example_shared::page::{PAGE_HEADERS, caller_page};
-use example_shared::{DevSite, Startup, areas, caller_body, discovery_document, health_body};
+use example_shared::{DevSite, Startup, areas, caller_body, health_body};
 use mfa_guard_actix::{MfaMiddleware, Principal};
-use mfa_guard_core::dev::DEV_SIGN_IN_PREFIX;
 use mfa_guard_core::{Guard, RequestInfo};
+use mfa_guard_dev::{DEV_SIGN_IN_PREFIX, DISCOVERY_PATH, JWKS_PATH};
 use serde_json::Value;
 
 /// The access log: method, path (never the query, which might carry a token the
 /// guard refuses) and status, and no request header, so never `Authorization`.
 const ACCESS_LOG: &str = r#"%a "%{method}xi %U" %s %b %Dms"#;
 
-/// The app: the Partner Center routes (and, in development mode, the issuer's
-/// discovery and JWKS documents) behind [`MfaMiddleware`], inside an access log.
+/// The app: the Partner Center routes (and, in development mode, the development
+/// identity server's: its discovery and JWKS documents and sign-in pages) behind
+/// [`MfaMiddleware`], inside an access log.
 pub fn app(
     guard: Guard,
     dev: Option<DevSite>,
@@ -53,31 +54,14 @@ pub fn app(
         };
     }
     if let Some(site) = dev {
-        let jwks: Value = serde_json::from_str(site.issuer.jwks_json()).unwrap_or_default();
-        let idp = site.idp;
-        app = app
-            .service(get_only(
-                "/.well-known/openid-configuration",
-                discovery_document(&site.issuer, site.bound),
-            ))
-            .service(get_only("/.well-known/jwks.json", jwks))
-            .route(
-                &format!("{DEV_SIGN_IN_PREFIX}/{{endpoint:.+}}"),
-                web::route().to(move |req: HttpRequest, body: web::Bytes| {
-                    let idp = Arc::clone(&idp);
-                    async move {
-                        let reply =
-                            idp.handle(req.method().as_str(), req.uri().path(), req.uri().query(), &body);
-                        let status = actix_web::http::StatusCode::from_u16(reply.status)
-                            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST);
-                        let mut response = HttpResponse::build(status);
-                        for (name, value) in reply.headers {
-                            response.append_header((name, value));
-                        }
-                        response.body(reply.body)
-                    }
-                }),
-            );
+        // The development identity server is an axum Router (example-shared's
+        // DevSite): these routes hand it the request and copy its answer out.
+        let site = Arc::new(site);
+        for path in
+            [DISCOVERY_PATH.to_owned(), JWKS_PATH.to_owned(), format!("{DEV_SIGN_IN_PREFIX}/{{endpoint:.+}}")]
+        {
+            app = app.route(&path, dev_route(Arc::clone(&site)));
+        }
     }
     app.default_service(area_route("unmatched", sign_out))
         .wrap(MfaMiddleware::new(guard))
@@ -91,6 +75,31 @@ pub fn app(
                 .custom_request_replace("method", |req| req.method().to_string())
                 .log_level(log::Level::Debug),
         ))
+}
+
+/// Any method: the development identity server's answer.
+fn dev_route(site: Arc<DevSite>) -> Route {
+    web::route().to(move |req: HttpRequest, body: web::Bytes| {
+        let site = Arc::clone(&site);
+        async move {
+            let mut request =
+                http::Request::builder().method(req.method().as_str()).uri(req.uri().to_string());
+            for (name, value) in req.headers() {
+                request = request.header(name.as_str(), value.as_bytes());
+            }
+            let Ok(request) = request.body(body) else {
+                return HttpResponse::BadRequest().finish();
+            };
+            let (parts, body) = site.respond(request).await.into_parts();
+            let status = actix_web::http::StatusCode::from_u16(parts.status.as_u16())
+                .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+            let mut response = HttpResponse::build(status);
+            for (name, value) in &parts.headers {
+                response.append_header((name.as_str(), value.as_bytes()));
+            }
+            response.body(body)
+        }
+    })
 }
 
 /// Any method: who called, and how they were admitted; as JSON, or as a page for a

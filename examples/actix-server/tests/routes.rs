@@ -7,8 +7,8 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::test;
 use example_shared::{Startup, areas, caller_body, dev_tokens, discovery_document, health_body};
-use mfa_guard_core::dev::DevIssuer;
 use mfa_guard_core::{Guard, Principal, RequestInfo};
+use mfa_guard_dev::DevIssuer;
 
 const BOUND: &str = "127.0.0.1:3999";
 

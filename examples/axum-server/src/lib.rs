@@ -11,17 +11,17 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use axum::{Json, Router};
 use example_shared::page::{PAGE_HEADERS, caller_page};
-use example_shared::{DevSite, Startup, areas, caller_body, discovery_document, health_body};
+use example_shared::{DevSite, Startup, areas, caller_body, health_body};
 use http::header::{ACCEPT, AUTHORIZATION};
-use mfa_guard_core::dev::DEV_SIGN_IN_PREFIX;
 use mfa_guard_core::{Guard, RequestInfo};
 use mfa_guard_tower::{MfaLayer, Principal};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
 use tracing::Level;
 
-/// The router: the Partner Center routes (and, in development mode, the issuer's
-/// discovery and JWKS documents) behind [`MfaLayer`].
+/// The router: the Partner Center routes (and, in development mode, the
+/// development identity server's: its discovery and JWKS documents and sign-in
+/// pages) behind [`MfaLayer`].
 pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
     let sign_out: Option<Arc<str>> = guard.sign_out_path().map(Arc::from);
     let mut router = Router::new();
@@ -37,18 +37,7 @@ pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
         };
     }
     if let Some(site) = dev {
-        let discovery = discovery_document(&site.issuer, site.bound);
-        let jwks: serde_json::Value = serde_json::from_str(site.issuer.jwks_json()).unwrap_or_default();
-        let idp = site.idp;
-        router = router
-            .route("/.well-known/openid-configuration", get(move || async move { Json(discovery) }))
-            .route("/.well-known/jwks.json", get(move || async move { Json(jwks) }))
-            .route(
-                &format!("{DEV_SIGN_IN_PREFIX}/{{*endpoint}}"),
-                any(move |method: Method, uri: Uri, body: axum::body::Bytes| async move {
-                    dev_reply(idp.handle(method.as_str(), uri.path(), uri.query(), &body))
-                }),
-            );
+        router = router.merge(site.router());
     }
     let router = router.fallback(area_handler("unmatched", sign_out)).layer(MfaLayer::new(guard));
     // Request spans and response events only when someone reads them: the trace layer
@@ -67,19 +56,6 @@ pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
         };
     // Outermost, so no layer that logs headers ever sees the credential.
     router.layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
-}
-
-/// A development sign-in endpoint's answer as a response.
-fn dev_reply(reply: example_shared::dev_idp::DevReply) -> axum::response::Response {
-    let mut response = axum::response::Response::new(axum::body::Body::from(reply.body));
-    *response.status_mut() =
-        http::StatusCode::from_u16(reply.status).unwrap_or(http::StatusCode::BAD_REQUEST);
-    for (name, value) in reply.headers {
-        if let Ok(value) = http::HeaderValue::from_str(&value) {
-            response.headers_mut().append(name, value);
-        }
-    }
-    response
 }
 
 /// Any method: who called, and how they were admitted; as JSON, or as a page for a

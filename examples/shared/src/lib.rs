@@ -4,16 +4,20 @@
 //! preset's own areas) and what their handlers answer: JSON to programs, and to a
 //! person's browser the page of [`page`].
 
-pub mod dev_idp;
 pub mod page;
 pub mod testkit;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Bytes;
 use mfa_guard_core::config::Environment;
-use mfa_guard_core::dev::DevIssuer;
 use mfa_guard_core::{Guard, Policy, Principal, Role};
+use mfa_guard_dev::DevIssuer;
+use mfa_guard_dev::server::DevIdp;
+#[cfg(doc)]
+use mfa_guard_dev::{DEV_SIGN_IN_PREFIX, DISCOVERY_PATH, JWKS_PATH};
 use mfa_guard_metrics::MetricsListener;
 use serde_json::{Value, json};
 
@@ -80,7 +84,10 @@ impl Startup {
         match self.configured {
             Some(guard) => Ok((guard, None)),
             None => {
-                let (mut builder, dev) = self.env.development_builder(bound).map_err(|e| e.to_string())?;
+                let dev = DevIssuer::for_server(bound).map_err(|e| format!("development issuer: {e}"))?;
+                let embedded = dev.development().map_err(|e| format!("development issuer: {e}"))?;
+                let mut builder =
+                    self.env.development_builder(bound, &embedded).map_err(|e| e.to_string())?;
                 if let Some(browser) = self.env.browser(bound).map_err(|e| e.to_string())? {
                     builder = builder.browser(browser);
                 }
@@ -126,35 +133,62 @@ pub fn caller_body(area: &str, method: &str, path: &str, caller: Option<&Princip
 }
 
 /// What a development-mode server serves beside its routes: the development
-/// issuer (its discovery and JWKS documents) and its sign-in endpoints, shared by
-/// every worker of the server (codes issued by one are exchanged at another).
+/// identity server of `mfa-guard-dev` (its discovery and JWKS documents and its
+/// sign-in endpoints), shared by every worker of the server (codes issued by one
+/// are exchanged at another).
 #[derive(Debug, Clone)]
 pub struct DevSite {
     /// The issuer.
-    pub issuer: std::sync::Arc<DevIssuer>,
+    pub issuer: Arc<DevIssuer>,
     /// Where the server listens.
     pub bound: SocketAddr,
-    /// The issuer's sign-in endpoints, under `/dev-idp/`.
-    pub idp: std::sync::Arc<dev_idp::DevIdp>,
+    /// The development identity server, for the server's own client.
+    pub idp: Arc<DevIdp>,
+    router: axum::Router,
 }
 
 impl DevSite {
     /// The site of `issuer` for a server bound at `bound`.
-    pub fn new(issuer: std::sync::Arc<DevIssuer>, bound: SocketAddr) -> Self {
-        let idp = dev_idp::DevIdp::new(std::sync::Arc::clone(&issuer), &format!("http://{bound}"));
-        DevSite { issuer, bound, idp: std::sync::Arc::new(idp) }
+    pub fn new(issuer: Arc<DevIssuer>, bound: SocketAddr) -> Self {
+        let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), &format!("http://{bound}")));
+        let router = Arc::clone(&idp).router();
+        DevSite { issuer, bound, idp, router }
+    }
+
+    /// The identity server's routes ([`DISCOVERY_PATH`], [`JWKS_PATH`], and the
+    /// sign-in endpoints under [`DEV_SIGN_IN_PREFIX`]), for a server on axum to merge
+    /// into its own.
+    pub fn router(&self) -> axum::Router {
+        self.router.clone()
+    }
+
+    /// The identity server's answer to `request`, for a server on another framework
+    /// than axum (the actix example), which translates the request and the answer:
+    /// the same server, so both examples answer alike.
+    pub async fn respond(&self, request: http::Request<Bytes>) -> http::Response<Bytes> {
+        use http_body_util::BodyExt as _;
+        use tower::ServiceExt as _;
+
+        let Ok(response) = self.router().oneshot(request.map(axum::body::Body::from)).await;
+        let (parts, body) = response.into_parts();
+        // The server's own answers (pages, JSON documents): small, and read whole.
+        let body = match body.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(_) => Bytes::new(),
+        };
+        http::Response::from_parts(parts, body)
     }
 }
 
 /// The OpenID configuration the development issuer serves (with its sign-in
-/// endpoints, [`dev_idp`]).
+/// endpoints, [`mfa_guard_dev::server`]).
 pub fn discovery_document(dev: &DevIssuer, bound: SocketAddr) -> Value {
-    dev_idp::discovery(dev, &format!("http://{bound}"))
+    mfa_guard_dev::discovery(dev, &format!("http://{bound}"))
 }
 
 /// The development tokens printed at start: user with MFA, user without, app-only.
 pub fn dev_tokens(dev: &DevIssuer) -> Result<[(&'static str, String); 3], String> {
-    let sign = |spec: mfa_guard_core::dev::TokenSpec<'_>| {
+    let sign = |spec: mfa_guard_dev::TokenSpec<'_>| {
         spec.lifetime(DEV_TOKEN_LIFETIME).sign().map_err(|e| e.to_string())
     };
     Ok([

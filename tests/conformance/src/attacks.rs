@@ -30,8 +30,8 @@ use std::fmt::Write as _;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT};
 use mfa_guard_core::rejection::parse_challenge;
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT};
 use serde_json::{Value, json};
 
 use crate::cases::{Auth, Case, Expect, Target, Www, comparable};

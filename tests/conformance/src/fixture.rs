@@ -3,12 +3,12 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use mfa_guard_core::policy::wids;
 use mfa_guard_core::{
     AssuranceLevel, Challenge, ChallengeStyle, Clock, Guard, GuardBuilder, KeySource, ManualClock, Policy,
     RemoteOptions, Requirement, Role, RoleMap, RoleMatcher, Rule,
 };
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use serde_json::{Value, json};
 
 /// The issuer of the fixture's tokens (Entra v1 template).
@@ -229,7 +229,7 @@ impl Tok {
     /// Mints the token.
     pub fn mint(self) -> String {
         let i = issuer();
-        let sign = |spec: mfa_guard_core::dev::TokenSpec<'_>| spec.sign().expect("sign");
+        let sign = |spec: mfa_guard_dev::TokenSpec<'_>| spec.sign().expect("sign");
         match self {
             Tok::AdminMfa => sign(i.user()),
             Tok::AdminNoMfa => sign(i.user().mfa(false)),

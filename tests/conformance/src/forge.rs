@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, EncodingKey};
-use mfa_guard_core::dev::DevIssuer;
+use mfa_guard_dev::DevIssuer;
 use serde_json::{Value, json};
 
 use crate::fixture::{ISSUER, issuer};

@@ -1,23 +1,21 @@
-//! A minimal identity provider on loopback: the fixture issuer's discovery document
-//! and JWKS, for tests of the environment contract.
+//! An identity provider on loopback for tests of the environment contract: the
+//! development identity server of `mfa-guard-dev` for the fixture issuer, whose
+//! discovery document declares [`ISSUER`](crate::fixture::ISSUER) and whose JWKS is at
+//! [`JWKS_PATH`](mfa_guard_dev::JWKS_PATH).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
-use axum::Json;
-use axum::routing::get;
-use serde_json::{Value, json};
+use mfa_guard_dev::server::DevIdp;
 
-use crate::fixture::{ISSUER, issuer};
+use crate::fixture::issuer;
 
-/// Serves `/.well-known/openid-configuration` (declaring [`ISSUER`]) and `/keys`.
+/// Serves the fixture issuer's ([`ISSUER`](crate::fixture::ISSUER)) discovery document, JWKS and sign-in
+/// endpoints until the test's runtime ends.
 pub async fn serve_static_idp() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let jwks: Value = serde_json::from_str(issuer().jwks_json()).expect("jwks");
-    let discovery = json!({"issuer": ISSUER, "jwks_uri": format!("http://{addr}/keys")});
-    let app = axum::Router::new()
-        .route("/keys", get(move || async move { Json(jwks) }))
-        .route("/.well-known/openid-configuration", get(move || async move { Json(discovery) }));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    let idp = Arc::new(DevIdp::new(Arc::clone(issuer()), &format!("http://{addr}")));
+    tokio::spawn(async move { axum::serve(listener, idp.router()).await });
     addr
 }

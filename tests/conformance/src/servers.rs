@@ -36,7 +36,7 @@ pub fn start_actix(guard: Guard) -> Target {
 
 fn start_actix_with(
     guard: Guard,
-    dev: Option<(std::sync::Arc<mfa_guard_core::dev::DevIssuer>, SocketAddr)>,
+    dev: Option<(std::sync::Arc<mfa_guard_dev::DevIssuer>, SocketAddr)>,
 ) -> Result<Target, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -47,7 +47,7 @@ fn start_actix_with(
 fn start_actix_on(
     listener: std::net::TcpListener,
     guard: Guard,
-    dev: Option<(std::sync::Arc<mfa_guard_core::dev::DevIssuer>, SocketAddr)>,
+    dev: Option<(std::sync::Arc<mfa_guard_dev::DevIssuer>, SocketAddr)>,
 ) -> Result<(), String> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

@@ -24,7 +24,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 use serde_json::{Value, json};
 
 use crate::fixture::ISSUER;

@@ -9,7 +9,7 @@
 use mfa_guard_conformance::fixture::{ISSUER, issuer};
 use mfa_guard_conformance::http1::request;
 use mfa_guard_conformance::idp::serve_static_idp;
-use mfa_guard_core::dev::DEV_AUDIENCE;
+use mfa_guard_dev::DEV_AUDIENCE;
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
@@ -48,7 +48,7 @@ async fn adoption_is_counted_per_application_and_mode_and_served_beside_the_metr
     let app = example_axum_server::app(guard, None);
     tokio::spawn(async move { axum::serve(listener, app).await });
 
-    let mint = |spec: mfa_guard_core::dev::TokenSpec<'_>| spec.sign().unwrap();
+    let mint = |spec: mfa_guard_dev::TokenSpec<'_>| spec.sign().unwrap();
     let user = |app: &str, mfa: bool| mint(issuer().user().mfa(mfa).claim("appid", json!(app)));
     let a_mfa = user("app-a", true);
     let a_no_mfa = user("app-a", false);

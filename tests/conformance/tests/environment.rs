@@ -6,7 +6,7 @@ use mfa_guard_conformance::fixture::{ISSUER, Tok};
 use mfa_guard_conformance::http1::request;
 use mfa_guard_conformance::idp::serve_static_idp;
 use mfa_guard_conformance::servers::all_from_env;
-use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT};
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT, JWKS_PATH};
 
 async fn get(target: Target, path: &str, tok: Tok) -> (String, Option<String>, Option<String>) {
     let header = format!("Authorization: Bearer {}", tok.mint()).into_bytes();
@@ -36,7 +36,7 @@ async fn issuer_and_jwks_url_from_the_environment() {
     let idp = serve_static_idp().await;
     let env = [
         ("MFA_ISSUER", ISSUER.to_owned()),
-        ("MFA_JWKS_URL", format!("http://{idp}/keys")),
+        ("MFA_JWKS_URL", format!("http://{idp}{JWKS_PATH}")),
         ("MFA_AUDIENCE", format!("https://other.example, {DEV_AUDIENCE}")),
     ];
     for target in all_from_env(&env).await.unwrap() {
@@ -79,7 +79,7 @@ callers = "users"
     .unwrap();
     let env = [
         ("MFA_ISSUER", ISSUER.to_owned()),
-        ("MFA_JWKS_URL", format!("http://{idp}/keys")),
+        ("MFA_JWKS_URL", format!("http://{idp}{JWKS_PATH}")),
         ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
         ("MFA_CONFIG", path.display().to_string()),
     ];
@@ -98,7 +98,7 @@ async fn mfa_tenants_restricts_the_example_servers() {
     let env = |tenants: String| {
         [
             ("MFA_ISSUER", ISSUER.to_owned()),
-            ("MFA_JWKS_URL", format!("http://{idp}/keys")),
+            ("MFA_JWKS_URL", format!("http://{idp}{JWKS_PATH}")),
             ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
             ("MFA_TENANTS", tenants),
         ]

@@ -17,7 +17,7 @@ use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::http1::{RawResponse, request};
 use mfa_guard_conformance::oidc::{ADMIN_AGENT, ADMIN_AGENT_OID, Idp, RESOURCE, TENANT, unverified_claims};
 use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
-use mfa_guard_core::dev::DevIssuer;
+use mfa_guard_dev::DevIssuer;
 use serde_json::json;
 
 /// The routes of the Partner Center table that need MFA and admit an Admin agent.

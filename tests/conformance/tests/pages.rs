@@ -10,7 +10,8 @@ use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::http1::{self, RawResponse};
 use mfa_guard_conformance::servers;
 use mfa_guard_core::Claims;
-use mfa_guard_core::dev::{DevIssuer, session_cookie};
+use mfa_guard_core::dev::session_cookie;
+use mfa_guard_dev::DevIssuer;
 
 const OID: &str = "aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb";
 

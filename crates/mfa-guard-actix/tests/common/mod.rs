@@ -7,8 +7,8 @@ use std::sync::LazyLock;
 use actix_web::body::MessageBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::AUTHORIZATION;
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
 use mfa_guard_core::{Guard, Policy, Rejection};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 
 /// One RSA key for the whole test binary: generating one per test is wasted time.
 pub static DEV: LazyLock<DevIssuer> =

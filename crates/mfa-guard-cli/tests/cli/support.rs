@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mfa_guard_core::dev::{DEV_AUDIENCE, DevIssuer};
+use mfa_guard_dev::{DEV_AUDIENCE, DevIssuer};
 use serde_json::Value;
 
 pub(crate) const ISSUER: &str = "https://sts.windows.net/{tenantid}/";

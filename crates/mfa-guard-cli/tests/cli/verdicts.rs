@@ -9,8 +9,8 @@ use std::path::Path;
 
 use mfa_guard_conformance::cases::{Auth, Case, table};
 use mfa_guard_conformance::fixture::{ADMIN_GROUP, DOWN_ISSUER, ISSUER, Style, closed_port_url};
-use mfa_guard_core::dev::{DEV_AUDIENCE, DEV_TENANT};
 use mfa_guard_core::{Admission, Config, RequestInfo};
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT};
 use serde_json::Value;
 
 use crate::support::{run, temp_dir};

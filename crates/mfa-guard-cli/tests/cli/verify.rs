@@ -136,7 +136,7 @@ fn verify_discovers_the_issuer_and_keys_of_a_loopback_dev_issuer() {
     let server = DevIssuerProcess::start(Some(&key));
     let discovery = server.url("/.well-known/openid-configuration");
     // Tokens signed with the same key for the issuer the server declares.
-    let dev = mfa_guard_core::dev::DevIssuer::from_pem(server.issuer(), issuer().private_key_pem()).unwrap();
+    let dev = mfa_guard_dev::DevIssuer::from_pem(server.issuer(), issuer().private_key_pem()).unwrap();
     let verify = |token: &str| {
         run(&["verify", token, "--discovery", &discovery, "--audience", AUDIENCE, "--json"], None)
     };

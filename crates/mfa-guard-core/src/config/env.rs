@@ -260,13 +260,17 @@ impl Environment {
         Ok(builder.verifier(|v| v.audiences(self.audiences.iter().cloned())))
     }
 
-    /// The guard of development mode, on a development issuer made now, named after
-    /// `bound` (the address the server actually bound): its discovery and JWKS
-    /// documents are public routes, and its tokens' tenant is the one admitted.
+    /// The guard of development mode, on the development issuer `dev` that the
+    /// server embeds at `bound` (the address it actually bound; `mfa-guard-dev`
+    /// makes one): its discovery and JWKS documents and its sign-in endpoints are
+    /// public routes, and its tokens' tenant is the one admitted.
     #[cfg(feature = "dev-issuer")]
-    pub fn development_guard(&self, bound: SocketAddr) -> Result<(Guard, crate::dev::DevIssuer), EnvError> {
-        let (builder, issuer) = self.development_builder(bound)?;
-        Ok((builder.build()?, issuer))
+    pub fn development_guard(
+        &self,
+        bound: SocketAddr,
+        dev: &crate::dev::DevelopmentIssuer,
+    ) -> Result<Guard, EnvError> {
+        Ok(self.development_builder(bound, dev)?.build()?)
     }
 
     /// [`development_guard`](Self::development_guard)'s builder, for a server that
@@ -275,14 +279,11 @@ impl Environment {
     pub fn development_builder(
         &self,
         bound: SocketAddr,
-    ) -> Result<(GuardBuilder, crate::dev::DevIssuer), EnvError> {
-        use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
+        dev: &crate::dev::DevelopmentIssuer,
+    ) -> Result<GuardBuilder, EnvError> {
         use crate::policy::{Policy, Requirement};
 
         development_address(&bound.to_string(), bound)?;
-        let issuer = DevIssuer::generate(format!("http://{bound}/{{tenantid}}/"))
-            .map_err(|e| EnvError::Development(e.to_string()))?;
-        let keys = issuer.key_source().map_err(|e| EnvError::Development(e.to_string()))?;
         let policy = match &self.config {
             Some(config) => config.policy()?,
             None => Policy::partner_center(),
@@ -291,21 +292,20 @@ impl Environment {
         // Its tokens are all of one tenant: say so, rather than warn that every
         // tenant is accepted.
         if self.tenants.is_empty() {
-            builder = builder.verifier(|v| v.tenants([DEV_TENANT]));
+            builder = builder.verifier(|v| v.tenants([dev.tenant()]));
         }
-        let builder = builder
+        Ok(builder
             .policy(
                 policy
                     .route("/.well-known/*", Requirement::public())
                     .route(format!("{}/*", crate::dev::DEV_SIGN_IN_PREFIX), Requirement::public()),
             )
             .verifier(|v| {
-                v.issuer(issuer.issuer())
-                    .keys(keys)
-                    .audience(DEV_AUDIENCE)
+                v.issuer(dev.issuer())
+                    .keys(dev.keys().clone())
+                    .audience(dev.audience())
                     .audiences(self.audiences.iter().cloned())
-            });
-        Ok((builder, issuer))
+            }))
     }
 }
 
@@ -360,7 +360,15 @@ mod tests {
             #[cfg(feature = "dev-issuer")]
             {
                 let bound: SocketAddr = listen.parse().unwrap();
-                let e = dev.development_builder(bound).map(|_| ()).unwrap_err().to_string();
+                let issuer =
+                    crate::test_issuer::DevIssuer::generate("http://127.0.0.1:1/{tenantid}/").unwrap();
+                let embedded = crate::dev::DevelopmentIssuer::new(
+                    issuer.issuer(),
+                    issuer.key_source().unwrap(),
+                    crate::test_issuer::DEV_TENANT,
+                    crate::test_issuer::DEV_AUDIENCE,
+                );
+                let e = dev.development_builder(bound, &embedded).map(|_| ()).unwrap_err().to_string();
                 assert!(e.contains("loopback only"), "{e}");
             }
             // With an identity provider configured, any address.

@@ -352,7 +352,7 @@ fn each_strict_path_rule_can_be_turned_off_in_the_file() {
 
 #[test]
 fn max_token_lifetime_from_the_file_reaches_the_guard() {
-    use crate::dev::{DEV_AUDIENCE, DevIssuer};
+    use crate::test_issuer::{DEV_AUDIENCE, DevIssuer};
     use crate::{RejectionCode, RequestInfo};
 
     let issuer = DevIssuer::generate("https://issuer.example/").unwrap();
@@ -376,7 +376,7 @@ fn max_token_lifetime_from_the_file_reaches_the_guard() {
 
 #[test]
 fn tenants_from_the_file_restrict_a_templated_issuer() {
-    use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
+    use crate::test_issuer::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
     use crate::{RejectionCode, RequestInfo};
 
     let issuer = DevIssuer::generate("https://sts.windows.net/{tenantid}/").unwrap();
@@ -546,7 +546,7 @@ fn the_example_file_of_the_module_documentation_is_a_valid_file() {
 /// file alone, decided by the guard it builds.
 #[test]
 fn a_stronger_level_fresher_mfa_and_a_claims_challenge_on_one_area_are_configuration() {
-    use crate::dev::{DEV_AUDIENCE, DevIssuer};
+    use crate::test_issuer::{DEV_AUDIENCE, DevIssuer};
     use crate::{RejectionCode, RequestInfo};
     use serde_json::json;
 

@@ -12,10 +12,10 @@ use serde_json::{Value, json};
 use super::*;
 use crate::algorithm::Algorithm;
 use crate::claims::CallerKind;
-use crate::dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use crate::keys::{KeyError, KeyFuture, KeyProvider, KeySet, KeySource, Lookup};
 use crate::policy::{Policy, Requirement, wids};
 use crate::rejection::{ChallengeStyle, RejectionCode, parse_challenge};
+use crate::test_issuer::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 
 /// What a check concluded, as a `Result` (see [`Admission::into_result`]).
 type CheckResult = Result<Option<Principal>, Rejection>;

@@ -316,9 +316,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::dev::{DEV_AUDIENCE, DevIssuer};
     use crate::policy::{AssuranceLevel, Policy, Requirement};
     use crate::rejection::RejectionCode;
+    use crate::test_issuer::{DEV_AUDIENCE, DevIssuer};
 
     const TEMPLATE: &str = "https://sts.windows.net/{tenantid}/";
 

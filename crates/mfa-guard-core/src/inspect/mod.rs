@@ -126,8 +126,8 @@ impl Inspection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dev::DevIssuer;
     use crate::policy::Requirement;
+    use crate::test_issuer::DevIssuer;
 
     fn issuer() -> DevIssuer {
         DevIssuer::generate("https://sts.windows.net/{tenantid}/").unwrap()
