@@ -63,7 +63,8 @@ nginx_conf() { # name, port, mfa-guard address or "", [upstream address]
     local guard="" protect=""
     if [ -n "$3" ]; then
         guard="upstream mfa_guard { server $3; keepalive 32; }"
-        protect="include $recipe/mfa-guard-protect.conf;"
+        # The recipe's audience: serve signs the identity assertion for "app".
+        protect="set \$mfa_guard_audience app; include $recipe/mfa-guard-protect.conf;"
     fi
     cat >"$dir/nginx.conf" <<EOF
 master_process off;
