@@ -190,7 +190,7 @@ mod tests {
         assert_eq!(ok.status(), 200);
         let refusal = refused("the logout token has no jti claim");
         assert_eq!(refusal.status(), 400);
-        let headers: Vec<_> = refusal.headers().map(|(n, v)| (n.to_owned(), v.to_owned())).collect();
+        let headers: Vec<_> = refusal.headers().map(|(n, v)| (n.to_owned(), v.into_owned())).collect();
         assert!(headers.contains(&("cache-control".into(), "no-store".into())), "{headers:?}");
         assert!(headers.contains(&("content-type".into(), "application/json".into())), "{headers:?}");
         let body: Value = serde_json::from_slice(&refusal.body()).unwrap();
