@@ -41,4 +41,3 @@ pub(super) fn development_address(listen: &str, addr: SocketAddr) -> Result<(), 
         ),
     ))
 }
-

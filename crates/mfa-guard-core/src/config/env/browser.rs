@@ -111,5 +111,4 @@ impl Environment {
             None => browser,
         }))
     }
-
 }

@@ -29,4 +29,3 @@ pub enum EnvError {
 pub(super) fn variable(name: &'static str, message: impl Into<String>) -> EnvError {
     EnvError::Variable { name, message: message.into() }
 }
-
