@@ -24,18 +24,57 @@ fn stderr_of_serve_with(config: &str) -> String {
 }
 
 #[test]
-fn serve_says_it_does_not_use_a_browser_table() {
+fn serve_warns_when_its_browser_table_names_no_client() {
     let issuers = format!(
         "[[issuers]]\nissuer = {:?}\njwks_file = {:?}\n",
         issuer().issuer(),
         jwks_file().display().to_string()
     );
-    let with = stderr_of_serve_with(&format!(
-        "{issuers}\n[browser]\nclient_id = \"app\"\nredirect_uri = \"https://app.example/auth/callback\"\n"
-    ));
-    assert!(with.contains("MFA_CONFIG has a [browser] table, which mfa-guard serve does not use"), "{with}");
+    let with = stderr_of_serve_with(&format!("{issuers}\n[browser]\nscopes = [\"openid\", \"profile\"]\n"));
+    assert!(
+        with.contains("MFA_CONFIG has a [browser] table but no client id"),
+        "browsers would silently get the API's answers: {with}"
+    );
     let without = stderr_of_serve_with(&issuers);
     assert!(!without.contains("[browser]"), "{without}");
+}
+
+#[test]
+fn serve_signs_people_in_from_its_browser_table_and_asks_for_the_session_keys() {
+    // A client in the [browser] table turns browser sign-in on at the gate, and
+    // sign-in needs the session keys every replica shares: a start without them is
+    // a configuration error naming the variable, not a gate that serves the API's
+    // answers to people.
+    let config = format!(
+        "{}\n[browser]\nclient_id = \"app\"\nredirect_uri = \"https://app.example/.mfa-guard/callback\"\n\
+         discovery_url = \"https://login.example/.well-known/openid-configuration\"\n",
+        issuer_config()
+    );
+    let mut child = serve_command(&config)
+        .env_remove("MFA_OIDC_CLIENT_ID")
+        .env_remove("MFA_SESSION_KEYS")
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("serve starts");
+    // A serve that ignored the table would start and listen: stop it rather than wait.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = status.unwrap_or_else(|| panic!("serve started without the session keys:\n{stderr}"));
+    assert_eq!(status.code(), Some(exit::ERROR), "{stderr}");
+    assert!(stderr.contains("MFA_SESSION_KEYS"), "{stderr}");
 }
 
 #[test]
