@@ -1,0 +1,230 @@
+//! People at the gate behind Envoy (issue 23): both Envoy recipes
+//! (`deploy/envoy/`) pass browser sign-in what it reads and deliver its answers.
+//! No Envoy binary can be installed on the build machines, so, as
+//! `forward_contract.rs` does, the models of Envoy's documented `ext_authz`
+//! behaviour (`mfa_guard_conformance::models`), configured from the recipe files,
+//! stand in front of the real `serve` endpoints; the routes, which the models do
+//! not read, are checked in the files themselves.
+//!
+//! Run: `cargo test -p mfa-guard-conformance --test gate_envoy`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use mfa_guard_conformance::forward::{Proxy, deploy_dir, start_upstream};
+use mfa_guard_conformance::http1::{RawResponse, request};
+use mfa_guard_conformance::models::{EnvoyRecipe, start_envoy_grpc_model, start_envoy_http_model};
+use mfa_guard_core::config::Environment;
+use mfa_guard_core::{Claims, Guard, PathRules};
+use mfa_guard_dev::server::{Client, DevIdp};
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_CLIENT_ID, DEV_TENANT, DISCOVERY_PATH, DevIssuer, JWKS_PATH};
+use mfa_guard_serve::{AuthServer, BrowserPrefix};
+use yaml_rust2::{Yaml, YamlLoader};
+
+const SESSION_KEYS: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+/// serve's HTTP listener in both recipes (`MFA_LISTEN=0.0.0.0:9000`).
+const SERVE_HTTP_PORT: i64 = 9000;
+
+/// The development identity server, for the client whose pages are at `gate`.
+async fn start_provider(gate: SocketAddr) -> (Arc<DevIssuer>, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let bound = listener.local_addr().expect("addr");
+    let issuer = Arc::new(DevIssuer::for_server(bound).expect("a development key"));
+    let prefix = BrowserPrefix::default();
+    let client = Client::new(
+        DEV_CLIENT_ID,
+        format!("http://{gate}{}", prefix.path("callback")),
+        format!("http://{gate}{}", prefix.path("signed-out")),
+    );
+    let base = format!("http://{bound}");
+    let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), &base).with_client(client));
+    tokio::spawn(async move { axum::serve(listener, idp.router()).await });
+    (issuer, base)
+}
+
+/// serve's guard as `mfa-guard serve` builds it, browser sign-in on for `gate`.
+fn gate_guard(issuer: &DevIssuer, provider: &str, gate: SocketAddr) -> Guard {
+    let prefix = BrowserPrefix::default();
+    let vars = [
+        ("MFA_ISSUER", issuer.issuer().to_owned()),
+        ("MFA_TENANTS", DEV_TENANT.to_owned()),
+        ("MFA_JWKS_URL", format!("{provider}{JWKS_PATH}")),
+        ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
+        ("MFA_OIDC_CLIENT_ID", DEV_CLIENT_ID.to_owned()),
+        ("MFA_OIDC_REDIRECT_URI", format!("http://{gate}{}", prefix.path("callback"))),
+        ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
+        ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
+    ];
+    let env = Environment::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .expect("the environment");
+    let browser = env.browser(gate).expect("browser settings").expect("browser sign-in is on");
+    env.builder()
+        .expect("the builder")
+        .path_rules(env.path_rules(PathRules::strict()))
+        .browser(prefix.place(browser))
+        .build()
+        .expect("the guard")
+}
+
+/// Which Envoy recipe stands in front.
+#[derive(Debug, Clone, Copy)]
+enum Variant {
+    Http,
+    Grpc,
+}
+
+/// The model of `variant` in front of the differential's upstream, serve behind
+/// it in browser mode, and a session cookie without MFA for an Admin agent.
+async fn gate(variant: Variant) -> (Proxy, String, String) {
+    let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let grpc = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let (http_addr, grpc_addr) = (http.local_addr().expect("addr"), grpc.local_addr().expect("addr"));
+    let upstream = start_upstream().await;
+    let proxy = match variant {
+        Variant::Http => {
+            let recipe = EnvoyRecipe::shipped("envoy-http.yaml").expect("the HTTP recipe");
+            start_envoy_http_model(recipe, http_addr, upstream).await.expect("the HTTP model")
+        }
+        Variant::Grpc => {
+            let recipe = EnvoyRecipe::shipped("envoy.yaml").expect("the gRPC recipe");
+            start_envoy_grpc_model(recipe, grpc_addr, upstream).await
+        }
+    };
+    let (issuer, provider) = start_provider(proxy.addr).await;
+    let guard = gate_guard(&issuer, &provider, proxy.addr);
+    let claims = Claims::from_json(issuer.user().mfa(false).claims().to_string().as_bytes()).expect("claims");
+    let cookie = mfa_guard_core::dev::session_cookie(&guard, &claims).expect("a session cookie");
+    let server = AuthServer::new(guard);
+    let service = server.grpc();
+    tokio::spawn(async move { server.serve_http(http, std::future::pending()).await });
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(service)
+            .serve_with_incoming(mfa_guard_serve::nodelay(grpc))
+            .await
+    });
+    (proxy, provider, cookie)
+}
+
+/// A browser's address-bar navigation to `path` with `cookie`.
+async fn navigate(proxy: &Proxy, path: &str, cookie: &str) -> RawResponse {
+    let headers = [
+        format!("Cookie: {cookie}").into_bytes(),
+        b"Sec-Fetch-Mode: navigate".to_vec(),
+        b"Sec-Fetch-Site: none".to_vec(),
+        b"Sec-Fetch-Dest: document".to_vec(),
+        b"Accept: text/html,application/xhtml+xml,*/*;q=0.8".to_vec(),
+    ];
+    request(proxy.addr, "GET", path, &headers).await.expect("an answer")
+}
+
+async fn a_session_without_mfa_is_stepped_up_and_admitted_where_no_mfa_is_needed(variant: Variant) {
+    let (proxy, provider, cookie) = gate(variant).await;
+
+    let mfa_page = navigate(&proxy, "/commerce/customers", &cookie).await;
+    let location = mfa_page.header("location").unwrap_or_default();
+    assert_eq!(
+        mfa_page.status,
+        302,
+        "{variant:?}: the MFA page is the step-up: {} {:?} {}\n{}",
+        mfa_page.status_line,
+        mfa_page.headers,
+        String::from_utf8_lossy(&mfa_page.body),
+        proxy.log()
+    );
+    assert!(
+        location.starts_with(&format!("{provider}/")) && location.contains("prompt=login"),
+        "{variant:?}: the step-up goes to the provider: {location:?}"
+    );
+    assert!(
+        mfa_page.all("set-cookie").iter().any(|c| c.contains("HttpOnly")),
+        "{variant:?}: the sign-in's state cookie reaches the browser: {mfa_page:?}"
+    );
+
+    let overview = navigate(&proxy, "/overview", &cookie).await;
+    assert_eq!(overview.status, 200, "{variant:?}: the session reaches the overview: {overview:?}");
+    let seen = overview.json();
+    assert_eq!(
+        (&seen["area"], &seen["identity"]["x-mfa-guard-mfa"]),
+        (&serde_json::json!("overview"), &serde_json::json!("false")),
+        "{variant:?}: the application sees the session's user, without MFA: {seen}"
+    );
+}
+
+#[tokio::test]
+async fn a_browser_behind_envoy_http_is_stepped_up_with_its_session() {
+    a_session_without_mfa_is_stepped_up_and_admitted_where_no_mfa_is_needed(Variant::Http).await;
+}
+
+#[tokio::test]
+async fn a_browser_behind_envoy_grpc_is_stepped_up_with_its_session() {
+    a_session_without_mfa_is_stepped_up_and_admitted_where_no_mfa_is_needed(Variant::Grpc).await;
+}
+
+#[test]
+fn envoy_http_passes_a_session_refresh_to_the_browser() {
+    let recipe = EnvoyRecipe::shipped("envoy-http.yaml").expect("the HTTP recipe");
+    for name in ["set-cookie", "cache-control"] {
+        assert!(recipe.to_client_on_success(name), "allowed_client_headers_on_success lacks {name}");
+        assert!(recipe.to_client_on_refusal(name), "allowed_client_headers lacks {name}");
+    }
+    assert!(recipe.to_client_on_refusal("location"), "allowed_client_headers lacks location");
+}
+
+fn load(file: &str) -> Yaml {
+    let path = deploy_dir().join("envoy").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    YamlLoader::load_from_str(&text).expect("YAML").swap_remove(0)
+}
+
+#[test]
+fn both_envoy_recipes_send_the_browser_prefix_to_serve_without_asking_ext_authz() {
+    let prefix = BrowserPrefix::default();
+    for file in ["envoy-http.yaml", "envoy.yaml"] {
+        let doc = load(file);
+        let manager =
+            &doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"];
+        let routes = manager["route_config"]["virtual_hosts"][0]["routes"].as_vec().expect("routes");
+        let index = |p: &str| routes.iter().position(|r| r["match"]["prefix"].as_str() == Some(p));
+        let (Some(pages), Some(app)) = (index(prefix.as_str()), index("/")) else {
+            panic!("{file}: no route for {} beside /", prefix.as_str());
+        };
+        assert!(pages < app, "{file}: the {} route comes after /, which would take it", prefix.as_str());
+        let route = &routes[pages];
+        assert_eq!(
+            route["typed_per_filter_config"]["envoy.filters.http.ext_authz"]["disabled"].as_bool(),
+            Some(true),
+            "{file}: ext_authz would ask serve about its own pages"
+        );
+        let cluster = route["route"]["cluster"].as_str().expect("a cluster");
+        let clusters = doc["static_resources"]["clusters"].as_vec().expect("clusters");
+        let target = clusters.iter().find(|c| c["name"].as_str() == Some(cluster)).expect("the cluster");
+        let port = target["load_assignment"]["endpoints"][0]["lb_endpoints"][0]["endpoint"]["address"]
+            ["socket_address"]["port_value"]
+            .as_i64();
+        assert_eq!(port, Some(SERVE_HTTP_PORT), "{file}: {cluster} is not serve's HTTP listener");
+        assert!(
+            target["typed_extension_protocol_options"].is_badvalue(),
+            "{file}: {cluster} speaks HTTP/1.1, as serve's HTTP listener does"
+        );
+    }
+}
+
+#[test]
+fn envoy_http_asks_serve_with_what_browser_sign_in_reads() {
+    let doc = load("envoy-http.yaml");
+    let ext = &doc["static_resources"]["listeners"][0]["filter_chains"][0]["filters"][0]["typed_config"]["http_filters"]
+        [0]["typed_config"];
+    let patterns = ext["http_service"]["authorization_request"]["allowed_headers"]["patterns"]
+        .as_vec()
+        .expect("allowed_headers");
+    let allowed = |name: &str| {
+        patterns.iter().any(|p| {
+            p["exact"].as_str() == Some(name) || p["prefix"].as_str().is_some_and(|s| name.starts_with(s))
+        })
+    };
+    // What `RequestInfo::is_navigation` and browser mode's origin check read.
+    for name in ["cookie", "accept", "origin", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest"] {
+        assert!(allowed(name), "envoy-http.yaml: allowed_headers lacks {name}");
+    }
+}
