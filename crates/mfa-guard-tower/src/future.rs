@@ -11,6 +11,7 @@ use pin_project_lite::pin_project;
 use tower_service::Service;
 
 use crate::ResponseBody;
+use crate::backchannel::Answering;
 use crate::response::render;
 
 type Check = Pin<Box<dyn Future<Output = Admission> + Send>>;
@@ -18,8 +19,9 @@ type Check = Pin<Box<dyn Future<Output = Admission> + Send>>;
 pin_project! {
     /// Response future of [`MfaService`](crate::MfaService).
     ///
-    /// Three states: the inner service's own future (the common case, not boxed), a
-    /// rejection ready to send, or a check waiting for signing keys (boxed: it only
+    /// Four states: the inner service's own future (the common case, not boxed), a
+    /// rejection ready to send, core's answer to a back-channel logout request once
+    /// its body is read (boxed), or a check waiting for signing keys (boxed: it only
     /// happens on cold start or rotation) followed by the inner call.
     pub struct ResponseFuture<S, ReqBody>
     where
@@ -38,6 +40,7 @@ pin_project! {
     {
         Inner { #[pin] future: S::Future, headers: ResponseEdits },
         Rejected { answer: Option<Answer> },
+        Answering { answer: Answering },
         Checking {
             check: Check,
             service: Option<S>,
@@ -56,6 +59,11 @@ where
 
     pub(crate) fn rejected(answer: Answer) -> Self {
         Self { state: State::Rejected { answer: Some(answer) } }
+    }
+
+    #[cfg_attr(not(feature = "browser"), allow(dead_code))]
+    pub(crate) fn answering(answer: Answering) -> Self {
+        Self { state: State::Answering { answer } }
     }
 
     pub(crate) fn checking(check: Check, service: S, request: Request<ReqBody>) -> Self {
@@ -82,6 +90,10 @@ where
                     // Polling a future again after it completed is a bug of the caller,
                     // answered as tower-http answers it.
                     let answer = answer.take().expect("ResponseFuture polled after completion");
+                    return Poll::Ready(Ok(render(&answer, ResponseBody::rejection)));
+                }
+                StateProj::Answering { answer } => {
+                    let answer = ready!(answer.as_mut().poll(cx));
                     return Poll::Ready(Ok(render(&answer, ResponseBody::rejection)));
                 }
                 StateProj::Checking { check, service, request } => {

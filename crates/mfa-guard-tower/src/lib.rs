@@ -9,6 +9,11 @@
 //! carries the [`Rejection`](mfa_guard_core::Rejection) in its extensions for outer
 //! layers. This crate decides nothing: it translates.
 //!
+//! With the `browser` feature (browser sign-in), the layer also answers OpenID
+//! Connect back-channel logout: a `POST` to the guard's
+//! [`backchannel_logout_path`](mfa_guard_core::Guard::backchannel_logout_path) gets
+//! core's answer, its body read up to 16 KiB and never further.
+//!
 //! ```no_run
 //! use axum::{Router, routing::get};
 //! use mfa_guard_core::{Guard, KeySource, Policy, Requirement, Role};
@@ -42,6 +47,7 @@
 //! # Ok(()) }
 //! ```
 
+mod backchannel;
 mod body;
 #[cfg(feature = "axum")]
 mod extract;
@@ -50,6 +56,7 @@ mod layer;
 mod response;
 mod service;
 
+pub use backchannel::RequestBody;
 pub use body::ResponseBody;
 #[cfg(feature = "axum")]
 pub use extract::{AnswerResponse, Principal, RejectionResponse};

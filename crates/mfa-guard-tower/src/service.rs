@@ -7,7 +7,7 @@ use mfa_guard_core::{Evaluation, Guard, RequestHeaders, RequestInfo};
 use tower_service::Service;
 
 use crate::future::ResponseFuture;
-use crate::{MfaLayer, ResponseBody};
+use crate::{MfaLayer, RequestBody, ResponseBody};
 
 /// Checks every request with a [`Guard`] before the inner service sees it.
 ///
@@ -50,6 +50,7 @@ impl<S> MfaService<S> {
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for MfaService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
+    ReqBody: RequestBody,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = S::Error;
@@ -62,7 +63,15 @@ where
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let evaluation = {
             let headers = RequestHeaders::from_map(req.headers());
-            self.guard.evaluate(&RequestInfo::from_http(req.method(), routed_uri(&req), &headers))
+            let info = RequestInfo::from_http(req.method(), routed_uri(&req), &headers);
+            // Core's answer, which needs the body: the inner service never sees it.
+            #[cfg(feature = "browser")]
+            {
+                if self.guard.is_backchannel_logout(&info) {
+                    return ResponseFuture::answering(crate::backchannel::answer(self.guard.clone(), req));
+                }
+            }
+            self.guard.evaluate(&info)
         };
         match evaluation {
             Evaluation::Ready(admission) => match admission.admit(req.extensions_mut()) {

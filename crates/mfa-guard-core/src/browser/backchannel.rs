@@ -26,6 +26,9 @@ use crate::revocation::MAX_ID_BYTES;
 /// Longest request body read: a logout token is a signed JWT of a few claims.
 pub const MAX_BODY: usize = 16 * 1024;
 
+/// Why a body longer than [`MAX_BODY`] is refused.
+pub(crate) const TOO_LONG: &str = "the logout request's body is longer than 16 KiB";
+
 /// The `events` member that makes a token a logout token.
 pub(crate) const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
@@ -52,7 +55,7 @@ pub(crate) fn logout_token(content_type: Option<&[u8]>, body: &[u8]) -> Result<S
         return Err("the logout request's body must be application/x-www-form-urlencoded");
     }
     if body.len() > MAX_BODY {
-        return Err("the logout request's body is longer than 16 KiB");
+        return Err(TOO_LONG);
     }
     let mut tokens = form_urlencoded::parse(body).filter(|(name, _)| name == "logout_token");
     match (tokens.next(), tokens.next()) {

@@ -644,6 +644,29 @@ impl Guard {
         self.inner.browser.as_ref().map(|b| b.backchannel_path.as_str())
     }
 
+    /// Whether `req` is a back-channel logout request: a `POST` to
+    /// [`backchannel_logout_path`](Self::backchannel_logout_path). An adapter reads
+    /// its body, at most [`MAX_BACKCHANNEL_BODY`](crate::browser::MAX_BACKCHANNEL_BODY)
+    /// bytes, and answers [`backchannel_logout`](Self::backchannel_logout), or
+    /// [`backchannel_logout_too_long`](Self::backchannel_logout_too_long) when the
+    /// body is longer (without reading the rest).
+    pub fn is_backchannel_logout(&self, req: &RequestInfo<'_>) -> bool {
+        req.method == "POST" && self.backchannel_logout_path() == Some(req.path)
+    }
+
+    /// The answer to a back-channel logout request whose body is longer than
+    /// [`MAX_BACKCHANNEL_BODY`](crate::browser::MAX_BACKCHANNEL_BODY): `400`
+    /// saying so, as [`backchannel_logout`](Self::backchannel_logout) answers such a body.
+    pub fn backchannel_logout_too_long(&self) -> Answer {
+        backchannel::refused(backchannel::TOO_LONG)
+    }
+
+    /// The answer to a back-channel logout request whose body could not be read
+    /// (the connection broke, or the body was not valid HTTP framing): `400` saying so.
+    pub fn backchannel_logout_unreadable(&self) -> Answer {
+        backchannel::refused("the logout request's body could not be read")
+    }
+
     /// Answers an OpenID Connect back-channel logout request: its body's
     /// `logout_token` checked (see the rules in `browser/backchannel.rs`: the
     /// provider's signature, `iss`, `aud`, `iat`, `exp`, the logout event, `sid` or
