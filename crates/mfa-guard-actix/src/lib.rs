@@ -10,6 +10,11 @@
 //! so actix-web answers with the same status line, headers and body as
 //! `mfa-guard-tower` (actix writes its headers in an order of its own).
 //!
+//! With the `browser` feature (browser sign-in), the middleware also answers OpenID
+//! Connect back-channel logout: a `POST` to the guard's
+//! [`backchannel_logout_path`](mfa_guard_core::Guard::backchannel_logout_path) gets
+//! core's answer, its body read up to 16 KiB and never further.
+//!
 //! ```no_run
 //! use actix_web::{App, HttpServer, web};
 //! use mfa_guard_actix::{MfaMiddleware, Principal};
@@ -46,6 +51,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "browser")]
+mod backchannel;
 mod extract;
 mod future;
 mod middleware;

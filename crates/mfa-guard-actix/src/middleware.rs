@@ -93,6 +93,19 @@ where
     forward_ready!(inner);
 
     fn call(&self, req: ServiceRequest) -> Self::Future {
+        // Core's answer, which needs the body: the inner service never sees it.
+        #[cfg(feature = "browser")]
+        {
+            let info = RequestInfo::new(req.method().as_str(), req.uri().path());
+            if self.guard.is_backchannel_logout(&info) {
+                let guard = self.guard.clone();
+                let mut req = req;
+                return ResponseFuture::checking(Box::pin(async move {
+                    let answer = crate::backchannel::answer(&guard, &mut req).await;
+                    Ok(respond(req, &answer))
+                }));
+            }
+        }
         let evaluation = {
             let headers =
                 RequestHeaders::from_pairs(req.headers().iter().map(|(n, v)| (n.as_str(), v.as_bytes())));
