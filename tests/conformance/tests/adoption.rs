@@ -30,7 +30,7 @@ async fn adoption_is_counted_per_application_and_mode_and_served_beside_the_metr
     std::fs::write(&config, CONFIG).unwrap();
     let env = [
         ("MFA_ISSUER", ISSUER.to_owned()),
-        ("MFA_JWKS_URL", format!("http://{idp}/keys")),
+        ("MFA_JWKS_URL", format!("http://{idp}/.well-known/jwks.json")),
         ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
         ("MFA_CONFIG", config.display().to_string()),
         ("MFA_METRICS_LISTEN", "127.0.0.1:0".to_owned()),
