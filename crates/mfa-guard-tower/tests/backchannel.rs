@@ -195,3 +195,50 @@ async fn an_endless_body_is_refused_after_16_kib_without_reading_the_rest() {
     assert_eq!(body["error_description"], "the logout request's body is longer than 16 KiB");
     assert_eq!(read.load(std::sync::atomic::Ordering::SeqCst), MAX_BACKCHANNEL_BODY / 1024 + 1);
 }
+
+/// The logout token of [`logout_token`], typed `logout+jwt` as providers type them
+/// (Back-Channel Logout 1.0 §2.4), with audience `aud`.
+fn typed_logout_token(app: &App, aud: &str) -> String {
+    let mut claims =
+        app.issuer.user().audience(aud).at(&app.clock).lifetime(Duration::from_secs(120)).claims();
+    let object = claims.as_object_mut().unwrap();
+    for name in ["roles", "nbf"] {
+        object.remove(name);
+    }
+    object.insert("jti".into(), json!("jti-typed"));
+    object.insert("sid".into(), json!("op-1"));
+    object.insert("events".into(), json!({"http://schemas.openid.net/event/backchannel-logout": {}}));
+    let header = json!({"alg": "RS256", "kid": app.issuer.kid(), "typ": "logout+jwt"});
+    app.issuer.sign_with_header(&header, &claims).unwrap()
+}
+
+#[tokio::test]
+async fn a_logout_token_typed_logout_jwt_is_accepted_at_the_back_channel_endpoint() {
+    let app = app().await;
+    let body = format!("logout_token={}", typed_logout_token(&app, CLIENT));
+    let res = app.router.clone().oneshot(logout(FORM, body)).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(header(&res, "cache-control"), ["no-store"]);
+    let after = app.router.clone().oneshot(navigation("/overview", &app.cookie)).await.unwrap();
+    assert_eq!(after.status(), StatusCode::FOUND);
+}
+
+#[tokio::test]
+async fn a_logout_token_is_never_accepted_as_a_bearer_token() {
+    let app = app().await;
+    // Signed by the trusted issuer for the API's own audience: only its type differs
+    // from an access token the API would admit.
+    let token = typed_logout_token(&app, DEV_AUDIENCE);
+    let req =
+        Request::get("/overview").header("authorization", format!("Bearer {token}")).body(Body::empty());
+    let res = app.router.clone().oneshot(req.unwrap()).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let challenge = header(&res, "www-authenticate");
+    assert_eq!(challenge.len(), 1);
+    assert!(challenge[0].contains(r#"error="invalid_token""#), "{challenge:?}");
+    let body = json_body(res).await;
+    assert_eq!(
+        body["detail"],
+        "header parameter `typ` names a logout token (logout+jwt), never accepted as an access token or ID token"
+    );
+}

@@ -698,7 +698,7 @@ impl Guard {
                 ));
             }
         };
-        let verified = match loaded.id_tokens.verify(&token).await {
+        let verified = match loaded.id_tokens.verify_logout_token(&token).await {
             Ok(verified) => verified,
             Err(refusal) => {
                 return backchannel::refused(&format!("the logout token was refused: {}", refusal.detail()));

@@ -2,8 +2,11 @@
 //!
 //! - `alg` is required; `kid` is a string of at most 256 bytes when present;
 //! - `typ`, when present, names an access token (`JWT`, `at+jwt`,
-//!   `application/at+jwt`, RFC 9068 §2.1) and nothing else (explicit typing, RFC 8725
-//!   §3.11: a logout token or a DPoP proof must not pass as an access token);
+//!   `application/at+jwt`, RFC 9068 §2.1) or a logout token (`logout+jwt`,
+//!   `application/logout+jwt`, OpenID Connect Back-Channel Logout 1.0 §2.4) and
+//!   nothing else (explicit typing, RFC 8725 §3.11: a DPoP proof never passes). The
+//!   header says which ([`Typ`]); the verifier accepts a logout token only where it
+//!   verifies logout tokens, so one never passes as an access token or ID token;
 //! - `crit` naming anything is refused: this verifier understands no extension, and
 //!   RFC 7515 §4.1.11 says a recipient must then reject the token; so is `b64: false`
 //!   (RFC 7797 unencoded payloads), `cty` (nested tokens) and `zip`/`enc` (JWE);
@@ -33,6 +36,17 @@ pub(crate) struct JoseHeader<'a> {
     /// Borrowed from the decoded header: it lives only until it names an algorithm.
     pub(crate) alg: Cow<'a, str>,
     pub(crate) kid: Option<String>,
+    pub(crate) typ: Typ,
+}
+
+/// What the header's `typ` says the token is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Typ {
+    /// No `typ`, or one naming a JWT or an access token: accepted as access tokens
+    /// and ID tokens are (and as logout tokens, which providers need not type).
+    Jwt,
+    /// `logout+jwt`: accepted only where logout tokens are verified.
+    Logout,
 }
 
 pub(crate) fn parse_header(json: &[u8]) -> Result<JoseHeader<'_>, Cow<'static, str>> {
@@ -84,6 +98,7 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
         let mut seen: Vec<Cow<'de, str>> = Vec::new();
         let mut alg = None;
         let mut kid = None;
+        let mut typ = Typ::Jwt;
         while let Some(JsonStr(key)) = map.next_key::<JsonStr<'de>>()? {
             if seen.contains(&key) {
                 // The name is the token's: shown only when plain, as `kid` and `alg` are.
@@ -109,9 +124,11 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
                 },
                 "typ" => match map.next_value::<JsonStr<'de>>() {
                     Ok(JsonStr(v)) if is_access_token_type(&v) => {}
+                    Ok(JsonStr(v)) if is_logout_token_type(&v) => typ = Typ::Logout,
                     Ok(_) => {
                         return Err(fail(
-                            "header parameter `typ` names a token type other than an access token".into(),
+                            "header parameter `typ` names a token type other than an access or logout token"
+                                .into(),
                         ));
                     }
                     Err(_) => return Err(fail("header parameter `typ` must be a string".into())),
@@ -148,12 +165,18 @@ impl<'de> Visitor<'de> for HeaderSeed<'_> {
             seen.push(key);
         }
         let alg = alg.ok_or_else(|| fail("the token header has no alg".into()))?;
-        Ok(JoseHeader { alg, kid })
+        Ok(JoseHeader { alg, kid, typ })
     }
 }
 
 fn is_access_token_type(typ: &str) -> bool {
     ["JWT", "at+jwt", "application/at+jwt"].iter().any(|t| typ.eq_ignore_ascii_case(t))
+}
+
+/// Media types compare without case, and `application/` may be left out
+/// (RFC 7515 §4.1.9).
+fn is_logout_token_type(typ: &str) -> bool {
+    ["logout+jwt", "application/logout+jwt"].iter().any(|t| typ.eq_ignore_ascii_case(t))
 }
 
 #[cfg(test)]
@@ -167,7 +190,7 @@ mod tests {
     #[test]
     fn reads_alg_and_kid() {
         let h = parse(r#"{"alg":"RS256","kid":"k1","typ":"JWT","x5t":"abc"}"#).unwrap();
-        assert_eq!(h, JoseHeader { alg: "RS256".into(), kid: Some("k1".into()) });
+        assert_eq!(h, JoseHeader { alg: "RS256".into(), kid: Some("k1".into()), typ: Typ::Jwt });
     }
 
     #[test]
@@ -225,9 +248,17 @@ mod tests {
     }
 
     #[test]
-    fn non_access_token_types_are_refused() {
-        assert!(parse(r#"{"alg":"RS256","typ":"dpop+jwt"}"#).is_err());
-        assert!(parse(r#"{"alg":"RS256","typ":"at+JWT"}"#).is_ok());
+    fn types_other_than_access_and_logout_tokens_are_refused() {
+        assert!(parse(r#"{"alg":"RS256","typ":"dpop+jwt"}"#).unwrap_err().contains("typ"));
+        assert!(parse(r#"{"alg":"RS256","typ":"logout"}"#).unwrap_err().contains("typ"));
+        assert_eq!(parse(r#"{"alg":"RS256","typ":"at+JWT"}"#).unwrap().typ, Typ::Jwt);
+        assert_eq!(parse(r#"{"alg":"RS256"}"#).unwrap().typ, Typ::Jwt);
+    }
+
+    #[test]
+    fn logout_jwt_is_read_as_a_logout_token() {
+        assert_eq!(parse(r#"{"alg":"RS256","typ":"logout+jwt"}"#).unwrap().typ, Typ::Logout);
+        assert_eq!(parse(r#"{"alg":"RS256","typ":"application/Logout+JWT"}"#).unwrap().typ, Typ::Logout);
     }
 
     #[test]

@@ -51,7 +51,10 @@ pub(crate) fn invalid(detail: impl Into<Cow<'static, str>>) -> Refusal {
 }
 
 /// Splits and decodes a compact JWS, checks its header and algorithm, reads its claims.
-pub(crate) fn parse(token: &str, allowed: AlgorithmSet) -> Result<Parsed, Refusal> {
+/// A token typed `logout+jwt` is refused unless `logout_tokens`: only the
+/// back-channel logout endpoint verifies those, and one must never pass as a bearer
+/// token or an ID token.
+pub(crate) fn parse(token: &str, allowed: AlgorithmSet, logout_tokens: bool) -> Result<Parsed, Refusal> {
     let mut parts = token.split('.');
     let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         let segments = token.split('.').count();
@@ -69,6 +72,11 @@ pub(crate) fn parse(token: &str, allowed: AlgorithmSet) -> Result<Parsed, Refusa
     }
     let header_json = decode_segment(h, "header")?;
     let header = header::parse_header(&header_json).map_err(invalid)?;
+    if header.typ == header::Typ::Logout && !logout_tokens {
+        return Err(invalid(
+            "header parameter `typ` names a logout token (logout+jwt), never accepted as an access token or ID token",
+        ));
+    }
     let alg = match Algorithm::from_name(&header.alg) {
         Some(alg) if allowed.contains(alg) => alg,
         Some(alg) => return Err(invalid(format!("the algorithm {alg} is not allowed"))),
@@ -178,7 +186,21 @@ mod tests {
     }
 
     fn reason(token: &str) -> String {
-        parse(token, AlgorithmSet::default()).unwrap_err().detail.into_owned()
+        parse(token, AlgorithmSet::default(), false).unwrap_err().detail.into_owned()
+    }
+
+    #[test]
+    fn a_logout_token_is_accepted_only_where_logout_tokens_are_verified() {
+        let logout = token(r#"{"alg":"RS256","typ":"logout+jwt"}"#, r#"{"iss":"i"}"#);
+        // Access tokens and ID tokens are both verified with `false`.
+        assert_eq!(
+            reason(&logout),
+            "header parameter `typ` names a logout token (logout+jwt), never accepted as an access token or ID token"
+        );
+        assert!(parse(&logout, AlgorithmSet::default(), true).is_ok());
+        let untyped = token(r#"{"alg":"RS256"}"#, r#"{"iss":"i"}"#);
+        assert!(parse(&untyped, AlgorithmSet::default(), false).is_ok());
+        assert!(parse(&untyped, AlgorithmSet::default(), true).is_ok());
     }
 
     #[test]

@@ -157,6 +157,17 @@ impl Verifier {
         }
     }
 
+    /// Verifies a back-channel logout token as [`verify`](Self::verify) does, with
+    /// one difference: a header `typ` of `logout+jwt` is accepted here, and only here.
+    #[cfg(feature = "browser")]
+    pub(crate) async fn verify_logout_token(&self, token: &str) -> Result<Verified, Refusal> {
+        match self.verify_now_as(token, self.clock.now_unix(), true) {
+            Step::Verified(v) => Ok(v),
+            Step::Refused(r) => Err(r),
+            Step::Wait(waiting) => self.finish(token, waiting).await,
+        }
+    }
+
     /// Fetches every issuer's keys once (see [`KeyProvider::prefetch`](crate::KeyProvider::prefetch)),
     /// logging at `warn` each source that cannot be had; returns their errors. The
     /// verifier works either way: requests fetch again, with backoff.
@@ -202,7 +213,12 @@ impl Verifier {
 
     /// Everything that needs no I/O: done, refused, or what to wait for.
     pub(crate) fn verify_now(&self, token: &str, now: i64) -> Step {
-        let parsed = match super::parse(token, self.algorithms) {
+        self.verify_now_as(token, now, false)
+    }
+
+    /// [`verify_now`](Self::verify_now), accepting `logout+jwt` when `logout_tokens`.
+    fn verify_now_as(&self, token: &str, now: i64, logout_tokens: bool) -> Step {
+        let parsed = match super::parse(token, self.algorithms, logout_tokens) {
             Ok(p) => p,
             Err(refusal) => return Step::Refused(refusal),
         };
