@@ -165,7 +165,7 @@ pub async fn run(startup: Startup) -> Result<(), String> {
         ))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     let metrics = startup.bind_metrics()?;
-    let (guard, dev) = startup.guard(bound)?;
+    let (guard, dev) = startup.connect_store().await?.guard(bound)?;
     if let Some(metrics) = metrics {
         actix_web::rt::spawn(metrics.serve(guard.clone()));
     }

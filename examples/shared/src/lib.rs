@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
+use mfa_guard_core::browser::Browser;
 use mfa_guard_core::config::Environment;
+use mfa_guard_core::revocation::{Revocations, StoreSettings};
 use mfa_guard_core::{Guard, Policy, Principal, Role};
 use mfa_guard_dev::DevIssuer;
 use mfa_guard_dev::server::DevIdp;
@@ -20,6 +22,9 @@ use mfa_guard_dev::server::DevIdp;
 use mfa_guard_dev::{DEV_SIGN_IN_PREFIX, DISCOVERY_PATH, JWKS_PATH};
 use mfa_guard_metrics::MetricsListener;
 use serde_json::{Value, json};
+
+/// The start-up line of browser mode without a session store.
+pub const COOKIE_ONLY: &str = "sessions are cookie-only: sign-out and back-channel logout cannot end a copied session before it expires; set MFA_SESSION_STORE (memory, or redis://… for several replicas) to revoke sessions";
 
 /// How long the printed development tokens are valid.
 pub const DEV_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
@@ -31,6 +36,10 @@ pub const DEV_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 pub struct Startup {
     env: Environment,
     configured: Option<Guard>,
+    /// `MFA_SESSION_STORE` (or `[browser] session_store`), read before binding.
+    store: Option<StoreSettings>,
+    /// The store, once [`Startup::connect_store`] connected it.
+    revocations: Option<Revocations>,
 }
 
 impl Startup {
@@ -45,6 +54,7 @@ impl Startup {
     }
 
     fn new(env: Environment) -> Result<Self, String> {
+        let store = env.session_store().map_err(|e| e.to_string())?;
         let configured = if env.is_dev_mode() {
             None
         } else {
@@ -57,7 +67,38 @@ impl Startup {
             }
             Some(builder.build().map_err(|e| e.to_string())?)
         };
-        Ok(Self { env, configured })
+        Ok(Self { env, configured, store, revocations: None })
+    }
+
+    /// Connects the session store when one is configured (`MFA_SESSION_STORE`, or
+    /// the file's `[browser] session_store`): once per process, before
+    /// [`guard`](Self::guard), so every worker's guard shares it and sign-out,
+    /// back-channel logout and `revoke_user` end sessions early. Without one, does
+    /// nothing: sessions are their cookies alone.
+    pub async fn connect_store(mut self) -> Result<Self, String> {
+        if let Some(settings) = self.store.clone() {
+            let revocations =
+                Revocations::connect(settings).await.map_err(|e| format!("session store: {e}"))?;
+            self.revocations = Some(revocations);
+        }
+        Ok(self)
+    }
+
+    /// Browser mode as the environment describes it, sharing the connected store.
+    fn browser(&self, bound: SocketAddr) -> Result<Option<Browser>, String> {
+        let browser = self.env.browser(bound).map_err(|e| e.to_string())?;
+        match (browser, &self.revocations, &self.store) {
+            (Some(b), Some(revocations), _) => Ok(Some(b.session_store(revocations.clone()))),
+            (Some(_), None, Some(_)) => Err(
+                "a session store is configured (MFA_SESSION_STORE) but not connected: call Startup::connect_store first"
+                    .to_owned(),
+            ),
+            (Some(b), None, None) => {
+                eprintln!("{COOKIE_ONLY}");
+                Ok(Some(b))
+            }
+            (None, ..) => Ok(None),
+        }
     }
 
     /// The address to bind (`MFA_LISTEN`, names resolved).
@@ -80,20 +121,27 @@ impl Startup {
 
     /// The guard; in development mode made now, on an issuer named after `bound`
     /// (the address actually bound), which is returned too.
-    pub fn guard(self, bound: SocketAddr) -> Result<(Guard, Option<DevIssuer>), String> {
-        match self.configured {
-            Some(guard) => Ok((guard, None)),
-            None => {
-                let dev = DevIssuer::for_server(bound).map_err(|e| format!("development issuer: {e}"))?;
-                let embedded = dev.development().map_err(|e| format!("development issuer: {e}"))?;
-                let mut builder =
-                    self.env.development_builder(bound, &embedded).map_err(|e| e.to_string())?;
-                if let Some(browser) = self.env.browser(bound).map_err(|e| e.to_string())? {
-                    builder = builder.browser(browser);
-                }
-                Ok((builder.build().map_err(|e| e.to_string())?, Some(dev)))
+    pub fn guard(mut self, bound: SocketAddr) -> Result<(Guard, Option<DevIssuer>), String> {
+        if let Some(prebuilt) = self.configured.take() {
+            if self.revocations.is_none() {
+                // Says when browser mode is cookie-only; refuses a store left unconnected.
+                self.browser(bound)?;
+                return Ok((prebuilt, None));
             }
+            // Built before binding without the store; built again to share it.
+            let mut builder = self.env.builder().map_err(|e| e.to_string())?;
+            if let Some(browser) = self.browser(bound)? {
+                builder = builder.browser(browser);
+            }
+            return Ok((builder.build().map_err(|e| e.to_string())?, None));
         }
+        let dev = DevIssuer::for_server(bound).map_err(|e| format!("development issuer: {e}"))?;
+        let embedded = dev.development().map_err(|e| format!("development issuer: {e}"))?;
+        let mut builder = self.env.development_builder(bound, &embedded).map_err(|e| e.to_string())?;
+        if let Some(browser) = self.browser(bound)? {
+            builder = builder.browser(browser);
+        }
+        Ok((builder.build().map_err(|e| e.to_string())?, Some(dev)))
     }
 }
 
