@@ -162,7 +162,7 @@ enum Command {
     /// otherwise. Endpoints: /auth (Traefik, Caddy),
     /// /nginx/auth and /nginx/refusal (nginx), /envoy/... (Envoy HTTP), /health.
     /// Browser sign-in and MFA step-up for people (MFA_OIDC_CLIENT_ID and the other
-    /// MFA_OIDC_* variables, MFA_SESSION_KEYS, MFA_STEP_UP, the [browser] table):
+    /// MFA_OIDC_* variables, MFA_SESSION_KEYS, MFA_STEP_UP, the `[browser]` table):
     /// the callback, sign-in and sign-out pages live under MFA_BROWSER_PREFIX
     /// (default /.mfa-guard/) on the application's origin, which the proxy sends
     /// to serve; MFA_OIDC_REDIRECT_URI must be under it.

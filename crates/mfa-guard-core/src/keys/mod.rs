@@ -106,7 +106,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug + 'static {
 
     /// Whether this source declares the issuer its keys belong to (OIDC discovery
     /// does), so that a guard may take the issuer from it
-    /// ([`GuardBuilder::issuer_from_keys`](crate::GuardBuilder::issuer_from_keys)).
+    /// ([`VerifierBuilder::issuer_from_keys`](crate::VerifierBuilder::issuer_from_keys)).
     fn declares_issuer(&self) -> bool {
         false
     }
