@@ -14,7 +14,6 @@ use mfa_guard_core::dev::DevelopmentIssuer;
 use mfa_guard_core::{KeySource, keys::KeySetError};
 use serde_json::{Value, json};
 
-use crate::token::{Caller, TokenSpec};
 use crate::{DEV_AUDIENCE, DEV_TENANT};
 
 /// Why a development key could not be made or read.
@@ -134,16 +133,6 @@ impl DevIssuer {
             jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, jsonwebtoken::Algorithm::RS256)
                 .map_err(|e| DevKeyError(format!("cannot sign: {e}")))?;
         Ok(format!("{message}.{signature}"))
-    }
-
-    /// Starts a token for a user with MFA, AdminAgent, one hour of validity.
-    pub fn user(&self) -> TokenSpec<'_> {
-        TokenSpec::new(self, Caller::User)
-    }
-
-    /// Starts an app-only token (client credentials), one hour of validity.
-    pub fn app(&self) -> TokenSpec<'_> {
-        TokenSpec::new(self, Caller::App)
     }
 }
 

@@ -100,9 +100,8 @@ use serde::Serialize;
 
 /// The header carrying the assertion to the upstream.
 pub const ASSERTION_HEADER: &str = "x-mfa-guard-assertion";
-/// The header in which the proxy names the upstream (the assertion's audience).
-/// The recipes set it per upstream, replacing a client's copy.
-pub const AUDIENCE_HEADER: &str = "x-mfa-guard-audience";
+// What the proxy sets is read where every header the proxy sets is read.
+pub use crate::original::AUDIENCE_HEADER;
 /// The key of Envoy's per-route `context_extensions` naming the upstream, for the
 /// gRPC check (whose request headers are the client's).
 pub const AUDIENCE_CONTEXT_EXTENSION: &str = "mfa_guard_audience";
@@ -117,8 +116,6 @@ pub const ASSERTION_LIFETIME: i64 = 60;
 pub const REUSE_MARGIN: i64 = 20;
 /// The most assertions kept for reuse; the least used go first.
 pub const CACHE_CAPACITY: u64 = 10_000;
-/// The longest upstream name accepted (the audience).
-pub(crate) const MAX_AUDIENCE: usize = 256;
 
 /// Why assertion keys or settings cannot be used. Says which key, never its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

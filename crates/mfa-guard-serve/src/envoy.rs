@@ -11,9 +11,9 @@ use envoy_types::ext_authz::v3::{CheckResponseExt as _, DeniedHttpResponseBuilde
 use envoy_types::pb::envoy::service::auth::v3::attribute_context::HttpRequest;
 use mfa_guard_core::{Admission, Answer, Guard, Rejection};
 
-use crate::assertion::{ASSERTION_HEADER, AUDIENCE_CONTEXT_EXTENSION, Assertions, MAX_AUDIENCE};
+use crate::assertion::{ASSERTION_HEADER, AUDIENCE_CONTEXT_EXTENSION, Assertions};
 use crate::identity::{self, IDENTITY_HEADERS};
-use crate::original::{self, Original};
+use crate::original::{self, MAX_AUDIENCE, Original};
 use crate::peers::TrustedProxies;
 use crate::routes::decide;
 

@@ -144,11 +144,17 @@ fn path_of_url(url: &str) -> Result<&str, Refusal> {
     Ok(if rest.is_empty() { "/" } else { rest })
 }
 
-/// The upstream the proxy named in [`AUDIENCE_HEADER`](crate::assertion::AUDIENCE_HEADER):
-/// once, visible ASCII, at most 256 bytes; `None` when absent. A second copy is a
-/// client's beside the proxy's, refused as every header the proxy sets.
+/// The header in which the proxy names the upstream (the assertion's audience).
+/// The recipes set it per upstream, replacing a client's copy.
+pub const AUDIENCE_HEADER: &str = "x-mfa-guard-audience";
+/// The longest upstream name accepted (the audience).
+pub(crate) const MAX_AUDIENCE: usize = 256;
+
+/// The upstream the proxy named in [`AUDIENCE_HEADER`]: once, visible ASCII, at
+/// most 256 bytes; `None` when absent. A second copy is a client's beside the
+/// proxy's, refused as every header the proxy sets.
 pub(crate) fn audience(headers: &HeaderMap) -> Result<Option<&str>, Refusal> {
-    single(headers, crate::assertion::AUDIENCE_HEADER, crate::assertion::MAX_AUDIENCE)
+    single(headers, AUDIENCE_HEADER, MAX_AUDIENCE)
 }
 
 #[cfg(test)]
