@@ -10,6 +10,7 @@ pub mod cases;
 pub mod fixture;
 pub mod forge;
 pub mod forward;
+pub mod gate;
 pub mod http1;
 pub mod idp;
 pub mod models;

@@ -13,31 +13,22 @@
 //!
 //! Run: `cargo test -p mfa-guard-conformance --test gate_browser`.
 
-use std::io::{BufRead as _, BufReader};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mfa_guard_conformance::forward::{Proxy, start_caddy, start_nginx};
+use mfa_guard_conformance::gate::{Killed, gate_guard, repo_root, start_application, start_provider};
 use mfa_guard_conformance::tools::{self, Missing};
-use mfa_guard_core::config::Environment;
-use mfa_guard_core::{Guard, PathRules};
-use mfa_guard_dev::server::{Client, DevIdp};
-use mfa_guard_dev::{DEV_AUDIENCE, DEV_CLIENT_ID, DEV_TENANT, DISCOVERY_PATH, DevIssuer, JWKS_PATH};
-use mfa_guard_serve::{AuthServer, BrowserPrefix};
+use mfa_guard_dev::DevIssuer;
+use mfa_guard_serve::AuthServer;
 use serde_json::Value;
 
 /// How long the three journeys may take.
 const RUN_TIMEOUT: Duration = Duration::from_secs(90);
-const SESSION_KEYS: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 /// The reason phrase nginx keeps from serve's refusal.
 const MFA_REQUIRED_REASON: &str = "Unauthorized - MFA required";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
-}
 
 /// node, the journeys' packages, Chromium and python3, by the rule of `tools`.
 fn prepare() -> Result<bool, String> {
@@ -60,81 +51,6 @@ fn prepare() -> Result<bool, String> {
                 .map_err(|why| Missing::new("python3", "Debian: apt-get install python3", why))
         });
     tools::require("the gate's browser journeys", probe)
-}
-
-/// A child process killed (and reaped) when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The plain Python application, on a free port; it also stops when its stdin closes.
-fn start_application() -> (Killed, SocketAddr) {
-    let mut child = Killed(
-        Command::new("python3")
-            .arg(repo_root().join("tests/upstream/echo.py"))
-            .arg("0")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start python3: {e}")),
-    );
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().expect("stdout")).read_line(&mut line).expect("its first line");
-    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("echo.py said {line:?}"));
-    let addr = ready["listening"].as_str().and_then(|a| a.parse().ok()).expect("its address");
-    (child, addr)
-}
-
-/// The development identity server on an origin of its own, for the client whose
-/// pages are at `gate` (the proxy's origin) under the default prefix.
-async fn start_provider(gate: SocketAddr) -> (Arc<DevIssuer>, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let bound = listener.local_addr().expect("addr");
-    let issuer = Arc::new(DevIssuer::for_server(bound).expect("a development key"));
-    let prefix = BrowserPrefix::default();
-    let client = Client::new(
-        DEV_CLIENT_ID,
-        format!("http://{gate}{}", prefix.path("callback")),
-        format!("http://{gate}{}", prefix.path("signed-out")),
-    );
-    let base = format!("http://{bound}");
-    let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), &base).with_client(client));
-    tokio::spawn(async move { axum::serve(listener, idp.router()).await });
-    (issuer, base)
-}
-
-/// serve's guard as `mfa-guard serve` builds it from its environment: the
-/// provider's tokens, browser sign-in for the client at `gate`.
-fn gate_guard(issuer: &DevIssuer, provider: &str, gate: SocketAddr) -> Guard {
-    let prefix = BrowserPrefix::default();
-    let vars = [
-        ("MFA_ISSUER", issuer.issuer().to_owned()),
-        ("MFA_TENANTS", DEV_TENANT.to_owned()),
-        ("MFA_JWKS_URL", format!("{provider}{JWKS_PATH}")),
-        ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
-        ("MFA_OIDC_CLIENT_ID", DEV_CLIENT_ID.to_owned()),
-        ("MFA_OIDC_REDIRECT_URI", format!("http://{gate}{}", prefix.path("callback"))),
-        ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
-        ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
-    ];
-    let env = Environment::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-        .expect("the environment");
-    let browser = env.browser(gate).expect("browser settings").expect("browser sign-in is on");
-    let guard = env
-        .builder()
-        .expect("the builder")
-        .path_rules(env.path_rules(PathRules::strict()))
-        .browser(prefix.place(browser))
-        .build()
-        .expect("the guard");
-    prefix.check(&guard).expect("every browser path under the prefix");
-    guard
 }
 
 /// Runs `tests/browser/gate.mjs` against `gate` and returns its verdict; panics with

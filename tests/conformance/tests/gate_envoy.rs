@@ -8,63 +8,16 @@
 //!
 //! Run: `cargo test -p mfa-guard-conformance --test gate_envoy`.
 
-use std::net::SocketAddr;
-use std::sync::Arc;
-
 use mfa_guard_conformance::forward::{Proxy, deploy_dir, start_upstream};
+use mfa_guard_conformance::gate::{gate_guard, start_provider};
 use mfa_guard_conformance::http1::{RawResponse, request};
 use mfa_guard_conformance::models::{EnvoyRecipe, start_envoy_grpc_model, start_envoy_http_model};
-use mfa_guard_core::config::Environment;
-use mfa_guard_core::{Claims, Guard, PathRules};
-use mfa_guard_dev::server::{Client, DevIdp};
-use mfa_guard_dev::{DEV_AUDIENCE, DEV_CLIENT_ID, DEV_TENANT, DISCOVERY_PATH, DevIssuer, JWKS_PATH};
+use mfa_guard_core::Claims;
 use mfa_guard_serve::{AuthServer, BrowserPrefix};
 use yaml_rust2::{Yaml, YamlLoader};
 
-const SESSION_KEYS: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 /// serve's HTTP listener in both recipes (`MFA_LISTEN=0.0.0.0:9000`).
 const SERVE_HTTP_PORT: i64 = 9000;
-
-/// The development identity server, for the client whose pages are at `gate`.
-async fn start_provider(gate: SocketAddr) -> (Arc<DevIssuer>, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let bound = listener.local_addr().expect("addr");
-    let issuer = Arc::new(DevIssuer::for_server(bound).expect("a development key"));
-    let prefix = BrowserPrefix::default();
-    let client = Client::new(
-        DEV_CLIENT_ID,
-        format!("http://{gate}{}", prefix.path("callback")),
-        format!("http://{gate}{}", prefix.path("signed-out")),
-    );
-    let base = format!("http://{bound}");
-    let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), &base).with_client(client));
-    tokio::spawn(async move { axum::serve(listener, idp.router()).await });
-    (issuer, base)
-}
-
-/// serve's guard as `mfa-guard serve` builds it, browser sign-in on for `gate`.
-fn gate_guard(issuer: &DevIssuer, provider: &str, gate: SocketAddr) -> Guard {
-    let prefix = BrowserPrefix::default();
-    let vars = [
-        ("MFA_ISSUER", issuer.issuer().to_owned()),
-        ("MFA_TENANTS", DEV_TENANT.to_owned()),
-        ("MFA_JWKS_URL", format!("{provider}{JWKS_PATH}")),
-        ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
-        ("MFA_OIDC_CLIENT_ID", DEV_CLIENT_ID.to_owned()),
-        ("MFA_OIDC_REDIRECT_URI", format!("http://{gate}{}", prefix.path("callback"))),
-        ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
-        ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
-    ];
-    let env = Environment::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-        .expect("the environment");
-    let browser = env.browser(gate).expect("browser settings").expect("browser sign-in is on");
-    env.builder()
-        .expect("the builder")
-        .path_rules(env.path_rules(PathRules::strict()))
-        .browser(prefix.place(browser))
-        .build()
-        .expect("the guard")
-}
 
 /// Which Envoy recipe stands in front.
 #[derive(Debug, Clone, Copy)]

@@ -21,104 +21,20 @@
 //! Run: `cargo test -p mfa-guard-conformance --test gate_paths`.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader};
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 
 use mfa_guard_conformance::forward::{Reading, start_nginx};
+use mfa_guard_conformance::gate::{gate_guard, start_application, start_provider};
 use mfa_guard_conformance::http1::{Connection, RawResponse};
 use mfa_guard_conformance::paths::{self, Caller};
 use mfa_guard_conformance::tools::{self, Missing};
-use mfa_guard_core::config::Environment;
-use mfa_guard_core::{Claims, Guard, PathRules, Policy};
-use mfa_guard_dev::server::{Client, DevIdp};
-use mfa_guard_dev::{DEV_AUDIENCE, DEV_CLIENT_ID, DEV_TENANT, DISCOVERY_PATH, DevIssuer, JWKS_PATH};
-use mfa_guard_serve::{AuthServer, BrowserPrefix};
+use mfa_guard_core::{Claims, Policy};
+use mfa_guard_serve::AuthServer;
 use serde_json::Value;
 
 /// Paths sent unless `MFA_PATHS_COUNT` says otherwise.
 const DEFAULT_PATHS: usize = 600;
-const SESSION_KEYS: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 /// Where echo.py shows what it served.
 const SERVED_OPEN: &str = "<pre id=\"identity\">";
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("..")
-}
-
-/// A child process killed (and reaped) when dropped.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The plain Python application, on a free port; it also stops when its stdin closes.
-fn start_application() -> (Killed, SocketAddr) {
-    let mut child = Killed(
-        Command::new("python3")
-            .arg(repo_root().join("tests/upstream/echo.py"))
-            .arg("0")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start python3: {e}")),
-    );
-    let mut line = String::new();
-    BufReader::new(child.0.stdout.take().expect("stdout")).read_line(&mut line).expect("its first line");
-    let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("echo.py said {line:?}"));
-    let addr = ready["listening"].as_str().and_then(|a| a.parse().ok()).expect("its address");
-    (child, addr)
-}
-
-/// The development identity server (the step-up's destination), for the client
-/// whose pages are at `gate` under the default prefix.
-async fn start_provider(gate: SocketAddr) -> (Arc<DevIssuer>, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let bound = listener.local_addr().expect("addr");
-    let issuer = Arc::new(DevIssuer::for_server(bound).expect("a development key"));
-    let prefix = BrowserPrefix::default();
-    let client = Client::new(
-        DEV_CLIENT_ID,
-        format!("http://{gate}{}", prefix.path("callback")),
-        format!("http://{gate}{}", prefix.path("signed-out")),
-    );
-    let base = format!("http://{bound}");
-    let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), &base).with_client(client));
-    tokio::spawn(async move { axum::serve(listener, idp.router()).await });
-    (issuer, base)
-}
-
-/// serve's guard as `mfa-guard serve` builds it from its environment (the Partner
-/// Center preset, strict path rules, browser sign-in for the client at `gate`).
-fn gate_guard(issuer: &DevIssuer, provider: &str, gate: SocketAddr) -> Guard {
-    let prefix = BrowserPrefix::default();
-    let vars = [
-        ("MFA_ISSUER", issuer.issuer().to_owned()),
-        ("MFA_TENANTS", DEV_TENANT.to_owned()),
-        ("MFA_JWKS_URL", format!("{provider}{JWKS_PATH}")),
-        ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
-        ("MFA_OIDC_CLIENT_ID", DEV_CLIENT_ID.to_owned()),
-        ("MFA_OIDC_REDIRECT_URI", format!("http://{gate}{}", prefix.path("callback"))),
-        ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
-        ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
-    ];
-    let env = Environment::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
-        .expect("the environment");
-    let browser = env.browser(gate).expect("browser settings").expect("browser sign-in is on");
-    env.builder()
-        .expect("the builder")
-        .path_rules(env.path_rules(PathRules::strict()))
-        .browser(prefix.place(browser))
-        .build()
-        .expect("the guard")
-}
 
 /// The Partner Center area an application routing on `path` serves it from
 /// (`unmatched` for none), as the differential's upstream routes it.
