@@ -16,12 +16,12 @@ use std::task::{Context, Poll, Waker};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use mfa_guard_core::rejection::parse_challenge;
 use mfa_guard_core::{
     Admission, Algorithm, CallerKind, Config, Evaluation, Guard, KeySet, KeySource, ManualClock, Policy,
     Principal, Rejection, RejectionCode, RequestInfo,
 };
+use mfa_guard_dev::{DEV_AUDIENCE, DEV_TENANT, DevIssuer};
 use serde_json::{Value, json};
 
 /// The guard's clock: fixed, so a seed token never expires and runs are repeatable.
