@@ -382,10 +382,9 @@ pub fn config(data: &[u8]) {
     }
     let Ok(builder) = config.builder() else { return };
     let Ok(guard) = builder
-        .issuer(RSA_ISSUER)
-        .keys(rsa_keys())
-        .audience(DEV_AUDIENCE)
-        .clock(ManualClock::new(NOW))
+        .verifier(|v| {
+            v.issuer(RSA_ISSUER).keys(rsa_keys()).audience(DEV_AUDIENCE).clock(ManualClock::new(NOW))
+        })
         .build()
     else {
         return;
