@@ -113,32 +113,43 @@ fn journey(verdict: &Value, example: u64) -> &Value {
         .unwrap_or_else(|| panic!("no journey {example} in {verdict}"))
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() {
+/// Stands the gate up — the Python application, serve, `proxy` in front of both
+/// (started by `start`), the provider for the proxy's origin — and runs the
+/// journeys through it: `None` when a tool is missing (skipped outside CI).
+async fn walk_the_gate<F, Fut>(name: &str, start: F) -> Option<Value>
+where
+    F: FnOnce(SocketAddr, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = Result<Option<Proxy>, String>>,
+{
     if !tokio::task::spawn_blocking(prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
-        return;
+        return None;
     }
     let (_application, application) = start_application();
-    // serve's address first (nginx is configured with it), its guard once nginx's
-    // origin — the application's, as browsers see it — is known.
+    // serve's address first (the proxy is configured with it), its guard once the
+    // proxy's origin — the application's, as browsers see it — is known.
     let serve_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let serve = serve_listener.local_addr().expect("addr");
-    let Some(nginx) = start_nginx(serve, application).await.unwrap_or_else(|e| panic!("{e}")) else {
-        return;
-    };
-    let (issuer, provider): (Arc<DevIssuer>, String) = start_provider(nginx.addr).await;
-    let server = AuthServer::new(gate_guard(&issuer, &provider, nginx.addr));
+    let proxy = start(serve, application).await.unwrap_or_else(|e| panic!("{e}"))?;
+    let (issuer, provider): (Arc<DevIssuer>, String) = start_provider(proxy.addr).await;
+    let server = AuthServer::new(gate_guard(&issuer, &provider, proxy.addr));
     let serving =
         tokio::spawn(async move { server.serve_http(serve_listener, std::future::pending()).await });
-    let gate = nginx.addr;
+    let gate = proxy.addr;
+    let name = name.to_owned();
     let verdict = tokio::task::spawn_blocking(move || {
-        let verdict = run_journeys("nginx", gate, &nginx);
-        drop(nginx);
+        let verdict = run_journeys(&name, gate, &proxy);
+        drop(proxy);
         verdict
     })
     .await
     .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
     serving.abort();
+    Some(verdict)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() {
+    let Some(verdict) = walk_the_gate("nginx", start_nginx).await else { return };
 
     let one = journey(&verdict, 1);
     assert_eq!(
@@ -189,28 +200,7 @@ async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn people_sign_in_and_step_up_at_the_caddy_gate_of_a_python_application() {
-    if !tokio::task::spawn_blocking(prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
-        return;
-    }
-    let (_application, application) = start_application();
-    let serve_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let serve = serve_listener.local_addr().expect("addr");
-    let Some(caddy) = start_caddy(serve, application).await.unwrap_or_else(|e| panic!("{e}")) else {
-        return;
-    };
-    let (issuer, provider): (Arc<DevIssuer>, String) = start_provider(caddy.addr).await;
-    let server = AuthServer::new(gate_guard(&issuer, &provider, caddy.addr));
-    let serving =
-        tokio::spawn(async move { server.serve_http(serve_listener, std::future::pending()).await });
-    let gate = caddy.addr;
-    let verdict = tokio::task::spawn_blocking(move || {
-        let verdict = run_journeys("caddy", gate, &caddy);
-        drop(caddy);
-        verdict
-    })
-    .await
-    .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
-    serving.abort();
+    let Some(verdict) = walk_the_gate("caddy", start_caddy).await else { return };
 
     let one = journey(&verdict, 1);
     assert_eq!(
