@@ -3,11 +3,14 @@
 //
 //   node --test tests/idp/        (or, in tests/idp: npm test)
 //
-// Starts provider.mjs as a child process on an ephemeral loopback port.
+// Starts provider.mjs as a child process on an ephemeral loopback port, with the
+// back-channel logout URI of `e2e-browser` pointing at a listener of this process
+// that records every POST it receives.
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as crypto from 'node:crypto';
+import * as http from 'node:http';
 import * as path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
@@ -31,19 +34,48 @@ let idp;
 let issuer;
 let discovery;
 let jwks;
+/** What the provider wrote on stderr so far. */
+let idpStderr = '';
+
+/**
+ * The relying party's back-channel logout endpoint: every POST it receives is kept
+ * ({ method, path, contentType, body }) and answered with `backchannelStatus`.
+ */
+const backchannelPosts = [];
+let backchannelStatus = 200;
+let backchannel;
+let backchannelUri;
 
 before(async () => {
+  backchannel = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      backchannelPosts.push({
+        method: req.method,
+        path: req.url,
+        contentType: req.headers['content-type'],
+        body: Buffer.concat(chunks).toString('utf8'),
+      });
+      res.statusCode = backchannelStatus;
+      res.setHeader('cache-control', 'no-store');
+      res.end();
+    });
+  });
+  await new Promise((resolve) => backchannel.listen(0, '127.0.0.1', resolve));
+  backchannelUri = `http://127.0.0.1:${backchannel.address().port}/auth/backchannel-logout`;
   idp = spawn(process.execPath, ['provider.mjs', '0'], {
     cwd: HERE,
     env: {
       ...process.env,
       IDP_REDIRECT_URIS: `${REDIRECT_URI}, ${OTHER_REDIRECT_URI}`,
       IDP_POST_LOGOUT_URIS: POST_LOGOUT_URI,
+      IDP_BACKCHANNEL_LOGOUT_URI: backchannelUri,
     },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stderr = '';
-  idp.stderr.on('data', (chunk) => { stderr += chunk; });
+  idp.stderr.on('data', (chunk) => { stderr += chunk; idpStderr += chunk; });
   const line = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`provider not ready in 15 s; stderr:\n${stderr}`)), 15_000);
     idp.once('exit', (code) => reject(new Error(`provider exited (${code}); stderr:\n${stderr}`)));
@@ -61,6 +93,7 @@ after(() => {
   // Closing its stdin ends it; kill in case it does not.
   idp?.stdin.end();
   idp?.kill();
+  backchannel?.close();
 });
 
 // ---------------------------------------------------------------------------------
@@ -502,6 +535,86 @@ test('sign-out: the confirmation page submits itself, then the post-logout URI',
   assert.equal(done.url.href, `${POST_LOGOUT_URI}?state=bye`);
 
   // Signed out: the next authorization shows the password page.
+  assertPasswordPage(await browser.go(authorizationRequest().url));
+});
+
+/** The header and payload of a JWT signed by the provider (see verifiedPayload). */
+function verifiedHeader(jwt) {
+  verifiedPayload(jwt);
+  return JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url'));
+}
+
+/** Ends the provider session of `browser` at end_session_endpoint, as its page does. */
+async function endSession(browser, idToken) {
+  const url = new URL(discovery.end_session_endpoint);
+  url.searchParams.set('id_token_hint', idToken);
+  url.searchParams.set('post_logout_redirect_uri', POST_LOGOUT_URI);
+  const page = await browser.go(url.href);
+  assert.equal(step(page), 'logout');
+  const action = /<form id="op.logoutForm" method="post" action="([^"]+)">/.exec(page.html)[1];
+  const form = Object.fromEntries([...page.html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1], m[2]]));
+  return browser.go(new URL(action, page.url).href, { method: 'POST', form });
+}
+
+/** The POSTs the back-channel listener got whose logout token names `sid`. */
+function logoutPostsFor(sid) {
+  return backchannelPosts.filter((p) => {
+    const token = new URLSearchParams(p.body).get('logout_token');
+    return token && JSON.parse(Buffer.from(token.split('.')[1], 'base64url')).sid === sid;
+  });
+}
+
+test('back-channel logout: the ID token carries sid, and ending the session posts a logout token naming it', async () => {
+  assert.equal(discovery.backchannel_logout_supported, true);
+  assert.equal(discovery.backchannel_logout_session_supported, true);
+  const browser = new Browser();
+  const { claims, tokens } = await signIn(browser, 'admin-agent', {}, { mfa: false });
+  assert.equal(typeof claims.sid, 'string', `no sid in the ID token: ${JSON.stringify(claims)}`);
+  assert.ok(claims.sid.length > 0);
+  assert.deepEqual(logoutPostsFor(claims.sid), [], 'nothing is posted before the session ends');
+
+  const done = await endSession(browser, tokens.id_token);
+  assert.equal(done.kind, 'callback');
+  // Posted before the browser was sent on: already here, once.
+  const posts = logoutPostsFor(claims.sid);
+  assert.equal(posts.length, 1, JSON.stringify(backchannelPosts));
+  const [post] = posts;
+  assert.equal(post.method, 'POST');
+  assert.equal(post.path, '/auth/backchannel-logout');
+  assert.match(post.contentType, /^application\/x-www-form-urlencoded/);
+  const form = new URLSearchParams(post.body);
+  assert.deepEqual([...form.keys()], ['logout_token']);
+  const token = form.get('logout_token');
+  const header = verifiedHeader(token);
+  assert.equal(header.typ, 'logout+jwt');
+  const logout = verifiedPayload(token);
+  assert.equal(logout.iss, issuer);
+  assert.equal(logout.aud, BROWSER.id);
+  assert.equal(logout.sid, claims.sid);
+  assert.equal(logout.sub, 'admin-agent');
+  assert.deepEqual(logout.events, { 'http://schemas.openid.net/event/backchannel-logout': {} });
+  assert.equal(typeof logout.jti, 'string');
+  assert.equal(typeof logout.iat, 'number');
+  assert.equal(logout.nonce, undefined);
+  assert.match(idpStderr, new RegExp(`backchannel-logout delivered e2e-browser ${backchannelUri} sid=${claims.sid}\n`));
+
+  // Signed out: the next authorization shows the password page.
+  assertPasswordPage(await browser.go(authorizationRequest().url));
+});
+
+test('back-channel logout: a relying party that refuses the token does not stop the sign-out; stderr says so', async () => {
+  const browser = new Browser();
+  const { claims, tokens } = await signIn(browser, 'sales-agent', {}, { mfa: false });
+  backchannelStatus = 400;
+  let done;
+  try {
+    done = await endSession(browser, tokens.id_token);
+  } finally {
+    backchannelStatus = 200;
+  }
+  assert.equal(done.kind, 'callback');
+  assert.equal(logoutPostsFor(claims.sid).length, 1);
+  assert.match(idpStderr, new RegExp(`backchannel-logout failed e2e-browser ${backchannelUri} sid=${claims.sid}: expected 200 OK`));
   assertPasswordPage(await browser.go(authorizationRequest().url));
 });
 

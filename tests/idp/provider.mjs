@@ -15,12 +15,16 @@
 //   IDP_REDIRECT_URIS      comma-separated redirect URIs of the client `e2e-browser`
 //                          (default http://127.0.0.1/auth/callback);
 //   IDP_POST_LOGOUT_URIS   comma-separated post_logout_redirect_uris of `e2e-browser`
-//                          (default none).
+//                          (default none);
+//   IDP_BACKCHANNEL_LOGOUT_URI  the backchannel_logout_uri of `e2e-browser` (default
+//                          none: no logout tokens are sent). With it the client also
+//                          has backchannel_logout_session_required, so its ID tokens
+//                          carry `sid` and its logout tokens name that `sid`.
 //
 // Clients: `e2e-web` (secret e2e-web-secret; code, refresh tokens, the custom grant),
 // `e2e-daemon` (e2e-daemon-secret; client credentials), and `e2e-browser`
-// (e2e-browser-secret, client_secret_basic; code with S256 PKCE required; redirect and
-// post-logout URIs from the environment; RS256 ID tokens).
+// (e2e-browser-secret, client_secret_basic; code with S256 PKCE required; redirect,
+// post-logout and back-channel logout URIs from the environment; RS256 ID tokens).
 //
 // Accounts (every password is `password`, the MFA code is `123456`):
 //   admin-agent        admin.agent@contoso.example       AdminAgent  MFA when asked
@@ -63,7 +67,19 @@
 //   Signing in as another account than the session's ends that session first
 //   (oidc-provider's self-submitting page).
 // - Sign-out: end_session_endpoint (/session/end); its confirmation page submits
-//   itself (a button id="sign-out" stays for a browser without JavaScript).
+//   itself (a button id="sign-out" stays for a browser without JavaScript), and ends
+//   the provider's whole session (every client of it).
+// - Back-channel logout (OpenID Connect Back-Channel Logout 1.0, always enabled):
+//   when a session ends at end_session_endpoint, every client of that session with a
+//   backchannel_logout_uri gets a POST of a `logout_token` (typ logout+jwt, RS256,
+//   aud the client id, `sid` of the session, `events`, `jti`, no `nonce`) before the
+//   browser is sent on, so once the browser shows the signed-out page (or reaches the
+//   post-logout URI) the POST has been answered. Each outcome is one line on stderr:
+//     backchannel-logout delivered <client_id> <uri> sid=<sid>
+//     backchannel-logout failed <client_id> <uri> sid=<sid>: <why>
+//   (a failure does not stop the sign-out, as the spec says). oidc-provider refuses
+//   to call loopback and private addresses (its SSRF protection); this provider
+//   lifts that for 127.0.0.1 only, where the tests' relying parties listen.
 //
 // ID tokens carry sub (the account name), oid, tid, upn, roles, amr, acr and
 // auth_time for scope `openid` alone (no `claims` parameter needed), nonce when the
@@ -147,6 +163,7 @@ function envList(name) {
 
 const BROWSER_REDIRECT_URIS = envList('IDP_REDIRECT_URIS');
 const BROWSER_POST_LOGOUT_URIS = envList('IDP_POST_LOGOUT_URIS');
+const BROWSER_BACKCHANNEL_LOGOUT_URI = String(process.env.IDP_BACKCHANNEL_LOGOUT_URI ?? '').trim();
 
 const CLIENTS = [
   {
@@ -176,6 +193,9 @@ const CLIENTS = [
       ? BROWSER_REDIRECT_URIS
       : ['http://127.0.0.1/auth/callback'],
     post_logout_redirect_uris: BROWSER_POST_LOGOUT_URIS,
+    ...(BROWSER_BACKCHANNEL_LOGOUT_URI
+      ? { backchannel_logout_uri: BROWSER_BACKCHANNEL_LOGOUT_URI, backchannel_logout_session_required: true }
+      : {}),
     response_types: ['code'],
     grant_types: ['authorization_code'],
     token_endpoint_auth_method: 'client_secret_basic',
@@ -189,6 +209,20 @@ const PKCE_REQUIRED = new Set(['e2e-browser']);
 function signingKey() {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   return { ...privateKey.export({ format: 'jwk' }), kid: crypto.randomUUID(), alg: 'RS256', use: 'sig' };
+}
+
+/**
+ * oidc-provider's outgoing requests (here: back-channel logout POSTs). It passes an
+ * SSRF-protected dispatcher that refuses loopback and private addresses; the tests'
+ * relying parties listen on 127.0.0.1, so for that host alone the request goes out
+ * without it. Any other host keeps the protection.
+ */
+function loopbackFetch(url, options) {
+  if (new URL(url).hostname === '127.0.0.1') {
+    const { dispatcher: _protected, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  }
+  return globalThis.fetch(url, options);
 }
 
 function resourceServerInfo(_ctx, indicator) {
@@ -393,11 +427,13 @@ function createProvider(issuer, key) {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
     },
     renderError,
+    fetch: loopbackFetch,
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       claimsParameter: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      backchannelLogout: { enabled: true },
       resourceIndicators: {
         enabled: true,
         // e2e-browser gets an access token for RESOURCE only when it names it; the
@@ -803,6 +839,12 @@ server.listen(port, '127.0.0.1', () => {
   const key = signingKey();
   provider = createProvider(issuer, key);
   provider.on('server_error', (_ctx, err) => console.error(`server_error: ${err.message}`));
+  provider.on('backchannel.success', (_ctx, client, _accountId, sid) => {
+    console.error(`backchannel-logout delivered ${client.clientId} ${client.backchannelLogoutUri} sid=${sid}`);
+  });
+  provider.on('backchannel.error', (_ctx, err, client, _accountId, sid) => {
+    console.error(`backchannel-logout failed ${client.clientId} ${client.backchannelLogoutUri} sid=${sid}: ${err.message}`);
+  });
   callback = provider.callback();
   process.stdout.write(`${JSON.stringify({ issuer, kid: key.kid })}\n`);
 });
