@@ -1,8 +1,10 @@
 //! Starting the example servers in this process, each on its own loopback port.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use mfa_guard_core::Guard;
+use mfa_guard_dev::DevIssuer;
 
 use crate::cases::Target;
 
@@ -68,6 +70,57 @@ fn start_actix_on(
         });
     });
     ready_rx.recv().map_err(|_| "the actix thread ended early".to_owned())?
+}
+
+/// An example server started from an environment with its session store connected
+/// (`MFA_SESSION_STORE`, as the examples' `main` connects it), so sign-out and
+/// back-channel logout revoke through it.
+#[derive(Debug)]
+pub struct Started {
+    /// Where it listens.
+    pub target: Target,
+    /// The guard it serves with (a clone: the same store, keys and provider).
+    pub guard: Guard,
+    /// In development mode, its development issuer (whose key it trusts).
+    pub dev: Option<Arc<DevIssuer>>,
+}
+
+/// Reads `env` as the `MFA_*` variables and connects the session store it names.
+async fn connected_startup(env: &[(&str, String)]) -> Result<example_shared::Startup, String> {
+    example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?
+        .connect_store()
+        .await
+}
+
+/// Serves the axum example from `env`, its session store connected, on `listener`
+/// (bound by the caller, so a provider can know its address first).
+pub async fn start_axum_connected(
+    env: &[(&str, String)],
+    listener: std::net::TcpListener,
+) -> Result<Started, String> {
+    let startup = connected_startup(env).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (guard, dev) = startup.guard(addr)?;
+    let dev = dev.map(Arc::new);
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    let app =
+        example_axum_server::app(guard.clone(), dev.clone().map(|d| example_shared::DevSite::new(d, addr)));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Started { target: Target { name: "axum", addr }, guard, dev })
+}
+
+/// Serves the actix example from `env`, its session store connected, on `listener`.
+pub async fn start_actix_connected(
+    env: &[(&str, String)],
+    listener: std::net::TcpListener,
+) -> Result<Started, String> {
+    let startup = connected_startup(env).await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (guard, dev) = startup.guard(addr)?;
+    let dev = dev.map(Arc::new);
+    start_actix_on(listener, guard.clone(), dev.clone().map(|d| (d, addr)))?;
+    Ok(Started { target: Target { name: "actix", addr }, guard, dev })
 }
 
 /// Starts the actix example from an environment (as `MFA_*` variables would give it).
