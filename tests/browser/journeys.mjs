@@ -25,6 +25,20 @@
 // A provider round trip is a GET of the provider's authorization endpoint
 // (/dev-idp/authorize on the server itself, or /auth on oidc-provider).
 //
+// With --back-channel-logout ISSUER (oidc-provider at ISSUER, whose client's
+// backchannel_logout_uri is the FIRST server's; exactly two servers, replicas of one
+// application sharing session keys and a session store), instead of the examples,
+// one journey, `back-channel-logout`:
+//   sign in on replica A at /overview with MFA (the provider's password and MFA
+//   pages); A's /commerce/customers opens, and so does B's with the same session
+//   (cookies are per host, so B gets A's); end the session at the provider (its
+//   end_session_endpoint from discovery: the confirmation page, which submits itself,
+//   then its "Signed out" page: by then the provider has POSTed its logout token to A
+//   and had the answer); wait --propagation-ms (default 2000) for the revocation to
+//   reach B; open B's /commerce/customers: B answers 302 to the provider's /auth and
+//   the browser lands on the provider's password page, never the MFA page; the same
+//   on A.
+//
 // The only URLs typed in are the pages a user opens (/overview, /commerce/customers,
 // /billing/invoices) and the sign-out URL, whose page's button signs out; every
 // sign-in goes through the forms.
@@ -46,13 +60,14 @@ const REASON = 'Unauthorized - MFA required';
 
 function usage(why) {
   process.stderr.write(
-    `${why}\nusage: node journeys.mjs --server NAME=URL [--server NAME=URL ...] [--provider dev|oidc] [--assurance MAX_AGE] [--screenshots DIR]\n`,
+    `${why}\nusage: node journeys.mjs --server NAME=URL [--server NAME=URL ...] [--provider dev|oidc] [--assurance MAX_AGE] [--screenshots DIR]\n`
+      + '       node journeys.mjs --provider oidc --back-channel-logout ISSUER [--propagation-ms MS] --server A=URL --server B=URL\n',
   );
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { servers: [], provider: 'dev', screenshots: null, maxAge: null };
+  const opts = { servers: [], provider: 'dev', screenshots: null, maxAge: null, backChannel: null, propagationMs: 2000 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const value = () => {
@@ -74,11 +89,20 @@ function parseArgs(argv) {
       if (!Number.isInteger(opts.maxAge) || opts.maxAge <= 0) usage(`--assurance ${spec}: seconds, a positive integer`);
     } else if (arg === '--screenshots') {
       opts.screenshots = value();
+    } else if (arg === '--back-channel-logout') {
+      opts.backChannel = new URL(value()).href.replace(/\/$/, '');
+    } else if (arg === '--propagation-ms') {
+      const spec = value();
+      opts.propagationMs = Number(spec);
+      if (!Number.isInteger(opts.propagationMs) || opts.propagationMs < 0) usage(`--propagation-ms ${spec}: milliseconds`);
     } else {
       usage(`unknown argument ${arg}`);
     }
   }
   if (opts.servers.length === 0) usage('at least one --server is needed');
+  if (opts.backChannel !== null && (opts.servers.length !== 2 || opts.provider !== 'oidc')) {
+    usage('--back-channel-logout needs --provider oidc and exactly two servers (A, which the provider calls, and B)');
+  }
   return opts;
 }
 
@@ -143,6 +167,17 @@ class Tab {
   async open(pathname) {
     log(`  ${this.server.name}: open ${pathname}`);
     await this.page.goto(this.server.origin + pathname, { waitUntil: 'load' });
+  }
+
+  /** Opens a page of another server (a replica) in this tab; its first response. */
+  async openAt(server, pathname) {
+    log(`  ${this.server.name}'s browser: open ${server.name} ${pathname}`);
+    const url = server.origin + pathname;
+    const first = this.page.waitForResponse(
+      (res) => res.url() === url && res.request().isNavigationRequest() && res.frame() === this.page.mainFrame(),
+    );
+    await this.page.goto(url, { waitUntil: 'load' });
+    return first;
   }
 
   /** Clicks a submit button and waits until the browser settles on `until`. */
@@ -467,6 +502,80 @@ async function stale(tab, ctx) {
   return { finalPath: tab.path(), status: tab.finalResponse().status(), providerTrips: tab.trips };
 }
 
+/**
+ * The back-channel logout journey (see the header): the session ended at the
+ * provider is refused on replica B, which got no call, and on A, which did.
+ */
+async function backChannelLogout(tab, ctx) {
+  const [a, b] = ctx.servers;
+  const p = PROVIDERS.oidc;
+  const mfaPage = '/commerce/customers';
+  await tab.open('/overview');
+  await expectSignInPage(tab, 'oidc');
+  await p.signIn(tab, p.users.mfaAtSignIn, { mfa: true, until: at('/overview') });
+  await tab.expectPage('/overview', 200, ['"area":"overview"', '"mfa":true']);
+  await tab.open(mfaPage);
+  await tab.expectPage(mfaPage, 200, ['"area":"customers"', '"mfa":true']);
+  const before = await tab.openAt(b, mfaPage);
+  check(
+    before.status() === 200 && tab.page.url() === b.origin + mfaPage,
+    `${b.name}: before the logout the replica should open ${mfaPage} with A's session; got ${before.status()} at ${tab.page.url()}`,
+  );
+  check(tab.trips === 1, `${a.name}: ${tab.trips} provider round trips before the logout, expected 1`);
+
+  // The provider's end-session endpoint, from its discovery document.
+  const discovery = await (await fetch(`${ctx.issuer}/.well-known/openid-configuration`)).json();
+  check(discovery.backchannel_logout_supported === true, 'the provider does not advertise back-channel logout');
+  const endSession = discovery.end_session_endpoint;
+  log(`  end the session at the provider: ${endSession}`);
+  await tab.page.goto(endSession, { waitUntil: 'load' });
+  // The confirmation page submits itself; the provider calls A, then shows its page.
+  await tab.page.waitForSelector('body[data-step="logged-out"]');
+  const signedOut = (await tab.page.innerText('h1')).trim();
+  check(signedOut === 'Signed out', `the provider's page after the logout says ${JSON.stringify(signedOut)}`);
+  check(tab.trips === 1, `ending the session at the provider made ${tab.trips - 1} round trips to its /auth`);
+  const signedOutAt = new URL(tab.page.url()).pathname;
+  log(`  wait ${ctx.propagationMs} ms for the revocation to reach ${b.name}`);
+  await tab.page.waitForTimeout(ctx.propagationMs);
+
+  // The cookies as they are now: B's refusal clears the session cookie, and A must
+  // then be shown the same session, not a browser without one.
+  const context = tab.page.context();
+  const jar = await context.cookies();
+  check(jar.some((c) => c.name.endsWith('mfa-guard')), `no session cookie after the logout: ${jar.map((c) => c.name)}`);
+  const results = {};
+  for (const [replica, expectedTrips] of [[b, 2], [a, 3]]) {
+    if (replica === a) await context.addCookies(jar);
+    const res = await tab.openAt(replica, mfaPage);
+    const location = res.headers().location ?? '';
+    check(
+      res.status() === 302 && location.startsWith(`${ctx.issuer}/auth?`),
+      `${replica.name}: after the logout ${mfaPage} should start a sign-in (302 to ${ctx.issuer}/auth), got ${res.status()} ${location}`,
+    );
+    await tab.page.waitForSelector('#sign-in');
+    const landed = new URL(tab.page.url());
+    check(
+      landed.origin === new URL(ctx.issuer).origin && (await tab.page.innerText('h1')).trim() === 'Sign in',
+      `${replica.name}: after the logout the browser should be on the provider's password step, it is at ${tab.page.url()}`,
+    );
+    check(tab.trips === expectedTrips, `${replica.name}: ${tab.trips} provider round trips, expected ${expectedTrips}`);
+    results[replica === b ? 'replicaB' : 'replicaA'] = {
+      status: res.status(),
+      location: new URL(location).pathname,
+      landedOn: landed.pathname,
+    };
+  }
+  return {
+    finalPath: tab.path(),
+    status: tab.finalResponse().status(),
+    providerTrips: tab.trips,
+    replicaBBefore: before.status(),
+    signedOutAt,
+    propagationMs: ctx.propagationMs,
+    ...results,
+  };
+}
+
 const EXAMPLES = [
   [1, example1],
   [3, example3],
@@ -501,8 +610,14 @@ async function main() {
   const failures = [];
   const statusTexts = [];
   try {
-    const walks = opts.maxAge === null ? EXAMPLES : [...EXAMPLES, ...ASSURANCE_JOURNEYS];
-    for (const [index, server] of opts.servers.entries()) {
+    let walks = opts.maxAge === null ? EXAMPLES : [...EXAMPLES, ...ASSURANCE_JOURNEYS];
+    let servers = opts.servers;
+    if (opts.backChannel !== null) {
+      // One walk, from replica A's tab; B is opened in the same tab.
+      walks = [['back-channel-logout', backChannelLogout]];
+      servers = opts.servers.slice(0, 1);
+    }
+    for (const [index, server] of servers.entries()) {
       for (const [example, walk] of walks) {
         const what = `${server.name} example ${example}`;
         log(`${what} (${opts.provider} provider)`);
@@ -512,6 +627,9 @@ async function main() {
         const ctx = {
           provider: opts.provider,
           maxAge: opts.maxAge,
+          servers: opts.servers,
+          issuer: opts.backChannel,
+          propagationMs: opts.propagationMs,
           statusTexts,
           screenshot:
             opts.screenshots && index === 0 ? (name) => path.join(opts.screenshots, name) : null,

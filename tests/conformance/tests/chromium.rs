@@ -18,6 +18,13 @@
 //! under `CI=true` (or `1`), where each test fails saying what to install (the rule
 //! of `mfa_guard_conformance::tools`).
 //!
+//! Back-channel logout (issue 22): two replicas of each example server share one real
+//! `redis-server` (`MFA_SESSION_STORE`) and their session keys; oidc-provider, with
+//! replica A's `/auth/backchannel-logout` as the client's `backchannel_logout_uri`,
+//! signs Chromium in on A; the session ended at the provider's end-session endpoint,
+//! the provider POSTs its logout token to A, and the next MFA page on B starts a
+//! sign-in (journeys.mjs `--back-channel-logout`). Needs `redis-server` too.
+//!
 //! `MFA_GUARD_SCREENSHOTS=1` makes the development-mode test write
 //! `docs/images/dev-sign-in.png` and `docs/images/mfa-required.png`.
 //!
@@ -34,7 +41,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mfa_guard_conformance::cases::Target;
 use mfa_guard_conformance::oidc::{self, RESOURCE};
-use mfa_guard_conformance::servers::{start_actix_from_env, start_axum_from_env};
+use mfa_guard_conformance::redis::{Persistence, RedisServer};
+use mfa_guard_conformance::servers::{
+    start_actix_connected, start_actix_from_env, start_axum_connected, start_axum_from_env,
+};
 use mfa_guard_conformance::tools::{self, Missing};
 use serde_json::Value;
 
@@ -144,17 +154,24 @@ fn drain(mut pipe: impl std::io::Read + Send + 'static) -> std::thread::JoinHand
 /// the suite's stderr when it fails, says nothing, or outlives [`RUN_TIMEOUT`].
 /// `assurance`: the servers carry [`assurance_policy`], walk its journeys too.
 fn run_journeys(targets: &[Target], provider: &str, assurance: bool, screenshots: Option<&Path>) -> Value {
+    let mut extra: Vec<std::ffi::OsString> = Vec::new();
+    if assurance {
+        extra.extend(["--assurance".into(), BILLING_MAX_AGE_SECS.to_string().into()]);
+    }
+    if let Some(dir) = screenshots {
+        extra.extend(["--screenshots".into(), dir.into()]);
+    }
+    run_journeys_with(targets, provider, &extra)
+}
+
+/// [`run_journeys`] with the arguments `extra` after the servers.
+fn run_journeys_with(targets: &[Target], provider: &str, extra: &[std::ffi::OsString]) -> Value {
     let mut cmd = Command::new("node");
     cmd.arg(browser_dir().join("journeys.mjs")).args(["--provider", provider]);
-    if assurance {
-        cmd.arg("--assurance").arg(BILLING_MAX_AGE_SECS.to_string());
-    }
     for t in targets {
         cmd.arg("--server").arg(format!("{}=http://{}", t.name, t.addr));
     }
-    if let Some(dir) = screenshots {
-        cmd.arg("--screenshots").arg(dir);
-    }
+    cmd.args(extra);
     let mut child = Killed(
         cmd.current_dir(browser_dir())
             .stdin(Stdio::null())
@@ -294,18 +311,28 @@ async fn chromium_walks_the_journeys_on_the_development_sign_in_page() {
 }
 
 /// oidc-provider (`tests/idp/provider.mjs`), started with the servers' redirect and
-/// post-logout URIs; it exits when its stdin closes or it is dropped.
-fn start_provider(ports: &[u16]) -> (Killed, String) {
+/// post-logout URIs and, when `backchannel` names a server, that server's
+/// back-channel logout URI; it exits when its stdin closes or it is dropped. Returns
+/// it, its issuer, and its stderr (read to the end once it is dropped).
+fn start_provider(
+    ports: &[u16],
+    backchannel: Option<SocketAddr>,
+) -> (Killed, String, std::thread::JoinHandle<String>) {
     let redirects: Vec<String> =
         ports.iter().map(|p| format!("http://127.0.0.1:{p}/auth/callback")).collect();
     let logouts: Vec<String> =
         ports.iter().map(|p| format!("http://127.0.0.1:{p}/auth/signed-out")).collect();
+    let mut command = Command::new("node");
+    command
+        .args(["provider.mjs", "0"])
+        .current_dir(oidc::idp_dir())
+        .env("IDP_REDIRECT_URIS", redirects.join(","))
+        .env("IDP_POST_LOGOUT_URIS", logouts.join(","));
+    if let Some(addr) = backchannel {
+        command.env("IDP_BACKCHANNEL_LOGOUT_URI", format!("http://{addr}/auth/backchannel-logout"));
+    }
     let mut child = Killed(
-        Command::new("node")
-            .args(["provider.mjs", "0"])
-            .current_dir(oidc::idp_dir())
-            .env("IDP_REDIRECT_URIS", redirects.join(","))
-            .env("IDP_POST_LOGOUT_URIS", logouts.join(","))
+        command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -329,7 +356,7 @@ fn start_provider(ports: &[u16]) -> (Killed, String) {
     };
     let ready: Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("oidc-provider said {line:?}"));
     let issuer = ready["issuer"].as_str().unwrap_or_else(|| panic!("no issuer in {line}")).to_owned();
-    (child, issuer)
+    (child, issuer, stderr)
 }
 
 /// The `MFA_*` environment of a server signing browsers in at oidc-provider.
@@ -408,14 +435,12 @@ async fn chromium_walks_the_journeys_on_oidc_provider_pages() {
     let actix_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let axum_addr = axum_listener.local_addr().expect("addr");
     let actix_addr = actix_listener.local_addr().expect("addr");
-    let (provider, issuer) =
-        tokio::task::spawn_blocking(move || start_provider(&[axum_addr.port(), actix_addr.port()]))
+    let (provider, issuer, _stderr) =
+        tokio::task::spawn_blocking(move || start_provider(&[axum_addr.port(), actix_addr.port()], None))
             .await
             .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
 
-    let mut key = [0u8; 32];
-    aws_lc_rs::rand::fill(&mut key).expect("random session key");
-    let session_keys = format!("k1:{}", STANDARD.encode(key));
+    let session_keys = random_session_keys();
 
     let axum_env = oidc_env_with_policy(&issuer, axum_addr, &session_keys);
     let axum_guard = guard_from(&axum_env, axum_addr);
@@ -451,4 +476,105 @@ async fn chromium_walks_the_journeys_on_oidc_provider_pages() {
     assert_journeys(&verdict, &targets);
     assert_assurance_journeys(&verdict, &targets);
     drop(provider);
+}
+
+/// How long the back-channel journey waits, once the provider shows its "Signed
+/// out" page (its POST to replica A answered), before it opens replica B: the
+/// design's one second for a revocation to reach every replica, and as much again
+/// for a loaded machine.
+const PROPAGATION_MS: u64 = 2000;
+
+/// Random session keys, the same for every replica of one application.
+fn random_session_keys() -> String {
+    let mut key = [0u8; 32];
+    aws_lc_rs::rand::fill(&mut key).expect("random session key");
+    format!("k1:{}", STANDARD.encode(key))
+}
+
+/// Two replicas of the `example` server (`axum` or `actix`) on oidc-provider, with
+/// the store `redis` and the same session keys; the provider calls replica A's
+/// back-channel endpoint. Chromium walks the `back-channel-logout` journey; then
+/// the provider's stderr must say it delivered exactly one logout token, to A, and
+/// the store must hold the provider session it named.
+async fn back_channel_logout_on_two_replicas(example: &'static str, redis: &RedisServer) {
+    let (a_name, b_name) = match example {
+        "axum" => ("axum-a", "axum-b"),
+        _ => ("actix-a", "actix-b"),
+    };
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let (a_listener, b_listener) = (bind(), bind());
+    let a_addr = a_listener.local_addr().expect("addr");
+    let b_addr = b_listener.local_addr().expect("addr");
+    let (provider, issuer, stderr) =
+        tokio::task::spawn_blocking(move || start_provider(&[a_addr.port(), b_addr.port()], Some(a_addr)))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let session_keys = random_session_keys();
+    for (listener, addr) in [(a_listener, a_addr), (b_listener, b_addr)] {
+        let mut env = oidc_env(&issuer, addr, &session_keys);
+        env.push(("MFA_SESSION_STORE", redis.url()));
+        let started = match example {
+            "axum" => start_axum_connected(&env, listener).await,
+            _ => start_actix_connected(&env, listener).await,
+        };
+        started.unwrap_or_else(|e| panic!("{example} example at {addr}: {e}"));
+    }
+
+    let targets = [Target { name: a_name, addr: a_addr }, Target { name: b_name, addr: b_addr }];
+    let extra: Vec<std::ffi::OsString> = vec![
+        "--back-channel-logout".into(),
+        issuer.clone().into(),
+        "--propagation-ms".into(),
+        PROPAGATION_MS.to_string().into(),
+    ];
+    let verdict = tokio::task::spawn_blocking(move || run_journeys_with(&targets, "oidc", &extra))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+    let walk = journey(&verdict, a_name, "back-channel-logout");
+    assert_eq!(walk["replicaBBefore"], 200, "{example}: B opens the MFA page with A's session first: {walk}");
+    for replica in ["replicaB", "replicaA"] {
+        let seen = &walk[replica];
+        assert_eq!(
+            (&seen["status"], &seen["location"]),
+            (&Value::from(302), &Value::from("/auth")),
+            "{example}: after the logout {replica}'s MFA page starts a sign-in at the provider: {walk}"
+        );
+        let landed = seen["landedOn"].as_str().unwrap_or_default();
+        assert!(
+            landed.starts_with("/interaction/"),
+            "{example}: {replica} ends on the provider's page: {walk}"
+        );
+    }
+    assert_eq!(walk["providerTrips"], 3, "{example}: one sign-in, then one per replica: {walk}");
+
+    drop(provider);
+    let stderr = stderr.join().unwrap_or_default();
+    let calls: Vec<&str> = stderr.lines().filter(|l| l.starts_with("backchannel-logout ")).collect();
+    let delivered =
+        format!("backchannel-logout delivered e2e-browser http://{a_addr}/auth/backchannel-logout sid=");
+    assert!(
+        calls.len() == 1 && calls[0].starts_with(&delivered),
+        "{example}: the provider should have delivered one logout token to A; its stderr:\n{stderr}"
+    );
+    let sid = &calls[0][delivered.len()..];
+    let ended = redis.command(&["ZRANGE", "mfa-guard:provider-sessions", "0", "-1"]).expect("ZRANGE");
+    assert!(
+        ended.lines().any(|l| l == sid),
+        "{example}: the store holds no revocation of {sid:?}: {ended:?}"
+    );
+}
+
+/// Issue 22: oidc-provider's back-channel logout, delivered to one replica, ends the
+/// session on the other: axum's two replicas, then actix's, on one redis-server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_back_channel_logout_from_oidc_provider_reaches_every_replica() {
+    if !tokio::task::spawn_blocking(prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
+        return;
+    }
+    if !tokio::task::spawn_blocking(oidc::prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
+        return;
+    }
+    let Some(redis) = RedisServer::start(Persistence::None).unwrap_or_else(|e| panic!("{e}")) else { return };
+    back_channel_logout_on_two_replicas("axum", &redis).await;
+    back_channel_logout_on_two_replicas("actix", &redis).await;
 }
