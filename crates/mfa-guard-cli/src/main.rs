@@ -163,9 +163,11 @@ enum Command {
     /// /nginx/auth and /nginx/refusal (nginx), /envoy/... (Envoy HTTP), /health.
     /// Browser sign-in and MFA step-up for people (MFA_OIDC_CLIENT_ID and the other
     /// MFA_OIDC_* variables, MFA_SESSION_KEYS, MFA_STEP_UP, the `[browser]` table):
-    /// the callback, sign-in and sign-out pages live under MFA_BROWSER_PREFIX
-    /// (default /.mfa-guard/) on the application's origin, which the proxy sends
-    /// to serve; MFA_OIDC_REDIRECT_URI must be under it.
+    /// the callback, sign-in, sign-out, signed-out and back-channel logout paths
+    /// live under MFA_BROWSER_PREFIX (default /.mfa-guard/) on the application's
+    /// origin, which the proxy sends to serve; MFA_OIDC_REDIRECT_URI and the page
+    /// paths of the `[browser]` table must be under it. MFA_SESSION_STORE (memory,
+    /// redis://...) lets sign-out and back-channel logout end sessions early.
     /// Every admitted request gets a signed identity assertion
     /// (X-Mfa-Guard-Assertion, ES256, for the upstream the proxy names in
     /// X-Mfa-Guard-Audience), whose keys are published at /.well-known/jwks.json:

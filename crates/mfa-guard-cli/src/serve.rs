@@ -50,26 +50,65 @@ pub(crate) fn run(options: &Options) -> Result<Exit, Failure> {
     // (MFA_OIDC_*, MFA_SESSION_KEYS, MFA_STEP_UP, the [browser] table), its own
     // paths under the prefix the proxy sends to serve.
     let prefix = browser_prefix()?;
-    let browser = env.browser(http).map_err(env_failure)?.map(|b| prefix.place(b));
+    let browser = match env.browser(http).map_err(env_failure)? {
+        Some(b) => Some(match env.config() {
+            Some(config) => prefix.place_configured(b, config).map_err(|e| {
+                Failure::error(e.to_string()).hint("MFA_BROWSER_PREFIX decides where serve answers browsers")
+            })?,
+            None => prefix.place(b),
+        }),
+        None => None,
+    };
     if browser.is_none() && env.config().is_some_and(mfa_guard_core::config::Config::has_browser) {
         tracing::warn!(
             "MFA_CONFIG has a [browser] table but no client id (client_id, or MFA_OIDC_CLIENT_ID): \
              browser sign-in is off, and browsers get the API's answers"
         );
     }
-    // The upstream behind the proxy routes the request again, its own way.
-    let mut builder = env.builder().map_err(env_failure)?.path_rules(env.path_rules(PathRules::strict()));
-    if let Some(browser) = browser {
-        builder = builder.browser(browser);
+    // The session store (MFA_SESSION_STORE, or [browser] session_store): read now,
+    // connected once the runtime runs, shared by sign-out and back-channel logout.
+    let store = env.session_store().map_err(env_failure)?;
+    if browser.is_some() && store.is_none() {
+        tracing::warn!(
+            "sessions are cookie-only: sign-out and back-channel logout cannot end a copied session \
+             before it expires; set MFA_SESSION_STORE (memory, or redis://… for several replicas) to \
+             revoke sessions"
+        );
     }
-    let guard = builder.build().map_err(env_failure)?;
+    if browser.is_none() && store.is_some() {
+        tracing::warn!("a session store is configured but browser sign-in is off: serve does not use it");
+    }
+    // The upstream behind the proxy routes the request again, its own way.
+    let build = |browser: Option<mfa_guard_core::browser::Browser>| {
+        let mut builder = env.builder().map_err(env_failure)?.path_rules(env.path_rules(PathRules::strict()));
+        if let Some(browser) = browser {
+            builder = builder.browser(browser);
+        }
+        builder.build().map_err(env_failure)
+    };
+    // Built now without the store, so a configuration mistake is said before
+    // connecting anywhere; built again below with the store once it is connected.
+    let guard = build(browser.clone())?;
     prefix.check(&guard).map_err(|e| {
         Failure::error(e.to_string()).hint("set MFA_OIDC_REDIRECT_URI to a URI under MFA_BROWSER_PREFIX")
     })?;
     let grpc = env.grpc_addr().map_err(env_failure)?;
     let metrics = env.metrics_addr().map_err(env_failure)?;
-    let server = AuthServer::new(guard).trusted_proxies(trusted_proxies()?).assertions(assertions()?);
-    crate::runtime::for_servers()?.block_on(serve(server, http, grpc, metrics))
+    let peers = trusted_proxies()?;
+    let assertions = assertions()?;
+    crate::runtime::for_servers()?.block_on(async {
+        let guard = match (browser, store) {
+            (Some(browser), Some(settings)) => {
+                let revocations = mfa_guard_core::revocation::Revocations::connect(settings)
+                    .await
+                    .map_err(|e| Failure::error(format!("session store: {e}")))?;
+                build(Some(browser.session_store(revocations)))?
+            }
+            _ => guard,
+        };
+        let server = AuthServer::new(guard).trusted_proxies(peers).assertions(assertions);
+        serve(server, http, grpc, metrics).await
+    })
 }
 
 /// `MFA_TRUSTED_PROXIES`: the peers whose requests serve answers (comma-separated

@@ -6,7 +6,8 @@
 //! provider (sign-in or step-up) or a page (401 MFA required, 403, 503) is the
 //! answer the proxy delivers to the client. And the browser's own paths — the
 //! sign-in callback, sign-in, sign-out and signed-out pages — are served here, on
-//! the application's own origin: the proxy sends everything under one prefix
+//! the application's own origin, and the provider's back-channel logout `POST`
+//! beside them: the proxy sends everything under one prefix
 //! ([`DEFAULT_PREFIX`]) to `serve`, so the `__Host-` session cookie is the
 //! application's and no application path can be taken over.
 
@@ -15,10 +16,11 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::header::{ALLOW, AUTHORIZATION, COOKIE};
+use axum::http::header::{ALLOW, AUTHORIZATION, CONTENT_TYPE, COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use mfa_guard_core::browser::Browser;
+use mfa_guard_core::browser::{Browser, MAX_BACKCHANNEL_BODY};
+use mfa_guard_core::config::Config;
 use mfa_guard_core::{Admission, Guard, RequestInfo};
 use mfa_guard_tower::{AnswerResponse, RejectionResponse};
 
@@ -110,31 +112,73 @@ impl BrowserPrefix {
         format!("{}{name}", self.0)
     }
 
-    /// `browser` with its sign-in, sign-out and signed-out pages under the prefix
-    /// (`sign-in`, `sign-out`, `signed-out`). The callback is the redirect URI's
-    /// path, registered at the provider: [`check`](Self::check) holds it to the
-    /// prefix.
+    /// `browser` with its sign-in, sign-out, signed-out and back-channel logout
+    /// paths under the prefix (`sign-in`, `sign-out`, `signed-out`,
+    /// `backchannel-logout`). The callback is the redirect URI's path, registered
+    /// at the provider: [`check`](Self::check) holds it to the prefix.
     pub fn place(&self, browser: Browser) -> Browser {
         browser
             .sign_in_path(self.path("sign-in"))
             .sign_out_path(self.path("sign-out"))
             .signed_out_path(self.path("signed-out"))
+            .backchannel_logout_path(self.path("backchannel-logout"))
+    }
+
+    /// `browser` placed as [`place`](Self::place) places it, except for the pages
+    /// a configuration file's `[browser]` table names (`sign_in_path`,
+    /// `sign_out_path`, `signed_out_path`): each is kept when it lies under the
+    /// prefix, and refused, naming its key, when it does not — the proxy sends only
+    /// the prefix to `serve`, so a page outside it would reach the application.
+    pub fn place_configured(&self, browser: Browser, config: &Config) -> Result<Browser, InvalidPrefix> {
+        let mut browser = self.place(browser);
+        for (key, path) in config.browser_page_paths() {
+            let Some(path) = path else { continue };
+            if !self.holds(path) {
+                return Err(InvalidPrefix(format!(
+                    "MFA_CONFIG: browser.{key} = {path:?} is outside {prefix}, the only paths the proxy \
+                     sends to serve: set it under the prefix (e.g. {example}) or remove it (serve places \
+                     the page at {example})",
+                    prefix = self.0,
+                    example = self.path(&key.trim_end_matches("_path").replace('_', "-")),
+                )));
+            }
+            browser = match key {
+                "sign_in_path" => browser.sign_in_path(path),
+                "sign_out_path" => browser.sign_out_path(path),
+                _ => browser.signed_out_path(path),
+            };
+        }
+        Ok(browser)
+    }
+
+    /// Whether `path` lies under the prefix (the prefix itself does not).
+    fn holds(&self, path: &str) -> bool {
+        path.starts_with(self.as_str()) && path.len() > self.0.len()
     }
 
     /// Whether every path browser mode answers (callback, sign-in, sign-out,
-    /// signed-out) is under the prefix, where the proxy sends them to `serve`: a
-    /// path outside it would reach the application instead. A guard without
+    /// signed-out, back-channel logout) is under the prefix, where the proxy sends
+    /// them to `serve` (a path outside it would reach the application instead), and
+    /// no two are the same path (one would never be answered). A guard without
     /// browser mode passes.
     pub fn check(&self, guard: &Guard) -> Result<(), InvalidPrefix> {
         let Some(paths) = guard.browser_paths() else { return Ok(()) };
-        match paths.iter().find(|p| !p.starts_with(self.as_str()) || p.len() == self.0.len()) {
-            Some(outside) => Err(InvalidPrefix(format!(
+        if let Some(outside) = paths.iter().find(|p| !self.holds(p)) {
+            return Err(InvalidPrefix(format!(
                 "browser sign-in answers {outside}, outside {prefix} (the only paths the proxy sends to \
                  serve): register a redirect URI under it, e.g. https://app.example{prefix}callback",
                 prefix = self.0
-            ))),
-            None => Ok(()),
+            )));
         }
+        for (i, path) in paths.iter().enumerate() {
+            if paths[..i].contains(path) {
+                return Err(InvalidPrefix(format!(
+                    "browser sign-in answers two of its pages at {path} (the callback, sign-in, sign-out, \
+                     signed-out and back-channel logout paths must differ)"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -168,11 +212,13 @@ pub(crate) async fn own_path(State(guard): State<Arc<Guard>>, req: Request<Body>
     let Some(paths) = guard.browser_paths() else { return not_found() };
     let Some(index) = paths.iter().position(|p| *p == path) else { return not_found() };
     // What browser mode answers on each path (the callback spends its code on a
-    // GET only); anything else is the client's mistake, said as such, rather than
-    // a decision of the route table on a path that belongs to the gate.
+    // GET only, the provider posts logout tokens); anything else is the client's
+    // mistake, said as such, rather than a decision of the route table on a path
+    // that belongs to the gate.
     let allowed: &[Method] = match index {
         0 => &[Method::GET],
         2 => &[Method::GET, Method::HEAD, Method::POST],
+        BACKCHANNEL => &[Method::POST],
         _ => &[Method::GET, Method::HEAD],
     };
     if !allowed.contains(req.method()) {
@@ -182,6 +228,9 @@ pub(crate) async fn own_path(State(guard): State<Arc<Guard>>, req: Request<Body>
             response.headers_mut().insert(ALLOW, allow);
         }
         return response;
+    }
+    if index == BACKCHANNEL {
+        return backchannel_logout(&guard, req).await;
     }
     let headers = req.headers();
     let cookies = cookies(headers);
@@ -195,6 +244,25 @@ pub(crate) async fn own_path(State(guard): State<Arc<Guard>>, req: Request<Body>
         // caller admitted here would be a decision about no application at all.
         Admission::Admitted(_) | Admission::Anonymous(_) => not_found(),
     }
+}
+
+/// The back-channel logout path's place in [`Guard::browser_paths`].
+const BACKCHANNEL: usize = 4;
+
+/// A provider's back-channel logout `POST`: its body read up to
+/// [`MAX_BACKCHANNEL_BODY`] bytes (16 KiB, as the in-process adapters read it;
+/// the rest is never read) and answered by core.
+async fn backchannel_logout(guard: &Guard, req: Request<Body>) -> Response {
+    use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+    let content_type = req.headers().get(CONTENT_TYPE).cloned();
+    let answer = match Limited::new(req.into_body(), MAX_BACKCHANNEL_BODY).collect().await {
+        Ok(body) => {
+            guard.backchannel_logout(content_type.as_ref().map(HeaderValue::as_bytes), &body.to_bytes()).await
+        }
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => guard.backchannel_logout_too_long(),
+        Err(_) => guard.backchannel_logout_unreadable(),
+    };
+    AnswerResponse(answer).into_response()
 }
 
 fn not_found() -> Response {

@@ -23,10 +23,13 @@
 //! Traefik, Caddy and Envoy (HTTP, and gRPC's denied response); for nginx, the
 //! bare `401` sends `error_page` to `/nginx/refusal`, which answers with it. An
 //! admitted navigation's `200` carries the session's refreshed `Set-Cookie` for
-//! the proxies that copy it to the client. The callback, sign-in, sign-out and
-//! signed-out paths are served on the application's own origin: the proxy sends
-//! everything under one prefix ([`BrowserPrefix`], default `/.mfa-guard/`) to
-//! `serve`, which answers them with their request's own method, path and headers.
+//! the proxies that copy it to the client. The callback, sign-in, sign-out,
+//! signed-out and back-channel logout paths are served on the application's own
+//! origin: the proxy sends everything under one prefix ([`BrowserPrefix`], default
+//! `/.mfa-guard/`) to `serve`, which answers them with their request's own method,
+//! path and headers (and, for the provider's back-channel logout `POST`, its body,
+//! at most 16 KiB). Sign-out and back-channel logout end sessions early only with
+//! a session store shared by every replica (`MFA_SESSION_STORE`).
 //!
 //! The rule is chosen from the path as the client sent it: the application behind
 //! the proxy routes the request again, its own way, so the guard is built with

@@ -235,6 +235,7 @@ async fn a_method_the_browser_path_does_not_take_is_405_with_allow() {
         ("HEAD", "/.mfa-guard/callback", "GET"),
         ("PUT", "/.mfa-guard/sign-out", "GET, HEAD, POST"),
         ("POST", "/.mfa-guard/sign-in", "GET, HEAD"),
+        ("GET", "/.mfa-guard/backchannel-logout", "POST"),
     ];
     for (method, path, allow) in cases {
         let req = Request::builder().method(method).uri(path).body(Body::empty()).expect("request");
@@ -269,5 +270,116 @@ async fn a_redirect_uri_outside_the_prefix_is_refused_at_start() {
         e.to_string(),
         "browser sign-in answers /auth/callback, outside /.mfa-guard/ (the only paths the proxy sends to \
          serve): register a redirect URI under it, e.g. https://app.example/.mfa-guard/callback"
+    );
+}
+
+#[tokio::test]
+async fn the_back_channel_logout_path_is_served_under_the_prefix() {
+    let server = gate().await;
+    assert_eq!(server.guard().backchannel_logout_path(), Some("/.mfa-guard/backchannel-logout"));
+    // Without a session store nothing can end a session: core says so, as the
+    // in-process adapters answer (the journey with a store, through nginx and
+    // Caddy, is in tests/conformance/tests/gate_backchannel.rs).
+    let req = Request::post("/.mfa-guard/backchannel-logout")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from("logout_token=a.b.c"))
+        .expect("request");
+    let (response, body) = send(&server, req).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(header(&response, "cache-control"), ["no-store"]);
+    assert!(body.contains("back-channel logout needs a session store"), "{body}");
+}
+
+#[tokio::test]
+async fn a_back_channel_logout_body_over_16_kib_is_not_read() {
+    let server = gate().await;
+    let long = format!("logout_token={}", "a".repeat(mfa_guard_core::browser::MAX_BACKCHANNEL_BODY));
+    let req = Request::post("/.mfa-guard/backchannel-logout")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(Body::from(long))
+        .expect("request");
+    let (response, body) = send(&server, req).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("longer than 16 KiB"), "{body}");
+}
+
+fn browser_table(pages: &str) -> mfa_guard_core::config::Config {
+    let toml = format!("[browser]\nclient_id = \"web-app\"\n{pages}");
+    mfa_guard_core::config::Config::from_toml_str(&toml, "mfa-guard.toml").expect("the configuration")
+}
+
+fn placed_guard(base: &str, browser: mfa_guard_core::browser::Browser) -> Guard {
+    let vars = [
+        ("MFA_ISSUER", ISSUER.to_owned()),
+        ("MFA_JWKS_URL", format!("{base}/jwks")),
+        ("MFA_AUDIENCE", "https://api.partnercenter.microsoft.com".to_owned()),
+    ];
+    let env = Environment::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+        .expect("environment");
+    env.builder().expect("builder").browser(browser).build().expect("guard")
+}
+
+fn browser(base: &str) -> mfa_guard_core::browser::Browser {
+    mfa_guard_core::browser::Browser::new(
+        "web-app",
+        format!("{APP}/.mfa-guard/callback"),
+        format!("{base}/.well-known/openid-configuration"),
+        mfa_guard_core::browser::SessionKeys::random("k1").expect("keys"),
+    )
+}
+
+#[tokio::test]
+async fn page_paths_of_the_browser_table_under_the_prefix_are_honoured() {
+    let base = provider().await;
+    let prefix = BrowserPrefix::default();
+    let config =
+        browser_table("sign_out_path = \"/.mfa-guard/logout\"\nsigned_out_path = \"/.mfa-guard/bye\"\n");
+    let placed = prefix.place_configured(browser(&base), &config).expect("under the prefix");
+    let guard = placed_guard(&base, placed);
+    prefix.check(&guard).expect("every path under the prefix");
+    assert_eq!(
+        guard.browser_paths(),
+        Some([
+            "/.mfa-guard/callback",
+            "/.mfa-guard/sign-in",
+            "/.mfa-guard/logout",
+            "/.mfa-guard/bye",
+            "/.mfa-guard/backchannel-logout"
+        ])
+    );
+}
+
+#[tokio::test]
+async fn a_page_path_of_the_browser_table_outside_the_prefix_is_refused_by_its_key() {
+    let base = provider().await;
+    let prefix = BrowserPrefix::default();
+    for (key, path, example) in [
+        ("sign_in_path", "/auth/sign-in", "/.mfa-guard/sign-in"),
+        ("sign_out_path", "/logout", "/.mfa-guard/sign-out"),
+        ("signed_out_path", "/.mfa-guard/", "/.mfa-guard/signed-out"),
+    ] {
+        let config = browser_table(&format!("{key} = {path:?}\n"));
+        let e = prefix.place_configured(browser(&base), &config).expect_err("outside the prefix");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "MFA_CONFIG: browser.{key} = {path:?} is outside /.mfa-guard/, the only paths the proxy \
+                 sends to serve: set it under the prefix (e.g. {example}) or remove it (serve places the \
+                 page at {example})"
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn two_browser_pages_on_one_path_are_refused() {
+    let base = provider().await;
+    let prefix = BrowserPrefix::default();
+    let config = browser_table("sign_out_path = \"/.mfa-guard/callback\"\n");
+    let placed = prefix.place_configured(browser(&base), &config).expect("under the prefix");
+    let e = prefix.check(&placed_guard(&base, placed)).expect_err("the sign-out page would never answer");
+    assert!(
+        e.to_string().starts_with("browser sign-in answers two of its pages at /.mfa-guard/callback"),
+        "{e}"
     );
 }

@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use mfa_guard_core::config::Environment;
+use mfa_guard_core::revocation::Revocations;
 use mfa_guard_core::{Guard, PathRules};
 use mfa_guard_dev::server::{Client, DevIdp};
 use mfa_guard_dev::{DEV_AUDIENCE, DEV_CLIENT_ID, DEV_TENANT, DISCOVERY_PATH, DevIssuer, JWKS_PATH};
@@ -75,6 +76,17 @@ pub async fn start_provider(gate: SocketAddr) -> (Arc<DevIssuer>, String) {
 /// serve's guard as `mfa-guard serve` builds it from its environment: the
 /// provider's tokens, strict path rules, browser sign-in for the client at `gate`.
 pub fn gate_guard(issuer: &DevIssuer, provider: &str, gate: SocketAddr) -> Guard {
+    gate_guard_with_store(issuer, provider, gate, None)
+}
+
+/// [`gate_guard`] whose sessions are checked against `store` (what `serve` connects
+/// when `MFA_SESSION_STORE` is set): sign-out and back-channel logout end them.
+pub fn gate_guard_with_store(
+    issuer: &DevIssuer,
+    provider: &str,
+    gate: SocketAddr,
+    store: Option<Revocations>,
+) -> Guard {
     let prefix = BrowserPrefix::default();
     let vars = [
         ("MFA_ISSUER", issuer.issuer().to_owned()),
@@ -88,7 +100,10 @@ pub fn gate_guard(issuer: &DevIssuer, provider: &str, gate: SocketAddr) -> Guard
     ];
     let env = Environment::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
         .expect("the environment");
-    let browser = env.browser(gate).expect("browser settings").expect("browser sign-in is on");
+    let mut browser = env.browser(gate).expect("browser settings").expect("browser sign-in is on");
+    if let Some(store) = store {
+        browser = browser.session_store(store);
+    }
     let guard = env
         .builder()
         .expect("the builder")

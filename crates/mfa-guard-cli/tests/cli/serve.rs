@@ -136,3 +136,110 @@ fn serve_decides_on_a_proxys_request_of_many_headers_and_stops_on_sigterm() {
     assert!(stopped.is_ok_and(|s| s.success()), "kill -TERM");
     assert_eq!(status.and_then(|s| s.code()), Some(exit::OK), "serve ends with 0 on SIGTERM");
 }
+
+/// A `[browser]` table with a client (and `pages`, more of the table's keys).
+fn browser_config(pages: &str) -> String {
+    format!(
+        "{}\n[browser]\nclient_id = \"app\"\nredirect_uri = \"https://app.example/.mfa-guard/callback\"\n\
+         discovery_url = \"https://login.example/.well-known/openid-configuration\"\n{pages}",
+        issuer_config()
+    )
+}
+
+const SESSION_KEYS: &str = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+/// Sends `request` (without `Host` and `Connection`) to serve at `addr` and returns
+/// the status line and body.
+fn ask(addr: &str, request: &str) -> (String, String) {
+    let (head, body) = request.split_once("\r\n\r\n").unwrap_or((request, ""));
+    let raw = format!("{head}\r\nHost: {addr}\r\nConnection: close\r\n\r\n{body}");
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    std::io::Write::write_all(&mut stream, raw.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status_line = response.lines().next().unwrap_or_default().to_owned();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status_line, body)
+}
+
+#[test]
+fn serve_refuses_a_browser_page_path_outside_its_prefix_by_its_key() {
+    // serve places the browser's pages under MFA_BROWSER_PREFIX, the only paths the
+    // proxy sends it: a page of the [browser] table elsewhere would reach the
+    // application, so it is refused by name rather than silently moved.
+    let out = serve_command(&browser_config("sign_in_path = \"/login\"\n"))
+        .env_remove("MFA_OIDC_CLIENT_ID")
+        .env("MFA_SESSION_KEYS", SESSION_KEYS)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .expect("serve runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(exit::ERROR), "{stderr}");
+    assert!(
+        stderr.contains(
+            "browser.sign_in_path = \"/login\" is outside /.mfa-guard/, the only paths the proxy sends to serve"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("/.mfa-guard/sign-in"), "where serve would place it: {stderr}");
+}
+
+/// serve with `config`, `MFA_SESSION_KEYS` and `store` (`MFA_SESSION_STORE`, or
+/// none): its address and the child.
+fn start_browser_serve(config: &str, store: Option<&str>) -> (String, std::process::Child) {
+    let mut cmd = serve_command(config);
+    cmd.env_remove("MFA_OIDC_CLIENT_ID").env("MFA_SESSION_KEYS", SESSION_KEYS).stderr(Stdio::piped());
+    match store {
+        Some(store) => cmd.env("MFA_SESSION_STORE", store),
+        None => cmd.env_remove("MFA_SESSION_STORE"),
+    };
+    let mut child = cmd.spawn().expect("serve starts");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let addr = stdout
+        .lines()
+        .map_while(Result::ok)
+        .find_map(|l| l.strip_prefix("listening on http://").map(str::to_owned));
+    let Some(addr) = addr else {
+        let _ = child.kill();
+        let _ = child.wait();
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        panic!("serve did not start:\n{stderr}");
+    };
+    (addr, child)
+}
+
+fn stop(mut child: std::process::Child) -> String {
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    stderr
+}
+
+#[test]
+fn serve_honours_browser_pages_under_its_prefix_and_connects_its_session_store() {
+    let config = browser_config("sign_out_path = \"/.mfa-guard/logout\"\n");
+    // A body back-channel logout refuses for its type, once a store can end sessions.
+    let logout = "POST /.mfa-guard/backchannel-logout HTTP/1.1\r\nContent-Type: text/plain\r\n\
+                  Content-Length: 1\r\n\r\nx";
+
+    let (addr, child) = start_browser_serve(&config, Some("memory"));
+    let page = ask(&addr, "GET /.mfa-guard/logout HTTP/1.1\r\n\r\n");
+    let default_page = ask(&addr, "GET /.mfa-guard/sign-out HTTP/1.1\r\n\r\n");
+    let with_store = ask(&addr, logout);
+    let stderr = stop(child);
+    assert_eq!(page.0, "HTTP/1.1 200 OK", "the table's sign-out page: {page:?}\n{stderr}");
+    assert!(page.1.contains("action=\"/.mfa-guard/logout\""), "{page:?}");
+    assert_eq!(default_page.0, "HTTP/1.1 404 Not Found", "{default_page:?}");
+    assert_eq!(with_store.0, "HTTP/1.1 400 Bad Request", "{with_store:?}");
+    assert!(with_store.1.contains("must be application/x-www-form-urlencoded"), "{with_store:?}");
+    assert!(!stderr.contains("cookie-only"), "{stderr}");
+
+    let (addr, child) = start_browser_serve(&config, None);
+    let without_store = ask(&addr, logout);
+    let stderr = stop(child);
+    assert!(without_store.1.contains("back-channel logout needs a session store"), "{without_store:?}");
+    assert!(stderr.contains("sessions are cookie-only"), "serve says so at start: {stderr}");
+}

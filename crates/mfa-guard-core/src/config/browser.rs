@@ -86,6 +86,20 @@ impl Config {
         ]
     }
 
+    /// The page paths the `[browser]` table sets, by key: `sign_in_path`,
+    /// `sign_out_path` and `signed_out_path`, each `None` where the file does not
+    /// set it. A server that places the pages itself (`mfa-guard serve`, under its
+    /// prefix) checks them against where it serves.
+    #[cfg(feature = "browser")]
+    pub fn browser_page_paths(&self) -> [(&'static str, Option<&str>); 3] {
+        let t = self.browser_table();
+        [
+            ("sign_in_path", t.and_then(|t| t.sign_in_path.as_deref())),
+            ("sign_out_path", t.and_then(|t| t.sign_out_path.as_deref())),
+            ("signed_out_path", t.and_then(|t| t.signed_out_path.as_deref())),
+        ]
+    }
+
     #[cfg(feature = "browser")]
     fn browser_step_up(&self) -> Result<Option<crate::browser::StepUp>, ConfigError> {
         let Some(step_up) = self.browser_table().and_then(|t| t.step_up.as_ref()) else { return Ok(None) };

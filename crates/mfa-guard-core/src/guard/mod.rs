@@ -382,14 +382,21 @@ impl Guard {
     }
 
     /// The paths browser mode answers itself whatever the route table says, when it
-    /// is on: the callback (the redirect URI's path), sign-in, sign-out and
-    /// signed-out paths, in that order. A server that is asked about other
-    /// servers' requests (`mfa-guard serve`) has the proxy send these to it.
+    /// is on: the callback (the redirect URI's path), sign-in, sign-out,
+    /// signed-out and back-channel logout paths, in that order. A server that is
+    /// asked about other servers' requests (`mfa-guard serve`) has the proxy send
+    /// these to it.
     #[cfg(feature = "browser")]
-    pub fn browser_paths(&self) -> Option<[&str; 4]> {
+    pub fn browser_paths(&self) -> Option<[&str; 5]> {
         self.inner.browser.as_ref().map(|b| {
             let s = &b.settings;
-            [&*b.callback_path, &*s.sign_in_path, &*s.sign_out_path, &*s.signed_out_path]
+            [
+                &*b.callback_path,
+                &*s.sign_in_path,
+                &*s.sign_out_path,
+                &*s.signed_out_path,
+                &*b.backchannel_path,
+            ]
         })
     }
 
