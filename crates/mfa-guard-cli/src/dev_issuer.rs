@@ -12,8 +12,8 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use mfa_guard_core::config::parse_duration;
-use mfa_guard_dev::server::DevIdp;
-use mfa_guard_dev::{DISCOVERY_PATH, DevIssuer, JWKS_PATH};
+use mfa_guard_dev::server::{Client, DevIdp};
+use mfa_guard_dev::{DEV_CLIENT_ID, DISCOVERY_PATH, DevIssuer, JWKS_PATH};
 use serde_json::json;
 
 use crate::exit::{Exit, Failure};
@@ -28,6 +28,8 @@ pub(crate) struct Options {
     pub(crate) listen: SocketAddr,
     pub(crate) key: Option<PathBuf>,
     pub(crate) save_key: Option<PathBuf>,
+    /// The relying party's callback, when it is not this server's own origin.
+    pub(crate) redirect_uri: Option<String>,
 }
 
 /// Binds, prints where, and serves until interrupted.
@@ -36,6 +38,7 @@ pub(crate) async fn run(options: &Options) -> Result<Exit, Failure> {
         return Err(Failure::usage(format!("{} is not a loopback address", options.listen))
             .hint("the development issuer mints tokens for anyone who asks; listen on 127.0.0.1 or [::1]"));
     }
+    let client = options.redirect_uri.as_deref().map(client_at).transpose()?;
     let listener = tokio::net::TcpListener::bind(options.listen).await.map_err(|e| {
         Failure::error(format!("cannot listen on {}: {e}", options.listen))
             .hint("pick another port, or 127.0.0.1:0 for any free one")
@@ -56,20 +59,52 @@ pub(crate) async fn run(options: &Options) -> Result<Exit, Failure> {
          tokens     {base}/token?kind=user&mfa=false&roles=AdminAgent\n",
         issuer.issuer()
     );
+    if let Some(client) = &client {
+        banner.push_str(&format!("sign-in    for {} (client id {})\n", client.redirect_uri(), client.id()));
+    }
     banner.push_str("Stop with Ctrl-C.\n");
     crate::out::print(&banner)?;
 
-    axum::serve(listener, app(Arc::new(issuer), &base))
+    axum::serve(listener, app(Arc::new(issuer), &base, client))
         .with_graceful_shutdown(crate::runtime::shutdown_signal())
         .await
         .map_err(|e| Failure::error(format!("the server stopped: {e}")))?;
     Ok(Exit::Ok)
 }
 
-/// The development identity server at `base`, and beside it `/` (what is served)
-/// and `/token` (a token on request).
-fn app(issuer: Arc<DevIssuer>, base: &str) -> Router {
-    let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), base));
+/// `--redirect-uri`: the client [`DEV_CLIENT_ID`] with that callback (an absolute
+/// `http` or `https` URL without query or fragment), sent back after sign-out to
+/// `signed-out` beside it, as browser mode lays its pages out.
+fn client_at(redirect_uri: &str) -> Result<Client, Failure> {
+    let bad = |why: &str| {
+        Failure::usage(format!("--redirect-uri {redirect_uri:?}: {why}"))
+            .hint("give the callback's full URL, e.g. http://127.0.0.1:8080/.mfa-guard/callback")
+    };
+    let uri: axum::http::Uri = redirect_uri.parse().map_err(|_| bad("not a URL"))?;
+    if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.authority().is_none() {
+        return Err(bad("not an absolute http or https URL"));
+    }
+    if uri.query().is_some() || redirect_uri.contains('#') {
+        return Err(bad("a callback URL has no query or fragment"));
+    }
+    // The URL ends with its path's last segment (no query, no fragment).
+    let page = uri.path().rsplit('/').next().unwrap_or_default();
+    if page.is_empty() {
+        return Err(bad("it names no page (it ends with `/`)"));
+    }
+    let folder = &redirect_uri[..redirect_uri.len() - page.len()];
+    Ok(Client::new(DEV_CLIENT_ID, redirect_uri, format!("{folder}signed-out")))
+}
+
+/// The development identity server at `base`, for `client` (default: a client on
+/// `base` itself), and beside it `/` (what is served) and `/token` (a token on
+/// request).
+fn app(issuer: Arc<DevIssuer>, base: &str, client: Option<Client>) -> Router {
+    let mut idp = DevIdp::new(Arc::clone(&issuer), base);
+    if let Some(client) = client {
+        idp = idp.with_client(client);
+    }
+    let idp = Arc::new(idp);
     let minting = Router::new()
         .route("/", get(index))
         .route("/token", get(token).post(token))
@@ -205,6 +240,31 @@ mod tests {
         assert_eq!(spec_from_query("kind=robot").unwrap_err(), "kind=\"robot\" is not user or app");
         assert_eq!(spec_from_query("mfa=maybe").unwrap_err(), "mfa=\"maybe\" is not true or false");
         assert_eq!(spec_from_query("bogus=1").unwrap_err(), "unknown parameter \"bogus\"");
+    }
+
+    #[test]
+    fn a_redirect_uri_names_the_client_and_its_signed_out_page_beside_it() {
+        let client = client_at("http://127.0.0.1:8080/.mfa-guard/callback").unwrap();
+        assert_eq!(
+            (client.id(), client.redirect_uri(), client.post_logout_redirect_uri()),
+            (
+                DEV_CLIENT_ID,
+                "http://127.0.0.1:8080/.mfa-guard/callback",
+                "http://127.0.0.1:8080/.mfa-guard/signed-out"
+            )
+        );
+        for (bad, why) in [
+            ("/.mfa-guard/callback", "not an absolute http or https URL"),
+            ("ftp://h/cb", "not an absolute http or https URL"),
+            ("http://h/cb?x=1", "no query or fragment"),
+            ("http://h/cb#top", "no query or fragment"),
+            ("http://h/auth/", "names no page"),
+            ("http://h", "names no page"),
+            ("http://h /cb", "not a URL"),
+        ] {
+            let e = client_at(bad).unwrap_err();
+            assert!(e.message.contains(why), "{bad}: {}", e.message);
+        }
     }
 
     #[test]

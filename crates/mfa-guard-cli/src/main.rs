@@ -286,6 +286,13 @@ enum Command {
         /// Write the private key here (mode 0600; never over an existing file)
         #[arg(long, value_name = "PATH")]
         save_key: Option<PathBuf>,
+        /// Sign people in for the relying party whose callback is URL (client id
+        /// mfa-guard-dev), e.g. http://127.0.0.1:8080/.mfa-guard/callback for `mfa-guard
+        /// serve` behind a proxy; it is sent back after sign-out to `signed-out` beside it.
+        /// Without it, the sign-in pages serve a callback at this issuer's own
+        /// /auth/callback
+        #[arg(long, value_name = "URL")]
+        redirect_uri: Option<String>,
     },
 }
 
@@ -371,7 +378,7 @@ fn run(cli: Cli) -> Result<Exit, Failure> {
             mint::run(&mint::Options { spec, issuer, key, save_key, print_jwks, jwks_out, json })
         }
         #[cfg(feature = "dev-tools")]
-        Command::DevIssuer { listen, key, save_key } => runtime::current_thread()?
-            .block_on(dev_issuer::run(&dev_issuer::Options { listen, key, save_key })),
+        Command::DevIssuer { listen, key, save_key, redirect_uri } => runtime::current_thread()?
+            .block_on(dev_issuer::run(&dev_issuer::Options { listen, key, save_key, redirect_uri })),
     }
 }

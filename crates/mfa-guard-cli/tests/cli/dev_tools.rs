@@ -128,6 +128,29 @@ fn dev_issuer_signs_with_a_given_key_and_listens_on_loopback_only() {
 }
 
 #[test]
+fn dev_issuer_signs_people_in_for_the_relying_party_its_redirect_uri_names() {
+    let gate = "http://127.0.0.1:8080/.mfa-guard/callback";
+    let server = DevIssuerProcess::start_with(&["--redirect-uri".as_ref(), gate.as_ref()]);
+    let authorize = |redirect: &str| {
+        let query = format!(
+            "/dev-idp/authorize?client_id=mfa-guard-dev&redirect_uri={}&response_type=code\
+             &code_challenge=c&code_challenge_method=S256&state=s",
+            redirect.replace(':', "%3A").replace('/', "%2F")
+        );
+        http_get(server.addr, &query)
+    };
+    let (status, page) = authorize(gate);
+    assert_eq!(status, 200, "{page}");
+    let (status, page) = authorize(&server.url("/auth/callback"));
+    assert_eq!(status, 400);
+    assert!(page.contains(&format!("redirect_uri must be {gate}")), "{page}");
+    drop(server);
+
+    let out = run(&["dev-issuer", "--redirect-uri", "/.mfa-guard/callback"], None).expect(exit::USAGE);
+    assert!(out.stderr.contains("not an absolute http or https URL"), "{}", out.stderr);
+}
+
+#[test]
 fn help_marks_the_development_tools_and_documents_exit_codes() {
     let help = run(&["--help"], None).expect(exit::OK).stdout;
     assert!(help.contains("[development only] Mint a signed test token"), "{help}");

@@ -189,11 +189,16 @@ pub(crate) struct DevIssuerProcess {
 impl DevIssuerProcess {
     /// Starts it (with `key`, or a fresh key) and waits for the address it prints.
     pub(crate) fn start(key: Option<&std::path::Path>) -> Self {
-        let mut cmd = command();
-        cmd.args(["dev-issuer", "--listen", "127.0.0.1:0"]);
-        if let Some(key) = key {
-            cmd.arg("--key").arg(key);
+        match key {
+            Some(key) => Self::start_with(&["--key".as_ref(), key.as_os_str()]),
+            None => Self::start_with(&[]),
         }
+    }
+
+    /// Starts it with these arguments after `--listen`, and waits for its address.
+    pub(crate) fn start_with(args: &[&std::ffi::OsStr]) -> Self {
+        let mut cmd = command();
+        cmd.args(["dev-issuer", "--listen", "127.0.0.1:0"]).args(args);
         let mut child =
             cmd.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("dev-issuer starts");
         let stdout = child.stdout.take().expect("stdout is piped");
