@@ -8,6 +8,10 @@
 # axum-session is a signed-in browser: the axum example in development mode (browser
 # mode on), a session cookie got by signing in through its development issuer with
 # curl before each round, and top-level navigations (Sec-Fetch-Mode: navigate).
+# axum-session-store is the same browser on the same server with a session store
+# (MFA_SESSION_STORE on a redis-server this script starts on loopback): each session
+# carries an id that every request looks up in the server's local copy of the
+# revocations, never in Redis (the round's line counts the commands Redis ran).
 #
 # Every server runs pinned to CPU 0 (one tokio / actix worker, since the affinity
 # mask has one CPU), wrk runs pinned to CPU 1 with one thread. Each round runs every
@@ -21,15 +25,28 @@ rounds=${1:-5}
 seconds=${2:-10}
 connections=${3:-32}
 
+all=(noauth axum-hit axum-verify actix-hit actix-verify jwt-authorizer axum-session axum-session-store)
+read -r -a scenarios <<<"${SCENARIOS:-${all[*]}}"
+for s in "${scenarios[@]}"; do
+    [[ " ${all[*]} " == *" $s "* ]] || { echo "load.sh: unknown scenario $s (known: ${all[*]})" >&2; exit 2; }
+done
+store=$([[ " ${scenarios[*]} " == *" axum-session-store "* ]] && echo yes || echo no)
+
 command -v wrk >/dev/null || { echo "load.sh: needs wrk (Debian: apt-get install wrk)" >&2; exit 2; }
+if [ "$store" = yes ]; then
+    for tool in redis-server redis-cli; do
+        command -v $tool >/dev/null || { echo "load.sh: axum-session-store needs $tool (Debian: redis-server)" >&2; exit 2; }
+    done
+fi
 command -v taskset >/dev/null || { echo "load.sh: needs taskset (util-linux)" >&2; exit 2; }
 [ "$(nproc)" -ge 2 ] || { echo "load.sh: needs two CPUs (server on one, load on the other)" >&2; exit 2; }
 
 echo "building release binaries ..." >&2
 cargo build -q --release --locked -p example-axum-server -p example-actix-server -p mfa-guard-cli
 cargo build -q --release --manifest-path benches/peers/Cargo.toml -p bench-noauth -p bench-jwt-authorizer
-bin=target/release
-peers=benches/peers/target/release
+# Where cargo put them (CARGO_TARGET_DIR, when set, holds both workspaces' builds).
+bin=${CARGO_TARGET_DIR:-target}/release
+peers=${CARGO_TARGET_DIR:-benches/peers/target}/release
 
 script=load.sh
 # shellcheck source=benches/lib.sh
@@ -50,43 +67,30 @@ for fw in axum actix; do
     for cache in hit verify; do
         capacity=$([ $cache = hit ] && echo 10000 || echo 0)
         env MFA_LISTEN=127.0.0.1:0 MFA_ISSUER="$issuer" MFA_JWKS_URL="$jwks" MFA_AUDIENCE="$audience" \
-            MFA_TOKEN_CACHE_CAPACITY=$capacity RUST_LOG=warn \
+            MFA_TOKEN_CACHE_CAPACITY="$capacity" RUST_LOG=warn \
             taskset -c 0 "$bin/example-$fw-server" >"$work/$fw-$cache.log" 2>&1 &
         pid[$fw-$cache]=$!
         pids+=($!)
     done
 done
-# A signed-in browser: the axum example in development mode, fixed session keys.
-env MFA_LISTEN=127.0.0.1:0 RUST_LOG=warn MFA_SESSION_KEYS="bench:$(head -c 32 /dev/urandom | base64)" \
+# A signed-in browser: the axum example in development mode, fixed session keys;
+# and the same with the session store.
+session_keys="bench:$(head -c 32 /dev/urandom | base64)"
+env MFA_LISTEN=127.0.0.1:0 RUST_LOG=warn MFA_SESSION_KEYS="$session_keys" \
     taskset -c 0 "$bin/example-axum-server" >"$work/axum-session.log" 2>&1 &
 pid[axum-session]=$!
 pids+=($!)
+if [ "$store" = yes ]; then
+    start_redis
+    env MFA_LISTEN=127.0.0.1:0 RUST_LOG=warn MFA_SESSION_KEYS="$session_keys" MFA_SESSION_STORE="$redis_url" \
+        taskset -c 0 "$bin/example-axum-server" >"$work/axum-session-store.log" 2>&1 &
+    pid[axum-session-store]=$!
+    pids+=($!)
+fi
 
-# Signs in on a development-mode server ($1 = ADDR) as the admin agent with MFA,
-# clicking through its sign-in page with curl; prints the session cookie.
-dev_sign_in() {
-    local base="http://$1" jar="$work/jar.txt" authorize form callback
-    rm -f "$jar"
-    authorize=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" -H 'Sec-Fetch-Mode: navigate' "$base/commerce/customers")
-    form=$(curl -s -c "$jar" -b "$jar" "$authorize" | python3 -c '
-import html, re, sys, urllib.parse
-page = sys.stdin.read()
-pairs = re.findall(r"<input type=\"hidden\" name=\"([^\"]+)\" value=\"([^\"]*)\">", page)
-pairs = [(n, html.unescape(v)) for n, v in pairs] + [("user", "admin"), ("method", "mfa")]
-print(urllib.parse.urlencode(pairs))')
-    callback=$(curl -s -o /dev/null -w '%{redirect_url}' -c "$jar" -b "$jar" --data "$form" "$base/dev-idp/authorize")
-    curl -s -o /dev/null -c "$jar" -b "$jar" -H 'Sec-Fetch-Mode: navigate' "$callback"
-    awk '$6 == "mfa-guard" { print $7 }' "$jar"
-}
-
-all=(noauth axum-hit axum-verify actix-hit actix-verify jwt-authorizer axum-session)
-read -r -a scenarios <<<"${SCENARIOS:-${all[*]}}"
-for s in "${scenarios[@]}"; do
-    [[ " ${all[*]} " == *" $s "* ]] || { echo "load.sh: unknown scenario $s (known: ${all[*]})" >&2; exit 2; }
-done
 # The request headers of scenario $1, one per line.
 headers() {
-    if [ "$1" = axum-session ]; then
+    if [[ $1 == axum-session* ]]; then
         printf '%s\n' "Cookie: mfa-guard=$session" "Sec-Fetch-Mode: navigate" "Accept: text/html"
     else
         printf '%s\n' "Authorization: Bearer $token"
@@ -95,9 +99,9 @@ headers() {
 session=""
 for s in "${scenarios[@]}"; do
     addr[$s]=$(listening "$work/$s.log")
-    if [ "$s" = axum-session ]; then
+    if [[ $s == axum-session* ]]; then
         session=$(dev_sign_in "${addr[$s]}")
-        [ -n "$session" ] || { echo "load.sh: signing in on axum-session failed" >&2; cat "$work/$s.log" >&2; exit 1; }
+        [ -n "$session" ] || { echo "load.sh: signing in on $s failed" >&2; cat "$work/$s.log" >&2; exit 1; }
     fi
     # Warm up (first key fetch, caches) and check the route answers 200.
     mapfile -t hdrs < <(headers "$s")
@@ -112,11 +116,12 @@ cpu_ticks() { awk '{print $14 "," $15}' "/proc/$1/stat"; }
 echo "scenario,round,rps,p50_us,p99_us,cpu_us_per_req,user_us_per_req,sys_us_per_req" >"$work/results.csv"
 for round in $(seq 1 "$rounds"); do
     for s in "${scenarios[@]}"; do
-        if [ "$s" = axum-session ]; then
+        if [[ $s == axum-session* ]]; then
             # A fresh session each round: a browser's cookie is rewritten at most once
             # a minute, which a replayed cookie never is.
             session=$(dev_sign_in "${addr[$s]}")
         fi
+        [ "$s" = axum-session-store ] && redis_before=$(redis_commands)
         mapfile -t hdrs < <(headers "$s")
         args=(); for h in "${hdrs[@]}"; do args+=(-H "$h"); done
         before=$(cpu_ticks "${pid[$s]}")
@@ -136,7 +141,11 @@ user, system = per_req(u1 - u0), per_req(s1 - s0)
 with open(csv, "a") as f:
     f.write(f"{s},{rnd},{rps:.0f},{p50:.0f},{p99:.0f},{user + system:.2f},{user:.2f},{system:.2f}\n")
 PY
-        echo "round $round/$rounds  $(tail -1 "$work/results.csv")" >&2
+        note=""
+        if [ "$s" = axum-session-store ]; then
+            note="  (Redis ran $(($(redis_commands) - redis_before - 1)) commands during it)"
+        fi
+        echo "round $round/$rounds  $(tail -1 "$work/results.csv")$note" >&2
     done
 done
 
@@ -146,20 +155,22 @@ from wrkstats import Rounds
 keys = ("rps", "p50_us", "p99_us", "cpu_us_per_req", "user_us_per_req", "sys_us_per_req")
 rounds = Rounds(sys.argv[1], keys)
 med = rounds.median
-print(f"{'scenario':16} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'CPU µs/req':>11} {'user':>7} {'sys':>7}"
+print(f"{'scenario':20} {'req/s':>9} {'p50 µs':>8} {'p99 µs':>8} {'CPU µs/req':>11} {'user':>7} {'sys':>7}"
       f"   (medians of {rounds.count} rounds)")
 for s, m in med.items():
-    print(f"{s:16} {m['rps']:9.0f} {m['p50_us']:8.0f} {m['p99_us']:8.0f} {m['cpu_us_per_req']:11.2f}"
+    print(f"{s:20} {m['rps']:9.0f} {m['p50_us']:8.0f} {m['p99_us']:8.0f} {m['cpu_us_per_req']:11.2f}"
           f" {m['user_us_per_req']:7.2f} {m['sys_us_per_req']:7.2f}")
 print()
 def line(label, a, b, key="rps", target=""):
     if a in med and b in med:
         of_medians, paired = rounds.ratio(a, b, key)
-        print(f"{label:32} {of_medians:9.2f}x {paired:9.2f}x   {target}")
-print(f"{'ratio':32} {'of medians':>10} {'per round':>10}")
+        print(f"{label:36} {of_medians:9.2f}x {paired:9.2f}x   {target}")
+print(f"{'ratio':36} {'of medians':>10} {'per round':>10}")
 line("axum-hit / noauth", "axum-hit", "noauth", target="(target >= 0.85)")
 line("axum-session / noauth", "axum-session", "noauth", target="(target >= 0.85)")
 line("axum-session / axum-hit", "axum-session", "axum-hit")
+line("axum-session-store / axum-session", "axum-session-store", "axum-session", target="(target >= 0.95)")
+line("axum-session-store / noauth", "axum-session-store", "noauth", target="(target >= 0.85)")
 line("axum-hit / jwt-authorizer", "axum-hit", "jwt-authorizer", target="(target >= 5)")
 line("axum-verify / jwt-authorizer", "axum-verify", "jwt-authorizer", target="(target >= 1.10)")
 line("  user CPU: jwt-auth. / axum-v.", "jwt-authorizer", "axum-verify", key="user_us_per_req")
