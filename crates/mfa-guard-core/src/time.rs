@@ -146,6 +146,25 @@ pub(crate) fn parse_rfc3339(text: &str) -> Result<i64, InvalidTimestamp> {
 #[error("{0:?} is not an RFC 3339 timestamp like 2027-03-01T00:00:00Z")]
 pub(crate) struct InvalidTimestamp(String);
 
+/// Parses a duration in words (`"90s"`, `"5m"`, `"1h 30m"`, `"2d"`: humantime's units)
+/// or as bare seconds (`"60"`).
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, InvalidDuration> {
+    let text = text.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    humantime::parse_duration(text)
+        .map_err(|e| InvalidDuration { text: text.to_owned(), reason: e.to_string() })
+}
+
+/// A duration that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text:?} is not a duration like \"90s\", \"5m\" or \"1h 30m\" ({reason})")]
+pub struct InvalidDuration {
+    text: String,
+    reason: String,
+}
+
 #[cfg(test)]
 mod rfc3339_tests {
     use super::parse_rfc3339;

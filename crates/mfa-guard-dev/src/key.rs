@@ -18,8 +18,33 @@ use crate::{DEV_AUDIENCE, DEV_TENANT};
 
 /// Why a development key could not be made or read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct DevKeyError(String);
+#[non_exhaustive]
+pub enum DevKeyError {
+    /// The operating system could not make an RSA key.
+    #[error("RSA key generation failed")]
+    Generate,
+    /// A generated key could not be encoded.
+    #[error("cannot encode the key")]
+    Encode,
+    /// The key file is not PEM.
+    #[error("the key file is not PEM")]
+    NotPem,
+    /// The PEM does not hold a PKCS#8 RSA private key.
+    #[error("not a PKCS#8 RSA private key")]
+    NotPkcs8Rsa,
+    /// The key cannot be used to sign.
+    #[error("the key cannot sign: {reason}")]
+    CannotSign {
+        /// What the JWT library said (never the key).
+        reason: String,
+    },
+    /// Signing a token failed.
+    #[error("cannot sign: {reason}")]
+    Sign {
+        /// What the JWT library said (never the key).
+        reason: String,
+    },
+}
 
 /// An issuer that holds its own signing key.
 pub struct DevIssuer {
@@ -34,9 +59,8 @@ impl DevIssuer {
     /// A new RSA-2048 key for `issuer` (exact, or with `{tenantid}`; tokens carry
     /// [`DEV_TENANT`] as `tid` and the substituted issuer as `iss`).
     pub fn generate(issuer: impl Into<String>) -> Result<Self, DevKeyError> {
-        let pair = KeyPair::generate(KeySize::Rsa2048)
-            .map_err(|_| DevKeyError("RSA key generation failed".into()))?;
-        let der = pair.as_der().map_err(|_| DevKeyError("cannot encode the key".into()))?;
+        let pair = KeyPair::generate(KeySize::Rsa2048).map_err(|_| DevKeyError::Generate)?;
+        let der = pair.as_der().map_err(|_| DevKeyError::Encode)?;
         Self::from_pkcs8_der(issuer, der.as_ref())
     }
 
@@ -50,13 +74,12 @@ impl DevIssuer {
     /// Loads a PKCS#8 RSA private key (PEM, `-----BEGIN PRIVATE KEY-----`).
     pub fn from_pem(issuer: impl Into<String>, pem: &str) -> Result<Self, DevKeyError> {
         let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-        let der = STANDARD.decode(body.trim()).map_err(|_| DevKeyError("the key file is not PEM".into()))?;
+        let der = STANDARD.decode(body.trim()).map_err(|_| DevKeyError::NotPem)?;
         Self::from_pkcs8_der(issuer, &der)
     }
 
     fn from_pkcs8_der(issuer: impl Into<String>, der: &[u8]) -> Result<Self, DevKeyError> {
-        let pair =
-            KeyPair::from_pkcs8(der).map_err(|_| DevKeyError("not a PKCS#8 RSA private key".into()))?;
+        let pair = KeyPair::from_pkcs8(der).map_err(|_| DevKeyError::NotPkcs8Rsa)?;
         let public = PublicKeyComponents::<Vec<u8>>::from(pair.public_key());
         let n = URL_SAFE_NO_PAD.encode(&public.n);
         let e = URL_SAFE_NO_PAD.encode(&public.e);
@@ -74,7 +97,7 @@ impl DevIssuer {
         }
         private_pem.push_str("-----END PRIVATE KEY-----\n");
         let encoding = EncodingKey::from_rsa_pem(private_pem.as_bytes())
-            .map_err(|e| DevKeyError(format!("the key cannot sign: {e}")))?;
+            .map_err(|e| DevKeyError::CannotSign { reason: e.to_string() })?;
         Ok(Self { issuer: issuer.into(), kid, encoding, private_pem, jwks })
     }
 
@@ -120,7 +143,7 @@ impl DevIssuer {
         let mut header = Header::new(jsonwebtoken::Algorithm::RS256);
         header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding)
-            .map_err(|e| DevKeyError(format!("cannot sign: {e}")))
+            .map_err(|e| DevKeyError::Sign { reason: e.to_string() })
     }
 
     /// Signs `header.claims` with this key (RS256) whatever the header says: for tests
@@ -131,7 +154,7 @@ impl DevIssuer {
         let message = format!("{h}.{c}");
         let signature =
             jsonwebtoken::crypto::sign(message.as_bytes(), &self.encoding, jsonwebtoken::Algorithm::RS256)
-                .map_err(|e| DevKeyError(format!("cannot sign: {e}")))?;
+                .map_err(|e| DevKeyError::Sign { reason: e.to_string() })?;
         Ok(format!("{message}.{signature}"))
     }
 }

@@ -119,8 +119,73 @@ pub const CACHE_CAPACITY: u64 = 10_000;
 
 /// Why assertion keys or settings cannot be used. Says which key, never its bytes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct AssertionKeyError(String);
+#[non_exhaustive]
+pub enum AssertionKeyError {
+    /// A document that is not a PKCS#8 P-256 private key.
+    #[error(
+        "{name} is not a PKCS#8 P-256 private key (make one with `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`)"
+    )]
+    NotP256 {
+        /// The key's name (its file).
+        name: String,
+    },
+    /// A public key the crypto library encoded unexpectedly.
+    #[error("{name}: unexpected public key encoding")]
+    PublicKeyEncoding {
+        /// The key's name (its file).
+        name: String,
+    },
+    /// The operating system could not make a key.
+    #[error("cannot generate a P-256 key")]
+    Generate,
+    /// A document that starts as PEM and is not.
+    #[error("{name} is not PEM")]
+    NotPem {
+        /// The key's name (its file).
+        name: String,
+    },
+    /// A PEM block other than `PRIVATE KEY`.
+    #[error(
+        "{name} holds a {tag:?} PEM block; a PKCS#8 PRIVATE KEY is needed (convert one with `openssl pkcs8 -topk8 -nocrypt`)"
+    )]
+    PemTag {
+        /// The key's name (its file).
+        name: String,
+        /// The block's tag.
+        tag: String,
+    },
+    /// The same key twice.
+    #[error("{name} is a key given twice")]
+    Duplicate {
+        /// The key's name (its file).
+        name: String,
+    },
+    /// No key at all.
+    #[error("no assertion key given")]
+    Empty,
+    /// A key file larger than a key can be.
+    #[error("{path} is larger than {max} bytes; not a key")]
+    TooLarge {
+        /// The file.
+        path: String,
+        /// The largest key file read.
+        max: u64,
+    },
+    /// A key file that cannot be read.
+    #[error("cannot read {path}: {reason}")]
+    Unreadable {
+        /// The file.
+        path: String,
+        /// What the system said.
+        reason: String,
+    },
+    /// An issuer that is empty, too long or not visible ASCII.
+    #[error("the assertion issuer {issuer:?} must be 1 to 256 visible ASCII characters")]
+    Issuer {
+        /// The issuer given.
+        issuer: String,
+    },
+}
 
 /// One signing key: a P-256 private key, its key id (the RFC 7638 thumbprint of
 /// its public key), and its public JWK.
@@ -132,17 +197,13 @@ struct AssertionKey {
 
 impl AssertionKey {
     fn from_pkcs8_der(der: &[u8], which: &str) -> Result<Self, AssertionKeyError> {
-        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der).map_err(|_| {
-            AssertionKeyError(format!(
-                "{which} is not a PKCS#8 P-256 private key (make one with `openssl genpkey -algorithm EC \
-                 -pkeyopt ec_paramgen_curve:P-256`)"
-            ))
-        })?;
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
+            .map_err(|_| AssertionKeyError::NotP256 { name: which.to_owned() })?;
         // The uncompressed point: 0x04, then x and y, 32 bytes each.
         let point = pair.public_key().as_ref();
         let (x, y) = match point {
             [0x04, rest @ ..] if rest.len() == 64 => rest.split_at(32),
-            _ => return Err(AssertionKeyError(format!("{which}: unexpected public key encoding"))),
+            _ => return Err(AssertionKeyError::PublicKeyEncoding { name: which.to_owned() }),
         };
         let (x, y) = (URL_SAFE_NO_PAD.encode(x), URL_SAFE_NO_PAD.encode(y));
         // RFC 7638: the required members, in lexicographic order, no spaces.
@@ -174,7 +235,7 @@ impl AssertionKeys {
     /// process's JWKS publishes it (see the module documentation).
     pub fn generate() -> Result<Self, AssertionKeyError> {
         let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
-            .map_err(|_| AssertionKeyError("cannot generate a P-256 key".into()))?;
+            .map_err(|_| AssertionKeyError::Generate)?;
         Ok(Self { keys: vec![AssertionKey::from_pkcs8_der(doc.as_ref(), "the generated key")?] })
     }
 
@@ -186,13 +247,13 @@ impl AssertionKeys {
         let mut keys: Vec<AssertionKey> = Vec::new();
         for (name, bytes) in documents {
             let der = if bytes.starts_with(b"-----BEGIN") {
-                let pem = pem::parse(bytes).map_err(|_| AssertionKeyError(format!("{name} is not PEM")))?;
+                let pem =
+                    pem::parse(bytes).map_err(|_| AssertionKeyError::NotPem { name: name.to_owned() })?;
                 if pem.tag() != "PRIVATE KEY" {
-                    return Err(AssertionKeyError(format!(
-                        "{name} holds a {:?} PEM block; a PKCS#8 PRIVATE KEY is needed (convert one with \
-                         `openssl pkcs8 -topk8 -nocrypt`)",
-                        pem.tag()
-                    )));
+                    return Err(AssertionKeyError::PemTag {
+                        name: name.to_owned(),
+                        tag: pem.tag().to_owned(),
+                    });
                 }
                 pem.into_contents()
             } else {
@@ -200,12 +261,12 @@ impl AssertionKeys {
             };
             let key = AssertionKey::from_pkcs8_der(&der, name)?;
             if keys.iter().any(|k| k.kid == key.kid) {
-                return Err(AssertionKeyError(format!("{name} is a key given twice")));
+                return Err(AssertionKeyError::Duplicate { name: name.to_owned() });
             }
             keys.push(key);
         }
         if keys.is_empty() {
-            return Err(AssertionKeyError("no assertion key given".into()));
+            return Err(AssertionKeyError::Empty);
         }
         Ok(Self { keys })
     }
@@ -218,10 +279,12 @@ impl AssertionKeys {
         for path in paths.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let too_big = std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_FILE);
             if too_big {
-                return Err(AssertionKeyError(format!("{path} is larger than {MAX_FILE} bytes; not a key")));
+                return Err(AssertionKeyError::TooLarge { path: path.to_owned(), max: MAX_FILE });
             }
-            let bytes =
-                std::fs::read(path).map_err(|e| AssertionKeyError(format!("cannot read {path}: {e}")))?;
+            let bytes = std::fs::read(path).map_err(|e| AssertionKeyError::Unreadable {
+                path: path.to_owned(),
+                reason: e.to_string(),
+            })?;
             read.push((path, bytes));
         }
         Self::from_pkcs8(read.iter().map(|(p, b)| (*p, b.as_slice())))
@@ -301,9 +364,7 @@ impl Assertions {
     pub fn new(issuer: impl Into<String>, keys: AssertionKeys) -> Result<Self, AssertionKeyError> {
         let issuer = issuer.into();
         if issuer.is_empty() || issuer.len() > 256 || !issuer.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return Err(AssertionKeyError(format!(
-                "the assertion issuer {issuer:?} must be 1 to 256 visible ASCII characters"
-            )));
+            return Err(AssertionKeyError::Issuer { issuer });
         }
         let mut header = Header::new(jsonwebtoken::Algorithm::ES256);
         header.kid = Some(keys.signing().kid.clone());

@@ -45,7 +45,7 @@ impl Authorization for EnvoyAuthorization {
         request: tonic::Request<CheckRequest>,
     ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
         if let Err(why) = self.peers.admit(request.remote_addr()) {
-            return Ok(tonic::Response::new(untrusted(why)));
+            return Ok(tonic::Response::new(untrusted(why.to_string())));
         }
         let request = request.into_inner();
         let audience = request

@@ -32,8 +32,26 @@ const OPEN_PATHS: [&str; 2] = ["/health", crate::assertion::JWKS_PATH];
 
 /// Why `MFA_TRUSTED_PROXIES` cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidTrustedProxies(String);
+#[non_exhaustive]
+pub enum InvalidTrustedProxies {
+    /// An entry that is neither a CIDR nor an address.
+    #[error("{item:?} is not a CIDR (10.0.0.0/8, fd00::/8) or an IP address")]
+    NotANetwork {
+        /// The entry as written.
+        item: String,
+    },
+    /// A CIDR with host bits set.
+    #[error("{item} has host bits set; did you mean {network}?")]
+    HostBits {
+        /// The entry as written.
+        item: String,
+        /// The network it probably means.
+        network: IpNet,
+    },
+    /// No entry at all.
+    #[error("name at least one trusted proxy network")]
+    Empty,
+}
 
 /// The networks whose peers `serve` answers: CIDRs (`10.0.0.0/8`, `fd00::/8`) or
 /// single addresses.
@@ -69,22 +87,17 @@ impl TrustedProxies {
     pub fn parse(spec: &str) -> Result<Self, InvalidTrustedProxies> {
         let mut nets = Vec::new();
         for item in spec.split(',').map(str::trim).filter(|i| !i.is_empty()) {
-            let net =
-                item.parse::<IpNet>().or_else(|_| item.parse::<IpAddr>().map(IpNet::from)).map_err(|_| {
-                    InvalidTrustedProxies(format!(
-                        "{item:?} is not a CIDR (10.0.0.0/8, fd00::/8) or an IP address"
-                    ))
-                })?;
+            let net = item
+                .parse::<IpNet>()
+                .or_else(|_| item.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| InvalidTrustedProxies::NotANetwork { item: item.to_owned() })?;
             if net.addr() != net.network() {
-                return Err(InvalidTrustedProxies(format!(
-                    "{item} has host bits set; did you mean {}?",
-                    net.trunc()
-                )));
+                return Err(InvalidTrustedProxies::HostBits { item: item.to_owned(), network: net.trunc() });
             }
             nets.push(net);
         }
         if nets.is_empty() {
-            return Err(InvalidTrustedProxies("name at least one trusted proxy network".into()));
+            return Err(InvalidTrustedProxies::Empty);
         }
         Ok(Self::of(nets))
     }
@@ -108,7 +121,7 @@ impl TrustedProxies {
 
     /// `Ok` for a trusted peer; else counts it, warns (once per interval per
     /// address) and says why, for the answer's body. `None`: the peer is unknown.
-    pub(crate) fn admit(&self, peer: Option<SocketAddr>) -> Result<(), String> {
+    pub(crate) fn admit(&self, peer: Option<SocketAddr>) -> Result<(), Untrusted> {
         if let Some(peer) = peer
             && self.trusts(peer.ip())
         {
@@ -119,7 +132,7 @@ impl TrustedProxies {
             tracing::warn!(
                 "a request came without a peer address; refused (serve it with AuthServer::serve_http)"
             );
-            return Err("mfa-guard serve cannot tell which peer is asking, so it answers no one".into());
+            return Err(Untrusted::Unknown);
         };
         let ip = peer.ip().to_canonical();
         if self.first_in_interval(ip) {
@@ -129,10 +142,21 @@ impl TrustedProxies {
                 WARN_INTERVAL.as_secs() / 60
             );
         }
-        Err(format!(
-            "mfa-guard serve answers only its trusted proxies (MFA_TRUSTED_PROXIES); {ip} is not one of them"
-        ))
+        Err(Untrusted::Outside { ip })
     }
+}
+
+/// Why a peer is not answered (the words are the `403`'s body).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum Untrusted {
+    /// The connection has no peer address.
+    #[error("mfa-guard serve cannot tell which peer is asking, so it answers no one")]
+    Unknown,
+    /// A peer outside `MFA_TRUSTED_PROXIES`.
+    #[error(
+        "mfa-guard serve answers only its trusted proxies (MFA_TRUSTED_PROXIES); {ip} is not one of them"
+    )]
+    Outside { ip: IpAddr },
 }
 
 /// The `403` of a peer that is not trusted.
@@ -157,7 +181,7 @@ pub(crate) async fn only_trusted(
     let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
     match peers.admit(peer) {
         Ok(()) => next.run(req).await,
-        Err(why) => forbidden(why),
+        Err(why) => forbidden(why.to_string()),
     }
 }
 
@@ -204,12 +228,13 @@ mod tests {
         let peers = TrustedProxies::default();
         assert_eq!(peers.admit(Some("127.0.0.1:5000".parse().unwrap())), Ok(()));
         let why = peers.admit(Some("192.0.2.1:5000".parse().unwrap())).unwrap_err();
+        assert_eq!(why, Untrusted::Outside { ip: "192.0.2.1".parse().unwrap() });
         assert_eq!(
-            why,
+            why.to_string(),
             "mfa-guard serve answers only its trusted proxies (MFA_TRUSTED_PROXIES); 192.0.2.1 is not one of them"
         );
         let why = peers.admit(None).unwrap_err();
-        assert!(why.contains("cannot tell which peer"), "{why}");
+        assert!(why.to_string().contains("cannot tell which peer"), "{why}");
     }
 
     #[test]

@@ -65,11 +65,29 @@ pub(crate) fn logout_token(content_type: Option<&[u8]>, body: &[u8]) -> Result<S
     }
 }
 
+/// Why a verified token is not a logout token (the words go to the provider, in
+/// the 400's `error_description`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NotALogoutToken {
+    #[error("the logout token carries a nonce (an ID token is not a logout token)")]
+    Nonce,
+    #[error("the logout token's events claim has no {EVENT} member")]
+    NoLogoutEvent,
+    #[error("the logout token has no {claim} claim")]
+    Missing { claim: &'static str },
+    #[error("the logout token's {claim} is not a string of 1 to {MAX_ID_BYTES} bytes")]
+    NotAnId { claim: &'static str },
+    #[error("the logout token's sub is longer than {MAX_ID_BYTES} bytes")]
+    LongSubject,
+    #[error("the logout token names neither a session (sid) nor a user (sub)")]
+    NamesNoOne,
+}
+
 /// The claims of a verified token, checked as a logout token's.
-pub(crate) fn check(claims: &Claims) -> Result<Logout, String> {
+pub(crate) fn check(claims: &Claims) -> Result<Logout, NotALogoutToken> {
     let extra = claims.extra();
     if extra.contains_key("nonce") {
-        return Err("the logout token carries a nonce (an ID token is not a logout token)".into());
+        return Err(NotALogoutToken::Nonce);
     }
     let is_logout_event = extra
         .get("events")
@@ -77,26 +95,26 @@ pub(crate) fn check(claims: &Claims) -> Result<Logout, String> {
         .and_then(|events| events.get(EVENT))
         .is_some_and(Value::is_object);
     if !is_logout_event {
-        return Err(format!("the logout token's events claim has no {EVENT} member"));
+        return Err(NotALogoutToken::NoLogoutEvent);
     }
     if claims.iat().is_none() {
-        return Err("the logout token has no iat claim".into());
+        return Err(NotALogoutToken::Missing { claim: "iat" });
     }
-    let text = |name: &str| -> Result<Option<String>, String> {
-        match extra.get(name) {
+    let text = |claim: &'static str| -> Result<Option<String>, NotALogoutToken> {
+        match extra.get(claim) {
             None => Ok(None),
             Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_ID_BYTES => Ok(Some(s.clone())),
-            Some(_) => Err(format!("the logout token's {name} is not a string of 1 to {MAX_ID_BYTES} bytes")),
+            Some(_) => Err(NotALogoutToken::NotAnId { claim }),
         }
     };
-    let jti = text("jti")?.ok_or("the logout token has no jti claim")?;
+    let jti = text("jti")?.ok_or(NotALogoutToken::Missing { claim: "jti" })?;
     let sid = text("sid")?;
     let sub = claims.sub().filter(|s| !s.is_empty()).map(str::to_owned);
     if sub.as_ref().is_some_and(|s| s.len() > MAX_ID_BYTES) {
-        return Err(format!("the logout token's sub is longer than {MAX_ID_BYTES} bytes"));
+        return Err(NotALogoutToken::LongSubject);
     }
     if sid.is_none() && sub.is_none() {
-        return Err("the logout token names neither a session (sid) nor a user (sub)".into());
+        return Err(NotALogoutToken::NamesNoOne);
     }
     let exp = claims.exp().map_or(i64::MAX, |e| e.unix());
     Ok(Logout { sid, sub, jti, exp })
@@ -166,12 +184,12 @@ mod tests {
         let without = |name: &str| {
             let mut v = valid();
             v.as_object_mut().unwrap().remove(name);
-            check(&claims(v)).unwrap_err()
+            check(&claims(v)).unwrap_err().to_string()
         };
         let with = |name: &str, value: Value| {
             let mut v = valid();
             v.as_object_mut().unwrap().insert(name.into(), value);
-            check(&claims(v)).unwrap_err()
+            check(&claims(v)).unwrap_err().to_string()
         };
         assert!(with("nonce", "n".into()).contains("nonce"));
         assert!(without("events").contains("events"));
@@ -184,7 +202,7 @@ mod tests {
         let mut neither = valid();
         neither.as_object_mut().unwrap().remove("sid");
         neither.as_object_mut().unwrap().remove("sub");
-        assert!(check(&claims(neither)).unwrap_err().contains("neither"));
+        assert_eq!(check(&claims(neither)).unwrap_err(), NotALogoutToken::NamesNoOne);
     }
 
     #[test]

@@ -41,6 +41,7 @@ mod step_up;
 
 use std::time::Duration;
 
+pub use crate::error::{BrowserError, BrowserSettingError, SessionKeyError};
 pub use backchannel::MAX_BODY as MAX_BACKCHANNEL_BODY;
 pub(crate) use cookies::value as cookie_value;
 pub(crate) use mode::BrowserMode;
@@ -50,8 +51,8 @@ pub(crate) use query::{Callback, encode, param};
 pub(crate) use return_to::safe_return_to;
 pub use revoke::RevokeError;
 pub use seal::SessionKeys;
+pub use settings::Browser;
 pub(crate) use settings::check_idle_timeout;
-pub use settings::{Browser, BrowserError};
 pub use step_up::{InvalidStepUp, StepUp};
 
 /// How long a sign-in may take, from the redirect to the provider to the callback.

@@ -13,6 +13,7 @@ use openidconnect::{
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
 };
 
+use crate::error::BrowserSettingError;
 use crate::verify::Verifier;
 
 /// Largest discovery document or token response read.
@@ -71,13 +72,37 @@ pub(crate) enum Ready {
 #[error("{0}")]
 pub(crate) struct HttpError(String);
 
+/// Why the provider's discovery document, or a request to the provider, failed
+/// (logged, and shown on the 503 page; never a URL's query, which may carry a code).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum DiscoveryError {
+    #[error("GET {url}: {reason}")]
+    Request { url: String, reason: String },
+    #[error("GET {url}: status {status}")]
+    Status { url: String, status: reqwest::StatusCode },
+    #[error("{0}")]
+    Body(String),
+    #[error("the response exceeds {MAX_RESPONSE_BYTES} bytes")]
+    TooLarge,
+    #[error("the discovery document is not OpenID provider metadata: {reason}")]
+    NotMetadata { reason: String },
+    #[error("the provider's issuer {issuer:?} is unusable: {error}")]
+    Issuer { issuer: String, error: crate::verify::InvalidIssuer },
+    #[error("{reason}")]
+    RedirectUri { reason: String },
+}
+
 impl Provider {
-    pub(crate) fn new(discovery_url: String, client: ClientSettings, api: Verifier) -> Result<Self, String> {
+    pub(crate) fn new(
+        discovery_url: String,
+        client: ClientSettings,
+        api: Verifier,
+    ) -> Result<Self, BrowserSettingError> {
         let http = reqwest::Client::builder()
             .timeout(REQUEST_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()
-            .map_err(|e| format!("cannot make the HTTP client: {e}"))?;
+            .map_err(|e| BrowserSettingError::Client { reason: e.to_string() })?;
         Ok(Provider {
             discovery_url,
             client,
@@ -125,6 +150,7 @@ impl Provider {
             }
             Err(why) => {
                 tracing::warn!(url = %self.discovery_url, reason = %why, "browser sign-in: provider discovery failed");
+                let why = why.to_string();
                 if let Ok(mut f) = self.failed.lock() {
                     *f = Some((Instant::now(), why.clone()));
                 }
@@ -133,25 +159,29 @@ impl Provider {
         }
     }
 
-    async fn load(&self) -> Result<Loaded, String> {
+    async fn load(&self) -> Result<Loaded, DiscoveryError> {
         let bytes = self.fetch(&self.discovery_url).await?;
         let metadata: CoreProviderMetadata = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("the discovery document is not OpenID provider metadata: {e}"))?;
+            .map_err(|e| DiscoveryError::NotMetadata { reason: e.to_string() })?;
         let document: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
         let end_session = document.get("end_session_endpoint").and_then(|v| v.as_str()).map(str::to_owned);
         let issuer = metadata.issuer().as_str().to_owned();
         let id_tokens = self
             .api
             .for_id_tokens(&issuer, metadata.jwks_uri().url().as_str(), &self.client.client_id)
-            .map_err(|e| format!("the provider's issuer {issuer:?} is unusable: {e}"))?;
+            .map_err(|error| DiscoveryError::Issuer { issuer: issuer.clone(), error })?;
         Ok(Loaded { metadata, end_session, id_tokens })
     }
 
-    async fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
-        let response =
-            self.http.get(url).send().await.map_err(|e| format!("GET {url}: {}", without_url(&e)))?;
+    async fn fetch(&self, url: &str) -> Result<Vec<u8>, DiscoveryError> {
+        let response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| DiscoveryError::Request { url: url.to_owned(), reason: without_url(&e) })?;
         if !response.status().is_success() {
-            return Err(format!("GET {url}: status {}", response.status()));
+            return Err(DiscoveryError::Status { url: url.to_owned(), status: response.status() });
         }
         read_capped(response).await
     }
@@ -175,7 +205,7 @@ impl Provider {
                 for (name, value) in response.headers() {
                     out = out.header(name, value);
                 }
-                let body = read_capped(response).await.map_err(HttpError)?;
+                let body = read_capped(response).await.map_err(|e| HttpError(e.to_string()))?;
                 out.body(body).map_err(|e| HttpError(e.to_string()))
             })
         }
@@ -188,7 +218,7 @@ impl Provider {
         loaded: &Loaded,
         scopes: &[String],
         extra: &[(&'static str, String)],
-    ) -> Result<(String, String, String, String), String> {
+    ) -> Result<(String, String, String, String), DiscoveryError> {
         let client = self.client(loaded)?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -215,7 +245,7 @@ impl Provider {
         code: &str,
         verifier: &str,
     ) -> Result<String, ProviderError> {
-        let client = self.client(loaded).map_err(ProviderError::Unavailable)?;
+        let client = self.client(loaded).map_err(|e| ProviderError::Unavailable(e.to_string()))?;
         let http = self.client_fn();
         let request = client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
@@ -253,9 +283,10 @@ impl Provider {
             openidconnect::EndpointMaybeSet,
             openidconnect::EndpointMaybeSet,
         >,
-        String,
+        DiscoveryError,
     > {
-        let redirect = RedirectUrl::new(self.client.redirect_uri.clone()).map_err(|e| e.to_string())?;
+        let redirect = RedirectUrl::new(self.client.redirect_uri.clone())
+            .map_err(|e| DiscoveryError::RedirectUri { reason: e.to_string() })?;
         Ok(CoreClient::from_provider_metadata(
             loaded.metadata.clone(),
             ClientId::new(self.client.client_id.clone()),
@@ -266,11 +297,11 @@ impl Provider {
 }
 
 /// A response body, refused beyond [`MAX_RESPONSE_BYTES`].
-async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, String> {
+async fn read_capped(mut response: reqwest::Response) -> Result<Vec<u8>, DiscoveryError> {
     let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| without_url(&e))? {
+    while let Some(chunk) = response.chunk().await.map_err(|e| DiscoveryError::Body(without_url(&e)))? {
         if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(format!("the response exceeds {MAX_RESPONSE_BYTES} bytes"));
+            return Err(DiscoveryError::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }

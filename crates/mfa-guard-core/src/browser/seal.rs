@@ -12,7 +12,7 @@ use aws_lc_rs::aead::{AES_256_GCM_SIV, LessSafeKey, NONCE_LEN, Nonce, UnboundKey
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
-use super::BrowserError;
+use crate::error::{BrowserError, SessionKeyError};
 
 /// Bytes of a session key.
 pub(crate) const KEY_LEN: usize = 32;
@@ -38,20 +38,17 @@ impl SessionKeys {
         let mut ring = SessionKeys { keys: Vec::new() };
         for (n, entry) in spec.split(',').map(str::trim).filter(|e| !e.is_empty()).enumerate() {
             let Some((id, key)) = entry.split_once(':') else {
-                return Err(BrowserError::Keys(format!("entry {} is not `id:base64-key` (no `:`)", n + 1)));
+                return Err(SessionKeyError::NotIdAndKey { entry: n + 1 }.into());
             };
             let key = key.trim();
-            let bytes =
-                URL_SAFE_NO_PAD
-                    .decode(key.trim_end_matches('='))
-                    .or_else(|_| STANDARD.decode(key))
-                    .map_err(|_| BrowserError::Keys(format!("the key of `{}` is not base64", id.trim())))?;
+            let bytes = URL_SAFE_NO_PAD
+                .decode(key.trim_end_matches('='))
+                .or_else(|_| STANDARD.decode(key))
+                .map_err(|_| SessionKeyError::NotBase64 { id: id.trim().to_owned() })?;
             ring = ring.with_key(id.trim(), &bytes)?;
         }
         if ring.keys.is_empty() {
-            return Err(BrowserError::Keys(
-                "no key given (expected `id:base64-key[,id:base64-key...]`)".into(),
-            ));
+            return Err(SessionKeyError::Empty.into());
         }
         Ok(ring)
     }
@@ -60,7 +57,7 @@ impl SessionKeys {
     /// development; replicas need a shared ring).
     pub fn random(id: &str) -> Result<Self, BrowserError> {
         let mut bytes = [0u8; KEY_LEN];
-        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| BrowserError::Keys("no randomness".into()))?;
+        aws_lc_rs::rand::fill(&mut bytes).map_err(|_| SessionKeyError::Randomness)?;
         SessionKeys { keys: Vec::new() }.with_key(id, &bytes)
     }
 
@@ -71,21 +68,17 @@ impl SessionKeys {
             && id.len() <= MAX_KEY_ID
             && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if !id_ok {
-            return Err(BrowserError::Keys(format!(
-                "key id {id:?} must be 1 to {MAX_KEY_ID} characters of A-Z a-z 0-9 _ -"
-            )));
+            return Err(SessionKeyError::KeyId { id: id.to_owned(), max: MAX_KEY_ID }.into());
         }
         if key.len() != KEY_LEN {
-            return Err(BrowserError::Keys(format!(
-                "the key of `{id}` is {} bytes; session keys are {KEY_LEN} bytes (e.g. `openssl rand -base64 32`)",
-                key.len()
-            )));
+            return Err(
+                SessionKeyError::KeyLength { id: id.to_owned(), len: key.len(), expected: KEY_LEN }.into()
+            );
         }
         if self.keys.iter().any(|(k, _)| k == id) {
-            return Err(BrowserError::Keys(format!("key id `{id}` is given twice")));
+            return Err(SessionKeyError::DuplicateId { id: id.to_owned() }.into());
         }
-        let unbound =
-            UnboundKey::new(&AES_256_GCM_SIV, key).map_err(|_| BrowserError::Keys("unusable key".into()))?;
+        let unbound = UnboundKey::new(&AES_256_GCM_SIV, key).map_err(|_| SessionKeyError::Unusable)?;
         self.keys.push((id.to_owned(), std::sync::Arc::new(LessSafeKey::new(unbound))));
         Ok(self)
     }

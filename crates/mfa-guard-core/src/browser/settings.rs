@@ -7,21 +7,10 @@ use std::time::Duration;
 use super::mode::BrowserMode;
 use super::origin::origin_of;
 use super::provider::{ClientSettings, Provider};
-use super::{MIN_IDLE_TIMEOUT, REFRESH_AFTER, SessionKeys, StepUp};
+use super::{MIN_IDLE_TIMEOUT, SessionKeys, StepUp};
+use crate::error::{BrowserError, BrowserSettingError};
 use crate::revocation::Revocations;
 use crate::verify::Verifier;
-
-/// Why browser mode cannot be set up.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum BrowserError {
-    /// The session keys are unusable.
-    #[error("session keys: {0}")]
-    Keys(String),
-    /// A setting is unusable.
-    #[error("browser sign-in: {0}")]
-    Config(String),
-}
 
 /// The settings of browser mode: the client registered at the provider, the session
 /// keys, and how sessions and step-ups behave. Give it to
@@ -179,16 +168,14 @@ impl Browser {
     }
 
     pub(crate) fn build(self, api: &Verifier) -> Result<BrowserMode, BrowserError> {
-        let bad = |what: String| Err(BrowserError::Config(what));
+        let bad = |what: BrowserSettingError| Err(BrowserError::Config(what));
+        let redirect = || self.redirect_uri.clone();
         let uri: http::Uri = match self.redirect_uri.parse() {
             Ok(u) => u,
-            Err(_) => return bad(format!("the redirect URI {:?} is not a URI", self.redirect_uri)),
+            Err(_) => return bad(BrowserSettingError::RedirectNotUri { uri: redirect() }),
         };
         let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-            return bad(format!(
-                "the redirect URI {:?} must be absolute (https://host/path)",
-                self.redirect_uri
-            ));
+            return bad(BrowserSettingError::RedirectNotAbsolute { uri: redirect() });
         };
         let host = authority.host().trim_start_matches('[').trim_end_matches(']');
         let loopback =
@@ -196,29 +183,24 @@ impl Browser {
         let secure = match scheme {
             "https" => true,
             "http" if loopback => false,
-            _ => {
-                return bad(format!(
-                    "the redirect URI {:?} must be https (plain http only on loopback, for development)",
-                    self.redirect_uri
-                ));
-            }
+            _ => return bad(BrowserSettingError::RedirectNotHttps { uri: redirect() }),
         };
         if self.client_id.is_empty() {
-            return bad("the client id is empty".into());
+            return bad(BrowserSettingError::EmptyClientId);
         }
         let backchannel = self.backchannel_path();
         for path in [&self.sign_in_path, &self.sign_out_path, &self.signed_out_path, &backchannel] {
             if !path.starts_with('/') || path.starts_with("//") {
-                return bad(format!("{path:?} is not an absolute path"));
+                return bad(BrowserSettingError::Path { path: path.clone() });
             }
         }
-        check_idle_timeout(self.idle).map_err(BrowserError::Config)?;
+        check_idle_timeout(self.idle)?;
         if self.absolute.is_zero() {
-            return bad("absolute_timeout must be longer than zero".into());
+            return bad(BrowserSettingError::AbsoluteTimeout);
         }
         let callback_path = uri.path().to_owned();
         let Some(origin) = origin_of(&self.redirect_uri) else {
-            return bad(format!("the redirect URI {:?} has no usable origin", self.redirect_uri));
+            return bad(BrowserSettingError::RedirectOrigin { uri: redirect() });
         };
         let post_logout = self
             .post_logout_redirect_uri
@@ -229,8 +211,7 @@ impl Browser {
             client_secret: self.client_secret.clone(),
             redirect_uri: self.redirect_uri.clone(),
         };
-        let provider =
-            Provider::new(self.discovery_url.clone(), client, api.clone()).map_err(BrowserError::Config)?;
+        let provider = Provider::new(self.discovery_url.clone(), client, api.clone())?;
         let (session_cookie, flow_prefix) = if secure {
             ("__Host-mfa-guard", "__Host-mfa-guard-flow-")
         } else {
@@ -254,17 +235,11 @@ impl Browser {
 
 /// Refuses an idle timeout under [`MIN_IDLE_TIMEOUT`], naming the setting (the
 /// builder's and the `[browser]` table's key are both `idle_timeout`).
-pub(crate) fn check_idle_timeout(idle: Duration) -> Result<(), String> {
+pub(crate) fn check_idle_timeout(idle: Duration) -> Result<(), BrowserSettingError> {
     if idle >= MIN_IDLE_TIMEOUT {
         return Ok(());
     }
-    Err(format!(
-        "idle_timeout is {}, under the {} minimum: a session in use has its cookie written again at \
-         most once every {REFRESH_AFTER} seconds, so an idle timeout under twice that signs out people \
-         who are using the application",
-        humantime::format_duration(idle),
-        humantime::format_duration(MIN_IDLE_TIMEOUT),
-    ))
+    Err(BrowserSettingError::IdleTimeout { idle, minimum: MIN_IDLE_TIMEOUT })
 }
 
 impl fmt::Debug for Browser {

@@ -44,7 +44,8 @@ impl Config {
         self.browser_step_up()?;
         #[cfg(feature = "browser")]
         if let Some(idle) = table.idle_timeout {
-            crate::browser::check_idle_timeout(idle.0).map_err(|e| self.err("browser.idle_timeout", e))?;
+            crate::browser::check_idle_timeout(idle.0)
+                .map_err(|e| self.err("browser.idle_timeout", e.to_string()).because(e))?;
         }
         Ok(())
     }
@@ -103,11 +104,9 @@ impl Config {
     #[cfg(feature = "browser")]
     fn browser_step_up(&self) -> Result<Option<crate::browser::StepUp>, ConfigError> {
         let Some(step_up) = self.browser_table().and_then(|t| t.step_up.as_ref()) else { return Ok(None) };
-        step_up
-            .get_ref()
-            .parse()
-            .map(Some)
-            .map_err(|e| self.err_at(step_up.span().start, "browser.step_up", format!("step_up: {e}")))
+        step_up.get_ref().parse().map(Some).map_err(|e| {
+            self.err_at(step_up.span().start, "browser.step_up", format!("step_up: {e}")).because(e)
+        })
     }
 
     /// `browser` with the settings of the file's `[browser]` table applied: the

@@ -12,7 +12,9 @@ use crate::algorithm::Algorithm;
 use crate::guard::GuardBuilder;
 use crate::keys::RemoteOptions;
 use crate::path::PathRules;
-use crate::policy::{BASE_LEVEL, MfaPolicy, Policy, Requirement, Role, RoleMap, RoleMatcher, Rule};
+use crate::policy::{
+    BASE_LEVEL, MfaPolicy, Policy, PolicyError, Requirement, Role, RoleMap, RoleMatcher, Rule,
+};
 use crate::rejection::{Challenge, ChallengeStyle, InvalidChallenge};
 use crate::verify::is_guid;
 
@@ -74,7 +76,7 @@ impl Config {
             let l = level.get_ref().clone();
             // Checked where it is written (name, evidence), not at the end.
             crate::policy::Levels::compile(policy.mfa_policy(), std::slice::from_ref(&l))
-                .map_err(|e| self.err_at(level.span().start, "assurance", e))?;
+                .map_err(|e| self.err_at(level.span().start, "assurance", e.to_string()).because(e))?;
             policy = policy.assurance_level(l);
         }
         let role_map = policy.roles().clone();
@@ -153,7 +155,7 @@ impl Config {
             if let Some(challenge) = &raw.challenge {
                 mfa_key("challenge", challenge.span())?;
                 let c: Challenge = challenge.get_ref().parse().map_err(|e: InvalidChallenge| {
-                    self.err_at(challenge.span().start, &format!("{key}.challenge"), e.to_string())
+                    self.err_at(challenge.span().start, &format!("{key}.challenge"), e.to_string()).because(e)
                 })?;
                 req = req.challenge(c);
             }
@@ -195,22 +197,19 @@ impl Config {
                     probe = probe.assurance_level(l.clone());
                 }
                 if let Err(e) = probe.rule(rule.clone()).compile_with(&self.challenges_probe()) {
-                    let at = if e.contains("challenge") {
-                        r.challenge.as_ref().map_or(path.span(), |c| c.span())
-                    } else {
-                        path.span()
+                    let (at, key) = match e {
+                        PolicyError::Challenge { .. } => (
+                            r.challenge.as_ref().map_or(path.span(), |c| c.span()),
+                            "policy.routes.challenge",
+                        ),
+                        _ => (path.span(), "policy.routes.path"),
                     };
-                    let key = if e.contains("challenge") {
-                        "policy.routes.challenge"
-                    } else {
-                        "policy.routes.path"
-                    };
-                    return Err(self.err_at(at.start, key, e));
+                    return Err(self.err_at(at.start, key, e.to_string()).because(e));
                 }
                 policy = policy.rule(rule);
             }
         }
-        policy.compile().map_err(|e| self.err("policy", e))?;
+        policy.compile().map_err(|e| self.err("policy", e.to_string()).because(e))?;
         Ok(policy)
     }
 
@@ -345,7 +344,7 @@ impl Config {
                     "issuers.issuer",
                     "this issuer needs an `issuer` string (only discovery_url can declare one)",
                 ),
-                other => self.err_at(at, key, other.to_string()),
+                other => self.err_at(at, key, other.to_string()).because(other),
             })?;
         }
         Ok(b)

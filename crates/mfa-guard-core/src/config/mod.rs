@@ -96,9 +96,9 @@ mod error;
 mod schema;
 mod source;
 
+pub use crate::time::{InvalidDuration, parse_duration};
 pub use env::{DEFAULT_LISTEN, EnvError, Environment};
 pub use error::ConfigError;
-pub use schema::{InvalidDuration, parse_duration};
 pub use source::{IssuerSource, KeyLocation, SourceError};
 
 use std::path::{Path, PathBuf};

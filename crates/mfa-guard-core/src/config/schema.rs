@@ -231,26 +231,9 @@ impl<'de> Deserialize<'de> for DurationValue {
         }
         match Either::deserialize(d)? {
             Either::Secs(s) => Ok(DurationValue(Duration::from_secs(s))),
-            Either::Text(t) => parse_duration(&t).map(DurationValue).map_err(serde::de::Error::custom),
+            Either::Text(t) => {
+                crate::time::parse_duration(&t).map(DurationValue).map_err(serde::de::Error::custom)
+            }
         }
     }
-}
-
-/// Parses a duration in words (`"90s"`, `"5m"`, `"1h 30m"`, `"2d"`: humantime's units)
-/// or as bare seconds (`"60"`).
-pub fn parse_duration(text: &str) -> Result<Duration, InvalidDuration> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| InvalidDuration { text: text.to_owned(), reason: e.to_string() })
-}
-
-/// A duration that could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{text:?} is not a duration like \"90s\", \"5m\" or \"1h 30m\" ({reason})")]
-pub struct InvalidDuration {
-    text: String,
-    reason: String,
 }

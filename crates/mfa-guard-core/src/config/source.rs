@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use crate::guard::GuardBuilder;
-use crate::keys::{KeySetError, KeySource, RemoteOptions};
+use crate::keys::{KeySetError, KeySource, RemoteOptions, UnusableUrl};
 
 /// Where an issuer's signing keys are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +40,7 @@ impl KeyLocation {
             KeyLocation::Jwks(json) => KeySource::jwks_json(json.as_bytes())?,
         };
         match source.error() {
-            Some(e) => Err(SourceError::UnusableUrl(e.to_owned())),
+            Some(e) => Err(SourceError::UnusableUrl(e.clone())),
             None => Ok(source),
         }
     }
@@ -64,8 +64,8 @@ pub enum SourceError {
     #[error("the expected issuer must be named: only an OIDC discovery document declares one")]
     IssuerNeeded,
     /// A key URL that cannot be used (not HTTPS off loopback, not a URL).
-    #[error("{0}")]
-    UnusableUrl(String),
+    #[error(transparent)]
+    UnusableUrl(#[from] UnusableUrl),
     /// A JWKS document (inline or in a file) that cannot be read or holds no usable key.
     #[error(transparent)]
     Jwks(#[from] KeySetError),

@@ -330,7 +330,7 @@ impl BrowserMode {
         let (url, state, nonce, verifier) =
             match self.provider.authorize(loaded, &self.settings.scopes, &extra) {
                 Ok(parts) => parts,
-                Err(why) => return pages::unavailable(&why, provider::COOLDOWN.as_secs()),
+                Err(why) => return pages::unavailable(&why.to_string(), provider::COOLDOWN.as_secs()),
             };
         let Some(id) = Flow::id(&state).map(str::to_owned) else {
             return pages::unavailable("the state made for the sign-in is unusable", 1);
@@ -706,7 +706,7 @@ impl Guard {
         };
         let logout = match backchannel::check(verified.claims()) {
             Ok(logout) => logout,
-            Err(why) => return backchannel::refused(&why),
+            Err(why) => return backchannel::refused(&why.to_string()),
         };
         let now = self.clock().now_unix();
         let remember_until = logout.exp.saturating_add(self.verifier().leeway_secs()).max(now);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::token_cache::{DEFAULT_TOKEN_CACHE_CAPACITY, TokenCache};
 use super::{Guard, Inner};
 use crate::adoption::{Adoption, DEFAULT_ADOPTION_APPS};
-use crate::error::{BuildError, BuildErrorKind};
+use crate::error::BuildError;
 use crate::path::PathRules;
 use crate::policy::Policy;
 use crate::rejection::{BodyRenderer, ChallengeStyle, Challenges, CustomBody, Rejection};
@@ -210,10 +210,7 @@ impl GuardBuilder {
         let clock = self.verifier.shared_clock();
         let verifier = self.verifier.build_quietly()?;
         if self.max_header_bytes < 256 {
-            return Err(BuildError::new(
-                BuildErrorKind::Policy,
-                "max_header_bytes below 256 cannot hold any real token",
-            ));
+            return Err(BuildError::MaxHeaderBytes { bytes: self.max_header_bytes });
         }
         let mut challenges = Challenges {
             style: self.style,
@@ -228,29 +225,22 @@ impl GuardBuilder {
         if let Some(r) = &challenges.realm
             && !r.bytes().all(|b| (0x20..0x7f).contains(&b))
         {
-            return Err(BuildError::new(BuildErrorKind::Challenge, "the realm must be visible ASCII"));
+            return Err(BuildError::Realm);
         }
         match self.style {
             ChallengeStyle::StepUp if challenges.acr_values.is_none() => {
-                return Err(BuildError::new(
-                    BuildErrorKind::Challenge,
-                    "the step-up challenge style needs acr_values (.step_up_acr_values(..))",
-                ));
+                return Err(BuildError::StepUpWithoutAcrValues);
             }
             ChallengeStyle::EntraClaims => {
                 let (Some(_), Some(ctx)) = (&challenges.authorization_uri, &self.auth_context) else {
-                    return Err(BuildError::new(
-                        BuildErrorKind::Challenge,
-                        "the entra-claims challenge style needs an authorization_uri and an auth context id (.entra_claims(..))",
-                    ));
+                    return Err(BuildError::EntraClaimsWithoutContext);
                 };
                 challenges.ask_for_context(ctx);
             }
             _ => {}
         }
         // The guard's settings are the defaults of every rule's own.
-        let policy =
-            self.policy.compile_with(&challenges).map_err(|e| BuildError::new(BuildErrorKind::Policy, e))?;
+        let policy = self.policy.compile_with(&challenges)?;
         let compliance_header = match self.compliance_header {
             None => None,
             Some(name) => {
@@ -261,19 +251,14 @@ impl GuardBuilder {
                         .iter()
                         .any(|r| name.eq_ignore_ascii_case(r));
                 if !valid || reserved {
-                    return Err(BuildError::new(
-                        BuildErrorKind::Policy,
-                        format!("compliance header name {name:?} is not a usable header name"),
-                    ));
+                    return Err(BuildError::ComplianceHeader { name });
                 }
                 Some(Arc::from(name.to_ascii_lowercase()))
             }
         };
         #[cfg(feature = "browser")]
         let browser = match self.browser {
-            Some(b) => Some(Arc::new(
-                b.build(&verifier).map_err(|e| BuildError::new(BuildErrorKind::Browser, e.to_string()))?,
-            )),
+            Some(b) => Some(Arc::new(b.build(&verifier)?)),
             None => None,
         };
         // Only once everything else is known to be right: a guard that is not built

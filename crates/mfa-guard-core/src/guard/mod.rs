@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use crate::adoption::{Adoption, AdoptionReport};
 use crate::claims::{CallerKind, Claims};
-use crate::error::{BuildError, BuildErrorKind};
+use crate::error::BuildError;
 use crate::metrics::{CheckDuration, RuleCounters};
 use crate::path::{self, PathRules};
 use crate::policy::{CompiledPolicy, CompiledRule, Requirement};
@@ -147,11 +147,7 @@ impl Guard {
     /// `route_layer`, actix's `scope(..).wrap(..)`).
     pub fn for_requirement(&self, requirement: &Requirement) -> Result<Guard, BuildError> {
         let label = format!("{:?} route requirement", requirement.access()).to_lowercase();
-        let rule = self
-            .inner
-            .policy
-            .fixed_rule(requirement, &label)
-            .map_err(|e| BuildError::new(BuildErrorKind::Policy, e))?;
+        let rule = self.inner.policy.fixed_rule(requirement, &label)?;
         Ok(Guard { inner: Arc::clone(&self.inner), fixed: Some(Arc::new(rule)) })
     }
 

@@ -1601,7 +1601,7 @@ mod extension_points {
             .verifier(|v| v.issuer_from_keys(KeySource::custom(StaticKeys::new(set))).audience(DEV_AUDIENCE))
             .build()
             .unwrap_err();
-        assert_eq!(e.kind(), BuildErrorKind::Issuer);
+        assert_eq!(e.kind(), crate::BuildErrorKind::Issuer);
     }
 }
 

@@ -115,10 +115,11 @@ impl Inspection {
         requirement: &Requirement,
         now: i64,
     ) -> Result<Explanation, Refusal> {
-        let compiled = policy.compile().map_err(|e| Refusal::new(RejectionCode::InvalidRequest, e))?;
+        let compiled =
+            policy.compile().map_err(|e| Refusal::new(RejectionCode::InvalidRequest, e.to_string()))?;
         let rule = compiled
             .fixed_rule(requirement, "requirement")
-            .map_err(|e| Refusal::new(RejectionCode::InvalidRequest, e))?;
+            .map_err(|e| Refusal::new(RejectionCode::InvalidRequest, e.to_string()))?;
         Ok(self.explain_rule(&compiled, &rule, now))
     }
 }

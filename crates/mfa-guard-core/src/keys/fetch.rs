@@ -5,19 +5,30 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use super::error::{FetchError, UnusableUrl};
+
 /// Whether a URL may be fetched for keys: HTTPS anywhere, plain HTTP only on
 /// loopback (a JWKS fetched over plain HTTP from the network could be swapped by
 /// anyone on the path, and every token would then verify).
-pub(crate) fn check_url(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL ({e})"))?;
+pub(crate) fn check_url(raw: &str) -> Result<Url, UnusableUrl> {
+    let url =
+        Url::parse(raw).map_err(|e| UnusableUrl::NotAUrl { url: raw.to_owned(), reason: e.to_string() })?;
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(format!(
-            "{raw:?} uses plain HTTP; key sources must use HTTPS (HTTP is allowed on loopback only)"
-        )),
-        other => Err(format!("{raw:?} has scheme {other:?}; key sources must use HTTPS")),
+        "http" => Err(UnusableUrl::PlainHttp { url: shown(raw, &url) }),
+        other => Err(UnusableUrl::Scheme { url: shown(raw, &url), scheme: other.to_owned() }),
     }
+}
+
+/// A URL as an error may show it: as written, unless it holds a password.
+fn shown(raw: &str, url: &Url) -> String {
+    if url.password().is_none() {
+        return raw.to_owned();
+    }
+    let mut url = url.clone();
+    let _ = url.set_password(Some("***"));
+    url.to_string()
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -41,7 +52,7 @@ pub(crate) struct Fetched {
 pub(crate) fn default_client(
     connect_timeout: Duration,
     timeout: Duration,
-) -> Result<reqwest::Client, String> {
+) -> Result<reqwest::Client, UnusableUrl> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .timeout(timeout)
@@ -57,7 +68,7 @@ pub(crate) fn default_client(
             }
         }))
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        .map_err(|e| UnusableUrl::Client { reason: e.to_string() })
 }
 
 /// GETs `url`, reading at most `max_bytes` of body, within `timeout` overall.
@@ -66,14 +77,14 @@ pub(crate) async fn fetch(
     url: &Url,
     max_bytes: usize,
     timeout: Duration,
-) -> Result<Fetched, String> {
+) -> Result<Fetched, FetchError> {
     match tokio::time::timeout(timeout, fetch_inner(client, url, max_bytes)).await {
         Ok(result) => result,
-        Err(_) => Err(format!("no complete answer within {} ms", timeout.as_millis())),
+        Err(_) => Err(FetchError::Timeout { ms: timeout.as_millis() }),
     }
 }
 
-async fn fetch_inner(client: &reqwest::Client, url: &Url, max_bytes: usize) -> Result<Fetched, String> {
+async fn fetch_inner(client: &reqwest::Client, url: &Url, max_bytes: usize) -> Result<Fetched, FetchError> {
     let mut response = client
         .get(url.clone())
         .header(reqwest::header::ACCEPT, "application/json")
@@ -82,10 +93,10 @@ async fn fetch_inner(client: &reqwest::Client, url: &Url, max_bytes: usize) -> R
         .map_err(|e| describe(&e))?;
     let status = response.status();
     if !status.is_success() {
-        return Err(format!("HTTP {}", status.as_u16()));
+        return Err(FetchError::Status { status: status.as_u16() });
     }
     if response.content_length().is_some_and(|len| len > max_bytes as u64) {
-        return Err(format!("the answer is larger than {max_bytes} bytes"));
+        return Err(FetchError::TooLarge { max_bytes });
     }
     let max_age = response
         .headers()
@@ -96,7 +107,7 @@ async fn fetch_inner(client: &reqwest::Client, url: &Url, max_bytes: usize) -> R
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| describe(&e))? {
         if body.len() + chunk.len() > max_bytes {
-            return Err(format!("the answer is larger than {max_bytes} bytes"));
+            return Err(FetchError::TooLarge { max_bytes });
         }
         body.extend_from_slice(&chunk);
     }
@@ -104,7 +115,7 @@ async fn fetch_inner(client: &reqwest::Client, url: &Url, max_bytes: usize) -> R
 }
 
 /// reqwest's errors chain their causes; a log line wants the innermost one too.
-fn describe(e: &reqwest::Error) -> String {
+fn describe(e: &reqwest::Error) -> FetchError {
     let mut msg = if e.is_timeout() {
         "timed out".to_owned()
     } else if e.is_connect() {
@@ -120,7 +131,7 @@ fn describe(e: &reqwest::Error) -> String {
         }
         source = s.source();
     }
-    msg
+    FetchError::Transport(msg)
 }
 
 /// `max-age=N` of one `Cache-Control` value; `no-cache`/`no-store` read as 0.
@@ -150,9 +161,18 @@ mod tests {
         assert!(check_url("http://127.0.0.1:8080/jwks").is_ok());
         assert!(check_url("http://[::1]:8080/jwks").is_ok());
         assert!(check_url("http://localhost/jwks").is_ok());
-        assert!(check_url("http://login.microsoftonline.com/keys").unwrap_err().contains("plain HTTP"));
+        assert!(
+            check_url("http://login.microsoftonline.com/keys")
+                .unwrap_err()
+                .to_string()
+                .contains("plain HTTP")
+        );
         assert!(check_url("http://127.0.0.1.evil.example/keys").is_err());
-        assert!(check_url("file:///etc/keys.json").unwrap_err().contains("scheme"));
+        assert!(
+            matches!(check_url("file:///etc/keys.json"), Err(UnusableUrl::Scheme { scheme, .. }) if scheme == "file")
+        );
+        let with_password = check_url("http://user:hunter2@keys.example/jwks").unwrap_err().to_string();
+        assert!(with_password.contains("user:***@keys.example") && !with_password.contains("hunter2"));
         assert!(check_url("not a url").is_err());
     }
 

@@ -16,6 +16,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Deserialize;
 
+use super::error::InvalidKey;
 use super::prepared::Prepared;
 use crate::algorithm::{Algorithm, KeyFamily};
 
@@ -56,94 +57,82 @@ struct RawJwk<'a> {
     y: Option<String>,
 }
 
-fn b64(field: &str, value: Option<&String>) -> Result<Vec<u8>, String> {
-    let value = value.ok_or_else(|| format!("missing `{field}`"))?;
-    URL_SAFE_NO_PAD.decode(value).map_err(|_| format!("`{field}` is not unpadded base64url"))
+fn b64(field: &'static str, value: Option<&String>) -> Result<Vec<u8>, InvalidKey> {
+    let value = value.ok_or(InvalidKey::Missing { field })?;
+    URL_SAFE_NO_PAD.decode(value).map_err(|_| InvalidKey::NotBase64 { field })
 }
-
-/// Why a JWK cannot be used to verify tokens (no key material in the description).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidKey(String);
 
 impl VerifyingKey {
     /// Reads a JWK. The error says why the key is unusable.
     pub fn from_jwk(jwk: &serde_json::Value) -> Result<Self, InvalidKey> {
-        Self::parse_jwk(jwk).map_err(InvalidKey)
-    }
-
-    fn parse_jwk(jwk: &serde_json::Value) -> Result<Self, String> {
-        let raw = RawJwk::deserialize(jwk).map_err(|e| format!("not a JWK object ({e})"))?;
+        let raw = RawJwk::deserialize(jwk).map_err(|e| InvalidKey::NotAnObject { reason: e.to_string() })?;
         if let Some(u) = raw.use_.as_deref()
             && u != "sig"
         {
-            return Err(format!("`use` is {u:?}, not \"sig\""));
+            return Err(InvalidKey::NotForSignatures { value: u.to_owned() });
         }
         if let Some(ops) = &raw.key_ops
             && !ops.iter().any(|o| o == "verify")
         {
-            return Err("`key_ops` does not allow \"verify\"".into());
+            return Err(InvalidKey::NotForVerifying);
         }
-        let kty = raw.kty.as_deref().ok_or("missing `kty`")?;
-        let (family, prepared) = match kty {
+        let kty = raw.kty.as_deref().ok_or(InvalidKey::Missing { field: "kty" })?;
+        let (family, prepared, kty) = match kty {
             "RSA" => {
                 let n = b64("n", raw.n.as_ref())?;
                 let e = b64("e", raw.e.as_ref())?;
                 let bits = rsa_bits(&n);
-                if bits < MIN_RSA_BITS {
-                    return Err(format!("RSA modulus of {bits} bits is shorter than {MIN_RSA_BITS}"));
-                }
-                if bits > MAX_RSA_BITS {
-                    return Err(format!("RSA modulus of {bits} bits is longer than {MAX_RSA_BITS}"));
+                if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+                    return Err(InvalidKey::RsaModulusSize { bits });
                 }
                 if e.is_empty() || e.len() > 8 {
-                    return Err("RSA exponent is empty or too long".into());
+                    return Err(InvalidKey::RsaExponent);
                 }
-                (KeyFamily::Rsa, Prepared::rsa(&n, &e)?)
+                (KeyFamily::Rsa, Prepared::rsa(&n, &e)?, "RSA")
             }
             "EC" => {
                 let (family, len) = match raw.crv.as_deref() {
                     Some("P-256") => (KeyFamily::EcP256, 32),
                     Some("P-384") => (KeyFamily::EcP384, 48),
-                    Some(other) => return Err(format!("EC curve {other:?} is not supported")),
-                    None => return Err("EC key without `crv`".into()),
+                    Some(other) => {
+                        return Err(InvalidKey::UnsupportedCurve { kty: "EC", crv: other.to_owned() });
+                    }
+                    None => return Err(InvalidKey::MissingCurve { kty: "EC" }),
                 };
                 let x = b64("x", raw.x.as_ref())?;
                 let y = b64("y", raw.y.as_ref())?;
                 if x.len() != len || y.len() != len {
-                    return Err("EC coordinates have the wrong length for the curve".into());
+                    return Err(InvalidKey::WrongLength { family });
                 }
                 let mut point = Vec::with_capacity(1 + 2 * len);
                 point.push(4);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                (family, Prepared::ecdsa(family, point)?)
+                (family, Prepared::ecdsa(family, point)?, "EC")
             }
             "OKP" => {
                 match raw.crv.as_deref() {
                     Some("Ed25519") => {}
-                    Some(other) => return Err(format!("OKP curve {other:?} is not supported")),
-                    None => return Err("OKP key without `crv`".into()),
+                    Some(other) => {
+                        return Err(InvalidKey::UnsupportedCurve { kty: "OKP", crv: other.to_owned() });
+                    }
+                    None => return Err(InvalidKey::MissingCurve { kty: "OKP" }),
                 }
                 let x = b64("x", raw.x.as_ref())?;
                 if x.len() != 32 {
-                    return Err("Ed25519 public key is not 32 bytes".into());
+                    return Err(InvalidKey::WrongLength { family: KeyFamily::Ed25519 });
                 }
-                (KeyFamily::Ed25519, Prepared::ed25519(x)?)
+                (KeyFamily::Ed25519, Prepared::ed25519(x)?, "OKP")
             }
-            "oct" => return Err("symmetric (oct) keys are never taken from a key set".into()),
-            other => return Err(format!("key type {other:?} is not supported")),
+            "oct" => return Err(InvalidKey::Symmetric),
+            other => return Err(InvalidKey::UnsupportedType { kty: other.to_owned() }),
         };
         let alg = match raw.alg.as_deref() {
             None => None,
             Some(name) => match Algorithm::from_name(name) {
                 Some(a) if a.family() == family => Some(a),
-                Some(a) => return Err(format!("`alg` {a} does not fit a {kty} key")),
-                None => {
-                    return Err(format!(
-                        "`alg` {name:?} is not a signature algorithm this verifier supports"
-                    ));
-                }
+                Some(alg) => return Err(InvalidKey::AlgorithmMismatch { alg, kty }),
+                None => return Err(InvalidKey::UnsupportedAlgorithm { alg: name.to_owned() }),
             },
         };
         Ok(Self { kid: raw.kid, family, alg, prepared, retired: AtomicBool::new(false) })
@@ -177,17 +166,11 @@ impl VerifyingKey {
 
     /// Whether this key may verify a token signed with `alg`; the error says why not.
     pub fn fits(&self, alg: Algorithm) -> Result<(), InvalidKey> {
-        self.check_fits(alg).map_err(InvalidKey)
-    }
-
-    fn check_fits(&self, alg: Algorithm) -> Result<(), String> {
         if alg.family() != self.family {
-            return Err(format!("the token's algorithm {alg} does not fit the issuer's key"));
+            return Err(InvalidKey::WrongFamily { alg });
         }
         match self.alg {
-            Some(own) if own != alg => {
-                Err(format!("the token's algorithm {alg} differs from its key's ({own})"))
-            }
+            Some(own) if own != alg => Err(InvalidKey::OtherAlgorithm { alg, own }),
             _ => Ok(()),
         }
     }

@@ -6,6 +6,7 @@
 //! verification ([`KeyProvider::lookup`], no I/O, no await) and an asynchronous half
 //! called only when that misses ([`KeyProvider::resolve`], which may fetch).
 
+mod error;
 mod fetch;
 mod jwk;
 mod prepared;
@@ -13,9 +14,10 @@ mod remote;
 mod set;
 mod static_source;
 
-pub use jwk::{InvalidKey, MAX_RSA_BITS, MIN_RSA_BITS, VerifyingKey};
+pub use error::{InvalidKey, KeySetError, UnusableUrl};
+pub use jwk::{MAX_RSA_BITS, MIN_RSA_BITS, VerifyingKey};
 pub use remote::RemoteOptions;
-pub use set::{KeyMiss, KeySet, KeySetError, MAX_KEYS};
+pub use set::{KeyMiss, KeySet, MAX_KEYS};
 pub use static_source::StaticKeys;
 
 use std::fmt;
@@ -138,7 +140,7 @@ pub trait KeyProvider: Send + Sync + fmt::Debug + 'static {
 pub struct KeySource {
     provider: Arc<dyn KeyProvider>,
     hmac: bool,
-    error: Option<Arc<str>>,
+    error: Option<Arc<UnusableUrl>>,
 }
 
 impl KeySource {
@@ -156,8 +158,8 @@ impl KeySource {
     pub fn jwks_file(path: impl AsRef<std::path::Path>) -> Result<Self, KeySetError> {
         let path = path.as_ref();
         let json = crate::file::read_capped(path, 512 * 1024)
-            .map_err(|e| KeySetError(format!("cannot read JWKS file {}: {e}", path.display())))?;
-        Self::jwks_json(&json).map_err(|e| KeySetError(format!("JWKS file {}: {e}", path.display())))
+            .map_err(|e| KeySetError::Unreadable { path: path.to_owned(), reason: e.to_string() })?;
+        Self::jwks_json(&json).map_err(|e| KeySetError::File { path: path.to_owned(), error: Box::new(e) })
     }
 
     /// A shared HMAC secret: the only way HS256/384/512 tokens can ever verify.
@@ -201,7 +203,7 @@ impl KeySource {
             Err(e) => Self {
                 provider: Arc::new(StaticKeys::new(KeySet::default())),
                 hmac: false,
-                error: Some(e.into()),
+                error: Some(Arc::new(e)),
             },
         }
     }
@@ -213,7 +215,7 @@ impl KeySource {
     }
 
     /// Why this source cannot work, if it cannot (reported by `GuardBuilder::build`).
-    pub fn error(&self) -> Option<&str> {
+    pub fn error(&self) -> Option<&UnusableUrl> {
         self.error.as_deref()
     }
 

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{self, ParsedPublicKey, VerificationAlgorithm};
 
+use super::error::InvalidKey;
 use crate::algorithm::{Algorithm, KeyFamily};
 
 /// The six RSA algorithms, in the order of [`Prepared::Rsa`]'s slots.
@@ -37,30 +38,30 @@ pub(crate) enum Prepared {
 impl Prepared {
     /// An RSA key from `n` and `e`; parsed now (for RS256) so a broken key is
     /// refused at load rather than failing every request.
-    pub(crate) fn rsa(n: &[u8], e: &[u8]) -> Result<Self, String> {
+    pub(crate) fn rsa(n: &[u8], e: &[u8]) -> Result<Self, InvalidKey> {
         let der = rsa_public_key_der(n, e).into_boxed_slice();
         let first = ParsedPublicKey::new(RSA_ALGORITHMS[0].1, &der)
-            .map_err(|_| "RSA key is not a valid public key".to_owned())?;
+            .map_err(|_| InvalidKey::NotAPublicKey { family: KeyFamily::Rsa })?;
         let by_alg: Box<[OnceLock<Option<ParsedPublicKey>>; 6]> = Box::default();
         let _ = by_alg[0].set(Some(first));
         Ok(Prepared::Rsa { der, by_alg })
     }
 
     /// An uncompressed EC point (`04 || x || y`) on the curve of `family`.
-    pub(crate) fn ecdsa(family: KeyFamily, point: Vec<u8>) -> Result<Self, String> {
+    pub(crate) fn ecdsa(family: KeyFamily, point: Vec<u8>) -> Result<Self, InvalidKey> {
         let alg: &'static dyn VerificationAlgorithm = match family {
             KeyFamily::EcP256 => &signature::ECDSA_P256_SHA256_FIXED,
             KeyFamily::EcP384 => &signature::ECDSA_P384_SHA384_FIXED,
-            _ => return Err("not an EC curve".to_owned()),
+            _ => return Err(InvalidKey::NotAPublicKey { family }),
         };
-        let key = ParsedPublicKey::new(alg, &point).map_err(|_| "EC point is not on the curve".to_owned())?;
+        let key = ParsedPublicKey::new(alg, &point).map_err(|_| InvalidKey::NotAPublicKey { family })?;
         Ok(Prepared::Ecdsa { point: point.into_boxed_slice(), key })
     }
 
     /// A 32-byte Ed25519 public key.
-    pub(crate) fn ed25519(x: Vec<u8>) -> Result<Self, String> {
+    pub(crate) fn ed25519(x: Vec<u8>) -> Result<Self, InvalidKey> {
         let key = ParsedPublicKey::new(&signature::ED25519, &x)
-            .map_err(|_| "Ed25519 key is not a valid public key".to_owned())?;
+            .map_err(|_| InvalidKey::NotAPublicKey { family: KeyFamily::Ed25519 })?;
         Ok(Prepared::Ed25519 { x: x.into_boxed_slice(), key })
     }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::VerifyingKey;
+use super::error::KeySetError;
 use crate::algorithm::Algorithm;
 
 /// Most keys read from one document; the rest are ignored (an identity provider
@@ -21,11 +22,6 @@ pub const MAX_KEYS: usize = 100;
 pub struct KeySet {
     keys: Vec<Arc<VerifyingKey>>,
 }
-
-/// Why a key set document could not be used at all.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct KeySetError(pub(crate) String);
 
 /// Why a key set has no key for a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +43,7 @@ impl KeySet {
     ///
     /// Fails when the document is not a JWKS or holds no usable signing key.
     pub fn from_json(json: &[u8]) -> Result<Self, KeySetError> {
-        let doc: Document = serde_json::from_slice(json).map_err(|_| {
-            KeySetError("the document is not a JWKS (a JSON object with a `keys` array)".into())
-        })?;
+        let doc: Document = serde_json::from_slice(json).map_err(|_| KeySetError::NotJwks)?;
         if doc.keys.len() > MAX_KEYS {
             tracing::warn!(
                 published = doc.keys.len(),
@@ -72,7 +66,7 @@ impl KeySet {
             }
         }
         if set.keys.is_empty() {
-            return Err(KeySetError("the key set holds no usable signing key".into()));
+            return Err(KeySetError::NoUsableKey);
         }
         Ok(set)
     }

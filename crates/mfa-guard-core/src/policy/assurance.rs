@@ -28,6 +28,7 @@
 
 use std::sync::Arc;
 
+use super::error::PolicyError;
 use super::{MfaEvidence, MfaPolicy};
 use crate::claims::Claims;
 
@@ -211,7 +212,7 @@ pub(crate) struct Levels {
 impl Levels {
     /// The base level from `mfa`, then `added` in order; a name added again adds
     /// evidence to its level.
-    pub(crate) fn compile(mfa: &MfaPolicy, added: &[AssuranceLevel]) -> Result<Self, String> {
+    pub(crate) fn compile(mfa: &MfaPolicy, added: &[AssuranceLevel]) -> Result<Self, PolicyError> {
         let base = Evidence {
             issuer: None,
             amr: mfa.accepted_amr().to_vec(),
@@ -225,18 +226,13 @@ impl Levels {
                 && name.len() <= 64
                 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
             if !valid {
-                return Err(format!(
-                    "assurance level name {name:?} must be 1-64 letters, digits, '-', '_' or '.'"
-                ));
+                return Err(PolicyError::LevelName { name: name.to_string() });
             }
             if &**name == BASE_LEVEL {
-                return Err(format!(
-                    "the assurance level {BASE_LEVEL:?} is the MFA policy's own ([mfa] in a file); \
-                     name a stronger level otherwise"
-                ));
+                return Err(PolicyError::BaseLevel);
             }
             if level.evidence.is_empty() {
-                return Err(format!("assurance level {name:?} accepts no amr, acrs or acr value"));
+                return Err(PolicyError::LevelWithoutEvidence { name: name.to_string() });
             }
             match levels.iter_mut().find(|(n, _)| n == name) {
                 Some((_, evidence)) => evidence.push(level.evidence.clone()),
@@ -244,10 +240,7 @@ impl Levels {
             }
         }
         if levels.len() > MAX_LEVELS {
-            return Err(format!(
-                "{} assurance levels are defined; at most {MAX_LEVELS} are supported",
-                levels.len()
-            ));
+            return Err(PolicyError::TooManyLevels { count: levels.len() });
         }
         let names = levels.iter().map(|(n, _)| Arc::clone(n)).collect();
         Ok(Self { levels, names })
@@ -339,11 +332,14 @@ mod tests {
             (AssuranceLevel::new("empty"), "accepts no amr"),
         ] {
             let e = Levels::compile(&mfa, &[level]).unwrap_err();
-            assert!(e.contains(needle), "{e}");
+            assert!(e.to_string().contains(needle), "{e}");
         }
         let many: Vec<_> =
             (0..MAX_LEVELS).map(|i| AssuranceLevel::new(format!("l{i}")).acr_values(["x"])).collect();
-        assert!(Levels::compile(&mfa, &many).unwrap_err().contains("at most"));
+        assert_eq!(
+            Levels::compile(&mfa, &many).unwrap_err(),
+            PolicyError::TooManyLevels { count: MAX_LEVELS + 1 }
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::error::{PolicyError, RuleName};
 use super::role_index::RoleIndex;
 use super::route_index::RouteIndex;
 use super::routes::PathPattern;
@@ -16,18 +17,15 @@ use crate::rejection::{Ask, Challenges};
 impl Policy {
     /// Compiles the policy with the guard's default challenge settings (Partner
     /// Center's answer, no realm: for tools that only decide).
-    pub(crate) fn compile(&self) -> Result<CompiledPolicy, String> {
+    pub(crate) fn compile(&self) -> Result<CompiledPolicy, PolicyError> {
         self.compile_with(&Challenges::default())
     }
 
     /// Compiles the policy; each rule's challenge settings are `defaults` with the
     /// rule's own challenge, freshness and assurance level.
-    pub(crate) fn compile_with(&self, defaults: &Challenges) -> Result<CompiledPolicy, String> {
+    pub(crate) fn compile_with(&self, defaults: &Challenges) -> Result<CompiledPolicy, PolicyError> {
         if self.roles.len() > MAX_ROLES {
-            return Err(format!(
-                "the role map defines {} roles; at most {MAX_ROLES} are supported",
-                self.roles.len()
-            ));
+            return Err(PolicyError::TooManyRoles { count: self.roles.len() });
         }
         let levels = Levels::compile(&self.mfa, &self.levels)?;
         let compiler = RuleCompiler {
@@ -43,10 +41,10 @@ impl Policy {
             let pattern = PathPattern::parse(&rule.pattern)?;
             for m in &rule.methods {
                 if m.is_empty() || !m.bytes().all(|b| b.is_ascii_alphabetic()) {
-                    return Err(format!("route {} names an invalid method {m:?}", rule.pattern));
+                    return Err(PolicyError::Method { route: rule.pattern.clone(), method: m.clone() });
                 }
             }
-            let context = format!("route {}", rule.pattern);
+            let context = RuleName::Route(rule.pattern.clone());
             let label = rule.name.clone().unwrap_or_else(|| rule.pattern.clone());
             rules.push(compiler.rule(pattern, rule.methods.clone(), &rule.requirement, &context, &label)?);
         }
@@ -60,7 +58,7 @@ impl Policy {
             PathPattern::Prefix(String::new()),
             Vec::new(),
             &self.fallback,
-            "the fallback rule",
+            &RuleName::Fallback,
             "fallback",
         )?;
         let defaults = compiler.shared;
@@ -96,9 +94,9 @@ impl RuleCompiler<'_> {
         pattern: PathPattern,
         methods: Vec<String>,
         req: &Requirement,
-        context: &str,
+        context: &RuleName,
         label: &str,
-    ) -> Result<CompiledRule, String> {
+    ) -> Result<CompiledRule, PolicyError> {
         let requirement = self.requirement(req, context)?;
         let changes_nothing = req.challenge.is_none() && req.max_age.is_none() && requirement.level == 0;
         let challenges = if changes_nothing {
@@ -116,7 +114,7 @@ impl RuleCompiler<'_> {
             let resolved = self
                 .defaults
                 .for_rule(req.challenge.as_ref(), requirement.max_age, ask)
-                .map_err(|e| format!("{context}: {e}"))?;
+                .map_err(|problem| PolicyError::Challenge { rule: context.clone(), problem })?;
             Arc::new(resolved)
         };
         Ok(CompiledRule {
@@ -130,21 +128,21 @@ impl RuleCompiler<'_> {
         })
     }
 
-    fn requirement(&self, req: &Requirement, context: &str) -> Result<CompiledRequirement, String> {
+    fn requirement(&self, req: &Requirement, context: &RuleName) -> Result<CompiledRequirement, PolicyError> {
         let mut set = RoleSet::EMPTY;
         for role in &req.roles {
-            let i = self.roles.index_of(role).ok_or_else(|| {
-                format!("{context} requires role {role}, which the role map does not define")
-            })?;
+            let i = self
+                .roles
+                .index_of(role)
+                .ok_or_else(|| PolicyError::UnknownRole { rule: context.clone(), role: role.clone() })?;
             set.insert(i);
         }
         let level = match &req.assurance {
             None => 0,
-            Some(name) => self.levels.rank(name).ok_or_else(|| {
-                format!(
-                    "{context} requires the assurance level {name:?}, which the policy does not define (defined: {})",
-                    self.levels.names().join(", ")
-                )
+            Some(name) => self.levels.rank(name).ok_or_else(|| PolicyError::UnknownLevel {
+                rule: context.clone(),
+                level: name.to_string(),
+                defined: self.levels.names().iter().map(|n| n.to_string()).collect(),
             })?,
         };
         Ok(CompiledRequirement {
@@ -243,7 +241,11 @@ pub(crate) struct CompiledPolicy {
 impl CompiledPolicy {
     /// A rule applying `requirement` to every path (for requirements attached to a
     /// route by the application rather than looked up in the table).
-    pub(crate) fn fixed_rule(&self, requirement: &Requirement, label: &str) -> Result<CompiledRule, String> {
+    pub(crate) fn fixed_rule(
+        &self,
+        requirement: &Requirement,
+        label: &str,
+    ) -> Result<CompiledRule, PolicyError> {
         let compiler = RuleCompiler {
             roles: &self.roles,
             levels: &self.levels,
@@ -252,7 +254,8 @@ impl CompiledPolicy {
             defaults: &self.defaults,
             shared: Arc::clone(&self.defaults),
         };
-        compiler.rule(PathPattern::Prefix(String::new()), Vec::new(), requirement, label, label)
+        let context = RuleName::Attached(label.to_owned());
+        compiler.rule(PathPattern::Prefix(String::new()), Vec::new(), requirement, &context, label)
     }
 
     /// Every rule in the order a request tries them, the fallback last.

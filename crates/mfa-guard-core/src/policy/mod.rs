@@ -10,6 +10,7 @@
 mod assurance;
 mod compiled;
 mod decide;
+mod error;
 mod mfa;
 mod presets;
 mod requirement;
@@ -24,6 +25,7 @@ pub(crate) use assurance::{Levels, Rank};
 pub(crate) use compiled::{CompiledPolicy, CompiledRule};
 pub(crate) use decide::fresh;
 pub(crate) use decide::{Compliance, Subject};
+pub use error::{ChallengeProblem, PatternProblem, PolicyError, RuleName};
 pub use mfa::{MfaEvidence, MfaPolicy};
 pub use presets::Area;
 pub use requirement::Requirement;

@@ -8,6 +8,8 @@
 //! Patterns are compared with the path as the router reads it (see [`crate::path`]):
 //! literally, byte for byte, case-sensitive, as the routers do.
 
+use super::error::{PatternProblem, PolicyError};
+
 /// A path pattern.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PathPattern {
@@ -18,21 +20,20 @@ pub(crate) enum PathPattern {
 }
 
 impl PathPattern {
-    pub(crate) fn parse(pattern: &str) -> Result<Self, String> {
+    pub(crate) fn parse(pattern: &str) -> Result<Self, PolicyError> {
+        let bad = |problem| Err(PolicyError::Pattern { pattern: pattern.to_owned(), problem });
         if !pattern.starts_with('/') {
-            return Err(format!("route pattern {pattern:?} must start with '/'"));
+            return bad(PatternProblem::NotAbsolute);
         }
         let (literal, prefix) = match pattern.strip_suffix("/*") {
             Some(lit) => (lit, true),
             None => (pattern, false),
         };
         if literal.contains('*') {
-            return Err(format!(
-                "route pattern {pattern:?} may only end in '/*'; '*' elsewhere is not supported"
-            ));
+            return bad(PatternProblem::Wildcard);
         }
         if !literal.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return Err(format!("route pattern {pattern:?} must be visible ASCII"));
+            return bad(PatternProblem::NotVisibleAscii);
         }
         Ok(if prefix {
             PathPattern::Prefix(literal.to_owned())

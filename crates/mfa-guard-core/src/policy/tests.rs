@@ -226,7 +226,13 @@ fn a_groups_overage_fails_closed_with_its_own_reason() {
 #[test]
 fn a_route_naming_an_undefined_role_does_not_compile() {
     let err = Policy::new().route("/x", Requirement::mfa().any_role([Role::Custom("Nope".into())])).compile();
-    assert!(err.unwrap_err().contains("Nope"));
+    assert_eq!(
+        err.unwrap_err(),
+        crate::policy::PolicyError::UnknownRole {
+            rule: crate::policy::RuleName::Route("/x".into()),
+            role: Role::Custom("Nope".into())
+        }
+    );
 }
 
 #[test]

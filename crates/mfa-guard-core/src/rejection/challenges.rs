@@ -186,6 +186,22 @@ impl CustomBody {
     }
 }
 
+/// What a rule's challenge lacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChallengeProblem {
+    /// A step-up challenge without `acr_values`.
+    #[error(
+        "the step-up challenge needs acr_values: write step-up:<acr_values>, or give the rule's assurance level acr values"
+    )]
+    StepUpWithoutAcrValues,
+    /// An Entra claims challenge without an authentication context.
+    #[error(
+        "the entra-claims challenge needs an authentication context: write entra:<id>, or give the rule's assurance level an acrs value"
+    )]
+    EntraClaimsWithoutContext,
+}
+
 impl Challenges {
     /// The settings of a rule: these defaults, with the rule's own challenge,
     /// freshness (`max_age`) and what its assurance level can be asked for with
@@ -196,7 +212,7 @@ impl Challenges {
         challenge: Option<&Challenge>,
         max_age: Option<u64>,
         ask: Option<Ask<'_>>,
-    ) -> Result<Challenges, String> {
+    ) -> Result<Challenges, ChallengeProblem> {
         let mut rule = self.clone();
         if let Some(max_age) = max_age {
             rule.max_age = Some(max_age);
@@ -222,14 +238,12 @@ impl Challenges {
             rule.ask_for_context(context);
         }
         match rule.style {
-            ChallengeStyle::StepUp if rule.acr_values.is_none() => Err(
-                "the step-up challenge needs acr_values: write step-up:<acr_values>, or give the rule's assurance level acr values"
-                    .to_owned(),
-            ),
-            ChallengeStyle::EntraClaims if rule.claims.is_none() => Err(
-                "the entra-claims challenge needs an authentication context: write entra:<id>, or give the rule's assurance level an acrs value"
-                    .to_owned(),
-            ),
+            ChallengeStyle::StepUp if rule.acr_values.is_none() => {
+                Err(ChallengeProblem::StepUpWithoutAcrValues)
+            }
+            ChallengeStyle::EntraClaims if rule.claims.is_none() => {
+                Err(ChallengeProblem::EntraClaimsWithoutContext)
+            }
             ChallengeStyle::EntraClaims => {
                 rule.authorization_uri.get_or_insert_with(|| ENTRA_AUTHORIZATION_URI.to_owned());
                 Ok(rule)

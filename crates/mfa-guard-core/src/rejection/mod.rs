@@ -29,7 +29,7 @@ pub use challenge::{ParsedChallenge, parse_challenge};
 pub(crate) use challenge::{quote_untrusted, sanitize_description};
 pub(crate) use challenges::Ask;
 pub(crate) use challenges::{BodyRenderer, Challenges};
-pub use challenges::{Challenge, CustomBody, ENTRA_AUTHORIZATION_URI, InvalidChallenge};
+pub use challenges::{Challenge, ChallengeProblem, CustomBody, ENTRA_AUTHORIZATION_URI, InvalidChallenge};
 pub use code::RejectionCode;
 pub use refusal::Refusal;
 use response::Inner;

@@ -66,7 +66,7 @@ impl FromStr for FailMode {
         if !rest.starts_with(char::is_whitespace) {
             return Err(bad());
         }
-        let duration = parse_duration(rest).map_err(|e| {
+        let duration = crate::time::parse_duration(rest).map_err(|e| {
             StoreError::invalid_input(format!("{text:?}: the time after open-for is not a duration: {e}"))
         })?;
         Ok(FailMode::OpenFor(duration))
@@ -80,19 +80,6 @@ impl fmt::Display for FailMode {
             FailMode::OpenFor(d) => write!(f, "open-for {}", humantime::format_duration(*d)),
         }
     }
-}
-
-/// A duration as the configuration writes one: bare seconds (`"60"`) or in words
-/// (`"90s"`, `"5m"`, `"1h 30m"`). The grammar of `config::parse_duration`, not
-/// called from here because the configuration depends on this module and the
-/// module graph stays acyclic.
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(secs));
-    }
-    humantime::parse_duration(text)
-        .map_err(|e| format!("{text:?} is not a duration like \"90s\", \"5m\" or \"1h 30m\" ({e})"))
 }
 
 /// A password, never shown.
@@ -548,7 +535,7 @@ pub(crate) fn resolve(
         settings = settings.fail(fail.parse().map_err(|e| (v_fail, e))?);
     }
     if let Some(stale) = &vars.stale_after {
-        let bound = parse_duration(stale)
+        let bound = crate::time::parse_duration(stale)
             .map_err(|e| (v_stale, StoreError::invalid_input(format!("{v_stale}: {e}"))))?;
         settings = settings.stale_after(bound).map_err(|e| (v_stale, e))?;
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::verifier::Issuer;
 use super::{AlgorithmSet, DEFAULT_LEEWAY_SECS, IssuerPattern, Tenants, Verifier};
 use crate::algorithm::{Algorithm, KeyFamily};
-use crate::error::{BuildError, BuildErrorKind};
+use crate::error::BuildError;
 use crate::keys::KeySource;
 use crate::time::{Clock, SystemClock};
 
@@ -64,8 +64,7 @@ impl VerifierBuilder {
         match self.issuers.last_mut() {
             Some((_, slot @ None)) => *slot = Some(keys),
             Some((Some(iss), Some(_))) => {
-                let msg = format!("issuer {iss} was given keys twice");
-                self.errors.push(BuildError::new(BuildErrorKind::Keys, msg));
+                self.errors.push(BuildError::KeysGivenTwice { issuer: iss.clone() });
             }
             _ => self.issuers.push((None, Some(keys))),
         }
@@ -160,41 +159,18 @@ impl VerifierBuilder {
             return Err(e);
         }
         if self.issuers.is_empty() {
-            return Err(BuildError::new(
-                BuildErrorKind::Issuer,
-                "no issuer is configured; add one with .issuer(..).keys(..)",
-            ));
+            return Err(BuildError::NoIssuer);
         }
-        let tenants = self
-            .tenants
-            .map(Tenants::new)
-            .transpose()
-            .map_err(|e| BuildError::new(BuildErrorKind::Issuer, e))?;
+        let tenants = self.tenants.map(Tenants::new).transpose()?;
         let mut issuers = Vec::with_capacity(self.issuers.len());
         for (issuer, keys) in self.issuers {
-            let configured = issuer
-                .as_deref()
-                .map(IssuerPattern::new)
-                .transpose()
-                .map_err(|e| BuildError::new(BuildErrorKind::Issuer, e.to_string()))?;
-            let keys = keys.ok_or_else(|| {
-                BuildError::new(
-                    BuildErrorKind::Keys,
-                    format!(
-                        "issuer {} has no key source; call .keys(..) after .issuer(..)",
-                        issuer.unwrap_or_default()
-                    ),
-                )
-            })?;
+            let configured = issuer.as_deref().map(IssuerPattern::new).transpose()?;
+            let keys = keys.ok_or_else(|| BuildError::NoKeySource { issuer: issuer.unwrap_or_default() })?;
             if let Some(e) = keys.error() {
-                return Err(BuildError::new(BuildErrorKind::Keys, e.to_owned()));
+                return Err(BuildError::KeySource(e.clone()));
             }
             if configured.is_none() && !keys.declares_issuer() {
-                return Err(BuildError::new(
-                    BuildErrorKind::Issuer,
-                    "a key source without an issuer must declare one (OIDC discovery does); \
-                     add .issuer(..) before .keys(..)",
-                ));
+                return Err(BuildError::IssuerNotDeclared);
             }
             issuers.push(Issuer {
                 configured,
@@ -204,44 +180,29 @@ impl VerifierBuilder {
             });
         }
         if self.audiences.is_empty() {
-            return Err(BuildError::new(
-                BuildErrorKind::Audience,
-                "no audience is configured; add one with .audience(..)",
-            ));
+            return Err(BuildError::NoAudience);
         }
         if let Some(a) = self.audiences.iter().find(|a| a.is_empty()) {
-            return Err(BuildError::new(BuildErrorKind::Audience, format!("audience {a:?} is empty")));
+            return Err(BuildError::EmptyAudience { audience: a.clone() });
         }
         if self.algorithms.is_empty() {
-            return Err(BuildError::new(BuildErrorKind::Algorithms, "the algorithm allow-list is empty"));
+            return Err(BuildError::NoAlgorithms);
         }
         let hmac_allowed = self.algorithms.iter().any(|a| a.family() == KeyFamily::Hmac);
         let hmac_keys = issuers.iter().any(|i| i.keys.has_hmac());
         if hmac_keys && !hmac_allowed {
-            return Err(BuildError::new(
-                BuildErrorKind::Algorithms,
-                "an issuer has an HMAC secret but no HS algorithm is allowed; add HS256 to the allow-list",
-            ));
+            return Err(BuildError::HmacSecretWithoutAlgorithm);
         }
         if hmac_allowed && !hmac_keys {
-            return Err(BuildError::new(
-                BuildErrorKind::Algorithms,
-                "an HS algorithm is allowed but no issuer has an HMAC secret; HMAC is only honoured with a configured secret",
-            ));
+            return Err(BuildError::HmacAlgorithmWithoutSecret);
         }
         if self.leeway > Duration::from_secs(300) {
-            return Err(BuildError::new(
-                BuildErrorKind::Policy,
-                "leeway above 5 minutes would accept long-expired tokens",
-            ));
+            return Err(BuildError::Leeway { leeway: self.leeway });
         }
         let max_lifetime = match self.max_token_lifetime {
             None => None,
             Some(d) if d.as_secs() == 0 => {
-                return Err(BuildError::new(
-                    BuildErrorKind::Policy,
-                    "max_token_lifetime must be at least one second; a shorter one would refuse every token",
-                ));
+                return Err(BuildError::MaxTokenLifetime);
             }
             Some(d) => Some(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)),
         };

@@ -8,12 +8,9 @@
 
 use std::fmt;
 
-const PLACEHOLDER: &str = "{tenantid}";
+use crate::error::InvalidIssuer;
 
-/// Why an expected issuer cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct InvalidIssuer(String);
+const PLACEHOLDER: &str = "{tenantid}";
 
 /// An expected issuer: an exact string or a `{tenantid}` template.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,21 +34,20 @@ pub(crate) enum IssuerMatch {
 impl IssuerPattern {
     /// Parses an expected issuer; `{tenantid}` may appear at most once.
     pub fn new(issuer: &str) -> Result<Self, InvalidIssuer> {
-        let bad = |why: String| Err(InvalidIssuer(why));
         if issuer.is_empty() {
-            return bad("an issuer must not be empty".into());
+            return Err(InvalidIssuer::Empty);
         }
         if !issuer.bytes().all(|b| (0x21..0x7f).contains(&b)) {
-            return bad(format!("issuer {issuer:?} must be visible ASCII without spaces"));
+            return Err(InvalidIssuer::NotVisibleAscii { issuer: issuer.to_owned() });
         }
         let placeholder = issuer.find(PLACEHOLDER);
         if let Some(at) = placeholder
             && issuer[at + PLACEHOLDER.len()..].contains(PLACEHOLDER)
         {
-            return bad(format!("issuer {issuer:?} holds {PLACEHOLDER} more than once"));
+            return Err(InvalidIssuer::PlaceholderTwice { issuer: issuer.to_owned() });
         }
         if issuer.replace(PLACEHOLDER, "").contains(['{', '}']) {
-            return bad(format!("issuer {issuer:?} holds a placeholder other than {PLACEHOLDER}"));
+            return Err(InvalidIssuer::OtherPlaceholder { issuer: issuer.to_owned() });
         }
         Ok(Self { raw: issuer.to_owned(), placeholder })
     }

@@ -18,9 +18,10 @@ pub use builder::VerifierBuilder;
 pub(crate) use verifier::{Step, Waiting};
 pub use verifier::{Verified, Verifier};
 
+pub use crate::error::{InvalidIssuer, InvalidTenants};
 pub(crate) use issuer::IssuerMatch;
+pub use issuer::IssuerPattern;
 pub(crate) use issuer::is_guid;
-pub use issuer::{InvalidIssuer, IssuerPattern};
 pub(crate) use tenant::Tenants;
 
 use std::borrow::Cow;

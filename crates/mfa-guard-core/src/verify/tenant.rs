@@ -12,6 +12,7 @@ use std::collections::HashSet;
 use std::fmt;
 
 use super::is_guid;
+use crate::error::InvalidTenants;
 
 /// A tenant id in lowercase: the form the allow-list holds and looks up.
 type TenantId = [u8; 36];
@@ -28,19 +29,15 @@ pub(crate) struct Tenants {
 impl Tenants {
     /// Checks every entry is a GUID; an empty list is refused (it would admit
     /// nothing, which is not what anyone configuring it means).
-    pub(crate) fn new(list: Vec<String>) -> Result<Self, String> {
+    pub(crate) fn new(list: Vec<String>) -> Result<Self, InvalidTenants> {
         if list.is_empty() {
-            return Err("the tenant allow-list is empty; name at least one tenant id, or leave the \
-                        list out to accept every tenant"
-                .into());
+            return Err(InvalidTenants::Empty);
         }
         let mut tenants = Vec::with_capacity(list.len());
         let mut set = HashSet::with_capacity(list.len());
         for tenant in list {
             if !is_guid(&tenant) {
-                return Err(format!(
-                    "tenant {tenant:?} is not a tenant id (a GUID like aaaabbbb-0000-cccc-1111-dddd2222eeee)"
-                ));
+                return Err(InvalidTenants::NotATenantId { tenant });
             }
             let tenant = tenant.to_ascii_lowercase();
             if lowercase_id(&tenant).is_some_and(|id| set.insert(id)) {
@@ -95,8 +92,9 @@ mod tests {
     fn entries_that_are_not_guids_or_an_empty_list_are_refused() {
         for bad in ["common", "organizations", "contoso.onmicrosoft.com", "", &format!(" {A}")] {
             let err = Tenants::new(vec![bad.into()]).unwrap_err();
-            assert!(err.contains("is not a tenant id"), "{bad:?}: {err}");
+            assert_eq!(err, InvalidTenants::NotATenantId { tenant: bad.to_owned() });
+            assert!(err.to_string().contains("is not a tenant id"), "{bad:?}: {err}");
         }
-        assert!(Tenants::new(Vec::new()).unwrap_err().contains("empty"));
+        assert_eq!(Tenants::new(Vec::new()).unwrap_err(), InvalidTenants::Empty);
     }
 }

@@ -35,7 +35,7 @@ pub(crate) async fn show(State(idp): State<Arc<DevIdp>>, uri: Uri) -> Response {
 fn sign_in_page(idp: &DevIdp, params: &Params) -> Response {
     let refused = "Sign-in request refused";
     if let Err(why) = idp.client.check(params.get("client_id"), params.get("redirect_uri")) {
-        return message(StatusCode::BAD_REQUEST, refused, &why);
+        return message(StatusCode::BAD_REQUEST, refused, &why.to_string());
     }
     if params.get("response_type") != Some("code")
         || params.get("code_challenge_method") != Some("S256")
@@ -79,7 +79,7 @@ pub(crate) async fn submit(State(idp): State<Arc<DevIdp>>, body: Result<Bytes, B
     let Some(params) = body.ok().and_then(|b| Params::parse(&b).ok()) else { return pages::too_large() };
     let refused = "Sign-in refused";
     if let Err(why) = idp.client.check(params.get("client_id"), params.get("redirect_uri")) {
-        return message(StatusCode::BAD_REQUEST, refused, &why);
+        return message(StatusCode::BAD_REQUEST, refused, &why.to_string());
     }
     let Some(user) = params.get("user").and_then(|id| USERS.iter().position(|u| u.id == id)) else {
         return message(StatusCode::BAD_REQUEST, refused, "Choose an account.");

@@ -49,13 +49,26 @@ impl Client {
     }
 
     /// Whether a request's `client_id` and `redirect_uri` name this client; why not.
-    pub(crate) fn check(&self, client_id: Option<&str>, redirect_uri: Option<&str>) -> Result<(), String> {
+    pub(crate) fn check(
+        &self,
+        client_id: Option<&str>,
+        redirect_uri: Option<&str>,
+    ) -> Result<(), NotThisClient> {
         if client_id != Some(self.id.as_str()) {
-            return Err(format!("unknown client_id (the development issuer knows only {})", self.id));
+            return Err(NotThisClient::ClientId { known: self.id.clone() });
         }
         if redirect_uri != Some(self.redirect_uri.as_str()) {
-            return Err(format!("redirect_uri must be {}", self.redirect_uri));
+            return Err(NotThisClient::RedirectUri { expected: self.redirect_uri.clone() });
         }
         Ok(())
     }
+}
+
+/// Why a request does not come from the development issuer's client.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum NotThisClient {
+    #[error("unknown client_id (the development issuer knows only {known})")]
+    ClientId { known: String },
+    #[error("redirect_uri must be {expected}")]
+    RedirectUri { expected: String },
 }

@@ -31,7 +31,7 @@ pub(crate) async fn exchange(
         return oauth_error("unsupported_grant_type", "only authorization_code");
     }
     if let Err(why) = idp.client.check(params.get("client_id"), params.get("redirect_uri")) {
-        return oauth_error("invalid_client", &why);
+        return oauth_error("invalid_client", &why.to_string());
     }
     let Some(grant) = idp.grants.redeem(params.get("code").unwrap_or_default()) else {
         return oauth_error("invalid_grant", "unknown, expired or already used code");

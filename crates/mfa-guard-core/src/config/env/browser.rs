@@ -62,7 +62,7 @@ impl Environment {
                 "browser sign-in needs MFA_SESSION_KEYS (id:base64-key, 32 bytes, e.g. \
                  `k1:$(openssl rand -base64 32)`), the same on every replica",
             )),
-            None => SessionKeys::random("dev").map_err(|e| EnvError::Development(e.to_string())),
+            None => SessionKeys::random("dev").map_err(EnvError::Development),
         };
         let step_up = o
             .step_up

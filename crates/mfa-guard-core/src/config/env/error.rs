@@ -21,9 +21,11 @@ pub enum EnvError {
     /// The settings do not make a guard.
     #[error("{0}")]
     Build(#[from] BuildError),
-    /// The development issuer could not be made.
+    /// Development mode's session key (browser sign-in without `MFA_SESSION_KEYS`)
+    /// could not be made.
+    #[cfg(feature = "browser")]
     #[error("development issuer: {0}")]
-    Development(String),
+    Development(#[source] crate::browser::BrowserError),
 }
 
 pub(super) fn variable(name: &'static str, message: impl Into<String>) -> EnvError {

@@ -10,10 +10,11 @@ use serde::Deserialize;
 use super::store::{Doc, DocKind, Keys, Metadata};
 use super::{Origin, RemoteOptions, Shared};
 use crate::keys::KeySet;
+use crate::keys::error::DocumentError;
 use crate::keys::fetch::{self, check_url};
 
 impl Shared {
-    pub(super) async fn fetch_all(&self) -> Result<Arc<Keys>, String> {
+    pub(super) async fn fetch_all(&self) -> Result<Arc<Keys>, DocumentError> {
         let now = self.now();
         let jwks_uri = match &self.origin {
             Origin::Jwks(url) => url.clone(),
@@ -33,8 +34,9 @@ impl Shared {
         };
         let fetched = fetch::fetch(&self.client, &jwks_uri, self.options.max_bytes, self.options.timeout)
             .await
-            .map_err(|e| format!("JWKS {jwks_uri}: {e}"))?;
-        let set = KeySet::from_json(&fetched.body).map_err(|e| format!("JWKS {jwks_uri}: {e}"))?;
+            .map_err(|error| DocumentError::JwksFetch { url: jwks_uri.to_string(), error })?;
+        let set = KeySet::from_json(&fetched.body)
+            .map_err(|error| DocumentError::Jwks { url: jwks_uri.to_string(), error })?;
         let now = self.now();
         let set = match self.keys(now) {
             Some(previous) => previous.set.succeed(set),
@@ -50,7 +52,7 @@ impl Shared {
         Ok(keys)
     }
 
-    pub(super) async fn fetch_metadata(&self, url: &Url) -> Result<Arc<Metadata>, String> {
+    pub(super) async fn fetch_metadata(&self, url: &Url) -> Result<Arc<Metadata>, DocumentError> {
         #[derive(Deserialize)]
         struct Raw {
             issuer: String,
@@ -58,13 +60,14 @@ impl Shared {
         }
         let fetched = fetch::fetch(&self.client, url, self.options.max_bytes, self.options.timeout)
             .await
-            .map_err(|e| format!("discovery {url}: {e}"))?;
+            .map_err(|error| DocumentError::DiscoveryFetch { url: url.to_string(), error })?;
         let raw: Raw = serde_json::from_slice(&fetched.body)
-            .map_err(|_| format!("discovery {url}: not an OpenID configuration with issuer and jwks_uri"))?;
+            .map_err(|_| DocumentError::NotDiscovery { url: url.to_string() })?;
         if raw.issuer.is_empty() {
-            return Err(format!("discovery {url}: empty issuer"));
+            return Err(DocumentError::EmptyIssuer { url: url.to_string() });
         }
-        let jwks_uri = check_url(&raw.jwks_uri).map_err(|e| format!("discovery {url}: jwks_uri {e}"))?;
+        let jwks_uri = check_url(&raw.jwks_uri)
+            .map_err(|error| DocumentError::JwksUri { url: url.to_string(), error })?;
         let now = self.now();
         let ttl = self.ttl(fetched.max_age);
         let m = Arc::new(Metadata {

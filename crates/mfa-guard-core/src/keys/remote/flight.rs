@@ -8,6 +8,7 @@ use std::sync::{Arc, MutexGuard};
 use super::Shared;
 use super::store::Keys;
 use crate::keys::KeyError;
+use crate::keys::error::DocumentError;
 
 /// What the fetches so far have left: the latest outcome, the backoff, the
 /// unknown-`kid` cooldown, whether a background refresh runs.
@@ -16,7 +17,7 @@ pub(super) struct State {
     /// Completed fetch attempts.
     attempts: u64,
     /// Why the latest attempt failed (`None`: it succeeded, or none ran yet).
-    pub(super) last_failure: Option<String>,
+    pub(super) last_failure: Option<DocumentError>,
     /// Consecutive failed attempts.
     failures: u32,
     /// No attempt before this time (backoff).
@@ -36,8 +37,12 @@ impl Shared {
 
     pub(super) fn unavailable(&self, state: &State, now: i64) -> KeyError {
         let retry_after = u64::try_from(state.retry_at - now).unwrap_or(0).max(1);
-        let why = state.last_failure.as_deref().unwrap_or("no answer yet");
-        KeyError::unavailable(format!("the key source {} cannot be fetched ({why})", self.url()), retry_after)
+        let url = self.url();
+        let message = match &state.last_failure {
+            Some(why) => format!("the key source {url} cannot be fetched ({why})"),
+            None => format!("the key source {url} cannot be fetched (no answer yet)"),
+        };
+        KeyError::unavailable(message, retry_after)
     }
 
     fn backoff(&self, failures: u32) -> i64 {

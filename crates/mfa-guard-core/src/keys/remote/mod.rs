@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex};
 
 use reqwest::Url;
 
+use super::error::UnusableUrl;
 use super::fetch;
 use super::{IssuerFuture, KeyFuture, KeyProvider, Lookup, PrefetchFuture};
 use crate::algorithm::Algorithm;
@@ -71,7 +72,7 @@ struct Shared {
 }
 
 impl RemoteKeys {
-    pub(crate) fn new(origin: Origin, options: RemoteOptions) -> Result<Self, String> {
+    pub(crate) fn new(origin: Origin, options: RemoteOptions) -> Result<Self, UnusableUrl> {
         let client = match &options.client {
             Some(c) => c.clone(),
             None => fetch::default_client(options.connect_timeout, options.timeout)?,
