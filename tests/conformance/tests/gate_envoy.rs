@@ -176,8 +176,96 @@ fn envoy_http_asks_serve_with_what_browser_sign_in_reads() {
             p["exact"].as_str() == Some(name) || p["prefix"].as_str().is_some_and(|s| name.starts_with(s))
         })
     };
-    // What `RequestInfo::is_navigation` and browser mode's origin check read.
-    for name in ["cookie", "accept", "origin", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest"] {
+    for name in BROWSER_HEADERS {
         assert!(allowed(name), "envoy-http.yaml: allowed_headers lacks {name}");
     }
+}
+
+/// What browser sign-in reads of a request: the session cookie, what
+/// `RequestInfo::is_navigation` reads and browser mode's origin check.
+const BROWSER_HEADERS: [&str; 6] =
+    ["cookie", "accept", "origin", "sec-fetch-mode", "sec-fetch-site", "sec-fetch-dest"];
+
+/// Every document of `deploy/<file>`.
+fn load_all(file: &str) -> Vec<Yaml> {
+    let path = deploy_dir().join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    YamlLoader::load_from_str(&text).expect("YAML")
+}
+
+fn of_kind<'a>(docs: &'a [Yaml], kind: &str) -> Vec<&'a Yaml> {
+    docs.iter().filter(|d| d["kind"].as_str() == Some(kind)).collect()
+}
+
+#[test]
+fn envoy_gateway_asks_serve_with_what_browser_sign_in_reads() {
+    // Envoy Gateway sends the gRPC check only the headers headersToExtAuth names:
+    // the same as the HTTP recipe's allowed_headers, or a person gets the API's 401.
+    let docs = load_all("envoy/gateway-security-policy.yaml");
+    let policies = of_kind(&docs, "SecurityPolicy");
+    assert_eq!(policies.len(), 1, "one SecurityPolicy");
+    let ext = &policies[0]["spec"]["extAuth"];
+    let named: Vec<&str> =
+        ext["headersToExtAuth"].as_vec().expect("headersToExtAuth").iter().filter_map(Yaml::as_str).collect();
+    for name in ["authorization", "content-type"].iter().chain(&BROWSER_HEADERS) {
+        assert!(named.contains(name), "gateway-security-policy.yaml: headersToExtAuth lacks {name}");
+    }
+    assert_eq!(ext["failOpen"].as_bool(), Some(false), "a gate that cannot ask lets nobody through");
+}
+
+#[test]
+fn envoy_gateway_sends_the_browser_prefix_to_serve_without_asking_ext_authz() {
+    let prefix = BrowserPrefix::default();
+    let docs = load_all("envoy/gateway-security-policy.yaml");
+    let policy = of_kind(&docs, "SecurityPolicy")[0];
+    let targeted: Vec<&str> = policy["spec"]["targetRefs"]
+        .as_vec()
+        .expect("targetRefs")
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    let routes = of_kind(&docs, "HTTPRoute");
+    let pages = routes
+        .iter()
+        .find(|r| {
+            r["spec"]["rules"].as_vec().into_iter().flatten().any(|rule| {
+                rule["matches"].as_vec().into_iter().flatten().any(|m| {
+                    m["path"]["type"].as_str() == Some("PathPrefix")
+                        && m["path"]["value"].as_str() == Some(prefix.as_str())
+                })
+            })
+        })
+        .unwrap_or_else(|| panic!("gateway-security-policy.yaml: no HTTPRoute for {}", prefix.as_str()));
+    let name = pages["metadata"]["name"].as_str().expect("the route's name");
+    assert!(!targeted.contains(&name), "the SecurityPolicy would ask ext_authz about serve's own pages");
+    assert!(!pages["spec"]["hostnames"].is_badvalue(), "hostnames rank before paths: the route names them");
+    let rule = &pages["spec"]["rules"][0];
+    assert_eq!(
+        (rule["backendRefs"][0]["name"].as_str(), rule["backendRefs"][0]["port"].as_i64()),
+        (Some("mfa-guard"), Some(SERVE_HTTP_PORT)),
+        "the prefix goes to serve's HTTP listener"
+    );
+    // That port is the Service's HTTP one (the gRPC check is on another).
+    let service = load_all("kubernetes/mfa-guard.yaml")
+        .into_iter()
+        .find(|d| d["kind"].as_str() == Some("Service"))
+        .expect("the Service");
+    let http = service["spec"]["ports"]
+        .as_vec()
+        .expect("ports")
+        .iter()
+        .find(|p| p["port"].as_i64() == Some(SERVE_HTTP_PORT))
+        .expect("the Service's port 9000");
+    assert_eq!(http["name"].as_str(), Some("http"));
+    assert!(http["appProtocol"].is_badvalue(), "serve's HTTP listener speaks HTTP/1.1");
+    assert_eq!(
+        policy["spec"]["extAuth"]["grpc"]["backendRefs"][0]["port"].as_i64(),
+        service["spec"]["ports"]
+            .as_vec()
+            .expect("ports")
+            .iter()
+            .find(|p| p["name"].as_str() == Some("grpc"))
+            .and_then(|p| p["port"].as_i64()),
+        "the SecurityPolicy asks serve's gRPC listener"
+    );
 }
