@@ -4,15 +4,19 @@
 // the gate. The application shows the identity headers it received as JSON in
 // <pre id="identity">.
 //
-//   node gate.mjs --gate NAME=URL [--screenshots DIR]
+//   node gate.mjs --gate NAME=URL [--provider dev|oidc] [--screenshots DIR]
 //
-// The provider is the development identity server (its sign-in page is
-// /dev-idp/authorize on its own origin). Examples, each in a fresh browser context:
+// The provider, on an origin of its own: `dev` (the default), the development
+// identity server, whose sign-in page is /dev-idp/authorize; `oidc`, oidc-provider
+// (tests/idp/provider.mjs) and its interactive pages (password step, MFA step; its
+// authorization endpoint is /auth, its end-session endpoint sends the browser back
+// to /.mfa-guard/signed-out). Examples, each in a fresh browser context:
 //   1  MFA at sign-in at /overview; /commerce/customers opens without a second
 //      prompt (1 provider round trip);
 //   3  password at /overview; /commerce/customers steps up to MFA (a 2nd round trip)
-//      and opens; sign out at /.mfa-guard/sign-out (its button) lands on
-//      /.mfa-guard/signed-out with the session cookie gone; all again (2 + 2);
+//      and opens; sign out at /.mfa-guard/sign-out (its button; with oidc, through
+//      the provider's end-session endpoint) lands on /.mfa-guard/signed-out with the
+//      session cookie gone; all again (2 + 2);
 //   4  a user whose MFA is not `mfa`: the step-up ends on the 401 page, whose status
 //      line and <h1> say "Unauthorized - MFA required"; /billing/invoices shows it
 //      again with no new round trip (2).
@@ -32,12 +36,12 @@ const PREFIX = '/.mfa-guard/';
 const AUTHORIZE = '/dev-idp/authorize';
 
 function usage(why) {
-  process.stderr.write(`${why}\nusage: node gate.mjs --gate NAME=URL [--screenshots DIR]\n`);
+  process.stderr.write(`${why}\nusage: node gate.mjs --gate NAME=URL [--provider dev|oidc] [--screenshots DIR]\n`);
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const opts = { gate: null, screenshots: null };
+  const opts = { gate: null, provider: 'dev', screenshots: null };
   for (let i = 0; i < argv.length; i++) {
     const value = () => (i + 1 < argv.length ? argv[++i] : usage(`${argv[i]} needs a value`));
     if (argv[i] === '--gate') {
@@ -45,6 +49,9 @@ function parseArgs(argv) {
       const eq = spec.indexOf('=');
       if (eq <= 0) usage(`--gate ${spec}: expected NAME=URL`);
       opts.gate = { name: spec.slice(0, eq), origin: new URL(spec.slice(eq + 1)).origin };
+    } else if (argv[i] === '--provider') {
+      opts.provider = value();
+      if (!(opts.provider in PROVIDERS)) usage(`--provider ${opts.provider}: dev or oidc`);
     } else if (argv[i] === '--screenshots') {
       opts.screenshots = value();
     } else {
@@ -65,16 +72,17 @@ function check(cond, what) {
 
 /** A tab: the provider round trips it made and its main-frame responses. */
 class Tab {
-  constructor(page, gate) {
+  constructor(page, gate, provider) {
     this.page = page;
     this.gate = gate;
+    this.provider = provider;
     this.trips = 0;
     this.navigations = [];
     page.setDefaultTimeout(STEP_TIMEOUT_MS);
     page.setDefaultNavigationTimeout(STEP_TIMEOUT_MS);
     page.on('request', (req) => {
       const url = new URL(req.url());
-      if (req.method() === 'GET' && req.isNavigationRequest() && url.pathname === AUTHORIZE) {
+      if (req.method() === 'GET' && req.isNavigationRequest() && provider.isAuthorize(url, gate)) {
         this.trips += 1;
         log(`  ${gate.name}: provider round trip #${this.trips}`);
       }
@@ -132,23 +140,67 @@ class Tab {
   }
 }
 
-/** Signs `user` in on the development sign-in page shown (`mfa`: password + MFA). */
-async function signIn(tab, user, { mfa, stepUp, until }) {
-  const page = tab.page;
-  check(tab.path() === AUTHORIZE, `${tab.gate.name}: expected the sign-in page, at ${page.url()}`);
-  check(new URL(page.url()).origin !== tab.gate.origin, `${tab.gate.name}: the provider is on the gate's origin`);
-  const asked = await page.locator('#mfa-requested').count();
-  check(asked === (stepUp ? 1 : 0), `${tab.gate.name}: the sign-in page ${asked ? 'asks' : 'does not ask'} for MFA`);
-  await page.check(`#user-${user}`);
-  await tab.submit(mfa ? '#sign-in-mfa' : '#sign-in-password', until);
+/** The sign-in pages of each provider, driven by clicks. */
+const PROVIDERS = {
+  dev: {
+    users: { mfaAtSignIn: 'admin', admin: 'admin', incompatible: 'incompatible' },
+    isAuthorize: (url) => url.pathname === AUTHORIZE,
+    /** Signs `user` in on the development sign-in page shown (`mfa`: password + MFA). */
+    async signIn(tab, user, { mfa, stepUp, until }) {
+      const page = tab.page;
+      check(tab.path() === AUTHORIZE, `${tab.gate.name}: expected the sign-in page, at ${page.url()}`);
+      check(new URL(page.url()).origin !== tab.gate.origin, `${tab.gate.name}: the provider is on the gate's origin`);
+      const asked = await page.locator('#mfa-requested').count();
+      check(asked === (stepUp ? 1 : 0), `${tab.gate.name}: the sign-in page ${asked ? 'asks' : 'does not ask'} for MFA`);
+      await page.check(`#user-${user}`);
+      await tab.submit(mfa ? '#sign-in-mfa' : '#sign-in-password', until);
+    },
+  },
+  oidc: {
+    users: { mfaAtSignIn: 'mfa-at-sign-in', admin: 'admin-agent', incompatible: 'incompatible-mfa' },
+    // The authorization endpoint; /auth/:uid (resuming after the login) is the
+    // same round trip, not a new one.
+    isAuthorize: (url, gate) => url.origin !== gate.origin && url.pathname === '/auth',
+    /** The password step and, with `mfa`, the MFA step (a code) of oidc-provider. */
+    async signIn(tab, account, { mfa, until }) {
+      const page = tab.page;
+      await page.waitForSelector('#sign-in');
+      check(new URL(page.url()).origin !== tab.gate.origin, `${tab.gate.name}: the provider is on the gate's origin`);
+      const h1 = (await page.innerText('h1')).trim();
+      check(h1 === 'Sign in', `${tab.gate.name}: the password step's <h1> is ${h1}`);
+      await page.check(`#account-${account}`);
+      await page.fill('#password', 'password');
+      if (!mfa) {
+        await tab.submit('#sign-in', until);
+        return;
+      }
+      await Promise.all([page.waitForSelector('#otp'), page.click('#sign-in')]);
+      const step = (await page.innerText('h1')).trim();
+      check(step === 'Verify your identity', `${tab.gate.name}: the MFA step's <h1> is ${step}`);
+      await page.fill('#otp', '123456');
+      await tab.submit('#verify', until);
+    },
+  },
+};
+
+/** A sign-in page of the provider is shown: the browser left the gate for it. */
+async function expectSignInPage(tab, what) {
+  check(new URL(tab.page.url()).origin !== tab.gate.origin, `${tab.gate.name}: ${what} (at ${tab.page.url()})`);
+  if (tab.provider === PROVIDERS.oidc) await tab.page.waitForSelector('#sign-in');
+  else check(tab.path() === AUTHORIZE, `${tab.gate.name}: ${what} (at ${tab.page.url()})`);
+}
+
+/** Signs `role` (a key of the provider's `users`) in on the sign-in page shown. */
+function signIn(tab, role, options) {
+  return tab.provider.signIn(tab, tab.provider.users[role], options);
 }
 
 const at = (pathname) => (url) => url.pathname === pathname;
 
 async function example1(tab, ctx) {
   await tab.open('/overview');
-  check(tab.path() === AUTHORIZE, `${tab.gate.name}: /overview did not send the browser to sign in`);
-  await signIn(tab, 'admin', { mfa: true, stepUp: false, until: at('/overview') });
+  await expectSignInPage(tab, '/overview did not send the browser to sign in');
+  await signIn(tab, 'mfaAtSignIn', { mfa: true, stepUp: false, until: at('/overview') });
   const overview = await tab.expectApplication('/overview');
   check(overview.mfa === 'true', `${tab.gate.name}: /overview without MFA: ${JSON.stringify(overview)}`);
   if (ctx.screenshot) await tab.page.screenshot({ path: ctx.screenshot('gate-application.png') });
@@ -161,11 +213,12 @@ async function example1(tab, ctx) {
 async function passwordThenStepUp(tab) {
   const before = tab.trips;
   await tab.open('/overview');
+  await expectSignInPage(tab, '/overview did not send the browser to sign in');
   await signIn(tab, 'admin', { mfa: false, stepUp: false, until: at('/overview') });
   const overview = await tab.expectApplication('/overview');
   check(overview.mfa === 'false', `${tab.gate.name}: /overview: ${JSON.stringify(overview)}`);
   await tab.open('/commerce/customers');
-  check(tab.path() === AUTHORIZE, `${tab.gate.name}: /commerce/customers did not step up (at ${tab.page.url()})`);
+  await expectSignInPage(tab, '/commerce/customers did not step up');
   await signIn(tab, 'admin', { mfa: true, stepUp: true, until: at('/commerce/customers') });
   const customers = await tab.expectApplication('/commerce/customers');
   check(customers.mfa === 'true', `${tab.gate.name}: /commerce/customers: ${JSON.stringify(customers)}`);
@@ -177,7 +230,13 @@ async function example3(tab) {
   log(`  ${tab.gate.name}: sign out`);
   await tab.open(`${PREFIX}sign-out`);
   check(tab.finalResponse()?.status() === 200, `${tab.gate.name}: the sign-out page is not 200`);
+  // With oidc the button's POST goes on to the provider's end-session endpoint,
+  // whose confirmation page submits itself and sends the browser back to the
+  // signed-out page (the post-logout URI): none of it is a sign-in round trip.
+  const tripsBefore = tab.trips;
   await tab.submit('#sign-out', at(`${PREFIX}signed-out`));
+  check(new URL(tab.page.url()).origin === tab.gate.origin, `${tab.gate.name}: sign-out ended at ${tab.page.url()}`);
+  check(tab.trips === tripsBefore, `${tab.gate.name}: signing out made a sign-in round trip`);
   const cookies = await tab.page.context().cookies(tab.gate.origin);
   check(!cookies.some((c) => c.name === 'mfa-guard'), `${tab.gate.name}: the session cookie survived the sign-out`);
   const landing = tab.path();
@@ -193,9 +252,11 @@ async function example3(tab) {
 
 async function example4(tab, ctx) {
   await tab.open('/overview');
+  await expectSignInPage(tab, '/overview did not send the browser to sign in');
   await signIn(tab, 'incompatible', { mfa: false, stepUp: false, until: at('/overview') });
   await tab.expectApplication('/overview');
   await tab.open('/commerce/customers');
+  await expectSignInPage(tab, '/commerce/customers did not step up');
   await signIn(tab, 'incompatible', { mfa: true, stepUp: true, until: at('/commerce/customers') });
   const first = await tab.expectMfaRequiredPage('/commerce/customers');
   if (ctx.screenshot) await tab.page.screenshot({ path: ctx.screenshot('gate-mfa-required.png') });
@@ -240,11 +301,11 @@ async function main() {
       const what = `${opts.gate.name} example ${example}`;
       log(what);
       const context = await browser.newContext({ viewport: { width: 900, height: 600 } });
-      const tab = new Tab(await context.newPage(), opts.gate);
+      const tab = new Tab(await context.newPage(), opts.gate, PROVIDERS[opts.provider]);
       const ctx = { screenshot: opts.screenshots ? (name) => path.join(opts.screenshots, name) : null };
       try {
         const result = await withTimeout(walk(tab, ctx), JOURNEY_TIMEOUT_MS, what);
-        journeys.push({ gate: opts.gate.name, example, ...result });
+        journeys.push({ gate: opts.gate.name, provider: opts.provider, example, ...result });
       } catch (e) {
         const message = e instanceof JourneyError ? e.message : `${what}: ${e.message ?? e}`;
         failures.push({ gate: opts.gate.name, example, error: message.split('\n')[0], url: tab.page.url() });

@@ -98,6 +98,14 @@ pub fn gate_guard_with_store(
         ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
         ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
     ];
+    gate_guard_from(&vars, gate, store)
+}
+
+/// serve's guard as `mfa-guard serve` builds it from the environment `vars`: strict
+/// path rules, browser sign-in (which `vars` must turn on) for the client at `gate`,
+/// its pages under the default prefix, its sessions checked against `store`.
+pub fn gate_guard_from(vars: &[(&str, String)], gate: SocketAddr, store: Option<Revocations>) -> Guard {
+    let prefix = BrowserPrefix::default();
     let env = Environment::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
         .expect("the environment");
     let mut browser = env.browser(gate).expect("browser settings").expect("browser sign-in is on");

@@ -140,9 +140,17 @@ impl Idp {
     /// Starts a provider on `port` (0: ephemeral) with a freshly made signing key, and
     /// returns once its discovery document and JWKS answer.
     pub async fn start(port: u16) -> Result<Self, String> {
+        Self::start_with(port, &[]).await
+    }
+
+    /// [`start`](Self::start) with these variables of the provider's environment
+    /// (`IDP_REDIRECT_URIS`, `IDP_POST_LOGOUT_URIS`, `IDP_BACKCHANNEL_LOGOUT_URI`:
+    /// the `e2e-browser` client's URIs, see `tests/idp/provider.mjs`).
+    pub async fn start_with(port: u16, env: &[(&str, String)]) -> Result<Self, String> {
         let mut child = Command::new("node")
             .arg("provider.mjs")
             .arg(port.to_string())
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(idp_dir())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -2,12 +2,17 @@
 //! and 4 (`tests/browser/gate.mjs`) through **real nginx** with the shipped recipe
 //! (`deploy/nginx/`), which asks `mfa-guard serve` about every request, in front of
 //! a plain Python application (`tests/upstream/echo.py`, no mfa-guard code in it).
-//! The provider is the development identity server on an origin of its own; the
-//! callback, sign-in and sign-out pages are served by `serve` under `/.mfa-guard/`
-//! on nginx's origin, which the recipe sends there.
+//! The same journeys through **real Caddy** (`deploy/caddy/Caddyfile`). The provider,
+//! on an origin of its own, is the development identity server, and then
+//! oidc-provider (`tests/idp/provider.mjs`) with its interactive password and MFA
+//! pages and its end-session endpoint; the callback, sign-in, sign-out and
+//! signed-out pages are served by `serve` under `/.mfa-guard/` on the proxy's
+//! origin, which the recipe sends there.
 //!
-//! Needs nginx, python3, node 20+ and Chromium (as `tests/conformance/tests/chromium.rs`
-//! does; missing tools skip outside CI, fail under it: `mfa_guard_conformance::tools`).
+//! Needs nginx, Caddy, python3, node 20+ and Chromium (as
+//! `tests/conformance/tests/chromium.rs` does; missing tools skip outside CI, fail
+//! under it: `mfa_guard_conformance::tools`), and oidc-provider's packages
+//! (`tests/idp`, installed by `npm ci` when missing).
 //! `MFA_GUARD_SCREENSHOTS=1` writes `docs/images/gate-application.png` and
 //! `docs/images/gate-mfa-required.png`.
 //!
@@ -19,10 +24,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mfa_guard_conformance::forward::{Proxy, start_caddy, start_nginx};
-use mfa_guard_conformance::gate::{Killed, gate_guard, repo_root, start_application, start_provider};
+use mfa_guard_conformance::gate::{
+    Killed, SESSION_KEYS, gate_guard, gate_guard_from, repo_root, start_application, start_provider,
+};
+use mfa_guard_conformance::oidc::{self, Idp, RESOURCE};
 use mfa_guard_conformance::tools::{self, Missing};
 use mfa_guard_dev::DevIssuer;
-use mfa_guard_serve::AuthServer;
+use mfa_guard_serve::{AuthServer, BrowserPrefix};
 use serde_json::Value;
 
 /// How long the three journeys may take.
@@ -53,12 +61,35 @@ fn prepare() -> Result<bool, String> {
     tools::require("the gate's browser journeys", probe)
 }
 
+/// The identity provider the journeys sign in at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Provider {
+    /// The development identity server and its sign-in page.
+    Dev,
+    /// oidc-provider and its interactive pages.
+    Oidc,
+}
+
+impl Provider {
+    fn arg(self) -> &'static str {
+        match self {
+            Provider::Dev => "dev",
+            Provider::Oidc => "oidc",
+        }
+    }
+}
+
 /// Runs `tests/browser/gate.mjs` against `gate` and returns its verdict; panics with
-/// its stderr (and the proxy's log) when it fails.
-fn run_journeys(name: &str, gate: SocketAddr, proxy: &Proxy) -> Value {
+/// its stderr (and the proxy's log) when it fails. The screenshots for the docs come
+/// from the development provider's run.
+fn run_journeys(name: &str, provider: Provider, gate: SocketAddr, proxy: &Proxy) -> Value {
     let mut cmd = Command::new("node");
-    cmd.arg("gate.mjs").arg("--gate").arg(format!("{name}=http://{gate}"));
-    if std::env::var("MFA_GUARD_SCREENSHOTS").as_deref() == Ok("1") {
+    cmd.arg("gate.mjs")
+        .arg("--gate")
+        .arg(format!("{name}=http://{gate}"))
+        .arg("--provider")
+        .arg(provider.arg());
+    if provider == Provider::Dev && std::env::var("MFA_GUARD_SCREENSHOTS").as_deref() == Ok("1") {
         cmd.arg("--screenshots").arg(repo_root().join("docs/images"));
     }
     let mut child = Killed(
@@ -113,15 +144,23 @@ fn journey(verdict: &Value, example: u64) -> &Value {
         .unwrap_or_else(|| panic!("no journey {example} in {verdict}"))
 }
 
+/// The step-up profile the gate asks oidc-provider for MFA with.
+const OIDC_STEP_UP: &str = "generic:http://schemas.openid.net/pape/policies/2007/06/multi-factor";
+
 /// Stands the gate up — the Python application, serve, `proxy` in front of both
-/// (started by `start`), the provider for the proxy's origin — and runs the
-/// journeys through it: `None` when a tool is missing (skipped outside CI).
-async fn walk_the_gate<F, Fut>(name: &str, start: F) -> Option<Value>
+/// (started by `start`), `provider` for the proxy's origin — and runs the journeys
+/// through it: `None` when a tool is missing (skipped outside CI).
+async fn walk_the_gate<F, Fut>(name: &str, provider: Provider, start: F) -> Option<Value>
 where
     F: FnOnce(SocketAddr, SocketAddr) -> Fut,
     Fut: std::future::Future<Output = Result<Option<Proxy>, String>>,
 {
     if !tokio::task::spawn_blocking(prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}")) {
+        return None;
+    }
+    if provider == Provider::Oidc
+        && !tokio::task::spawn_blocking(oidc::prepare).await.expect("probe").unwrap_or_else(|e| panic!("{e}"))
+    {
         return None;
     }
     let (_application, application) = start_application();
@@ -130,14 +169,48 @@ where
     let serve_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let serve = serve_listener.local_addr().expect("addr");
     let proxy = start(serve, application).await.unwrap_or_else(|e| panic!("{e}"))?;
-    let (issuer, provider): (Arc<DevIssuer>, String) = start_provider(proxy.addr).await;
-    let server = AuthServer::new(gate_guard(&issuer, &provider, proxy.addr));
+    let gate = proxy.addr;
+    // Whichever provider signs people in, it runs until the journeys end.
+    let mut _dev: Option<Arc<DevIssuer>> = None;
+    let mut _idp: Option<Idp> = None;
+    let guard = match provider {
+        Provider::Dev => {
+            let (issuer, base) = start_provider(gate).await;
+            let guard = gate_guard(&issuer, &base, gate);
+            _dev = Some(issuer);
+            guard
+        }
+        Provider::Oidc => {
+            let prefix = BrowserPrefix::default();
+            let idp = Idp::start_with(
+                0,
+                &[
+                    ("IDP_REDIRECT_URIS", format!("http://{gate}{}", prefix.path("callback"))),
+                    ("IDP_POST_LOGOUT_URIS", format!("http://{gate}{}", prefix.path("signed-out"))),
+                ],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+            let issuer = idp.issuer().to_owned();
+            let vars = [
+                ("MFA_DISCOVERY_URL", format!("{issuer}/.well-known/openid-configuration")),
+                ("MFA_AUDIENCE", RESOURCE.to_owned()),
+                ("MFA_OIDC_CLIENT_ID", "e2e-browser".to_owned()),
+                ("MFA_OIDC_CLIENT_SECRET", "e2e-browser-secret".to_owned()),
+                ("MFA_OIDC_REDIRECT_URI", format!("http://{gate}{}", prefix.path("callback"))),
+                ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
+                ("MFA_STEP_UP", OIDC_STEP_UP.to_owned()),
+            ];
+            _idp = Some(idp);
+            gate_guard_from(&vars, gate, None)
+        }
+    };
+    let server = AuthServer::new(guard);
     let serving =
         tokio::spawn(async move { server.serve_http(serve_listener, std::future::pending()).await });
-    let gate = proxy.addr;
     let name = name.to_owned();
     let verdict = tokio::task::spawn_blocking(move || {
-        let verdict = run_journeys(&name, gate, &proxy);
+        let verdict = run_journeys(&name, provider, gate, &proxy);
         drop(proxy);
         verdict
     })
@@ -147,11 +220,10 @@ where
     Some(verdict)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() {
-    let Some(verdict) = walk_the_gate("nginx", start_nginx).await else { return };
-
-    let one = journey(&verdict, 1);
+/// The seed's examples 1, 3 and 4 as they end at the gate; `reason` is the 401's
+/// reason phrase the proxy writes.
+fn assert_journeys(name: &str, verdict: &Value, reason: &str) {
+    let one = journey(verdict, 1);
     assert_eq!(
         (&one["finalPath"], &one["providerTrips"], &one["identity"]["mfa"], &one["identity"]["roles"]),
         (
@@ -160,9 +232,9 @@ async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() 
             &Value::from("true"),
             &Value::from("AdminAgent")
         ),
-        "example 1 (MFA at sign-in, the MFA page without a second prompt): {one}"
+        "{name}: example 1 (MFA at sign-in, the MFA page without a second prompt): {one}"
     );
-    let three = journey(&verdict, 3);
+    let three = journey(verdict, 3);
     assert_eq!(
         (
             &three["finalPath"],
@@ -176,9 +248,9 @@ async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() 
             &Value::from("/.mfa-guard/signed-out"),
             &Value::from(2)
         ),
-        "example 3 (password, one step-up; sign out at the gate, and again): {three}"
+        "{name}: example 3 (password, one step-up; sign out at the gate, and again): {three}"
     );
-    let four = journey(&verdict, 4);
+    let four = journey(verdict, 4);
     assert_eq!(
         (
             &four["finalPath"],
@@ -190,35 +262,36 @@ async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() 
         (
             &Value::from("/billing/invoices"),
             &Value::from(401),
-            &Value::from(MFA_REQUIRED_REASON),
-            &Value::from(MFA_REQUIRED_REASON),
+            &Value::from(reason),
+            &Value::from(reason),
             &Value::from(2)
         ),
-        "example 4 (MFA not recognised: the 401 page with nginx's status line kept, no new round trip): {four}"
+        "{name}: example 4 (MFA not recognised: the 401 page, no new round trip): {four}"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn people_sign_in_and_step_up_at_the_caddy_gate_of_a_python_application() {
-    let Some(verdict) = walk_the_gate("caddy", start_caddy).await else { return };
+async fn people_sign_in_and_step_up_at_the_nginx_gate_of_a_python_application() {
+    let Some(verdict) = walk_the_gate("nginx", Provider::Dev, start_nginx).await else { return };
+    // nginx keeps serve's status line, reason phrase included.
+    assert_journeys("nginx", &verdict, MFA_REQUIRED_REASON);
+}
 
-    let one = journey(&verdict, 1);
-    assert_eq!(
-        (&one["finalPath"], &one["providerTrips"], &one["identity"]["mfa"]),
-        (&Value::from("/commerce/customers"), &Value::from(1), &Value::from("true")),
-        "example 1 through Caddy: {one}"
-    );
-    let three = journey(&verdict, 3);
-    assert_eq!(
-        (&three["providerTripsBeforeSignOut"], &three["signOutLanding"], &three["providerTripsAfterSignOut"]),
-        (&Value::from(2), &Value::from("/.mfa-guard/signed-out"), &Value::from(2)),
-        "example 3 through Caddy: {three}"
-    );
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_and_step_up_at_the_caddy_gate_of_a_python_application() {
+    let Some(verdict) = walk_the_gate("caddy", Provider::Dev, start_caddy).await else { return };
     // Caddy writes Go's standard reason phrase; the page and the status say the rest.
-    let four = journey(&verdict, 4);
-    assert_eq!(
-        (&four["finalPath"], &four["status"], &four["statusText"], &four["providerTrips"]),
-        (&Value::from("/billing/invoices"), &Value::from(401), &Value::from("Unauthorized"), &Value::from(2)),
-        "example 4 through Caddy: {four}"
-    );
+    assert_journeys("caddy", &verdict, "Unauthorized");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_on_oidc_provider_pages_at_the_nginx_gate_of_a_python_application() {
+    let Some(verdict) = walk_the_gate("nginx", Provider::Oidc, start_nginx).await else { return };
+    assert_journeys("nginx on oidc-provider", &verdict, MFA_REQUIRED_REASON);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn people_sign_in_on_oidc_provider_pages_at_the_caddy_gate_of_a_python_application() {
+    let Some(verdict) = walk_the_gate("caddy", Provider::Oidc, start_caddy).await else { return };
+    assert_journeys("caddy on oidc-provider", &verdict, "Unauthorized");
 }
