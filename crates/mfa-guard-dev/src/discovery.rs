@@ -13,7 +13,8 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// The discovery document of `issuer` served at `base` (`http://host:port`): its
 /// JWKS, and the sign-in endpoints under [`DEV_SIGN_IN_PREFIX`] (an authorization
-/// code flow with PKCE S256 for public clients).
+/// code flow with PKCE S256 for public clients, an end-session endpoint, and
+/// back-channel logout with `sid`).
 pub fn discovery(issuer: &DevIssuer, base: &str) -> Value {
     json!({
         "issuer": issuer.issuer(),
@@ -21,6 +22,9 @@ pub fn discovery(issuer: &DevIssuer, base: &str) -> Value {
         "authorization_endpoint": format!("{base}{DEV_SIGN_IN_PREFIX}/authorize"),
         "token_endpoint": format!("{base}{DEV_SIGN_IN_PREFIX}/token"),
         "end_session_endpoint": format!("{base}{DEV_SIGN_IN_PREFIX}/sign-out"),
+        // "Sign out at the provider" posts logout tokens naming the ID token's sid.
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
@@ -45,5 +49,7 @@ mod tests {
         assert_eq!(doc["token_endpoint"], "http://127.0.0.1:9/dev-idp/token");
         assert_eq!(doc["end_session_endpoint"], "http://127.0.0.1:9/dev-idp/sign-out");
         assert_eq!(doc["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(doc["backchannel_logout_supported"], json!(true));
+        assert_eq!(doc["backchannel_logout_session_supported"], json!(true));
     }
 }

@@ -6,14 +6,15 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
-use maud::html;
+use maud::{Markup, html};
 
 use super::DevIdp;
 use super::grants::{Full, Grant};
 use super::pages::{self, message, page};
 use super::params::Params;
+use super::sessions::{self, ProviderSession};
 use super::users::USERS;
 use crate::DEV_SIGN_IN_PREFIX;
 
@@ -27,12 +28,32 @@ fn asks_for_mfa(params: &Params) -> bool {
 }
 
 /// `GET /authorize`: the sign-in page of an authorization code request with PKCE.
-pub(crate) async fn show(State(idp): State<Arc<DevIdp>>, uri: Uri) -> Response {
+pub(crate) async fn show(State(idp): State<Arc<DevIdp>>, uri: Uri, headers: HeaderMap) -> Response {
     let Ok(params) = Params::parse(uri.query().unwrap_or("").as_bytes()) else { return pages::too_large() };
-    sign_in_page(&idp, &params)
+    let signed_in = idp.sessions.get(sessions::cookie(&headers).as_deref());
+    sign_in_page(&idp, &params, signed_in.as_ref())
 }
 
-fn sign_in_page(idp: &DevIdp, params: &Params) -> Response {
+/// Who the browser is signed in as at the provider, and the control that signs
+/// it out there (the end-session endpoint's `POST`, which sends the relying party a
+/// back-channel logout token).
+pub(crate) fn provider_session(session: &ProviderSession) -> Markup {
+    let user = &USERS[session.user];
+    html! {
+        div class="note" id="provider-session" {
+            p { "Signed in at the provider as " strong { (user.label) } " (" (user.upn) ")." }
+            form method="post" action=(format!("{DEV_SIGN_IN_PREFIX}/sign-out")) {
+                button type="submit" id="provider-sign-out" { "Sign out at the provider" }
+            }
+            p class="dev" {
+                "Ends this provider session and sends the application a back-channel logout \
+                 token: its sessions signed in here end too."
+            }
+        }
+    }
+}
+
+fn sign_in_page(idp: &DevIdp, params: &Params, signed_in: Option<&ProviderSession>) -> Response {
     let refused = "Sign-in request refused";
     if let Err(why) = idp.client.check(params.get("client_id"), params.get("redirect_uri")) {
         return message(StatusCode::BAD_REQUEST, refused, &why.to_string());
@@ -48,6 +69,7 @@ fn sign_in_page(idp: &DevIdp, params: &Params) -> Response {
         );
     }
     let body = html! {
+        @if let Some(session) = signed_in { (provider_session(session)) }
         @if asks_for_mfa(params) {
             p class="note" id="mfa-requested" { "The application asks for multi-factor authentication." }
         }
@@ -75,7 +97,11 @@ fn sign_in_page(idp: &DevIdp, params: &Params) -> Response {
 }
 
 /// `POST /authorize`: the page's form; a code for the chosen user and method.
-pub(crate) async fn submit(State(idp): State<Arc<DevIdp>>, body: Result<Bytes, BytesRejection>) -> Response {
+pub(crate) async fn submit(
+    State(idp): State<Arc<DevIdp>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let Some(params) = body.ok().and_then(|b| Params::parse(&b).ok()) else { return pages::too_large() };
     let refused = "Sign-in refused";
     if let Err(why) = idp.client.check(params.get("client_id"), params.get("redirect_uri")) {
@@ -93,6 +119,7 @@ pub(crate) async fn submit(State(idp): State<Arc<DevIdp>>, body: Result<Bytes, B
         return message(StatusCode::BAD_REQUEST, refused, "The request carries no PKCE challenge.");
     };
     let redirect_uri = idp.client.redirect_uri();
+    let (cookie, session) = idp.sessions.sign_in(sessions::cookie(&headers).as_deref(), user);
     let grant = Grant {
         user,
         mfa,
@@ -100,6 +127,7 @@ pub(crate) async fn submit(State(idp): State<Arc<DevIdp>>, body: Result<Bytes, B
         challenge: challenge.to_owned(),
         redirect_uri: redirect_uri.to_owned(),
         auth_time: now_unix(),
+        sid: session.sid,
         issued: std::time::Instant::now(),
     };
     let code = match idp.grants.issue(grant) {
@@ -117,10 +145,14 @@ pub(crate) async fn submit(State(idp): State<Arc<DevIdp>>, body: Result<Bytes, B
         location.push_str("&state=");
         location.extend(form_urlencoded::byte_serialize(state.as_bytes()));
     }
-    pages::redirect(&location)
+    let mut back = pages::redirect(&location);
+    if let Ok(value) = HeaderValue::from_str(&sessions::set_cookie(&cookie)) {
+        back.headers_mut().append(header::SET_COOKIE, value);
+    }
+    back
 }
 
-fn now_unix() -> i64 {
+pub(crate) fn now_unix() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

@@ -22,6 +22,8 @@ pub(crate) struct Grant {
     pub(crate) challenge: String,
     pub(crate) redirect_uri: String,
     pub(crate) auth_time: i64,
+    /// The provider session signed in (the ID token's `sid`).
+    pub(crate) sid: String,
     pub(crate) issued: Instant,
 }
 
@@ -56,12 +58,13 @@ impl Grants {
     }
 }
 
-fn random_code() -> String {
+/// 24 random bytes, base64url: codes, provider session ids and cookies, logout-token ids.
+pub(crate) fn random_code() -> String {
     let mut bytes = [0u8; 24];
     // The server runs on a machine with an OS random source; should it fail, the
-    // code is still unique (the map refuses none) but guessable, so say so loudly.
+    // value is guessable (and the same every time), so say so loudly.
     if aws_lc_rs::rand::fill(&mut bytes).is_err() {
-        tracing::error!("no randomness for an authorization code");
+        tracing::error!("no randomness for an authorization code or session id");
     }
     URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -83,6 +86,7 @@ mod tests {
             challenge: "c".into(),
             redirect_uri: "r".into(),
             auth_time: 0,
+            sid: "s".into(),
             issued: Instant::now(),
         }
     }

@@ -8,6 +8,13 @@
 //! "password + MFA" yields `["pwd","otp"]`, never `mfa` (the seed's example 4).
 //! Authorization codes are single-use, live one minute, and need the PKCE verifier.
 //!
+//! A sign-in opens a provider session (a cookie of its own under the prefix; its
+//! `sid` is in the ID token). Its pages show **"Sign out at the provider"**: the
+//! end-session endpoint's `POST`, which ends that session and posts a signed
+//! back-channel logout token (`typ` `logout+jwt`, naming the `sid` and `sub`) to
+//! the client's [`backchannel_logout_uri`](Client::backchannel_logout_uri) over
+//! HTTP, then shows what the relying party answered.
+//!
 //! ```
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! use std::sync::Arc;
@@ -23,14 +30,17 @@
 //! ```
 //!
 //! Each endpoint is a file: [`authorize`](self) (the sign-in page and its form),
-//! `token.rs` (the code exchange), `sign_out.rs`; the client the pages serve, and so
+//! `token.rs` (the code exchange), `sign_out.rs` (end-session, and
+//! `logout.rs`'s back-channel logout); the client the pages serve, and so
 //! every URL of it the issuer knows, is [`Client`].
 
 mod authorize;
 mod client;
 mod grants;
+mod logout;
 mod pages;
 mod params;
+mod sessions;
 mod sign_out;
 mod token;
 mod users;
@@ -46,6 +56,7 @@ use axum::routing::{any, get, post};
 pub use self::client::Client;
 use self::grants::Grants;
 use self::params::MAX_FORM;
+use self::sessions::Sessions;
 use crate::discovery::{DISCOVERY_PATH, JWKS_PATH, discovery};
 use crate::{DEV_SIGN_IN_PREFIX, DevIssuer};
 
@@ -55,6 +66,7 @@ pub struct DevIdp {
     base: String,
     client: Client,
     grants: Grants,
+    sessions: Sessions,
 }
 
 impl std::fmt::Debug for DevIdp {
@@ -74,7 +86,7 @@ impl DevIdp {
     pub fn new(issuer: Arc<DevIssuer>, base: &str) -> Self {
         let base = base.trim_end_matches('/').to_owned();
         let client = Client::at(&base);
-        DevIdp { issuer, base, client, grants: Grants::default() }
+        DevIdp { issuer, base, client, grants: Grants::default(), sessions: Sessions::default() }
     }
 
     /// Serves `client` instead (a relying party elsewhere, e.g. `mfa-guard serve`).
@@ -106,7 +118,8 @@ impl DevIdp {
 
     /// The routes: `GET` [`DISCOVERY_PATH`] and [`JWKS_PATH`], and under
     /// [`DEV_SIGN_IN_PREFIX`] `GET /authorize` (the sign-in page), `POST /authorize`
-    /// (its form), `POST /token` and `GET /sign-out`; any other method or path under
+    /// (its form), `POST /token`, `GET /sign-out` (end-session) and `POST /sign-out`
+    /// ("Sign out at the provider", with back-channel logout); any other method or path under
     /// the prefix is a `404` page. Forms and queries longer than 16 KiB are refused
     /// with `413`. No fallback, so it merges into a router that has one.
     pub fn router(self: Arc<Self>) -> Router {
@@ -118,7 +131,10 @@ impl DevIdp {
         let sign_in = Router::new()
             .route("/authorize", get(authorize::show).post(authorize::submit).fallback(pages::not_found))
             .route("/token", post(token::exchange).fallback(pages::not_found))
-            .route("/sign-out", get(sign_out::sign_out).fallback(pages::not_found))
+            .route(
+                "/sign-out",
+                get(sign_out::sign_out).post(sign_out::end_session).fallback(pages::not_found),
+            )
             .route("/{*endpoint}", any(pages::not_found))
             .layer(DefaultBodyLimit::max(MAX_FORM))
             .with_state(self);

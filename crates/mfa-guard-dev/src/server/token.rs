@@ -57,6 +57,8 @@ pub(crate) async fn exchange(
             .claim("name", json!(user.label))
             .claim("amr", amr.clone())
             .claim("auth_time", json!(grant.auth_time))
+            // The provider session: what a back-channel logout token names.
+            .claim("sid", json!(grant.sid))
             .claim("nonce", grant.nonce.map_or(Value::Null, |n| json!(n)))
             .claim("scp", Value::Null)
             .claim("appid", Value::Null)
