@@ -13,7 +13,7 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, Route, web};
-use example_shared::page::{PAGE_HEADERS, caller_page};
+use example_shared::page::{Links, PAGE_HEADERS, caller_page};
 use example_shared::{DevSite, Startup, areas, caller_body, health_body};
 use mfa_guard_actix::{MfaMiddleware, Principal};
 use mfa_guard_core::{Guard, RequestInfo};
@@ -39,7 +39,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let sign_out: Option<Arc<str>> = guard.sign_out_path().map(Arc::from);
+    let links = Links::new(&guard, dev.is_some());
     let mut app = App::new();
     for area in areas() {
         let path = area.path();
@@ -48,9 +48,9 @@ pub fn app(
             // `.+`, not `.*`: `/commerce/` is not the area, as in the axum example,
             // whose `{*rest}` needs at least one character.
             _ if area.is_prefix() => app
-                .route(path, area_route(area.name, sign_out.clone()))
-                .route(&format!("{path}/{{tail:.+}}"), area_route(area.name, sign_out.clone())),
-            _ => app.route(path, area_route(area.name, sign_out.clone())),
+                .route(path, area_route(area.name, links.clone()))
+                .route(&format!("{path}/{{tail:.+}}"), area_route(area.name, links.clone())),
+            _ => app.route(path, area_route(area.name, links.clone())),
         };
     }
     if let Some(site) = dev {
@@ -63,7 +63,7 @@ pub fn app(
             app = app.route(&path, dev_route(Arc::clone(&site)));
         }
     }
-    app.default_service(area_route("unmatched", sign_out))
+    app.default_service(area_route("unmatched", links))
         .wrap(MfaMiddleware::new(guard))
         // Outermost, so it logs refusals too; its format reads no request header.
         // actix's Logger renders parts of every request eagerly, whatever the log
@@ -103,10 +103,10 @@ fn dev_route(site: Arc<DevSite>) -> Route {
 }
 
 /// Any method: who called, and how they were admitted; as JSON, or as a page for a
-/// person's browser (with a sign-out button posting to `sign_out`).
-fn area_route(area: &'static str, sign_out: Option<Arc<str>>) -> Route {
+/// person's browser (with the sign-out controls of `links`).
+fn area_route(area: &'static str, links: Links) -> Route {
     web::route().to(move |req: HttpRequest, caller: Option<Principal>| {
-        let sign_out = sign_out.clone();
+        let links = links.clone();
         async move {
             let (method, path, caller) = (req.method().as_str(), req.uri().path(), caller.as_deref());
             if is_navigation(method, path, req.headers()) {
@@ -114,7 +114,7 @@ fn area_route(area: &'static str, sign_out: Option<Arc<str>>) -> Route {
                 for header in PAGE_HEADERS {
                     page.insert_header(header);
                 }
-                page.body(caller_page(area, method, path, caller, sign_out.as_deref()))
+                page.body(caller_page(area, method, path, caller, &links))
             } else {
                 HttpResponse::Ok().json(caller_body(area, method, path, caller))
             }

@@ -26,6 +26,10 @@ use serde_json::{Value, json};
 /// The start-up line of browser mode without a session store.
 pub const COOKIE_ONLY: &str = "sessions are cookie-only: sign-out and back-channel logout cannot end a copied session before it expires; set MFA_SESSION_STORE (memory, or redis://… for several replicas) to revoke sessions";
 
+/// The start-up line of development mode without a session store: the memory
+/// store stands in, so revocation works with nothing else running.
+pub const DEV_MEMORY_STORE: &str = "development mode: sessions use the in-process memory store, so sign-out and the development issuer's \"Sign out at the provider\" (a back-channel logout) end them at once; it is this process's own: set MFA_SESSION_STORE=redis://… to share revocations between replicas";
+
 /// How long the printed development tokens are valid.
 pub const DEV_TOKEN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
@@ -38,7 +42,8 @@ pub struct Startup {
     configured: Option<Guard>,
     /// `MFA_SESSION_STORE` (or `[browser] session_store`), read before binding.
     store: Option<StoreSettings>,
-    /// The store, once [`Startup::connect_store`] connected it.
+    /// The store, once [`Startup::connect_store`] connected it; in development
+    /// mode without one, the memory store ([`DEV_MEMORY_STORE`]).
     revocations: Option<Revocations>,
 }
 
@@ -55,6 +60,10 @@ impl Startup {
 
     fn new(env: Environment) -> Result<Self, String> {
         let store = env.session_store().map_err(|e| e.to_string())?;
+        // Development mode is one process with its own provider: revocations kept in
+        // memory are the whole truth there, so sign-out and back-channel logout work
+        // with nothing else running. Elsewhere no store means cookie-only sessions.
+        let revocations = (store.is_none() && env.is_dev_mode()).then(Revocations::memory);
         let configured = if env.is_dev_mode() {
             None
         } else {
@@ -67,14 +76,15 @@ impl Startup {
             }
             Some(builder.build().map_err(|e| e.to_string())?)
         };
-        Ok(Self { env, configured, store, revocations: None })
+        Ok(Self { env, configured, store, revocations })
     }
 
     /// Connects the session store when one is configured (`MFA_SESSION_STORE`, or
     /// the file's `[browser] session_store`): once per process, before
     /// [`guard`](Self::guard), so every worker's guard shares it and sign-out,
     /// back-channel logout and `revoke_user` end sessions early. Without one, does
-    /// nothing: sessions are their cookies alone.
+    /// nothing: sessions are their cookies alone, except in development mode, which
+    /// uses the memory store.
     pub async fn connect_store(mut self) -> Result<Self, String> {
         if let Some(settings) = self.store.clone() {
             let revocations =
@@ -88,7 +98,12 @@ impl Startup {
     fn browser(&self, bound: SocketAddr) -> Result<Option<Browser>, String> {
         let browser = self.env.browser(bound).map_err(|e| e.to_string())?;
         match (browser, &self.revocations, &self.store) {
-            (Some(b), Some(revocations), _) => Ok(Some(b.session_store(revocations.clone()))),
+            (Some(b), Some(revocations), store) => {
+                if store.is_none() {
+                    eprintln!("{DEV_MEMORY_STORE}");
+                }
+                Ok(Some(b.session_store(revocations.clone())))
+            }
             (Some(_), None, Some(_)) => Err(
                 "a session store is configured (MFA_SESSION_STORE) but not connected: call Startup::connect_store first"
                     .to_owned(),
@@ -203,6 +218,16 @@ impl DevSite {
         DevSite { issuer, bound, idp, router }
     }
 
+    /// The same site serving `client` instead of the server's own (another
+    /// back-channel logout URI, say).
+    #[must_use]
+    pub fn with_client(self, client: mfa_guard_dev::server::Client) -> Self {
+        let base = self.idp.base().to_owned();
+        let idp = Arc::new(DevIdp::new(Arc::clone(&self.issuer), &base).with_client(client));
+        let router = Arc::clone(&idp).router();
+        DevSite { idp, router, ..self }
+    }
+
     /// The identity server's routes ([`DISCOVERY_PATH`], [`JWKS_PATH`], and the
     /// sign-in endpoints under [`DEV_SIGN_IN_PREFIX`]), for a server on axum to merge
     /// into its own.
@@ -274,7 +299,11 @@ pub fn dev_banner(framework: &str, dev: &DevIssuer, bound: SocketAddr) -> Result
          curl -i -H \"Authorization: Bearer $TOKEN_APP\" {base}/v1/catalog/prices       # 200 (apps allowed)\n\n\
          In a browser (sign in on the development issuer's page; pick \"password\" to be asked\n\
          for MFA when a page needs it, or the user whose MFA is not recognised):\n\
-         open {base}/commerce/customers\n"
+         open {base}/commerce/customers\n\n\
+         Then end the session at the provider (\"Sign out at the provider\" sends this server a\n\
+         back-channel logout token; the same cookie then opens no MFA page):\n\
+         open {base}{}/sign-out\n",
+        mfa_guard_dev::DEV_SIGN_IN_PREFIX,
     ));
     Ok(out)
 }

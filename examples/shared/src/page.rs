@@ -10,8 +10,10 @@
 //! asked for) is escaped by construction, so a name holding `<script>` is shown as
 //! text, never run.
 
+use std::sync::Arc;
+
 use maud::{DOCTYPE, Markup, html};
-use mfa_guard_core::{Principal, Role};
+use mfa_guard_core::{Guard, Principal, Role};
 
 use crate::{areas, caller_body};
 
@@ -31,18 +33,40 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:40rem;margi
      dl{display:grid;grid-template-columns:max-content auto;gap:.25rem 1rem}dt{font-weight:600}dd{margin:0}\
      pre{background:#f2f2f2;padding:.5rem;white-space:pre-wrap;word-break:break-all}";
 
+/// Where the page's controls lead, the same for every page of a server.
+#[derive(Debug, Clone, Default)]
+pub struct Links {
+    /// The sign-out button's action: the guard's
+    /// [`sign_out_path`](mfa_guard_core::Guard::sign_out_path) (none without
+    /// browser mode).
+    pub sign_out: Option<Arc<str>>,
+    /// "Sign out at the provider": the development issuer's end-session page, in
+    /// development mode.
+    pub provider_sign_out: Option<Arc<str>>,
+}
+
+impl Links {
+    /// The links of a server with `guard`, embedding the development issuer or not.
+    pub fn new(guard: &Guard, development: bool) -> Self {
+        Self {
+            sign_out: guard.sign_out_path().map(Arc::from),
+            provider_sign_out: (development && guard.sign_out_path().is_some())
+                .then(|| Arc::from(format!("{}/sign-out", mfa_guard_dev::DEV_SIGN_IN_PREFIX))),
+        }
+    }
+}
+
 /// The page of an area's handler for a top-level navigation: the area, who is
-/// signed in (name or user name, object id, kind, roles, MFA level), a sign-out
-/// button posting to `sign_out` (the guard's
-/// [`sign_out_path`](mfa_guard_core::Guard::sign_out_path); none without browser
-/// mode), and the JSON a program calling the same address gets, so a developer
-/// loses nothing of what the answer said before.
+/// signed in (name or user name, object id, kind, roles, MFA level), the sign-out
+/// button and, in development mode, the way to sign out at the provider
+/// ([`Links`]), and the JSON a program calling the same address gets, so a
+/// developer loses nothing of what the answer said before.
 pub fn caller_page(
     area: &str,
     method: &str,
     path: &str,
     caller: Option<&Principal>,
-    sign_out: Option<&str>,
+    links: &Links,
 ) -> String {
     let title = areas().into_iter().find(|a| a.name == area).map_or("mfa-guard example", |a| a.title);
     let answer = caller_body(area, method, path, caller).to_string();
@@ -58,7 +82,7 @@ pub fn caller_page(
             body {
                 h1 { (title) }
                 @match caller {
-                    Some(caller) => { (signed_in(caller, sign_out)) }
+                    Some(caller) => { (signed_in(caller, links)) }
                     None => { p { "Nobody is signed in: this page is public." } }
                 }
                 h2 { "As JSON" }
@@ -74,7 +98,7 @@ pub fn caller_page(
 }
 
 /// Who is signed in, and the button that signs them out.
-fn signed_in(caller: &Principal, sign_out: Option<&str>) -> Markup {
+fn signed_in(caller: &Principal, links: &Links) -> Markup {
     let claims = caller.claims();
     let shown = claims.name().or(caller.upn()).or(caller.oid()).unwrap_or("an unnamed account");
     let roles: Vec<&str> = caller.roles().map(Role::name).collect();
@@ -92,9 +116,16 @@ fn signed_in(caller: &Principal, sign_out: Option<&str>) -> Markup {
             p { "Report-only: once enforced, this page would be refused with "
                 code { (would.code().as_str()) } " (" (would.status()) ")." }
         }
-        @if let Some(action) = sign_out {
+        @if let Some(action) = &links.sign_out {
             form method="post" action=(action) {
                 button type="submit" id="sign-out" { "Sign out" }
+            }
+        }
+        @if let Some(provider) = &links.provider_sign_out {
+            p {
+                a href=(provider) id="provider-sign-out" { "Sign out at the provider" }
+                " — the development issuer ends its session and sends this server a back-channel \
+                 logout: this session ends too, and a copy of its cookie opens no MFA page."
             }
         }
     }

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use example_shared::DevSite;
 use mfa_guard_core::Guard;
 use mfa_guard_dev::DevIssuer;
 
@@ -21,6 +22,15 @@ pub async fn all_from_env(env: &[(&str, String)]) -> Result<Vec<Target>, String>
     Ok(vec![start_axum_from_env(env).await?, start_actix_from_env(env)?])
 }
 
+/// [`all_from_env`], each server's development identity server (in development
+/// mode) made by `site` of the one it would embed: another client, say.
+pub async fn all_from_env_with(
+    env: &[(&str, String)],
+    site: impl Fn(DevSite) -> DevSite,
+) -> Result<Vec<Target>, String> {
+    Ok(vec![start_axum_from_env_with(env, &site).await?, start_actix_from_env_with(env, &site)?])
+}
+
 /// Serves the axum example's router with `guard` on an ephemeral port.
 pub async fn start_axum(guard: Guard) -> Target {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -36,29 +46,18 @@ pub fn start_actix(guard: Guard) -> Target {
     start_actix_with(guard, None).expect("the actix example starts")
 }
 
-fn start_actix_with(
-    guard: Guard,
-    dev: Option<(std::sync::Arc<mfa_guard_dev::DevIssuer>, SocketAddr)>,
-) -> Result<Target, String> {
+fn start_actix_with(guard: Guard, dev: Option<DevSite>) -> Result<Target, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     start_actix_on(listener, guard, dev)?;
     Ok(Target { name: "actix", addr })
 }
 
-fn start_actix_on(
-    listener: std::net::TcpListener,
-    guard: Guard,
-    dev: Option<(std::sync::Arc<mfa_guard_dev::DevIssuer>, SocketAddr)>,
-) -> Result<(), String> {
+fn start_actix_on(listener: std::net::TcpListener, guard: Guard, dev: Option<DevSite>) -> Result<(), String> {
     let (ready_tx, ready_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
-            match example_actix_server::server(
-                listener,
-                guard,
-                dev.map(|(d, a)| example_shared::DevSite::new(d, a)),
-            ) {
+            match example_actix_server::server(listener, guard, dev) {
                 Ok(server) => {
                     let _ = ready_tx.send(Ok(()));
                     let _ = server.await;
@@ -125,27 +124,38 @@ pub async fn start_actix_connected(
 
 /// Starts the actix example from an environment (as `MFA_*` variables would give it).
 pub fn start_actix_from_env(env: &[(&str, String)]) -> Result<Target, String> {
+    start_actix_from_env_with(env, &|site| site)
+}
+
+fn start_actix_from_env_with(
+    env: &[(&str, String)],
+    site: &dyn Fn(DevSite) -> DevSite,
+) -> Result<Target, String> {
     let startup =
         example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (guard, dev) = startup.guard(addr)?;
-    start_actix_on(listener, guard, dev.map(|d| (std::sync::Arc::new(d), addr)))?;
+    start_actix_on(listener, guard, dev.map(|d| site(DevSite::new(std::sync::Arc::new(d), addr))))?;
     Ok(Target { name: "actix", addr })
 }
 
 /// Starts the axum example from an environment (as `MFA_*` variables would give it),
 /// on an ephemeral port.
 pub async fn start_axum_from_env(env: &[(&str, String)]) -> Result<Target, String> {
+    start_axum_from_env_with(env, &|site| site).await
+}
+
+async fn start_axum_from_env_with(
+    env: &[(&str, String)],
+    site: &dyn Fn(DevSite) -> DevSite,
+) -> Result<Target, String> {
     let startup =
         example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (guard, dev) = startup.guard(addr)?;
-    let app = example_axum_server::app(
-        guard,
-        dev.map(|d| example_shared::DevSite::new(std::sync::Arc::new(d), addr)),
-    );
+    let app = example_axum_server::app(guard, dev.map(|d| site(DevSite::new(std::sync::Arc::new(d), addr))));
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Target { name: "axum", addr })
 }
