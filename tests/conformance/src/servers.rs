@@ -103,8 +103,7 @@ pub async fn start_axum_connected(
     let dev = dev.map(Arc::new);
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-    let app =
-        example_axum_server::app(guard.clone(), dev.clone().map(|d| example_shared::DevSite::new(d, addr)));
+    let app = example_axum_server::app(guard.clone(), dev.clone().map(|d| DevSite::new(d, addr)));
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Started { target: Target { name: "axum", addr }, guard, dev })
 }
@@ -118,7 +117,7 @@ pub async fn start_actix_connected(
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let (guard, dev) = startup.guard(addr)?;
     let dev = dev.map(Arc::new);
-    start_actix_on(listener, guard.clone(), dev.clone().map(|d| (d, addr)))?;
+    start_actix_on(listener, guard.clone(), dev.clone().map(|d| DevSite::new(d, addr)))?;
     Ok(Started { target: Target { name: "actix", addr }, guard, dev })
 }
 
