@@ -50,6 +50,18 @@ impl BrowserMode {
         (self.valid(&s, now) && self.standing(&s, now) == Standing::Valid).then_some(s)
     }
 
+    /// The session of the request to revoke when it is replaced or signed out: a
+    /// valid one at `now` not known to be revoked already — also while the store
+    /// cannot vouch for it ([`Standing::Unknown`]), so a sign-out or a sign-in
+    /// during an outage still revokes the id it leaves behind (queued, and written
+    /// when the store returns), rather than leaving a copy of the cookie usable
+    /// once the store answers again.
+    pub(crate) fn session_to_retire(&self, req: &RequestInfo<'_>, now: i64) -> Option<Session> {
+        let value = cookies::value(req.cookies, self.session_cookie)?;
+        let s = Session::open(&self.settings.keys, self.session_cookie, value)?;
+        (self.valid(&s, now) && self.standing(&s, now) != Standing::Revoked).then_some(s)
+    }
+
     /// When the session ends, however much it is used.
     pub(crate) fn absolute_end(&self, s: &Session) -> i64 {
         s.created.saturating_add(i64::try_from(self.settings.absolute.as_secs()).unwrap_or(i64::MAX))

@@ -253,13 +253,34 @@ pub(crate) struct ForbiddenPage<'a> {
     pub(crate) form_action: &'a str,
 }
 
+/// What a `503` page says cannot be reached: its headline names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unreachable {
+    /// The identity provider (its documents, keys or token endpoint), and what a
+    /// sign-in needs before it can be sent there.
+    Provider,
+    /// The session store, which vouches that a session was not signed out
+    /// elsewhere (browser mode with a store, failing closed).
+    SessionStore,
+}
+
 /// The identity provider cannot be reached: try again after `retry_after` seconds.
 pub(crate) fn unavailable(detail: &str, retry_after: u64) -> Answer {
+    unavailable_because(Unreachable::Provider, detail, retry_after)
+}
+
+/// `cause` cannot be reached (`detail` says more): try again after `retry_after`
+/// seconds.
+pub(crate) fn unavailable_because(cause: Unreachable, detail: &str, retry_after: u64) -> Answer {
+    let (title, what) = match cause {
+        Unreachable::Provider => ("Sign-in is unavailable", "The identity provider"),
+        Unreachable::SessionStore => ("Signed-in pages are unavailable", "The session store"),
+    };
     page(
         503,
-        "Sign-in is unavailable",
+        title,
         html! {
-            p.box { "The identity provider cannot be reached right now (" (Text(detail)) ")." }
+            p.box { (what) " cannot be reached right now (" (Text(detail)) ")." }
             p { "Nothing is wrong with your account. Try again in a minute." }
         },
     )
@@ -409,6 +430,7 @@ mod tests {
             ("forbidden: roles", forbidden_page(&hostile, &hostile), 403, 4, SHOWN),
             ("forbidden: a reason", forbidden_page(none, none), 403, 3, SHOWN),
             ("unavailable", unavailable(HOSTILE, 5), 503, 1, SHOWN),
+            ("store unavailable", unavailable_because(Unreachable::SessionStore, HOSTILE, 5), 503, 1, SHOWN),
             ("sign-in failed", sign_in_failed(400, HOSTILE, HOSTILE), 400, 2, SHOWN),
             ("sign out", sign_out(HOSTILE, "'self'"), 200, 1, SHOWN),
             ("sign-out refused", sign_out_refused(HOSTILE, "'self'"), 403, 1, SHOWN),
@@ -473,5 +495,37 @@ mod tests {
             header(&page, "content-security-policy"),
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
         );
+    }
+
+    #[test]
+    fn the_503_page_names_what_cannot_be_reached_in_its_headline() {
+        let provider = text(&unavailable("the discovery document cannot be fetched", 30));
+        assert!(provider.contains("<title>Sign-in is unavailable</title>"), "{provider}");
+        assert!(provider.contains("<h1>Sign-in is unavailable</h1>"), "{provider}");
+        assert!(
+            provider.contains(
+                "<p class=\"box\">The identity provider cannot be reached right now (the discovery \
+                 document cannot be fetched).</p>"
+            ),
+            "{provider}"
+        );
+        let store = unavailable_because(Unreachable::SessionStore, "last reached 7 s ago", 5);
+        assert_eq!(store.status(), 503);
+        assert_eq!(header(&store, "retry-after"), "5");
+        let store = text(&store);
+        assert!(store.contains("<h1>Signed-in pages are unavailable</h1>"), "{store}");
+        assert!(
+            store.contains(
+                "<p class=\"box\">The session store cannot be reached right now (last reached 7 s ago).</p>"
+            ),
+            "{store}"
+        );
+        assert!(!store.contains("identity provider") && !store.contains("Sign-in"), "{store}");
+        for page in [&provider, &store] {
+            assert!(
+                page.contains("<p>Nothing is wrong with your account. Try again in a minute.</p>"),
+                "{page}"
+            );
+        }
     }
 }

@@ -96,7 +96,7 @@ impl BrowserMode {
                 // With a store, the session id is revoked: a copy of this cookie
                 // kept elsewhere is signed out too.
                 let now = guard.clock().now_unix();
-                let retired = self.session(req, now).and_then(|s| self.retire(&s));
+                let retired = self.session_to_retire(req, now).and_then(|s| self.retire(&s));
                 return Some(self.revoking(retired, self.sign_out()));
             }
         }
@@ -128,8 +128,17 @@ impl BrowserMode {
             Standing::Unknown if rule.is_public() => None,
             Standing::Unknown => {
                 tracing::debug!("browser: the session store cannot vouch for a session");
-                Some(Evaluation::Ready(Admission::Answered(pages::unavailable(
-                    "the session store cannot be reached",
+                let age = self.settings.revocations.as_ref().and_then(|r| r.stale_for());
+                let detail = match age {
+                    Some(age) => format!(
+                        "last reached {} s ago, so a sign-out made elsewhere since then cannot be seen",
+                        age.as_secs()
+                    ),
+                    None => "a sign-out made elsewhere cannot be seen".to_owned(),
+                };
+                Some(Evaluation::Ready(Admission::Answered(pages::unavailable_because(
+                    pages::Unreachable::SessionStore,
+                    &detail,
                     STORE_RETRY_AFTER,
                 ))))
             }
@@ -479,7 +488,9 @@ impl BrowserMode {
         // once the new one is written (a cookie planted before a sign-in or
         // step-up is not the one that holds its result).
         let previous = self.session(req, now);
-        let retired = previous.as_ref().and_then(|s| self.retire(s));
+        // Retired even when the store cannot vouch for it now: its id must not
+        // outlive the sign-in that replaced it.
+        let retired = self.session_to_retire(req, now).and_then(|s| self.retire(&s));
         if let Some(error) = query.error.as_deref() {
             let detail = query.error_description.as_deref().unwrap_or("");
             let detail: String = detail.chars().take(200).collect();
