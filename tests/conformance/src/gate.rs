@@ -58,15 +58,22 @@ pub fn start_application() -> (Killed, SocketAddr) {
 /// The development identity server on an origin of its own, for the client whose
 /// pages are at `gate` (the proxy's origin) under the default prefix.
 pub async fn start_provider(gate: SocketAddr) -> (Arc<DevIssuer>, String) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let bound = listener.local_addr().expect("addr");
-    let issuer = Arc::new(DevIssuer::for_server(bound).expect("a development key"));
     let prefix = BrowserPrefix::default();
-    let client = Client::new(
+    start_provider_for(Client::new(
         DEV_CLIENT_ID,
         format!("http://{gate}{}", prefix.path("callback")),
         format!("http://{gate}{}", prefix.path("signed-out")),
-    );
+    ))
+    .await
+}
+
+/// The development identity server on an origin of its own, for `client` (an
+/// example server elsewhere: [`Client::at`] its origin); its issuer, and its base
+/// URL (`http://127.0.0.1:port`).
+pub async fn start_provider_for(client: Client) -> (Arc<DevIssuer>, String) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let bound = listener.local_addr().expect("addr");
+    let issuer = Arc::new(DevIssuer::for_server(bound).expect("a development key"));
     let base = format!("http://{bound}");
     let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), &base).with_client(client));
     tokio::spawn(async move { axum::serve(listener, idp.router()).await });
