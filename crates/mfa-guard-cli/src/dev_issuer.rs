@@ -74,7 +74,9 @@ pub(crate) async fn run(options: &Options) -> Result<Exit, Failure> {
 
 /// `--redirect-uri`: the client [`DEV_CLIENT_ID`] with that callback (an absolute
 /// `http` or `https` URL without query or fragment), sent back after sign-out to
-/// `signed-out` beside it, as browser mode lays its pages out.
+/// `signed-out` beside it, and sent a logout token at `backchannel-logout` beside it
+/// when someone signs out at this provider — as browser mode lays its pages out
+/// (`serve`'s prefix, or an application's `/auth/`).
 fn client_at(redirect_uri: &str) -> Result<Client, Failure> {
     let bad = |why: &str| {
         Failure::usage(format!("--redirect-uri {redirect_uri:?}: {why}"))
@@ -93,18 +95,20 @@ fn client_at(redirect_uri: &str) -> Result<Client, Failure> {
         return Err(bad("it names no page (it ends with `/`)"));
     }
     let folder = &redirect_uri[..redirect_uri.len() - page.len()];
-    Ok(Client::new(DEV_CLIENT_ID, redirect_uri, format!("{folder}signed-out")))
+    Ok(Client::new(DEV_CLIENT_ID, redirect_uri, format!("{folder}signed-out"))
+        .with_backchannel_logout_uri(format!("{folder}backchannel-logout")))
 }
 
 /// The development identity server at `base`, for `client` (default: a client on
-/// `base` itself), and beside it `/` (what is served) and `/token` (a token on
+/// `base` itself, where no application listens, so it is sent no logout token), and
+/// beside it `/` (what is served) and `/token` (a token on
 /// request).
 fn app(issuer: Arc<DevIssuer>, base: &str, client: Option<Client>) -> Router {
-    let mut idp = DevIdp::new(Arc::clone(&issuer), base);
-    if let Some(client) = client {
-        idp = idp.with_client(client);
-    }
-    let idp = Arc::new(idp);
+    let client = client.unwrap_or_else(|| {
+        let own = Client::at(base);
+        Client::new(own.id(), own.redirect_uri(), own.post_logout_redirect_uri())
+    });
+    let idp = Arc::new(DevIdp::new(Arc::clone(&issuer), base).with_client(client));
     let minting = Router::new()
         .route("/", get(index))
         .route("/token", get(token).post(token))
@@ -246,11 +250,17 @@ mod tests {
     fn a_redirect_uri_names_the_client_and_its_signed_out_page_beside_it() {
         let client = client_at("http://127.0.0.1:8080/.mfa-guard/callback").unwrap();
         assert_eq!(
-            (client.id(), client.redirect_uri(), client.post_logout_redirect_uri()),
+            (
+                client.id(),
+                client.redirect_uri(),
+                client.post_logout_redirect_uri(),
+                client.backchannel_logout_uri()
+            ),
             (
                 DEV_CLIENT_ID,
                 "http://127.0.0.1:8080/.mfa-guard/callback",
-                "http://127.0.0.1:8080/.mfa-guard/signed-out"
+                "http://127.0.0.1:8080/.mfa-guard/signed-out",
+                Some("http://127.0.0.1:8080/.mfa-guard/backchannel-logout")
             )
         );
         for (bad, why) in [
