@@ -12,9 +12,7 @@ use crate::algorithm::Algorithm;
 use crate::guard::GuardBuilder;
 use crate::keys::RemoteOptions;
 use crate::path::PathRules;
-use crate::policy::{
-    BASE_LEVEL, MfaPolicy, Policy, PolicyError, Requirement, Role, RoleMap, RoleMatcher, Rule,
-};
+use crate::policy::{BASE_LEVEL, MfaPolicy, Policy, PolicyError, Requirement, Role, RoleMatcher, Rule};
 use crate::rejection::{Challenge, ChallengeStyle, InvalidChallenge};
 use crate::verify::is_guid;
 
@@ -26,7 +24,7 @@ impl Config {
             None => Policy::partner_center(),
             Some(p) => match p.get_ref().as_str() {
                 "partner-center" => Policy::partner_center(),
-                "none" => Policy::new().role_map(RoleMap::new()),
+                "none" => Policy::new(),
                 other => {
                     return Err(self.err_at(
                         p.span().start,

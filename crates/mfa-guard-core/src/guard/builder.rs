@@ -88,7 +88,8 @@ impl GuardBuilder {
     }
 
     /// The route policy (default: [`Policy::new`], every route needs a valid
-    /// token; [`Guard::partner_center`] starts from Partner Center's).
+    /// token and no role is defined; [`Guard::partner_center`] starts from
+    /// Partner Center's).
     pub fn policy(mut self, policy: Policy) -> Self {
         self.policy = policy;
         self

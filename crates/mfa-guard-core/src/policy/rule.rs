@@ -76,13 +76,17 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// No rules; every route needs a valid token; the Partner Center role map;
-    /// MFA is `amr` ∋ `mfa`.
+    /// A neutral policy: no rules, so every route needs a valid token; an empty
+    /// role map (a requirement naming a role fails to build until
+    /// [`role_map`](Self::role_map) defines it); MFA is `amr` ∋ `mfa`.
+    ///
+    /// Nothing of Partner Center comes with it: [`Policy::partner_center`] is that
+    /// preset, and [`RoleMap::partner_center`] its role map alone.
     pub fn new() -> Self {
         Self {
             rules: Vec::new(),
             fallback: Requirement::authenticated(),
-            roles: RoleMap::partner_center(),
+            roles: RoleMap::new(),
             mfa: MfaPolicy::default(),
             levels: Vec::new(),
             default_mode: Mode::Enforce,

@@ -236,6 +236,26 @@ fn a_route_naming_an_undefined_role_does_not_compile() {
 }
 
 #[test]
+fn the_neutral_policy_defines_no_role_and_the_preset_is_named_where_it_applies() {
+    // `Policy::new()` (what `Guard::builder()` starts from) carries nothing of
+    // Partner Center: not even its roles resolve until a map defines them.
+    assert_eq!(Policy::new().roles(), &RoleMap::new());
+    assert!(Policy::new().rules().is_empty());
+    let admin = || Requirement::mfa().any_role([Role::AdminAgent]);
+    assert_eq!(
+        Policy::new().route("/x", admin()).compile().unwrap_err(),
+        crate::policy::PolicyError::UnknownRole {
+            rule: crate::policy::RuleName::Route("/x".into()),
+            role: Role::AdminAgent
+        }
+    );
+    // Named, the preset's map brings its roles back, alone or with the route table.
+    let p = Policy::new().role_map(RoleMap::partner_center()).route("/x", admin()).compile().unwrap();
+    assert_eq!(decide(&p, "GET", "/x", ADMIN_MFA), Ok(()));
+    assert_eq!(Policy::partner_center().roles(), &RoleMap::partner_center());
+}
+
+#[test]
 fn a_later_rule_replaces_an_earlier_one_with_the_same_pattern_and_methods() {
     let p = Policy::partner_center().route("/commerce/*", Requirement::authenticated());
     assert_eq!(p.rules().iter().filter(|r| r.pattern() == "/commerce/*").count(), 1);
