@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use mfa_guard_core::browser::SessionKeys;
-use mfa_guard_core::browser::encoding_bench as e;
+use mfa_guard_core::dev::session_encoding as e;
 
 fn encoding(c: &mut Criterion) {
     let keys = SessionKeys::parse("k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").unwrap();

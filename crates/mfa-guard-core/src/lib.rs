@@ -105,4 +105,4 @@ pub use rejection::{
 pub use request::{RequestHeaders, RequestInfo};
 pub use time::{Clock, ManualClock, NumericDate, SystemClock};
 pub use token::{BearerToken, DEFAULT_MAX_HEADER_BYTES, extract_bearer};
-pub use verify::{InvalidIssuer, InvalidTenants, IssuerPattern, Verified, Verifier, VerifierBuilder};
+pub use verify::{InvalidIssuer, InvalidTenants, Verified, Verifier, VerifierBuilder};

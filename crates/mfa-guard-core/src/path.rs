@@ -83,16 +83,13 @@ use crate::rejection::{Refusal, RejectionCode};
 /// `/commerce/*` is a rule). What is left selects the same rule for every router.
 ///
 /// ```
-/// use mfa_guard_core::PathRules;
+/// use mfa_guard_core::{Guard, PathRules};
 ///
 /// // An API whose identifiers hold slashes (`/projects/group%2Fname`):
-/// let rules = PathRules::default().allow_encoded_slash(true);
-/// assert!(rules.encoded_slash_allowed());
-/// assert!(!PathRules::default().is_strict());
-/// assert!(PathRules::strict().is_strict());
+/// let api = Guard::builder().path_rules(PathRules::default().allow_encoded_slash(true));
 /// // A forward-auth deployment whose applications have non-ASCII paths:
-/// let rules = PathRules::strict().refuse_non_ascii(false);
-/// assert!(!rules.is_strict());
+/// let forward = Guard::builder().path_rules(PathRules::strict().refuse_non_ascii(false));
+/// # let _ = (api, forward);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[must_use]
@@ -167,7 +164,8 @@ impl PathRules {
     }
 
     /// Whether all of [`strict`](Self::strict)'s refusals are on.
-    pub fn is_strict(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_strict(&self) -> bool {
         self.refuse_matrix_parameters
             && self.refuse_empty_segments
             && self.refuse_encoded_unreserved
@@ -184,11 +182,6 @@ impl PathRules {
     pub fn allow_encoded_slash(mut self, allow: bool) -> Self {
         self.allow_encoded_slash = allow;
         self
-    }
-
-    /// Whether `%2F` is let through.
-    pub fn encoded_slash_allowed(&self) -> bool {
-        self.allow_encoded_slash
     }
 }
 

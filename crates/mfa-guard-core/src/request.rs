@@ -156,14 +156,15 @@ impl<'a> RequestInfo<'a> {
     /// The `Content-Type` of the request: a gRPC request (`application/grpc…`) is
     /// refused the gRPC way (see [`Rejection::for_grpc`](crate::Rejection::for_grpc)).
     #[must_use]
-    pub fn with_content_type(mut self, value: Option<&'a [u8]>) -> Self {
+    #[cfg(test)]
+    pub(crate) fn with_content_type(mut self, value: Option<&'a [u8]>) -> Self {
         self.content_type = value;
         self
     }
 
     /// Whether the request is gRPC (its `Content-Type` is `application/grpc`, with
     /// or without a `+proto`-style suffix).
-    pub fn is_grpc(&self) -> bool {
+    pub(crate) fn is_grpc(&self) -> bool {
         self.content_type.is_some_and(|v| {
             v.len() >= 16
                 && v[..16].eq_ignore_ascii_case(b"application/grpc")

@@ -73,12 +73,12 @@ impl NumericDate {
     pub const MIN: i64 = -62_135_596_800;
 
     /// A date from whole seconds since the epoch, if in range.
-    pub fn from_unix(seconds: i64) -> Option<Self> {
+    pub(crate) fn from_unix(seconds: i64) -> Option<Self> {
         (Self::MIN..=Self::MAX).contains(&seconds).then_some(Self(seconds))
     }
 
     /// Reads a JSON number as a NumericDate (integer or float).
-    pub fn from_json_f64(value: f64) -> Option<Self> {
+    pub(crate) fn from_json_f64(value: f64) -> Option<Self> {
         if !value.is_finite() {
             return None;
         }

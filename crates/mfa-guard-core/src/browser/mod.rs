@@ -76,52 +76,5 @@ pub(crate) const MAX_FLOWS: usize = 8;
 /// Longest callback query read.
 pub(crate) const MAX_CALLBACK_QUERY: usize = 8 * 1024;
 
-/// The session cookie's encoding and sealing, for `benches/session_encoding.rs`.
-#[cfg(feature = "dev-issuer")]
-#[doc(hidden)]
-pub mod encoding_bench {
-    use super::SessionKeys;
-    use super::session::Session;
-
-    /// A session, opaque.
-    pub struct Typical(Session);
-
-    /// A typical session: an Entra user with three roles and MFA.
-    pub fn typical() -> Typical {
-        Typical(Session {
-            sid: [0x5a; crate::revocation::SESSION_ID_BYTES],
-            provider_sid: Some("3f2d1c4b-9a8e-4f70-b6d5-c4e3f2a1b0c9".into()),
-            sub: Some("AAAAAAAAAAAAAAAAAAAAAIkzqFVrSaSaFHy782bbtaQ".into()),
-            oid: Some("00000000-0000-0000-66f3-3332eca7ea81".into()),
-            tid: Some("9188040d-6c67-4c5b-b112-36a304b66dad".into()),
-            upn: Some("ada.lovelace@contoso.example".into()),
-            roles: vec!["AdminAgent".into(), "SalesAgent".into(), "HelpdeskAgent".into()],
-            unknown_roles: vec![],
-            amr: vec!["pwd".into(), "mfa".into()],
-            acr: Some("1".into()),
-            acrs: vec!["c1".into()],
-            auth_time: Some(1_764_000_000),
-            created: 1_764_000_000,
-            seen: 1_764_000_060,
-            step_up_failed: None,
-        })
-    }
-
-    /// Encodes and seals.
-    pub fn seal(keys: &SessionKeys, s: &Typical) -> String {
-        keys.seal("mfa-guard", &s.0.encode()).expect("sealed")
-    }
-
-    /// Opens and decodes.
-    pub fn open(keys: &SessionKeys, value: &str) -> bool {
-        keys.open("mfa-guard", value).and_then(|b| Session::decode(&b)).is_some()
-    }
-
-    /// The size of the encoding.
-    pub fn size(s: &Typical) -> usize {
-        s.0.encode().len()
-    }
-}
-
 #[cfg(test)]
 mod tests;

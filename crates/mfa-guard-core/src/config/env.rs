@@ -48,7 +48,7 @@ pub use error::EnvError;
 use error::variable;
 
 /// Where a server listens when `MFA_LISTEN` is not set.
-pub const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
+pub(crate) const DEFAULT_LISTEN: &str = "127.0.0.1:3000";
 
 /// The settings a server reads from its environment.
 #[derive(Debug, Clone)]

@@ -97,7 +97,7 @@ mod schema;
 mod source;
 
 pub use crate::time::{InvalidDuration, parse_duration};
-pub use env::{DEFAULT_LISTEN, EnvError, Environment};
+pub use env::{EnvError, Environment};
 pub use error::ConfigError;
 pub use source::{IssuerSource, KeyLocation, SourceError};
 
@@ -106,7 +106,7 @@ use std::path::{Path, PathBuf};
 use schema::Raw;
 
 /// Largest configuration file read.
-pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+pub(crate) const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// A parsed configuration file.
 #[derive(Debug, Clone)]

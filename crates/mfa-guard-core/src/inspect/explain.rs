@@ -145,7 +145,7 @@ impl Explanation {
     }
 
     /// Whether the rule asks users for MFA.
-    pub fn requires_mfa(&self) -> bool {
+    pub(crate) fn requires_mfa(&self) -> bool {
         self.access == Access::Mfa
     }
 

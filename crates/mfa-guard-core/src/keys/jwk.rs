@@ -198,7 +198,7 @@ impl VerifyingKey {
 
     /// Whether the key has gone from its issuer's key set (tokens it verified are
     /// then dropped from the verified-token cache).
-    pub fn is_retired(&self) -> bool {
+    pub(crate) fn is_retired(&self) -> bool {
         self.retired.load(Ordering::Acquire)
     }
 }

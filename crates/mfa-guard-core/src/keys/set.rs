@@ -72,7 +72,7 @@ impl KeySet {
     }
 
     /// A set of already-built keys (first of a `kid` wins, as for documents).
-    pub fn from_keys<I: IntoIterator<Item = VerifyingKey>>(keys: I) -> Self {
+    pub(crate) fn from_keys<I: IntoIterator<Item = VerifyingKey>>(keys: I) -> Self {
         let mut set = KeySet::default();
         for key in keys {
             if key.kid().is_none() || !set.keys.iter().any(|k| k.kid() == key.kid()) {

@@ -134,16 +134,6 @@ impl AssuranceLevel {
         &self.name
     }
 
-    /// The accepted `acrs` ids.
-    pub fn accepted_auth_contexts(&self) -> &[Arc<str>] {
-        &self.evidence.acrs
-    }
-
-    /// The accepted `acr` values.
-    pub fn accepted_acr(&self) -> &[Arc<str>] {
-        &self.evidence.acr
-    }
-
     /// The accepted `amr` values.
     pub fn accepted_amr(&self) -> &[Arc<str>] {
         &self.evidence.amr

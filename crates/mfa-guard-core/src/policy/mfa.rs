@@ -100,12 +100,12 @@ impl MfaPolicy {
     }
 
     /// The accepted `acrs` ids.
-    pub fn accepted_auth_contexts(&self) -> &[Arc<str>] {
+    pub(crate) fn accepted_auth_contexts(&self) -> &[Arc<str>] {
         &self.acrs
     }
 
     /// The accepted `acr` values.
-    pub fn accepted_acr(&self) -> &[Arc<str>] {
+    pub(crate) fn accepted_acr(&self) -> &[Arc<str>] {
         &self.acr
     }
 
@@ -135,7 +135,7 @@ impl MfaPolicy {
     }
 
     /// [`fresh`](Self::fresh) from `auth_time` alone (seconds since the epoch).
-    pub fn fresh_at(&self, auth_time: Option<i64>, now: i64) -> bool {
+    pub(crate) fn fresh_at(&self, auth_time: Option<i64>, now: i64) -> bool {
         match self.max_age {
             None => true,
             Some(max) => {

@@ -180,11 +180,6 @@ impl Requirement {
         self.max_age
     }
 
-    /// The route's own challenge, if set.
-    pub fn challenge_setting(&self) -> Option<&Challenge> {
-        self.challenge.as_ref()
-    }
-
     /// Sets the mode of this requirement (default: the policy's default mode).
     #[must_use]
     pub fn mode(mut self, mode: Mode) -> Self {
@@ -207,12 +202,14 @@ impl Requirement {
     }
 
     /// The mode set on this requirement, if any.
-    pub fn mode_setting(&self) -> Option<Mode> {
+    #[cfg(test)]
+    pub(crate) fn mode_setting(&self) -> Option<Mode> {
         self.mode
     }
 
     /// The enforcement date, seconds since the epoch, if any.
-    pub fn enforce_from_unix(&self) -> Option<i64> {
+    #[cfg(test)]
+    pub(crate) fn enforce_from_unix(&self) -> Option<i64> {
         self.enforce_from
     }
 
@@ -229,10 +226,5 @@ impl Requirement {
     /// The roles of which one is required (none: no role needed).
     pub fn roles(&self) -> &[Role] {
         &self.roles
-    }
-
-    /// The names of the application's claim checks, in order.
-    pub fn claims_checks(&self) -> impl Iterator<Item = &str> {
-        self.checks.iter().map(|c| &*c.name)
     }
 }

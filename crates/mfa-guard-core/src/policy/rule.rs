@@ -43,7 +43,8 @@ impl Rule {
     }
 
     /// The methods (empty: all).
-    pub fn method_list(&self) -> &[String] {
+    #[cfg(test)]
+    pub(crate) fn method_list(&self) -> &[String] {
         &self.methods
     }
 
@@ -140,7 +141,7 @@ impl Policy {
 
     /// The assurance levels added, weakest first (the base level `mfa` is the MFA
     /// policy's).
-    pub fn assurance_levels(&self) -> &[super::AssuranceLevel] {
+    pub(crate) fn assurance_levels(&self) -> &[super::AssuranceLevel] {
         &self.levels
     }
 
@@ -152,7 +153,8 @@ impl Policy {
     }
 
     /// The default mode.
-    pub fn default_mode_setting(&self) -> Mode {
+    #[cfg(test)]
+    pub(crate) fn default_mode_setting(&self) -> Mode {
         self.default_mode
     }
 
@@ -162,7 +164,8 @@ impl Policy {
     }
 
     /// The requirement of unmatched paths.
-    pub fn fallback_requirement(&self) -> &Requirement {
+    #[cfg(test)]
+    pub(crate) fn fallback_requirement(&self) -> &Requirement {
         &self.fallback
     }
 

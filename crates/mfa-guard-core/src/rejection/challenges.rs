@@ -17,7 +17,7 @@ use super::{
 
 /// Where Entra's claims challenge sends a client to authenticate again, unless the
 /// guard is configured with another (`authorization_uri`).
-pub const ENTRA_AUTHORIZATION_URI: &str = "https://login.microsoftonline.com/common/oauth2/authorize";
+pub(crate) const ENTRA_AUTHORIZATION_URI: &str = "https://login.microsoftonline.com/common/oauth2/authorize";
 
 /// How a rule asks for more when a user's authentication is not strong or recent
 /// enough: the `mfa_required` refusal's challenge, chosen per rule

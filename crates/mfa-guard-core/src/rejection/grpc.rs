@@ -40,18 +40,13 @@ impl Rejection {
         }
     }
 
-    /// Whether the rejection is rendered for a gRPC client.
-    pub fn is_grpc(&self) -> bool {
-        self.0.grpc
-    }
-
     /// This rejection rendered for a gRPC client (the guard does it when the request
     /// is gRPC): status `200`, no body, and in the headers (a trailers-only
     /// response) `grpc-status`, `grpc-message`, `mfa-guard-code`, and the same
     /// `WWW-Authenticate` and `Retry-After` as for HTTP. For the MFA refusal
     /// `grpc-message` is `Unauthorized - MFA required`, so it stays recognisable.
     #[must_use]
-    pub fn for_grpc(mut self) -> Self {
+    pub(crate) fn for_grpc(mut self) -> Self {
         Arc::make_mut(&mut self.0).grpc = true;
         self
     }

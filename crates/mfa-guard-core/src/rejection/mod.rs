@@ -28,8 +28,10 @@ pub(crate) use challenge::render_bearer;
 pub use challenge::{ParsedChallenge, parse_challenge};
 pub(crate) use challenge::{quote_untrusted, sanitize_description};
 pub(crate) use challenges::Ask;
+#[cfg(test)]
+pub(crate) use challenges::ENTRA_AUTHORIZATION_URI;
 pub(crate) use challenges::{BodyRenderer, Challenges};
-pub use challenges::{Challenge, ChallengeProblem, CustomBody, ENTRA_AUTHORIZATION_URI, InvalidChallenge};
+pub use challenges::{Challenge, ChallengeProblem, CustomBody, InvalidChallenge};
 pub use code::RejectionCode;
 pub use refusal::Refusal;
 use response::Inner;

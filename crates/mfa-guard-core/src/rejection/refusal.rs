@@ -49,11 +49,6 @@ impl Refusal {
         &self.detail
     }
 
-    /// The seconds of `Retry-After`, if set.
-    pub fn retry_after_secs(&self) -> Option<u64> {
-        self.retry_after
-    }
-
     /// Sets `Retry-After`.
     #[must_use]
     pub fn retry_after(mut self, seconds: u64) -> Self {

@@ -36,7 +36,7 @@ pub(super) struct Inner {
 impl Rejection {
     /// A rejection rendered with default challenge settings (no realm, Partner
     /// Center style), for code that has no guard at hand. Prefer `Guard::reject`.
-    pub fn standalone(refusal: Refusal) -> Self {
+    pub(crate) fn standalone(refusal: Refusal) -> Self {
         Challenges::default().reject(refusal, false)
     }
 

@@ -10,7 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use super::error::StoreError;
 
 /// Bytes of a session id: 128 bits, beyond guessing.
-pub const SESSION_ID_BYTES: usize = 16;
+pub(crate) const SESSION_ID_BYTES: usize = 16;
 
 /// A session id: 16 bytes from the operating system's random generator.
 ///

@@ -43,10 +43,11 @@ mod tests;
 mod view;
 
 pub use error::{StoreError, StoreErrorKind};
-pub use id::{SESSION_ID_BYTES, SessionId};
-pub use settings::{
-    DEFAULT_PREFIX, DEFAULT_STALE_AFTER, FailMode, MAX_PREFIX_BYTES, MIN_STALE_AFTER, StoreSettings,
-};
+pub(crate) use id::SESSION_ID_BYTES;
+pub use id::SessionId;
+#[cfg(test)]
+use settings::MIN_STALE_AFTER;
+pub use settings::{DEFAULT_PREFIX, FailMode, StoreSettings};
 pub(crate) use settings::{
     FileStoreKeys, StoreVariables, from_file as store_from_file, resolve as resolve_store,
 };

@@ -26,11 +26,11 @@ use super::error::StoreError;
 /// The key prefix used when none is configured.
 pub const DEFAULT_PREFIX: &str = "mfa-guard:";
 /// The default bound on the local view's age.
-pub const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_STALE_AFTER: Duration = Duration::from_secs(30);
 /// The shortest bound on the local view's age: two heartbeats.
-pub const MIN_STALE_AFTER: Duration = Duration::from_secs(2);
+pub(crate) const MIN_STALE_AFTER: Duration = Duration::from_secs(2);
 /// Longest key prefix.
-pub const MAX_PREFIX_BYTES: usize = 64;
+pub(crate) const MAX_PREFIX_BYTES: usize = 64;
 /// Longest store address read.
 const MAX_URL_BYTES: usize = 2048;
 
@@ -292,7 +292,7 @@ impl StoreSettings {
     }
 
     /// Whether a password is set (in the address or by [`password`](Self::password)).
-    pub fn has_password(&self) -> bool {
+    pub(crate) fn has_password(&self) -> bool {
         matches!(&self.location, Location::Redis(a) if a.password.is_some())
     }
 
@@ -339,7 +339,7 @@ impl StoreSettings {
     }
 
     /// Whether this is the in-process store.
-    pub fn is_memory(&self) -> bool {
+    pub(crate) fn is_memory(&self) -> bool {
         matches!(self.location, Location::Memory)
     }
 
@@ -349,12 +349,14 @@ impl StoreSettings {
     }
 
     /// The fail mode.
-    pub fn fail_mode(&self) -> FailMode {
+    #[cfg(test)]
+    pub(crate) fn fail_mode(&self) -> FailMode {
         self.fail
     }
 
     /// The bound on the local view's age.
-    pub fn stale_bound(&self) -> Duration {
+    #[cfg(test)]
+    pub(crate) fn stale_bound(&self) -> Duration {
         self.stale_after
     }
 }

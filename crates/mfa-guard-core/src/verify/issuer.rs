@@ -14,7 +14,7 @@ const PLACEHOLDER: &str = "{tenantid}";
 
 /// An expected issuer: an exact string or a `{tenantid}` template.
 #[derive(Clone, PartialEq, Eq)]
-pub struct IssuerPattern {
+pub(crate) struct IssuerPattern {
     raw: String,
     /// Byte offset of the placeholder, for templates.
     placeholder: Option<usize>,
@@ -33,7 +33,7 @@ pub(crate) enum IssuerMatch {
 
 impl IssuerPattern {
     /// Parses an expected issuer; `{tenantid}` may appear at most once.
-    pub fn new(issuer: &str) -> Result<Self, InvalidIssuer> {
+    pub(crate) fn new(issuer: &str) -> Result<Self, InvalidIssuer> {
         if issuer.is_empty() {
             return Err(InvalidIssuer::Empty);
         }
@@ -53,12 +53,12 @@ impl IssuerPattern {
     }
 
     /// The pattern as configured.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.raw
     }
 
     /// Whether the pattern holds `{tenantid}`.
-    pub fn is_template(&self) -> bool {
+    pub(crate) fn is_template(&self) -> bool {
         self.placeholder.is_some()
     }
 
@@ -66,11 +66,6 @@ impl IssuerPattern {
     pub(crate) fn template_parts(&self) -> Option<(&str, &str)> {
         let at = self.placeholder?;
         Some((&self.raw[..at], &self.raw[at + PLACEHOLDER.len()..]))
-    }
-
-    /// The issuer for a given tenant (the template with `tid` substituted).
-    pub fn for_tenant(&self, tid: &str) -> String {
-        self.raw.replacen(PLACEHOLDER, tid, 1)
     }
 
     pub(crate) fn matches(&self, iss: &str, tid: Option<&str>) -> IssuerMatch {

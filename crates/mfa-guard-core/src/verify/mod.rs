@@ -20,7 +20,7 @@ pub use verifier::{Verified, Verifier};
 
 pub use crate::error::{InvalidIssuer, InvalidTenants};
 pub(crate) use issuer::IssuerMatch;
-pub use issuer::IssuerPattern;
+pub(crate) use issuer::IssuerPattern;
 pub(crate) use issuer::is_guid;
 pub(crate) use tenant::Tenants;
 

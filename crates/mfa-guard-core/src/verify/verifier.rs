@@ -192,7 +192,7 @@ impl Verifier {
     }
 
     /// The expected issuers, as configured or (once known) declared by discovery.
-    pub fn issuers(&self) -> impl Iterator<Item = Option<&IssuerPattern>> {
+    pub(crate) fn issuers(&self) -> impl Iterator<Item = Option<&IssuerPattern>> {
         self.issuers.iter().map(Issuer::pattern)
     }
 
@@ -202,7 +202,7 @@ impl Verifier {
     }
 
     /// Leeway on `exp`, `nbf` and `iat`, seconds.
-    pub fn leeway_secs(&self) -> i64 {
+    pub(crate) fn leeway_secs(&self) -> i64 {
         self.leeway
     }
 
