@@ -250,7 +250,13 @@ impl Shared {
         let read = self.resync().await?;
         tracing::debug!(entries = read, "session store resynchronised");
         self.view.confirm(subscribed);
-        self.connected.store(true, Ordering::SeqCst);
+        {
+            // Under the queue's lock: a revocation that found the store
+            // disconnected is in the queue before `connected` turns true, so the
+            // flush below takes it (see `share`).
+            let _queue = self.pending();
+            self.connected.store(true, Ordering::SeqCst);
+        }
         self.flush().await?;
         Ok((sink, stream))
     }
@@ -420,9 +426,15 @@ impl RedisStore {
                 )),
             };
         }
-        if !shared.connected.load(Ordering::SeqCst) {
-            shared.pending().push(entry);
-            return Err(StoreError::queued("reconnecting"));
+        {
+            // Checked and queued under one lock, which `establish` holds while it
+            // marks the store connected: an entry can never be queued just after
+            // the reconnection's flush and wait there for the next outage.
+            let mut queue = shared.pending();
+            if !shared.connected.load(Ordering::SeqCst) {
+                queue.push(entry);
+                return Err(StoreError::queued("reconnecting"));
+            }
         }
         match tokio::time::timeout(RESPONSE_TIMEOUT, shared.write(&entry)).await {
             Ok(Ok(())) => Ok(()),
