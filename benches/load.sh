@@ -6,8 +6,12 @@
 #   SCENARIOS="axum-verify jwt-authorizer" benches/load.sh   (a subset, same rounds)
 #
 # axum-session is a signed-in browser: the axum example in development mode (browser
-# mode on), a session cookie got by signing in through its development issuer with
-# curl before each round, and top-level navigations (Sec-Fetch-Mode: navigate).
+# mode on, and the in-process memory store development mode uses when
+# MFA_SESSION_STORE is unset), a session cookie got by signing in through its
+# development issuer with curl before each round, and top-level navigations
+# (Sec-Fetch-Mode: navigate), which the example answers with its HTML page.
+# axum-hit-page is axum-hit's server and cached token asked as a browser asks, so
+# answered with the same page: the baseline that leaves the session alone.
 # axum-session-store is the same browser on the same server with a session store
 # (MFA_SESSION_STORE on a redis-server this script starts on loopback): each session
 # carries an id that every request looks up in the server's local copy of the
@@ -25,7 +29,7 @@ rounds=${1:-5}
 seconds=${2:-10}
 connections=${3:-32}
 
-all=(noauth axum-hit axum-verify actix-hit actix-verify jwt-authorizer axum-session axum-session-store)
+all=(noauth axum-hit axum-verify actix-hit actix-verify jwt-authorizer axum-hit-page axum-session axum-session-store)
 read -r -a scenarios <<<"${SCENARIOS:-${all[*]}}"
 for s in "${scenarios[@]}"; do
     [[ " ${all[*]} " == *" $s "* ]] || { echo "load.sh: unknown scenario $s (known: ${all[*]})" >&2; exit 2; }
@@ -92,11 +96,18 @@ fi
 headers() {
     if [[ $1 == axum-session* ]]; then
         printf '%s\n' "Cookie: mfa-guard=$session" "Sec-Fetch-Mode: navigate" "Accept: text/html"
+    elif [ "$1" = axum-hit-page ]; then
+        printf '%s\n' "Authorization: Bearer $token" "Sec-Fetch-Mode: navigate" "Accept: text/html"
     else
         printf '%s\n' "Authorization: Bearer $token"
     fi
 }
 session=""
+# axum-hit-page is axum-hit's server asked as a browser asks: the same cached token,
+# answered with the HTML page a navigation gets, which the session scenarios get too
+# (the floor answers JSON): the baseline that leaves the session alone in the ratio.
+ln -s axum-hit.log "$work/axum-hit-page.log"
+pid[axum-hit-page]=${pid[axum-hit]}
 for s in "${scenarios[@]}"; do
     addr[$s]=$(listening "$work/$s.log")
     if [[ $s == axum-session* ]]; then
@@ -169,6 +180,8 @@ print(f"{'ratio':36} {'of medians':>10} {'per round':>10}")
 line("axum-hit / noauth", "axum-hit", "noauth", target="(target >= 0.85)")
 line("axum-session / noauth", "axum-session", "noauth", target="(target >= 0.85)")
 line("axum-session / axum-hit", "axum-session", "axum-hit")
+line("axum-hit-page / axum-hit", "axum-hit-page", "axum-hit")
+line("axum-session / axum-hit-page", "axum-session", "axum-hit-page", target="(the session alone)")
 line("axum-session-store / axum-session", "axum-session-store", "axum-session", target="(target >= 0.95)")
 line("axum-session-store / noauth", "axum-session-store", "noauth", target="(target >= 0.85)")
 line("axum-hit / jwt-authorizer", "axum-hit", "jwt-authorizer", target="(target >= 5)")
