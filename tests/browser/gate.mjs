@@ -29,6 +29,8 @@ import * as path from 'node:path';
 
 import { chromium } from 'playwright-core';
 
+import { signInAtProvider } from './oidc-provider.mjs';
+
 const JOURNEY_TIMEOUT_MS = Number(process.env.JOURNEY_TIMEOUT_MS ?? 20000);
 const STEP_TIMEOUT_MS = Number(process.env.STEP_TIMEOUT_MS ?? 5000);
 const REASON = 'Unauthorized - MFA required';
@@ -162,23 +164,15 @@ const PROVIDERS = {
     // same round trip, not a new one.
     isAuthorize: (url, gate) => url.origin !== gate.origin && url.pathname === '/auth',
     /** The password step and, with `mfa`, the MFA step (a code) of oidc-provider. */
-    async signIn(tab, account, { mfa, until }) {
-      const page = tab.page;
-      await page.waitForSelector('#sign-in');
-      check(new URL(page.url()).origin !== tab.gate.origin, `${tab.gate.name}: the provider is on the gate's origin`);
-      const h1 = (await page.innerText('h1')).trim();
-      check(h1 === 'Sign in', `${tab.gate.name}: the password step's <h1> is ${h1}`);
-      await page.check(`#account-${account}`);
-      await page.fill('#password', 'password');
-      if (!mfa) {
-        await tab.submit('#sign-in', until);
-        return;
-      }
-      await Promise.all([page.waitForSelector('#otp'), page.click('#sign-in')]);
-      const step = (await page.innerText('h1')).trim();
-      check(step === 'Verify your identity', `${tab.gate.name}: the MFA step's <h1> is ${step}`);
-      await page.fill('#otp', '123456');
-      await tab.submit('#verify', until);
+    signIn(tab, account, { mfa, until }) {
+      return signInAtProvider(tab.page, {
+        name: tab.gate.name,
+        home: tab.gate.origin,
+        account,
+        mfa,
+        submit: (selector) => tab.submit(selector, until),
+        check,
+      });
     },
   },
 };

@@ -54,6 +54,8 @@ import * as path from 'node:path';
 
 import { chromium } from 'playwright-core';
 
+import { signInAtProvider } from './oidc-provider.mjs';
+
 const JOURNEY_TIMEOUT_MS = Number(process.env.JOURNEY_TIMEOUT_MS ?? 20000);
 const STEP_TIMEOUT_MS = Number(process.env.STEP_TIMEOUT_MS ?? 5000);
 const REASON = 'Unauthorized - MFA required';
@@ -279,30 +281,16 @@ const PROVIDERS = {
      * Signs `account` in at the password step and, with `mfa`, the MFA step: the code,
      * or with `method: 'security-key'` the security key.
      */
-    async signIn(tab, account, { mfa, method = 'otp', until }) {
-      const page = tab.page;
-      await page.waitForSelector('#sign-in');
-      check(
-        new URL(page.url()).origin !== tab.server.origin,
-        `${tab.server.name}: expected the provider's password step, the browser is at ${page.url()}`,
-      );
-      const h1 = (await page.innerText('h1')).trim();
-      check(h1 === 'Sign in', `${tab.server.name}: the password step's <h1> is ${h1}`);
-      await page.check(`#account-${account}`);
-      await page.fill('#password', 'password');
-      if (!mfa) {
-        await tab.submit('#sign-in', until);
-        return;
-      }
-      await Promise.all([page.waitForSelector('#otp'), page.click('#sign-in')]);
-      const step = (await page.innerText('h1')).trim();
-      check(step === 'Verify your identity', `${tab.server.name}: the MFA step's <h1> is ${step}`);
-      if (method === 'security-key') {
-        await tab.submit('#security-key', until);
-        return;
-      }
-      await page.fill('#otp', '123456');
-      await tab.submit('#verify', until);
+    signIn(tab, account, { mfa, method, until }) {
+      return signInAtProvider(tab.page, {
+        name: tab.server.name,
+        home: tab.server.origin,
+        account,
+        mfa,
+        method,
+        submit: (selector) => tab.submit(selector, until),
+        check,
+      });
     },
   },
 };
