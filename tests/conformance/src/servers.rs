@@ -84,11 +84,19 @@ pub struct Started {
     pub dev: Option<Arc<DevIssuer>>,
 }
 
-/// Reads `env` as the `MFA_*` variables and connects the session store it names.
-async fn connected_startup(env: &[(&str, String)]) -> Result<example_shared::Startup, String> {
-    example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?
-        .connect_store()
-        .await
+/// Reads `env` as the `MFA_*` variables, connects the session store it names, and
+/// makes the guard (and development issuer) of a server on `listener`.
+async fn connected_guard(
+    env: &[(&str, String)],
+    listener: &std::net::TcpListener,
+) -> Result<(SocketAddr, Guard, Option<Arc<DevIssuer>>), String> {
+    let startup =
+        example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?
+            .connect_store()
+            .await?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let (guard, dev) = startup.guard(addr)?;
+    Ok((addr, guard, dev.map(Arc::new)))
 }
 
 /// Serves the axum example from `env`, its session store connected, on `listener`
@@ -97,10 +105,7 @@ pub async fn start_axum_connected(
     env: &[(&str, String)],
     listener: std::net::TcpListener,
 ) -> Result<Started, String> {
-    let startup = connected_startup(env).await?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (guard, dev) = startup.guard(addr)?;
-    let dev = dev.map(Arc::new);
+    let (addr, guard, dev) = connected_guard(env, &listener).await?;
     listener.set_nonblocking(true).map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
     let app = example_axum_server::app(guard.clone(), dev.clone().map(|d| DevSite::new(d, addr)));
@@ -113,10 +118,7 @@ pub async fn start_actix_connected(
     env: &[(&str, String)],
     listener: std::net::TcpListener,
 ) -> Result<Started, String> {
-    let startup = connected_startup(env).await?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (guard, dev) = startup.guard(addr)?;
-    let dev = dev.map(Arc::new);
+    let (addr, guard, dev) = connected_guard(env, &listener).await?;
     start_actix_on(listener, guard.clone(), dev.clone().map(|d| DevSite::new(d, addr)))?;
     Ok(Started { target: Target { name: "actix", addr }, guard, dev })
 }
