@@ -1,15 +1,15 @@
 //! What the reference servers `noauth` and `jwt-authorizer-ref` share (`#[path]`-included):
 //! the example servers' route table and their runtime rule.
 
-/// The areas of the example servers: name, path, prefix?
-pub const AREAS: &[(&str, &str, bool)] = &[
-    ("overview", "/overview", false),
-    ("customers", "/commerce", true),
-    ("support-customer-requests", "/dashboard/v2/support/customers", true),
-    ("billing", "/billing", true),
-    ("security-workspace", "/security", true),
-    ("catalog-api", "/v1/catalog", true),
-    ("customers-api", "/v1/customers", true),
+/// The areas of the example servers: name, title (their pages' heading), path, prefix?
+pub const AREAS: &[(&str, &str, &str, bool)] = &[
+    ("overview", "Overview", "/overview", false),
+    ("customers", "Customers", "/commerce", true),
+    ("support-customer-requests", "Support > Customer requests", "/dashboard/v2/support/customers", true),
+    ("billing", "Billing", "/billing", true),
+    ("security-workspace", "Security workspace", "/security", true),
+    ("catalog-api", "Catalog API", "/v1/catalog", true),
+    ("customers-api", "Customers API", "/v1/customers", true),
 ];
 
 /// The axum example's rule, so the runtime is the same on both sides of every ratio:

@@ -13,7 +13,7 @@ use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, ACCEPT, AUTHORIZATION, HeaderMap, HeaderValue};
 use actix_web::middleware::{Condition, Logger};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, Resource, Route, web};
-use example_shared::page::{Links, PAGE_HEADERS, caller_page};
+use example_shared::page::{Links, PAGE_HEADERS, UNMATCHED, caller_page, links};
 use example_shared::{DevSite, Startup, areas, caller_body, health_body};
 use mfa_guard_actix::{MfaMiddleware, Principal};
 use mfa_guard_core::{Guard, RequestInfo};
@@ -39,7 +39,7 @@ pub fn app(
         InitError = (),
     >,
 > {
-    let links = Links::new(&guard, dev.is_some());
+    let links = links(&guard, dev.is_some());
     let mut app = App::new();
     for area in areas() {
         let path = area.path();
@@ -48,9 +48,9 @@ pub fn app(
             // `.+`, not `.*`: `/commerce/` is not the area, as in the axum example,
             // whose `{*rest}` needs at least one character.
             _ if area.is_prefix() => app
-                .route(path, area_route(area.name, links.clone()))
-                .route(&format!("{path}/{{tail:.+}}"), area_route(area.name, links.clone())),
-            _ => app.route(path, area_route(area.name, links.clone())),
+                .route(path, area_route((area.name, area.title), links.clone()))
+                .route(&format!("{path}/{{tail:.+}}"), area_route((area.name, area.title), links.clone())),
+            _ => app.route(path, area_route((area.name, area.title), links.clone())),
         };
     }
     if let Some(site) = dev {
@@ -63,7 +63,7 @@ pub fn app(
             app = app.route(&path, dev_route(Arc::clone(&site)));
         }
     }
-    app.default_service(area_route("unmatched", links))
+    app.default_service(area_route(UNMATCHED, links))
         .wrap(MfaMiddleware::new(guard))
         // Outermost, so it logs refusals too; its format reads no request header.
         // actix's Logger renders parts of every request eagerly, whatever the log
@@ -103,8 +103,8 @@ fn dev_route(site: Arc<DevSite>) -> Route {
 }
 
 /// Any method: who called, and how they were admitted; as JSON, or as a page for a
-/// person's browser (with the sign-out controls of `links`).
-fn area_route(area: &'static str, links: Links) -> Route {
+/// person's browser (titled by the area's title, with the sign-out controls of `links`).
+fn area_route((area, title): (&'static str, &'static str), links: Links) -> Route {
     web::route().to(move |req: HttpRequest, caller: Option<Principal>| {
         let links = links.clone();
         async move {
@@ -114,7 +114,7 @@ fn area_route(area: &'static str, links: Links) -> Route {
                 for header in PAGE_HEADERS {
                     page.insert_header(header);
                 }
-                page.body(caller_page(area, method, path, caller, &links))
+                page.body(caller_page(area, title, method, path, caller, &links))
             } else {
                 HttpResponse::Ok().json(caller_body(area, method, path, caller))
             }

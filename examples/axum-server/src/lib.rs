@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, Uri};
 use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use axum::{Json, Router};
-use example_shared::page::{Links, PAGE_HEADERS, caller_page};
+use example_shared::page::{Links, PAGE_HEADERS, UNMATCHED, caller_page, links};
 use example_shared::{DevSite, Startup, areas, caller_body, health_body};
 use http::header::{ACCEPT, AUTHORIZATION};
 use mfa_guard_core::{Guard, RequestInfo};
@@ -23,10 +23,10 @@ use tracing::Level;
 /// development identity server's: its discovery and JWKS documents and sign-in
 /// pages) behind [`MfaLayer`].
 pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
-    let links = Links::new(&guard, dev.is_some());
+    let links = links(&guard, dev.is_some());
     let mut router = Router::new();
     for area in areas() {
-        let handler = area_handler(area.name, links.clone());
+        let handler = area_handler((area.name, area.title), links.clone());
         let path = area.path();
         router = match area.name {
             "health" => router.route(path, get(|| async { Json(health_body()) })),
@@ -39,7 +39,7 @@ pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
     if let Some(site) = dev {
         router = router.merge(site.router());
     }
-    let router = router.fallback(area_handler("unmatched", links)).layer(MfaLayer::new(guard));
+    let router = router.fallback(area_handler(UNMATCHED, links)).layer(MfaLayer::new(guard));
     // Request spans and response events only when someone reads them: the trace layer
     // times and wraps every response even when its events are disabled, which cost
     // ~8% of the throughput of cached requests (BENCHMARKS.md). Like the actix
@@ -59,14 +59,14 @@ pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
 }
 
 /// Any method: who called, and how they were admitted; as JSON, or as a page for a
-/// person's browser (with the sign-out controls of `links`).
-fn area_handler(area: &'static str, links: Links) -> axum::routing::MethodRouter {
+/// person's browser (titled by the area's title, with the sign-out controls of `links`).
+fn area_handler((area, title): (&'static str, &'static str), links: Links) -> axum::routing::MethodRouter {
     any(move |caller: Option<Principal>, method: Method, uri: Uri, headers: HeaderMap| {
         let links = links.clone();
         async move {
             let (method, path, caller) = (method.as_str(), uri.path(), caller.as_deref());
             if is_navigation(method, path, &headers) {
-                (PAGE_HEADERS, caller_page(area, method, path, caller, &links)).into_response()
+                (PAGE_HEADERS, caller_page(area, title, method, path, caller, &links)).into_response()
             } else {
                 Json(caller_body(area, method, path, caller)).into_response()
             }

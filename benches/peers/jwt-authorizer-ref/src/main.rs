@@ -56,7 +56,7 @@ async fn serve() {
         })
     };
     let mut app = Router::new();
-    for &(area, path, prefix) in AREAS {
+    for &(area, _, path, prefix) in AREAS {
         app = app.route(path, handler(area));
         if prefix {
             app = app.route(&format!("{path}/*rest"), handler(area));
