@@ -37,6 +37,12 @@ pub trait HeaderSink {
     fn replace(&mut self, name: &str, value: &str);
     /// Whether the response has a value of `name`.
     fn contains(&self, name: &str) -> bool;
+    /// Sets `name` to `value` only where the response has no value of it.
+    fn set_if_absent(&mut self, name: &str, value: &str) {
+        if !self.contains(name) {
+            self.replace(name, value);
+        }
+    }
 }
 
 impl HeaderSink for http::HeaderMap {
@@ -54,6 +60,15 @@ impl HeaderSink for http::HeaderMap {
 
     fn contains(&self, name: &str) -> bool {
         self.contains_key(name)
+    }
+
+    /// One lookup of `name`, where `contains` and `replace` take two.
+    fn set_if_absent(&mut self, name: &str, value: &str) {
+        if let Some((name, value)) = typed(name, value)
+            && let http::header::Entry::Vacant(slot) = self.entry(name)
+        {
+            slot.insert(value);
+        }
     }
 }
 
@@ -86,11 +101,7 @@ fn merge<'e>(edits: impl Iterator<Item = (&'e str, &'e str, HeaderMerge)>, heade
         match how {
             HeaderMerge::Append => headers.append(name, value),
             HeaderMerge::Replace => headers.replace(name, value),
-            HeaderMerge::IfAbsent => {
-                if !headers.contains(name) {
-                    headers.replace(name, value);
-                }
-            }
+            HeaderMerge::IfAbsent => headers.set_if_absent(name, value),
         }
     }
 }

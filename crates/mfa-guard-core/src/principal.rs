@@ -1,5 +1,6 @@
 //! The caller a request was admitted for, and what the verified-token cache keeps.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -180,7 +181,7 @@ struct Inner {
     compliance: Option<(Arc<str>, &'static str)>,
     /// Headers for the handler's response besides the compliance signal (browser
     /// mode: the session cookie written again, and how the response may be cached).
-    headers: Vec<(&'static str, String, HeaderMerge)>,
+    headers: Vec<(&'static str, Cow<'static, str>, HeaderMerge)>,
     /// The label of the rule that admitted the request (its name, else its pattern).
     rule: Arc<str>,
 }
@@ -234,7 +235,7 @@ impl Principal {
     /// [`HeaderMerge`] says.
     pub fn response_edits(&self) -> impl Iterator<Item = (&str, &str, HeaderMerge)> {
         let compliance = self.0.compliance.as_ref().map(|(n, v)| (&**n, *v, HeaderMerge::Append));
-        compliance.into_iter().chain(self.0.headers.iter().map(|(n, v, m)| (*n, v.as_str(), *m)))
+        compliance.into_iter().chain(self.0.headers.iter().map(|(n, v, m)| (*n, &**v, *m)))
     }
 
     /// The names and values of [`response_edits`](Self::response_edits), for an
@@ -249,12 +250,12 @@ impl Principal {
     pub(crate) fn with_response_header(
         mut self,
         name: &'static str,
-        value: String,
+        value: impl Into<Cow<'static, str>>,
         merge: HeaderMerge,
     ) -> Self {
         // Called on a principal just made, so this does not copy; were it shared,
         // the copy keeps the header rather than losing it.
-        Arc::make_mut(&mut self.0).headers.push((name, value, merge));
+        Arc::make_mut(&mut self.0).headers.push((name, value.into(), merge));
         self
     }
 

@@ -290,22 +290,11 @@ pub struct RequestHeaders<'a> {
 }
 
 impl<'a> RequestHeaders<'a> {
-    /// The headers of an `http` request (tower, axum, hyper, tonic).
+    /// The headers of an `http` request (tower, axum, hyper, tonic): its pairs,
+    /// read as [`from_pairs`](Self::from_pairs) reads any framework's, in one pass
+    /// over the map (cheaper than looking up each header core reads).
     pub fn from_map(map: &'a http::HeaderMap) -> Self {
-        use http::HeaderValue;
-        use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, COOKIE, ORIGIN};
-        let mut authorizations = map.get_all(AUTHORIZATION).iter().map(HeaderValue::as_bytes);
-        let authorization = authorizations.next();
-        Self {
-            authorization,
-            authorization_count: authorization.map_or(0, |_| 1 + authorizations.count()),
-            content_type: map.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
-            cookies: CookieValues::collect(map.get_all(COOKIE).iter().map(HeaderValue::as_bytes)),
-            fetch_mode: map.get(SEC_FETCH_MODE).map(HeaderValue::as_bytes),
-            accept: map.get(ACCEPT).map(HeaderValue::as_bytes),
-            fetch_site: map.get(SEC_FETCH_SITE).map(HeaderValue::as_bytes),
-            origin: map.get(ORIGIN).map(HeaderValue::as_bytes),
-        }
+        Self::from_pairs(map.iter().map(|(name, value)| (name.as_str(), value.as_bytes())))
     }
 
     /// The headers of a framework with a header map of its own (actix-web): every
@@ -318,7 +307,6 @@ impl<'a> RequestHeaders<'a> {
         I: IntoIterator<Item = (&'a str, &'a [u8])>,
     {
         let mut headers = Self::default();
-        let mut cookies = Vec::new();
         for (name, value) in pairs {
             let slot = match name.len() {
                 13 if name.eq_ignore_ascii_case("authorization") => {
@@ -327,7 +315,7 @@ impl<'a> RequestHeaders<'a> {
                     continue;
                 }
                 6 if name.eq_ignore_ascii_case("cookie") => {
-                    cookies.push(value);
+                    headers.cookies.push(value);
                     continue;
                 }
                 12 if name.eq_ignore_ascii_case("content-type") => &mut headers.content_type,
@@ -339,7 +327,6 @@ impl<'a> RequestHeaders<'a> {
             };
             slot.get_or_insert(value);
         }
-        headers.cookies = CookieValues::collect(cookies);
         headers
     }
 }
@@ -372,14 +359,16 @@ enum Values<'a> {
 }
 
 impl<'a> CookieValues<'a> {
-    /// The values, in order.
-    fn collect<I: IntoIterator<Item = &'a [u8]>>(values: I) -> Self {
-        let mut values = values.into_iter();
-        CookieValues(match (values.next(), values.next()) {
-            (None, _) => Values::None,
-            (Some(one), None) => Values::One([one]),
-            (Some(a), Some(b)) => Values::Many([a, b].into_iter().chain(values).collect()),
-        })
+    /// Adds the next value.
+    fn push(&mut self, value: &'a [u8]) {
+        self.0 = match std::mem::take(&mut self.0) {
+            Values::None => Values::One([value]),
+            Values::One([first]) => Values::Many(vec![first, value]),
+            Values::Many(mut many) => {
+                many.push(value);
+                Values::Many(many)
+            }
+        };
     }
 
     /// The values as a slice.
@@ -398,12 +387,14 @@ mod tests {
 
     #[test]
     fn every_value_comes_back_in_order() {
-        let none: [&[u8]; 0] = [];
-        assert!(CookieValues::collect(none).as_slice().is_empty());
-        let one: [&[u8]; 1] = [b"a=1"];
-        assert_eq!(CookieValues::collect(one).as_slice(), &[&b"a=1"[..]]);
+        let mut values = CookieValues::default();
+        assert!(values.as_slice().is_empty());
+        values.push(b"a=1");
+        assert_eq!(values.as_slice(), &[&b"a=1"[..]]);
+        values.push(b"b=2");
+        values.push(b"c=3");
         let three: [&[u8]; 3] = [b"a=1", b"b=2", b"c=3"];
-        assert_eq!(CookieValues::collect(three).as_slice(), &three[..]);
+        assert_eq!(values.as_slice(), &three[..]);
     }
 
     /// One request's headers, as `(name, value)` pairs in the order received.

@@ -449,6 +449,54 @@ async fn bad_cookies_are_no_session_never_an_error() {
     ));
 }
 
+/// A navigation whose cookies come in exactly these `Cookie` header values (HTTP/2
+/// sends one header per cookie, HTTP/1.1 browsers one for all).
+async fn navigate_with_headers(guard: &Guard, target: &str, headers: &[&str]) -> Admission {
+    let values: Vec<&[u8]> = headers.iter().map(|h| h.as_bytes()).collect();
+    let req = RequestInfo::new("GET", target)
+        .with_cookies(&values)
+        .with_navigation_headers(Some(b"navigate"), Some(b"text/html"));
+    guard.check(&req).await
+}
+
+#[tokio::test]
+async fn a_session_is_read_the_same_from_one_cookie_header_or_several_asked_once_or_again() {
+    // Each thread remembers the sessions it opened, by the whole `Cookie` header
+    // when there is one, else by the session cookie's value: whatever it remembered
+    // from earlier requests, every request must be decided as if read afresh.
+    let rp = rp().await;
+    let good = sign_in(&rp, "/overview", &["pwd", "mfa"]).await;
+    let (name, _) = good.split_once('=').unwrap();
+    let bad = format!("{name}=v1.k1.AAAA");
+    let cases: Vec<(Vec<String>, bool)> = vec![
+        (vec![good.clone()], true),
+        (vec![format!("theme=dark; {good}")], true),
+        (vec![format!("theme=light; {good}; lang=en")], true),
+        (vec!["theme=dark".to_owned(), good.clone()], true),
+        (vec![good.clone(), "theme=dark".to_owned()], true),
+        // The first session cookie wins, in one header or across several.
+        (vec![format!("{bad}; {good}")], false),
+        (vec![bad.clone(), good.clone()], false),
+        (vec![format!("{good}; {bad}")], true),
+        (vec![good.clone(), bad.clone()], true),
+        (vec![format!("theme=dark; {bad}")], false),
+        (vec!["theme=dark".to_owned()], false),
+    ];
+    // Every case twice in a row, then all of them again in reverse order: the
+    // answers never depend on what was asked before.
+    let order = (0..cases.len()).flat_map(|i| [i, i]).chain((0..cases.len()).rev());
+    for i in order {
+        let (headers, admitted) = &cases[i];
+        let headers: Vec<&str> = headers.iter().map(String::as_str).collect();
+        let decided = navigate_with_headers(&rp.guard, "/overview", &headers).await;
+        match (admitted, decided) {
+            (true, Admission::Admitted(_)) => {}
+            (false, Admission::Answered(a)) => assert_eq!(a.status(), 302, "{headers:.60?}: a new sign-in"),
+            (_, other) => panic!("{headers:.60?}: expected admitted = {admitted}, got {other:?}"),
+        }
+    }
+}
+
 #[tokio::test]
 async fn sessions_end_when_idle_and_at_their_absolute_end() {
     let rp = rp_with(KEYS, |b| {

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::opened::{self, Opened};
+use super::opened::{self, Key, Opened};
 use super::provider::Provider;
 use super::query::encode;
 use super::session::Session;
@@ -74,28 +74,52 @@ impl BrowserMode {
 
     /// The session of the request as the caller it makes under `policy`, if it
     /// carries a valid one at `now`: from this thread's recently opened sessions
-    /// when the cookie is one of them, else opened and remembered.
+    /// when the request's `Cookie` header (or, with several, the session cookie) is
+    /// one of them, else opened and remembered.
     pub(crate) fn opened(
         &self,
         req: &RequestInfo<'_>,
         policy: &CompiledPolicy,
         now: i64,
     ) -> Option<Arc<Opened>> {
-        let value = cookies::value(req.cookies, self.session_cookie)?;
-        let opened = match opened::lookup(self.id, value.as_bytes()) {
-            Some(hit) => hit,
-            None => {
-                let session = Session::open(&self.settings.keys, self.session_cookie, value)?;
-                let roles = session.resolved_roles(policy);
-                let claims = session.clone().into_claims(self.absolute_end(&session));
-                let mut token =
-                    VerifiedToken::of(&claims, (CallerKind::User, KindRule::Session), None, policy);
-                token.roles = roles;
-                let opened = Arc::new(Opened { session, token: Arc::new(token), claims: Arc::new(claims) });
-                opened::remember(self.id, value.as_bytes(), Arc::clone(&opened));
-                opened
+        let opened = match req.cookies {
+            // HTTP/1.1 browsers send one header, the same bytes with every navigation.
+            [header] => self.recall_or_open(
+                Key::Header(header),
+                || cookies::value(req.cookies, self.session_cookie),
+                policy,
+            )?,
+            _ => {
+                let value = cookies::value(req.cookies, self.session_cookie)?;
+                self.recall_or_open(Key::Value(value.as_bytes()), || Some(value), policy)?
             }
         };
         self.valid(&opened.session, now).then_some(opened)
+    }
+
+    /// What this thread opened from `key`, or the session cookie's value (found
+    /// only now) opened and remembered under `key`.
+    fn recall_or_open<'v>(
+        &self,
+        key: Key<'_>,
+        value: impl FnOnce() -> Option<&'v str>,
+        policy: &CompiledPolicy,
+    ) -> Option<Arc<Opened>> {
+        if let Some(hit) = opened::lookup(self.id, key) {
+            return Some(hit);
+        }
+        let opened = self.open(value()?, policy)?;
+        opened::remember(self.id, key, Arc::clone(&opened));
+        Some(opened)
+    }
+
+    /// Opens a session cookie's value: the session and the caller it makes.
+    fn open(&self, value: &str, policy: &CompiledPolicy) -> Option<Arc<Opened>> {
+        let session = Session::open(&self.settings.keys, self.session_cookie, value)?;
+        let roles = session.resolved_roles(policy);
+        let claims = session.clone().into_claims(self.absolute_end(&session));
+        let mut token = VerifiedToken::of(&claims, (CallerKind::User, KindRule::Session), None, policy);
+        token.roles = roles;
+        Some(Arc::new(Opened { session, token: Arc::new(token), claims: Arc::new(claims) }))
     }
 }

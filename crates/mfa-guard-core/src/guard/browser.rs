@@ -173,13 +173,13 @@ impl BrowserMode {
                             .with_response_header("set-cookie", cookie, HeaderMerge::Append)
                             .with_response_header(
                                 "cache-control",
-                                cache::WRITES_SESSION.to_owned(),
+                                cache::WRITES_SESSION,
                                 HeaderMerge::Replace,
                             )
                     }
                     None => principal.with_response_header(
                         "cache-control",
-                        cache::SIGNED_IN.to_owned(),
+                        cache::SIGNED_IN,
                         HeaderMerge::IfAbsent,
                     ),
                 };
