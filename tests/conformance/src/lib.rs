@@ -17,6 +17,7 @@ pub mod models;
 pub mod oidc;
 pub mod paths;
 pub mod redis;
+pub mod replicas;
 pub mod servers;
 pub mod soak;
 pub mod tools;

@@ -1,166 +1,25 @@
 //! Ending sessions across replicas of the example servers: two and three replicas
 //! of each example (axum, actix) on one real `redis-server`, sharing session keys,
-//! the development identity server on an origin of its own, and a scripted browser.
-//! A sign-out on one replica (or `Guard::revoke_user`) refuses the copied cookie on
-//! the others within a second; a store out of reach turns MFA pages into the 503
-//! page after the bound and back; a revocation made meanwhile is refused after the
-//! recovery; a sign-in and a step-up replace the session and its id.
+//! the development identity server on an origin of its own, and a scripted browser
+//! (the fleet of `mfa_guard_conformance::replicas`). A sign-out on one replica (or
+//! `Guard::revoke_user`) refuses the copied cookie on the others within a second; a
+//! store out of reach turns MFA pages into the 503 page after the bound and back; a
+//! revocation made meanwhile is refused after the recovery; a sign-in and a step-up
+//! replace the session and its id.
 //!
 //! The propagation figures of BENCHMARKS.md:
 //! `cargo test -p mfa-guard-conformance --test session_replicas propagation -- --nocapture`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mfa_guard_conformance::browser::{Browser, SignIn, Visit, shown_answer};
-use mfa_guard_conformance::gate::{SESSION_KEYS, start_provider_for};
 use mfa_guard_conformance::http1;
 use mfa_guard_conformance::redis::{Persistence, RedisServer};
-use mfa_guard_conformance::servers::{Started, start_actix_connected, start_axum_connected};
+use mfa_guard_conformance::replicas::{
+    Cluster, Example, MFA_PAGE, PROPAGATION_BOUND, STALE_AFTER, oid, sent_to_sign_in, until_refused,
+};
 use mfa_guard_core::browser::RevokeError;
 use mfa_guard_core::revocation::StoreErrorKind;
-use mfa_guard_dev::server::Client;
-use mfa_guard_dev::{DEV_AUDIENCE, DEV_CLIENT_ID, DEV_TENANT, DISCOVERY_PATH, DevIssuer, JWKS_PATH};
-use reqwest::Url;
-
-/// Upper bound on a propagation through the example servers: the design says one
-/// second; this leaves room for a loaded CI machine without hiding a missing one.
-const PROPAGATION_BOUND: Duration = Duration::from_secs(3);
-
-/// The bound on the local view's age in the outage tests (the shortest allowed).
-const STALE_AFTER: Duration = Duration::from_secs(2);
-
-/// The MFA page every check opens.
-const MFA_PAGE: &str = "/commerce/customers";
-
-/// One of the example servers.
-#[derive(Debug, Clone, Copy)]
-enum Example {
-    Axum,
-    Actix,
-}
-
-impl Example {
-    const ALL: [Example; 2] = [Example::Axum, Example::Actix];
-
-    fn name(self) -> &'static str {
-        match self {
-            Example::Axum => "axum",
-            Example::Actix => "actix",
-        }
-    }
-
-    /// Started from `env` on `listener`, its session store connected.
-    async fn start(self, env: &[(&str, String)], listener: std::net::TcpListener) -> Result<Started, String> {
-        match self {
-            Example::Axum => start_axum_connected(env, listener).await,
-            Example::Actix => start_actix_connected(env, listener).await,
-        }
-    }
-}
-
-/// Replicas of one example server behind one public origin: they share the session
-/// keys, the provider's client (whose redirect URI is the first replica's) and one
-/// Redis store under a prefix of their own.
-struct Cluster {
-    replicas: Vec<Started>,
-    issuer: Arc<DevIssuer>,
-    prefix: String,
-}
-
-impl Cluster {
-    async fn start(example: Example, n: usize, redis: &RedisServer, prefix: &str) -> Self {
-        let listeners: Vec<_> = (0..n).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap()).collect();
-        let first = listeners[0].local_addr().unwrap();
-        let (issuer, provider) = start_provider_for(Client::at(&format!("http://{first}"))).await;
-        let env = [
-            ("MFA_ISSUER", issuer.issuer().to_owned()),
-            ("MFA_TENANTS", DEV_TENANT.to_owned()),
-            ("MFA_JWKS_URL", format!("{provider}{JWKS_PATH}")),
-            ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
-            ("MFA_OIDC_CLIENT_ID", DEV_CLIENT_ID.to_owned()),
-            ("MFA_OIDC_REDIRECT_URI", format!("http://{first}/auth/callback")),
-            ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
-            ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
-            ("MFA_SESSION_STORE", redis.url()),
-            ("MFA_SESSION_STORE_PREFIX", prefix.to_owned()),
-            ("MFA_SESSION_STORE_STALE_AFTER", format!("{}s", STALE_AFTER.as_secs())),
-        ];
-        let mut replicas = Vec::new();
-        for listener in listeners {
-            let started = example
-                .start(&env, listener)
-                .await
-                .unwrap_or_else(|e| panic!("{} replica: {e}", example.name()));
-            replicas.push(started);
-        }
-        Self { replicas, issuer, prefix: prefix.to_owned() }
-    }
-
-    fn url(&self, replica: usize, path: &str) -> Url {
-        Url::parse(&format!("http://{}{path}", self.replicas[replica].target.addr)).unwrap()
-    }
-
-    /// A browser signed in on the first replica as `who`, having opened the MFA page.
-    async fn signed_in(&self, who: SignIn) -> Browser {
-        let mut browser = Browser::new();
-        let page = browser.open(&self.url(0, MFA_PAGE), &mut vec![who]).await;
-        assert_eq!(page.status(), 200, "signed in as {who:?}: {}", page.text());
-        assert!(browser.jar.contains_key("mfa-guard"), "a session cookie");
-        browser
-    }
-
-    /// Signs `browser` out on `replica` with the sign-out page's button.
-    async fn sign_out(&self, browser: &mut Browser, replica: usize) -> Visit {
-        let page = browser.get(&self.url(replica, "/auth/sign-out")).await;
-        assert_eq!(page.status(), 200, "{}", page.text());
-        browser.submit_form(&page, "/auth/sign-out", &[]).await
-    }
-
-    /// `GET path` on `replica` carrying a copy of `cookies` (what a thief replays:
-    /// the copy is never updated by the answer).
-    async fn replay(&self, cookies: &Browser, replica: usize, path: &str) -> Visit {
-        cookies.clone().get(&self.url(replica, path)).await
-    }
-
-    /// The revoked session ids in the store.
-    fn revoked_ids(&self, redis: &RedisServer) -> usize {
-        let key = format!("{}sessions", self.prefix);
-        redis.command(&["ZCARD", &key]).unwrap().parse().unwrap()
-    }
-}
-
-/// Whether a navigation to an MFA page was refused the session it carried: sent to
-/// sign in at the provider again, the cookie cleared.
-fn sent_to_sign_in(visit: &Visit) -> bool {
-    visit.status() == 302
-        && visit.location().is_some_and(|l| l.path().ends_with("/dev-idp/authorize"))
-        && visit.response.all("set-cookie").iter().any(|c| c.starts_with("mfa-guard=;"))
-}
-
-/// Polls `replica` with a copy of `cookies` until the MFA page refuses the session,
-/// at most `bound`; how long it took.
-async fn until_refused(
-    cluster: &Cluster,
-    cookies: &Browser,
-    replica: usize,
-    bound: Duration,
-) -> Result<Duration, String> {
-    let start = Instant::now();
-    loop {
-        let visit = cluster.replay(cookies, replica, MFA_PAGE).await;
-        if sent_to_sign_in(&visit) {
-            return Ok(start.elapsed());
-        }
-        if visit.status() != 200 {
-            return Err(format!("replica {replica} answered {}: {}", visit.status(), visit.text()));
-        }
-        if start.elapsed() > bound {
-            return Err(format!("replica {replica} still admits the session after {bound:?}"));
-        }
-        tokio::time::sleep(Duration::from_micros(500)).await;
-    }
-}
 
 /// Polls `replica` until `path` with a copy of `cookies` answers `status`, at most
 /// `bound`; the last answer either way, and how long it took.
@@ -183,18 +42,14 @@ async fn until_status(
     }
 }
 
-fn oid(page: &Visit) -> String {
-    let answer = shown_answer(&page.text()).expect("the page shows the answer");
-    answer["oid"].as_str().expect("a user's oid").to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_out_on_one_replica_refuses_the_copied_cookie_on_the_others_within_a_second() {
     let Some(redis) = RedisServer::start(Persistence::None).unwrap() else { return };
     for example in Example::ALL {
         for n in [2, 3] {
             let name = format!("{} ×{n}", example.name());
-            let cluster = Cluster::start(example, n, &redis, &format!("{}-{n}:", example.name())).await;
+            let cluster =
+                Cluster::start(&vec![example; n], &redis, &format!("{}-{n}:", example.name())).await;
             let mut browser = cluster.signed_in(SignIn::PasswordAndMfa("admin")).await;
             let copy = browser.clone();
             // Every replica opens the copied cookie: they share the keys and the issuer.
@@ -236,7 +91,7 @@ async fn propagation_of_50_sign_outs_to_two_other_replicas_stays_under_the_bound
         (seen[ROUNDS / 2 - 1], seen[ROUNDS * 99 / 100 - 1], seen[ROUNDS - 1])
     };
     for example in Example::ALL {
-        let cluster = Cluster::start(example, 3, &redis, &format!("{}-bench:", example.name())).await;
+        let cluster = Cluster::start(&[example; 3], &redis, &format!("{}-bench:", example.name())).await;
         let (mut propagation, mut navigation) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
         for round in 0..ROUNDS {
             let mut browser = cluster.signed_in(SignIn::PasswordAndMfa("admin")).await;
@@ -275,7 +130,7 @@ async fn revoke_user_on_one_replica_refuses_the_users_sessions_on_every_replica(
     let Some(redis) = RedisServer::start(Persistence::None).unwrap() else { return };
     for example in Example::ALL {
         let name = example.name();
-        let cluster = Cluster::start(example, 3, &redis, &format!("{name}-user:")).await;
+        let cluster = Cluster::start(&[example; 3], &redis, &format!("{name}-user:")).await;
         let admin = cluster.signed_in(SignIn::PasswordAndMfa("admin")).await;
         let sales = cluster.signed_in(SignIn::PasswordAndMfa("sales")).await;
         let page = cluster.replay(&admin, 2, MFA_PAGE).await;
@@ -292,7 +147,7 @@ async fn revoke_user_on_one_replica_refuses_the_users_sessions_on_every_replica(
             let other = cluster.replay(&sales, replica, MFA_PAGE).await;
             assert_eq!(other.status(), 200, "{name}, replica {replica}: another user stays signed in");
         }
-        assert_eq!(redis.command(&["ZCARD", &format!("{name}-user:users")]).unwrap(), "1");
+        assert_eq!(cluster.revoked_users(&redis), 1, "{name}");
     }
 }
 
@@ -302,7 +157,7 @@ async fn a_store_out_of_reach_closes_mfa_pages_after_the_bound_and_revocations_m
     let Some(mut redis) = RedisServer::start(Persistence::None).unwrap() else { return };
     for example in Example::ALL {
         let name = example.name();
-        let cluster = Cluster::start(example, 2, &redis, &format!("{name}-outage:")).await;
+        let cluster = Cluster::start(&[example; 2], &redis, &format!("{name}-outage:")).await;
         let kept = cluster.signed_in(SignIn::PasswordAndMfa("admin")).await;
         let mut signing_out = cluster.signed_in(SignIn::PasswordAndMfa("admin")).await;
         let signed_out = signing_out.clone();
@@ -372,7 +227,7 @@ async fn a_store_out_of_reach_closes_mfa_pages_after_the_bound_and_revocations_m
             }
         }
         assert_eq!(cluster.revoked_ids(&redis), 1, "{name}: the sign-out's session id was written");
-        assert_eq!(redis.command(&["ZCARD", &format!("{name}-outage:users")]).unwrap(), "1");
+        assert_eq!(cluster.revoked_users(&redis), 1, "{name}");
     }
 }
 
@@ -381,7 +236,7 @@ async fn a_sign_in_and_a_step_up_replace_the_cookie_and_its_session_id_and_refus
     let Some(redis) = RedisServer::start(Persistence::None).unwrap() else { return };
     for example in Example::ALL {
         let name = example.name();
-        let cluster = Cluster::start(example, 2, &redis, &format!("{name}-fixation:")).await;
+        let cluster = Cluster::start(&[example; 2], &redis, &format!("{name}-fixation:")).await;
         let mut browser = Browser::new();
         let overview = browser.open(&cluster.url(0, "/overview"), &mut vec![SignIn::Password("admin")]).await;
         assert_eq!(overview.status(), 200, "{name}: {}", overview.text());
