@@ -17,9 +17,9 @@ pub async fn all(guard: Guard) -> Vec<Target> {
 }
 
 /// Every example server, each started from `env` as its `MFA_*` variables would
-/// start it.
+/// start it, the session store it names connected ([`start_axum_connected`]).
 pub async fn all_from_env(env: &[(&str, String)]) -> Result<Vec<Target>, String> {
-    Ok(vec![start_axum_from_env(env).await?, start_actix_from_env(env)?])
+    all_from_env_with(env, |site| site).await
 }
 
 /// [`all_from_env`], each server's development identity server (in development
@@ -28,7 +28,7 @@ pub async fn all_from_env_with(
     env: &[(&str, String)],
     site: impl Fn(DevSite) -> DevSite,
 ) -> Result<Vec<Target>, String> {
-    Ok(vec![start_axum_from_env_with(env, &site).await?, start_actix_from_env_with(env, &site)?])
+    Ok(vec![serve_axum(env, bind()?, &site).await?.target, serve_actix(env, bind()?, &site).await?.target])
 }
 
 /// Serves the axum example's router with `guard` on an ephemeral port.
@@ -72,7 +72,7 @@ fn start_actix_on(listener: std::net::TcpListener, guard: Guard, dev: Option<Dev
 }
 
 /// An example server started from an environment with its session store connected
-/// (`MFA_SESSION_STORE`, as the examples' `main` connects it), so sign-out and
+/// (`MFA_SESSION_STORE`, as the examples' `run` connects it), so sign-out and
 /// back-channel logout revoke through it.
 #[derive(Debug)]
 pub struct Started {
@@ -84,8 +84,11 @@ pub struct Started {
     pub dev: Option<Arc<DevIssuer>>,
 }
 
-/// Reads `env` as the `MFA_*` variables, connects the session store it names, and
-/// makes the guard (and development issuer) of a server on `listener`.
+/// Reads `env` as the `MFA_*` variables, connects the session store it names
+/// (`MFA_SESSION_STORE`, as the examples' `run` does before it serves), and makes
+/// the guard (and development issuer) of a server on `listener`. Every starter from
+/// an environment goes through here, so none can start without the store its
+/// environment names.
 async fn connected_guard(
     env: &[(&str, String)],
     listener: &std::net::TcpListener,
@@ -99,18 +102,18 @@ async fn connected_guard(
     Ok((addr, guard, dev.map(Arc::new)))
 }
 
+/// A loopback listener on an ephemeral port.
+fn bind() -> Result<std::net::TcpListener, String> {
+    std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind: {e}"))
+}
+
 /// Serves the axum example from `env`, its session store connected, on `listener`
 /// (bound by the caller, so a provider can know its address first).
 pub async fn start_axum_connected(
     env: &[(&str, String)],
     listener: std::net::TcpListener,
 ) -> Result<Started, String> {
-    let (addr, guard, dev) = connected_guard(env, &listener).await?;
-    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
-    let app = example_axum_server::app(guard.clone(), dev.clone().map(|d| DevSite::new(d, addr)));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(Started { target: Target { name: "axum", addr }, guard, dev })
+    serve_axum(env, listener, &|site| site).await
 }
 
 /// Serves the actix example from `env`, its session store connected, on `listener`.
@@ -118,45 +121,43 @@ pub async fn start_actix_connected(
     env: &[(&str, String)],
     listener: std::net::TcpListener,
 ) -> Result<Started, String> {
-    let (addr, guard, dev) = connected_guard(env, &listener).await?;
-    start_actix_on(listener, guard.clone(), dev.clone().map(|d| DevSite::new(d, addr)))?;
-    Ok(Started { target: Target { name: "actix", addr }, guard, dev })
-}
-
-/// Starts the actix example from an environment (as `MFA_*` variables would give it).
-pub fn start_actix_from_env(env: &[(&str, String)]) -> Result<Target, String> {
-    start_actix_from_env_with(env, &|site| site)
-}
-
-fn start_actix_from_env_with(
-    env: &[(&str, String)],
-    site: &dyn Fn(DevSite) -> DevSite,
-) -> Result<Target, String> {
-    let startup =
-        example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (guard, dev) = startup.guard(addr)?;
-    start_actix_on(listener, guard, dev.map(|d| site(DevSite::new(std::sync::Arc::new(d), addr))))?;
-    Ok(Target { name: "actix", addr })
+    serve_actix(env, listener, &|site| site).await
 }
 
 /// Starts the axum example from an environment (as `MFA_*` variables would give it),
-/// on an ephemeral port.
+/// on an ephemeral port, the session store it names connected.
 pub async fn start_axum_from_env(env: &[(&str, String)]) -> Result<Target, String> {
-    start_axum_from_env_with(env, &|site| site).await
+    Ok(serve_axum(env, bind()?, &|site| site).await?.target)
 }
 
-async fn start_axum_from_env_with(
+/// Starts the actix example from an environment (as `MFA_*` variables would give it),
+/// on an ephemeral port, the session store it names connected.
+pub async fn start_actix_from_env(env: &[(&str, String)]) -> Result<Target, String> {
+    Ok(serve_actix(env, bind()?, &|site| site).await?.target)
+}
+
+/// The axum example from `env` on `listener`, its development site (in development
+/// mode) made by `site`.
+async fn serve_axum(
     env: &[(&str, String)],
+    listener: std::net::TcpListener,
     site: &dyn Fn(DevSite) -> DevSite,
-) -> Result<Target, String> {
-    let startup =
-        example_shared::Startup::from_lookup(|k| env.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let (guard, dev) = startup.guard(addr)?;
-    let app = example_axum_server::app(guard, dev.map(|d| site(DevSite::new(std::sync::Arc::new(d), addr))));
+) -> Result<Started, String> {
+    let (addr, guard, dev) = connected_guard(env, &listener).await?;
+    listener.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::from_std(listener).map_err(|e| e.to_string())?;
+    let app = example_axum_server::app(guard.clone(), dev.clone().map(|d| site(DevSite::new(d, addr))));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    Ok(Target { name: "axum", addr })
+    Ok(Started { target: Target { name: "axum", addr }, guard, dev })
+}
+
+/// The actix example from `env` on `listener`, its development site made by `site`.
+async fn serve_actix(
+    env: &[(&str, String)],
+    listener: std::net::TcpListener,
+    site: &dyn Fn(DevSite) -> DevSite,
+) -> Result<Started, String> {
+    let (addr, guard, dev) = connected_guard(env, &listener).await?;
+    start_actix_on(listener, guard.clone(), dev.clone().map(|d| site(DevSite::new(d, addr))))?;
+    Ok(Started { target: Target { name: "actix", addr }, guard, dev })
 }

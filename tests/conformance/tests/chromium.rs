@@ -299,7 +299,7 @@ async fn chromium_walks_the_journeys_on_the_development_sign_in_page() {
         return;
     }
     let axum = start_axum_from_env(&[]).await.unwrap_or_else(|e| panic!("axum example: {e}"));
-    let actix = start_actix_from_env(&[]).unwrap_or_else(|e| panic!("actix example: {e}"));
+    let actix = start_actix_from_env(&[]).await.unwrap_or_else(|e| panic!("actix example: {e}"));
     let targets = [axum, actix];
     let screenshots = (std::env::var("MFA_GUARD_SCREENSHOTS").as_deref() == Ok("1"))
         .then(|| repo_root().join("docs").join("images"));

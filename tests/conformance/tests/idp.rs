@@ -57,7 +57,7 @@ async fn servers(idp: &Idp) -> [Target; 2] {
         ("MFA_CONFIG", config.display().to_string()),
     ];
     let axum = start_axum_from_env(&env).await.unwrap_or_else(|e| panic!("axum example: {e}"));
-    let actix = start_actix_from_env(&env).unwrap_or_else(|e| panic!("actix example: {e}"));
+    let actix = start_actix_from_env(&env).await.unwrap_or_else(|e| panic!("actix example: {e}"));
     // Both servers read the file at start.
     std::fs::remove_dir_all(dir).ok();
     [axum, actix]

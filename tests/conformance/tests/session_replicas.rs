@@ -5,12 +5,13 @@
 //! `Guard::revoke_user`) refuses the copied cookie on the others within a second; a
 //! store out of reach turns MFA pages into the 503 page after the bound and back; a
 //! revocation made meanwhile is refused after the recovery; a sign-in and a step-up
-//! replace the session and its id.
+//! replace the session and its id. Servers started from nothing but an environment
+//! that names the store (`MFA_SESSION_STORE`) follow it too, or refuse to start.
 //!
 //! The propagation figures of BENCHMARKS.md:
 //! `cargo test -p mfa-guard-conformance --test session_replicas propagation -- --nocapture`.
 
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mfa_guard_conformance::browser::{Browser, SignIn, Visit, shown_answer};
 use mfa_guard_conformance::http1;
@@ -18,8 +19,10 @@ use mfa_guard_conformance::redis::{Persistence, RedisServer};
 use mfa_guard_conformance::replicas::{
     Cluster, Example, MFA_PAGE, PROPAGATION_BOUND, STALE_AFTER, oid, sent_to_sign_in, until_refused,
 };
+use mfa_guard_conformance::servers::all_from_env;
 use mfa_guard_core::browser::RevokeError;
-use mfa_guard_core::revocation::StoreErrorKind;
+use mfa_guard_core::revocation::{Revocations, StoreErrorKind, StoreSettings};
+use reqwest::Url;
 
 /// Polls `replica` until `path` with a copy of `cookies` answers `status`, at most
 /// `bound`; the last answer either way, and how long it took.
@@ -278,4 +281,54 @@ async fn a_sign_in_and_a_step_up_replace_the_cookie_and_its_session_id_and_refus
         assert_eq!(out.status(), 302, "{name}");
         assert_eq!(cluster.revoked_ids(&redis), 3, "{name}: three distinct session ids");
     }
+}
+
+/// The starters from an environment alone (`all_from_env`, in development mode
+/// here, each server with its own development issuer) connect the store that
+/// `MFA_SESSION_STORE` names, as the examples' `run` does: a user signed out
+/// everywhere by another writer to that store is refused on each; a store out of
+/// reach is a start-up error that names it, not a server that ignores it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_started_from_an_environment_naming_the_store_follow_it() {
+    let Some(redis) = RedisServer::start(Persistence::None).unwrap() else { return };
+    let prefix = "from-env:";
+    let env = [("MFA_SESSION_STORE", redis.url()), ("MFA_SESSION_STORE_PREFIX", prefix.to_owned())];
+    let targets = all_from_env(&env).await.unwrap_or_else(|e| panic!("the example servers start: {e}"));
+    let settings = StoreSettings::parse(&redis.url()).unwrap().prefix(prefix.to_owned()).unwrap();
+    let writer = Revocations::writer(settings).await.unwrap();
+    // A user of its own on each server: a revocation is by `sub`, and both
+    // development issuers name their users alike.
+    for (target, user) in targets.iter().zip(["admin", "sales"]) {
+        let name = target.name;
+        let page_url = Url::parse(&format!("http://{}{MFA_PAGE}", target.addr)).unwrap();
+        let mut browser = Browser::new();
+        let page = browser.open(&page_url, &mut vec![SignIn::PasswordAndMfa(user)]).await;
+        assert_eq!(page.status(), 200, "{name}: {}", page.text());
+        let now = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()).unwrap();
+        writer.revoke_user(&oid(&page), now, now + 3600).await.unwrap();
+        let start = Instant::now();
+        loop {
+            let visit = browser.clone().get(&page_url).await;
+            if sent_to_sign_in(&visit) {
+                break;
+            }
+            assert_eq!(visit.status(), 200, "{name}: {}", visit.text());
+            assert!(
+                start.elapsed() < PROPAGATION_BOUND,
+                "{name} still admits {user} after {PROPAGATION_BOUND:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let unreachable = format!("redis://127.0.0.1:{port}/0");
+    let err = all_from_env(&[("MFA_SESSION_STORE", unreachable.clone())])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("started without the store at {unreachable}"));
+    assert!(
+        err.starts_with(&format!("session store: cannot reach the session store {unreachable}: ")),
+        "{err}"
+    );
 }

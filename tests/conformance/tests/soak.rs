@@ -123,7 +123,7 @@ async fn both_servers_stay_correct_while_their_key_source_rotates_fails_hangs_an
     };
     let targets = [
         start_axum_from_env(&env("axum")).await.expect("axum starts"),
-        start_actix_from_env(&env("actix")).expect("actix starts"),
+        start_actix_from_env(&env("actix")).await.expect("actix starts"),
     ];
     // Cold start: each server fetches once and admits.
     for target in &targets {
