@@ -5,8 +5,9 @@
 //! the first replica; a copy of its cookie is what a thief, or another tab, sends to
 //! the others.
 //!
-//! The suites that end sessions across replicas start their fleets here, so they
-//! all read "refused" the same way ([`sent_to_sign_in`]).
+//! The suites that end sessions across replicas (sign-out and `Guard::revoke_user`
+//! in `session_replicas.rs`, `mfa-guard revoke` in the CLI's tests) start their
+//! fleets here, so they all read "refused" the same way ([`sent_to_sign_in`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,12 +1,13 @@
 //! Ending sessions across replicas of the example servers: two and three replicas
 //! of each example (axum, actix) on one real `redis-server`, sharing session keys,
 //! the development identity server on an origin of its own, and a scripted browser
-//! (the fleet of `mfa_guard_conformance::replicas`). A sign-out on one replica (or
-//! `Guard::revoke_user`) refuses the copied cookie on the others within a second; a
-//! store out of reach turns MFA pages into the 503 page after the bound and back; a
-//! revocation made meanwhile is refused after the recovery; a sign-in and a step-up
-//! replace the session and its id. Servers started from nothing but an environment
-//! that names the store (`MFA_SESSION_STORE`) follow it too, or refuse to start.
+//! (the fleet of `mfa_guard_conformance::replicas`; the CLI's tests run `mfa-guard
+//! revoke` against the same). A sign-out on one replica (or `Guard::revoke_user`)
+//! refuses the copied cookie on the others within a second; a store out of reach
+//! turns MFA pages into the 503 page after the bound and back; a revocation made
+//! meanwhile is refused after the recovery; a sign-in and a step-up replace the
+//! session and its id. Servers started from nothing but an environment that names
+//! the store (`MFA_SESSION_STORE`) follow it too, or refuse to start.
 //!
 //! The propagation figures of BENCHMARKS.md:
 //! `cargo test -p mfa-guard-conformance --test session_replicas propagation -- --nocapture`.

@@ -8,6 +8,7 @@ mod dev_tools;
 mod inspect;
 mod metrics;
 mod revoke;
+mod revoke_replicas;
 mod serve;
 mod support;
 mod verdicts;

@@ -14,7 +14,7 @@ fn now() -> i64 {
 }
 
 /// `mfa-guard revoke ARGS` with these variables and no other store variable.
-fn revoke(args: &[&str], vars: &[(&str, &str)]) -> Run {
+pub(crate) fn revoke(args: &[&str], vars: &[(&str, &str)]) -> Run {
     let mut cmd = command();
     cmd.arg("revoke").args(args);
     for name in ["MFA_SESSION_STORE", "MFA_SESSION_STORE_PASSWORD", "MFA_SESSION_STORE_PREFIX"] {
