@@ -130,6 +130,11 @@ fn an_unreachable_store_fails_naming_it() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("redis://127.0.0.1:{port}/0");
     let run = revoke(&["--sub", "alice", "--store", &url], &[]).expect(exit::ERROR);
+    says_the_store_is_unreachable(&run, &url);
+}
+
+/// `revoke`'s error for a store at `url` it could not reach: named, with a hint.
+pub(crate) fn says_the_store_is_unreachable(run: &Run, url: &str) {
     assert!(
         run.stderr.starts_with(&format!("mfa-guard: error: cannot reach the session store {url}: ")),
         "{}",
