@@ -80,6 +80,23 @@ pub async fn start_provider_for(client: Client) -> (Arc<DevIssuer>, String) {
     (issuer, base)
 }
 
+/// The environment of an application signing people in through the provider of
+/// [`start_provider_for`] (`issuer`, at `provider`), its tokens checked as the
+/// development issuer's, its callback at `redirect_uri`, sessions sealed with
+/// [`SESSION_KEYS`].
+pub fn provider_env(issuer: &DevIssuer, provider: &str, redirect_uri: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("MFA_ISSUER", issuer.issuer().to_owned()),
+        ("MFA_TENANTS", DEV_TENANT.to_owned()),
+        ("MFA_JWKS_URL", format!("{provider}{JWKS_PATH}")),
+        ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
+        ("MFA_OIDC_CLIENT_ID", DEV_CLIENT_ID.to_owned()),
+        ("MFA_OIDC_REDIRECT_URI", redirect_uri),
+        ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
+        ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
+    ]
+}
+
 /// serve's guard as `mfa-guard serve` builds it from its environment: the
 /// provider's tokens, strict path rules, browser sign-in for the client at `gate`.
 pub fn gate_guard(issuer: &DevIssuer, provider: &str, gate: SocketAddr) -> Guard {
@@ -95,16 +112,7 @@ pub fn gate_guard_with_store(
     store: Option<Revocations>,
 ) -> Guard {
     let prefix = BrowserPrefix::default();
-    let vars = [
-        ("MFA_ISSUER", issuer.issuer().to_owned()),
-        ("MFA_TENANTS", DEV_TENANT.to_owned()),
-        ("MFA_JWKS_URL", format!("{provider}{JWKS_PATH}")),
-        ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
-        ("MFA_OIDC_CLIENT_ID", DEV_CLIENT_ID.to_owned()),
-        ("MFA_OIDC_REDIRECT_URI", format!("http://{gate}{}", prefix.path("callback"))),
-        ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
-        ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
-    ];
+    let vars = provider_env(issuer, provider, format!("http://{gate}{}", prefix.path("callback")));
     gate_guard_from(&vars, gate, store)
 }
 

@@ -12,12 +12,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mfa_guard_dev::DevIssuer;
 use mfa_guard_dev::server::Client;
-use mfa_guard_dev::{DEV_AUDIENCE, DEV_CLIENT_ID, DEV_TENANT, DISCOVERY_PATH, DevIssuer, JWKS_PATH};
 use reqwest::Url;
 
 use crate::browser::{Browser, SignIn, Visit, shown_answer};
-use crate::gate::{SESSION_KEYS, start_provider_for};
+use crate::gate::{provider_env, start_provider_for};
 use crate::redis::RedisServer;
 use crate::servers::{Started, start_actix_connected, start_axum_connected};
 
@@ -86,19 +86,12 @@ impl Cluster {
             examples.iter().map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
         let first = listeners[0].local_addr().expect("addr");
         let (issuer, provider) = start_provider_for(Client::at(&format!("http://{first}"))).await;
-        let env = [
-            ("MFA_ISSUER", issuer.issuer().to_owned()),
-            ("MFA_TENANTS", DEV_TENANT.to_owned()),
-            ("MFA_JWKS_URL", format!("{provider}{JWKS_PATH}")),
-            ("MFA_AUDIENCE", DEV_AUDIENCE.to_owned()),
-            ("MFA_OIDC_CLIENT_ID", DEV_CLIENT_ID.to_owned()),
-            ("MFA_OIDC_REDIRECT_URI", format!("http://{first}/auth/callback")),
-            ("MFA_OIDC_DISCOVERY_URL", format!("{provider}{DISCOVERY_PATH}")),
-            ("MFA_SESSION_KEYS", SESSION_KEYS.to_owned()),
+        let mut env = provider_env(&issuer, &provider, format!("http://{first}/auth/callback"));
+        env.extend([
             ("MFA_SESSION_STORE", redis.url()),
             ("MFA_SESSION_STORE_PREFIX", prefix.to_owned()),
             ("MFA_SESSION_STORE_STALE_AFTER", format!("{}s", STALE_AFTER.as_secs())),
-        ];
+        ]);
         let mut replicas = Vec::new();
         for (i, (example, listener)) in examples.iter().zip(listeners).enumerate() {
             let started = example
