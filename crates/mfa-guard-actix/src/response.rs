@@ -41,9 +41,14 @@ impl HeaderSink for ActixHeaders<'_> {
 }
 
 /// Core renders header names and values from visible ASCII only; one that still
-/// failed to convert is dropped rather than turned into a 500.
+/// failed to convert is dropped rather than turned into a 500. A value of a
+/// [credential](mfa_guard_core::is_credential) (the session cookie core sets) is
+/// marked sensitive.
 fn typed(name: &str, value: &str) -> Option<(HeaderName, HeaderValue)> {
-    Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
+    let (name, mut value) =
+        (HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?);
+    value.set_sensitive(mfa_guard_core::is_credential(name.as_str()));
+    Some((name, value))
 }
 
 /// Renders `answer`.

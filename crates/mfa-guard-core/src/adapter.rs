@@ -73,9 +73,36 @@ impl HeaderSink for http::HeaderMap {
 }
 
 /// Core renders header names and values from visible ASCII only; one that still
-/// failed to convert is dropped rather than turned into a 500.
+/// failed to convert is dropped rather than turned into a 500. A value of a
+/// [credential](is_credential) (the session cookie core sets) is marked sensitive.
 fn typed(name: &str, value: &str) -> Option<(HeaderName, HeaderValue)> {
-    Some((HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?))
+    let (name, mut value) =
+        (HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?);
+    value.set_sensitive(is_credential(name.as_str()));
+    Some((name, value))
+}
+
+/// Whether a header named `name` (lowercase, as the `http` crate and actix-web
+/// name them) carries a credential: a bearer token or a proxy's credentials
+/// (`authorization`, `proxy-authorization`), a session cookie sent or set
+/// (`cookie`, `set-cookie`).
+///
+/// Adapters mark such values sensitive — in the request before anything behind the
+/// guard sees it, and in the headers core adds to a response — so no handler, log
+/// or trace layer prints them: the `Debug` of a sensitive `HeaderValue` is
+/// `Sensitive`, and tower-http's trace and logging layers leave them out.
+pub fn is_credential(name: &str) -> bool {
+    matches!(name, "authorization" | "proxy-authorization" | "cookie" | "set-cookie")
+}
+
+/// Marks every [credential](is_credential) of a request sensitive (what the
+/// tower adapter does before the inner service sees the request).
+pub fn mark_credentials(headers: &mut http::HeaderMap) {
+    for (name, value) in headers.iter_mut() {
+        if is_credential(name.as_str()) {
+            value.set_sensitive(true);
+        }
+    }
 }
 
 /// The headers core puts on the response of the handler a request reached (the
@@ -177,6 +204,55 @@ mod tests {
         assert_eq!(all("cache-control"), ["private, no-store"]);
         assert_eq!(all("vary"), ["accept"]);
         assert_eq!(all("x-absent"), ["set"]);
+    }
+
+    #[test]
+    fn the_session_cookie_core_sets_is_sensitive_and_its_other_headers_are_not() {
+        let mut handler = http::HeaderMap::new();
+        handler.append("set-cookie", HeaderValue::from_static("theirs=1"));
+        let edits = [
+            ("set-cookie", "__Host-mfa-guard=v1.sealed", HeaderMerge::Append),
+            ("cache-control", "private", HeaderMerge::IfAbsent),
+        ];
+        merge(edits.into_iter(), &mut handler);
+        let ours =
+            handler.get_all("set-cookie").iter().find(|v| v.as_bytes().starts_with(b"__Host")).unwrap();
+        assert!(ours.is_sensitive());
+        assert!(!handler["cache-control"].is_sensitive());
+        assert!(!format!("{handler:?}").contains("sealed"), "{handler:?}");
+    }
+
+    #[test]
+    fn every_value_of_every_credential_of_a_request_is_marked_sensitive_and_nothing_else() {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            ("authorization", "Bearer secret-token"),
+            ("authorization", "Basic c2VjcmV0"),
+            ("cookie", "__Host-mfa-guard=secret-session"),
+            ("cookie", "theme=secret-theme"),
+            ("proxy-authorization", "Basic c2VjcmV0LXByb3h5"),
+            ("accept", "text/html"),
+            ("x-request-id", "r-1"),
+        ] {
+            headers.append(name, HeaderValue::from_static(value));
+        }
+        mark_credentials(&mut headers);
+        for (name, value) in &headers {
+            assert_eq!(value.is_sensitive(), name != "accept" && name != "x-request-id", "{name}");
+        }
+        let shown = format!("{headers:?}");
+        assert!(!shown.contains("secret") && !shown.contains("c2Vj"), "{shown}");
+        assert!(shown.contains("text/html"), "{shown}");
+    }
+
+    #[test]
+    fn credentials_are_the_four_headers_that_carry_one_in_lowercase() {
+        for name in ["authorization", "proxy-authorization", "cookie", "set-cookie"] {
+            assert!(is_credential(name), "{name}");
+        }
+        for name in ["accept", "cookie2", "x-authorization", "authorization ", "www-authenticate", ""] {
+            assert!(!is_credential(name), "{name}");
+        }
     }
 
     #[test]

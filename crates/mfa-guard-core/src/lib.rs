@@ -82,7 +82,7 @@ mod time;
 mod token;
 mod verify;
 
-pub use adapter::{Extensions, HeaderSink, ResponseEdits};
+pub use adapter::{Extensions, HeaderSink, ResponseEdits, is_credential, mark_credentials};
 pub use adoption::{AdoptionReport, AppAdoption, MfaCounts};
 pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 pub use answer::Answer;

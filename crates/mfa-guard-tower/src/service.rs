@@ -12,8 +12,11 @@ use crate::{MfaLayer, RequestBody, ResponseBody};
 /// Checks every request with a [`Guard`] before the inner service sees it.
 ///
 /// Admitted requests carry the [`Principal`](mfa_guard_core::Principal) in their
-/// extensions; refused ones are answered here with core's response, which carries
-/// the [`Rejection`](mfa_guard_core::Rejection) in its extensions.
+/// extensions, and their credentials (`Authorization`, `Cookie`, ...) marked
+/// sensitive, so no handler or layer behind this one prints them (see
+/// [`mark_credentials`](mfa_guard_core::mark_credentials)); refused ones are
+/// answered here with core's response, which carries the
+/// [`Rejection`](mfa_guard_core::Rejection) in its extensions.
 #[derive(Clone, Debug)]
 pub struct MfaService<S> {
     inner: S,
@@ -61,6 +64,8 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        // Nothing behind the guard prints a credential it read.
+        mfa_guard_core::mark_credentials(req.headers_mut());
         let evaluation = {
             let headers = RequestHeaders::from_map(req.headers());
             let info = RequestInfo::from_http(req.method(), routed_uri(&req), &headers);

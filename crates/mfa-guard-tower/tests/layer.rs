@@ -73,6 +73,36 @@ async fn an_admitted_request_reaches_the_handler_with_its_principal() {
     assert_eq!(body_string(res).await, "user:aaaaaaaa-0000-1111-2222-bbbbbbbbbbbb");
 }
 
+/// What a handler behind the layer sees of the request's headers: the names of the
+/// sensitive ones, then the whole map as `Debug` prints it.
+async fn shown_headers(headers: http::HeaderMap) -> String {
+    let sensitive: Vec<&str> =
+        headers.iter().filter(|(_, v)| v.is_sensitive()).map(|(n, _)| n.as_str()).collect();
+    format!("{}\n{headers:?}", sensitive.join(","))
+}
+
+#[tokio::test]
+async fn the_handler_sees_every_credential_marked_sensitive_and_never_printed() {
+    let token = issuer().user().sign().unwrap();
+    let app = Router::new().route("/commerce/customers", get(shown_headers)).layer(MfaLayer::new(guard()));
+    let req = Request::get("/commerce/customers")
+        .header("authorization", format!("Bearer {token}"))
+        .header("cookie", "theme=secret-theme")
+        .header("proxy-authorization", "Basic c2VjcmV0")
+        .header("accept", "application/json")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.oneshot(req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = body_string(res).await;
+    let (sensitive, shown) = body.split_once('\n').unwrap();
+    assert_eq!(sensitive, "authorization,cookie,proxy-authorization");
+    for secret in [token.as_str(), "secret-theme", "c2VjcmV0"] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    assert!(shown.contains("application/json"), "{shown}");
+}
+
 #[tokio::test]
 async fn the_mfa_refusal_carries_the_reason_phrase_and_the_rejection() {
     let token = issuer().user().mfa(false).sign().unwrap();
@@ -277,4 +307,7 @@ async fn a_signed_in_page_is_private_and_never_cached_when_it_writes_the_session
     assert_eq!(cookies.len(), 2, "{cookies:?}");
     assert_eq!(cookies[0], "theme=dark");
     assert!(cookies[1].starts_with("__Host-mfa-guard=v1."), "{cookies:?}");
+    // The session cookie the guard set is a credential: never printed.
+    let sensitive: Vec<bool> = res.headers().get_all("set-cookie").iter().map(|v| v.is_sensitive()).collect();
+    assert_eq!(sensitive, [false, true]);
 }

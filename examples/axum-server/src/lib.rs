@@ -12,7 +12,7 @@ use axum::routing::{any, get};
 use axum::{Json, Router};
 use example_shared::page::{Links, PAGE_HEADERS, UNMATCHED, caller_page, links};
 use example_shared::{DevSite, Startup, areas, caller_body, health_body};
-use http::header::{ACCEPT, AUTHORIZATION};
+use http::header::{ACCEPT, AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
 use mfa_guard_core::{Guard, RequestInfo};
 use mfa_guard_tower::{MfaLayer, Principal};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -39,24 +39,32 @@ pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
     if let Some(site) = dev {
         router = router.merge(site.router());
     }
+    // The layer marks the credentials it reads (Authorization, Cookie) sensitive
+    // before any handler sees them.
     let router = router.fallback(area_handler(UNMATCHED, links)).layer(MfaLayer::new(guard));
     // Request spans and response events only when someone reads them: the trace layer
     // times and wraps every response even when its events are disabled, which cost
     // ~8% of the throughput of cached requests (BENCHMARKS.md). Like the actix
     // example's access log, it joins the stack when debug logging is on.
-    let router =
-        if tracing::enabled!(Level::DEBUG) || tracing::enabled!(target: "tower_http::trace", Level::DEBUG) {
-            // Spans record the path, never the query: a token sent in the query (which
-            // the guard refuses) must not reach the logs.
-            router.layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
+    if !(tracing::enabled!(Level::DEBUG) || tracing::enabled!(target: "tower_http::trace", Level::DEBUG)) {
+        return router;
+    }
+    // Spans record the path, never the query: a token sent in the query (which the
+    // guard refuses) must not reach the logs. The trace layer sits outside the guard,
+    // so that it also sees the requests the guard answers, and the credentials are
+    // marked sensitive before it sees them too. (`Router::layer` wraps every route;
+    // in the common case, without tracing, that would be a layer per request for
+    // nothing: ~1.8k instructions, BENCHMARKS.md.)
+    router
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
             tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
         }))
-        } else {
-            router
-        };
-    // Outermost, so no layer that logs headers ever sees the credential.
-    router.layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
+        .layer(SetSensitiveRequestHeadersLayer::new(CREDENTIALS))
 }
+
+/// The request headers that carry credentials, marked sensitive by the outermost
+/// layer when the trace layer is on (the guard's layer marks the same ones).
+const CREDENTIALS: [http::HeaderName; 3] = [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION];
 
 /// Any method: who called, and how they were admitted; as JSON, or as a page for a
 /// person's browser (titled by the area's title, with the sign-out controls of `links`).
