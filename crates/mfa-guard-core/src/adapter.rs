@@ -43,6 +43,15 @@ pub trait HeaderSink {
             self.replace(name, value);
         }
     }
+
+    /// Puts one of core's headers, typed as the `http` crate types it, as `how`
+    /// says. By default as text, through the methods above; the `http` crate's own
+    /// map takes the value as it is, neither parsed nor copied again.
+    fn merge_typed(&mut self, name: &HeaderName, value: &HeaderValue, how: HeaderMerge) {
+        if let Ok(text) = value.to_str() {
+            merge(std::iter::once((name.as_str(), text, how)), self);
+        }
+    }
 }
 
 impl HeaderSink for http::HeaderMap {
@@ -64,11 +73,28 @@ impl HeaderSink for http::HeaderMap {
 
     /// One lookup of `name`, where `contains` and `replace` take two.
     fn set_if_absent(&mut self, name: &str, value: &str) {
-        if let Some((name, value)) = typed(name, value)
-            && let http::header::Entry::Vacant(slot) = self.entry(name)
-        {
-            slot.insert(value);
+        if let Some((name, value)) = typed(name, value) {
+            set_if_absent(self, name, value);
         }
+    }
+
+    fn merge_typed(&mut self, name: &HeaderName, value: &HeaderValue, how: HeaderMerge) {
+        let (name, value) = (name.clone(), value.clone());
+        match how {
+            HeaderMerge::Append => {
+                http::HeaderMap::append(self, name, value);
+            }
+            HeaderMerge::Replace => {
+                self.insert(name, value);
+            }
+            HeaderMerge::IfAbsent => set_if_absent(self, name, value),
+        }
+    }
+}
+
+fn set_if_absent(headers: &mut http::HeaderMap, name: HeaderName, value: HeaderValue) {
+    if let http::header::Entry::Vacant(slot) = headers.entry(name) {
+        slot.insert(value);
     }
 }
 
@@ -118,12 +144,18 @@ impl ResponseEdits {
     /// says: beside the handler's, instead of them, or only where it set none.
     pub fn apply(&self, headers: &mut impl HeaderSink) {
         if let Some(principal) = &self.0 {
-            merge(principal.response_edits(), headers);
+            merge(principal.compliance().map(|(name, value)| (name, value, HeaderMerge::Append)), headers);
+            for (name, value, how) in principal.typed_edits() {
+                headers.merge_typed(name, value, *how);
+            }
         }
     }
 }
 
-fn merge<'e>(edits: impl Iterator<Item = (&'e str, &'e str, HeaderMerge)>, headers: &mut impl HeaderSink) {
+fn merge<'e, S: HeaderSink + ?Sized>(
+    edits: impl IntoIterator<Item = (&'e str, &'e str, HeaderMerge)>,
+    headers: &mut S,
+) {
     for (name, value, how) in edits {
         match how {
             HeaderMerge::Append => headers.append(name, value),
@@ -185,25 +217,59 @@ mod tests {
     use super::*;
     use crate::rejection::{Refusal, Rejection, RejectionCode};
 
+    /// A sink that only writes text: what an adapter on another framework's header
+    /// map implements, so `merge_typed` takes its default path.
+    struct TextOnly(http::HeaderMap);
+
+    impl HeaderSink for TextOnly {
+        fn append(&mut self, name: &str, value: &str) {
+            HeaderSink::append(&mut self.0, name, value);
+        }
+
+        fn replace(&mut self, name: &str, value: &str) {
+            self.0.replace(name, value);
+        }
+
+        fn contains(&self, name: &str) -> bool {
+            self.0.contains(name)
+        }
+    }
+
     #[test]
-    fn each_header_meets_the_handlers_own_as_its_merge_says() {
-        let mut handler = http::HeaderMap::new();
-        handler.append("set-cookie", HeaderValue::from_static("theirs=1"));
-        handler.append("cache-control", HeaderValue::from_static("public"));
-        handler.append("cache-control", HeaderValue::from_static("max-age=60"));
-        handler.append("vary", HeaderValue::from_static("accept"));
+    fn each_header_meets_the_handlers_own_as_its_merge_says_as_text_or_typed() {
+        let handler = || {
+            let mut handler = http::HeaderMap::new();
+            handler.append("set-cookie", HeaderValue::from_static("theirs=1"));
+            handler.append("cache-control", HeaderValue::from_static("public"));
+            handler.append("cache-control", HeaderValue::from_static("max-age=60"));
+            handler.append("vary", HeaderValue::from_static("accept"));
+            handler
+        };
         let edits = [
             ("set-cookie", "ours=2", HeaderMerge::Append),
             ("cache-control", "private, no-store", HeaderMerge::Replace),
             ("vary", "cookie", HeaderMerge::IfAbsent),
             ("x-absent", "set", HeaderMerge::IfAbsent),
         ];
-        merge(edits.into_iter(), &mut handler);
-        let all = |name: &str| handler.get_all(name).iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>();
-        assert_eq!(all("set-cookie"), ["theirs=1", "ours=2"]);
-        assert_eq!(all("cache-control"), ["private, no-store"]);
-        assert_eq!(all("vary"), ["accept"]);
-        assert_eq!(all("x-absent"), ["set"]);
+        let typed = edits.map(|(n, v, how)| (HeaderName::from_static(n), HeaderValue::from_static(v), how));
+        let mut as_text = handler();
+        merge(edits, &mut as_text);
+        let mut typed_into_http = handler();
+        let mut typed_into_text = TextOnly(handler());
+        for (name, value, how) in &typed {
+            typed_into_http.merge_typed(name, value, *how);
+            typed_into_text.merge_typed(name, value, *how);
+        }
+        for (way, headers) in
+            [("text", as_text), ("typed", typed_into_http), ("typed as text", typed_into_text.0)]
+        {
+            let all =
+                |name: &str| headers.get_all(name).iter().map(|v| v.to_str().unwrap()).collect::<Vec<_>>();
+            assert_eq!(all("set-cookie"), ["theirs=1", "ours=2"], "{way}");
+            assert_eq!(all("cache-control"), ["private, no-store"], "{way}");
+            assert_eq!(all("vary"), ["accept"], "{way}");
+            assert_eq!(all("x-absent"), ["set"], "{way}");
+        }
     }
 
     #[test]
@@ -214,7 +280,7 @@ mod tests {
             ("set-cookie", "__Host-mfa-guard=v1.sealed", HeaderMerge::Append),
             ("cache-control", "private", HeaderMerge::IfAbsent),
         ];
-        merge(edits.into_iter(), &mut handler);
+        merge(edits, &mut handler);
         let ours =
             handler.get_all("set-cookie").iter().find(|v| v.as_bytes().starts_with(b"__Host")).unwrap();
         assert!(ours.is_sensitive());

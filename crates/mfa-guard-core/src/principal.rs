@@ -1,11 +1,11 @@
 //! The caller a request was admitted for, and what the verified-token cache keeps.
 
-use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use http::{HeaderName, HeaderValue};
 
 use crate::adoption::AppTally;
 use crate::claims::{CallerKind, Claims, KindRule};
@@ -180,8 +180,10 @@ struct Inner {
     report: Option<Rejection>,
     compliance: Option<(Arc<str>, &'static str)>,
     /// Headers for the handler's response besides the compliance signal (browser
-    /// mode: the session cookie written again, and how the response may be cached).
-    headers: Vec<(&'static str, Cow<'static, str>, HeaderMerge)>,
+    /// mode: the session cookie written again, and how the response may be cached),
+    /// typed once here so an adapter on the `http` crate neither parses nor copies
+    /// them (see [`HeaderSink::merge_typed`](crate::HeaderSink::merge_typed)).
+    headers: Vec<(HeaderName, HeaderValue, HeaderMerge)>,
     /// The label of the rule that admitted the request (its name, else its pattern).
     rule: Arc<str>,
 }
@@ -234,8 +236,18 @@ impl Principal {
     /// adapter in front of a handler applies every one of them as its
     /// [`HeaderMerge`] says.
     pub fn response_edits(&self) -> impl Iterator<Item = (&str, &str, HeaderMerge)> {
-        let compliance = self.0.compliance.as_ref().map(|(n, v)| (&**n, *v, HeaderMerge::Append));
-        compliance.into_iter().chain(self.0.headers.iter().map(|(n, v, m)| (*n, &**v, *m)))
+        let typed = self.0.headers.iter().filter_map(|(n, v, m)| Some((n.as_str(), v.to_str().ok()?, *m)));
+        self.compliance().map(|(n, v)| (n, v, HeaderMerge::Append)).into_iter().chain(typed)
+    }
+
+    /// The compliance signal of [`response_edits`](Self::response_edits), when configured.
+    pub(crate) fn compliance(&self) -> Option<(&str, &str)> {
+        self.0.compliance.as_ref().map(|(n, v)| (&**n, *v))
+    }
+
+    /// The other [`response_edits`](Self::response_edits), typed.
+    pub(crate) fn typed_edits(&self) -> &[(HeaderName, HeaderValue, HeaderMerge)] {
+        &self.0.headers
     }
 
     /// The names and values of [`response_edits`](Self::response_edits), for an
@@ -249,13 +261,13 @@ impl Principal {
     #[cfg(feature = "browser")]
     pub(crate) fn with_response_header(
         mut self,
-        name: &'static str,
-        value: impl Into<Cow<'static, str>>,
+        name: HeaderName,
+        value: HeaderValue,
         merge: HeaderMerge,
     ) -> Self {
         // Called on a principal just made, so this does not copy; were it shared,
         // the copy keeps the header rather than losing it.
-        Arc::make_mut(&mut self.0).headers.push((name, value.into(), merge));
+        Arc::make_mut(&mut self.0).headers.push((name, value, merge));
         self
     }
 

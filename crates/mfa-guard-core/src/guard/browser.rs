@@ -6,6 +6,8 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use http::header::{CACHE_CONTROL, SET_COOKIE};
+
 use super::{Admission, Evaluation, Guard, PendingCheck};
 use crate::answer::Answer;
 use crate::browser::backchannel;
@@ -168,18 +170,26 @@ impl BrowserMode {
                 let principal = match rewritten {
                     Some(value) => {
                         let left = self.absolute_end(session).saturating_sub(now);
-                        let cookie = self.set_cookie(self.session_cookie, &value, left);
-                        principal
-                            .with_response_header("set-cookie", cookie, HeaderMerge::Append)
-                            .with_response_header(
-                                "cache-control",
-                                cache::WRITES_SESSION,
-                                HeaderMerge::Replace,
-                            )
+                        let cookie =
+                            http::HeaderValue::try_from(self.set_cookie(self.session_cookie, &value, left));
+                        // Sealed bytes and cookie attributes: visible ASCII, always
+                        // a header value; the cookie is a credential, never printed.
+                        let principal = match cookie {
+                            Ok(mut cookie) => {
+                                cookie.set_sensitive(true);
+                                principal.with_response_header(SET_COOKIE, cookie, HeaderMerge::Append)
+                            }
+                            Err(_) => principal,
+                        };
+                        principal.with_response_header(
+                            CACHE_CONTROL,
+                            http::HeaderValue::from_static(cache::WRITES_SESSION),
+                            HeaderMerge::Replace,
+                        )
                     }
                     None => principal.with_response_header(
-                        "cache-control",
-                        cache::SIGNED_IN,
+                        CACHE_CONTROL,
+                        http::HeaderValue::from_static(cache::SIGNED_IN),
                         HeaderMerge::IfAbsent,
                     ),
                 };

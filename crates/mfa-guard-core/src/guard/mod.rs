@@ -93,8 +93,10 @@ pub enum Evaluation {
 /// what it needs, so its future is `'static`.
 pub struct PendingCheck(Pending);
 
+/// Boxed: an evaluation is moved a few times on every request and waits only on a
+/// cold start or a key rotation, so [`Evaluation`] stays two words.
 enum Pending {
-    Token(TokenCheck),
+    Token(Box<TokenCheck>),
     /// Browser mode's work with the provider (discovery, the code exchange).
     #[cfg(feature = "browser")]
     Browser(std::pin::Pin<Box<dyn std::future::Future<Output = Admission> + Send>>),
@@ -263,7 +265,7 @@ impl Guard {
                 Err(refusal) => self.refuse(rule, public, refusal, span),
             }),
             Step::Refused(refusal) => Evaluation::Ready(self.refuse(rule, public, refusal, span)),
-            Step::Wait(state) => Evaluation::Pending(PendingCheck(Pending::Token(TokenCheck {
+            Step::Wait(state) => Evaluation::Pending(PendingCheck(Pending::Token(Box::new(TokenCheck {
                 guard: self.clone(),
                 method: req.method.to_owned(),
                 path: req.routed_path().to_owned(),
@@ -273,7 +275,7 @@ impl Guard {
                 started,
                 span: span.clone(),
                 grpc: false,
-            }))),
+            })))),
         }
     }
 
@@ -420,7 +422,7 @@ impl PendingCheck {
     /// Fetches what is missing and finishes the check.
     pub async fn finish(self) -> Admission {
         match self.0 {
-            Pending::Token(check) => check.finish().await,
+            Pending::Token(check) => (*check).finish().await,
             #[cfg(feature = "browser")]
             Pending::Browser(work) => work.await,
         }
