@@ -298,83 +298,120 @@ const fn path_bytes() -> [bool; 256] {
 
 static PATH_BYTES: [bool; 256] = path_bytes();
 
-/// The path as received: still percent-encoded, so every escape is read here.
+/// The path as received: still percent-encoded, so every escape is read here. One
+/// pass over the bytes, no `split`: a byte or an escape is checked as it comes, a
+/// segment as a whole (dot segment, UTF-8, empty) where it ends, so the answer is the
+/// first problem in path order.
 fn check_received(path: &str, rules: PathRules) -> Result<(), Unreadable> {
     let bytes = path.as_bytes();
     if bytes.first() != Some(&b'/') {
         return Err(Unreadable::NotAbsolute);
     }
-    let segments = path[1..].split('/');
-    let count = path[1..].split('/').count();
-    for (i, segment) in segments.enumerate() {
-        // An empty last segment is a trailing slash, which routers tell apart.
-        if segment.is_empty() && rules.refuse_empty_segments && i + 1 < count {
-            return Err(Unreadable::EmptySegment);
+    let mut segment = Segment::starting_at(1);
+    let mut i = 1;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'/' => {
+                // Only a segment that a `/` ends can be an empty one (`//`): an empty
+                // last segment is a trailing slash, which routers tell apart.
+                if segment.is_empty() && rules.refuse_empty_segments {
+                    return Err(Unreadable::EmptySegment);
+                }
+                segment.end(&bytes[..i])?;
+                segment = Segment::starting_at(i + 1);
+                i += 1;
+            }
+            b'%' => {
+                let byte = escape(bytes.get(i + 1..i + 3), rules)?;
+                segment.high |= byte >= 0x80;
+                segment.push(byte);
+                i += 3;
+            }
+            _ => {
+                segment.push(unescaped(b, rules)?);
+                i += 1;
+            }
         }
-        check_segment(segment.as_bytes(), rules)?;
     }
-    Ok(())
+    segment.end(bytes)
 }
 
-fn check_segment(segment: &[u8], rules: PathRules) -> Result<(), Unreadable> {
-    // Length of the segment once decoded, and whether it decodes to dots only: enough
-    // to recognise `.`, `..`, `%2e`, `.%2E`, ... without building the decoded bytes.
-    let mut decoded_len = 0usize;
-    let mut dots_only = true;
-    // Set when an escape decodes to a byte >= 0x80: the segment's decoded bytes must
-    // then be checked as UTF-8 (rare, so done in a second pass).
-    let mut high = false;
-    let mut i = 0;
-    while i < segment.len() {
-        let b = segment[i];
-        let byte = if b == b'%' {
-            let hi = segment.get(i + 1).and_then(|&h| hex(h));
-            let lo = segment.get(i + 2).and_then(|&l| hex(l));
-            let (Some(hi), Some(lo)) = (hi, lo) else { return Err(Unreadable::MalformedEscape) };
-            i += 3;
-            let v = hi << 4 | lo;
-            match v {
-                b'/' if !rules.allow_encoded_slash => return Err(Unreadable::EncodedSlash),
-                b'\\' => return Err(Unreadable::Backslash),
-                b';' if rules.refuse_matrix_parameters => return Err(Unreadable::MatrixParameter),
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~'
-                    if rules.refuse_encoded_unreserved =>
-                {
-                    return Err(Unreadable::EncodedUnreserved);
-                }
-                0x80.. if rules.refuse_non_ascii => return Err(Unreadable::NonAscii),
-                0x80.. => high = true,
-                _ => {}
-            }
-            v
-        } else {
-            if !PATH_BYTES[usize::from(b)] {
-                // The grammar refuses them all; the answer names the likeliest mistake.
-                return Err(match b {
-                    b'\\' => Unreadable::Backslash,
-                    0..0x20 | 0x7f => Unreadable::Control,
-                    _ => Unreadable::NotPathCharacter,
-                });
-            }
-            if b == b';' && rules.refuse_matrix_parameters {
-                return Err(Unreadable::MatrixParameter);
-            }
-            i += 1;
-            b
-        };
-        if byte < 0x20 || byte == 0x7f {
-            return Err(Unreadable::Control);
+/// What the segment being read has shown so far.
+struct Segment {
+    /// Where its bytes start in the path.
+    start: usize,
+    /// Its length once decoded, and whether it decodes to dots only: enough to
+    /// recognise `.`, `..`, `%2e`, `.%2E`, ... without building the decoded bytes.
+    decoded_len: usize,
+    dots_only: bool,
+    /// Set when an escape decodes to a byte >= 0x80: the segment's decoded bytes must
+    /// then be checked as UTF-8 (rare, so done in a second pass over the segment).
+    high: bool,
+}
+
+impl Segment {
+    fn starting_at(start: usize) -> Self {
+        Segment { start, decoded_len: 0, dots_only: true, high: false }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.decoded_len == 0
+    }
+
+    /// One decoded byte of the segment, already checked on its own.
+    fn push(&mut self, byte: u8) {
+        self.dots_only &= byte == b'.';
+        self.decoded_len += 1;
+    }
+
+    /// The checks of the whole segment, which ends where `read` (the path read so
+    /// far) ends.
+    fn end(&self, read: &[u8]) -> Result<(), Unreadable> {
+        if self.dots_only && (self.decoded_len == 1 || self.decoded_len == 2) {
+            return Err(Unreadable::DotSegment);
         }
-        dots_only &= byte == b'.';
-        decoded_len += 1;
+        if self.high && percent_encoding::percent_decode(&read[self.start..]).decode_utf8().is_err() {
+            return Err(Unreadable::NotUtf8);
+        }
+        Ok(())
     }
-    if dots_only && (decoded_len == 1 || decoded_len == 2) {
-        return Err(Unreadable::DotSegment);
+}
+
+/// The byte a `%` escape stands for, given the two bytes after the `%` (`None` when
+/// the path ends sooner), or why the escape is refused.
+fn escape(digits: Option<&[u8]>, rules: PathRules) -> Result<u8, Unreadable> {
+    let Some(&[hi, lo]) = digits else { return Err(Unreadable::MalformedEscape) };
+    let (Some(hi), Some(lo)) = (hex(hi), hex(lo)) else { return Err(Unreadable::MalformedEscape) };
+    match hi << 4 | lo {
+        b'/' if !rules.allow_encoded_slash => Err(Unreadable::EncodedSlash),
+        b'\\' => Err(Unreadable::Backslash),
+        b';' if rules.refuse_matrix_parameters => Err(Unreadable::MatrixParameter),
+        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~'
+            if rules.refuse_encoded_unreserved =>
+        {
+            Err(Unreadable::EncodedUnreserved)
+        }
+        0x80.. if rules.refuse_non_ascii => Err(Unreadable::NonAscii),
+        0..0x20 | 0x7f => Err(Unreadable::Control),
+        byte => Ok(byte),
     }
-    if high && percent_encoding::percent_decode(segment).decode_utf8().is_err() {
-        return Err(Unreadable::NotUtf8);
+}
+
+/// A byte standing unescaped inside a segment (never `/` or `%`), or why it is
+/// refused.
+fn unescaped(b: u8, rules: PathRules) -> Result<u8, Unreadable> {
+    if !PATH_BYTES[usize::from(b)] {
+        // The grammar refuses them all; the answer names the likeliest mistake.
+        return Err(match b {
+            b'\\' => Unreadable::Backslash,
+            0..0x20 | 0x7f => Unreadable::Control,
+            _ => Unreadable::NotPathCharacter,
+        });
     }
-    Ok(())
+    if rules.refuse_matrix_parameters && b == b';' {
+        return Err(Unreadable::MatrixParameter);
+    }
+    Ok(b)
 }
 
 /// A router's own reading (already decoded by it): it must still be absolute, and
@@ -499,6 +536,8 @@ fn fold_char(c: char, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     fn received(path: &str) -> Result<(), Unreadable> {
@@ -692,6 +731,175 @@ mod tests {
         // A reading may hold what the router left encoded, or decoded text.
         assert_eq!(check("/a%2Bb", Some("/a%2Bb"), rules), Ok(()));
         assert_eq!(check("/caf%C3%A9", Some("/café"), rules), Ok(()));
+    }
+
+    /// The split-based reading of the path as received that the one-pass one replaced,
+    /// kept as the model it must answer like.
+    mod reference {
+        use super::super::{PATH_BYTES, PathRules, Unreadable, hex};
+
+        pub(super) fn check_received(path: &str, rules: PathRules) -> Result<(), Unreadable> {
+            let bytes = path.as_bytes();
+            if bytes.first() != Some(&b'/') {
+                return Err(Unreadable::NotAbsolute);
+            }
+            let segments = path[1..].split('/');
+            let count = path[1..].split('/').count();
+            for (i, segment) in segments.enumerate() {
+                if segment.is_empty() && rules.refuse_empty_segments && i + 1 < count {
+                    return Err(Unreadable::EmptySegment);
+                }
+                check_segment(segment.as_bytes(), rules)?;
+            }
+            Ok(())
+        }
+
+        fn check_segment(segment: &[u8], rules: PathRules) -> Result<(), Unreadable> {
+            let mut decoded_len = 0usize;
+            let mut dots_only = true;
+            let mut high = false;
+            let mut i = 0;
+            while i < segment.len() {
+                let b = segment[i];
+                let byte = if b == b'%' {
+                    let hi = segment.get(i + 1).and_then(|&h| hex(h));
+                    let lo = segment.get(i + 2).and_then(|&l| hex(l));
+                    let (Some(hi), Some(lo)) = (hi, lo) else { return Err(Unreadable::MalformedEscape) };
+                    i += 3;
+                    let v = hi << 4 | lo;
+                    match v {
+                        b'/' if !rules.allow_encoded_slash => return Err(Unreadable::EncodedSlash),
+                        b'\\' => return Err(Unreadable::Backslash),
+                        b';' if rules.refuse_matrix_parameters => return Err(Unreadable::MatrixParameter),
+                        b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~'
+                            if rules.refuse_encoded_unreserved =>
+                        {
+                            return Err(Unreadable::EncodedUnreserved);
+                        }
+                        0x80.. if rules.refuse_non_ascii => return Err(Unreadable::NonAscii),
+                        0x80.. => high = true,
+                        _ => {}
+                    }
+                    v
+                } else {
+                    if !PATH_BYTES[usize::from(b)] {
+                        return Err(match b {
+                            b'\\' => Unreadable::Backslash,
+                            0..0x20 | 0x7f => Unreadable::Control,
+                            _ => Unreadable::NotPathCharacter,
+                        });
+                    }
+                    if b == b';' && rules.refuse_matrix_parameters {
+                        return Err(Unreadable::MatrixParameter);
+                    }
+                    i += 1;
+                    b
+                };
+                if byte < 0x20 || byte == 0x7f {
+                    return Err(Unreadable::Control);
+                }
+                dots_only &= byte == b'.';
+                decoded_len += 1;
+            }
+            if dots_only && (decoded_len == 1 || decoded_len == 2) {
+                return Err(Unreadable::DotSegment);
+            }
+            if high && percent_encoding::percent_decode(segment).decode_utf8().is_err() {
+                return Err(Unreadable::NotUtf8);
+            }
+            Ok(())
+        }
+    }
+
+    /// Every rule set the switches make: the default, strict, and each toggle alone
+    /// or with any of the others.
+    fn every_rule_set() -> Vec<PathRules> {
+        (0u8..64)
+            .map(|bits| {
+                let on = |bit: u8| bits & (1 << bit) != 0;
+                PathRules::default()
+                    .allow_encoded_slash(on(0))
+                    .refuse_matrix_parameters(on(1))
+                    .refuse_empty_segments(on(2))
+                    .refuse_encoded_unreserved(on(3))
+                    .refuse_non_ascii(on(4))
+                    .refuse_confusables(on(5))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_one_pass_check_answers_like_the_split_based_one_under_every_rule_set() {
+        use std::cell::RefCell;
+
+        use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
+
+        let rule_sets = every_rule_set();
+        assert!(rule_sets.contains(&PathRules::default()) && rule_sets.contains(&PathRules::strict()));
+
+        // Every ASCII byte, and twice over what makes segments and escapes interesting:
+        // separators and dots (several times over, for paths of several segments and
+        // dot segments), escapes valid and not, escaped and raw non-ASCII. A path is a
+        // list of indexes into them (cheap to generate and to shrink), mostly after a
+        // leading `/`.
+        let special: Vec<&str> =
+            "/ / / / / / / / . . . .. % %2e %2E %2f %2F %5c %5C %3b %3B %c3%a9 %C3 %A9 %ff \
+             %0 %00 %7f %g1 %41 %20 %25 ; \\ # é ſ ｃ ／ \u{10348}"
+                .split_whitespace()
+                .collect();
+        let tokens: Vec<String> = (0u8..0x80)
+            .map(|b| char::from(b).to_string())
+            .chain(special.iter().chain(&special).map(|s| s.to_string()))
+            .collect();
+        let path =
+            (0u8..10, proptest::collection::vec(0..tokens.len(), 0..=12)).prop_map(move |(head, picks)| {
+                let body = picks.iter().map(|&i| tokens[i].as_str());
+                let head = if head == 0 { "" } else { "/" };
+                std::iter::once(head).chain(body).collect::<String>()
+            });
+
+        let config = Config { cases: 20_000, failure_persistence: None, ..Config::default() };
+        let rng = TestRng::deterministic_rng(config.rng_algorithm);
+        let seen = RefCell::new(Vec::new());
+        let outcome = TestRunner::new_with_rng(config, rng).run(&path, |path| {
+            for &rules in &rule_sets {
+                let got = check_received(&path, rules);
+                let want = reference::check_received(&path, rules);
+                if got != want {
+                    return Err(TestCaseError::fail(format!(
+                        "{path:?} under {rules:?}: {got:?}, the model {want:?}"
+                    )));
+                }
+                let mut seen = seen.borrow_mut();
+                if !seen.contains(&got) {
+                    seen.push(got);
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = outcome {
+            panic!("{e}");
+        }
+        // The inputs reached every answer the grammar check gives (confusables are
+        // judged later, against the rules' patterns).
+        let seen = seen.into_inner();
+        for answer in [
+            Ok(()),
+            Err(Unreadable::NotAbsolute),
+            Err(Unreadable::NotPathCharacter),
+            Err(Unreadable::MalformedEscape),
+            Err(Unreadable::EncodedSlash),
+            Err(Unreadable::Backslash),
+            Err(Unreadable::DotSegment),
+            Err(Unreadable::Control),
+            Err(Unreadable::NotUtf8),
+            Err(Unreadable::MatrixParameter),
+            Err(Unreadable::EmptySegment),
+            Err(Unreadable::EncodedUnreserved),
+            Err(Unreadable::NonAscii),
+        ] {
+            assert!(seen.contains(&answer), "no generated path was answered {answer:?}");
+        }
     }
 
     #[test]
