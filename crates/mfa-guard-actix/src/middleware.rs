@@ -62,10 +62,14 @@ where
 /// Checks every request with a [`Guard`] before the inner service sees it.
 ///
 /// Admitted requests carry the [`Principal`](mfa_guard_core::Principal) in their
-/// extensions, and their credentials (`Authorization`, `Cookie`, ...) marked
-/// sensitive, so no handler or middleware behind this one prints them; refused ones
-/// are answered here with core's response, which carries the
-/// [`Rejection`](mfa_guard_core::Rejection) in its extensions. Made by [`MfaMiddleware`].
+/// extensions; refused ones are answered here with core's response, which carries
+/// the [`Rejection`](mfa_guard_core::Rejection) in its extensions. Made by [`MfaMiddleware`].
+///
+/// The session cookie core sets is marked sensitive. The request's own credentials
+/// are not, unlike the tower adapter: actix-web lets a middleware change the
+/// request's head only while nothing else holds the request, and panics otherwise
+/// (an outer middleware may keep a clone), so this middleware never changes it. Do
+/// not log `Authorization` or `Cookie` (actix's `Logger` prints `%{Cookie}i` as sent).
 ///
 /// actix-web owns its services and calls them through `&self`; the inner service is
 /// held in an `Rc` so a check that waits for keys can call it afterwards, which is
@@ -94,15 +98,14 @@ where
 
     forward_ready!(inner);
 
-    fn call(&self, mut req: ServiceRequest) -> Self::Future {
-        // Nothing behind the guard prints a credential it read.
-        mark_credentials(req.headers_mut());
+    fn call(&self, req: ServiceRequest) -> Self::Future {
         // Core's answer, which needs the body: the inner service never sees it.
         #[cfg(feature = "browser")]
         {
             let info = RequestInfo::new(req.method().as_str(), req.uri().path());
             if self.guard.is_backchannel_logout(&info) {
                 let guard = self.guard.clone();
+                let mut req = req;
                 return ResponseFuture::checking(Box::pin(async move {
                     let answer = crate::backchannel::answer(&guard, &mut req).await;
                     Ok(respond(req, &answer))
@@ -158,16 +161,4 @@ fn admit(req: &ServiceRequest, admission: Admission) -> Result<ResponseEdits, An
 fn respond<B>(req: ServiceRequest, answer: &Answer) -> ServiceResponse<EitherBody<B>> {
     let (request, _payload) = req.into_parts();
     ServiceResponse::new(request, render(answer)).map_into_right_body()
-}
-
-/// Marks every value of each [credential](mfa_guard_core::is_credential) sensitive
-/// (`Authorization`, `Cookie`, ...): what the tower adapter does with
-/// [`mfa_guard_core::mark_credentials`], on actix-web's own header map.
-fn mark_credentials(headers: &mut actix_web::http::header::HeaderMap) {
-    headers.retain(|name, value| {
-        if mfa_guard_core::is_credential(name.as_str()) {
-            value.set_sensitive(true);
-        }
-        true
-    });
 }

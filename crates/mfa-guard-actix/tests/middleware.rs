@@ -267,35 +267,3 @@ async fn a_signed_in_page_is_private_and_never_cached_when_it_writes_the_session
         assert_eq!(value.is_sensitive(), value.as_bytes().starts_with(b"__Host-mfa-guard="), "{value:?}");
     }
 }
-
-#[actix_web::test]
-async fn the_handler_sees_every_credential_marked_sensitive_and_never_printed() {
-    let svc = test::init_service(App::new().wrap(MfaMiddleware::new(guard())).route(
-        "/commerce/customers",
-        web::get().to(|req: HttpRequest| async move {
-            let headers = req.headers();
-            let mut sensitive: Vec<&str> =
-                headers.iter().filter(|(_, v)| v.is_sensitive()).map(|(n, _)| n.as_str()).collect();
-            sensitive.sort_unstable();
-            HttpResponse::Ok().body(format!("{}\n{headers:?}", sensitive.join(",")))
-        }),
-    ))
-    .await;
-    let token = user_mfa();
-    let req = test::TestRequest::get()
-        .uri("/commerce/customers")
-        .insert_header(bearer(&token))
-        .insert_header((header::COOKIE, "theme=secret-theme"))
-        .insert_header((header::PROXY_AUTHORIZATION, "Basic c2VjcmV0"))
-        .insert_header((header::ACCEPT, "application/json"))
-        .to_request();
-    let res = test::call_service(&svc, req).await;
-    assert_eq!(res.status(), 200);
-    let body = String::from_utf8(test::read_body(res).await.to_vec()).unwrap();
-    let (sensitive, shown) = body.split_once('\n').unwrap();
-    assert_eq!(sensitive, "authorization,cookie,proxy-authorization");
-    for secret in [token.as_str(), "secret-theme", "c2VjcmV0"] {
-        assert!(!shown.contains(secret), "{shown}");
-    }
-    assert!(shown.contains("application/json"), "{shown}");
-}

@@ -108,24 +108,31 @@ fn typed(name: &str, value: &str) -> Option<(HeaderName, HeaderValue)> {
     Some((name, value))
 }
 
-/// Whether a header named `name` (lowercase, as the `http` crate and actix-web
-/// name them) carries a credential: a bearer token or a proxy's credentials
-/// (`authorization`, `proxy-authorization`), a session cookie sent or set
-/// (`cookie`, `set-cookie`).
+/// The request headers that carry credentials: a bearer token or other
+/// `Authorization`, a proxy's credentials, the cookies (the session cookie among
+/// them).
+pub const REQUEST_CREDENTIALS: [HeaderName; 3] =
+    [http::header::AUTHORIZATION, http::header::PROXY_AUTHORIZATION, http::header::COOKIE];
+
+/// Whether a header named `name` (in any case) carries a credential: one of the
+/// [`REQUEST_CREDENTIALS`], or the session cookie core sets (`set-cookie`).
 ///
-/// Adapters mark such values sensitive — in the request before anything behind the
-/// guard sees it, and in the headers core adds to a response — so no handler, log
-/// or trace layer prints them: the `Debug` of a sensitive `HeaderValue` is
-/// `Sensitive`, and tower-http's trace and logging layers leave them out.
+/// Their values are marked sensitive — by the tower adapter in the request before
+/// the inner service sees it ([`mark_credentials`]), by both adapters in the headers
+/// core adds to a response — so that the `Debug` of a `HeaderValue` shows
+/// `Sensitive`, and tower-http's trace and logging layers behind the guard leave them
+/// out. Code that reads the bytes still gets them, and a layer outside the guard
+/// runs before the marking: it marks them itself (the axum example does, when it
+/// adds the trace layer).
 pub fn is_credential(name: &str) -> bool {
-    matches!(name, "authorization" | "proxy-authorization" | "cookie" | "set-cookie")
+    name.eq_ignore_ascii_case("set-cookie") || REQUEST_CREDENTIALS.iter().any(|credential| credential == name)
 }
 
-/// Marks every [credential](is_credential) of a request sensitive (what the
-/// tower adapter does before the inner service sees the request).
+/// Marks every value of the [`REQUEST_CREDENTIALS`] of a request sensitive (what
+/// the tower adapter does before the inner service sees the request).
 pub fn mark_credentials(headers: &mut http::HeaderMap) {
     for (name, value) in headers.iter_mut() {
-        if is_credential(name.as_str()) {
+        if REQUEST_CREDENTIALS.contains(name) {
             value.set_sensitive(true);
         }
     }
@@ -312,8 +319,10 @@ mod tests {
     }
 
     #[test]
-    fn credentials_are_the_four_headers_that_carry_one_in_lowercase() {
-        for name in ["authorization", "proxy-authorization", "cookie", "set-cookie"] {
+    fn credentials_are_the_four_headers_that_carry_one_in_any_case() {
+        for name in
+            ["authorization", "proxy-authorization", "cookie", "set-cookie", "Authorization", "SET-COOKIE"]
+        {
             assert!(is_credential(name), "{name}");
         }
         for name in ["accept", "cookie2", "x-authorization", "authorization ", "www-authenticate", ""] {

@@ -82,7 +82,9 @@ mod time;
 mod token;
 mod verify;
 
-pub use adapter::{Extensions, HeaderSink, ResponseEdits, is_credential, mark_credentials};
+pub use adapter::{
+    Extensions, HeaderSink, REQUEST_CREDENTIALS, ResponseEdits, is_credential, mark_credentials,
+};
 pub use adoption::{AdoptionReport, AppAdoption, MfaCounts};
 pub use algorithm::{Algorithm, AlgorithmSet, KeyFamily};
 pub use answer::Answer;

@@ -254,7 +254,8 @@ impl fmt::Display for Unreadable {
 }
 
 /// Checks the path as received and, when the adapter gave one, the router's reading
-/// of it. Runs on every request: one pass over the bytes, no allocation.
+/// of it. Runs on every request: one pass over the bytes, no allocation (a segment
+/// with an escape of a byte >= 0x80 is read again, decoded, to check its UTF-8).
 pub(crate) fn check(received: &str, routed: Option<&str>, rules: PathRules) -> Result<(), Unreadable> {
     check_received(received, rules)?;
     match routed {
@@ -813,8 +814,10 @@ mod tests {
 
     /// Every rule set the switches make: the default, strict, and each toggle alone
     /// or with any of the others.
+    /// Every combination of the switches the grammar check reads (the confusable
+    /// switch is the guard's, after it).
     fn every_rule_set() -> Vec<PathRules> {
-        (0u8..64)
+        (0u8..32)
             .map(|bits| {
                 let on = |bit: u8| bits & (1 << bit) != 0;
                 PathRules::default()
@@ -823,7 +826,6 @@ mod tests {
                     .refuse_empty_segments(on(2))
                     .refuse_encoded_unreserved(on(3))
                     .refuse_non_ascii(on(4))
-                    .refuse_confusables(on(5))
             })
             .collect()
     }
@@ -835,7 +837,9 @@ mod tests {
         use proptest::test_runner::{Config, TestCaseError, TestRng, TestRunner};
 
         let rule_sets = every_rule_set();
-        assert!(rule_sets.contains(&PathRules::default()) && rule_sets.contains(&PathRules::strict()));
+        let grammar_of = |rules: PathRules| rules.refuse_confusables(false);
+        assert!(rule_sets.contains(&grammar_of(PathRules::default())));
+        assert!(rule_sets.contains(&grammar_of(PathRules::strict())));
 
         // Every ASCII byte, and twice over what makes segments and escapes interesting:
         // separators and dots (several times over, for paths of several segments and

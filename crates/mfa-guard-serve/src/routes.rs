@@ -86,9 +86,11 @@ fn allow(admission: &Admission) -> Response {
             }
         }
         for (name, value) in principal.response_headers() {
-            if let (Ok(name), Ok(value)) =
+            if let (Ok(name), Ok(mut value)) =
                 (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value))
             {
+                // The session cookie is a credential: never printed.
+                value.set_sensitive(mfa_guard_core::is_credential(name.as_str()));
                 headers.insert(name, value);
             }
         }

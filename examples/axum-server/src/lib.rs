@@ -12,8 +12,8 @@ use axum::routing::{any, get};
 use axum::{Json, Router};
 use example_shared::page::{Links, PAGE_HEADERS, UNMATCHED, caller_page, links};
 use example_shared::{DevSite, Startup, areas, caller_body, health_body};
-use http::header::{ACCEPT, AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
-use mfa_guard_core::{Guard, RequestInfo};
+use http::header::{ACCEPT, AUTHORIZATION};
+use mfa_guard_core::{Guard, REQUEST_CREDENTIALS, RequestInfo};
 use mfa_guard_tower::{MfaLayer, Principal};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::TraceLayer;
@@ -39,8 +39,8 @@ pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
     if let Some(site) = dev {
         router = router.merge(site.router());
     }
-    // The layer marks the credentials it reads (Authorization, Cookie) sensitive
-    // before any handler sees them.
+    // The layer marks the request's credentials sensitive (Authorization,
+    // Proxy-Authorization, Cookie) before any handler sees them.
     let router = router.fallback(area_handler(UNMATCHED, links)).layer(MfaLayer::new(guard));
     // Request spans and response events only when someone reads them: the trace layer
     // times and wraps every response even when its events are disabled, which cost
@@ -59,12 +59,8 @@ pub fn app(guard: Guard, dev: Option<DevSite>) -> Router {
         .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::extract::Request| {
             tracing::debug_span!("request", method = %req.method(), path = %req.uri().path())
         }))
-        .layer(SetSensitiveRequestHeadersLayer::new(CREDENTIALS))
+        .layer(SetSensitiveRequestHeadersLayer::new(REQUEST_CREDENTIALS))
 }
-
-/// The request headers that carry credentials, marked sensitive by the outermost
-/// layer when the trace layer is on (the guard's layer marks the same ones).
-const CREDENTIALS: [http::HeaderName; 3] = [AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION];
 
 /// Any method: who called, and how they were admitted; as JSON, or as a page for a
 /// person's browser (titled by the area's title, with the sign-out controls of `links`).

@@ -179,7 +179,12 @@ impl BrowserMode {
                                 cookie.set_sensitive(true);
                                 principal.with_response_header(SET_COOKIE, cookie, HeaderMerge::Append)
                             }
-                            Err(_) => principal,
+                            Err(_) => {
+                                tracing::warn!(
+                                    "browser: the refreshed session cookie is not a header value; kept as it was"
+                                );
+                                principal
+                            }
                         };
                         principal.with_response_header(
                             CACHE_CONTROL,

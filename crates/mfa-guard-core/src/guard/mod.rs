@@ -94,13 +94,16 @@ pub enum Evaluation {
 pub struct PendingCheck(Pending);
 
 /// Boxed: an evaluation is moved a few times on every request and waits only on a
-/// cold start or a key rotation, so [`Evaluation`] stays two words.
+/// cold start or a key rotation, so an [`Evaluation`] is three words (an
+/// [`Admission`] and its tag), not 168 bytes; the assertion below keeps it so.
 enum Pending {
     Token(Box<TokenCheck>),
     /// Browser mode's work with the provider (discovery, the code exchange).
     #[cfg(feature = "browser")]
     Browser(std::pin::Pin<Box<dyn std::future::Future<Output = Admission> + Send>>),
 }
+
+const _: () = assert!(std::mem::size_of::<Evaluation>() <= 3 * std::mem::size_of::<usize>());
 
 struct TokenCheck {
     started: std::time::Instant,
